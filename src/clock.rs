@@ -1,0 +1,72 @@
+//! Time for the driver and the simulator: the real clock, a virtual clock that jumps on every sleep, or a
+//! scaled clock that runs a persisted simulated world at `--sim-speed` × real time.
+//!
+//! The core never reads a clock: the driver passes `now` in. This is the only place time comes from.
+
+use std::sync::{Arc, Mutex};
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::units::Duration;
+
+#[derive(Debug, Clone)]
+pub enum Clock {
+    /// Wall-clock time; sleeps really sleep.
+    System,
+    /// Simulated time that advances only when someone sleeps. `pace` > 0 also sleeps `d / pace` of real
+    /// time per sleep, so a demo is visible without taking hours.
+    Virtual { now: Arc<Mutex<Timestamp>>, pace: f64 },
+    /// Simulated time = `anchor_sim + (real now - anchor_real) × speed`: it keeps flowing while no process
+    /// runs, like the real cloud does.
+    Scaled { anchor_real: Timestamp, anchor_sim: Timestamp, speed: f64 },
+}
+
+impl Clock {
+    pub fn virtual_at(start: Timestamp) -> Clock {
+        Clock::Virtual { now: Arc::new(Mutex::new(start)), pace: 0.0 }
+    }
+
+    pub fn paced_at(start: Timestamp, pace: f64) -> Clock {
+        Clock::Virtual { now: Arc::new(Mutex::new(start)), pace }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        match self {
+            Clock::System => Timestamp::now(),
+            Clock::Virtual { now, .. } => *now.lock().expect("clock lock"),
+            Clock::Scaled { anchor_real, anchor_sim, speed } => {
+                let real = Timestamp::now().duration_since(*anchor_real).as_secs_f64().max(0.0);
+                let scaled = SignedDuration::try_from_secs_f64(real * speed).unwrap_or(SignedDuration::ZERO);
+                anchor_sim.checked_add(scaled).unwrap_or(*anchor_sim)
+            }
+        }
+    }
+
+    /// How long `duration` of this clock's time lasts in real time.
+    pub fn real_duration(&self, duration: Duration) -> std::time::Duration {
+        match self {
+            Clock::System => duration.as_std(),
+            Clock::Virtual { pace, .. } if *pace > 0.0 => duration.as_std().div_f64(*pace),
+            Clock::Virtual { .. } => std::time::Duration::ZERO,
+            Clock::Scaled { speed, .. } => duration.as_std().div_f64(speed.max(1e-9)),
+        }
+    }
+
+    /// Lets `duration` of this clock's time pass.
+    pub async fn sleep(&self, duration: Duration) {
+        let real = self.real_duration(duration);
+        if !real.is_zero() {
+            tokio::time::sleep(real).await;
+        }
+        self.advance(duration);
+    }
+
+    /// Moves a virtual clock forward; other clocks move by themselves.
+    pub fn advance(&self, duration: Duration) {
+        if let Clock::Virtual { now, .. } = self {
+            let mut now = now.lock().expect("clock lock");
+            let step = SignedDuration::from_secs(i64::try_from(duration.as_secs()).unwrap_or(i64::MAX));
+            *now = now.checked_add(step).unwrap_or(*now);
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The sans-IO core: the migration as a pure function of (intent, checkpoint, input, now).
+//!
+//! Nothing in here performs I/O, awaits, or knows about the SDK; it is tested with a virtual clock.
+
+pub mod forecast;
+pub mod machine;
+pub mod preflight;
+
+pub use machine::{Action, ConfirmKind, Confirmation, Event, Halt, Input, RunOptions, Step, step};

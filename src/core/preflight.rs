@@ -1,0 +1,243 @@
+//! Preflight: every check that can be made before anything is created, all reported together.
+//!
+//! Pure: it looks at the intent and the facts the port gathered ([`Environment`]) and lists findings.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::model::{DeploymentType, FileSystemType, Lifecycle, StorageType};
+use crate::plan::intent::{FreezeKind, Intent};
+use crate::port::Environment;
+
+/// The longest AD domain name Single-AZ 2 and Multi-AZ file systems accept (FSx docs).
+pub const MAX_MULTI_AZ_DOMAIN_LEN: usize = 47;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Blocks the run.
+    Error,
+    /// Shown, does not block.
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let label = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{label}: {}", self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, " (hint: {hint})")?;
+        }
+        Ok(())
+    }
+}
+
+fn error(message: String, hint: Option<&str>) -> Finding {
+    Finding { severity: Severity::Error, message, hint: hint.map(str::to_string) }
+}
+
+fn warning(message: String, hint: Option<&str>) -> Finding {
+    Finding { severity: Severity::Warning, message, hint: hint.map(str::to_string) }
+}
+
+/// Where the run will execute; some settings only make sense on one backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Simulator,
+    Aws,
+}
+
+/// Normalises a DNS name for comparison: lowercase, no trailing dot.
+pub fn dns_eq(a: &str, b: &str) -> bool {
+    a.trim_end_matches('.').eq_ignore_ascii_case(b.trim_end_matches('.'))
+}
+
+/// All findings for `intent` against `env`. Errors block the run.
+pub fn check(intent: &Intent, env: &Environment, backend: Backend) -> Vec<Finding> {
+    let mut out = Vec::new();
+    check_source(intent, env, &mut out);
+    check_subnets(intent, env, &mut out);
+    check_dns(intent, env, &mut out);
+    check_policy(intent, backend, &mut out);
+    out
+}
+
+fn check_source(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
+    let id = &intent.source.file_system_id;
+    let Some(source) = &env.source else {
+        out.push(error(
+            format!("source file system {id} does not exist"),
+            Some("check the id, the --region and the --profile (fsx:DescribeFileSystems found nothing)"),
+        ));
+        return;
+    };
+    if source.file_system_type != FileSystemType::Windows {
+        out.push(error(
+            format!("source {id} is a {} file system, not WINDOWS", source.file_system_type),
+            Some("fsx-migrate moves FSx for Windows File Server file systems only"),
+        ));
+    }
+    match &source.deployment_type {
+        DeploymentType::SingleAz1 | DeploymentType::SingleAz2 => {}
+        DeploymentType::MultiAz1 => out.push(error(
+            format!("source {id} is already MULTI_AZ_1"),
+            Some("there is nothing to migrate"),
+        )),
+        DeploymentType::Unknown(raw) => out.push(error(
+            format!("source {id} has deployment type {raw}, which fsx-migrate does not know"),
+            Some("only SINGLE_AZ_1 and SINGLE_AZ_2 sources are supported"),
+        )),
+    }
+    if source.lifecycle != Lifecycle::Available {
+        out.push(error(
+            format!("source {id} is {}, not AVAILABLE", source.lifecycle),
+            Some("wait until the source is AVAILABLE"),
+        ));
+    }
+    if source.settings.storage_type == StorageType::Hdd {
+        out.push(warning(
+            format!("source {id} uses HDD storage; DataSync transfers from HDD are slow"),
+            Some("AWS recommends SSD storage for large migrations (docs: migrate-files-fsx)"),
+        ));
+    }
+    let domain = intent.target.settings.active_directory.as_ref().and_then(|ad| ad.domain_name());
+    if let Some(domain) = domain
+        && domain.len() > MAX_MULTI_AZ_DOMAIN_LEN
+    {
+        out.push(error(
+            format!(
+                "Active Directory domain {domain} is {} characters; Multi-AZ allows at most {MAX_MULTI_AZ_DOMAIN_LEN}",
+                domain.len()
+            ),
+            Some("a Multi-AZ file system cannot join this domain"),
+        ));
+    }
+}
+
+fn check_subnets(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
+    let target = &intent.target;
+    if target.subnet_ids.len() != 2 {
+        out.push(error(
+            format!("target.subnet_ids has {} subnets; MULTI_AZ_1 needs exactly two", target.subnet_ids.len()),
+            Some("list one subnet for the preferred and one for the standby file server"),
+        ));
+    }
+    if !target.subnet_ids.contains(&target.preferred_subnet_id) {
+        out.push(error(
+            format!(
+                "preferred subnet {} is not among the target subnets {}",
+                target.preferred_subnet_id,
+                target.subnet_ids.join(", ")
+            ),
+            Some("set target.preferred_subnet_id to one of target.subnet_ids"),
+        ));
+    }
+    let mut found = Vec::new();
+    for id in &target.subnet_ids {
+        match env.subnets.iter().find(|s| &s.id == id) {
+            Some(subnet) => found.push(subnet),
+            None => out.push(error(format!("subnet {id} does not exist"), None)),
+        }
+    }
+    if let [a, b] = found.as_slice() {
+        if a.id == b.id {
+            out.push(error(format!("target.subnet_ids lists {} twice", a.id), None));
+        } else if a.availability_zone == b.availability_zone {
+            out.push(error(
+                format!("subnets {} and {} are both in {}", a.id, b.id, a.availability_zone),
+                Some("MULTI_AZ_1 needs two subnets in different Availability Zones"),
+            ));
+        }
+    }
+    if let Some(source) = &env.source {
+        for subnet in &found {
+            if subnet.vpc_id != source.vpc_id {
+                out.push(error(
+                    format!("subnet {} is in {}, not in the source's VPC {}", subnet.id, subnet.vpc_id, source.vpc_id),
+                    None,
+                ));
+            }
+        }
+    }
+}
+
+fn check_dns(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
+    let dns = &intent.dns;
+    if env.hosted_zone_name.is_none() {
+        out.push(error(format!("hosted zone {} does not exist", dns.hosted_zone_id), None));
+        return;
+    }
+    let Some(record) = &env.record else {
+        out.push(error(
+            format!("DNS record {} does not exist in hosted zone {}", dns.record_name, dns.hosted_zone_id),
+            Some("users must reach the source through a CNAME in this zone; create it first, pointing at the source's DNS name"),
+        ));
+        return;
+    };
+    if record.record_type != "CNAME" {
+        out.push(error(
+            format!("DNS record {} is a {} record, not a CNAME", dns.record_name, record.record_type),
+            Some("fsx-migrate swaps a CNAME; point users at a CNAME to the source's DNS name first"),
+        ));
+        return;
+    }
+    if let Some(source) = &env.source {
+        let points_at_source = record.values.iter().any(|v| dns_eq(v, &source.dns_name));
+        if !points_at_source {
+            out.push(error(
+                format!(
+                    "DNS record {} points at {}, not at the source's DNS name {}",
+                    dns.record_name,
+                    record.values.join(", "),
+                    source.dns_name
+                ),
+                Some("check record_name: swapping it would move users who are not on this file system"),
+            ));
+        }
+    }
+    if let Some(ttl) = record.ttl
+        && ttl > dns.ttl
+    {
+        out.push(warning(
+            format!("DNS record {} has TTL {ttl}s; clients may keep the old answer that long after the swap", dns.record_name),
+            Some("lower the record's TTL to the plan's dns.ttl at least one old TTL before the cutover"),
+        ));
+    }
+}
+
+fn check_policy(intent: &Intent, backend: Backend, out: &mut Vec<Finding>) {
+    let cutover = &intent.cutover;
+    match cutover.freeze {
+        FreezeKind::Simulator if backend == Backend::Aws => out.push(error(
+            "cutover.freeze = \"simulator\" only works with --sim".to_string(),
+            Some("use \"manual\" or \"command\" against AWS"),
+        )),
+        FreezeKind::Command if cutover.freeze_command.as_deref().is_none_or(|c| c.trim().is_empty()) => {
+            out.push(error(
+                "cutover.freeze = \"command\" but cutover.freeze_command is not set".to_string(),
+                None,
+            ))
+        }
+        _ => {}
+    }
+    if intent.sync.poll_interval.as_secs() == 0 {
+        out.push(error("sync.poll_interval must be at least 1s".to_string(), None));
+    }
+}
+
+/// True if any finding blocks the run.
+pub fn has_errors(findings: &[Finding]) -> bool {
+    findings.iter().any(|f| f.severity == Severity::Error)
+}

@@ -1,0 +1,11 @@
+//! fsx-migrate: move an Amazon FSx for Windows File Server file system from Single-AZ to Multi-AZ with
+//! minutes of downtime. See docs/ARCHITECTURE.md for the map of this crate.
+
+pub mod clock;
+pub mod core;
+pub mod error;
+pub mod model;
+pub mod plan;
+pub mod port;
+pub mod sim;
+pub mod units;

@@ -1,0 +1,331 @@
+//! Domain types shared by the plan file, the core, the simulator and the AWS adapter.
+//!
+//! These are our own types, not the SDK's: the plan file and the core must not change when the SDK does.
+//! Every AWS enum we read has an explicit `Unknown(String)` case, because AWS adds values without notice and
+//! an unexpected value must be shown to the operator, never crash the run.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Declares an AWS string enum with a catch-all `Unknown` case that round-trips the raw value.
+macro_rules! aws_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($variant,)+
+            /// A value this version of fsx-migrate does not know; kept verbatim.
+            Unknown(String),
+        }
+
+        impl $name {
+            /// The AWS wire value.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $text,)+
+                    Self::Unknown(raw) => raw,
+                }
+            }
+
+            /// Parses an AWS wire value; never fails.
+            pub fn parse(raw: &str) -> Self {
+                match raw {
+                    $($text => Self::$variant,)+
+                    other => Self::Unknown(other.to_string()),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = String::deserialize(d)?;
+                Ok(Self::parse(&raw))
+            }
+        }
+    };
+}
+
+aws_enum!(
+    /// `FileSystemType` of FSx.
+    FileSystemType { Windows = "WINDOWS", Lustre = "LUSTRE", Ontap = "ONTAP", OpenZfs = "OPENZFS" }
+);
+
+aws_enum!(
+    /// `WindowsDeploymentType` of FSx for Windows.
+    DeploymentType { SingleAz1 = "SINGLE_AZ_1", SingleAz2 = "SINGLE_AZ_2", MultiAz1 = "MULTI_AZ_1" }
+);
+
+aws_enum!(
+    /// `FileSystemLifecycle` of FSx.
+    Lifecycle {
+        Available = "AVAILABLE",
+        Creating = "CREATING",
+        Failed = "FAILED",
+        Deleting = "DELETING",
+        Misconfigured = "MISCONFIGURED",
+        Updating = "UPDATING",
+        MisconfiguredUnavailable = "MISCONFIGURED_UNAVAILABLE",
+    }
+);
+
+aws_enum!(
+    /// `StorageType` of FSx.
+    StorageType { Ssd = "SSD", Hdd = "HDD", IntelligentTiering = "INTELLIGENT_TIERING" }
+);
+
+aws_enum!(
+    /// DataSync `TaskExecutionStatus`.
+    ExecutionStatus {
+        Queued = "QUEUED",
+        Cancelling = "CANCELLING",
+        Launching = "LAUNCHING",
+        Preparing = "PREPARING",
+        Transferring = "TRANSFERRING",
+        Verifying = "VERIFYING",
+        Success = "SUCCESS",
+        Error = "ERROR",
+    }
+);
+
+aws_enum!(
+    /// DataSync `VerifyMode`.
+    VerifyMode {
+        PointInTimeConsistent = "POINT_IN_TIME_CONSISTENT",
+        OnlyFilesTransferred = "ONLY_FILES_TRANSFERRED",
+        None = "NONE",
+    }
+);
+
+aws_enum!(
+    /// DataSync `SecurityDescriptorCopyFlags`.
+    SecurityDescriptorCopy { None = "NONE", OwnerDacl = "OWNER_DACL", OwnerDaclSacl = "OWNER_DACL_SACL" }
+);
+
+aws_enum!(
+    /// DataSync `LogLevel`.
+    LogLevel { Off = "OFF", Basic = "BASIC", Transfer = "TRANSFER" }
+);
+
+aws_enum!(
+    /// Route 53 `ChangeStatus`.
+    ChangeStatus { Pending = "PENDING", InSync = "INSYNC" }
+);
+
+impl ExecutionStatus {
+    /// True once the execution will not change any more.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Self::Success | Self::Error)
+    }
+}
+
+/// How the target joins Active Directory, as copied from the source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ActiveDirectory {
+    /// AWS Managed Microsoft AD.
+    Managed {
+        directory_id: String,
+        /// The domain name, when known; used for the 47-character Multi-AZ check.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        domain_name: Option<String>,
+    },
+    /// A self-managed AD; the join password is asked for at creation time and never stored.
+    SelfManaged {
+        domain_name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        organizational_unit: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        administrators_group: Option<String>,
+        user_name: String,
+        dns_ips: Vec<String>,
+    },
+}
+
+impl ActiveDirectory {
+    pub fn domain_name(&self) -> Option<&str> {
+        match self {
+            Self::Managed { domain_name, .. } => domain_name.as_deref(),
+            Self::SelfManaged { domain_name, .. } => Some(domain_name),
+        }
+    }
+}
+
+/// An FSx file system as the tool needs to see it (source or target).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileSystemInfo {
+    pub id: String,
+    pub arn: String,
+    pub file_system_type: FileSystemType,
+    pub deployment_type: DeploymentType,
+    pub lifecycle: Lifecycle,
+    /// `FailureDetails.Message` when the lifecycle is FAILED or MISCONFIGURED.
+    pub failure_message: Option<String>,
+    pub dns_name: String,
+    pub vpc_id: String,
+    pub subnet_ids: Vec<String>,
+    /// Read from the file system's network interfaces: FSx does not return them.
+    pub security_group_ids: Vec<String>,
+    pub settings: FileSystemSettings,
+}
+
+/// The settings a Multi-AZ target copies from the source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSystemSettings {
+    pub storage_capacity_gib: u32,
+    pub storage_type: StorageType,
+    pub throughput_capacity_mbps: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_directory: Option<ActiveDirectory>,
+    pub automatic_backup_retention_days: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_automatic_backup_start_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weekly_maintenance_start_time: Option<String>,
+    pub copy_tags_to_backups: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_log: Option<AuditLog>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_iops: Option<DiskIops>,
+    #[serde(default)]
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+/// `WindowsAuditLogConfiguration`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditLog {
+    pub file_access: String,
+    pub file_share_access: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
+}
+
+/// `DiskIopsConfiguration`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiskIops {
+    pub mode: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iops: Option<u64>,
+}
+
+/// A VPC subnet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubnetInfo {
+    pub id: String,
+    pub availability_zone: String,
+    pub vpc_id: String,
+}
+
+/// A Route 53 resource record set, reduced to what a CNAME swap needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsRecord {
+    pub name: String,
+    pub record_type: String,
+    pub values: Vec<String>,
+    pub ttl: Option<u64>,
+}
+
+/// What DescribeTaskExecution says about one execution.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ExecutionCounters {
+    pub estimated_files_to_transfer: u64,
+    pub estimated_bytes_to_transfer: u64,
+    pub estimated_files_to_delete: u64,
+    pub files_transferred: u64,
+    pub bytes_transferred: u64,
+    pub files_deleted: u64,
+    pub files_verified: u64,
+    pub files_skipped: u64,
+}
+
+/// Per-phase durations of an execution (DataSync `Result`), in milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PhaseDurations {
+    pub prepare_ms: u64,
+    pub transfer_ms: u64,
+    pub verify_ms: u64,
+    pub total_ms: u64,
+}
+
+/// One observation of a DataSync execution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutionInfo {
+    pub arn: String,
+    pub status: ExecutionStatus,
+    pub counters: ExecutionCounters,
+    pub durations: PhaseDurations,
+    pub error_code: Option<String>,
+    pub error_detail: Option<String>,
+}
+
+/// Which of the three kinds of DataSync run an execution is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncKind {
+    /// The first, full copy.
+    Initial,
+    /// A catch-up copy while users keep working.
+    Incremental,
+    /// The copy after the freeze: deletes propagated, verified.
+    Final,
+}
+
+impl fmt::Display for SyncKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Initial => "initial",
+            Self::Incremental => "incremental",
+            Self::Final => "final",
+        })
+    }
+}
+
+/// Which side of the migration a DataSync location points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Source,
+    Target,
+}
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Source => "source",
+            Self::Target => "target",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_enum_values_round_trip_instead_of_failing() {
+        let status = ExecutionStatus::parse("INITIALIZING");
+        assert_eq!(status, ExecutionStatus::Unknown("INITIALIZING".into()));
+        assert_eq!(status.as_str(), "INITIALIZING");
+        assert!(!status.is_terminal());
+        let json = serde_json::to_string(&Lifecycle::parse("HIBERNATING")).unwrap();
+        assert_eq!(json, "\"HIBERNATING\"");
+        assert_eq!(serde_json::from_str::<Lifecycle>("\"AVAILABLE\"").unwrap(), Lifecycle::Available);
+    }
+}

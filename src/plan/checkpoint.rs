@@ -1,0 +1,247 @@
+//! The checkpoint half of the plan file: what the tool has done so far, written by the tool only.
+//!
+//! The checkpoint is the migration's memory across crashes. Every side effect's intent (a token, a "requested
+//! at" time) is recorded here before the side effect, and its result after (invariant 4).
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ExecutionCounters, ExecutionStatus, PhaseDurations, SyncKind};
+
+/// The phases of product.md §2, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Preflight,
+    CreateTarget,
+    WaitTarget,
+    PrepareTransfer,
+    InitialSync,
+    IncrementalSync,
+    CutoverGate,
+    Freeze,
+    FinalSync,
+    DnsSwap,
+    DnsWait,
+    Complete,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 12] = [
+        Phase::Preflight,
+        Phase::CreateTarget,
+        Phase::WaitTarget,
+        Phase::PrepareTransfer,
+        Phase::InitialSync,
+        Phase::IncrementalSync,
+        Phase::CutoverGate,
+        Phase::Freeze,
+        Phase::FinalSync,
+        Phase::DnsSwap,
+        Phase::DnsWait,
+        Phase::Complete,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Preflight => "preflight",
+            Phase::CreateTarget => "create_target",
+            Phase::WaitTarget => "wait_target",
+            Phase::PrepareTransfer => "prepare_transfer",
+            Phase::InitialSync => "initial_sync",
+            Phase::IncrementalSync => "incremental_sync",
+            Phase::CutoverGate => "cutover_gate",
+            Phase::Freeze => "freeze",
+            Phase::FinalSync => "final_sync",
+            Phase::DnsSwap => "dns_swap",
+            Phase::DnsWait => "dns_wait",
+            Phase::Complete => "complete",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Phase> {
+        Phase::ALL.into_iter().find(|p| p.name() == text)
+    }
+
+    /// Users are frozen out from this phase until the DNS swap is in sync.
+    pub fn is_in_downtime(self) -> bool {
+        matches!(self, Phase::Freeze | Phase::FinalSync | Phase::DnsSwap | Phase::DnsWait)
+    }
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The tool-managed state of one migration.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checkpoint {
+    pub phase: Option<Phase>,
+    /// How many times `run`/`resume` has started on this plan; each sync records the run that started it.
+    #[serde(default)]
+    pub runs: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
+    /// Hash of the intent when execution started (invariant 8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent_sha256: Option<String>,
+    /// The intent when execution started, as canonical JSON, so an edit can be named field by field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent_at_start: Option<String>,
+
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billable_confirmed_at: Option<Timestamp>,
+    /// Write-ahead: set before CreateFileSystem is called with the plan's token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_requested_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_file_system_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_dns_name: Option<String>,
+
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_location_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_location_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_arn: Option<String>,
+
+    /// The execution being started or watched (write-ahead: recorded before StartTaskExecution).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_sync: Option<CurrentSync>,
+
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate_opened_at: Option<Timestamp>,
+    /// The operator accepted freezing although the incrementals did not converge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta_accepted_at: Option<Timestamp>,
+    /// Extra incremental runs the operator allowed beyond `max_incremental_runs`.
+    #[serde(default)]
+    pub extra_incremental_runs: u32,
+    /// Write-ahead: set before the freeze action runs. Never re-run blindly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze_requested_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frozen_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletes_accepted_at: Option<Timestamp>,
+    /// Write-ahead: set before the Route 53 UPSERT (idempotent, so resent on resume).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_requested_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_change_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_insync_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<Timestamp>,
+
+    /// When each phase was entered, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<PhaseEntry>,
+    /// Every finished execution; DataSync forgets them after 30 days, we do not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub syncs: Vec<SyncRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseEntry {
+    pub phase: Phase,
+    pub at: Timestamp,
+}
+
+/// The execution currently being started or watched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurrentSync {
+    pub kind: SyncKind,
+    pub requested_at: Timestamp,
+    /// None between the write-ahead record and StartTaskExecution's answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_arn: Option<String>,
+    /// The run (process) that started it.
+    pub run: u32,
+    /// The last status seen, for `status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_status: Option<ExecutionStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_counters: Option<ExecutionCounters>,
+}
+
+/// A finished execution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncRecord {
+    pub kind: SyncKind,
+    pub execution_arn: String,
+    pub run: u32,
+    pub started_at: Timestamp,
+    pub ended_at: Timestamp,
+    pub status: ExecutionStatus,
+    pub counters: ExecutionCounters,
+    pub durations: PhaseDurations,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_detail: Option<String>,
+}
+
+impl SyncRecord {
+    pub fn succeeded(&self) -> bool {
+        self.status == ExecutionStatus::Success
+    }
+
+    /// Wall time of the execution, from our own observation.
+    pub fn elapsed_secs(&self) -> u64 {
+        u64::try_from((self.ended_at - self.started_at).as_secs()).unwrap_or(0)
+    }
+}
+
+impl Checkpoint {
+    pub fn has_started(&self) -> bool {
+        self.phase.is_some()
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase.unwrap_or(Phase::Preflight)
+    }
+
+    /// Successful incremental runs so far.
+    pub fn incremental_successes(&self) -> u32 {
+        let n = self.syncs.iter().filter(|s| s.kind == SyncKind::Incremental && s.succeeded()).count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    pub fn last_success(&self, kind: SyncKind) -> Option<&SyncRecord> {
+        self.syncs.iter().rev().find(|s| s.kind == kind && s.succeeded())
+    }
+
+    /// Every execution ARN this plan knows, finished or not.
+    pub fn known_execution_arns(&self) -> Vec<String> {
+        let mut arns: Vec<String> = self.syncs.iter().map(|s| s.execution_arn.clone()).collect();
+        if let Some(arn) = self.current_sync.as_ref().and_then(|c| c.execution_arn.clone()) {
+            arns.push(arn);
+        }
+        arns
+    }
+
+    /// Failed executions of `kind` at the end of the history that this run started (the retry budget).
+    pub fn trailing_failures(&self, kind: SyncKind, run: u32) -> u32 {
+        let n = self
+            .syncs
+            .iter()
+            .rev()
+            .take_while(|s| s.kind == kind && !s.succeeded() && s.run == run)
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    pub fn entered(&self, phase: Phase) -> Option<Timestamp> {
+        self.timeline.iter().find(|e| e.phase == phase).map(|e| e.at)
+    }
+}

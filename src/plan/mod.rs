@@ -1,0 +1,9 @@
+//! The plan file: one TOML file per migration holding the operator's intent and the tool's checkpoint.
+
+pub mod checkpoint;
+pub mod file;
+pub mod intent;
+pub mod render;
+
+pub use checkpoint::{Checkpoint, CurrentSync, Phase, PhaseEntry, SyncRecord};
+pub use intent::Intent;

@@ -1,0 +1,257 @@
+//! The cloud port: the one boundary between the migration logic and the outside world.
+//!
+//! The core asks for [`Command`]s; an adapter (the simulator, or the AWS SDK) carries each one out and answers
+//! with a [`Response`] or a [`CloudError`]. Everything above this trait is the same code path for both, which
+//! is what lets the simulator prove the orchestration.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{
+    ChangeStatus, DnsRecord, ExecutionInfo, FileSystemInfo, FileSystemSettings, LogLevel,
+    SecurityDescriptorCopy, Side, SubnetInfo, SyncKind, VerifyMode,
+};
+use crate::plan::intent::PasswordSource;
+
+/// The tag key every created resource carries; its value is the plan id.
+pub const PLAN_TAG: &str = "fsx-migrate:plan-id";
+/// The tag key that tells the source location from the target location (`source` or `target`).
+pub const SIDE_TAG: &str = "fsx-migrate:side";
+
+/// A request to the cloud. Read-only commands are marked by [`Command::is_mutating`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// Gather the facts preflight checks: the source, the subnets, the hosted zone and the record.
+    Inspect(InspectRequest),
+    /// FSx CreateFileSystem (MULTI_AZ_1) with the plan's ClientRequestToken.
+    CreateTarget(CreateTargetRequest),
+    /// FSx DescribeFileSystems for one id.
+    DescribeFileSystem { file_system_id: String },
+    /// Look up DataSync locations and the task tagged with this plan id.
+    FindTransferResources { plan_id: String },
+    /// DataSync CreateLocationFsxWindows.
+    CreateLocation(CreateLocationRequest),
+    /// DataSync CreateTask.
+    CreateTask(CreateTaskRequest),
+    /// DescribeTask's CurrentTaskExecutionArn, then ListTaskExecutions: the newest execution not in `known`.
+    FindExecution { task_arn: String, known: Vec<String> },
+    /// DataSync StartTaskExecution with per-kind override options.
+    StartExecution(StartExecutionRequest),
+    /// DataSync DescribeTaskExecution.
+    DescribeExecution { execution_arn: String },
+    /// Route 53 ChangeResourceRecordSets, one UPSERT of a CNAME.
+    UpsertCname(UpsertCnameRequest),
+    /// Route 53 GetChange.
+    GetChange { change_id: String },
+    /// The simulator's own freeze of the source (simulator only).
+    FreezeSource { file_system_id: String },
+}
+
+impl Command {
+    /// True for commands that change something in the cloud; dry runs and `status` never send these.
+    pub fn is_mutating(&self) -> bool {
+        matches!(
+            self,
+            Command::CreateTarget(_)
+                | Command::CreateLocation(_)
+                | Command::CreateTask(_)
+                | Command::StartExecution(_)
+                | Command::UpsertCname(_)
+                | Command::FreezeSource { .. }
+        )
+    }
+
+    /// The AWS operations this command makes, as `service:Operation`.
+    pub fn operations(&self) -> &'static [&'static str] {
+        match self {
+            Command::Inspect(_) => &[
+                "fsx:DescribeFileSystems",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSubnets",
+                "route53:GetHostedZone",
+                "route53:ListResourceRecordSets",
+            ],
+            Command::CreateTarget(_) => &["fsx:CreateFileSystem"],
+            Command::DescribeFileSystem { .. } => &["fsx:DescribeFileSystems"],
+            Command::FindTransferResources { .. } => &[
+                "datasync:ListLocations",
+                "datasync:ListTasks",
+                "datasync:ListTagsForResource",
+            ],
+            Command::CreateLocation(_) => &["datasync:CreateLocationFsxWindows"],
+            Command::CreateTask(_) => &["datasync:CreateTask"],
+            Command::FindExecution { .. } => &["datasync:DescribeTask", "datasync:ListTaskExecutions"],
+            Command::StartExecution(_) => &["datasync:StartTaskExecution"],
+            Command::DescribeExecution { .. } => &["datasync:DescribeTaskExecution"],
+            Command::UpsertCname(_) => &["route53:ChangeResourceRecordSets"],
+            Command::GetChange { .. } => &["route53:GetChange"],
+            Command::FreezeSource { .. } => &["simulator:FreezeSource"],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InspectRequest {
+    pub source_file_system_id: String,
+    pub subnet_ids: Vec<String>,
+    pub hosted_zone_id: String,
+    pub record_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CreateTargetRequest {
+    pub client_request_token: String,
+    pub subnet_ids: Vec<String>,
+    pub preferred_subnet_id: String,
+    pub security_group_ids: Vec<String>,
+    /// For a self-managed AD: where the adapter reads the join password. Never the password itself.
+    pub ad_join_password: Option<PasswordSource>,
+    pub settings: FileSystemSettings,
+    /// Tags applied to the file system: the copied tags plus the plan tag.
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CreateLocationRequest {
+    pub side: Side,
+    pub file_system_arn: String,
+    pub security_group_ids: Vec<String>,
+    pub subdirectory: String,
+    pub user: String,
+    pub domain: String,
+    /// Where the adapter reads the password from; the password itself never crosses this boundary.
+    pub password: PasswordSource,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CreateTaskRequest {
+    pub name: String,
+    pub source_location_arn: String,
+    pub target_location_arn: String,
+    pub options: TaskOptions,
+    pub excludes: Vec<String>,
+    pub cloudwatch_log_group_arn: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The DataSync task options fsx-migrate sets deliberately (the rest keep DataSync's defaults).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskOptions {
+    pub transfer_mode: TransferMode,
+    pub verify_mode: VerifyMode,
+    pub preserve_deleted_files: PreserveDeletedFiles,
+    pub security_descriptor_copy: SecurityDescriptorCopy,
+    pub log_level: LogLevel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TransferMode {
+    Changed,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PreserveDeletedFiles {
+    Preserve,
+    Remove,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StartExecutionRequest {
+    pub task_arn: String,
+    pub kind: SyncKind,
+    pub overrides: TaskOptions,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UpsertCnameRequest {
+    pub hosted_zone_id: String,
+    pub record_name: String,
+    pub value: String,
+    pub ttl: u64,
+    pub comment: String,
+}
+
+/// The facts preflight needs; absent things are `None` or missing from the lists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Environment {
+    pub source: Option<FileSystemInfo>,
+    /// The requested subnets that exist.
+    pub subnets: Vec<SubnetInfo>,
+    pub hosted_zone_name: Option<String>,
+    /// The record set with the requested name, of any type.
+    pub record: Option<DnsRecord>,
+}
+
+/// DataSync resources found by the plan tag.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TransferResources {
+    pub source_location_arn: Option<String>,
+    pub target_location_arn: Option<String>,
+    pub task_arn: Option<String>,
+}
+
+/// A successful answer to a [`Command`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Response {
+    Environment(Environment),
+    FileSystem(FileSystemInfo),
+    TransferResources(TransferResources),
+    LocationCreated { side: Side, arn: String },
+    TaskCreated { arn: String },
+    ExecutionFound(Option<String>),
+    ExecutionStarted { arn: String },
+    Execution(ExecutionInfo),
+    Change { id: String, status: ChangeStatus },
+    SourceFrozen,
+}
+
+/// Why a command failed, classified so the caller knows whether trying again can help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// Throttling: retry with backoff.
+    Throttled,
+    /// 5xx, timeouts, connection resets: retry with backoff.
+    Transient,
+    /// The request was refused (BadRequest, IncompatibleParameterError, InvalidRequestException, …).
+    Rejected,
+    /// The named resource does not exist.
+    NotFound,
+}
+
+impl ErrorClass {
+    pub fn is_retryable(self) -> bool {
+        matches!(self, ErrorClass::Throttled | ErrorClass::Transient)
+    }
+}
+
+/// A failed cloud call: which operation, AWS's error code and message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloudError {
+    pub class: ErrorClass,
+    pub operation: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl fmt::Display for CloudError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} failed: {}: {}", self.operation, self.code, self.message)
+    }
+}
+
+impl std::error::Error for CloudError {}
+
+/// An adapter that carries out [`Command`]s: the simulator or AWS.
+#[allow(async_fn_in_trait)]
+pub trait CloudPort {
+    async fn execute(&mut self, command: &Command) -> Result<Response, CloudError>;
+}

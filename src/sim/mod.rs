@@ -1,0 +1,364 @@
+//! The simulator: a product feature, not a test fake. It implements the cloud port over a simulated world
+//! so the demo, rehearsals and most tests run the exact code path a real migration runs.
+//!
+//! A world lives in memory (tests, with a virtual clock) or in a JSON file (`--sim WORLD.json`), in which
+//! case simulated time keeps flowing at `--sim-speed` × real time even while no process runs.
+
+pub mod faults;
+pub mod model;
+pub mod scenario;
+pub mod world;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+
+use self::faults::FaultKind;
+use self::model::{ScheduleInput, schedule_execution};
+use self::world::{SimChange, SimExecution, SimResource, SimTarget, World};
+use crate::clock::Clock;
+use crate::error::{Failure, io_failure};
+use crate::model::{ChangeStatus, DeploymentType, FileSystemInfo, Lifecycle, Side, SyncKind};
+use crate::plan::file::write_atomically;
+use crate::port::{
+    CloudError, CloudPort, Command, CreateTargetRequest, Environment, ErrorClass, PLAN_TAG,
+    PreserveDeletedFiles, Response, SIDE_TAG, StartExecutionRequest, TransferResources,
+};
+use crate::core::preflight::dns_eq;
+
+/// The simulated start of every world, so reports and snapshots are reproducible.
+pub fn epoch() -> Timestamp {
+    "2026-12-01T08:00:00Z".parse().expect("valid timestamp")
+}
+
+/// The simulator behind the cloud port.
+#[derive(Debug)]
+pub struct SimPort {
+    pub world: World,
+    path: Option<PathBuf>,
+    clock: Clock,
+}
+
+fn rejected(operation: &str, code: &str, message: impl Into<String>) -> CloudError {
+    CloudError { class: ErrorClass::Rejected, operation: operation.into(), code: code.into(), message: message.into() }
+}
+
+fn not_found(operation: &str, code: &str, message: impl Into<String>) -> CloudError {
+    CloudError { class: ErrorClass::NotFound, ..rejected(operation, code, message) }
+}
+
+impl SimPort {
+    /// A world in memory, on `clock` (usually virtual).
+    pub fn in_memory(world: World, clock: Clock) -> SimPort {
+        SimPort { world, path: None, clock }
+    }
+
+    /// Opens a persisted world. With `speed`, simulated time is re-anchored to run at that speed from now on.
+    pub fn open(path: &Path, speed: Option<f64>) -> Result<SimPort, Failure> {
+        let mut world = load_world(path)?;
+        if let Some(speed) = speed {
+            if !(speed.is_finite() && speed > 0.0) {
+                return Err(Failure::user(format!("--sim-speed {speed} must be a positive number")));
+            }
+            let sim_now = scaled_clock(&world).now().max(world.last_seen);
+            world.anchor_real = Timestamp::now();
+            world.anchor_sim = sim_now;
+            world.speed = speed;
+        }
+        let clock = scaled_clock(&world);
+        let port = SimPort { world, path: Some(path.to_path_buf()), clock };
+        port.persist().map_err(|e| Failure::internal("cannot write the simulated world").cause(e))?;
+        Ok(port)
+    }
+
+    pub fn clock(&self) -> Clock {
+        self.clock.clone()
+    }
+
+    /// Simulated now: the clock, never behind what a call already saw.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now().max(self.world.last_seen)
+    }
+
+    fn persist(&self) -> Result<(), CloudError> {
+        let Some(path) = &self.path else { return Ok(()) };
+        save_world(path, &self.world).map_err(|f| rejected("simulator", "SimulatorIoError", f.to_string()))
+    }
+
+    fn handle(&mut self, command: &Command, now: Timestamp) -> Result<Response, CloudError> {
+        let ops = command.operations();
+        let op = ops[0];
+        for name in ops {
+            *self.world.api_calls.entry((*name).to_string()).or_insert(0) += 1;
+        }
+        let mut injected = Vec::new();
+        for i in 0..self.world.faults.len() {
+            let roll = self.world.roll();
+            for name in ops {
+                if self.world.faults[i].fires(name, roll) {
+                    if let Some(error) = self.world.faults[i].error(name) {
+                        return Err(error);
+                    }
+                    injected.push(self.world.faults[i].kind);
+                }
+            }
+        }
+        let w = &mut self.world;
+        match command {
+            Command::Inspect(req) => {
+                let source = w.file_system_at(&req.source_file_system_id, now);
+                let subnets = w.subnets.iter().filter(|s| req.subnet_ids.contains(&s.id)).cloned().collect();
+                let zone_ok = w.hosted_zone_id == req.hosted_zone_id;
+                let record = w
+                    .records
+                    .iter()
+                    .find(|r| zone_ok && dns_eq(&r.name, &req.record_name))
+                    .cloned();
+                Ok(Response::Environment(Environment {
+                    source,
+                    subnets,
+                    hosted_zone_name: zone_ok.then(|| w.hosted_zone_name.clone()),
+                    record,
+                }))
+            }
+            Command::CreateTarget(req) => self.create_target(req, now, injected.contains(&FaultKind::CreationFailed)),
+            Command::DescribeFileSystem { file_system_id } => w
+                .file_system_at(file_system_id, now)
+                .map(Response::FileSystem)
+                .ok_or_else(|| not_found(op, "FileSystemNotFound", format!("File system '{file_system_id}' does not exist."))),
+            Command::FindTransferResources { plan_id } => {
+                let tagged = |r: &&SimResource| r.tags.get(PLAN_TAG) == Some(plan_id);
+                let side = |s: Side| {
+                    w.locations
+                        .iter()
+                        .filter(tagged)
+                        .find(|r| r.tags.get(SIDE_TAG).map(String::as_str) == Some(&s.to_string()))
+                        .map(|r| r.arn.clone())
+                };
+                Ok(Response::TransferResources(TransferResources {
+                    source_location_arn: side(Side::Source),
+                    target_location_arn: side(Side::Target),
+                    task_arn: w.tasks.iter().find(tagged).map(|r| r.arn.clone()),
+                }))
+            }
+            Command::CreateLocation(req) => {
+                let known = w.source.arn == req.file_system_arn
+                    || w.targets.iter().any(|t| t.info.arn == req.file_system_arn);
+                if !known {
+                    return Err(rejected(op, "InvalidRequestException", format!("{} not found", req.file_system_arn)));
+                }
+                let suffix = w.hex_id(17);
+                let arn = format!("arn:aws:datasync:{}:{}:location/loc-{suffix}", w.region, w.account);
+                w.locations.push(SimResource { arn: arn.clone(), tags: req.tags.clone(), created_at: now });
+                Ok(Response::LocationCreated { side: req.side, arn })
+            }
+            Command::CreateTask(req) => {
+                for loc in [&req.source_location_arn, &req.target_location_arn] {
+                    if !w.locations.iter().any(|l| &l.arn == loc) {
+                        return Err(rejected(op, "InvalidRequestException", format!("location {loc} not found")));
+                    }
+                }
+                let suffix = w.hex_id(17);
+                let arn = format!("arn:aws:datasync:{}:{}:task/task-{suffix}", w.region, w.account);
+                w.tasks.push(SimResource { arn: arn.clone(), tags: req.tags.clone(), created_at: now });
+                Ok(Response::TaskCreated { arn })
+            }
+            Command::FindExecution { task_arn, known } => {
+                let unknown = |e: &&SimExecution| &e.task_arn == task_arn && !known.contains(&e.arn);
+                let running = w.executions.iter().filter(unknown).find(|e| !e.status_at(now).is_terminal());
+                let newest = w.executions.iter().rev().find(unknown);
+                Ok(Response::ExecutionFound(running.or(newest).map(|e| e.arn.clone())))
+            }
+            Command::StartExecution(req) => {
+                self.start_execution(req, now, injected.contains(&FaultKind::ExecutionError))
+            }
+            Command::DescribeExecution { execution_arn } => w
+                .executions
+                .iter()
+                .find(|e| &e.arn == execution_arn)
+                .map(|e| Response::Execution(e.info_at(now)))
+                .ok_or_else(|| rejected(op, "InvalidRequestException", format!("{execution_arn} not found"))),
+            Command::UpsertCname(req) => {
+                if w.hosted_zone_id != req.hosted_zone_id {
+                    return Err(not_found(op, "NoSuchHostedZone", format!("No hosted zone found with ID: {}", req.hosted_zone_id)));
+                }
+                let final_done = w.executions.iter().any(|e| e.kind == SyncKind::Final && e.succeeded_by(now));
+                if !final_done {
+                    w.violations.push(format!("{now}: DNS swapped before a final sync succeeded"));
+                }
+                let name = format!("{}.", req.record_name.trim_end_matches('.'));
+                w.records.retain(|r| !dns_eq(&r.name, &name));
+                w.records.push(crate::model::DnsRecord {
+                    name: name.clone(),
+                    record_type: "CNAME".into(),
+                    values: vec![req.value.clone()],
+                    ttl: Some(req.ttl),
+                });
+                let id = format!("C{}", w.hex_id(20).to_uppercase());
+                w.changes.push(SimChange { id: id.clone(), record_name: name, value: req.value.clone(), ttl: req.ttl, submitted_at: now });
+                Ok(Response::Change { id, status: ChangeStatus::Pending })
+            }
+            Command::GetChange { change_id } => w
+                .changes
+                .iter()
+                .find(|c| &c.id == change_id)
+                .map(|c| Response::Change { id: c.id.clone(), status: w.change_status(c, now) })
+                .ok_or_else(|| not_found(op, "NoSuchChange", format!("A change with the specified change ID does not exist: {change_id}"))),
+            Command::FreezeSource { .. } => {
+                w.writes.frozen_at.get_or_insert(now);
+                Ok(Response::SourceFrozen)
+            }
+        }
+    }
+
+    fn create_target(&mut self, req: &CreateTargetRequest, now: Timestamp, fails: bool) -> Result<Response, CloudError> {
+        let w = &mut self.world;
+        let fingerprint = World::request_fingerprint(req);
+        if let Some(existing) = w.targets.iter().find(|t| t.client_request_token == req.client_request_token) {
+            if existing.request_json != fingerprint {
+                return Err(rejected(
+                    "fsx:CreateFileSystem",
+                    "IncompatibleParameterError",
+                    "A file system with the same client request token exists with different parameters",
+                ));
+            }
+            let id = existing.info.id.clone();
+            return Ok(Response::FileSystem(w.file_system_at(&id, now).expect("target exists")));
+        }
+        if let Some(plan) = req.tags.get(PLAN_TAG)
+            && w.targets.iter().any(|t| t.info.settings.tags.get(PLAN_TAG) == Some(plan))
+        {
+            w.violations.push(format!("{now}: a second target file system was created for plan {plan}"));
+        }
+        let id = format!("fs-{}", w.hex_id(17));
+        let mut settings = req.settings.clone();
+        settings.tags = req.tags.clone();
+        let info = FileSystemInfo {
+            arn: format!("arn:aws:fsx:{}:{}:file-system/{id}", w.region, w.account),
+            dns_name: format!("amznfsx{}.corp.example.com", w.hex_id(8)),
+            id,
+            file_system_type: crate::model::FileSystemType::Windows,
+            deployment_type: DeploymentType::MultiAz1,
+            lifecycle: Lifecycle::Creating,
+            failure_message: None,
+            vpc_id: w.source.vpc_id.clone(),
+            subnet_ids: req.subnet_ids.clone(),
+            security_group_ids: req.security_group_ids.clone(),
+            settings,
+        };
+        w.targets.push(SimTarget {
+            info: info.clone(),
+            client_request_token: req.client_request_token.clone(),
+            request_json: fingerprint,
+            created_at: now,
+            fails,
+        });
+        Ok(Response::FileSystem(w.file_system_at(&info.id, now).expect("just created")))
+    }
+
+    fn start_execution(&mut self, req: &StartExecutionRequest, now: Timestamp, fails: bool) -> Result<Response, CloudError> {
+        let op = "datasync:StartTaskExecution";
+        let w = &mut self.world;
+        if !w.tasks.iter().any(|t| t.arn == req.task_arn) {
+            return Err(rejected(op, "InvalidRequestException", format!("{} not found", req.task_arn)));
+        }
+        if let Some(running) = w.running_execution(&req.task_arn, now) {
+            let message = format!("task {} already has execution {} running", req.task_arn, running.arn);
+            w.violations.push(format!("{now}: StartTaskExecution while {}", running.arn));
+            return Err(rejected(op, "InvalidRequestException", message));
+        }
+        let target_throughput = w
+            .targets
+            .first()
+            .map_or(w.source.settings.throughput_capacity_mbps, |t| t.info.settings.throughput_capacity_mbps);
+        let throughput = w.source.settings.throughput_capacity_mbps.min(target_throughput);
+        let mut schedule = schedule_execution(&ScheduleInput {
+            model: &w.model,
+            profile: &w.data,
+            writes: &w.writes,
+            start: now,
+            synced_writes: w.synced_writes_at(now),
+            target_seeded: w.target_seeded_at(now),
+            deletes_synced_writes: w.delete_synced_writes_at(now),
+            remove_deleted: req.overrides.preserve_deleted_files == PreserveDeletedFiles::Remove,
+            verify_mode: req.overrides.verify_mode.clone(),
+            throughput_mbps: f64::from(throughput),
+        });
+        if fails {
+            schedule.error_after_secs = Some(schedule.launch_secs + schedule.prepare_secs + schedule.transfer_secs * 0.4);
+        }
+        let arn = format!("{}/execution/exec-{}", req.task_arn, w.hex_id(17));
+        w.executions.push(SimExecution {
+            arn: arn.clone(),
+            task_arn: req.task_arn.clone(),
+            kind: req.kind,
+            started_at: now,
+            remove_deleted: req.overrides.preserve_deleted_files == PreserveDeletedFiles::Remove,
+            schedule,
+        });
+        Ok(Response::ExecutionStarted { arn })
+    }
+}
+
+impl CloudPort for SimPort {
+    async fn execute(&mut self, command: &Command) -> Result<Response, CloudError> {
+        let now = self.now();
+        self.world.last_seen = now;
+        let result = self.handle(command, now);
+        self.persist()?;
+        result
+    }
+}
+
+fn scaled_clock(world: &World) -> Clock {
+    Clock::Scaled { anchor_real: world.anchor_real, anchor_sim: world.anchor_sim, speed: world.speed }
+}
+
+pub fn load_world(path: &Path) -> Result<World, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        io_failure("read simulated world", path, e).hint("create one with `fsx-migrate sim init WORLD.json`")
+    })?;
+    serde_json::from_str(&text)
+        .map_err(|e| Failure::user(format!("invalid simulated world {}", path.display())).cause(e))
+}
+
+pub fn save_world(path: &Path, world: &World) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(world).expect("worlds serialise");
+    write_atomically(path, text.as_bytes())
+}
+
+/// The world and its derived state as `sim show` prints it.
+pub fn show(world: &World, now: Timestamp) -> serde_json::Value {
+    let targets: Vec<FileSystemInfo> =
+        world.targets.iter().filter_map(|t| world.file_system_at(&t.info.id, now)).collect();
+    let executions: Vec<serde_json::Value> = world
+        .executions
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "kind": e.kind,
+                "started_at": e.started_at,
+                "info": e.info_at(now),
+            })
+        })
+        .collect();
+    let mut counts = BTreeMap::new();
+    counts.insert("locations", world.locations.len());
+    counts.insert("tasks", world.tasks.len());
+    serde_json::json!({
+        "now": now,
+        "scenario": world.scenario,
+        "speed": world.speed,
+        "data": world.data,
+        "model": world.model,
+        "source": world.source,
+        "source_frozen_at": world.writes.frozen_at,
+        "targets": targets,
+        "datasync": counts,
+        "executions": executions,
+        "records": world.records,
+        "faults": world.faults,
+        "accounting": world.accounting(now),
+    })
+}
