@@ -3,9 +3,11 @@
 
 pub mod clock;
 pub mod core;
+pub mod driver;
 pub mod error;
 pub mod model;
 pub mod plan;
+pub mod planner;
 pub mod port;
 pub mod sim;
 pub mod units;

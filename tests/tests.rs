@@ -1,1 +1,5 @@
+//! The one integration-test binary (ripgrep/jj style): every test module is included from here.
 
+mod support;
+
+mod engine;

@@ -1,0 +1,343 @@
+//! The driver: carries out the core's actions against a cloud port, one at a time.
+//!
+//! It is the only loop with side effects. Each round it asks the core for a step, persists the step's
+//! checkpoint atomically *before* acting on it (write-ahead, invariant 4), then performs the action: a cloud
+//! call (retrying throttling and transient errors with backoff), a sleep, a confirmation, or the freeze
+//! command. An interrupt stops it at the next safe point with everything recorded.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use jiff::Timestamp;
+use tokio::sync::Notify;
+
+use crate::clock::Clock;
+use crate::core::{Action, ConfirmKind, Confirmation, Event, Halt, Input, RunOptions, step};
+use crate::error::Failure;
+use crate::plan::file::PlanFile;
+use crate::plan::{Checkpoint, Intent};
+use crate::port::{CloudError, CloudPort, Command, Response};
+use crate::units::Duration;
+
+/// Where checkpoints go: the plan file, or memory for dry runs.
+pub trait CheckpointStore {
+    fn save(&mut self, checkpoint: &Checkpoint) -> Result<(), Failure>;
+}
+
+impl CheckpointStore for PlanFile {
+    fn save(&mut self, checkpoint: &Checkpoint) -> Result<(), Failure> {
+        self.save_checkpoint(checkpoint)
+    }
+}
+
+/// Keeps checkpoints in memory (dry runs and forecasts).
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    pub saves: usize,
+}
+
+impl CheckpointStore for MemoryStore {
+    fn save(&mut self, _checkpoint: &Checkpoint) -> Result<(), Failure> {
+        self.saves += 1;
+        Ok(())
+    }
+}
+
+/// Who answers confirmations.
+#[derive(Debug)]
+pub enum Answers {
+    /// Ask on the terminal (stdin must be one).
+    Terminal,
+    /// Nobody can be asked: confirmations not covered by `--yes` stop the run.
+    Nobody,
+    /// Pre-recorded answers, for tests; when they run out, nobody can be asked.
+    Scripted(VecDeque<bool>),
+    /// Every question is answered yes (forecasts and the demo, which say so).
+    AlwaysYes,
+}
+
+/// How the freeze command is carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FreezeRunner {
+    /// `sh -c COMMAND`; exit 0 means frozen.
+    Shell,
+    /// Pretend it succeeded (dry runs).
+    Pretend,
+}
+
+/// Receives what the driver does, for progress bars, logs and dry-run listings.
+pub trait Observer {
+    fn event(&mut self, event: &Event, checkpoint: &Checkpoint, now: Timestamp);
+    fn action(&mut self, action: &Action, checkpoint: &Checkpoint, now: Timestamp);
+    fn retrying(&mut self, error: &CloudError, attempt: u32, backoff: Duration);
+    /// Runs `f` with progress drawing suspended (for prompts).
+    fn suspend(&mut self, f: &mut dyn FnMut());
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+
+impl Observer for Quiet {
+    fn event(&mut self, _: &Event, _: &Checkpoint, _: Timestamp) {}
+    fn action(&mut self, _: &Action, _: &Checkpoint, _: Timestamp) {}
+    fn retrying(&mut self, _: &CloudError, _: u32, _: Duration) {}
+    fn suspend(&mut self, f: &mut dyn FnMut()) {
+        f()
+    }
+}
+
+/// A shared interrupt flag: set by Ctrl-C, read at safe points.
+#[derive(Debug, Clone, Default)]
+pub struct Interrupt {
+    flag: Arc<AtomicBool>,
+    notify: Arc<Notify>,
+}
+
+impl Interrupt {
+    pub fn trigger(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+
+    async fn wait(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if self.is_set() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// The places a test can make the driver "crash" (stop dead, as if the process were killed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Boundary {
+    /// A cloud call returned, and its result is not yet in the checkpoint.
+    AfterSideEffect,
+    /// A checkpoint was just written.
+    AfterCheckpoint,
+}
+
+/// Retries of throttled and transient calls: exponential backoff from 1 s, capped at 60 s.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub first_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy { max_attempts: 8, first_backoff: Duration::secs(1), max_backoff: Duration::secs(60) }
+    }
+}
+
+/// How a drive ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The core stopped: completed, reached `--until`, or a condition to report.
+    Halted(Halt),
+    /// Interrupted at a safe point; everything is checkpointed and `run`/`resume` continues.
+    Interrupted,
+    /// A confirmation needs a person and none is available.
+    NeedsOperator(Confirmation),
+    /// A test-injected crash at a boundary.
+    Crashed(Boundary),
+}
+
+/// Everything one drive needs.
+pub struct Driver<'a, P: CloudPort> {
+    pub port: &'a mut P,
+    pub clock: Clock,
+    pub intent: Intent,
+    pub checkpoint: Checkpoint,
+    pub store: &'a mut dyn CheckpointStore,
+    pub options: RunOptions,
+    pub answers: Answers,
+    pub assume_yes: bool,
+    pub freeze_runner: FreezeRunner,
+    pub observer: &'a mut dyn Observer,
+    pub interrupt: Interrupt,
+    pub retry: RetryPolicy,
+    /// Test hook: crash at the n-th boundary (0-based).
+    pub crash_at: Option<u64>,
+    boundaries: u64,
+}
+
+impl<'a, P: CloudPort> Driver<'a, P> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        port: &'a mut P,
+        clock: Clock,
+        intent: Intent,
+        checkpoint: Checkpoint,
+        store: &'a mut dyn CheckpointStore,
+        options: RunOptions,
+        observer: &'a mut dyn Observer,
+    ) -> Self {
+        Driver {
+            port,
+            clock,
+            intent,
+            checkpoint,
+            store,
+            options,
+            answers: Answers::Nobody,
+            assume_yes: false,
+            freeze_runner: FreezeRunner::Shell,
+            observer,
+            interrupt: Interrupt::default(),
+            retry: RetryPolicy::default(),
+            crash_at: None,
+            boundaries: 0,
+        }
+    }
+
+    fn crash_here(&mut self) -> bool {
+        let hit = self.crash_at == Some(self.boundaries);
+        self.boundaries += 1;
+        hit
+    }
+
+    /// Boundaries passed so far (for crash tests that walk every boundary).
+    pub fn boundaries_passed(&self) -> u64 {
+        self.boundaries
+    }
+
+    /// Runs until the core halts, an interrupt, or a confirmation nobody can give.
+    pub async fn drive(&mut self) -> Result<Outcome, Failure> {
+        let mut input = Input::Start;
+        loop {
+            let now = self.clock.now();
+            let step = step(&self.intent, &self.checkpoint, input, now, &self.options);
+            if step.checkpoint != self.checkpoint {
+                self.store.save(&step.checkpoint)?;
+                self.checkpoint = step.checkpoint;
+                if self.crash_here() {
+                    return Ok(Outcome::Crashed(Boundary::AfterCheckpoint));
+                }
+            }
+            for event in &step.events {
+                self.observer.event(event, &self.checkpoint, now);
+            }
+            self.observer.action(&step.action, &self.checkpoint, now);
+            if let Action::Halt(halt) = step.action {
+                return Ok(Outcome::Halted(halt));
+            }
+            if self.interrupt.is_set() {
+                return Ok(Outcome::Interrupted);
+            }
+            input = match step.action {
+                Action::Call(command) => {
+                    let Some(result) = self.call(&command).await else {
+                        return Ok(Outcome::Interrupted);
+                    };
+                    if self.crash_here() {
+                        return Ok(Outcome::Crashed(Boundary::AfterSideEffect));
+                    }
+                    match result {
+                        Ok(response) => Input::Response(response),
+                        Err(error) => Input::Failed(error),
+                    }
+                }
+                Action::Sleep { duration, .. } => {
+                    tokio::select! {
+                        _ = self.clock.sleep(duration) => Input::Woke,
+                        _ = self.interrupt.wait() => return Ok(Outcome::Interrupted),
+                    }
+                }
+                Action::Confirm(confirmation) => match self.confirm(&confirmation) {
+                    Some(answer) => Input::Confirmed(answer),
+                    None => return Ok(Outcome::NeedsOperator(confirmation)),
+                },
+                Action::RunFreezeCommand(command) => Input::FreezeFinished(self.run_freeze(&command).await),
+                Action::Halt(_) => unreachable!("handled above"),
+            };
+        }
+    }
+
+    /// One cloud call with retries of retryable errors. `None` if interrupted while backing off.
+    async fn call(&mut self, command: &Command) -> Option<Result<Response, CloudError>> {
+        let mut backoff = self.retry.first_backoff;
+        let mut attempt = 1;
+        loop {
+            match self.port.execute(command).await {
+                Err(error) if error.class.is_retryable() && attempt < self.retry.max_attempts => {
+                    self.observer.retrying(&error, attempt, backoff);
+                    tokio::select! {
+                        _ = self.clock.sleep(backoff) => {}
+                        _ = self.interrupt.wait() => return None,
+                    }
+                    backoff = Duration(backoff.as_secs().saturating_mul(2).min(self.retry.max_backoff.as_secs()));
+                    attempt += 1;
+                }
+                result => return Some(result),
+            }
+        }
+    }
+
+    fn confirm(&mut self, confirmation: &Confirmation) -> Option<bool> {
+        let auto = matches!(confirmation.kind, ConfirmKind::Billable | ConfirmKind::Gate);
+        if auto && self.assume_yes {
+            return Some(true);
+        }
+        match &mut self.answers {
+            Answers::AlwaysYes => Some(true),
+            Answers::Nobody => None,
+            Answers::Scripted(answers) => answers.pop_front(),
+            Answers::Terminal => {
+                let mut answer = None;
+                self.observer.suspend(&mut || answer = ask_terminal(confirmation));
+                answer
+            }
+        }
+    }
+
+    async fn run_freeze(&mut self, command: &str) -> Result<(), String> {
+        if self.freeze_runner == FreezeRunner::Pretend {
+            return Ok(());
+        }
+        let output = tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .map_err(|e| format!("could not start `{command}`: {e}"))?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let mut tail: Vec<String> = String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .chain(String::from_utf8_lossy(&output.stdout).lines())
+            .map(str::to_string)
+            .collect();
+        let keep = tail.len().saturating_sub(5);
+        tail.drain(..keep);
+        Err(format!("`{command}` exited with {}{}", output.status, tail.iter().map(|l| format!("\n  {l}")).collect::<String>()))
+    }
+}
+
+/// Asks a yes/no question on the terminal; `None` if stdin is not a terminal.
+fn ask_terminal(confirmation: &Confirmation) -> Option<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return None;
+    }
+    let mut err = std::io::stderr();
+    let _ = writeln!(err, "\n{}", confirmation.question);
+    for detail in &confirmation.details {
+        let _ = writeln!(err, "  - {detail}");
+    }
+    let _ = write!(err, "Type yes to continue: ");
+    let _ = err.flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).ok()?;
+    Some(line.trim().eq_ignore_ascii_case("yes"))
+}

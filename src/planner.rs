@@ -1,0 +1,96 @@
+//! `fsx-migrate plan`: turns what discovery found about the source into a reviewable intent.
+//!
+//! The target copies the source's settings; the policies get defaults an operator can defend.
+
+use crate::model::{SecurityDescriptorCopy, VerifyMode};
+use crate::plan::Intent;
+use crate::plan::intent::{
+    CutoverPolicy, Dns, FreezeKind, Migration, PasswordSource, Source, SyncPolicy, Target, Transfer,
+};
+use crate::port::{Environment, PLAN_TAG};
+use crate::units::{Bytes, Duration};
+
+/// What the operator passes to `plan`.
+#[derive(Debug, Clone)]
+pub struct PlanRequest {
+    pub source_file_system_id: String,
+    pub subnet_ids: Vec<String>,
+    pub preferred_subnet_id: String,
+    pub hosted_zone_id: String,
+    pub record_name: String,
+    pub name: Option<String>,
+    pub freeze: FreezeKind,
+    pub freeze_command: Option<String>,
+    pub smb_user: String,
+    pub smb_password: PasswordSource,
+    pub ttl: u64,
+    /// A fixed plan id (tests and the demo); otherwise a random one.
+    pub plan_id: Option<String>,
+}
+
+/// System folders DataSync should not copy between FSx for Windows file systems.
+pub const DEFAULT_EXCLUDES: [&str; 2] = ["*/System Volume Information", "*/$RECYCLE.BIN"];
+
+/// Builds the intent. `None` when the source does not exist (preflight reports it).
+pub fn intent_from(env: &Environment, req: &PlanRequest) -> Option<Intent> {
+    let source = env.source.as_ref()?;
+    let id = req.plan_id.clone().unwrap_or_else(|| {
+        let uuid = uuid::Uuid::new_v4().simple().to_string();
+        format!("fxm-{}", &uuid[..12])
+    });
+    let mut settings = source.settings.clone();
+    settings.tags.remove(PLAN_TAG);
+    let domain = settings
+        .active_directory
+        .as_ref()
+        .and_then(|ad| ad.domain_name())
+        .unwrap_or("corp.example.com")
+        .to_string();
+    let ad_join_password = match &settings.active_directory {
+        Some(crate::model::ActiveDirectory::SelfManaged { .. }) => {
+            Some(PasswordSource::Env("FSX_MIGRATE_AD_PASSWORD".into()))
+        }
+        _ => None,
+    };
+    Some(Intent {
+        migration: Migration {
+            id,
+            name: req.name.clone().unwrap_or_else(|| format!("{} to Multi-AZ", source.id)),
+        },
+        source: Source { file_system_id: source.id.clone() },
+        target: Target {
+            subnet_ids: req.subnet_ids.clone(),
+            preferred_subnet_id: req.preferred_subnet_id.clone(),
+            security_group_ids: source.security_group_ids.clone(),
+            ad_join_password,
+            settings,
+        },
+        transfer: Transfer {
+            source_subdirectory: "/share".into(),
+            target_subdirectory: "/share".into(),
+            smb_user: req.smb_user.clone(),
+            smb_domain: domain,
+            smb_password: req.smb_password.clone(),
+            security_descriptor_copy: SecurityDescriptorCopy::OwnerDacl,
+            verify_mode_live: VerifyMode::OnlyFilesTransferred,
+            verify_mode_final: VerifyMode::OnlyFilesTransferred,
+            cloudwatch_log_group_arn: None,
+            excludes: DEFAULT_EXCLUDES.iter().map(|s| s.to_string()).collect(),
+        },
+        sync: SyncPolicy {
+            converged_changed_files: 50_000,
+            converged_changed_bytes: Bytes(20 << 30),
+            converged_duration: Duration::hours(1),
+            max_incremental_runs: 10,
+            pause_between_runs: Duration::mins(0),
+            retry_failed_executions: 2,
+            poll_interval: Duration::secs(30),
+        },
+        cutover: CutoverPolicy {
+            freeze: req.freeze,
+            freeze_command: req.freeze_command.clone(),
+            max_final_deletes: 100_000,
+        },
+        dns: Dns { hosted_zone_id: req.hosted_zone_id.clone(), record_name: req.record_name.clone(), ttl: req.ttl },
+    })
+}

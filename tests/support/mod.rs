@@ -1,0 +1,82 @@
+//! Shared helpers: simulated worlds, plans written to temp dirs, and a driver wired for tests.
+
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+
+use fsx_migrate::clock::Clock;
+use fsx_migrate::core::RunOptions;
+use fsx_migrate::core::preflight::Backend;
+use fsx_migrate::driver::{Answers, Driver, Outcome, Quiet};
+use fsx_migrate::plan::file::PlanFile;
+use fsx_migrate::plan::intent::{FreezeKind, PasswordSource};
+use fsx_migrate::plan::render::render;
+use fsx_migrate::planner::{PlanRequest, intent_from};
+use fsx_migrate::port::{CloudPort, Command, InspectRequest, Response};
+use fsx_migrate::sim::scenario::{self, ScenarioSpec};
+use fsx_migrate::sim::world::World;
+use fsx_migrate::sim::{SimPort, epoch};
+
+pub fn world(name: &str) -> World {
+    scenario::build(&ScenarioSpec::named(name).expect("known scenario"), epoch())
+}
+
+pub fn sim(world: World) -> SimPort {
+    SimPort::in_memory(world, Clock::virtual_at(epoch()))
+}
+
+pub fn plan_request() -> PlanRequest {
+    PlanRequest {
+        source_file_system_id: scenario::SOURCE_ID.into(),
+        subnet_ids: vec![scenario::SUBNET_A.into(), scenario::SUBNET_B.into()],
+        preferred_subnet_id: scenario::SUBNET_A.into(),
+        hosted_zone_id: scenario::HOSTED_ZONE_ID.into(),
+        record_name: scenario::RECORD_NAME.into(),
+        name: Some("finance share".into()),
+        freeze: FreezeKind::Simulator,
+        freeze_command: None,
+        smb_user: "svc-datasync".into(),
+        smb_password: PasswordSource::Env("FSX_MIGRATE_SMB_PASSWORD".into()),
+        ttl: 60,
+        plan_id: Some("fxm-test0001".into()),
+    }
+}
+
+/// Discovers the source in the simulated world and writes a plan file for `req` into `dir`.
+pub async fn write_plan(port: &mut SimPort, dir: &Path, req: &PlanRequest) -> PathBuf {
+    let inspect = Command::Inspect(InspectRequest {
+        source_file_system_id: req.source_file_system_id.clone(),
+        subnet_ids: req.subnet_ids.clone(),
+        hosted_zone_id: req.hosted_zone_id.clone(),
+        record_name: req.record_name.clone(),
+    });
+    let Ok(Response::Environment(env)) = port.execute(&inspect).await else { panic!("inspect failed") };
+    let intent = intent_from(&env, req).expect("source exists");
+    let path = dir.join("plan.toml");
+    std::fs::write(&path, render(&intent, "test plan")).unwrap();
+    path
+}
+
+pub fn options() -> RunOptions {
+    RunOptions { backend: Some(Backend::Simulator), ..RunOptions::default() }
+}
+
+/// Loads the plan and drives it against `port` until it stops; `crash_at` injects a crash.
+pub async fn drive(port: &mut SimPort, plan: &Path, opts: RunOptions, answers: Answers, crash_at: Option<u64>) -> (Outcome, u64) {
+    let mut file = PlanFile::load(plan).expect("plan loads");
+    let clock = port.clock();
+    let mut quiet = Quiet;
+    let (intent, checkpoint) = (file.intent.clone(), file.checkpoint.clone());
+    let mut driver = Driver::new(port, clock, intent, checkpoint, &mut file, opts, &mut quiet);
+    driver.answers = answers;
+    driver.assume_yes = true;
+    driver.crash_at = crash_at;
+    let outcome = driver.drive().await.expect("drive");
+    let passed = driver.boundaries_passed();
+    (outcome, passed)
+}
+
+pub fn yes() -> Answers {
+    Answers::Scripted(VecDeque::new())
+}
