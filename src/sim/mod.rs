@@ -72,6 +72,20 @@ impl SimPort {
         Ok(port)
     }
 
+    /// A persisted world on a clock chosen by the caller (the demo's paced virtual clock).
+    pub fn persisted(world: World, path: &Path, clock: Clock) -> SimPort {
+        SimPort { world, path: Some(path.to_path_buf()), clock }
+    }
+
+    /// Re-anchors the world so a later `--sim` process continues from the last simulated time at 1×.
+    pub fn anchor_to_real_time(&mut self) {
+        self.world.anchor_sim = self.now();
+        self.world.last_seen = self.world.anchor_sim;
+        self.world.anchor_real = Timestamp::now();
+        self.world.speed = 1.0;
+        let _ = self.persist();
+    }
+
     pub fn clock(&self) -> Clock {
         self.clock.clone()
     }
@@ -309,6 +323,11 @@ impl CloudPort for SimPort {
         self.persist()?;
         result
     }
+}
+
+/// The current simulated time of a persisted world.
+pub fn now_of(world: &World) -> Timestamp {
+    scaled_clock(world).now().max(world.last_seen)
 }
 
 fn scaled_clock(world: &World) -> Clock {

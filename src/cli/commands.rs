@@ -1,0 +1,466 @@
+//! One function per command: load, act, print. Messages and exit codes come from `report`.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use indicatif::MultiProgress;
+use serde::Serialize;
+
+use super::{Cli, CommandLine, Global, Output, PlanArgs, RunArgs, SimCommand};
+use crate::core::RunOptions;
+use crate::core::preflight::{self, Backend, Finding};
+use crate::driver::{Answers, Driver, Interrupt, Outcome};
+use crate::error::Failure;
+use crate::forecast_run;
+use crate::plan::file::{PlanFile, PlanLock};
+use crate::plan::{Checkpoint, Intent};
+use crate::planner::{PlanRequest, intent_from};
+use crate::port::{CloudPort, Command, InspectRequest, Response};
+use crate::progress::Progress;
+use crate::report::{self, halt_failure, needs_operator_failure};
+use crate::sim::faults::FaultRule;
+use crate::sim::scenario::{self, ScenarioSpec};
+use crate::sim::{self as simulator, SimPort};
+use crate::units::Bytes;
+
+pub async fn dispatch(cli: Cli, multi: MultiProgress) -> Result<(), Failure> {
+    let global = cli.global;
+    match cli.command {
+        CommandLine::Plan(args) => plan(&global, args).await,
+        CommandLine::Run(args) => run(&global, args, false, multi).await,
+        CommandLine::Resume(args) => run(&global, args, true, multi).await,
+        CommandLine::Status { plan } => status(&global, &plan),
+        CommandLine::Demo(args) => super::demo::demo(&global, args, multi).await,
+        CommandLine::Sim(SimCommand::Init(args)) => sim_init(args),
+        CommandLine::Sim(SimCommand::Show { world }) => sim_show(&world),
+    }
+}
+
+/// The backend the global flags select.
+pub fn open_backend(global: &Global) -> Result<SimPort, Failure> {
+    match &global.sim {
+        Some(world) => SimPort::open(world, global.sim_speed),
+        None => Err(Failure::user("no --sim WORLD.json given, and this build has no AWS backend yet")
+            .hint("run against a simulated world: `fsx-migrate sim init world.json`, then add `--sim world.json`")),
+    }
+}
+
+fn backend_kind(global: &Global) -> Backend {
+    if global.sim.is_some() { Backend::Simulator } else { Backend::Aws }
+}
+
+fn print_json<T: Serialize>(value: &T) {
+    println!("{}", serde_json::to_string_pretty(value).expect("reports serialise"));
+}
+
+#[derive(Serialize)]
+struct PlanReport<'a> {
+    plan: &'a Path,
+    intent: &'a Intent,
+    findings: &'a [Finding],
+}
+
+async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
+    let smb_password = args.smb_password.parse().map_err(|e: String| Failure::user(e))?;
+    let request = PlanRequest {
+        source_file_system_id: args.source.clone(),
+        subnet_ids: args.subnets.clone(),
+        preferred_subnet_id: args.preferred_subnet.clone(),
+        hosted_zone_id: args.hosted_zone.clone(),
+        record_name: args.record_name.clone(),
+        name: args.name.clone(),
+        freeze: args.freeze.into(),
+        freeze_command: args.freeze_command.clone(),
+        smb_user: args.smb_user.clone(),
+        smb_password,
+        ttl: args.ttl,
+        plan_id: None,
+    };
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("{}.toml", args.source)));
+    if out.exists() && !args.force {
+        return Err(Failure::user(format!("{} already exists", out.display()))
+            .hint("a plan file may hold a running migration's checkpoint; choose another --out, or pass --force"));
+    }
+    let mut port = open_backend(global)?;
+    let intent = discover(&mut port, &request).await?;
+    let findings = inspect_findings(&mut port, &intent, backend_kind(global)).await?;
+    if preflight::has_errors(&findings) {
+        let mut failure = Failure::user(format!("preflight found problems with {}; no plan was written", args.source));
+        for f in findings.iter().filter(|f| f.severity == preflight::Severity::Error) {
+            failure = failure.cause(f);
+        }
+        return Err(failure.hint("fix the arguments or the environment and run `fsx-migrate plan` again"));
+    }
+    let header = format!("Written by `fsx-migrate plan` from the discovered source {}.", intent.source.file_system_id);
+    crate::plan::file::write_atomically(&out, crate::plan::render::render(&intent, &header).as_bytes())?;
+    match global.output {
+        Output::Json => print_json(&PlanReport { plan: &out, intent: &intent, findings: &findings }),
+        Output::Text => {
+            for f in &findings {
+                eprintln!("{f}");
+            }
+            println!("Wrote {} (plan id {}).", out.display(), intent.migration.id);
+            println!("Review it, then: fsx-migrate run {} --dry-run", out.display());
+        }
+    }
+    Ok(())
+}
+
+async fn inspect(port: &mut SimPort, request: InspectRequest) -> Result<crate::port::Environment, Failure> {
+    match port.execute(&Command::Inspect(request)).await {
+        Ok(Response::Environment(env)) => Ok(env),
+        Ok(other) => Err(Failure::internal(format!("unexpected answer to Inspect: {other:?}"))),
+        Err(e) => Err(Failure::user("discovery failed").cause(e)),
+    }
+}
+
+async fn discover(port: &mut SimPort, request: &PlanRequest) -> Result<Intent, Failure> {
+    let env = inspect(
+        port,
+        InspectRequest {
+            source_file_system_id: request.source_file_system_id.clone(),
+            subnet_ids: request.subnet_ids.clone(),
+            hosted_zone_id: request.hosted_zone_id.clone(),
+            record_name: request.record_name.clone(),
+        },
+    )
+    .await?;
+    intent_from(&env, request).ok_or_else(|| {
+        Failure::user(format!("source file system {} does not exist", request.source_file_system_id))
+            .hint("check the id, the --region and the --profile")
+    })
+}
+
+async fn inspect_findings(port: &mut SimPort, intent: &Intent, backend: Backend) -> Result<Vec<Finding>, Failure> {
+    let env = inspect(
+        port,
+        InspectRequest {
+            source_file_system_id: intent.source.file_system_id.clone(),
+            subnet_ids: intent.target.subnet_ids.clone(),
+            hosted_zone_id: intent.dns.hosted_zone_id.clone(),
+            record_name: intent.dns.record_name.clone(),
+        },
+    )
+    .await?;
+    Ok(preflight::check(intent, &env, backend))
+}
+
+fn run_options(global: &Global, args: &RunArgs) -> RunOptions {
+    RunOptions {
+        backend: Some(backend_kind(global)),
+        until: args.until,
+        accept_delta: args.accept_delta,
+        more_incrementals: args.more_incrementals,
+        accept_deletes: args.accept_deletes,
+    }
+}
+
+async fn run(global: &Global, args: RunArgs, resume: bool, multi: MultiProgress) -> Result<(), Failure> {
+    let plan_display = args.plan.display().to_string();
+    let mut file = PlanFile::load(&args.plan)?;
+    if resume && !file.checkpoint.has_started() {
+        return Err(Failure::user(format!("nothing to resume: {plan_display} has never run"))
+            .hint(format!("start it with `fsx-migrate run {plan_display}`")));
+    }
+    let options = run_options(global, &args);
+    if args.dry_run {
+        return dry_run(global, &file.intent, &file.checkpoint, &options, &plan_display);
+    }
+    let _lock = PlanLock::acquire(&args.plan)?;
+    // Re-read under the lock: another run may have written a checkpoint since.
+    file = PlanFile::load(&args.plan)?;
+    let mut port = open_backend(global)?;
+    let clock = port.clock();
+    let interrupt = Interrupt::default();
+    spawn_interrupt_handler(interrupt.clone());
+    let mut progress = Progress::new(multi);
+    let (intent, checkpoint) = (file.intent.clone(), file.checkpoint.clone());
+    let outcome = {
+        let mut driver = Driver::new(&mut port, clock, intent, checkpoint, &mut file, options, &mut progress);
+        driver.assume_yes = args.yes;
+        driver.answers = if std::io::stdin().is_terminal() { Answers::Terminal } else { Answers::Nobody };
+        driver.interrupt = interrupt;
+        driver.drive().await?
+    };
+    drop(progress);
+    finish(outcome, &file, &plan_display)
+}
+
+fn spawn_interrupt_handler(interrupt: Interrupt) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\nInterrupted: recording the current step, then stopping. AWS work keeps running. Press Ctrl-C again to abort now.");
+            interrupt.trigger();
+        }
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("Aborted. The checkpoint is consistent (write-ahead); `fsx-migrate resume` continues.");
+            std::process::exit(130);
+        }
+    });
+}
+
+fn finish(outcome: Outcome, file: &PlanFile, plan: &str) -> Result<(), Failure> {
+    match outcome {
+        Outcome::Halted(halt) => match halt_failure(&halt, plan) {
+            Some(failure) => Err(failure),
+            None => {
+                match halt {
+                    crate::core::Halt::UntilReached(phase) => {
+                        println!("Stopped before {phase} as asked (--until). `fsx-migrate resume {plan}` continues.")
+                    }
+                    _ => print!("{}", completion_text(&file.intent, &file.checkpoint)),
+                }
+                Ok(())
+            }
+        },
+        Outcome::Interrupted => Err(Failure::interrupted(format!("interrupted during {}", file.checkpoint.phase()))
+            .cause("the checkpoint holds everything done so far; DataSync and FSx work already started keeps running")
+            .hint(format!("`fsx-migrate resume {plan}` re-attaches and continues"))),
+        Outcome::NeedsOperator(confirmation) => Err(needs_operator_failure(&confirmation, plan)),
+        Outcome::Crashed(_) => Err(Failure::internal("test crash hook fired outside a test")),
+    }
+}
+
+/// The summary printed when a migration completes.
+pub fn completion_text(intent: &Intent, cp: &Checkpoint) -> String {
+    let p = report::predictions(intent, cp);
+    let mut out = format!(
+        "Migration {} complete: {} now points at {} ({}).\n",
+        intent.migration.id,
+        intent.dns.record_name,
+        cp.target_dns_name.as_deref().unwrap_or("?"),
+        cp.target_file_system_id.as_deref().unwrap_or("?")
+    );
+    if let Some(d) = p.downtime_secs {
+        out.push_str(&format!("Downtime (freeze to DNS in sync): {}.\n", crate::units::Duration(d)));
+    }
+    out.push_str(&format!(
+        "The source {} is untouched and still frozen: keep it for rollback, delete it when you are sure.\n",
+        intent.source.file_system_id
+    ));
+    out.push_str(&format!(
+        "Clients may resolve the old name for up to the record's previous TTL; SMB shares and SPNs are not moved by fsx-migrate (docs/runbook.md).\n"
+    ));
+    out
+}
+
+fn dry_run(global: &Global, intent: &Intent, cp: &Checkpoint, options: &RunOptions, plan: &str) -> Result<(), Failure> {
+    let Some(world_path) = &global.sim else {
+        return Err(Failure::user("a dry run needs a simulated world to forecast against in this build")
+            .hint("add --sim WORLD.json (for a rehearsal of a real source, `sim init` with its file count and size)"));
+    };
+    let world = simulator::load_world(world_path)?;
+    let now = simulator::now_of(&world);
+    let forecast = futures_block(forecast_run::forecast(intent, cp, &world, now, options))?;
+    match global.output {
+        Output::Json => print_json(&forecast),
+        Output::Text => {
+            let intro = format!(
+                "Dry run of {plan}: nothing is created, changed or confirmed. Forecast against a copy of {} (scenario {}); \
+                 ids of resources not created yet are the forecast's own.",
+                world_path.display(),
+                world.scenario
+            );
+            print!("{}", forecast_run::render(&forecast, &intro));
+        }
+    }
+    Ok(())
+}
+
+/// Runs a future to completion from sync code inside the runtime (forecasts never wait for real time).
+fn futures_block<F: std::future::Future>(future: F) -> F::Output {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
+}
+
+#[derive(Serialize)]
+struct StatusReport<'a> {
+    plan: &'a Path,
+    migration_id: &'a str,
+    name: &'a str,
+    source: &'a str,
+    phase: Option<crate::plan::Phase>,
+    runs: u32,
+    started_at: Option<jiff::Timestamp>,
+    completed_at: Option<jiff::Timestamp>,
+    target_file_system_id: Option<&'a str>,
+    target_dns_name: Option<&'a str>,
+    task_arn: Option<&'a str>,
+    current_sync: Option<&'a crate::plan::CurrentSync>,
+    phases: Vec<report::PhaseRow>,
+    syncs: &'a [crate::plan::SyncRecord],
+    predictions: report::Predictions,
+}
+
+fn status(global: &Global, path: &Path) -> Result<(), Failure> {
+    let file = PlanFile::load(path)?;
+    let (intent, cp) = (&file.intent, &file.checkpoint);
+    let report = StatusReport {
+        plan: path,
+        migration_id: &intent.migration.id,
+        name: &intent.migration.name,
+        source: &intent.source.file_system_id,
+        phase: cp.phase,
+        runs: cp.runs,
+        started_at: cp.started_at,
+        completed_at: cp.completed_at,
+        target_file_system_id: cp.target_file_system_id.as_deref(),
+        target_dns_name: cp.target_dns_name.as_deref(),
+        task_arn: cp.task_arn.as_deref(),
+        current_sync: cp.current_sync.as_ref(),
+        phases: report::phase_rows(cp, None),
+        syncs: &cp.syncs,
+        predictions: report::predictions(intent, cp),
+    };
+    match global.output {
+        Output::Json => print_json(&report),
+        Output::Text => print!("{}", status_text(&report)),
+    }
+    Ok(())
+}
+
+fn status_text(r: &StatusReport<'_>) -> String {
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    let _ = writeln!(o, "Plan {}: {} ({})", r.plan.display(), r.name, r.migration_id);
+    let Some(phase) = r.phase else {
+        let _ = writeln!(o, "Not started. `fsx-migrate run {} --dry-run` shows what would happen.", r.plan.display());
+        return o;
+    };
+    let _ = writeln!(o, "Phase: {phase} (runs: {})", r.runs);
+    let _ = writeln!(
+        o,
+        "Source {} -> target {} {}",
+        r.source,
+        r.target_file_system_id.unwrap_or("(not created)"),
+        r.target_dns_name.map(|d| format!("({d})")).unwrap_or_default()
+    );
+    if let Some(task) = r.task_arn {
+        let _ = writeln!(o, "DataSync task {task}");
+    }
+    if let Some(c) = r.current_sync {
+        let counters = c.last_counters.clone().unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "Running: {} sync {} {}: {}/{} files, {}/{}",
+            c.kind,
+            c.execution_arn.as_deref().unwrap_or("(being started)"),
+            c.last_status.as_ref().map_or("?", |s| s.as_str()),
+            counters.files_transferred,
+            counters.estimated_files_to_transfer,
+            Bytes(counters.bytes_transferred),
+            Bytes(counters.estimated_bytes_to_transfer)
+        );
+    }
+    let _ = writeln!(o, "\nPhases (entered at, time spent):");
+    for row in &r.phases {
+        let _ = writeln!(o, "  {:<18} {}  {}", row.phase.name(), row.entered_at, crate::units::Duration(row.duration_secs));
+    }
+    if !r.syncs.is_empty() {
+        let _ = writeln!(o, "\nSyncs:");
+        o.push_str(&report::syncs_text(r.syncs));
+    }
+    let p = &r.predictions;
+    let _ = writeln!(o, "\nIncremental runs: {}", p.incremental_runs);
+    match p.converged {
+        Some(true) => {
+            let _ = writeln!(o, "Last incremental: converged (under every threshold).");
+        }
+        Some(false) => {
+            let _ = writeln!(o, "Last incremental: not converged: {}.", p.still_over.join("; "));
+        }
+        None => {}
+    }
+    if let Some(d) = p.downtime_secs {
+        let _ = writeln!(o, "Downtime: {} (freeze to DNS in sync).", crate::units::Duration(d));
+    } else if let Some(d) = p.predicted_downtime_secs {
+        let _ = writeln!(o, "Predicted downtime: about {} (from the last sync's measured phases).", crate::units::Duration(d));
+    }
+    o
+}
+
+#[derive(Debug, Args)]
+pub struct SimInitArgs {
+    pub world: PathBuf,
+    /// A named starting world: reference, demo or small.
+    #[arg(long, default_value = "demo")]
+    pub scenario: String,
+    /// Number of files on the source.
+    #[arg(long)]
+    pub files: Option<u64>,
+    /// Data on the source, e.g. "15 TiB".
+    #[arg(long)]
+    pub bytes: Option<String>,
+    /// Share of files written per day, e.g. "1%" or 0.01.
+    #[arg(long)]
+    pub change_rate: Option<String>,
+    /// Source throughput capacity, MB/s.
+    #[arg(long)]
+    pub throughput: Option<u32>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Fault rules, e.g. "throttle,op=datasync:DescribeTaskExecution,times=3" or "execution_error".
+    #[arg(long = "fault")]
+    pub faults: Vec<String>,
+    /// Overwrite an existing world file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    let value = match text.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
+        None => text.trim().parse::<f64>(),
+    };
+    value.ok().filter(|v| v.is_finite() && *v >= 0.0).ok_or_else(|| format!("invalid change rate {text:?}: expected e.g. \"1%\" or 0.01"))
+}
+
+fn sim_init(args: SimInitArgs) -> Result<(), Failure> {
+    let mut spec = ScenarioSpec::named(&args.scenario).ok_or_else(|| {
+        Failure::user(format!("unknown scenario {:?}", args.scenario)).hint(format!("choose one of {}", ScenarioSpec::NAMES.join(", ")))
+    })?;
+    if let Some(files) = args.files {
+        spec.files = files;
+    }
+    if let Some(bytes) = &args.bytes {
+        spec.bytes = bytes.parse::<Bytes>().map_err(Failure::user)?.0;
+    }
+    if let Some(rate) = &args.change_rate {
+        spec.change_rate_per_day = parse_rate(rate).map_err(Failure::user)?;
+    }
+    if let Some(t) = args.throughput {
+        spec.throughput_mbps = t;
+    }
+    if let Some(seed) = args.seed {
+        spec.seed = seed;
+    }
+    if args.world.exists() && !args.force {
+        return Err(Failure::user(format!("{} already exists", args.world.display())).hint("pass --force to replace it"));
+    }
+    let mut world = scenario::build(&spec, simulator::epoch());
+    world.anchor_real = jiff::Timestamp::now();
+    for fault in &args.faults {
+        world.faults.push(FaultRule::parse(fault).map_err(|e| Failure::user(e).hint("see docs/simulator.md for fault rules"))?);
+    }
+    simulator::save_world(&args.world, &world)?;
+    println!(
+        "Wrote {}: scenario {}, {} files, {}, {:.2}% of files written per day, {} MB/s. Source {} (zone {}, record {}).",
+        args.world.display(),
+        spec.name,
+        spec.files,
+        Bytes(spec.bytes),
+        spec.change_rate_per_day * 100.0,
+        spec.throughput_mbps,
+        scenario::SOURCE_ID,
+        scenario::HOSTED_ZONE_ID,
+        scenario::RECORD_NAME
+    );
+    Ok(())
+}
+
+fn sim_show(path: &Path) -> Result<(), Failure> {
+    let world = simulator::load_world(path)?;
+    let now = simulator::now_of(&world);
+    print_json(&simulator::show(&world, now));
+    Ok(())
+}

@@ -1,0 +1,210 @@
+//! The command line of product.md §4: parsing, choosing the backend, and turning outcomes into messages
+//! and exit codes. The migration logic lives in the library; this is the shell around it.
+
+mod commands;
+mod demo;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::Failure;
+use crate::plan::Phase;
+use crate::plan::intent::FreezeKind;
+
+#[derive(Debug, Parser)]
+#[command(name = "fsx-migrate", version, about = "Move an FSx for Windows file system from Single-AZ to Multi-AZ with minutes of downtime")]
+#[command(after_help = "Exit codes: 0 success; 1 stopped on a condition to fix or confirm; 2 usage error; \
+3 interrupted, resume continues; 4 internal error.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: CommandLine,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// AWS profile for the default credential chain.
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// AWS Region.
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (an emulator).
+    #[arg(long, global = true)]
+    pub endpoint_url: Option<String>,
+    /// Run against a simulated world file instead of AWS.
+    #[arg(long, global = true, value_name = "WORLD.json")]
+    pub sim: Option<PathBuf>,
+    /// Simulated seconds per real second for --sim.
+    #[arg(long, global = true, requires = "sim")]
+    pub sim_speed: Option<f64>,
+    /// Output format of plan, status, sim show and run --dry-run.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// More log output.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only warnings and errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CommandLine {
+    /// Discover the source, run preflight, and write a reviewable plan file.
+    Plan(PlanArgs),
+    /// Start the migration, or resume it if the plan holds a checkpoint.
+    Run(RunArgs),
+    /// Like run, but refuses when the plan has never run.
+    Resume(RunArgs),
+    /// Where a migration stands: phase, sync history, predictions.
+    Status { plan: PathBuf },
+    /// A whole migration in the embedded simulator, with a report.
+    Demo(demo::DemoArgs),
+    /// Create and inspect simulated worlds.
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The Single-AZ source file system.
+    #[arg(long)]
+    pub source: String,
+    /// The two target subnets, comma separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub subnets: Vec<String>,
+    #[arg(long)]
+    pub preferred_subnet: String,
+    #[arg(long)]
+    pub hosted_zone: String,
+    /// The CNAME users resolve, e.g. files.corp.example.com.
+    #[arg(long)]
+    pub record_name: String,
+    /// Where to write the plan (default: <source>.toml).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Overwrite an existing plan file (it may hold a checkpoint!).
+    #[arg(long)]
+    pub force: bool,
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long, value_enum, default_value_t = FreezeArg::Manual)]
+    pub freeze: FreezeArg,
+    #[arg(long)]
+    pub freeze_command: Option<String>,
+    #[arg(long, default_value = "svc-datasync")]
+    pub smb_user: String,
+    /// env:VARIABLE, prompt, or secretsmanager:ARN.
+    #[arg(long, default_value = "env:FSX_MIGRATE_SMB_PASSWORD")]
+    pub smb_password: String,
+    /// TTL of the swapped CNAME, seconds.
+    #[arg(long, default_value_t = 60)]
+    pub ttl: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FreezeArg {
+    Manual,
+    Command,
+    Simulator,
+}
+
+impl From<FreezeArg> for FreezeKind {
+    fn from(arg: FreezeArg) -> FreezeKind {
+        match arg {
+            FreezeArg::Manual => FreezeKind::Manual,
+            FreezeArg::Command => FreezeKind::Command,
+            FreezeArg::Simulator => FreezeKind::Simulator,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    pub plan: PathBuf,
+    /// Print every action with its API call and parameters, with time and downtime estimates; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Approve creating billable resources and opening the cutover gate without asking.
+    #[arg(long)]
+    pub yes: bool,
+    /// Stop before entering this phase.
+    #[arg(long, value_parser = parse_phase)]
+    pub until: Option<Phase>,
+    /// Freeze although the incremental syncs did not converge.
+    #[arg(long)]
+    pub accept_delta: bool,
+    /// Allow this many more incremental runs than the plan's maximum.
+    #[arg(long, default_value_t = 0)]
+    pub more_incrementals: u32,
+    /// Swap DNS although the final sync removed more files than the delete guard allows.
+    #[arg(long)]
+    pub accept_deletes: bool,
+}
+
+fn parse_phase(text: &str) -> Result<Phase, String> {
+    Phase::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = Phase::ALL.iter().map(|p| p.name()).collect();
+        format!("unknown phase {text:?}: expected one of {}", names.join(", "))
+    })
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Create a simulated world file.
+    Init(commands::SimInitArgs),
+    /// Print a simulated world and its accounting as JSON.
+    Show { world: PathBuf },
+}
+
+/// Parses the command line, runs the command, and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let multi = crate::progress::Progress::stderr_target();
+    init_logging(&cli.global, &multi);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("{}", Failure::internal("cannot start the async runtime").cause(e));
+            return ExitCode::from(4);
+        }
+    };
+    match runtime.block_on(commands::dispatch(cli, multi)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("{failure}");
+            ExitCode::from(failure.kind.code())
+        }
+    }
+}
+
+fn init_logging(global: &Global, multi: &indicatif::MultiProgress) {
+    let level = if global.quiet {
+        "warn"
+    } else {
+        match global.verbose {
+            0 => "info",
+            1 => "debug",
+            _ => "trace",
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FSX_MIGRATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("fsx_migrate={level},warn")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(crate::progress::LogWriter(multi.clone()))
+        .without_time()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,160 @@
+//! Progress on the terminal: a line for the phase and a bar per DataSync execution (files, bytes, rate,
+//! ETA, all in the migration's own time), drawn with indicatif; logs go through tracing above the bars.
+//! When stderr is not a terminal, indicatif draws nothing and only the log lines remain.
+
+use std::io::Write;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use jiff::Timestamp;
+
+use crate::core::{Action, Event};
+use crate::driver::Observer;
+use crate::model::{ExecutionInfo, SyncKind};
+use crate::plan::Checkpoint;
+use crate::port::CloudError;
+use crate::units::{Bytes, Duration};
+
+/// The terminal observer.
+pub struct Progress {
+    multi: MultiProgress,
+    phase: ProgressBar,
+    execution: Option<(String, ProgressBar)>,
+}
+
+impl Progress {
+    pub fn new(multi: MultiProgress) -> Progress {
+        let phase = multi.add(ProgressBar::new_spinner());
+        phase.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
+        Progress { multi, phase, execution: None }
+    }
+
+    /// A MultiProgress on stderr (hidden when stderr is not a terminal).
+    pub fn stderr_target() -> MultiProgress {
+        MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(8))
+    }
+
+    fn execution_bar(&mut self, kind: SyncKind, info: &ExecutionInfo) -> &ProgressBar {
+        let fresh = self.execution.as_ref().is_none_or(|(arn, _)| *arn != info.arn);
+        if fresh {
+            if let Some((_, old)) = self.execution.take() {
+                old.finish_and_clear();
+            }
+            let bar = self.multi.add(ProgressBar::new(1));
+            bar.set_style(
+                ProgressStyle::with_template("  {prefix:<12} [{bar:30}] {percent:>3}% {msg}")
+                    .expect("valid template")
+                    .progress_chars("=> "),
+            );
+            bar.set_prefix(format!("{kind} sync"));
+            self.execution = Some((info.arn.clone(), bar));
+        }
+        &self.execution.as_ref().expect("just set").1
+    }
+
+    fn show_execution(&mut self, kind: SyncKind, info: &ExecutionInfo) {
+        let c = &info.counters;
+        let transfer_secs = info.durations.transfer_ms as f64 / 1000.0;
+        let rate = if transfer_secs > 0.0 { c.bytes_transferred as f64 / transfer_secs } else { 0.0 };
+        let remaining = c.estimated_bytes_to_transfer.saturating_sub(c.bytes_transferred) as f64;
+        let eta = if rate > 0.0 { format!("ETA {}", Duration((remaining / rate) as u64)) } else { String::new() };
+        let message = format!(
+            "{} | {}/{} files | {}/{} | {}/s {eta}",
+            info.status,
+            c.files_transferred,
+            c.estimated_files_to_transfer,
+            Bytes(c.bytes_transferred),
+            Bytes(c.estimated_bytes_to_transfer),
+            Bytes(rate as u64),
+        );
+        let bar = self.execution_bar(kind, info);
+        bar.set_length(c.estimated_bytes_to_transfer.max(1));
+        bar.set_position(c.bytes_transferred);
+        bar.set_message(message);
+    }
+}
+
+impl Observer for Progress {
+    fn event(&mut self, event: &Event, _checkpoint: &Checkpoint, now: Timestamp) {
+        match event {
+            Event::PhaseEntered(phase) => {
+                tracing::info!("{now} phase {phase}");
+                self.phase.set_message(format!("{phase}"));
+            }
+            Event::TargetLifecycle(lifecycle) => self.phase.set_message(format!("wait_target: target is {lifecycle}")),
+            Event::Execution { kind, info } => self.show_execution(*kind, info),
+            Event::SyncFinished(record) => {
+                if let Some((_, bar)) = self.execution.take() {
+                    bar.finish_and_clear();
+                }
+                tracing::info!(
+                    "{now} {} sync {}: {} files, {} in {}{}",
+                    record.kind,
+                    record.status,
+                    record.counters.files_transferred,
+                    Bytes(record.counters.bytes_transferred),
+                    Duration(record.elapsed_secs()),
+                    record.error_code.as_ref().map_or(String::new(), |c| format!(" ({c})"))
+                );
+            }
+            Event::Finding(finding) => tracing::warn!("{finding}"),
+            Event::Note(note) => tracing::info!("{now} {note}"),
+        }
+        self.phase.tick();
+    }
+
+    fn action(&mut self, action: &Action, checkpoint: &Checkpoint, _now: Timestamp) {
+        let phase = checkpoint.phase();
+        match action {
+            Action::Sleep { reason, .. } => self.phase.set_message(format!("{phase}: {reason}")),
+            Action::Call(command) => {
+                tracing::debug!("{}", crate::report::render_call(command));
+            }
+            _ => {}
+        }
+        self.phase.tick();
+    }
+
+    fn retrying(&mut self, error: &CloudError, attempt: u32, backoff: Duration) {
+        tracing::warn!("{error} (retryable; attempt {attempt}, next try in {backoff})");
+    }
+
+    fn suspend(&mut self, f: &mut dyn FnMut()) {
+        self.multi.suspend(f)
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some((_, bar)) = self.execution.take() {
+            bar.finish_and_clear();
+        }
+        self.phase.finish_and_clear();
+    }
+}
+
+/// A tracing writer that prints above the bars instead of through them.
+#[derive(Clone)]
+pub struct LogWriter(pub MultiProgress);
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut result = Ok(buf.len());
+        self.0.suspend(|| {
+            if let Err(e) = std::io::stderr().write_all(buf) {
+                result = Err(e);
+            }
+        });
+        result
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = LogWriter;
+    fn make_writer(&'a self) -> LogWriter {
+        self.clone()
+    }
+}

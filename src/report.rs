@@ -1,0 +1,307 @@
+//! Text the operator reads: API calls with their parameters, phase timelines, sync histories, and the
+//! message for every way a run can stop. Shared by `run --dry-run`, `status`, `run` and `demo`.
+
+use std::fmt::Write as _;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::core::forecast::{Convergence, predicted_downtime};
+use crate::core::{ConfirmKind, Confirmation, Halt};
+use crate::error::{ExitKind, Failure};
+use crate::model::SyncKind;
+use crate::plan::{Checkpoint, Intent, Phase, SyncRecord};
+use crate::port::Command;
+use crate::units::{Bytes, Duration};
+
+fn list(items: &[String]) -> String {
+    format!("[{}]", items.join(","))
+}
+
+/// A command as the AWS requests it makes, with the parameters that matter.
+pub fn render_call(command: &Command) -> String {
+    match command {
+        Command::Inspect(r) => format!(
+            "fsx:DescribeFileSystems FileSystemIds=[{}]; ec2:DescribeNetworkInterfaces (source ENIs); \
+             ec2:DescribeSubnets SubnetIds={}; route53:GetHostedZone Id={}; route53:ListResourceRecordSets \
+             StartRecordName={}",
+            r.source_file_system_id,
+            list(&r.subnet_ids),
+            r.hosted_zone_id,
+            r.record_name
+        ),
+        Command::CreateTarget(r) => {
+            let s = &r.settings;
+            let mut windows = format!(
+                "DeploymentType=MULTI_AZ_1, PreferredSubnetId={}, ThroughputCapacity={}, \
+                 AutomaticBackupRetentionDays={}, CopyTagsToBackups={}",
+                r.preferred_subnet_id, s.throughput_capacity_mbps, s.automatic_backup_retention_days, s.copy_tags_to_backups
+            );
+            if let Some(t) = &s.daily_automatic_backup_start_time {
+                let _ = write!(windows, ", DailyAutomaticBackupStartTime={t}");
+            }
+            if let Some(t) = &s.weekly_maintenance_start_time {
+                let _ = write!(windows, ", WeeklyMaintenanceStartTime={t}");
+            }
+            match &s.active_directory {
+                Some(crate::model::ActiveDirectory::Managed { directory_id, .. }) => {
+                    let _ = write!(windows, ", ActiveDirectoryId={directory_id}");
+                }
+                Some(crate::model::ActiveDirectory::SelfManaged { domain_name, .. }) => {
+                    let _ = write!(windows, ", SelfManagedActiveDirectoryConfiguration={{DomainName={domain_name}, Password=<from {}>}}",
+                        r.ad_join_password.as_ref().map_or("?".to_string(), |p| p.to_string()));
+                }
+                None => {}
+            }
+            let tags: Vec<String> = r.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!(
+                "fsx:CreateFileSystem ClientRequestToken={} FileSystemType=WINDOWS StorageCapacity={} StorageType={} \
+                 SubnetIds={} SecurityGroupIds={}{} WindowsConfiguration={{{windows}}} Tags={}",
+                r.client_request_token,
+                s.storage_capacity_gib,
+                s.storage_type,
+                list(&r.subnet_ids),
+                list(&r.security_group_ids),
+                s.kms_key_id.as_ref().map_or(String::new(), |k| format!(" KmsKeyId={k}")),
+                list(&tags)
+            )
+        }
+        Command::DescribeFileSystem { file_system_id } => {
+            format!("fsx:DescribeFileSystems FileSystemIds=[{file_system_id}]")
+        }
+        Command::FindTransferResources { plan_id } => format!(
+            "datasync:ListLocations, datasync:ListTasks, datasync:ListTagsForResource (look for tag {}={plan_id})",
+            crate::port::PLAN_TAG
+        ),
+        Command::CreateLocation(r) => format!(
+            "datasync:CreateLocationFsxWindows FsxFilesystemArn={} Subdirectory={} User={} Domain={} \
+             Password=<from {}> SecurityGroupArns={} ({} location)",
+            r.file_system_arn,
+            r.subdirectory,
+            r.user,
+            r.domain,
+            r.password,
+            list(&r.security_group_ids),
+            r.side
+        ),
+        Command::CreateTask(r) => format!(
+            "datasync:CreateTask Name=\"{}\" TaskMode=BASIC SourceLocationArn={} DestinationLocationArn={} \
+             Options={{{}}} Excludes={}{}",
+            r.name,
+            r.source_location_arn,
+            r.target_location_arn,
+            render_options(&r.options),
+            r.excludes.join("|"),
+            r.cloudwatch_log_group_arn.as_ref().map_or(String::new(), |g| format!(" CloudWatchLogGroupArn={g}"))
+        ),
+        Command::FindExecution { task_arn, .. } => {
+            format!("datasync:DescribeTask TaskArn={task_arn} (CurrentTaskExecutionArn), datasync:ListTaskExecutions")
+        }
+        Command::StartExecution(r) => format!(
+            "datasync:StartTaskExecution TaskArn={} OverrideOptions={{{}}} ({} sync)",
+            r.task_arn,
+            render_options(&r.overrides),
+            r.kind
+        ),
+        Command::DescribeExecution { execution_arn } => {
+            format!("datasync:DescribeTaskExecution TaskExecutionArn={execution_arn}")
+        }
+        Command::UpsertCname(r) => format!(
+            "route53:ChangeResourceRecordSets HostedZoneId={} Action=UPSERT Name={} Type=CNAME TTL={} Value={}",
+            r.hosted_zone_id, r.record_name, r.ttl, r.value
+        ),
+        Command::GetChange { change_id } => format!("route53:GetChange Id={change_id}"),
+        Command::FreezeSource { file_system_id } => format!("simulator: freeze writes to {file_system_id}"),
+    }
+}
+
+fn render_options(o: &crate::port::TaskOptions) -> String {
+    format!(
+        "TransferMode={:?}, VerifyMode={}, PreserveDeletedFiles={:?}, SecurityDescriptorCopyFlags={}, LogLevel={}",
+        o.transfer_mode, o.verify_mode, o.preserve_deleted_files, o.security_descriptor_copy, o.log_level
+    )
+    .replace("Changed", "CHANGED")
+    .replace("Preserve,", "PRESERVE,")
+    .replace("Remove,", "REMOVE,")
+}
+
+/// One row of a phase timeline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PhaseRow {
+    pub phase: Phase,
+    pub entered_at: Timestamp,
+    /// Until the next phase, or until `now` for the current one.
+    pub duration_secs: u64,
+}
+
+fn secs_between(a: Timestamp, b: Timestamp) -> u64 {
+    u64::try_from(b.duration_since(a).as_secs()).unwrap_or(0)
+}
+
+pub fn phase_rows(cp: &Checkpoint, now: Option<Timestamp>) -> Vec<PhaseRow> {
+    let mut rows = Vec::new();
+    for (i, entry) in cp.timeline.iter().enumerate() {
+        let end = cp.timeline.get(i + 1).map(|e| e.at).or(if entry.phase == Phase::Complete { Some(entry.at) } else { now });
+        rows.push(PhaseRow {
+            phase: entry.phase,
+            entered_at: entry.at,
+            duration_secs: end.map_or(0, |e| secs_between(entry.at, e)),
+        });
+    }
+    // Keep the last entry of each phase (a phase is entered once, but be robust to re-entry).
+    rows
+}
+
+pub fn timeline_text(cp: &Checkpoint, now: Option<Timestamp>) -> String {
+    let mut out = String::new();
+    for row in phase_rows(cp, now) {
+        let _ = writeln!(out, "  {:<18} {}  {}", row.phase.name(), row.entered_at, Duration(row.duration_secs));
+    }
+    out
+}
+
+pub fn syncs_text(syncs: &[SyncRecord]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "  {:<3} {:<12} {:<8} {:>11} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "#", "kind", "status", "files", "bytes", "deleted", "prepare", "transfer", "verify", "elapsed"
+    );
+    for (i, s) in syncs.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  {:<3} {:<12} {:<8} {:>11} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            i + 1,
+            s.kind.to_string(),
+            s.status.as_str(),
+            s.counters.files_transferred,
+            Bytes(s.counters.bytes_transferred).to_string(),
+            s.counters.files_deleted,
+            Duration(s.durations.prepare_ms / 1000).to_string(),
+            Duration(s.durations.transfer_ms / 1000).to_string(),
+            Duration(s.durations.verify_ms / 1000).to_string(),
+            Duration(s.elapsed_secs()).to_string(),
+        );
+        if let Some(code) = &s.error_code {
+            let _ = writeln!(out, "      error {code}: {}", s.error_detail.as_deref().unwrap_or(""));
+        }
+    }
+    out
+}
+
+/// What the operator needs to know about the cutover from the history so far.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Predictions {
+    pub incremental_runs: u32,
+    pub converged: Option<bool>,
+    pub still_over: Vec<String>,
+    pub predicted_downtime_secs: Option<u64>,
+    pub downtime_secs: Option<u64>,
+}
+
+pub fn predictions(intent: &Intent, cp: &Checkpoint) -> Predictions {
+    let last = cp.last_success(SyncKind::Incremental);
+    let convergence = last.map(|l| Convergence::of(intent, l));
+    Predictions {
+        incremental_runs: cp.incremental_successes(),
+        converged: convergence.as_ref().map(Convergence::converged),
+        still_over: convergence.map(|c| c.misses()).unwrap_or_default(),
+        predicted_downtime_secs: predicted_downtime(intent, cp).map(Duration::as_secs),
+        downtime_secs: match (cp.frozen_at, cp.dns_insync_at) {
+            (Some(f), Some(i)) => Some(secs_between(f, i)),
+            _ => None,
+        },
+    }
+}
+
+fn confirm_name(kind: ConfirmKind) -> &'static str {
+    match kind {
+        ConfirmKind::Billable => "creating the billable target",
+        ConfirmKind::Gate => "opening the cutover gate",
+        ConfirmKind::ManualFreeze => "the manual freeze",
+        ConfirmKind::FreezeOutcomeUnknown => "the freeze outcome",
+    }
+}
+
+/// The message and exit code for a run that needs a person who is not there.
+pub fn needs_operator_failure(confirmation: &Confirmation, plan: &str) -> Failure {
+    let mut failure = Failure::user(format!("stopped before {}: nobody to confirm it", confirm_name(confirmation.kind)))
+        .cause(confirmation.question.clone());
+    for detail in &confirmation.details {
+        failure = failure.cause(detail);
+    }
+    match confirmation.kind {
+        ConfirmKind::Billable | ConfirmKind::Gate => {
+            failure.hint(format!("run `fsx-migrate run {plan}` on a terminal to answer, or add --yes to approve"))
+        }
+        ConfirmKind::ManualFreeze | ConfirmKind::FreezeOutcomeUnknown => failure.hint(format!(
+            "a person must confirm the freeze: run `fsx-migrate resume {plan}` on a terminal (--yes does not answer this)"
+        )),
+    }
+}
+
+/// The message and exit code for a halt; `None` for a successful stop.
+pub fn halt_failure(halt: &Halt, plan: &str) -> Option<Failure> {
+    let resume = format!("fsx-migrate resume {plan}");
+    Some(match halt {
+        Halt::Completed | Halt::UntilReached(_) => return None,
+        Halt::IntentChanged(fields) => {
+            let mut f = Failure::user(format!("the plan's intent changed after the migration started ({} fields)", fields.len()));
+            for field in fields {
+                f = f.cause(field);
+            }
+            f.hint("undo the edits above: the intent is frozen once a run has started (invariant 8)")
+                .hint("to migrate with different settings, write a new plan with `fsx-migrate plan`")
+        }
+        Halt::PreflightFailed(findings) => {
+            let errors = findings.iter().filter(|f| f.severity == crate::core::preflight::Severity::Error).count();
+            let mut f = Failure::user(format!("preflight found {errors} problem(s); nothing was created"));
+            for finding in halt.findings() {
+                f = f.cause(finding);
+            }
+            f.hint("fix the plan or the environment, then run again")
+        }
+        Halt::Declined(kind) => Failure::user(format!("stopped: you declined {}", confirm_name(*kind)))
+            .hint(format!("nothing after that point was done; run `{resume}` when ready")),
+        Halt::TargetFailed { lifecycle, message } => Failure::user(format!("the target file system is {lifecycle}"))
+            .cause(message.clone().unwrap_or_else(|| "FSx gave no FailureDetails message".into()))
+            .hint("fix the cause (Active Directory, subnets, security groups), delete the failed file system, and write a new plan"),
+        Halt::NotConverged { runs, misses, predicted_downtime } => {
+            let mut f = Failure::user(format!("incremental syncs did not converge after {runs} runs; stopped at the cutover gate"));
+            for miss in misses {
+                f = f.cause(format!("the last incremental {miss}"));
+            }
+            if let Some(d) = predicted_downtime {
+                f = f.cause(format!("freezing now would mean about {d} of downtime"));
+            }
+            f.hint(format!("to freeze anyway: `fsx-migrate resume {plan} --accept-delta`"))
+                .hint(format!("to try more incrementals (e.g. off-hours): `fsx-migrate resume {plan} --more-incrementals 3`"))
+        }
+        Halt::ExecutionFailed { kind, attempts, code, detail } => Failure::user(format!(
+            "the {kind} DataSync execution ended in ERROR ({attempts} attempt(s) in this run)"
+        ))
+        .cause(format!("{}: {}", code.as_deref().unwrap_or("no error code"), detail.as_deref().unwrap_or("no detail")))
+        .hint("check the task's CloudWatch logs and the SMB user's permissions")
+        .hint(format!("`{resume}` starts the sync again")),
+        Halt::FreezeFailed(message) => Failure::user("the freeze command failed; the final sync was not started")
+            .cause(message)
+            .hint(format!("the source may be partly frozen: check it, then `{resume}` runs the freeze command again")),
+        Halt::DeleteGuard { deleted, limit } => Failure::user(format!(
+            "delete guard: the final sync removed {deleted} files from the target (limit {limit}); DNS was not swapped"
+        ))
+        .cause("users are still frozen on the source, which is untouched")
+        .hint(format!("check the deletions, then `{resume} --accept-deletes` to swap DNS, or unfreeze the source to roll back")),
+        Halt::CloudFailed { phase, error } => {
+            let f = Failure::user(format!("{} failed during {phase}", error.operation))
+                .cause(format!("{}: {}", error.code, error.message));
+            if error.class.is_retryable() {
+                Failure { kind: ExitKind::Interrupted, ..f.hint(format!("the error is transient: `{resume}` continues")) }
+            } else {
+                f.hint(format!("fix the cause, then `{resume}` continues from {phase}"))
+            }
+        }
+        Halt::Unexpected { phase, input } => Failure::internal(format!("fsx-migrate got an answer it did not expect in {phase}"))
+            .cause(input)
+            .hint("this is a bug; the checkpoint is intact, so `resume` may get past it. Please report it with the plan file"),
+    })
+}
