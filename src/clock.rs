@@ -36,7 +36,8 @@ impl Clock {
             Clock::Virtual { now, .. } => *now.lock().expect("clock lock"),
             Clock::Scaled { anchor_real, anchor_sim, speed } => {
                 let real = Timestamp::now().duration_since(*anchor_real).as_secs_f64().max(0.0);
-                let scaled = SignedDuration::try_from_secs_f64(real * speed).unwrap_or(SignedDuration::ZERO);
+                // Whole simulated seconds keep the plan file and reports readable.
+                let scaled = SignedDuration::from_secs((real * speed).floor() as i64);
                 anchor_sim.checked_add(scaled).unwrap_or(*anchor_sim)
             }
         }

@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use crate::core::{Action, ConfirmKind, Confirmation, Event, Halt, Input, RunOptions, step};
 use crate::error::Failure;
 use crate::plan::file::PlanFile;
-use crate::plan::{Checkpoint, Intent};
+use crate::plan::{Checkpoint, Intent, Phase};
 use crate::port::{CloudError, CloudPort, Command, Response};
 use crate::units::Duration;
 
@@ -31,15 +31,17 @@ impl CheckpointStore for PlanFile {
     }
 }
 
-/// Keeps checkpoints in memory (dry runs and forecasts).
+/// Keeps checkpoints in memory (dry runs, forecasts and crash tests).
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     pub saves: usize,
+    pub last: Option<Checkpoint>,
 }
 
 impl CheckpointStore for MemoryStore {
-    fn save(&mut self, _checkpoint: &Checkpoint) -> Result<(), Failure> {
+    fn save(&mut self, checkpoint: &Checkpoint) -> Result<(), Failure> {
         self.saves += 1;
+        self.last = Some(checkpoint.clone());
         Ok(())
     }
 }
@@ -216,12 +218,17 @@ impl<'a, P: CloudPort> Driver<'a, P> {
         loop {
             let now = self.clock.now();
             let step = step(&self.intent, &self.checkpoint, input, now, &self.options);
-            if step.checkpoint != self.checkpoint {
+            // Preflight is read-only and may fail on intent the operator will then fix: nothing is written
+            // until it passes, so a failed preflight leaves the plan file untouched and the intent unpinned.
+            let worth_saving = step.checkpoint.phase() != Phase::Preflight;
+            if step.checkpoint != self.checkpoint && worth_saving {
                 self.store.save(&step.checkpoint)?;
                 self.checkpoint = step.checkpoint;
                 if self.crash_here() {
                     return Ok(Outcome::Crashed(Boundary::AfterCheckpoint));
                 }
+            } else {
+                self.checkpoint = step.checkpoint;
             }
             for event in &step.events {
                 self.observer.event(event, &self.checkpoint, now);

@@ -38,9 +38,9 @@ pub async fn dispatch(cli: Cli, multi: MultiProgress) -> Result<(), Failure> {
 }
 
 /// The backend the global flags select.
-pub fn open_backend(global: &Global) -> Result<SimPort, Failure> {
+pub fn open_backend(global: &Global, starts_run: bool) -> Result<SimPort, Failure> {
     match &global.sim {
-        Some(world) => SimPort::open(world, global.sim_speed),
+        Some(world) => SimPort::open(world, global.sim_speed, starts_run),
         None => Err(Failure::user("no --sim WORLD.json given, and this build has no AWS backend yet")
             .hint("run against a simulated world: `fsx-migrate sim init world.json`, then add `--sim world.json`")),
     }
@@ -75,14 +75,14 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
         smb_user: args.smb_user.clone(),
         smb_password,
         ttl: args.ttl,
-        plan_id: None,
+        plan_id: args.plan_id.clone(),
     };
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("{}.toml", args.source)));
     if out.exists() && !args.force {
         return Err(Failure::user(format!("{} already exists", out.display()))
             .hint("a plan file may hold a running migration's checkpoint; choose another --out, or pass --force"));
     }
-    let mut port = open_backend(global)?;
+    let mut port = open_backend(global, false)?;
     let intent = discover(&mut port, &request).await?;
     let findings = inspect_findings(&mut port, &intent, backend_kind(global)).await?;
     if preflight::has_errors(&findings) {
@@ -170,7 +170,7 @@ async fn run(global: &Global, args: RunArgs, resume: bool, multi: MultiProgress)
     let _lock = PlanLock::acquire(&args.plan)?;
     // Re-read under the lock: another run may have written a checkpoint since.
     file = PlanFile::load(&args.plan)?;
-    let mut port = open_backend(global)?;
+    let mut port = open_backend(global, true)?;
     let clock = port.clock();
     let interrupt = Interrupt::default();
     spawn_interrupt_handler(interrupt.clone());
@@ -438,7 +438,6 @@ fn sim_init(args: SimInitArgs) -> Result<(), Failure> {
         return Err(Failure::user(format!("{} already exists", args.world.display())).hint("pass --force to replace it"));
     }
     let mut world = scenario::build(&spec, simulator::epoch());
-    world.anchor_real = jiff::Timestamp::now();
     for fault in &args.faults {
         world.faults.push(FaultRule::parse(fault).map_err(|e| Failure::user(e).hint("see docs/simulator.md for fault rules"))?);
     }

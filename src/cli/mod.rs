@@ -107,6 +107,9 @@ pub struct PlanArgs {
     /// env:VARIABLE, prompt, or secretsmanager:ARN.
     #[arg(long, default_value = "env:FSX_MIGRATE_SMB_PASSWORD")]
     pub smb_password: String,
+    /// A fixed plan id instead of a random one (it tags every resource and derives the tokens).
+    #[arg(long)]
+    pub plan_id: Option<String>,
     /// TTL of the swapped CNAME, seconds.
     #[arg(long, default_value_t = 60)]
     pub ttl: u64,
@@ -169,6 +172,7 @@ pub enum SimCommand {
 
 /// Parses the command line, runs the command, and returns the process exit code.
 pub fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     let multi = crate::progress::Progress::stderr_target();
     init_logging(&cli.global, &multi);
@@ -207,4 +211,12 @@ fn init_logging(global: &Global, multi: &indicatif::MultiProgress) {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
+}
+
+/// Rust ignores SIGPIPE; a CLI piped into `head` should end quietly instead of panicking on the write.
+fn restore_sigpipe() {
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

@@ -54,17 +54,19 @@ impl SimPort {
         SimPort { world, path: None, clock }
     }
 
-    /// Opens a persisted world. With `speed`, simulated time is re-anchored to run at that speed from now on.
-    pub fn open(path: &Path, speed: Option<f64>) -> Result<SimPort, Failure> {
+    /// Opens a persisted world. `start_clock` starts a standing clock (the first `run`); with `speed`,
+    /// simulated time is re-anchored to run at that speed from now on.
+    pub fn open(path: &Path, speed: Option<f64>, start_clock: bool) -> Result<SimPort, Failure> {
         let mut world = load_world(path)?;
-        if let Some(speed) = speed {
-            if !(speed.is_finite() && speed > 0.0) {
-                return Err(Failure::user(format!("--sim-speed {speed} must be a positive number")));
-            }
-            let sim_now = scaled_clock(&world).now().max(world.last_seen);
-            world.anchor_real = Timestamp::now();
-            world.anchor_sim = sim_now;
-            world.speed = speed;
+        if let Some(speed) = speed
+            && !(speed.is_finite() && speed > 0.0)
+        {
+            return Err(Failure::user(format!("--sim-speed {speed} must be a positive number")));
+        }
+        if speed.is_some() || (start_clock && world.anchor_real.is_none()) {
+            world.anchor_sim = now_of(&world);
+            world.anchor_real = Some(Timestamp::now());
+            world.speed = speed.unwrap_or(world.speed);
         }
         let clock = scaled_clock(&world);
         let port = SimPort { world, path: Some(path.to_path_buf()), clock };
@@ -77,11 +79,11 @@ impl SimPort {
         SimPort { world, path: Some(path.to_path_buf()), clock }
     }
 
-    /// Re-anchors the world so a later `--sim` process continues from the last simulated time at 1×.
+    /// Stops the world's clock at the last simulated time; a later `run` starts it again at 1× (or --sim-speed).
     pub fn anchor_to_real_time(&mut self) {
         self.world.anchor_sim = self.now();
         self.world.last_seen = self.world.anchor_sim;
-        self.world.anchor_real = Timestamp::now();
+        self.world.anchor_real = None;
         self.world.speed = 1.0;
         let _ = self.persist();
     }
@@ -331,7 +333,10 @@ pub fn now_of(world: &World) -> Timestamp {
 }
 
 fn scaled_clock(world: &World) -> Clock {
-    Clock::Scaled { anchor_real: world.anchor_real, anchor_sim: world.anchor_sim, speed: world.speed }
+    match world.anchor_real {
+        Some(anchor_real) => Clock::Scaled { anchor_real, anchor_sim: world.anchor_sim, speed: world.speed },
+        None => Clock::virtual_at(world.anchor_sim.max(world.last_seen)),
+    }
 }
 
 pub fn load_world(path: &Path) -> Result<World, Failure> {

@@ -125,7 +125,7 @@ pub fn build(spec: &ScenarioSpec, start: Timestamp) -> World {
         scenario: spec.name.clone(),
         region: "us-east-1".into(),
         account: "111122223333".into(),
-        anchor_real: start,
+        anchor_real: None,
         anchor_sim: start,
         speed: 1.0,
         last_seen: start,

@@ -27,7 +27,8 @@ pub struct World {
     pub region: String,
     pub account: String,
     /// Real and simulated time at the last anchoring, for `--sim-speed` (see [`crate::clock::Clock::Scaled`]).
-    pub anchor_real: Timestamp,
+    /// `None` until the first `run`: a new world's clock stands still, so plans and dry runs are repeatable.
+    pub anchor_real: Option<Timestamp>,
     pub anchor_sim: Timestamp,
     pub speed: f64,
     /// The latest simulated time any call saw; the clock never goes back behind it.
