@@ -80,3 +80,75 @@ pub async fn drive(port: &mut SimPort, plan: &Path, opts: RunOptions, answers: A
 pub fn yes() -> Answers {
     Answers::Scripted(VecDeque::new())
 }
+
+/// A plan's intent for the small world, without touching disk.
+pub async fn intent_for(port: &mut SimPort, req: &PlanRequest) -> fsx_migrate::plan::Intent {
+    let inspect = Command::Inspect(InspectRequest {
+        source_file_system_id: req.source_file_system_id.clone(),
+        subnet_ids: req.subnet_ids.clone(),
+        hosted_zone_id: req.hosted_zone_id.clone(),
+        record_name: req.record_name.clone(),
+    });
+    let Ok(Response::Environment(env)) = port.execute(&inspect).await else { panic!("inspect failed") };
+    intent_from(&env, req).expect("source exists")
+}
+
+/// Drives with the checkpoint kept in memory; returns the outcome, the last checkpoint and boundaries passed.
+pub async fn drive_mem(
+    port: &mut SimPort,
+    intent: &fsx_migrate::plan::Intent,
+    checkpoint: &fsx_migrate::plan::Checkpoint,
+    crash_at: Option<u64>,
+) -> (Outcome, fsx_migrate::plan::Checkpoint, u64) {
+    let mut store = fsx_migrate::driver::MemoryStore { saves: 0, last: Some(checkpoint.clone()) };
+    let clock = port.clock();
+    let mut quiet = Quiet;
+    let mut driver = Driver::new(port, clock, intent.clone(), checkpoint.clone(), &mut store, options(), &mut quiet);
+    driver.assume_yes = true;
+    driver.crash_at = crash_at;
+    let outcome = driver.drive().await.expect("drive");
+    let passed = driver.boundaries_passed();
+    drop(driver);
+    (outcome, store.last.unwrap_or_default(), passed)
+}
+
+/// Checks the invariants of product.md §3 from the simulated cloud's side and the checkpoint's.
+pub fn assert_invariants(port: &SimPort, cp: &fsx_migrate::plan::Checkpoint, completed: bool) {
+    use fsx_migrate::model::SyncKind;
+    let w = &port.world;
+    let now = port.now();
+    let acc = w.accounting(now);
+    assert!(acc.violations.is_empty(), "cloud-side violations: {:?}", acc.violations);
+    assert!(w.targets.len() <= 1, "{} target file systems", w.targets.len());
+    // Right after a crash the checkpoint may not yet know the last side effect; after a resume it must.
+    if let (Some(t), Some(id)) = (w.targets.first(), &cp.target_file_system_id) {
+        assert_eq!(id, &t.info.id, "checkpoint names another target");
+    }
+    if completed {
+        let known = cp.known_execution_arns();
+        for e in &w.executions {
+            assert!(known.contains(&e.arn), "orphaned execution {} ({})", e.arn, e.kind);
+        }
+    }
+    // At most one execution ran at a time.
+    let mut spans: Vec<_> = w.executions.iter().map(|e| (e.started_at, e.end())).collect();
+    spans.sort();
+    for pair in spans.windows(2) {
+        assert!(pair[1].0 >= pair[0].1, "executions overlap: {pair:?}");
+    }
+    // Cutover order: final starts after the freeze, DNS after the final sync succeeded.
+    for e in w.executions.iter().filter(|e| e.kind == SyncKind::Final) {
+        let frozen = w.writes.frozen_at.expect("final sync with the source not frozen");
+        assert!(e.started_at >= frozen, "final sync before the freeze");
+    }
+    if let Some(change) = w.changes.first() {
+        assert!(w.executions.iter().any(|e| e.kind == SyncKind::Final && e.succeeded_by(change.submitted_at)));
+        assert_eq!(acc.writes_lost_at_swap, Some(0), "writes lost at the swap");
+    }
+    if completed {
+        assert_eq!(w.targets.len(), 1);
+        assert_eq!(acc.writes_lost_at_swap, Some(0));
+        assert_eq!(acc.writes_during_freeze, Some(0));
+        assert!(acc.dns_insync_at.is_some());
+    }
+}

@@ -1,0 +1,33 @@
+//! Crash anywhere: stop the driver dead at every checkpoint boundary and between every side effect and the
+//! checkpoint that records it, resume, and check that the migration still ends exactly once and loses nothing.
+
+use fsx_migrate::core::Halt;
+use fsx_migrate::driver::Outcome;
+use fsx_migrate::plan::Checkpoint;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn a_crash_at_every_boundary_resumes_to_one_clean_migration() {
+    let mut req = plan_request();
+    req.plan_id = Some("fxm-crash".into());
+    // A clean run tells how many boundaries there are.
+    let mut probe = sim(world("small"));
+    let mut intent = intent_for(&mut probe, &req).await;
+    intent.sync.poll_interval = fsx_migrate::units::Duration::mins(5);
+    let (outcome, _, boundaries) = drive_mem(&mut probe, &intent, &Checkpoint::default(), None).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    assert!(boundaries > 40, "only {boundaries} boundaries");
+    eprintln!("walking {boundaries} crash boundaries");
+
+    for k in 0..boundaries {
+        let mut port = sim(world("small"));
+        let (first, cp, _) = drive_mem(&mut port, &intent, &Checkpoint::default(), Some(k)).await;
+        assert!(matches!(first, Outcome::Crashed(_)), "boundary {k}: {first:?}");
+        assert_invariants(&port, &cp, false);
+        let (second, cp, _) = drive_mem(&mut port, &intent, &cp, None).await;
+        assert_eq!(second, Outcome::Halted(Halt::Completed), "boundary {k}");
+        assert_invariants(&port, &cp, true);
+        assert!(matches!(cp.runs, 1 | 2), "boundary {k}: {} runs", cp.runs);
+    }
+}
