@@ -4,3 +4,4 @@ mod support;
 
 mod crash;
 mod engine;
+mod properties;

@@ -478,7 +478,12 @@ impl Machine<'_> {
                 input: "no DataSync task in the checkpoint".into(),
             }));
         };
+        let watching = self.cp.current_sync.as_ref().is_some_and(|c| c.execution_arn.is_some());
         match input {
+            // Answers to a lookup or a start only make sense while no execution is being watched.
+            Input::Response(Response::ExecutionFound(_) | Response::ExecutionStarted { .. }) if watching => {
+                self.unexpected(&input)
+            }
             Input::Start | Input::Woke => {
                 if let Some(current) = &self.cp.current_sync {
                     if let Some(arn) = &current.execution_arn {
@@ -525,9 +530,10 @@ impl Machine<'_> {
                 })))
             }
             Input::Response(Response::ExecutionStarted { arn }) => {
-                if let Some(current) = &mut self.cp.current_sync {
-                    current.execution_arn = Some(arn.clone());
-                }
+                let Some(current) = &mut self.cp.current_sync else {
+                    return self.unexpected(&Input::Response(Response::ExecutionStarted { arn }));
+                };
+                current.execution_arn = Some(arn.clone());
                 self.events.push(Event::Note(format!("started {kind} execution {arn}")));
                 Flow::Act(self.poll_execution())
             }

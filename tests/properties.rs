@@ -1,0 +1,202 @@
+//! Property tests: random observation sequences, errors and restarts never break invariants 1-5.
+
+use std::collections::BTreeMap;
+
+use fsx_migrate::core::{Action, Input, RunOptions, step};
+use fsx_migrate::core::preflight::Backend;
+use fsx_migrate::driver::Outcome;
+use fsx_migrate::core::Halt;
+use fsx_migrate::model::*;
+use fsx_migrate::plan::{Checkpoint, Intent, Phase};
+use fsx_migrate::port::{CloudError, Command, ErrorClass, Environment, Response, TransferResources};
+use fsx_migrate::sim::faults::{FaultKind, FaultRule};
+use proptest::prelude::*;
+
+use crate::support::*;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+fn base_intent() -> (Intent, Environment) {
+    runtime().block_on(async {
+        let mut port = sim(world("small"));
+        let intent = intent_for(&mut port, &plan_request()).await;
+        let env = match fsx_migrate::port::CloudPort::execute(
+            &mut port,
+            &Command::Inspect(fsx_migrate::port::InspectRequest {
+                source_file_system_id: intent.source.file_system_id.clone(),
+                subnet_ids: intent.target.subnet_ids.clone(),
+                hosted_zone_id: intent.dns.hosted_zone_id.clone(),
+                record_name: intent.dns.record_name.clone(),
+            }),
+        )
+        .await
+        {
+            Ok(Response::Environment(env)) => env,
+            other => panic!("{other:?}"),
+        };
+        (intent, env)
+    })
+}
+
+const OPS: [&str; 7] = [
+    "fsx:CreateFileSystem",
+    "fsx:DescribeFileSystems",
+    "datasync:CreateTask",
+    "datasync:StartTaskExecution",
+    "datasync:DescribeTaskExecution",
+    "route53:ChangeResourceRecordSets",
+    "route53:GetChange",
+];
+
+fn fault_strategy() -> impl Strategy<Value = FaultRule> {
+    (0..4usize, 0..OPS.len(), 0..20u64, 1..3u64).prop_map(|(kind, op, after, times)| {
+        let kind = [FaultKind::Throttle, FaultKind::ServerError, FaultKind::Timeout, FaultKind::ExecutionError][kind];
+        let operation =
+            if kind == FaultKind::ExecutionError { "datasync:StartTaskExecution".to_string() } else { OPS[op].to_string() };
+        FaultRule { kind, operation, after, times, probability: 1.0, seen: 0, fired: 0 }
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Faults, crashes at random boundaries and restarts: the migration still completes exactly once.
+    #[test]
+    fn faults_crashes_and_restarts_keep_the_invariants(
+        seed in any::<u64>(),
+        faults in proptest::collection::vec(fault_strategy(), 0..4),
+        crashes in proptest::collection::vec(0..120u64, 0..4),
+    ) {
+        runtime().block_on(async {
+            let mut w = world("small");
+            w.rng = seed;
+            w.faults = faults;
+            let mut port = sim(w);
+            let mut intent = intent_for(&mut port, &plan_request()).await;
+            intent.sync.poll_interval = fsx_migrate::units::Duration::mins(5);
+            let mut cp = Checkpoint::default();
+            let mut plan = crashes.into_iter().map(Some).chain(std::iter::repeat_n(None, 6));
+            let mut completed = false;
+            while let Some(crash_at) = plan.next() {
+                let (outcome, next, _) = drive_mem(&mut port, &intent, &cp, crash_at).await;
+                cp = next;
+                match outcome {
+                    Outcome::Halted(Halt::Completed) => { completed = true; break; }
+                    Outcome::Crashed(_) | Outcome::Halted(Halt::ExecutionFailed { .. }) => {}
+                    Outcome::Halted(Halt::CloudFailed { error, .. }) if error.class.is_retryable() => {}
+                    other => panic!("unexpected stop: {other:?}"),
+                }
+                assert_invariants(&port, &cp, false);
+            }
+            assert!(completed, "did not complete: {:?}", cp.phase);
+            assert_invariants(&port, &cp, true);
+        });
+    }
+}
+
+fn execution(arn: &str, status: ExecutionStatus, files: u64) -> ExecutionInfo {
+    ExecutionInfo {
+        arn: arn.into(),
+        status,
+        counters: ExecutionCounters { files_transferred: files, bytes_transferred: files * 1000, ..Default::default() },
+        durations: PhaseDurations::default(),
+        error_code: None,
+        error_detail: None,
+    }
+}
+
+fn file_system(lifecycle: Lifecycle) -> FileSystemInfo {
+    FileSystemInfo {
+        id: "fs-target".into(),
+        arn: "arn:aws:fsx:us-east-1:111122223333:file-system/fs-target".into(),
+        file_system_type: FileSystemType::Windows,
+        deployment_type: DeploymentType::MultiAz1,
+        lifecycle,
+        failure_message: None,
+        dns_name: "amznfsxtarget.corp.example.com".into(),
+        vpc_id: "vpc".into(),
+        subnet_ids: vec![],
+        security_group_ids: vec![],
+        settings: base_intent().0.target.settings,
+    }
+}
+
+fn input_strategy(env: Environment) -> impl Strategy<Value = Input> {
+    let statuses = prop_oneof![
+        Just(ExecutionStatus::Launching),
+        Just(ExecutionStatus::Transferring),
+        Just(ExecutionStatus::Success),
+        Just(ExecutionStatus::Error),
+        Just(ExecutionStatus::Unknown("INITIALIZING".into())),
+    ];
+    let lifecycles = prop_oneof![Just(Lifecycle::Creating), Just(Lifecycle::Available), Just(Lifecycle::Failed)];
+    prop_oneof![
+        Just(Input::Start),
+        Just(Input::Woke),
+        any::<bool>().prop_map(Input::Confirmed),
+        Just(Input::FreezeFinished(Ok(()))),
+        Just(Input::FreezeFinished(Err("exit 1".into()))),
+        Just(Input::Failed(CloudError { class: ErrorClass::Rejected, operation: "op".into(), code: "BadRequest".into(), message: "no".into() })),
+        Just(Input::Response(Response::Environment(env))),
+        lifecycles.prop_map(|l| Input::Response(Response::FileSystem(file_system(l)))),
+        Just(Input::Response(Response::TransferResources(TransferResources::default()))),
+        Just(Input::Response(Response::LocationCreated { side: Side::Source, arn: "loc-s".into() })),
+        Just(Input::Response(Response::LocationCreated { side: Side::Target, arn: "loc-t".into() })),
+        Just(Input::Response(Response::TaskCreated { arn: "task".into() })),
+        prop_oneof![Just(None), Just(Some("exec-found".to_string()))].prop_map(|f| Input::Response(Response::ExecutionFound(f))),
+        (0..1000u32).prop_map(|n| Input::Response(Response::ExecutionStarted { arn: format!("exec-{n}") })),
+        (statuses, 0..100_000u64).prop_map(|(s, f)| Input::Response(Response::Execution(execution("exec-x", s, f)))),
+        prop_oneof![Just(ChangeStatus::Pending), Just(ChangeStatus::InSync)].prop_map(|status| Input::Response(Response::Change { id: "C1".into(), status })),
+        Just(Input::Response(Response::SourceFrozen)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Any sequence of inputs, including nonsense: the core never panics, phases only move forward, the
+    /// target is always requested with the plan's token, nothing starts while an execution is watched,
+    /// and the final sync and DNS swap keep their order.
+    #[test]
+    fn the_core_keeps_its_invariants_under_any_inputs(inputs in proptest::collection::vec(input_strategy(base_intent().1), 1..120)) {
+        let (intent, _) = base_intent();
+        let opts = RunOptions { backend: Some(Backend::Simulator), ..RunOptions::default() };
+        let mut cp = Checkpoint::default();
+        let mut now: jiff::Timestamp = "2026-12-01T08:00:00Z".parse().unwrap();
+        let mut seen: BTreeMap<&str, u32> = BTreeMap::new();
+        for input in inputs {
+            now = now + jiff::SignedDuration::from_secs(30);
+            let before = cp.clone();
+            let s = step(&intent, &cp, input, now, &opts);
+            prop_assert!(s.checkpoint.phase() >= before.phase(), "phase went back: {:?} -> {:?}", before.phase, s.checkpoint.phase);
+            match &s.action {
+                Action::Call(Command::CreateTarget(req)) => {
+                    prop_assert_eq!(&req.client_request_token, &intent.target_client_token());
+                    prop_assert!(s.checkpoint.target_requested_at.is_some(), "write-ahead missing");
+                    prop_assert!(s.checkpoint.billable_confirmed_at.is_some());
+                }
+                Action::Call(Command::StartExecution(req)) => {
+                    prop_assert!(before.current_sync.as_ref().and_then(|c| c.execution_arn.as_ref()).is_none(), "started while watching one");
+                    prop_assert!(s.checkpoint.current_sync.is_some(), "write-ahead missing");
+                    if req.kind == SyncKind::Final {
+                        prop_assert!(s.checkpoint.frozen_at.is_some(), "final sync before the freeze");
+                    }
+                }
+                Action::Call(Command::UpsertCname(_)) => {
+                    prop_assert!(s.checkpoint.last_success(SyncKind::Final).is_some(), "DNS swap before the final sync succeeded");
+                    prop_assert!(s.checkpoint.dns_requested_at.is_some());
+                }
+                Action::Call(Command::FreezeSource { .. }) => prop_assert!(s.checkpoint.gate_opened_at.is_some()),
+                _ => {}
+            }
+            *seen.entry(s.checkpoint.phase().name()).or_default() += 1;
+            cp = s.checkpoint;
+            if matches!(s.action, Action::Halt(_)) {
+                // A restart: the next input is whatever the generator gives, like a new process would see.
+            }
+        }
+        prop_assert!(cp.phase() >= Phase::Preflight);
+    }
+}
