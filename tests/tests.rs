@@ -2,6 +2,7 @@
 
 mod support;
 
+mod core;
 mod crash;
 mod engine;
 mod properties;
