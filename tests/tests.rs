@@ -2,6 +2,7 @@
 
 mod support;
 
+mod cli;
 mod core;
 mod crash;
 mod engine;

@@ -1,0 +1,329 @@
+//! The binary as operators use it: bad inputs, dry runs, status, interrupts, and kills across processes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use crate::support::*;
+
+const SOURCE: &str = "fs-0123456789abcdef0";
+const SUBNET_A: &str = "subnet-0aaa1111aaaa1111a";
+const SUBNET_B: &str = "subnet-0bbb2222bbbb2222b";
+const SUBNET_C: &str = "subnet-0ccc3333cccc3333c";
+const ZONE: &str = "Z0123456789EXAMPLE";
+const RECORD: &str = "files.corp.example.com";
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fsx-migrate"));
+    cmd.stdin(Stdio::null()).env_remove("AWS_PROFILE").env("NO_COLOR", "1");
+    cmd
+}
+
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    bin().current_dir(dir).args(args).output().expect("binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[track_caller]
+fn assert_exit(out: &Output, code: i32, needle: &str) {
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "stdout:\n{}\nstderr:\n{stderr}", text(&out.stdout));
+    assert!(stderr.contains(needle), "expected {needle:?} in stderr:\n{stderr}");
+}
+
+/// A temp dir with a small world and a plan with a fixed id.
+struct Setup {
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let setup = Setup::bare();
+        let out = setup.plan(&[SOURCE, &format!("{SUBNET_A},{SUBNET_B}"), SUBNET_A, RECORD]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        setup
+    }
+
+    fn bare() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let out = run_in(dir.path(), &["sim", "init", "w.json", "--scenario", "small"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        Setup { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `plan` with [source, subnets, preferred, record].
+    fn plan(&self, a: &[&str; 4]) -> Output {
+        run_in(
+            self.dir.path(),
+            &[
+                "--sim", "w.json", "plan", "--source", a[0], "--subnets", a[1], "--preferred-subnet", a[2],
+                "--hosted-zone", ZONE, "--record-name", a[3], "--out", "plan.toml", "--freeze", "simulator",
+                "--plan-id", "fxm-cli",
+            ],
+        )
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let mut all = vec!["--sim", "w.json"];
+        all.extend_from_slice(args);
+        run_in(self.dir.path(), &all)
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap()
+    }
+
+    fn edit_plan(&self, from: &str, to: &str) {
+        let plan = self.read("plan.toml");
+        assert!(plan.contains(from), "{from:?} not in plan");
+        std::fs::write(self.path("plan.toml"), plan.replacen(from, to, 1)).unwrap();
+    }
+
+    fn world_json(&self) -> serde_json::Value {
+        let out = run_in(self.dir.path(), &["sim", "show", "w.json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn assert_world_untouched(&self) {
+        let w = self.world_json();
+        assert_eq!(w["targets"].as_array().unwrap().len(), 0, "a target was created");
+        assert_eq!(w["datasync"]["tasks"], 0);
+        assert_eq!(w["executions"].as_array().unwrap().len(), 0);
+    }
+}
+
+/// A bad plan file: exit 1, a message naming the problem, nothing changed.
+#[track_caller]
+fn assert_bad_plan(setup: &Setup, needle: &str) {
+    let before = setup.read("plan.toml");
+    let out = setup.run(&["run", "plan.toml", "--yes"]);
+    assert_exit(&out, 1, needle);
+    assert_eq!(setup.read("plan.toml"), before, "the plan file changed");
+    setup.assert_world_untouched();
+}
+
+#[test]
+fn malformed_toml_names_line_and_column() {
+    let s = Setup::new();
+    s.edit_plan("[dns]", "[dns");
+    assert_bad_plan(&s, "line ");
+    let out = s.run(&["run", "plan.toml"]);
+    assert!(text(&out.stderr).contains("column"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn an_unknown_field_is_named() {
+    let s = Setup::new();
+    s.edit_plan("ttl = 60", "ttl = 60\ncolour = \"blue\"");
+    assert_bad_plan(&s, "unknown field `colour`");
+}
+
+#[test]
+fn a_missing_field_is_named() {
+    let s = Setup::new();
+    s.edit_plan("ttl = 60\n", "");
+    assert_bad_plan(&s, "missing field `ttl`");
+}
+
+#[test]
+fn a_wrong_type_is_named_with_its_line() {
+    let s = Setup::new();
+    s.edit_plan("ttl = 60", "ttl = \"sixty\"");
+    let out = s.run(&["run", "plan.toml"]);
+    assert_exit(&out, 1, "invalid type");
+    assert!(text(&out.stderr).contains("line "), "{}", text(&out.stderr));
+}
+
+#[test]
+fn plan_rejects_bad_sources_subnets_and_records_and_writes_nothing() {
+    let cases: [([&str; 4], &str); 7] = [
+        (["fs-0000000000000dead", "x", SUBNET_A, RECORD], "does not exist"),
+        (["fs-0feedfacecafe0001", &format!("{SUBNET_A},{SUBNET_B}"), SUBNET_A, RECORD], "not WINDOWS"),
+        (["fs-0feedfacecafe0002", &format!("{SUBNET_A},{SUBNET_B}"), SUBNET_A, RECORD], "already MULTI_AZ_1"),
+        ([SOURCE, &format!("{SUBNET_A},{SUBNET_B}"), SUBNET_C, RECORD], "is not among the target subnets"),
+        ([SOURCE, &format!("{SUBNET_A},{SUBNET_C}"), SUBNET_A, RECORD], "are both in us-east-1a"),
+        ([SOURCE, &format!("{SUBNET_A},{SUBNET_B}"), SUBNET_A, "nothere.corp.example.com"], "does not exist in hosted zone"),
+        ([SOURCE, &format!("{SUBNET_A},{SUBNET_B}"), SUBNET_A, "intranet.corp.example.com"], "is a A record, not a CNAME"),
+    ];
+    for (args, needle) in cases {
+        let s = Setup::bare();
+        let out = s.plan(&args);
+        assert_exit(&out, 1, needle);
+        assert!(!s.path("plan.toml").exists(), "a plan was written for {args:?}");
+        s.assert_world_untouched();
+    }
+}
+
+#[test]
+fn run_preflight_catches_an_edited_plan_and_lists_every_problem() {
+    let s = Setup::new();
+    s.edit_plan(&format!("\"{SUBNET_B}\"]"), &format!("\"{SUBNET_C}\"]"));
+    s.edit_plan(&format!("preferred_subnet_id = \"{SUBNET_A}\""), &format!("preferred_subnet_id = \"{SUBNET_B}\""));
+    let before = s.read("plan.toml");
+    let out = s.run(&["run", "plan.toml", "--yes"]);
+    assert_exit(&out, 1, "preflight found 2 problem(s)");
+    assert!(text(&out.stderr).contains("both in us-east-1a"));
+    assert!(text(&out.stderr).contains("is not among the target subnets"));
+    assert_eq!(s.read("plan.toml"), before);
+    s.assert_world_untouched();
+}
+
+#[test]
+fn editing_the_intent_after_the_run_started_is_refused_with_the_field() {
+    let s = Setup::new();
+    let out = s.run(&["run", "plan.toml", "--yes", "--until", "wait_target"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    s.edit_plan("ttl = 60", "ttl = 300");
+    let before = s.read("plan.toml");
+    let out = s.run(&["resume", "plan.toml", "--yes"]);
+    assert_exit(&out, 1, "dns.ttl: 60 → 300");
+    assert_eq!(s.read("plan.toml"), before);
+    assert_eq!(s.world_json()["targets"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_second_run_of_a_locked_plan_is_refused() {
+    let s = Setup::new();
+    let _lock = fsx_migrate::plan::file::PlanLock::acquire(&s.path("plan.toml")).unwrap();
+    let before = s.read("plan.toml");
+    let out = s.run(&["run", "plan.toml", "--yes"]);
+    assert_exit(&out, 1, "another fsx-migrate run holds the lock");
+    assert_eq!(s.read("plan.toml"), before);
+    s.assert_world_untouched();
+}
+
+#[test]
+fn resume_of_a_plan_that_never_ran_is_refused() {
+    let s = Setup::new();
+    let out = s.run(&["resume", "plan.toml"]);
+    assert_exit(&out, 1, "nothing to resume");
+    s.assert_world_untouched();
+}
+
+#[test]
+fn without_yes_and_without_a_terminal_the_run_stops_before_billable_work() {
+    let s = Setup::new();
+    let out = s.run(&["run", "plan.toml"]);
+    assert_exit(&out, 1, "nobody to confirm it");
+    assert!(text(&out.stderr).contains("--yes"));
+    s.assert_world_untouched();
+}
+
+#[test]
+fn the_dry_run_lists_every_call_and_touches_nothing() {
+    let s = Setup::new();
+    let (plan, world) = (s.read("plan.toml"), s.read("w.json"));
+    let out = s.run(&["run", "plan.toml", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(s.read("plan.toml"), plan);
+    assert_eq!(s.read("w.json"), world);
+    insta::assert_snapshot!("dry_run", text(&out.stdout));
+    let json = s.run(&["run", "plan.toml", "--dry-run", "--output", "json"]);
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["accounting"]["writes_lost_at_swap"], 0);
+    assert_eq!(s.read("w.json"), world);
+}
+
+#[test]
+fn status_shows_phases_syncs_and_downtime() {
+    let s = Setup::new();
+    let out = s.run(&["status", "plan.toml"]);
+    assert!(text(&out.stdout).contains("Not started"));
+    let demo = run_in(s.dir.path(), &["demo", "--dir", "d", "--scenario", "small", "--seconds", "1"]);
+    assert_eq!(demo.status.code(), Some(0), "{}", text(&demo.stderr));
+    let report = text(&demo.stdout);
+    assert!(report.contains("writes lost at the DNS swap          0"), "{report}");
+    let out = run_in(&s.path("d"), &["status", "plan.toml"]);
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!("status_after_demo", text(&out.stdout));
+    let json = run_in(&s.path("d"), &["status", "plan.toml", "--output", "json"]);
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["phase"], "complete");
+    assert_eq!(value["syncs"].as_array().unwrap().len(), 3);
+    assert!(value["syncs"][0]["durations"]["prepare_ms"].as_u64().unwrap() > 0);
+    assert!(value["predictions"]["downtime_secs"].as_u64().unwrap() > 0);
+}
+
+fn signal(pid: u32, sig: i32) {
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(pid as i32, sig);
+    }
+}
+
+#[test]
+fn ctrl_c_checkpoints_exits_3_and_resume_finishes() {
+    let s = Setup::new();
+    let child = bin()
+        .current_dir(s.dir.path())
+        .args(["--sim", "w.json", "--sim-speed", "2000", "run", "plan.toml", "--yes"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    signal(child.id(), libc::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    assert_exit(&out, 3, "resume");
+    let out = s.run(&["--sim-speed", "50000", "resume", "plan.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let acc = &s.world_json()["accounting"];
+    assert_eq!(acc["target_file_systems_created"], 1);
+    assert_eq!(acc["writes_lost_at_swap"], 0);
+}
+
+#[test]
+fn sigkill_at_random_moments_then_rerun_until_done() {
+    let s = Setup::new();
+    // A fixed pseudo-random sequence of kill delays (ms): reproducible, yet spread over the whole run.
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut delays = Vec::new();
+    for _ in 0..5 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        delays.push(60 + x % 500);
+    }
+    for delay in delays {
+        let mut child = bin()
+            .current_dir(s.dir.path())
+            .args(["--sim", "w.json", "--sim-speed", "20000", "run", "plan.toml", "--yes"])
+            .stderr(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+    }
+    let mut done = false;
+    for _ in 0..5 {
+        let out = s.run(&["--sim-speed", "20000", "run", "plan.toml", "--yes"]);
+        if out.status.code() == Some(0) {
+            done = true;
+            break;
+        }
+    }
+    assert!(done, "never completed");
+    let w = s.world_json();
+    let acc = &w["accounting"];
+    assert_eq!(acc["target_file_systems_created"], 1);
+    assert_eq!(acc["violations"].as_array().unwrap().len(), 0, "{acc}");
+    assert_eq!(acc["writes_lost_at_swap"], 0);
+    assert_eq!(acc["writes_during_freeze"], 0);
+    assert!(acc["dns_insync_at"].is_string());
+    let status: serde_json::Value = serde_json::from_slice(&run_in(s.dir.path(), &["status", "plan.toml", "--output", "json"]).stdout).unwrap();
+    assert_eq!(status["phase"], "complete");
+    // Every execution the world ran is in the plan's history: none orphaned, none duplicated.
+    let known: Vec<&str> = status["syncs"].as_array().unwrap().iter().map(|s| s["execution_arn"].as_str().unwrap()).collect();
+    for e in w["executions"].as_array().unwrap() {
+        assert!(known.contains(&e["info"]["arn"].as_str().unwrap()), "orphaned execution {e}");
+    }
+    assert!(status["runs"].as_u64().unwrap() >= 2);
+}
