@@ -18,24 +18,41 @@ pub enum Clock {
     Virtual { now: Arc<Mutex<Timestamp>>, pace: f64 },
     /// Simulated time = `anchor_sim + (real now - anchor_real) × speed`: it keeps flowing while no process
     /// runs, like the real cloud does.
-    Scaled { anchor_real: Timestamp, anchor_sim: Timestamp, speed: f64 },
+    Scaled {
+        anchor_real: Timestamp,
+        anchor_sim: Timestamp,
+        speed: f64,
+    },
 }
 
 impl Clock {
     pub fn virtual_at(start: Timestamp) -> Clock {
-        Clock::Virtual { now: Arc::new(Mutex::new(start)), pace: 0.0 }
+        Clock::Virtual {
+            now: Arc::new(Mutex::new(start)),
+            pace: 0.0,
+        }
     }
 
     pub fn paced_at(start: Timestamp, pace: f64) -> Clock {
-        Clock::Virtual { now: Arc::new(Mutex::new(start)), pace }
+        Clock::Virtual {
+            now: Arc::new(Mutex::new(start)),
+            pace,
+        }
     }
 
     pub fn now(&self) -> Timestamp {
         match self {
             Clock::System => Timestamp::now(),
             Clock::Virtual { now, .. } => *now.lock().expect("clock lock"),
-            Clock::Scaled { anchor_real, anchor_sim, speed } => {
-                let real = Timestamp::now().duration_since(*anchor_real).as_secs_f64().max(0.0);
+            Clock::Scaled {
+                anchor_real,
+                anchor_sim,
+                speed,
+            } => {
+                let real = Timestamp::now()
+                    .duration_since(*anchor_real)
+                    .as_secs_f64()
+                    .max(0.0);
                 // Whole simulated seconds keep the plan file and reports readable.
                 let scaled = SignedDuration::from_secs((real * speed).floor() as i64);
                 anchor_sim.checked_add(scaled).unwrap_or(*anchor_sim)

@@ -136,7 +136,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { max_attempts: 8, first_backoff: Duration::secs(1), max_backoff: Duration::secs(60) }
+        RetryPolicy {
+            max_attempts: 8,
+            first_backoff: Duration::secs(1),
+            max_backoff: Duration::secs(60),
+        }
     }
 }
 
@@ -281,7 +285,12 @@ impl<'a, P: CloudPort> Driver<'a, P> {
                         _ = self.clock.sleep(backoff) => {}
                         _ = self.interrupt.wait() => return None,
                     }
-                    backoff = Duration(backoff.as_secs().saturating_mul(2).min(self.retry.max_backoff.as_secs()));
+                    backoff = Duration(
+                        backoff
+                            .as_secs()
+                            .saturating_mul(2)
+                            .min(self.retry.max_backoff.as_secs()),
+                    );
                     attempt += 1;
                 }
                 result => return Some(result),
@@ -327,7 +336,11 @@ impl<'a, P: CloudPort> Driver<'a, P> {
             .collect();
         let keep = tail.len().saturating_sub(5);
         tail.drain(..keep);
-        Err(format!("`{command}` exited with {}{}", output.status, tail.iter().map(|l| format!("\n  {l}")).collect::<String>()))
+        Err(format!(
+            "`{command}` exited with {}{}",
+            output.status,
+            tail.iter().map(|l| format!("\n  {l}")).collect::<String>()
+        ))
     }
 }
 

@@ -39,15 +39,26 @@ pub struct Failure {
 
 impl Failure {
     pub fn user(message: impl Into<String>) -> Self {
-        Self { kind: ExitKind::User, message: message.into(), causes: Vec::new(), hints: Vec::new() }
+        Self {
+            kind: ExitKind::User,
+            message: message.into(),
+            causes: Vec::new(),
+            hints: Vec::new(),
+        }
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
-        Self { kind: ExitKind::Internal, ..Self::user(message) }
+        Self {
+            kind: ExitKind::Internal,
+            ..Self::user(message)
+        }
     }
 
     pub fn interrupted(message: impl Into<String>) -> Self {
-        Self { kind: ExitKind::Interrupted, ..Self::user(message) }
+        Self {
+            kind: ExitKind::Interrupted,
+            ..Self::user(message)
+        }
     }
 
     pub fn cause(mut self, cause: impl fmt::Display) -> Self {
@@ -84,6 +95,13 @@ impl std::error::Error for Failure {}
 
 /// Turns an I/O error on a named file into a failure that says which file.
 pub fn io_failure(what: &str, path: &std::path::Path, err: std::io::Error) -> Failure {
-    let kind = if err.kind() == std::io::ErrorKind::NotFound { ExitKind::User } else { ExitKind::Internal };
-    Failure { kind, ..Failure::user(format!("cannot {what} {}", path.display())).cause(err) }
+    let kind = if err.kind() == std::io::ErrorKind::NotFound {
+        ExitKind::User
+    } else {
+        ExitKind::Internal
+    };
+    Failure {
+        kind,
+        ..Failure::user(format!("cannot {what} {}", path.display())).cause(err)
+    }
 }

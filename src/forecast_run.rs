@@ -59,7 +59,14 @@ impl Recorder {
             last.until_secs = at;
             return;
         }
-        self.steps.push(PlannedStep { at_secs: at, until_secs: at, phase, action, times: 1, mutating });
+        self.steps.push(PlannedStep {
+            at_secs: at,
+            until_secs: at,
+            phase,
+            action,
+            times: 1,
+            mutating,
+        });
     }
 }
 
@@ -75,7 +82,9 @@ impl Observer for Recorder {
         match action {
             Action::Call(command) => self.push(phase, now, render_call(command), command.is_mutating()),
             Action::Confirm(c) => self.push(phase, now, format!("confirm: {}", c.question), false),
-            Action::RunFreezeCommand(cmd) => self.push(phase, now, format!("run freeze command: {cmd}"), true),
+            Action::RunFreezeCommand(cmd) => {
+                self.push(phase, now, format!("run freeze command: {cmd}"), true)
+            }
             Action::Sleep { .. } | Action::Halt(_) => {}
         }
     }
@@ -89,22 +98,42 @@ impl Observer for Recorder {
 
 /// Runs the migration of `intent` from `checkpoint` against a copy of `world`, answering every question yes
 /// and pretending the freeze command succeeds. Nothing outside this function changes.
-pub async fn forecast(intent: &Intent, checkpoint: &Checkpoint, world: &World, start: Timestamp, opts: &RunOptions) -> Result<Forecast, Failure> {
+pub async fn forecast(
+    intent: &Intent,
+    checkpoint: &Checkpoint,
+    world: &World,
+    start: Timestamp,
+    opts: &RunOptions,
+) -> Result<Forecast, Failure> {
     let mut copy = world.clone();
     copy.faults.clear();
     let clock = Clock::virtual_at(start);
     let mut port = SimPort::in_memory(copy, clock.clone());
     let mut store = MemoryStore::default();
-    let mut recorder = Recorder { start, steps: Vec::new() };
+    let mut recorder = Recorder {
+        start,
+        steps: Vec::new(),
+    };
     let (outcome, cp) = {
-        let mut driver = Driver::new(&mut port, clock.clone(), intent.clone(), checkpoint.clone(), &mut store, opts.clone(), &mut recorder);
+        let mut driver = Driver::new(
+            &mut port,
+            clock.clone(),
+            intent.clone(),
+            checkpoint.clone(),
+            &mut store,
+            opts.clone(),
+            &mut recorder,
+        );
         driver.answers = Answers::AlwaysYes;
         driver.freeze_runner = FreezeRunner::Pretend;
         let outcome = driver.drive().await?;
         (outcome, driver.checkpoint.clone())
     };
     let end = clock.now();
-    let phase_secs = crate::report::phase_rows(&cp, Some(end)).into_iter().map(|r| (r.phase, r.duration_secs)).collect();
+    let phase_secs = crate::report::phase_rows(&cp, Some(end))
+        .into_iter()
+        .map(|r| (r.phase, r.duration_secs))
+        .collect();
     Ok(Forecast {
         start,
         end,
@@ -131,9 +160,18 @@ pub fn render(forecast: &Forecast, intro: &str) -> String {
             let _ = write!(action, "   ×{} until T+{}", s.times, Duration(s.until_secs));
         }
         let marker = if s.mutating { "*" } else { " " };
-        let _ = writeln!(out, "  {:>4}{marker} {:<12} {:<17} {action}", i + 1, Duration(s.at_secs).to_string(), s.phase.name());
+        let _ = writeln!(
+            out,
+            "  {:>4}{marker} {:<12} {:<17} {action}",
+            i + 1,
+            Duration(s.at_secs).to_string(),
+            s.phase.name()
+        );
     }
-    let _ = writeln!(out, "\n  * changes something in the cloud (billable or visible to users)\n");
+    let _ = writeln!(
+        out,
+        "\n  * changes something in the cloud (billable or visible to users)\n"
+    );
     let _ = writeln!(out, "Estimates (simulated, see docs/simulator.md for the model):");
     for (phase, secs) in &forecast.phase_secs {
         if *secs > 0 {
@@ -146,10 +184,18 @@ pub fn render(forecast: &Forecast, intro: &str) -> String {
     let _ = writeln!(out, "  incremental runs   {}", p.incremental_runs);
     match forecast.accounting.downtime_secs {
         Some(d) => {
-            let _ = writeln!(out, "  downtime           {} (freeze to DNS in sync)", Duration(d));
+            let _ = writeln!(
+                out,
+                "  downtime           {} (freeze to DNS in sync)",
+                Duration(d)
+            );
         }
         None => {
-            let _ = writeln!(out, "  downtime           not reached: the forecast stopped with {}", forecast.outcome);
+            let _ = writeln!(
+                out,
+                "  downtime           not reached: the forecast stopped with {}",
+                forecast.outcome
+            );
         }
     }
     out

@@ -326,6 +326,9 @@ mod tests {
         assert!(!status.is_terminal());
         let json = serde_json::to_string(&Lifecycle::parse("HIBERNATING")).unwrap();
         assert_eq!(json, "\"HIBERNATING\"");
-        assert_eq!(serde_json::from_str::<Lifecycle>("\"AVAILABLE\"").unwrap(), Lifecycle::Available);
+        assert_eq!(
+            serde_json::from_str::<Lifecycle>("\"AVAILABLE\"").unwrap(),
+            Lifecycle::Available
+        );
     }
 }

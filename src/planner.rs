@@ -55,9 +55,14 @@ pub fn intent_from(env: &Environment, req: &PlanRequest) -> Option<Intent> {
     Some(Intent {
         migration: Migration {
             id,
-            name: req.name.clone().unwrap_or_else(|| format!("{} to Multi-AZ", source.id)),
+            name: req
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{} to Multi-AZ", source.id)),
         },
-        source: Source { file_system_id: source.id.clone() },
+        source: Source {
+            file_system_id: source.id.clone(),
+        },
         target: Target {
             subnet_ids: req.subnet_ids.clone(),
             preferred_subnet_id: req.preferred_subnet_id.clone(),
@@ -91,6 +96,10 @@ pub fn intent_from(env: &Environment, req: &PlanRequest) -> Option<Intent> {
             freeze_command: req.freeze_command.clone(),
             max_final_deletes: 100_000,
         },
-        dns: Dns { hosted_zone_id: req.hosted_zone_id.clone(), record_name: req.record_name.clone(), ttl: req.ttl },
+        dns: Dns {
+            hosted_zone_id: req.hosted_zone_id.clone(),
+            record_name: req.record_name.clone(),
+            ttl: req.ttl,
+        },
     })
 }

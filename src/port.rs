@@ -21,6 +21,8 @@ pub const PLAN_TAG: &str = "fsx-migrate:plan-id";
 pub const SIDE_TAG: &str = "fsx-migrate:side";
 
 /// A request to the cloud. Read-only commands are marked by [`Command::is_mutating`].
+// One command exists per step; its size does not matter, boxing would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
@@ -199,6 +201,7 @@ pub struct TransferResources {
 }
 
 /// A successful answer to a [`Command`].
+#[allow(clippy::large_enum_variant)] // one per step, like Command
 #[derive(Debug, Clone, PartialEq)]
 pub enum Response {
     Environment(Environment),

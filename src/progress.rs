@@ -25,7 +25,11 @@ impl Progress {
     pub fn new(multi: MultiProgress) -> Progress {
         let phase = multi.add(ProgressBar::new_spinner());
         phase.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
-        Progress { multi, phase, execution: None }
+        Progress {
+            multi,
+            phase,
+            execution: None,
+        }
     }
 
     /// A MultiProgress on stderr (hidden when stderr is not a terminal).
@@ -54,9 +58,17 @@ impl Progress {
     fn show_execution(&mut self, kind: SyncKind, info: &ExecutionInfo) {
         let c = &info.counters;
         let transfer_secs = info.durations.transfer_ms as f64 / 1000.0;
-        let rate = if transfer_secs > 0.0 { c.bytes_transferred as f64 / transfer_secs } else { 0.0 };
+        let rate = if transfer_secs > 0.0 {
+            c.bytes_transferred as f64 / transfer_secs
+        } else {
+            0.0
+        };
         let remaining = c.estimated_bytes_to_transfer.saturating_sub(c.bytes_transferred) as f64;
-        let eta = if rate > 0.0 { format!("ETA {}", Duration((remaining / rate) as u64)) } else { String::new() };
+        let eta = if rate > 0.0 {
+            format!("ETA {}", Duration((remaining / rate) as u64))
+        } else {
+            String::new()
+        };
         let message = format!(
             "{} | {}/{} files | {}/{} | {}/s {eta}",
             info.status,
@@ -80,7 +92,9 @@ impl Observer for Progress {
                 tracing::info!("{now} phase {phase}");
                 self.phase.set_message(format!("{phase}"));
             }
-            Event::TargetLifecycle(lifecycle) => self.phase.set_message(format!("wait_target: target is {lifecycle}")),
+            Event::TargetLifecycle(lifecycle) => self
+                .phase
+                .set_message(format!("wait_target: target is {lifecycle}")),
             Event::Execution { kind, info } => self.show_execution(*kind, info),
             Event::SyncFinished(record) => {
                 if let Some((_, bar)) = self.execution.take() {
@@ -93,7 +107,10 @@ impl Observer for Progress {
                     record.counters.files_transferred,
                     Bytes(record.counters.bytes_transferred),
                     Duration(record.elapsed_secs()),
-                    record.error_code.as_ref().map_or(String::new(), |c| format!(" ({c})"))
+                    record
+                        .error_code
+                        .as_ref()
+                        .map_or(String::new(), |c| format!(" ({c})"))
                 );
             }
             Event::Finding(finding) => tracing::warn!("{finding}"),

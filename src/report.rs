@@ -35,7 +35,10 @@ pub fn render_call(command: &Command) -> String {
             let mut windows = format!(
                 "DeploymentType=MULTI_AZ_1, PreferredSubnetId={}, ThroughputCapacity={}, \
                  AutomaticBackupRetentionDays={}, CopyTagsToBackups={}",
-                r.preferred_subnet_id, s.throughput_capacity_mbps, s.automatic_backup_retention_days, s.copy_tags_to_backups
+                r.preferred_subnet_id,
+                s.throughput_capacity_mbps,
+                s.automatic_backup_retention_days,
+                s.copy_tags_to_backups
             );
             if let Some(t) = &s.daily_automatic_backup_start_time {
                 let _ = write!(windows, ", DailyAutomaticBackupStartTime={t}");
@@ -48,8 +51,13 @@ pub fn render_call(command: &Command) -> String {
                     let _ = write!(windows, ", ActiveDirectoryId={directory_id}");
                 }
                 Some(crate::model::ActiveDirectory::SelfManaged { domain_name, .. }) => {
-                    let _ = write!(windows, ", SelfManagedActiveDirectoryConfiguration={{DomainName={domain_name}, Password=<from {}>}}",
-                        r.ad_join_password.as_ref().map_or("?".to_string(), |p| p.to_string()));
+                    let _ = write!(
+                        windows,
+                        ", SelfManagedActiveDirectoryConfiguration={{DomainName={domain_name}, Password=<from {}>}}",
+                        r.ad_join_password
+                            .as_ref()
+                            .map_or("?".to_string(), |p| p.to_string())
+                    );
                 }
                 None => {}
             }
@@ -62,7 +70,9 @@ pub fn render_call(command: &Command) -> String {
                 s.storage_type,
                 list(&r.subnet_ids),
                 list(&r.security_group_ids),
-                s.kms_key_id.as_ref().map_or(String::new(), |k| format!(" KmsKeyId={k}")),
+                s.kms_key_id
+                    .as_ref()
+                    .map_or(String::new(), |k| format!(" KmsKeyId={k}")),
                 list(&tags)
             )
         }
@@ -92,10 +102,14 @@ pub fn render_call(command: &Command) -> String {
             r.target_location_arn,
             render_options(&r.options),
             r.excludes.join("|"),
-            r.cloudwatch_log_group_arn.as_ref().map_or(String::new(), |g| format!(" CloudWatchLogGroupArn={g}"))
+            r.cloudwatch_log_group_arn
+                .as_ref()
+                .map_or(String::new(), |g| format!(" CloudWatchLogGroupArn={g}"))
         ),
         Command::FindExecution { task_arn, .. } => {
-            format!("datasync:DescribeTask TaskArn={task_arn} (CurrentTaskExecutionArn), datasync:ListTaskExecutions")
+            format!(
+                "datasync:DescribeTask TaskArn={task_arn} (CurrentTaskExecutionArn), datasync:ListTaskExecutions"
+            )
         }
         Command::StartExecution(r) => format!(
             "datasync:StartTaskExecution TaskArn={} OverrideOptions={{{}}} ({} sync)",
@@ -141,7 +155,15 @@ fn secs_between(a: Timestamp, b: Timestamp) -> u64 {
 pub fn phase_rows(cp: &Checkpoint, now: Option<Timestamp>) -> Vec<PhaseRow> {
     let mut rows = Vec::new();
     for (i, entry) in cp.timeline.iter().enumerate() {
-        let end = cp.timeline.get(i + 1).map(|e| e.at).or(if entry.phase == Phase::Complete { Some(entry.at) } else { now });
+        let end = cp
+            .timeline
+            .get(i + 1)
+            .map(|e| e.at)
+            .or(if entry.phase == Phase::Complete {
+                Some(entry.at)
+            } else {
+                now
+            });
         rows.push(PhaseRow {
             phase: entry.phase,
             entered_at: entry.at,
@@ -155,7 +177,13 @@ pub fn phase_rows(cp: &Checkpoint, now: Option<Timestamp>) -> Vec<PhaseRow> {
 pub fn timeline_text(cp: &Checkpoint, now: Option<Timestamp>) -> String {
     let mut out = String::new();
     for row in phase_rows(cp, now) {
-        let _ = writeln!(out, "  {:<18} {}  {}", row.phase.name(), row.entered_at, Duration(row.duration_secs));
+        let _ = writeln!(
+            out,
+            "  {:<18} {}  {}",
+            row.phase.name(),
+            row.entered_at,
+            Duration(row.duration_secs)
+        );
     }
     out
 }
@@ -183,7 +211,11 @@ pub fn syncs_text(syncs: &[SyncRecord]) -> String {
             Duration(s.elapsed_secs()).to_string(),
         );
         if let Some(code) = &s.error_code {
-            let _ = writeln!(out, "      error {code}: {}", s.error_detail.as_deref().unwrap_or(""));
+            let _ = writeln!(
+                out,
+                "      error {code}: {}",
+                s.error_detail.as_deref().unwrap_or("")
+            );
         }
     }
     out
@@ -225,8 +257,11 @@ fn confirm_name(kind: ConfirmKind) -> &'static str {
 
 /// The message and exit code for a run that needs a person who is not there.
 pub fn needs_operator_failure(confirmation: &Confirmation, plan: &str) -> Failure {
-    let mut failure = Failure::user(format!("stopped before {}: nobody to confirm it", confirm_name(confirmation.kind)))
-        .cause(confirmation.question.clone());
+    let mut failure = Failure::user(format!(
+        "stopped before {}: nobody to confirm it",
+        confirm_name(confirmation.kind)
+    ))
+    .cause(confirmation.question.clone());
     for detail in &confirmation.details {
         failure = failure.cause(detail);
     }

@@ -49,7 +49,8 @@ impl fmt::Display for Duration {
 impl FromStr for Duration {
     type Err = String;
     fn from_str(text: &str) -> Result<Self, String> {
-        let bad = || format!("invalid duration {text:?}: expected e.g. \"90s\", \"30m\", \"1h 30m\" or \"2d\"");
+        let bad =
+            || format!("invalid duration {text:?}: expected e.g. \"90s\", \"30m\", \"1h 30m\" or \"2d\"");
         let mut total = 0u64;
         let mut seen = false;
         for part in text.split_whitespace() {
@@ -63,7 +64,9 @@ impl FromStr for Duration {
                 "d" => 86_400,
                 _ => return Err(bad()),
             };
-            total = total.checked_add(number.checked_mul(scale).ok_or_else(bad)?).ok_or_else(bad)?;
+            total = total
+                .checked_add(number.checked_mul(scale).ok_or_else(bad)?)
+                .ok_or_else(bad)?;
             seen = true;
         }
         if !seen {

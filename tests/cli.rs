@@ -3,8 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::support::*;
-
 const SOURCE: &str = "fs-0123456789abcdef0";
 const SUBNET_A: &str = "subnet-0aaa1111aaaa1111a";
 const SUBNET_B: &str = "subnet-0bbb2222bbbb2222b";
@@ -14,7 +12,9 @@ const RECORD: &str = "files.corp.example.com";
 
 fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_fsx-migrate"));
-    cmd.stdin(Stdio::null()).env_remove("AWS_PROFILE").env("NO_COLOR", "1");
+    cmd.stdin(Stdio::null())
+        .env_remove("AWS_PROFILE")
+        .env("NO_COLOR", "1");
     cmd
 }
 
@@ -29,8 +29,16 @@ fn text(bytes: &[u8]) -> String {
 #[track_caller]
 fn assert_exit(out: &Output, code: i32, needle: &str) {
     let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(code), "stdout:\n{}\nstderr:\n{stderr}", text(&out.stdout));
-    assert!(stderr.contains(needle), "expected {needle:?} in stderr:\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{stderr}",
+        text(&out.stdout)
+    );
+    assert!(
+        stderr.contains(needle),
+        "expected {needle:?} in stderr:\n{stderr}"
+    );
 }
 
 /// A temp dir with a small world and a plan with a fixed id.
@@ -62,9 +70,25 @@ impl Setup {
         run_in(
             self.dir.path(),
             &[
-                "--sim", "w.json", "plan", "--source", a[0], "--subnets", a[1], "--preferred-subnet", a[2],
-                "--hosted-zone", ZONE, "--record-name", a[3], "--out", "plan.toml", "--freeze", "simulator",
-                "--plan-id", "fxm-cli",
+                "--sim",
+                "w.json",
+                "plan",
+                "--source",
+                a[0],
+                "--subnets",
+                a[1],
+                "--preferred-subnet",
+                a[2],
+                "--hosted-zone",
+                ZONE,
+                "--record-name",
+                a[3],
+                "--out",
+                "plan.toml",
+                "--freeze",
+                "simulator",
+                "--plan-id",
+                "fxm-cli",
             ],
         )
     }
@@ -145,12 +169,50 @@ fn a_wrong_type_is_named_with_its_line() {
 fn plan_rejects_bad_sources_subnets_and_records_and_writes_nothing() {
     let cases: [([&str; 4], &str); 7] = [
         (["fs-0000000000000dead", "x", SUBNET_A, RECORD], "does not exist"),
-        (["fs-0feedfacecafe0001", &format!("{SUBNET_A},{SUBNET_B}"), SUBNET_A, RECORD], "not WINDOWS"),
-        (["fs-0feedfacecafe0002", &format!("{SUBNET_A},{SUBNET_B}"), SUBNET_A, RECORD], "already MULTI_AZ_1"),
-        ([SOURCE, &format!("{SUBNET_A},{SUBNET_B}"), SUBNET_C, RECORD], "is not among the target subnets"),
-        ([SOURCE, &format!("{SUBNET_A},{SUBNET_C}"), SUBNET_A, RECORD], "are both in us-east-1a"),
-        ([SOURCE, &format!("{SUBNET_A},{SUBNET_B}"), SUBNET_A, "nothere.corp.example.com"], "does not exist in hosted zone"),
-        ([SOURCE, &format!("{SUBNET_A},{SUBNET_B}"), SUBNET_A, "intranet.corp.example.com"], "is a A record, not a CNAME"),
+        (
+            [
+                "fs-0feedfacecafe0001",
+                &format!("{SUBNET_A},{SUBNET_B}"),
+                SUBNET_A,
+                RECORD,
+            ],
+            "not WINDOWS",
+        ),
+        (
+            [
+                "fs-0feedfacecafe0002",
+                &format!("{SUBNET_A},{SUBNET_B}"),
+                SUBNET_A,
+                RECORD,
+            ],
+            "already MULTI_AZ_1",
+        ),
+        (
+            [SOURCE, &format!("{SUBNET_A},{SUBNET_B}"), SUBNET_C, RECORD],
+            "is not among the target subnets",
+        ),
+        (
+            [SOURCE, &format!("{SUBNET_A},{SUBNET_C}"), SUBNET_A, RECORD],
+            "are both in us-east-1a",
+        ),
+        (
+            [
+                SOURCE,
+                &format!("{SUBNET_A},{SUBNET_B}"),
+                SUBNET_A,
+                "nothere.corp.example.com",
+            ],
+            "does not exist in hosted zone",
+        ),
+        (
+            [
+                SOURCE,
+                &format!("{SUBNET_A},{SUBNET_B}"),
+                SUBNET_A,
+                "intranet.corp.example.com",
+            ],
+            "is a A record, not a CNAME",
+        ),
     ];
     for (args, needle) in cases {
         let s = Setup::bare();
@@ -165,7 +227,10 @@ fn plan_rejects_bad_sources_subnets_and_records_and_writes_nothing() {
 fn run_preflight_catches_an_edited_plan_and_lists_every_problem() {
     let s = Setup::new();
     s.edit_plan(&format!("\"{SUBNET_B}\"]"), &format!("\"{SUBNET_C}\"]"));
-    s.edit_plan(&format!("preferred_subnet_id = \"{SUBNET_A}\""), &format!("preferred_subnet_id = \"{SUBNET_B}\""));
+    s.edit_plan(
+        &format!("preferred_subnet_id = \"{SUBNET_A}\""),
+        &format!("preferred_subnet_id = \"{SUBNET_B}\""),
+    );
     let before = s.read("plan.toml");
     let out = s.run(&["run", "plan.toml", "--yes"]);
     assert_exit(&out, 1, "preflight found 2 problem(s)");
@@ -236,10 +301,16 @@ fn status_shows_phases_syncs_and_downtime() {
     let s = Setup::new();
     let out = s.run(&["status", "plan.toml"]);
     assert!(text(&out.stdout).contains("Not started"));
-    let demo = run_in(s.dir.path(), &["demo", "--dir", "d", "--scenario", "small", "--seconds", "1"]);
+    let demo = run_in(
+        s.dir.path(),
+        &["demo", "--dir", "d", "--scenario", "small", "--seconds", "1"],
+    );
     assert_eq!(demo.status.code(), Some(0), "{}", text(&demo.stderr));
     let report = text(&demo.stdout);
-    assert!(report.contains("writes lost at the DNS swap          0"), "{report}");
+    assert!(
+        report.contains("writes lost at the DNS swap          0"),
+        "{report}"
+    );
     let out = run_in(&s.path("d"), &["status", "plan.toml"]);
     assert_eq!(out.status.code(), Some(0));
     insta::assert_snapshot!("status_after_demo", text(&out.stdout));
@@ -263,7 +334,15 @@ fn ctrl_c_checkpoints_exits_3_and_resume_finishes() {
     let s = Setup::new();
     let child = bin()
         .current_dir(s.dir.path())
-        .args(["--sim", "w.json", "--sim-speed", "2000", "run", "plan.toml", "--yes"])
+        .args([
+            "--sim",
+            "w.json",
+            "--sim-speed",
+            "2000",
+            "run",
+            "plan.toml",
+            "--yes",
+        ])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -293,7 +372,15 @@ fn sigkill_at_random_moments_then_rerun_until_done() {
     for delay in delays {
         let mut child = bin()
             .current_dir(s.dir.path())
-            .args(["--sim", "w.json", "--sim-speed", "20000", "run", "plan.toml", "--yes"])
+            .args([
+                "--sim",
+                "w.json",
+                "--sim-speed",
+                "20000",
+                "run",
+                "plan.toml",
+                "--yes",
+            ])
             .stderr(Stdio::null())
             .stdout(Stdio::null())
             .spawn()
@@ -318,12 +405,22 @@ fn sigkill_at_random_moments_then_rerun_until_done() {
     assert_eq!(acc["writes_lost_at_swap"], 0);
     assert_eq!(acc["writes_during_freeze"], 0);
     assert!(acc["dns_insync_at"].is_string());
-    let status: serde_json::Value = serde_json::from_slice(&run_in(s.dir.path(), &["status", "plan.toml", "--output", "json"]).stdout).unwrap();
+    let status: serde_json::Value =
+        serde_json::from_slice(&run_in(s.dir.path(), &["status", "plan.toml", "--output", "json"]).stdout)
+            .unwrap();
     assert_eq!(status["phase"], "complete");
     // Every execution the world ran is in the plan's history: none orphaned, none duplicated.
-    let known: Vec<&str> = status["syncs"].as_array().unwrap().iter().map(|s| s["execution_arn"].as_str().unwrap()).collect();
+    let known: Vec<&str> = status["syncs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["execution_arn"].as_str().unwrap())
+        .collect();
     for e in w["executions"].as_array().unwrap() {
-        assert!(known.contains(&e["info"]["arn"].as_str().unwrap()), "orphaned execution {e}");
+        assert!(
+            known.contains(&e["info"]["arn"].as_str().unwrap()),
+            "orphaned execution {e}"
+        );
     }
     assert!(status["runs"].as_u64().unwrap() >= 2);
 }

@@ -15,14 +15,20 @@ fn t0() -> Timestamp {
 }
 
 fn intent() -> Intent {
-    tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-        let mut port = sim(world("small"));
-        intent_for(&mut port, &plan_request()).await
-    })
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let mut port = sim(world("small"));
+            intent_for(&mut port, &plan_request()).await
+        })
 }
 
 fn opts() -> RunOptions {
-    RunOptions { backend: Some(Backend::Simulator), ..RunOptions::default() }
+    RunOptions {
+        backend: Some(Backend::Simulator),
+        ..RunOptions::default()
+    }
 }
 
 /// A checkpoint in `phase` with everything earlier phases would have recorded.
@@ -67,8 +73,18 @@ fn record(kind: SyncKind, status: ExecutionStatus, files: u64, secs: i64, run: u
         started_at: t0(),
         ended_at: t0() + jiff::SignedDuration::from_secs(secs),
         status,
-        counters: ExecutionCounters { files_transferred: files, bytes_transferred: files * 100_000, files_deleted: files / 10, ..Default::default() },
-        durations: PhaseDurations { prepare_ms: 60_000, transfer_ms: 30_000, verify_ms: 10_000, total_ms: 100_000 },
+        counters: ExecutionCounters {
+            files_transferred: files,
+            bytes_transferred: files * 100_000,
+            files_deleted: files / 10,
+            ..Default::default()
+        },
+        durations: PhaseDurations {
+            prepare_ms: 60_000,
+            transfer_ms: 30_000,
+            verify_ms: 10_000,
+            total_ms: 100_000,
+        },
         error_code: failed.then(|| "SmbError".into()),
         error_detail: failed.then(|| "access denied".into()),
     }
@@ -78,7 +94,12 @@ fn info(status: ExecutionStatus, files: u64) -> ExecutionInfo {
     ExecutionInfo {
         arn: "exec-1".into(),
         status,
-        counters: ExecutionCounters { files_transferred: files, bytes_transferred: files * 1000, files_deleted: 0, ..Default::default() },
+        counters: ExecutionCounters {
+            files_transferred: files,
+            bytes_transferred: files * 1000,
+            files_deleted: 0,
+            ..Default::default()
+        },
         durations: PhaseDurations::default(),
         error_code: None,
         error_detail: None,
@@ -119,36 +140,62 @@ fn an_edited_intent_stops_the_run_and_names_the_fields() {
     let mut edited = i.clone();
     edited.dns.ttl = 300;
     let s = step(&edited, &cp, Input::Start, t0(), &opts());
-    let Action::Halt(Halt::IntentChanged(fields)) = s.action else { panic!("{:?}", s.action) };
+    let Action::Halt(Halt::IntentChanged(fields)) = s.action else {
+        panic!("{:?}", s.action)
+    };
     assert_eq!(fields, ["dns.ttl: 60 → 300"]);
 }
 
 #[test]
 fn preflight_passes_to_the_billable_confirmation() {
     let i = intent();
-    let env = tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-        let mut port = sim(world("small"));
-        let inspect = Command::Inspect(fsx_migrate::port::InspectRequest {
-            source_file_system_id: i.source.file_system_id.clone(),
-            subnet_ids: i.target.subnet_ids.clone(),
-            hosted_zone_id: i.dns.hosted_zone_id.clone(),
-            record_name: i.dns.record_name.clone(),
+    let env = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let mut port = sim(world("small"));
+            let inspect = Command::Inspect(fsx_migrate::port::InspectRequest {
+                source_file_system_id: i.source.file_system_id.clone(),
+                subnet_ids: i.target.subnet_ids.clone(),
+                hosted_zone_id: i.dns.hosted_zone_id.clone(),
+                record_name: i.dns.record_name.clone(),
+            });
+            match fsx_migrate::port::CloudPort::execute(&mut port, &inspect)
+                .await
+                .unwrap()
+            {
+                Response::Environment(env) => env,
+                other => panic!("{other:?}"),
+            }
         });
-        match fsx_migrate::port::CloudPort::execute(&mut port, &inspect).await.unwrap() {
-            Response::Environment(env) => env,
-            other => panic!("{other:?}"),
-        }
-    });
-    let s = step(&i, &at(&i, Phase::Preflight), Input::Response(Response::Environment(env.clone())), t0(), &opts());
+    let s = step(
+        &i,
+        &at(&i, Phase::Preflight),
+        Input::Response(Response::Environment(env.clone())),
+        t0(),
+        &opts(),
+    );
     assert_eq!(s.checkpoint.phase, Some(Phase::CreateTarget));
-    let Action::Confirm(c) = s.action else { panic!("{:?}", s.action) };
+    let Action::Confirm(c) = s.action else {
+        panic!("{:?}", s.action)
+    };
     assert_eq!(c.kind, ConfirmKind::Billable);
     // The TTL warning is reported, not blocking.
-    assert!(s.events.iter().any(|e| matches!(e, Event::Finding(f) if f.message.contains("TTL 300s"))));
+    assert!(
+        s.events
+            .iter()
+            .any(|e| matches!(e, Event::Finding(f) if f.message.contains("TTL 300s")))
+    );
 
     let mut broken = env;
     broken.source = None;
-    let s = step(&i, &at(&i, Phase::Preflight), Input::Response(Response::Environment(broken)), t0(), &opts());
+    let s = step(
+        &i,
+        &at(&i, Phase::Preflight),
+        Input::Response(Response::Environment(broken)),
+        t0(),
+        &opts(),
+    );
     assert!(matches!(s.action, Action::Halt(Halt::PreflightFailed(_))));
 }
 
@@ -157,42 +204,92 @@ fn the_target_is_created_with_the_plans_token_only_after_confirmation() {
     let i = intent();
     let cp = at(&i, Phase::CreateTarget);
     let declined = step(&i, &cp, Input::Confirmed(false), t0(), &opts());
-    assert_eq!(declined.action, Action::Halt(Halt::Declined(ConfirmKind::Billable)));
+    assert_eq!(
+        declined.action,
+        Action::Halt(Halt::Declined(ConfirmKind::Billable))
+    );
     assert!(declined.checkpoint.target_requested_at.is_none());
 
     let s = step(&i, &cp, Input::Confirmed(true), t0(), &opts());
-    let Action::Call(Command::CreateTarget(req)) = &s.action else { panic!("{:?}", s.action) };
+    let Action::Call(Command::CreateTarget(req)) = &s.action else {
+        panic!("{:?}", s.action)
+    };
     assert_eq!(req.client_request_token, i.target_client_token());
     assert_eq!(req.subnet_ids, i.target.subnet_ids);
     assert_eq!(req.preferred_subnet_id, i.target.preferred_subnet_id);
     assert_eq!(req.tags.get("fsx-migrate:plan-id"), Some(&i.migration.id));
-    assert_eq!(s.checkpoint.target_requested_at, Some(t0()), "write-ahead before the call");
+    assert_eq!(
+        s.checkpoint.target_requested_at,
+        Some(t0()),
+        "write-ahead before the call"
+    );
 
     // A resume after the call but before its answer was recorded sends the same token again.
     let again = step(&i, &s.checkpoint, Input::Start, t0(), &opts());
-    let Action::Call(Command::CreateTarget(req2)) = &again.action else { panic!("{:?}", again.action) };
+    let Action::Call(Command::CreateTarget(req2)) = &again.action else {
+        panic!("{:?}", again.action)
+    };
     assert_eq!(req2.client_request_token, req.client_request_token);
 
-    let created = step(&i, &s.checkpoint, Input::Response(Response::FileSystem(fs(Lifecycle::Creating))), t0(), &opts());
+    let created = step(
+        &i,
+        &s.checkpoint,
+        Input::Response(Response::FileSystem(fs(Lifecycle::Creating))),
+        t0(),
+        &opts(),
+    );
     assert_eq!(created.checkpoint.phase, Some(Phase::WaitTarget));
-    assert_eq!(created.checkpoint.target_file_system_id.as_deref(), Some("fs-target"));
-    assert!(matches!(created.action, Action::Call(Command::DescribeFileSystem { .. })));
+    assert_eq!(
+        created.checkpoint.target_file_system_id.as_deref(),
+        Some("fs-target")
+    );
+    assert!(matches!(
+        created.action,
+        Action::Call(Command::DescribeFileSystem { .. })
+    ));
 }
 
 #[test]
 fn waiting_for_the_target_polls_until_available_and_stops_on_failure() {
     let i = intent();
     let cp = at(&i, Phase::WaitTarget);
-    for lifecycle in [Lifecycle::Creating, Lifecycle::Updating, Lifecycle::Unknown("HIBERNATING".into())] {
-        let s = step(&i, &cp, Input::Response(Response::FileSystem(fs(lifecycle))), t0(), &opts());
+    for lifecycle in [
+        Lifecycle::Creating,
+        Lifecycle::Updating,
+        Lifecycle::Unknown("HIBERNATING".into()),
+    ] {
+        let s = step(
+            &i,
+            &cp,
+            Input::Response(Response::FileSystem(fs(lifecycle))),
+            t0(),
+            &opts(),
+        );
         assert!(matches!(s.action, Action::Sleep { .. }));
     }
-    let s = step(&i, &cp, Input::Response(Response::FileSystem(fs(Lifecycle::Available))), t0(), &opts());
+    let s = step(
+        &i,
+        &cp,
+        Input::Response(Response::FileSystem(fs(Lifecycle::Available))),
+        t0(),
+        &opts(),
+    );
     assert_eq!(s.checkpoint.phase, Some(Phase::PrepareTransfer));
-    assert!(matches!(s.action, Action::Call(Command::FindTransferResources { .. })));
+    assert!(matches!(
+        s.action,
+        Action::Call(Command::FindTransferResources { .. })
+    ));
     for lifecycle in [Lifecycle::Failed, Lifecycle::Misconfigured] {
-        let s = step(&i, &cp, Input::Response(Response::FileSystem(fs(lifecycle.clone()))), t0(), &opts());
-        let Action::Halt(Halt::TargetFailed { message, .. }) = s.action else { panic!() };
+        let s = step(
+            &i,
+            &cp,
+            Input::Response(Response::FileSystem(fs(lifecycle.clone()))),
+            t0(),
+            &opts(),
+        );
+        let Action::Halt(Halt::TargetFailed { message, .. }) = s.action else {
+            panic!()
+        };
         assert_eq!(message.as_deref(), Some("the AD domain could not be reached"));
     }
 }
@@ -201,51 +298,152 @@ fn waiting_for_the_target_polls_until_available_and_stops_on_failure() {
 fn transfer_resources_found_by_tag_are_reused_and_missing_ones_created_in_order() {
     let i = intent();
     let mut cp = at(&i, Phase::PrepareTransfer);
-    let found = TransferResources { source_location_arn: Some("loc-s".into()), target_location_arn: None, task_arn: None };
-    let s = step(&i, &cp, Input::Response(Response::TransferResources(found)), t0(), &opts());
-    let Action::Call(Command::CreateLocation(req)) = &s.action else { panic!("{:?}", s.action) };
+    let found = TransferResources {
+        source_location_arn: Some("loc-s".into()),
+        target_location_arn: None,
+        task_arn: None,
+    };
+    let s = step(
+        &i,
+        &cp,
+        Input::Response(Response::TransferResources(found)),
+        t0(),
+        &opts(),
+    );
+    let Action::Call(Command::CreateLocation(req)) = &s.action else {
+        panic!("{:?}", s.action)
+    };
     assert_eq!(req.side, Side::Target);
-    assert_eq!(req.tags.get("fsx-migrate:side").map(String::as_str), Some("target"));
+    assert_eq!(
+        req.tags.get("fsx-migrate:side").map(String::as_str),
+        Some("target")
+    );
     assert_eq!(s.checkpoint.source_location_arn.as_deref(), Some("loc-s"));
     cp = s.checkpoint;
-    let s = step(&i, &cp, Input::Response(Response::LocationCreated { side: Side::Target, arn: "loc-t".into() }), t0(), &opts());
-    let Action::Call(Command::CreateTask(task)) = &s.action else { panic!("{:?}", s.action) };
-    assert_eq!(task.options.preserve_deleted_files, PreserveDeletedFiles::Preserve);
-    let s = step(&i, &s.checkpoint, Input::Response(Response::TaskCreated { arn: "task".into() }), t0(), &opts());
+    let s = step(
+        &i,
+        &cp,
+        Input::Response(Response::LocationCreated {
+            side: Side::Target,
+            arn: "loc-t".into(),
+        }),
+        t0(),
+        &opts(),
+    );
+    let Action::Call(Command::CreateTask(task)) = &s.action else {
+        panic!("{:?}", s.action)
+    };
+    assert_eq!(
+        task.options.preserve_deleted_files,
+        PreserveDeletedFiles::Preserve
+    );
+    let s = step(
+        &i,
+        &s.checkpoint,
+        Input::Response(Response::TaskCreated { arn: "task".into() }),
+        t0(),
+        &opts(),
+    );
     assert_eq!(s.checkpoint.phase, Some(Phase::InitialSync));
-    assert!(matches!(s.action, Action::Call(Command::FindExecution { .. })), "looks for a running execution first");
+    assert!(
+        matches!(s.action, Action::Call(Command::FindExecution { .. })),
+        "looks for a running execution first"
+    );
 }
 
 #[test]
 fn a_sync_reattaches_to_a_found_execution_instead_of_starting_one() {
     let i = intent();
     let cp = at(&i, Phase::InitialSync);
-    let s = step(&i, &cp, Input::Response(Response::ExecutionFound(Some("exec-1".into()))), t0(), &opts());
-    assert_eq!(s.action, Action::Call(Command::DescribeExecution { execution_arn: "exec-1".into() }));
-    assert_eq!(s.checkpoint.current_sync.as_ref().unwrap().execution_arn.as_deref(), Some("exec-1"));
+    let s = step(
+        &i,
+        &cp,
+        Input::Response(Response::ExecutionFound(Some("exec-1".into()))),
+        t0(),
+        &opts(),
+    );
+    assert_eq!(
+        s.action,
+        Action::Call(Command::DescribeExecution {
+            execution_arn: "exec-1".into()
+        })
+    );
+    assert_eq!(
+        s.checkpoint
+            .current_sync
+            .as_ref()
+            .unwrap()
+            .execution_arn
+            .as_deref(),
+        Some("exec-1")
+    );
 
-    let s = step(&i, &cp, Input::Response(Response::ExecutionFound(None)), t0(), &opts());
-    let Action::Call(Command::StartExecution(req)) = &s.action else { panic!() };
+    let s = step(
+        &i,
+        &cp,
+        Input::Response(Response::ExecutionFound(None)),
+        t0(),
+        &opts(),
+    );
+    let Action::Call(Command::StartExecution(req)) = &s.action else {
+        panic!()
+    };
     assert_eq!(req.kind, SyncKind::Initial);
-    assert!(s.checkpoint.current_sync.is_some(), "write-ahead before StartTaskExecution");
-    let started = step(&i, &s.checkpoint, Input::Response(Response::ExecutionStarted { arn: "exec-1".into() }), t0(), &opts());
+    assert!(
+        s.checkpoint.current_sync.is_some(),
+        "write-ahead before StartTaskExecution"
+    );
+    let started = step(
+        &i,
+        &s.checkpoint,
+        Input::Response(Response::ExecutionStarted { arn: "exec-1".into() }),
+        t0(),
+        &opts(),
+    );
     assert!(matches!(started.action, Action::Sleep { .. }));
     // Resume with the execution recorded: describe it, never start another.
     let resumed = step(&i, &started.checkpoint, Input::Start, t0(), &opts());
-    assert_eq!(resumed.action, Action::Call(Command::DescribeExecution { execution_arn: "exec-1".into() }));
+    assert_eq!(
+        resumed.action,
+        Action::Call(Command::DescribeExecution {
+            execution_arn: "exec-1".into()
+        })
+    );
     // Resume with only the write-ahead record: look for it first.
     let resumed = step(&i, &s.checkpoint, Input::Start, t0(), &opts());
-    assert!(matches!(resumed.action, Action::Call(Command::FindExecution { .. })));
+    assert!(matches!(
+        resumed.action,
+        Action::Call(Command::FindExecution { .. })
+    ));
 }
 
 #[test]
 fn unknown_execution_statuses_are_treated_as_still_running() {
     let i = intent();
     let mut cp = at(&i, Phase::InitialSync);
-    cp.current_sync = Some(CurrentSync { kind: SyncKind::Initial, requested_at: t0(), execution_arn: Some("exec-1".into()), run: 1, last_status: None, last_counters: None });
-    let s = step(&i, &cp, Input::Response(Response::Execution(info(ExecutionStatus::Unknown("INITIALIZING".into()), 0))), t0(), &opts());
+    cp.current_sync = Some(CurrentSync {
+        kind: SyncKind::Initial,
+        requested_at: t0(),
+        execution_arn: Some("exec-1".into()),
+        run: 1,
+        last_status: None,
+        last_counters: None,
+    });
+    let s = step(
+        &i,
+        &cp,
+        Input::Response(Response::Execution(info(
+            ExecutionStatus::Unknown("INITIALIZING".into()),
+            0,
+        ))),
+        t0(),
+        &opts(),
+    );
     assert!(matches!(s.action, Action::Sleep { .. }));
-    assert_eq!(s.checkpoint.current_sync.unwrap().last_status, Some(ExecutionStatus::Unknown("INITIALIZING".into())));
+    assert_eq!(
+        s.checkpoint.current_sync.unwrap().last_status,
+        Some(ExecutionStatus::Unknown("INITIALIZING".into()))
+    );
 }
 
 #[test]
@@ -253,63 +451,140 @@ fn failed_executions_are_retried_then_stop_the_run_with_code_and_detail() {
     let mut i = intent();
     i.sync.retry_failed_executions = 1;
     let mut cp = at(&i, Phase::InitialSync);
-    cp.syncs.push(record(SyncKind::Initial, ExecutionStatus::Error, 0, 60, 1));
+    cp.syncs
+        .push(record(SyncKind::Initial, ExecutionStatus::Error, 0, 60, 1));
     let s = step(&i, &cp, Input::Start, t0(), &opts());
     // A new run gets a fresh retry budget: it looks for / starts an execution.
     assert!(matches!(s.action, Action::Call(Command::FindExecution { .. })));
 
-    cp.current_sync = Some(CurrentSync { kind: SyncKind::Initial, requested_at: t0(), execution_arn: Some("exec-1".into()), run: 1, last_status: None, last_counters: None });
+    cp.current_sync = Some(CurrentSync {
+        kind: SyncKind::Initial,
+        requested_at: t0(),
+        execution_arn: Some("exec-1".into()),
+        run: 1,
+        last_status: None,
+        last_counters: None,
+    });
     let mut failed = info(ExecutionStatus::Error, 0);
     failed.error_code = Some("SmbError".into());
     failed.error_detail = Some("access denied".into());
-    let s = step(&i, &cp, Input::Response(Response::Execution(failed)), t0(), &opts());
-    let Action::Halt(Halt::ExecutionFailed { code, detail, attempts, .. }) = s.action else { panic!("{:?}", s.action) };
-    assert_eq!((code.as_deref(), detail.as_deref(), attempts), (Some("SmbError"), Some("access denied"), 2));
+    let s = step(
+        &i,
+        &cp,
+        Input::Response(Response::Execution(failed)),
+        t0(),
+        &opts(),
+    );
+    let Action::Halt(Halt::ExecutionFailed {
+        code,
+        detail,
+        attempts,
+        ..
+    }) = s.action
+    else {
+        panic!("{:?}", s.action)
+    };
+    assert_eq!(
+        (code.as_deref(), detail.as_deref(), attempts),
+        (Some("SmbError"), Some("access denied"), 2)
+    );
 }
 
 #[test]
 fn incrementals_stop_when_converged_or_when_out_of_runs() {
     let i = intent();
     let mut cp = at(&i, Phase::IncrementalSync);
-    cp.syncs.push(record(SyncKind::Initial, ExecutionStatus::Success, 200_000, 3600, 1));
-    cp.syncs.push(record(SyncKind::Incremental, ExecutionStatus::Success, 100, 600, 1));
+    cp.syncs.push(record(
+        SyncKind::Initial,
+        ExecutionStatus::Success,
+        200_000,
+        3600,
+        1,
+    ));
+    cp.syncs.push(record(
+        SyncKind::Incremental,
+        ExecutionStatus::Success,
+        100,
+        600,
+        1,
+    ));
     let s = step(&i, &cp, Input::Start, t0(), &opts());
     assert_eq!(s.checkpoint.phase, Some(Phase::CutoverGate));
     assert!(matches!(s.action, Action::Confirm(ref c) if c.kind == ConfirmKind::Gate));
 
     // Not converged (too many files), with runs left: another incremental.
     let mut cp = at(&i, Phase::IncrementalSync);
-    cp.syncs.push(record(SyncKind::Incremental, ExecutionStatus::Success, 90_000, 600, 1));
+    cp.syncs.push(record(
+        SyncKind::Incremental,
+        ExecutionStatus::Success,
+        90_000,
+        600,
+        1,
+    ));
     let s = step(&i, &cp, Input::Start, t0(), &opts());
     assert!(matches!(s.action, Action::Call(Command::FindExecution { .. })));
 
     // Out of runs: stop at the gate and say why.
     for _ in 1..i.sync.max_incremental_runs {
-        cp.syncs.push(record(SyncKind::Incremental, ExecutionStatus::Success, 90_000, 600, 1));
+        cp.syncs.push(record(
+            SyncKind::Incremental,
+            ExecutionStatus::Success,
+            90_000,
+            600,
+            1,
+        ));
     }
     let s = step(&i, &cp, Input::Start, t0(), &opts());
-    let Action::Halt(Halt::NotConverged { runs, misses, .. }) = &s.action else { panic!("{:?}", s.action) };
+    let Action::Halt(Halt::NotConverged { runs, misses, .. }) = &s.action else {
+        panic!("{:?}", s.action)
+    };
     assert_eq!(*runs, i.sync.max_incremental_runs);
     assert!(misses[0].contains("90000 files changed"), "{misses:?}");
 
     // The operator accepts the delta, or asks for more runs.
-    let accept = RunOptions { accept_delta: true, ..opts() };
-    assert_eq!(step(&i, &cp, Input::Start, t0(), &accept).checkpoint.phase, Some(Phase::CutoverGate));
-    let more = RunOptions { more_incrementals: 2, ..opts() };
-    assert!(matches!(step(&i, &cp, Input::Start, t0(), &more).action, Action::Call(Command::FindExecution { .. })));
+    let accept = RunOptions {
+        accept_delta: true,
+        ..opts()
+    };
+    assert_eq!(
+        step(&i, &cp, Input::Start, t0(), &accept).checkpoint.phase,
+        Some(Phase::CutoverGate)
+    );
+    let more = RunOptions {
+        more_incrementals: 2,
+        ..opts()
+    };
+    assert!(matches!(
+        step(&i, &cp, Input::Start, t0(), &more).action,
+        Action::Call(Command::FindExecution { .. })
+    ));
 }
 
 #[test]
 fn the_gate_needs_a_yes_and_declining_stops_before_the_freeze() {
     let i = intent();
     let cp = at(&i, Phase::CutoverGate);
-    assert_eq!(step(&i, &cp, Input::Confirmed(false), t0(), &opts()).action, Action::Halt(Halt::Declined(ConfirmKind::Gate)));
+    assert_eq!(
+        step(&i, &cp, Input::Confirmed(false), t0(), &opts()).action,
+        Action::Halt(Halt::Declined(ConfirmKind::Gate))
+    );
     let s = step(&i, &cp, Input::Confirmed(true), t0(), &opts());
     assert_eq!(s.checkpoint.phase, Some(Phase::Freeze));
-    assert_eq!(s.action, Action::Call(Command::FreezeSource { file_system_id: i.source.file_system_id.clone() }));
+    assert_eq!(
+        s.action,
+        Action::Call(Command::FreezeSource {
+            file_system_id: i.source.file_system_id.clone()
+        })
+    );
     assert_eq!(s.checkpoint.freeze_requested_at, Some(t0()));
-    let until = RunOptions { until: Some(Phase::Freeze), ..opts() };
-    assert_eq!(step(&i, &cp, Input::Confirmed(true), t0(), &until).action, Action::Halt(Halt::UntilReached(Phase::Freeze)));
+    let until = RunOptions {
+        until: Some(Phase::Freeze),
+        ..opts()
+    };
+    assert_eq!(
+        step(&i, &cp, Input::Confirmed(true), t0(), &until).action,
+        Action::Halt(Halt::UntilReached(Phase::Freeze))
+    );
 }
 
 #[test]
@@ -328,13 +603,28 @@ fn freeze_actions_manual_command_and_an_uncertain_command() {
     let cp = at(&i, Phase::Freeze);
     let s = step(&i, &cp, Input::Start, t0(), &opts());
     assert_eq!(s.action, Action::RunFreezeCommand("./freeze.ps1".into()));
-    let failed = step(&i, &s.checkpoint, Input::FreezeFinished(Err("exit status 1".into())), t0(), &opts());
-    assert_eq!(failed.action, Action::Halt(Halt::FreezeFailed("exit status 1".into())));
+    let failed = step(
+        &i,
+        &s.checkpoint,
+        Input::FreezeFinished(Err("exit status 1".into())),
+        t0(),
+        &opts(),
+    );
+    assert_eq!(
+        failed.action,
+        Action::Halt(Halt::FreezeFailed("exit status 1".into()))
+    );
     assert!(failed.checkpoint.frozen_at.is_none());
-    assert_eq!(failed.checkpoint.phase, Some(Phase::Freeze), "nothing after the freeze happens");
+    assert_eq!(
+        failed.checkpoint.phase,
+        Some(Phase::Freeze),
+        "nothing after the freeze happens"
+    );
     // Started but not recorded: never re-run blindly, ask.
     let uncertain = step(&i, &s.checkpoint, Input::Start, t0(), &opts());
-    assert!(matches!(uncertain.action, Action::Confirm(ref c) if c.kind == ConfirmKind::FreezeOutcomeUnknown));
+    assert!(
+        matches!(uncertain.action, Action::Confirm(ref c) if c.kind == ConfirmKind::FreezeOutcomeUnknown)
+    );
     let ok = step(&i, &s.checkpoint, Input::FreezeFinished(Ok(())), t0(), &opts());
     assert_eq!(ok.checkpoint.phase, Some(Phase::FinalSync));
 }
@@ -344,8 +634,16 @@ fn the_final_sync_removes_deletes_and_the_delete_guard_holds_the_swap() {
     let mut i = intent();
     i.cutover.max_final_deletes = 5;
     let cp = at(&i, Phase::FinalSync);
-    let s = step(&i, &cp, Input::Response(Response::ExecutionFound(None)), t0(), &opts());
-    let Action::Call(Command::StartExecution(req)) = &s.action else { panic!() };
+    let s = step(
+        &i,
+        &cp,
+        Input::Response(Response::ExecutionFound(None)),
+        t0(),
+        &opts(),
+    );
+    let Action::Call(Command::StartExecution(req)) = &s.action else {
+        panic!()
+    };
     assert_eq!(req.overrides.preserve_deleted_files, PreserveDeletedFiles::Remove);
     assert_eq!(req.overrides.verify_mode, i.transfer.verify_mode_final);
 
@@ -353,28 +651,81 @@ fn the_final_sync_removes_deletes_and_the_delete_guard_holds_the_swap() {
     watching.current_sync.as_mut().unwrap().execution_arn = Some("exec-1".into());
     let mut done = info(ExecutionStatus::Success, 10);
     done.counters.files_deleted = 6;
-    let s = step(&i, &watching, Input::Response(Response::Execution(done.clone())), t0(), &opts());
+    let s = step(
+        &i,
+        &watching,
+        Input::Response(Response::Execution(done.clone())),
+        t0(),
+        &opts(),
+    );
     assert_eq!(s.action, Action::Halt(Halt::DeleteGuard { deleted: 6, limit: 5 }));
-    let accepted = RunOptions { accept_deletes: true, ..opts() };
+    let accepted = RunOptions {
+        accept_deletes: true,
+        ..opts()
+    };
     let mut again = watching.clone();
     again.deletes_accepted_at = Some(t0());
-    let s = step(&i, &again, Input::Response(Response::Execution(done)), t0(), &accepted);
+    let s = step(
+        &i,
+        &again,
+        Input::Response(Response::Execution(done)),
+        t0(),
+        &accepted,
+    );
     assert_eq!(s.checkpoint.phase, Some(Phase::DnsSwap));
-    let Action::Call(Command::UpsertCname(up)) = &s.action else { panic!("{:?}", s.action) };
-    assert_eq!((up.value.as_str(), up.ttl), ("amznfsxtarget.corp.example.com", 60));
+    let Action::Call(Command::UpsertCname(up)) = &s.action else {
+        panic!("{:?}", s.action)
+    };
+    assert_eq!(
+        (up.value.as_str(), up.ttl),
+        ("amznfsxtarget.corp.example.com", 60)
+    );
 }
 
 #[test]
 fn the_dns_swap_waits_for_insync_then_completes() {
     let i = intent();
     let mut cp = at(&i, Phase::DnsSwap);
-    cp.syncs.push(record(SyncKind::Final, ExecutionStatus::Success, 10, 60, 1));
-    let s = step(&i, &cp, Input::Response(Response::Change { id: "C1".into(), status: ChangeStatus::Pending }), t0(), &opts());
+    cp.syncs
+        .push(record(SyncKind::Final, ExecutionStatus::Success, 10, 60, 1));
+    let s = step(
+        &i,
+        &cp,
+        Input::Response(Response::Change {
+            id: "C1".into(),
+            status: ChangeStatus::Pending,
+        }),
+        t0(),
+        &opts(),
+    );
     assert_eq!(s.checkpoint.phase, Some(Phase::DnsWait));
-    assert_eq!(s.action, Action::Call(Command::GetChange { change_id: "C1".into() }));
-    let pending = step(&i, &s.checkpoint, Input::Response(Response::Change { id: "C1".into(), status: ChangeStatus::Pending }), t0(), &opts());
+    assert_eq!(
+        s.action,
+        Action::Call(Command::GetChange {
+            change_id: "C1".into()
+        })
+    );
+    let pending = step(
+        &i,
+        &s.checkpoint,
+        Input::Response(Response::Change {
+            id: "C1".into(),
+            status: ChangeStatus::Pending,
+        }),
+        t0(),
+        &opts(),
+    );
     assert!(matches!(pending.action, Action::Sleep { .. }));
-    let done = step(&i, &s.checkpoint, Input::Response(Response::Change { id: "C1".into(), status: ChangeStatus::InSync }), t0(), &opts());
+    let done = step(
+        &i,
+        &s.checkpoint,
+        Input::Response(Response::Change {
+            id: "C1".into(),
+            status: ChangeStatus::InSync,
+        }),
+        t0(),
+        &opts(),
+    );
     assert_eq!(done.action, Action::Halt(Halt::Completed));
     assert_eq!(done.checkpoint.phase, Some(Phase::Complete));
 }
@@ -383,16 +734,33 @@ fn the_dns_swap_waits_for_insync_then_completes() {
 fn a_failed_call_stops_with_the_operation_and_aws_message() {
     let i = intent();
     let cp = at(&i, Phase::CreateTarget);
-    let error = CloudError { class: ErrorClass::Rejected, operation: "fsx:CreateFileSystem".into(), code: "IncompatibleParameterError".into(), message: "token reused".into() };
+    let error = CloudError {
+        class: ErrorClass::Rejected,
+        operation: "fsx:CreateFileSystem".into(),
+        code: "IncompatibleParameterError".into(),
+        message: "token reused".into(),
+    };
     let s = step(&i, &cp, Input::Failed(error.clone()), t0(), &opts());
-    assert_eq!(s.action, Action::Halt(Halt::CloudFailed { phase: Phase::CreateTarget, error }));
+    assert_eq!(
+        s.action,
+        Action::Halt(Halt::CloudFailed {
+            phase: Phase::CreateTarget,
+            error
+        })
+    );
 }
 
 #[test]
 fn answers_that_do_not_fit_the_phase_are_reported_not_acted_on() {
     let i = intent();
     let cp = at(&i, Phase::WaitTarget);
-    let s = step(&i, &cp, Input::Response(Response::TaskCreated { arn: "task".into() }), t0(), &opts());
+    let s = step(
+        &i,
+        &cp,
+        Input::Response(Response::TaskCreated { arn: "task".into() }),
+        t0(),
+        &opts(),
+    );
     assert!(matches!(s.action, Action::Halt(Halt::Unexpected { .. })));
     assert_eq!(s.checkpoint, cp);
 }

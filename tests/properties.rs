@@ -2,20 +2,23 @@
 
 use std::collections::BTreeMap;
 
-use fsx_migrate::core::{Action, Input, RunOptions, step};
-use fsx_migrate::core::preflight::Backend;
-use fsx_migrate::driver::Outcome;
 use fsx_migrate::core::Halt;
+use fsx_migrate::core::preflight::Backend;
+use fsx_migrate::core::{Action, Input, RunOptions, step};
+use fsx_migrate::driver::Outcome;
 use fsx_migrate::model::*;
 use fsx_migrate::plan::{Checkpoint, Intent, Phase};
-use fsx_migrate::port::{CloudError, Command, ErrorClass, Environment, Response, TransferResources};
+use fsx_migrate::port::{CloudError, Command, Environment, ErrorClass, Response, TransferResources};
 use fsx_migrate::sim::faults::{FaultKind, FaultRule};
 use proptest::prelude::*;
 
 use crate::support::*;
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 fn base_intent() -> (Intent, Environment) {
@@ -52,10 +55,26 @@ const OPS: [&str; 7] = [
 
 fn fault_strategy() -> impl Strategy<Value = FaultRule> {
     (0..4usize, 0..OPS.len(), 0..20u64, 1..3u64).prop_map(|(kind, op, after, times)| {
-        let kind = [FaultKind::Throttle, FaultKind::ServerError, FaultKind::Timeout, FaultKind::ExecutionError][kind];
-        let operation =
-            if kind == FaultKind::ExecutionError { "datasync:StartTaskExecution".to_string() } else { OPS[op].to_string() };
-        FaultRule { kind, operation, after, times, probability: 1.0, seen: 0, fired: 0 }
+        let kind = [
+            FaultKind::Throttle,
+            FaultKind::ServerError,
+            FaultKind::Timeout,
+            FaultKind::ExecutionError,
+        ][kind];
+        let operation = if kind == FaultKind::ExecutionError {
+            "datasync:StartTaskExecution".to_string()
+        } else {
+            OPS[op].to_string()
+        };
+        FaultRule {
+            kind,
+            operation,
+            after,
+            times,
+            probability: 1.0,
+            seen: 0,
+            fired: 0,
+        }
     })
 }
 
@@ -77,9 +96,9 @@ proptest! {
             let mut intent = intent_for(&mut port, &plan_request()).await;
             intent.sync.poll_interval = fsx_migrate::units::Duration::mins(5);
             let mut cp = Checkpoint::default();
-            let mut plan = crashes.into_iter().map(Some).chain(std::iter::repeat_n(None, 6));
+            let plan = crashes.into_iter().map(Some).chain(std::iter::repeat_n(None, 6));
             let mut completed = false;
-            while let Some(crash_at) = plan.next() {
+            for crash_at in plan {
                 let (outcome, next, _) = drive_mem(&mut port, &intent, &cp, crash_at).await;
                 cp = next;
                 match outcome {
@@ -100,7 +119,11 @@ fn execution(arn: &str, status: ExecutionStatus, files: u64) -> ExecutionInfo {
     ExecutionInfo {
         arn: arn.into(),
         status,
-        counters: ExecutionCounters { files_transferred: files, bytes_transferred: files * 1000, ..Default::default() },
+        counters: ExecutionCounters {
+            files_transferred: files,
+            bytes_transferred: files * 1000,
+            ..Default::default()
+        },
         durations: PhaseDurations::default(),
         error_code: None,
         error_detail: None,
@@ -131,24 +154,50 @@ fn input_strategy(env: Environment) -> impl Strategy<Value = Input> {
         Just(ExecutionStatus::Error),
         Just(ExecutionStatus::Unknown("INITIALIZING".into())),
     ];
-    let lifecycles = prop_oneof![Just(Lifecycle::Creating), Just(Lifecycle::Available), Just(Lifecycle::Failed)];
+    let lifecycles = prop_oneof![
+        Just(Lifecycle::Creating),
+        Just(Lifecycle::Available),
+        Just(Lifecycle::Failed)
+    ];
     prop_oneof![
         Just(Input::Start),
         Just(Input::Woke),
         any::<bool>().prop_map(Input::Confirmed),
         Just(Input::FreezeFinished(Ok(()))),
         Just(Input::FreezeFinished(Err("exit 1".into()))),
-        Just(Input::Failed(CloudError { class: ErrorClass::Rejected, operation: "op".into(), code: "BadRequest".into(), message: "no".into() })),
+        Just(Input::Failed(CloudError {
+            class: ErrorClass::Rejected,
+            operation: "op".into(),
+            code: "BadRequest".into(),
+            message: "no".into()
+        })),
         Just(Input::Response(Response::Environment(env))),
         lifecycles.prop_map(|l| Input::Response(Response::FileSystem(file_system(l)))),
-        Just(Input::Response(Response::TransferResources(TransferResources::default()))),
-        Just(Input::Response(Response::LocationCreated { side: Side::Source, arn: "loc-s".into() })),
-        Just(Input::Response(Response::LocationCreated { side: Side::Target, arn: "loc-t".into() })),
+        Just(Input::Response(Response::TransferResources(
+            TransferResources::default()
+        ))),
+        Just(Input::Response(Response::LocationCreated {
+            side: Side::Source,
+            arn: "loc-s".into()
+        })),
+        Just(Input::Response(Response::LocationCreated {
+            side: Side::Target,
+            arn: "loc-t".into()
+        })),
         Just(Input::Response(Response::TaskCreated { arn: "task".into() })),
-        prop_oneof![Just(None), Just(Some("exec-found".to_string()))].prop_map(|f| Input::Response(Response::ExecutionFound(f))),
-        (0..1000u32).prop_map(|n| Input::Response(Response::ExecutionStarted { arn: format!("exec-{n}") })),
-        (statuses, 0..100_000u64).prop_map(|(s, f)| Input::Response(Response::Execution(execution("exec-x", s, f)))),
-        prop_oneof![Just(ChangeStatus::Pending), Just(ChangeStatus::InSync)].prop_map(|status| Input::Response(Response::Change { id: "C1".into(), status })),
+        prop_oneof![Just(None), Just(Some("exec-found".to_string()))]
+            .prop_map(|f| Input::Response(Response::ExecutionFound(f))),
+        (0..1000u32).prop_map(|n| Input::Response(Response::ExecutionStarted {
+            arn: format!("exec-{n}")
+        })),
+        (statuses, 0..100_000u64)
+            .prop_map(|(s, f)| Input::Response(Response::Execution(execution("exec-x", s, f)))),
+        prop_oneof![Just(ChangeStatus::Pending), Just(ChangeStatus::InSync)].prop_map(|status| {
+            Input::Response(Response::Change {
+                id: "C1".into(),
+                status,
+            })
+        }),
         Just(Input::Response(Response::SourceFrozen)),
     ]
 }
@@ -167,7 +216,7 @@ proptest! {
         let mut now: jiff::Timestamp = "2026-12-01T08:00:00Z".parse().unwrap();
         let mut seen: BTreeMap<&str, u32> = BTreeMap::new();
         for input in inputs {
-            now = now + jiff::SignedDuration::from_secs(30);
+            now += jiff::SignedDuration::from_secs(30);
             let before = cp.clone();
             let s = step(&intent, &cp, input, now, &opts);
             prop_assert!(s.checkpoint.phase() >= before.phase(), "phase went back: {:?} -> {:?}", before.phase, s.checkpoint.phase);

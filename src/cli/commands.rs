@@ -47,11 +47,18 @@ pub fn open_backend(global: &Global, starts_run: bool) -> Result<SimPort, Failur
 }
 
 fn backend_kind(global: &Global) -> Backend {
-    if global.sim.is_some() { Backend::Simulator } else { Backend::Aws }
+    if global.sim.is_some() {
+        Backend::Simulator
+    } else {
+        Backend::Aws
+    }
 }
 
 fn print_json<T: Serialize>(value: &T) {
-    println!("{}", serde_json::to_string_pretty(value).expect("reports serialise"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("reports serialise")
+    );
 }
 
 #[derive(Serialize)]
@@ -77,25 +84,42 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
         ttl: args.ttl,
         plan_id: args.plan_id.clone(),
     };
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("{}.toml", args.source)));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}.toml", args.source)));
     if out.exists() && !args.force {
-        return Err(Failure::user(format!("{} already exists", out.display()))
-            .hint("a plan file may hold a running migration's checkpoint; choose another --out, or pass --force"));
+        return Err(Failure::user(format!("{} already exists", out.display())).hint(
+            "a plan file may hold a running migration's checkpoint; choose another --out, or pass --force",
+        ));
     }
     let mut port = open_backend(global, false)?;
     let intent = discover(&mut port, &request).await?;
     let findings = inspect_findings(&mut port, &intent, backend_kind(global)).await?;
     if preflight::has_errors(&findings) {
-        let mut failure = Failure::user(format!("preflight found problems with {}; no plan was written", args.source));
-        for f in findings.iter().filter(|f| f.severity == preflight::Severity::Error) {
+        let mut failure = Failure::user(format!(
+            "preflight found problems with {}; no plan was written",
+            args.source
+        ));
+        for f in findings
+            .iter()
+            .filter(|f| f.severity == preflight::Severity::Error)
+        {
             failure = failure.cause(f);
         }
         return Err(failure.hint("fix the arguments or the environment and run `fsx-migrate plan` again"));
     }
-    let header = format!("Written by `fsx-migrate plan` from the discovered source {}.", intent.source.file_system_id);
+    let header = format!(
+        "Written by `fsx-migrate plan` from the discovered source {}.",
+        intent.source.file_system_id
+    );
     crate::plan::file::write_atomically(&out, crate::plan::render::render(&intent, &header).as_bytes())?;
     match global.output {
-        Output::Json => print_json(&PlanReport { plan: &out, intent: &intent, findings: &findings }),
+        Output::Json => print_json(&PlanReport {
+            plan: &out,
+            intent: &intent,
+            findings: &findings,
+        }),
         Output::Text => {
             for f in &findings {
                 eprintln!("{f}");
@@ -110,7 +134,9 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
 async fn inspect(port: &mut SimPort, request: InspectRequest) -> Result<crate::port::Environment, Failure> {
     match port.execute(&Command::Inspect(request)).await {
         Ok(Response::Environment(env)) => Ok(env),
-        Ok(other) => Err(Failure::internal(format!("unexpected answer to Inspect: {other:?}"))),
+        Ok(other) => Err(Failure::internal(format!(
+            "unexpected answer to Inspect: {other:?}"
+        ))),
         Err(e) => Err(Failure::user("discovery failed").cause(e)),
     }
 }
@@ -127,12 +153,19 @@ async fn discover(port: &mut SimPort, request: &PlanRequest) -> Result<Intent, F
     )
     .await?;
     intent_from(&env, request).ok_or_else(|| {
-        Failure::user(format!("source file system {} does not exist", request.source_file_system_id))
-            .hint("check the id, the --region and the --profile")
+        Failure::user(format!(
+            "source file system {} does not exist",
+            request.source_file_system_id
+        ))
+        .hint("check the id, the --region and the --profile")
     })
 }
 
-async fn inspect_findings(port: &mut SimPort, intent: &Intent, backend: Backend) -> Result<Vec<Finding>, Failure> {
+async fn inspect_findings(
+    port: &mut SimPort,
+    intent: &Intent,
+    backend: Backend,
+) -> Result<Vec<Finding>, Failure> {
     let env = inspect(
         port,
         InspectRequest {
@@ -160,8 +193,10 @@ async fn run(global: &Global, args: RunArgs, resume: bool, multi: MultiProgress)
     let plan_display = args.plan.display().to_string();
     let mut file = PlanFile::load(&args.plan)?;
     if resume && !file.checkpoint.has_started() {
-        return Err(Failure::user(format!("nothing to resume: {plan_display} has never run"))
-            .hint(format!("start it with `fsx-migrate run {plan_display}`")));
+        return Err(
+            Failure::user(format!("nothing to resume: {plan_display} has never run"))
+                .hint(format!("start it with `fsx-migrate run {plan_display}`")),
+        );
     }
     let options = run_options(global, &args);
     if args.dry_run {
@@ -177,9 +212,21 @@ async fn run(global: &Global, args: RunArgs, resume: bool, multi: MultiProgress)
     let mut progress = Progress::new(multi);
     let (intent, checkpoint) = (file.intent.clone(), file.checkpoint.clone());
     let outcome = {
-        let mut driver = Driver::new(&mut port, clock, intent, checkpoint, &mut file, options, &mut progress);
+        let mut driver = Driver::new(
+            &mut port,
+            clock,
+            intent,
+            checkpoint,
+            &mut file,
+            options,
+            &mut progress,
+        );
         driver.assume_yes = args.yes;
-        driver.answers = if std::io::stdin().is_terminal() { Answers::Terminal } else { Answers::Nobody };
+        driver.answers = if std::io::stdin().is_terminal() {
+            Answers::Terminal
+        } else {
+            Answers::Nobody
+        };
         driver.interrupt = interrupt;
         driver.drive().await?
     };
@@ -190,7 +237,9 @@ async fn run(global: &Global, args: RunArgs, resume: bool, multi: MultiProgress)
 fn spawn_interrupt_handler(interrupt: Interrupt) {
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\nInterrupted: recording the current step, then stopping. AWS work keeps running. Press Ctrl-C again to abort now.");
+            eprintln!(
+                "\nInterrupted: recording the current step, then stopping. AWS work keeps running. Press Ctrl-C again to abort now."
+            );
             interrupt.trigger();
         }
         if tokio::signal::ctrl_c().await.is_ok() {
@@ -233,19 +282,29 @@ pub fn completion_text(intent: &Intent, cp: &Checkpoint) -> String {
         cp.target_file_system_id.as_deref().unwrap_or("?")
     );
     if let Some(d) = p.downtime_secs {
-        out.push_str(&format!("Downtime (freeze to DNS in sync): {}.\n", crate::units::Duration(d)));
+        out.push_str(&format!(
+            "Downtime (freeze to DNS in sync): {}.\n",
+            crate::units::Duration(d)
+        ));
     }
     out.push_str(&format!(
         "The source {} is untouched and still frozen: keep it for rollback, delete it when you are sure.\n",
         intent.source.file_system_id
     ));
-    out.push_str(&format!(
-        "Clients may resolve the old name for up to the record's previous TTL; SMB shares and SPNs are not moved by fsx-migrate (docs/runbook.md).\n"
-    ));
+    out.push_str(
+        "Clients may resolve the old name for up to the record's previous TTL; SMB shares and SPNs are not moved \
+         by fsx-migrate (docs/runbook.md).\n",
+    );
     out
 }
 
-fn dry_run(global: &Global, intent: &Intent, cp: &Checkpoint, options: &RunOptions, plan: &str) -> Result<(), Failure> {
+fn dry_run(
+    global: &Global,
+    intent: &Intent,
+    cp: &Checkpoint,
+    options: &RunOptions,
+    plan: &str,
+) -> Result<(), Failure> {
     let Some(world_path) = &global.sim else {
         return Err(Failure::user("a dry run needs a simulated world to forecast against in this build")
             .hint("add --sim WORLD.json (for a rehearsal of a real source, `sim init` with its file count and size)"));
@@ -324,7 +383,11 @@ fn status_text(r: &StatusReport<'_>) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "Plan {}: {} ({})", r.plan.display(), r.name, r.migration_id);
     let Some(phase) = r.phase else {
-        let _ = writeln!(o, "Not started. `fsx-migrate run {} --dry-run` shows what would happen.", r.plan.display());
+        let _ = writeln!(
+            o,
+            "Not started. `fsx-migrate run {} --dry-run` shows what would happen.",
+            r.plan.display()
+        );
         return o;
     };
     let _ = writeln!(o, "Phase: {phase} (runs: {})", r.runs);
@@ -354,7 +417,13 @@ fn status_text(r: &StatusReport<'_>) -> String {
     }
     let _ = writeln!(o, "\nPhases (entered at, time spent):");
     for row in &r.phases {
-        let _ = writeln!(o, "  {:<18} {}  {}", row.phase.name(), row.entered_at, crate::units::Duration(row.duration_secs));
+        let _ = writeln!(
+            o,
+            "  {:<18} {}  {}",
+            row.phase.name(),
+            row.entered_at,
+            crate::units::Duration(row.duration_secs)
+        );
     }
     if !r.syncs.is_empty() {
         let _ = writeln!(o, "\nSyncs:");
@@ -372,9 +441,17 @@ fn status_text(r: &StatusReport<'_>) -> String {
         None => {}
     }
     if let Some(d) = p.downtime_secs {
-        let _ = writeln!(o, "Downtime: {} (freeze to DNS in sync).", crate::units::Duration(d));
+        let _ = writeln!(
+            o,
+            "Downtime: {} (freeze to DNS in sync).",
+            crate::units::Duration(d)
+        );
     } else if let Some(d) = p.predicted_downtime_secs {
-        let _ = writeln!(o, "Predicted downtime: about {} (from the last sync's measured phases).", crate::units::Duration(d));
+        let _ = writeln!(
+            o,
+            "Predicted downtime: about {} (from the last sync's measured phases).",
+            crate::units::Duration(d)
+        );
     }
     o
 }
@@ -412,12 +489,16 @@ fn parse_rate(text: &str) -> Result<f64, String> {
         Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
         None => text.trim().parse::<f64>(),
     };
-    value.ok().filter(|v| v.is_finite() && *v >= 0.0).ok_or_else(|| format!("invalid change rate {text:?}: expected e.g. \"1%\" or 0.01"))
+    value
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .ok_or_else(|| format!("invalid change rate {text:?}: expected e.g. \"1%\" or 0.01"))
 }
 
 fn sim_init(args: SimInitArgs) -> Result<(), Failure> {
     let mut spec = ScenarioSpec::named(&args.scenario).ok_or_else(|| {
-        Failure::user(format!("unknown scenario {:?}", args.scenario)).hint(format!("choose one of {}", ScenarioSpec::NAMES.join(", ")))
+        Failure::user(format!("unknown scenario {:?}", args.scenario))
+            .hint(format!("choose one of {}", ScenarioSpec::NAMES.join(", ")))
     })?;
     if let Some(files) = args.files {
         spec.files = files;
@@ -435,11 +516,15 @@ fn sim_init(args: SimInitArgs) -> Result<(), Failure> {
         spec.seed = seed;
     }
     if args.world.exists() && !args.force {
-        return Err(Failure::user(format!("{} already exists", args.world.display())).hint("pass --force to replace it"));
+        return Err(Failure::user(format!("{} already exists", args.world.display()))
+            .hint("pass --force to replace it"));
     }
     let mut world = scenario::build(&spec, simulator::epoch());
     for fault in &args.faults {
-        world.faults.push(FaultRule::parse(fault).map_err(|e| Failure::user(e).hint("see docs/simulator.md for fault rules"))?);
+        world.faults.push(
+            FaultRule::parse(fault)
+                .map_err(|e| Failure::user(e).hint("see docs/simulator.md for fault rules"))?,
+        );
     }
     simulator::save_world(&args.world, &world)?;
     println!(

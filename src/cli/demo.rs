@@ -9,8 +9,8 @@ use indicatif::MultiProgress;
 
 use super::{Global, Output};
 use crate::clock::Clock;
-use crate::core::{Halt, RunOptions};
 use crate::core::preflight::Backend;
+use crate::core::{Halt, RunOptions};
 use crate::driver::{Answers, Driver, Interrupt, Outcome};
 use crate::error::Failure;
 use crate::forecast_run::forecast;
@@ -40,7 +40,8 @@ pub struct DemoArgs {
 pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Result<(), Failure> {
     let wall = Instant::now();
     let spec = ScenarioSpec::named(&args.scenario).ok_or_else(|| {
-        Failure::user(format!("unknown scenario {:?}", args.scenario)).hint(format!("choose one of {}", ScenarioSpec::NAMES.join(", ")))
+        Failure::user(format!("unknown scenario {:?}", args.scenario))
+            .hint(format!("choose one of {}", ScenarioSpec::NAMES.join(", ")))
     })?;
     let dir = match args.dir {
         Some(dir) => dir,
@@ -79,10 +80,16 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
     };
     let intent = intent_from(&env, &request).ok_or_else(|| Failure::internal("demo source missing"))?;
     let header = "Written by `fsx-migrate demo` against its simulated world.";
-    crate::plan::file::write_atomically(&plan_path, crate::plan::render::render(&intent, header).as_bytes())?;
+    crate::plan::file::write_atomically(
+        &plan_path,
+        crate::plan::render::render(&intent, header).as_bytes(),
+    )?;
     simulator::save_world(&world_path, &world)?;
 
-    let options = RunOptions { backend: Some(Backend::Simulator), ..RunOptions::default() };
+    let options = RunOptions {
+        backend: Some(Backend::Simulator),
+        ..RunOptions::default()
+    };
     let preview = forecast(&intent, &Default::default(), &world, start, &options).await?;
     let simulated = preview.end.duration_since(preview.start).as_secs_f64().max(1.0);
     let pace = simulated / args.seconds.max(1.0);
@@ -112,7 +119,15 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
         }
     });
     let outcome = {
-        let mut driver = Driver::new(&mut port, clock.clone(), plan_intent, checkpoint, &mut file, options, &mut progress);
+        let mut driver = Driver::new(
+            &mut port,
+            clock.clone(),
+            plan_intent,
+            checkpoint,
+            &mut file,
+            options,
+            &mut progress,
+        );
         driver.answers = Answers::AlwaysYes;
         driver.interrupt = interrupt;
         driver.drive().await?
@@ -120,8 +135,12 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
     drop(progress);
     port.anchor_to_real_time();
     if outcome != Outcome::Halted(Halt::Completed) {
-        return Err(Failure::internal(format!("the demo migration stopped early: {outcome:?}"))
-            .hint(format!("inspect it with `fsx-migrate status {}`", plan_path.display())));
+        return Err(
+            Failure::internal(format!("the demo migration stopped early: {outcome:?}")).hint(format!(
+                "inspect it with `fsx-migrate status {}`",
+                plan_path.display()
+            )),
+        );
     }
     let now = clock.now();
     let accounting = port.world.accounting(now);
@@ -146,15 +165,41 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
     println!("  source frozen at     {}", show(accounting.freeze_at));
     println!("  DNS swapped at       {}", show(accounting.dns_swapped_at));
     println!("  DNS in sync at       {}", show(accounting.dns_insync_at));
-    println!("  downtime             {}", accounting.downtime_secs.map_or("-".into(), |d| Duration(d).to_string()));
+    println!(
+        "  downtime             {}",
+        accounting
+            .downtime_secs
+            .map_or("-".into(), |d| Duration(d).to_string())
+    );
     println!("\nData check:");
-    println!("  source writes during the migration   {}", accounting.source_writes_total);
-    println!("  writes lost at the DNS swap          {}", accounting.writes_lost_at_swap.unwrap_or(0));
-    println!("  writes accepted during the freeze    {}", accounting.writes_during_freeze.unwrap_or(0));
-    println!("  target file systems created          {}", accounting.target_file_systems_created);
-    println!("  DataSync executions                  {} {:?}", accounting.executions_started, accounting.executions_by_kind);
-    println!("  API calls                            {}", accounting.api_calls_total);
-    println!("  invariant violations                 {}", accounting.violations.len());
+    println!(
+        "  source writes during the migration   {}",
+        accounting.source_writes_total
+    );
+    println!(
+        "  writes lost at the DNS swap          {}",
+        accounting.writes_lost_at_swap.unwrap_or(0)
+    );
+    println!(
+        "  writes accepted during the freeze    {}",
+        accounting.writes_during_freeze.unwrap_or(0)
+    );
+    println!(
+        "  target file systems created          {}",
+        accounting.target_file_systems_created
+    );
+    println!(
+        "  DataSync executions                  {} {:?}",
+        accounting.executions_started, accounting.executions_by_kind
+    );
+    println!(
+        "  API calls                            {}",
+        accounting.api_calls_total
+    );
+    println!(
+        "  invariant violations                 {}",
+        accounting.violations.len()
+    );
     println!(
         "\nDone in {:.1} s of wall time. Inspect: fsx-migrate status {} ; fsx-migrate sim show {}",
         wall.elapsed().as_secs_f64(),

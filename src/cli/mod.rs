@@ -14,9 +14,15 @@ use crate::plan::Phase;
 use crate::plan::intent::FreezeKind;
 
 #[derive(Debug, Parser)]
-#[command(name = "fsx-migrate", version, about = "Move an FSx for Windows file system from Single-AZ to Multi-AZ with minutes of downtime")]
-#[command(after_help = "Exit codes: 0 success; 1 stopped on a condition to fix or confirm; 2 usage error; \
-3 interrupted, resume continues; 4 internal error.")]
+#[command(
+    name = "fsx-migrate",
+    version,
+    about = "Move an FSx for Windows file system from Single-AZ to Multi-AZ with minutes of downtime"
+)]
+#[command(
+    after_help = "Exit codes: 0 success; 1 stopped on a condition to fix or confirm; 2 usage error; \
+3 interrupted, resume continues; 4 internal error."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -176,7 +182,11 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let multi = crate::progress::Progress::stderr_target();
     init_logging(&cli.global, &multi);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("{}", Failure::internal("cannot start the async runtime").cause(e));

@@ -40,7 +40,10 @@ impl Convergence {
     pub fn misses(&self) -> Vec<String> {
         let mut out = Vec::new();
         if self.changed_files.0 >= self.changed_files.1 {
-            out.push(format!("{} files changed (threshold {})", self.changed_files.0, self.changed_files.1));
+            out.push(format!(
+                "{} files changed (threshold {})",
+                self.changed_files.0, self.changed_files.1
+            ));
         }
         if self.changed_bytes.0 >= self.changed_bytes.1 {
             out.push(format!(
@@ -66,7 +69,9 @@ impl Convergence {
 /// POINT_IN_TIME_CONSISTENT while live runs verified less, it re-reads every file: we budget the initial
 /// sync's transfer time for that read-back (an assumption, stated in `status`).
 pub fn predicted_downtime(intent: &Intent, cp: &Checkpoint) -> Option<Duration> {
-    let last = cp.last_success(SyncKind::Incremental).or_else(|| cp.last_success(SyncKind::Initial))?;
+    let last = cp
+        .last_success(SyncKind::Incremental)
+        .or_else(|| cp.last_success(SyncKind::Initial))?;
     let d = &last.durations;
     let mut ms = d.prepare_ms + d.transfer_ms + d.verify_ms;
     if last.kind == SyncKind::Initial {

@@ -10,9 +10,7 @@ use jiff::Timestamp;
 
 use super::forecast::{Convergence, predicted_downtime};
 use super::preflight::{self, Backend, Finding, Severity};
-use crate::model::{
-    ChangeStatus, ExecutionInfo, FileSystemInfo, Lifecycle, LogLevel, Side, SyncKind,
-};
+use crate::model::{ChangeStatus, ExecutionInfo, FileSystemInfo, Lifecycle, LogLevel, Side, SyncKind};
 use crate::plan::intent::{FreezeKind, changed_fields};
 use crate::plan::{Checkpoint, CurrentSync, Intent, Phase, PhaseEntry, SyncRecord};
 use crate::port::{
@@ -42,6 +40,7 @@ pub struct RunOptions {
 }
 
 /// What happened since the last step.
+#[allow(clippy::large_enum_variant)] // one per step
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     /// A run (process) starts or resumes: decide from the checkpoint alone.
@@ -59,6 +58,7 @@ pub enum Input {
 }
 
 /// What the driver must do next. Exactly one per step.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Call(Command),
@@ -95,14 +95,35 @@ pub enum Halt {
     IntentChanged(Vec<String>),
     PreflightFailed(Vec<Finding>),
     Declined(ConfirmKind),
-    TargetFailed { lifecycle: Lifecycle, message: Option<String> },
-    NotConverged { runs: u32, misses: Vec<String>, predicted_downtime: Option<Duration> },
-    ExecutionFailed { kind: SyncKind, attempts: u32, code: Option<String>, detail: Option<String> },
+    TargetFailed {
+        lifecycle: Lifecycle,
+        message: Option<String>,
+    },
+    NotConverged {
+        runs: u32,
+        misses: Vec<String>,
+        predicted_downtime: Option<Duration>,
+    },
+    ExecutionFailed {
+        kind: SyncKind,
+        attempts: u32,
+        code: Option<String>,
+        detail: Option<String>,
+    },
     FreezeFailed(String),
-    DeleteGuard { deleted: u64, limit: u64 },
-    CloudFailed { phase: Phase, error: CloudError },
+    DeleteGuard {
+        deleted: u64,
+        limit: u64,
+    },
+    CloudFailed {
+        phase: Phase,
+        error: CloudError,
+    },
     /// A bug: an answer that does not fit the phase.
-    Unexpected { phase: Phase, input: String },
+    Unexpected {
+        phase: Phase,
+        input: String,
+    },
 }
 
 /// Things worth telling the operator; they drive progress bars and logs, and change nothing.
@@ -125,12 +146,29 @@ pub struct Step {
 }
 
 /// Advances the migration by one step. Pure and total: every input in every phase gives an action.
-pub fn step(intent: &Intent, checkpoint: &Checkpoint, input: Input, now: Timestamp, opts: &RunOptions) -> Step {
-    let mut machine = Machine { intent, cp: checkpoint.clone(), now, opts, events: Vec::new() };
+pub fn step(
+    intent: &Intent,
+    checkpoint: &Checkpoint,
+    input: Input,
+    now: Timestamp,
+    opts: &RunOptions,
+) -> Step {
+    let mut machine = Machine {
+        intent,
+        cp: checkpoint.clone(),
+        now,
+        opts,
+        events: Vec::new(),
+    };
     let action = machine.run(input);
-    Step { checkpoint: machine.cp, action, events: machine.events }
+    Step {
+        checkpoint: machine.cp,
+        action,
+        events: machine.events,
+    }
 }
 
+#[allow(clippy::large_enum_variant)]
 enum Flow {
     Act(Action),
     /// Enter the next phase and decide there.
@@ -190,7 +228,10 @@ impl Machine<'_> {
                 }
             }
         }
-        Action::Halt(Halt::Unexpected { phase: self.cp.phase(), input: "no decision after 64 passes".into() })
+        Action::Halt(Halt::Unexpected {
+            phase: self.cp.phase(),
+            input: "no decision after 64 passes".into(),
+        })
     }
 
     /// A new process starts on this plan: count the run, pin or check the intent, record operator decisions.
@@ -231,7 +272,10 @@ impl Machine<'_> {
     }
 
     fn unexpected(&self, input: &Input) -> Flow {
-        Flow::Act(Action::Halt(Halt::Unexpected { phase: self.cp.phase(), input: format!("{input:?}") }))
+        Flow::Act(Action::Halt(Halt::Unexpected {
+            phase: self.cp.phase(),
+            input: format!("{input:?}"),
+        }))
     }
 
     fn plan_tags(&self) -> BTreeMap<String, String> {
@@ -297,7 +341,8 @@ impl Machine<'_> {
             Input::Confirmed(false) => Flow::Act(Action::Halt(Halt::Declined(ConfirmKind::Billable))),
             Input::Response(Response::FileSystem(fs)) => {
                 self.record_target(&fs);
-                self.events.push(Event::Note(format!("target file system {} requested", fs.id)));
+                self.events
+                    .push(Event::Note(format!("target file system {} requested", fs.id)));
                 Flow::Advance(Phase::WaitTarget)
             }
             other => self.unexpected(&other),
@@ -341,7 +386,9 @@ impl Machine<'_> {
             }));
         };
         match input {
-            Input::Start | Input::Woke => Flow::Act(Action::Call(Command::DescribeFileSystem { file_system_id: id })),
+            Input::Start | Input::Woke => {
+                Flow::Act(Action::Call(Command::DescribeFileSystem { file_system_id: id }))
+            }
             Input::Response(Response::FileSystem(fs)) => {
                 self.record_target(&fs);
                 self.events.push(Event::TargetLifecycle(fs.lifecycle.clone()));
@@ -408,12 +455,20 @@ impl Machine<'_> {
             }));
         };
         if self.cp.source_location_arn.is_none() {
-            return Flow::Act(Action::Call(Command::CreateLocation(self.location_request(Side::Source, source_fs))));
+            return Flow::Act(Action::Call(Command::CreateLocation(
+                self.location_request(Side::Source, source_fs),
+            )));
         }
         if self.cp.target_location_arn.is_none() {
-            return Flow::Act(Action::Call(Command::CreateLocation(self.location_request(Side::Target, target_fs))));
+            return Flow::Act(Action::Call(Command::CreateLocation(
+                self.location_request(Side::Target, target_fs),
+            )));
         }
-        match (&self.cp.task_arn, &self.cp.source_location_arn, &self.cp.target_location_arn) {
+        match (
+            &self.cp.task_arn,
+            &self.cp.source_location_arn,
+            &self.cp.target_location_arn,
+        ) {
             (None, Some(src), Some(dst)) => {
                 let tr = &self.intent.transfer;
                 Flow::Act(Action::Call(Command::CreateTask(CreateTaskRequest {
@@ -464,10 +519,22 @@ impl Machine<'_> {
         let is_final = kind == SyncKind::Final;
         TaskOptions {
             transfer_mode: TransferMode::Changed,
-            verify_mode: if is_final { tr.verify_mode_final.clone() } else { tr.verify_mode_live.clone() },
-            preserve_deleted_files: if is_final { PreserveDeletedFiles::Remove } else { PreserveDeletedFiles::Preserve },
+            verify_mode: if is_final {
+                tr.verify_mode_final.clone()
+            } else {
+                tr.verify_mode_live.clone()
+            },
+            preserve_deleted_files: if is_final {
+                PreserveDeletedFiles::Remove
+            } else {
+                PreserveDeletedFiles::Preserve
+            },
             security_descriptor_copy: tr.security_descriptor_copy.clone(),
-            log_level: if tr.cloudwatch_log_group_arn.is_some() { LogLevel::Basic } else { LogLevel::Off },
+            log_level: if tr.cloudwatch_log_group_arn.is_some() {
+                LogLevel::Basic
+            } else {
+                LogLevel::Off
+            },
         }
     }
 
@@ -478,7 +545,11 @@ impl Machine<'_> {
                 input: "no DataSync task in the checkpoint".into(),
             }));
         };
-        let watching = self.cp.current_sync.as_ref().is_some_and(|c| c.execution_arn.is_some());
+        let watching = self
+            .cp
+            .current_sync
+            .as_ref()
+            .is_some_and(|c| c.execution_arn.is_some());
         match input {
             // Answers to a lookup or a start only make sense while no execution is being watched.
             Input::Response(Response::ExecutionFound(_) | Response::ExecutionStarted { .. }) if watching => {
@@ -487,7 +558,9 @@ impl Machine<'_> {
             Input::Start | Input::Woke => {
                 if let Some(current) = &self.cp.current_sync {
                     if let Some(arn) = &current.execution_arn {
-                        return Flow::Act(Action::Call(Command::DescribeExecution { execution_arn: arn.clone() }));
+                        return Flow::Act(Action::Call(Command::DescribeExecution {
+                            execution_arn: arn.clone(),
+                        }));
                     }
                 } else if kind == SyncKind::Incremental
                     && let Some(flow) = self.incremental_decision()
@@ -495,10 +568,15 @@ impl Machine<'_> {
                     return flow;
                 }
                 // Before starting anything, re-attach to an execution that may already run (invariant 2).
-                Flow::Act(Action::Call(Command::FindExecution { task_arn, known: self.cp.known_execution_arns() }))
+                Flow::Act(Action::Call(Command::FindExecution {
+                    task_arn,
+                    known: self.cp.known_execution_arns(),
+                }))
             }
             Input::Response(Response::ExecutionFound(Some(arn))) => {
-                self.events.push(Event::Note(format!("re-attached to running {kind} execution {arn}")));
+                self.events.push(Event::Note(format!(
+                    "re-attached to running {kind} execution {arn}"
+                )));
                 let current = self.cp.current_sync.get_or_insert(CurrentSync {
                     kind,
                     requested_at: self.now,
@@ -534,7 +612,8 @@ impl Machine<'_> {
                     return self.unexpected(&Input::Response(Response::ExecutionStarted { arn }));
                 };
                 current.execution_arn = Some(arn.clone());
-                self.events.push(Event::Note(format!("started {kind} execution {arn}")));
+                self.events
+                    .push(Event::Note(format!("started {kind} execution {arn}")));
                 Flow::Act(self.poll_execution())
             }
             Input::Response(Response::Execution(info)) => self.observe_execution(kind, info),
@@ -543,11 +622,17 @@ impl Machine<'_> {
     }
 
     fn poll_execution(&self) -> Action {
-        Action::Sleep { duration: self.intent.sync.poll_interval, reason: "DataSync execution running".into() }
+        Action::Sleep {
+            duration: self.intent.sync.poll_interval,
+            reason: "DataSync execution running".into(),
+        }
     }
 
     fn observe_execution(&mut self, kind: SyncKind, info: ExecutionInfo) -> Flow {
-        self.events.push(Event::Execution { kind, info: info.clone() });
+        self.events.push(Event::Execution {
+            kind,
+            info: info.clone(),
+        });
         let Some(current) = &mut self.cp.current_sync else {
             return self.unexpected(&Input::Response(Response::Execution(info)));
         };
@@ -604,17 +689,24 @@ impl Machine<'_> {
 
     /// With no execution in flight during the incremental phase: go to the gate, stop, pause, or start one.
     fn incremental_decision(&mut self) -> Option<Flow> {
-        let last = self.cp.syncs.last().filter(|s| s.kind == SyncKind::Incremental && s.succeeded())?;
+        let last = self
+            .cp
+            .syncs
+            .last()
+            .filter(|s| s.kind == SyncKind::Incremental && s.succeeded())?;
         let convergence = Convergence::of(self.intent, last);
         if convergence.converged() {
-            self.events.push(Event::Note("incremental syncs converged".into()));
+            self.events
+                .push(Event::Note("incremental syncs converged".into()));
             return Some(Flow::Advance(Phase::CutoverGate));
         }
         let runs = self.cp.incremental_successes();
         let allowed = self.intent.sync.max_incremental_runs + self.cp.extra_incremental_runs;
         if runs >= allowed {
             if self.cp.delta_accepted_at.is_some() {
-                self.events.push(Event::Note("not converged; the operator accepted the delta".into()));
+                self.events.push(Event::Note(
+                    "not converged; the operator accepted the delta".into(),
+                ));
                 return Some(Flow::Advance(Phase::CutoverGate));
             }
             return Some(Flow::Act(Action::Halt(Halt::NotConverged {
@@ -681,24 +773,36 @@ impl Machine<'_> {
                 let source = self.intent.source.file_system_id.clone();
                 Flow::Act(match cutover.freeze {
                     // The simulator's freeze is idempotent, so it may run again.
-                    FreezeKind::Simulator => Action::Call(Command::FreezeSource { file_system_id: source }),
+                    FreezeKind::Simulator => Action::Call(Command::FreezeSource {
+                        file_system_id: source,
+                    }),
                     FreezeKind::Manual => Action::Confirm(Confirmation {
                         kind: ConfirmKind::ManualFreeze,
-                        question: format!("Freeze {source} now, then confirm: is the source frozen (no more writes)?"),
+                        question: format!(
+                            "Freeze {source} now, then confirm: is the source frozen (no more writes)?"
+                        ),
                         details: vec![
-                            "make the shares read-only for users (keep the DataSync user's access), then".into(),
-                            "close open sessions and files (Close-FSxSmbSession, Close-FSxSmbOpenFile)".into(),
+                            "make the shares read-only for users (keep the DataSync user's access), then"
+                                .into(),
+                            "close open sessions and files (Close-FSxSmbSession, Close-FSxSmbOpenFile)"
+                                .into(),
                         ],
                     }),
                     FreezeKind::Command if uncertain => Action::Confirm(Confirmation {
                         kind: ConfirmKind::FreezeOutcomeUnknown,
-                        question: format!("The freeze command was started but its result was not recorded. Is {source} frozen?"),
+                        question: format!(
+                            "The freeze command was started but its result was not recorded. Is {source} frozen?"
+                        ),
                         details: vec!["fsx-migrate does not re-run a freeze command blindly".into()],
                     }),
-                    FreezeKind::Command => Action::RunFreezeCommand(cutover.freeze_command.clone().unwrap_or_default()),
+                    FreezeKind::Command => {
+                        Action::RunFreezeCommand(cutover.freeze_command.clone().unwrap_or_default())
+                    }
                 })
             }
-            Input::Response(Response::SourceFrozen) | Input::Confirmed(true) | Input::FreezeFinished(Ok(())) => {
+            Input::Response(Response::SourceFrozen)
+            | Input::Confirmed(true)
+            | Input::FreezeFinished(Ok(())) => {
                 self.cp.frozen_at = Some(self.now);
                 Flow::Advance(Phase::FinalSync)
             }
@@ -732,7 +836,10 @@ impl Machine<'_> {
                     record_name: dns.record_name.clone(),
                     value,
                     ttl: dns.ttl,
-                    comment: format!("fsx-migrate {}: cut over to the Multi-AZ file system", self.intent.migration.id),
+                    comment: format!(
+                        "fsx-migrate {}: cut over to the Multi-AZ file system",
+                        self.intent.migration.id
+                    ),
                 })))
             }
             Input::Response(Response::Change { id, .. }) => {
@@ -752,7 +859,10 @@ impl Machine<'_> {
         };
         match input {
             Input::Start | Input::Woke => Flow::Act(Action::Call(Command::GetChange { change_id })),
-            Input::Response(Response::Change { status: ChangeStatus::InSync, .. }) => {
+            Input::Response(Response::Change {
+                status: ChangeStatus::InSync,
+                ..
+            }) => {
                 self.cp.dns_insync_at = Some(self.now);
                 Flow::Advance(Phase::Complete)
             }
@@ -770,7 +880,10 @@ impl Halt {
     pub fn findings(&self) -> Vec<&Finding> {
         match self {
             Halt::PreflightFailed(findings) => {
-                let mut out: Vec<&Finding> = findings.iter().filter(|f| f.severity == Severity::Error).collect();
+                let mut out: Vec<&Finding> = findings
+                    .iter()
+                    .filter(|f| f.severity == Severity::Error)
+                    .collect();
                 out.extend(findings.iter().filter(|f| f.severity == Severity::Warning));
                 out
             }

@@ -45,11 +45,19 @@ impl fmt::Display for Finding {
 }
 
 fn error(message: String, hint: Option<&str>) -> Finding {
-    Finding { severity: Severity::Error, message, hint: hint.map(str::to_string) }
+    Finding {
+        severity: Severity::Error,
+        message,
+        hint: hint.map(str::to_string),
+    }
 }
 
 fn warning(message: String, hint: Option<&str>) -> Finding {
-    Finding { severity: Severity::Warning, message, hint: hint.map(str::to_string) }
+    Finding {
+        severity: Severity::Warning,
+        message,
+        hint: hint.map(str::to_string),
+    }
 }
 
 /// Where the run will execute; some settings only make sense on one backend.
@@ -61,7 +69,8 @@ pub enum Backend {
 
 /// Normalises a DNS name for comparison: lowercase, no trailing dot.
 pub fn dns_eq(a: &str, b: &str) -> bool {
-    a.trim_end_matches('.').eq_ignore_ascii_case(b.trim_end_matches('.'))
+    a.trim_end_matches('.')
+        .eq_ignore_ascii_case(b.trim_end_matches('.'))
 }
 
 /// All findings for `intent` against `env`. Errors block the run.
@@ -85,7 +94,10 @@ fn check_source(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
     };
     if source.file_system_type != FileSystemType::Windows {
         out.push(error(
-            format!("source {id} is a {} file system, not WINDOWS", source.file_system_type),
+            format!(
+                "source {id} is a {} file system, not WINDOWS",
+                source.file_system_type
+            ),
             Some("fsx-migrate moves FSx for Windows File Server file systems only"),
         ));
     }
@@ -112,7 +124,12 @@ fn check_source(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
             Some("AWS recommends SSD storage for large migrations (docs: migrate-files-fsx)"),
         ));
     }
-    let domain = intent.target.settings.active_directory.as_ref().and_then(|ad| ad.domain_name());
+    let domain = intent
+        .target
+        .settings
+        .active_directory
+        .as_ref()
+        .and_then(|ad| ad.domain_name());
     if let Some(domain) = domain
         && domain.len() > MAX_MULTI_AZ_DOMAIN_LEN
     {
@@ -130,7 +147,10 @@ fn check_subnets(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
     let target = &intent.target;
     if target.subnet_ids.len() != 2 {
         out.push(error(
-            format!("target.subnet_ids has {} subnets; MULTI_AZ_1 needs exactly two", target.subnet_ids.len()),
+            format!(
+                "target.subnet_ids has {} subnets; MULTI_AZ_1 needs exactly two",
+                target.subnet_ids.len()
+            ),
             Some("list one subnet for the preferred and one for the standby file server"),
         ));
     }
@@ -156,7 +176,10 @@ fn check_subnets(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
             out.push(error(format!("target.subnet_ids lists {} twice", a.id), None));
         } else if a.availability_zone == b.availability_zone {
             out.push(error(
-                format!("subnets {} and {} are both in {}", a.id, b.id, a.availability_zone),
+                format!(
+                    "subnets {} and {} are both in {}",
+                    a.id, b.id, a.availability_zone
+                ),
                 Some("MULTI_AZ_1 needs two subnets in different Availability Zones"),
             ));
         }
@@ -165,7 +188,10 @@ fn check_subnets(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
         for subnet in &found {
             if subnet.vpc_id != source.vpc_id {
                 out.push(error(
-                    format!("subnet {} is in {}, not in the source's VPC {}", subnet.id, subnet.vpc_id, source.vpc_id),
+                    format!(
+                        "subnet {} is in {}, not in the source's VPC {}",
+                        subnet.id, subnet.vpc_id, source.vpc_id
+                    ),
                     None,
                 ));
             }
@@ -176,7 +202,10 @@ fn check_subnets(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
 fn check_dns(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
     let dns = &intent.dns;
     if env.hosted_zone_name.is_none() {
-        out.push(error(format!("hosted zone {} does not exist", dns.hosted_zone_id), None));
+        out.push(error(
+            format!("hosted zone {} does not exist", dns.hosted_zone_id),
+            None,
+        ));
         return;
     }
     let Some(record) = &env.record else {
@@ -188,7 +217,10 @@ fn check_dns(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
     };
     if record.record_type != "CNAME" {
         out.push(error(
-            format!("DNS record {} is a {} record, not a CNAME", dns.record_name, record.record_type),
+            format!(
+                "DNS record {} is a {} record, not a CNAME",
+                dns.record_name, record.record_type
+            ),
             Some("fsx-migrate swaps a CNAME; point users at a CNAME to the source's DNS name first"),
         ));
         return;
@@ -211,7 +243,10 @@ fn check_dns(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
         && ttl > dns.ttl
     {
         out.push(warning(
-            format!("DNS record {} has TTL {ttl}s; clients may keep the old answer that long after the swap", dns.record_name),
+            format!(
+                "DNS record {} has TTL {ttl}s; clients may keep the old answer that long after the swap",
+                dns.record_name
+            ),
             Some("lower the record's TTL to the plan's dns.ttl at least one old TTL before the cutover"),
         ));
     }
@@ -224,7 +259,12 @@ fn check_policy(intent: &Intent, backend: Backend, out: &mut Vec<Finding>) {
             "cutover.freeze = \"simulator\" only works with --sim".to_string(),
             Some("use \"manual\" or \"command\" against AWS"),
         )),
-        FreezeKind::Command if cutover.freeze_command.as_deref().is_none_or(|c| c.trim().is_empty()) => {
+        FreezeKind::Command
+            if cutover
+                .freeze_command
+                .as_deref()
+                .is_none_or(|c| c.trim().is_empty()) =>
+        {
             out.push(error(
                 "cutover.freeze = \"command\" but cutover.freeze_command is not set".to_string(),
                 None,

@@ -65,7 +65,10 @@ impl Phase {
 
     /// Users are frozen out from this phase until the DNS swap is in sync.
     pub fn is_in_downtime(self) -> bool {
-        matches!(self, Phase::Freeze | Phase::FinalSync | Phase::DnsSwap | Phase::DnsWait)
+        matches!(
+            self,
+            Phase::Freeze | Phase::FinalSync | Phase::DnsSwap | Phase::DnsWait
+        )
     }
 }
 
@@ -213,7 +216,11 @@ impl Checkpoint {
 
     /// Successful incremental runs so far.
     pub fn incremental_successes(&self) -> u32 {
-        let n = self.syncs.iter().filter(|s| s.kind == SyncKind::Incremental && s.succeeded()).count();
+        let n = self
+            .syncs
+            .iter()
+            .filter(|s| s.kind == SyncKind::Incremental && s.succeeded())
+            .count();
         u32::try_from(n).unwrap_or(u32::MAX)
     }
 

@@ -62,12 +62,17 @@ impl PlanFile {
             message: format!("invalid plan file {}: {}", path.display(), f.message),
             ..f
         })?;
-        Ok(PlanFile { path: path.to_path_buf(), intent, checkpoint })
+        Ok(PlanFile {
+            path: path.to_path_buf(),
+            intent,
+            checkpoint,
+        })
     }
 
     /// Atomically replaces the checkpoint section (write temp, fsync, rename, fsync dir).
     pub fn save_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<(), Failure> {
-        let text = std::fs::read_to_string(&self.path).map_err(|e| io_failure("read plan file", &self.path, e))?;
+        let text =
+            std::fs::read_to_string(&self.path).map_err(|e| io_failure("read plan file", &self.path, e))?;
         let new_text = with_checkpoint(&text, checkpoint);
         write_atomically(&self.path, new_text.as_bytes())?;
         self.checkpoint = checkpoint.clone();
@@ -80,8 +85,9 @@ pub fn parse(text: &str) -> Result<(Intent, Checkpoint), Failure> {
     let version: VersionOnly = toml::from_str(text).map_err(|e| toml_failure(text, &e))?;
     match version.schema_version {
         None => {
-            return Err(Failure::user("missing field `schema_version`")
-                .hint(format!("add `schema_version = {SCHEMA_VERSION}` at the top of the plan file")));
+            return Err(Failure::user("missing field `schema_version`").hint(format!(
+                "add `schema_version = {SCHEMA_VERSION}` at the top of the plan file"
+            )));
         }
         Some(toml::Value::Integer(v)) if v == i64::from(SCHEMA_VERSION) => {}
         Some(other) => {
@@ -143,7 +149,8 @@ pub fn with_checkpoint(text: &str, checkpoint: &Checkpoint) -> String {
 
 /// Writes a file so that a reader sees the old or the new content, never a mix (invariant 4).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    let mut file = atomic_write_file::AtomicWriteFile::open(path).map_err(|e| io_failure("write", path, e))?;
+    let mut file =
+        atomic_write_file::AtomicWriteFile::open(path).map_err(|e| io_failure("write", path, e))?;
     file.write_all(bytes).map_err(|e| io_failure("write", path, e))?;
     file.commit().map_err(|e| io_failure("write", path, e))
 }
@@ -179,12 +186,17 @@ impl PlanLock {
                     "another fsx-migrate run holds the lock on {}",
                     plan.display()
                 ))
-                .cause(format!("lock file {} is held by {}", path.display(), holder.trim()))
+                .cause(format!(
+                    "lock file {} is held by {}",
+                    path.display(),
+                    holder.trim()
+                ))
                 .hint("wait for that run to finish, or stop it (Ctrl-C) and run this command again"));
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io_failure("lock", &path, e)),
         }
-        file.set_len(0).map_err(|e| io_failure("write lock file", &path, e))?;
+        file.set_len(0)
+            .map_err(|e| io_failure("write lock file", &path, e))?;
         let _ = write!(file, "pid {}", std::process::id());
         Ok(PlanLock { _file: file })
     }

@@ -42,50 +42,108 @@ pub fn render(intent: &Intent, header: &str) -> String {
         "#\n# Review every value below. Once `fsx-migrate run` has started, the intent (everything above the\n\
          # checkpoint marker) is frozen: editing it stops the run (invariant 8). See docs/plan-file.md.\n"
     );
-    let _ = writeln!(o, "# Format version of this file.\nschema_version = {SCHEMA_VERSION}\n");
+    let _ = writeln!(
+        o,
+        "# Format version of this file.\nschema_version = {SCHEMA_VERSION}\n"
+    );
 
     let _ = writeln!(o, "[migration]");
-    let _ = writeln!(o, "# Tags every resource fsx-migrate creates (fsx-migrate:plan-id) and derives its idempotency tokens.");
+    let _ = writeln!(
+        o,
+        "# Tags every resource fsx-migrate creates (fsx-migrate:plan-id) and derives its idempotency tokens."
+    );
     let _ = writeln!(o, "id = {}", q(&intent.migration.id));
-    let _ = writeln!(o, "# A name for people: shown in status and used for the DataSync task's name.");
+    let _ = writeln!(
+        o,
+        "# A name for people: shown in status and used for the DataSync task's name."
+    );
     let _ = writeln!(o, "name = {}\n", q(&intent.migration.name));
 
     let _ = writeln!(o, "[source]");
-    let _ = writeln!(o, "# The Single-AZ FSx for Windows file system to move. It is never modified or deleted.");
+    let _ = writeln!(
+        o,
+        "# The Single-AZ FSx for Windows file system to move. It is never modified or deleted."
+    );
     let _ = writeln!(o, "file_system_id = {}\n", q(&intent.source.file_system_id));
 
     let _ = writeln!(o, "[target]");
-    let _ = writeln!(o, "# The new MULTI_AZ_1 file system: exactly two subnets, in different AZs of the source's VPC.");
+    let _ = writeln!(
+        o,
+        "# The new MULTI_AZ_1 file system: exactly two subnets, in different AZs of the source's VPC."
+    );
     let _ = writeln!(o, "subnet_ids = {}", list(&t.subnet_ids));
-    let _ = writeln!(o, "# The preferred file server's subnet; one of subnet_ids. DataSync also runs in it.");
+    let _ = writeln!(
+        o,
+        "# The preferred file server's subnet; one of subnet_ids. DataSync also runs in it."
+    );
     let _ = writeln!(o, "preferred_subnet_id = {}", q(&t.preferred_subnet_id));
-    let _ = writeln!(o, "# Copied from the source's network interfaces (FSx does not return them).");
+    let _ = writeln!(
+        o,
+        "# Copied from the source's network interfaces (FSx does not return them)."
+    );
     let _ = writeln!(o, "security_group_ids = {}", list(&t.security_group_ids));
     if let Some(source) = &t.ad_join_password {
-        let _ = writeln!(o, "# Where the self-managed AD join password comes from: env:VAR, prompt or secretsmanager:ARN.");
+        let _ = writeln!(
+            o,
+            "# Where the self-managed AD join password comes from: env:VAR, prompt or secretsmanager:ARN."
+        );
         let _ = writeln!(o, "ad_join_password = {}", q(&source.to_string()));
     }
     let _ = writeln!(o);
 
-    let _ = writeln!(o, "# Settings copied from the source by `fsx-migrate plan`. Change them here if the target should differ.");
+    let _ = writeln!(
+        o,
+        "# Settings copied from the source by `fsx-migrate plan`. Change them here if the target should differ."
+    );
     let _ = writeln!(o, "[target.settings]");
     let _ = writeln!(o, "# GiB. SSD: 32-65536, HDD: 2000-65536.");
     let _ = writeln!(o, "storage_capacity_gib = {}", s.storage_capacity_gib);
-    let _ = writeln!(o, "# SSD or HDD. AWS recommends SSD for large DataSync transfers.");
+    let _ = writeln!(
+        o,
+        "# SSD or HDD. AWS recommends SSD for large DataSync transfers."
+    );
     let _ = writeln!(o, "storage_type = {}", q(s.storage_type.as_str()));
-    let _ = writeln!(o, "# MB/s; DataSync's speed is bounded by the source's and the target's throughput.");
+    let _ = writeln!(
+        o,
+        "# MB/s; DataSync's speed is bounded by the source's and the target's throughput."
+    );
     let _ = writeln!(o, "throughput_capacity_mbps = {}", s.throughput_capacity_mbps);
     let _ = writeln!(o, "# 0 disables automatic backups (0-90).");
-    let _ = writeln!(o, "automatic_backup_retention_days = {}", s.automatic_backup_retention_days);
-    opt_line(&mut o, "HH:MM, UTC.", "daily_automatic_backup_start_time", s.daily_automatic_backup_start_time.as_deref());
-    opt_line(&mut o, "d:HH:MM, UTC, d = 1 (Monday) to 7.", "weekly_maintenance_start_time", s.weekly_maintenance_start_time.as_deref());
+    let _ = writeln!(
+        o,
+        "automatic_backup_retention_days = {}",
+        s.automatic_backup_retention_days
+    );
+    opt_line(
+        &mut o,
+        "HH:MM, UTC.",
+        "daily_automatic_backup_start_time",
+        s.daily_automatic_backup_start_time.as_deref(),
+    );
+    opt_line(
+        &mut o,
+        "d:HH:MM, UTC, d = 1 (Monday) to 7.",
+        "weekly_maintenance_start_time",
+        s.weekly_maintenance_start_time.as_deref(),
+    );
     let _ = writeln!(o, "copy_tags_to_backups = {}", s.copy_tags_to_backups);
-    opt_line(&mut o, "KMS key for encryption at rest; unset means the AWS managed key.", "kms_key_id", s.kms_key_id.as_deref());
+    opt_line(
+        &mut o,
+        "KMS key for encryption at rest; unset means the AWS managed key.",
+        "kms_key_id",
+        s.kms_key_id.as_deref(),
+    );
     if let Some(ad) = &s.active_directory {
-        let _ = writeln!(o, "\n# The Active Directory the target joins (the same as the source's).");
+        let _ = writeln!(
+            o,
+            "\n# The Active Directory the target joins (the same as the source's)."
+        );
         let _ = writeln!(o, "[target.settings.active_directory]");
         match ad {
-            ActiveDirectory::Managed { directory_id, domain_name } => {
+            ActiveDirectory::Managed {
+                directory_id,
+                domain_name,
+            } => {
                 let _ = writeln!(o, "kind = \"managed\"\ndirectory_id = {}", q(directory_id));
                 if let Some(d) = domain_name {
                     let _ = writeln!(o, "domain_name = {}", q(d));
@@ -111,7 +169,12 @@ pub fn render(intent: &Intent, header: &str) -> String {
     }
     if let Some(audit) = &s.audit_log {
         let _ = writeln!(o, "\n[target.settings.audit_log]");
-        let _ = writeln!(o, "file_access = {}\nfile_share_access = {}", q(&audit.file_access), q(&audit.file_share_access));
+        let _ = writeln!(
+            o,
+            "file_access = {}\nfile_share_access = {}",
+            q(&audit.file_access),
+            q(&audit.file_share_access)
+        );
         if let Some(d) = &audit.destination {
             let _ = writeln!(o, "destination = {}", q(d));
         }
@@ -122,7 +185,10 @@ pub fn render(intent: &Intent, header: &str) -> String {
             let _ = writeln!(o, "iops = {n}");
         }
     }
-    let _ = writeln!(o, "\n# Tags copied from the source; fsx-migrate adds fsx-migrate:plan-id.");
+    let _ = writeln!(
+        o,
+        "\n# Tags copied from the source; fsx-migrate adds fsx-migrate:plan-id."
+    );
     let _ = writeln!(o, "[target.settings.tags]");
     for (k, v) in &s.tags {
         let _ = writeln!(o, "{} = {}", q(k), q(v));
@@ -130,58 +196,145 @@ pub fn render(intent: &Intent, header: &str) -> String {
 
     let tr = &intent.transfer;
     let _ = writeln!(o, "\n[transfer]");
-    let _ = writeln!(o, "# SMB paths DataSync mounts on each file system (the default share is /share).");
+    let _ = writeln!(
+        o,
+        "# SMB paths DataSync mounts on each file system (the default share is /share)."
+    );
     let _ = writeln!(o, "source_subdirectory = {}", q(&tr.source_subdirectory));
     let _ = writeln!(o, "target_subdirectory = {}", q(&tr.target_subdirectory));
-    let _ = writeln!(o, "# The AD user DataSync connects as: a member of the file system administrators group,");
-    let _ = writeln!(o, "# with SE_RESTORE_NAME (Backup Operators) and SE_SECURITY_NAME to copy SACLs.");
-    let _ = writeln!(o, "smb_user = {}\nsmb_domain = {}", q(&tr.smb_user), q(&tr.smb_domain));
-    let _ = writeln!(o, "# Where the SMB password comes from: env:VARIABLE, prompt, or secretsmanager:ARN. Never stored.");
+    let _ = writeln!(
+        o,
+        "# The AD user DataSync connects as: a member of the file system administrators group,"
+    );
+    let _ = writeln!(
+        o,
+        "# with SE_RESTORE_NAME (Backup Operators) and SE_SECURITY_NAME to copy SACLs."
+    );
+    let _ = writeln!(
+        o,
+        "smb_user = {}\nsmb_domain = {}",
+        q(&tr.smb_user),
+        q(&tr.smb_domain)
+    );
+    let _ = writeln!(
+        o,
+        "# Where the SMB password comes from: env:VARIABLE, prompt, or secretsmanager:ARN. Never stored."
+    );
     let _ = writeln!(o, "smb_password = {}", q(&tr.smb_password.to_string()));
-    let _ = writeln!(o, "# NONE, OWNER_DACL or OWNER_DACL_SACL (needs SE_SECURITY_NAME).");
-    let _ = writeln!(o, "security_descriptor_copy = {}", q(tr.security_descriptor_copy.as_str()));
-    let _ = writeln!(o, "# Verification while users still write: ONLY_FILES_TRANSFERRED (recommended) or NONE.");
+    let _ = writeln!(
+        o,
+        "# NONE, OWNER_DACL or OWNER_DACL_SACL (needs SE_SECURITY_NAME)."
+    );
+    let _ = writeln!(
+        o,
+        "security_descriptor_copy = {}",
+        q(tr.security_descriptor_copy.as_str())
+    );
+    let _ = writeln!(
+        o,
+        "# Verification while users still write: ONLY_FILES_TRANSFERRED (recommended) or NONE."
+    );
     let _ = writeln!(o, "verify_mode_live = {}", q(tr.verify_mode_live.as_str()));
-    let _ = writeln!(o, "# Verification of the final sync, inside the downtime. POINT_IN_TIME_CONSISTENT re-reads every");
-    let _ = writeln!(o, "# file on both sides: the strongest check, and hours of downtime on large volumes.");
+    let _ = writeln!(
+        o,
+        "# Verification of the final sync, inside the downtime. POINT_IN_TIME_CONSISTENT re-reads every"
+    );
+    let _ = writeln!(
+        o,
+        "# file on both sides: the strongest check, and hours of downtime on large volumes."
+    );
     let _ = writeln!(o, "verify_mode_final = {}", q(tr.verify_mode_final.as_str()));
-    opt_line(&mut o, "CloudWatch log group for DataSync errors (LogLevel BASIC); unset means no logs.", "cloudwatch_log_group_arn", tr.cloudwatch_log_group_arn.as_deref());
+    opt_line(
+        &mut o,
+        "CloudWatch log group for DataSync errors (LogLevel BASIC); unset means no logs.",
+        "cloudwatch_log_group_arn",
+        tr.cloudwatch_log_group_arn.as_deref(),
+    );
     let _ = writeln!(o, "# Paths DataSync skips (SIMPLE_PATTERN, case sensitive).");
     let _ = writeln!(o, "excludes = {}", list(&tr.excludes));
 
     let sy = &intent.sync;
-    let _ = writeln!(o, "\n# Incremental syncs repeat while users work, until the last one is small: all three of");
-    let _ = writeln!(o, "# changed files, changed bytes and duration under the thresholds.");
+    let _ = writeln!(
+        o,
+        "\n# Incremental syncs repeat while users work, until the last one is small: all three of"
+    );
+    let _ = writeln!(
+        o,
+        "# changed files, changed bytes and duration under the thresholds."
+    );
     let _ = writeln!(o, "[sync]");
     let _ = writeln!(o, "converged_changed_files = {}", sy.converged_changed_files);
-    let _ = writeln!(o, "converged_changed_bytes = {}", q(&sy.converged_changed_bytes.to_string()));
-    let _ = writeln!(o, "converged_duration = {}", q(&sy.converged_duration.to_string()));
-    let _ = writeln!(o, "# Without convergence after this many incrementals, stop at the gate and say why.");
+    let _ = writeln!(
+        o,
+        "converged_changed_bytes = {}",
+        q(&sy.converged_changed_bytes.to_string())
+    );
+    let _ = writeln!(
+        o,
+        "converged_duration = {}",
+        q(&sy.converged_duration.to_string())
+    );
+    let _ = writeln!(
+        o,
+        "# Without convergence after this many incrementals, stop at the gate and say why."
+    );
     let _ = writeln!(o, "max_incremental_runs = {}", sy.max_incremental_runs);
-    let _ = writeln!(o, "pause_between_runs = {}", q(&sy.pause_between_runs.to_string()));
-    let _ = writeln!(o, "# A failed execution is started again this many times before the run stops.");
+    let _ = writeln!(
+        o,
+        "pause_between_runs = {}",
+        q(&sy.pause_between_runs.to_string())
+    );
+    let _ = writeln!(
+        o,
+        "# A failed execution is started again this many times before the run stops."
+    );
     let _ = writeln!(o, "retry_failed_executions = {}", sy.retry_failed_executions);
     let _ = writeln!(o, "poll_interval = {}", q(&sy.poll_interval.to_string()));
 
     let cu = &intent.cutover;
     let _ = writeln!(o, "\n[cutover]");
-    let _ = writeln!(o, "# How the source stops taking writes: \"manual\" (you freeze it and confirm), \"command\"");
-    let _ = writeln!(o, "# (fsx-migrate runs freeze_command; non-zero exit stops the run) or \"simulator\".");
+    let _ = writeln!(
+        o,
+        "# How the source stops taking writes: \"manual\" (you freeze it and confirm), \"command\""
+    );
+    let _ = writeln!(
+        o,
+        "# (fsx-migrate runs freeze_command; non-zero exit stops the run) or \"simulator\"."
+    );
     let freeze = match cu.freeze {
         FreezeKind::Manual => "manual",
         FreezeKind::Command => "command",
         FreezeKind::Simulator => "simulator",
     };
     let _ = writeln!(o, "freeze = {}", q(freeze));
-    opt_line(&mut o, "Command run for freeze = \"command\", e.g. a PowerShell script that makes the shares read-only.", "freeze_command", cu.freeze_command.as_deref());
-    let _ = writeln!(o, "# Delete guard: stop before the DNS swap if the final sync removed more files than this.");
+    opt_line(
+        &mut o,
+        "Command run for freeze = \"command\", e.g. a PowerShell script that makes the shares read-only.",
+        "freeze_command",
+        cu.freeze_command.as_deref(),
+    );
+    let _ = writeln!(
+        o,
+        "# Delete guard: stop before the DNS swap if the final sync removed more files than this."
+    );
     let _ = writeln!(o, "max_final_deletes = {}", cu.max_final_deletes);
 
     let d = &intent.dns;
-    let _ = writeln!(o, "\n# The CNAME users resolve; it is swapped (UPSERT) to the target's DNS name at cutover.");
+    let _ = writeln!(
+        o,
+        "\n# The CNAME users resolve; it is swapped (UPSERT) to the target's DNS name at cutover."
+    );
     let _ = writeln!(o, "[dns]");
-    let _ = writeln!(o, "hosted_zone_id = {}\nrecord_name = {}", q(&d.hosted_zone_id), q(&d.record_name));
-    let _ = writeln!(o, "# Seconds. Lower the record's TTL to this at least one old TTL before the cutover.");
+    let _ = writeln!(
+        o,
+        "hosted_zone_id = {}\nrecord_name = {}",
+        q(&d.hosted_zone_id),
+        q(&d.record_name)
+    );
+    let _ = writeln!(
+        o,
+        "# Seconds. Lower the record's TTL to this at least one old TTL before the cutover."
+    );
     let _ = writeln!(o, "ttl = {}", d.ttl);
     let _ = writeln!(o, "\n{CHECKPOINT_MARKER}");
     o

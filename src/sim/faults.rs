@@ -65,17 +65,30 @@ impl FaultRule {
             FaultKind::CreationFailed => "fsx:CreateFileSystem",
             _ => "*",
         };
-        let mut rule =
-            FaultRule { kind, operation: default_op.into(), after: 0, times: 1, probability: 1.0, seen: 0, fired: 0 };
+        let mut rule = FaultRule {
+            kind,
+            operation: default_op.into(),
+            after: 0,
+            times: 1,
+            probability: 1.0,
+            seen: 0,
+            fired: 0,
+        };
         for part in parts {
-            let (key, value) = part.split_once('=').ok_or_else(|| format!("fault option {part:?} is not key=value"))?;
+            let (key, value) = part
+                .split_once('=')
+                .ok_or_else(|| format!("fault option {part:?} is not key=value"))?;
             let bad = || format!("fault option {key} has an invalid value {value:?}");
             match key.trim() {
                 "op" => rule.operation = value.trim().to_string(),
                 "times" => rule.times = value.trim().parse().map_err(|_| bad())?,
                 "after" => rule.after = value.trim().parse().map_err(|_| bad())?,
                 "p" => rule.probability = value.trim().parse().map_err(|_| bad())?,
-                other => return Err(format!("unknown fault option {other:?}: expected op, times, after or p")),
+                other => {
+                    return Err(format!(
+                        "unknown fault option {other:?}: expected op, times, after or p"
+                    ));
+                }
             }
         }
         Ok(rule)
@@ -102,13 +115,20 @@ impl FaultRule {
     pub fn error(&self, operation: &str) -> Option<CloudError> {
         let (class, code, message) = match self.kind {
             FaultKind::Throttle => (ErrorClass::Throttled, "ThrottlingException", "Rate exceeded"),
-            FaultKind::ServerError => {
-                (ErrorClass::Transient, "InternalServerError", "We encountered an internal error. Please try again.")
-            }
+            FaultKind::ServerError => (
+                ErrorClass::Transient,
+                "InternalServerError",
+                "We encountered an internal error. Please try again.",
+            ),
             FaultKind::Timeout => (ErrorClass::Transient, "RequestTimeout", "the request timed out"),
             FaultKind::ExecutionError | FaultKind::CreationFailed => return None,
         };
-        Some(CloudError { class, operation: operation.to_string(), code: code.into(), message: message.into() })
+        Some(CloudError {
+            class,
+            operation: operation.to_string(),
+            code: code.into(),
+            message: message.into(),
+        })
     }
 }
 
@@ -119,14 +139,24 @@ mod tests {
     #[test]
     fn a_rule_fires_after_skipping_and_stops_after_its_times() {
         let mut rule = FaultRule::parse("throttle,op=fsx:DescribeFileSystems,times=2,after=1").unwrap();
-        let fired: Vec<bool> = (0..5).map(|_| rule.fires("fsx:DescribeFileSystems", 0.0)).collect();
+        let fired: Vec<bool> = (0..5)
+            .map(|_| rule.fires("fsx:DescribeFileSystems", 0.0))
+            .collect();
         assert_eq!(fired, [false, true, true, false, false]);
         assert!(!rule.fires("route53:GetChange", 0.0));
     }
 
     #[test]
     fn bad_fault_specs_say_what_is_wrong() {
-        assert!(FaultRule::parse("meteor").unwrap_err().contains("unknown fault kind"));
-        assert!(FaultRule::parse("throttle,times=x").unwrap_err().contains("times"));
+        assert!(
+            FaultRule::parse("meteor")
+                .unwrap_err()
+                .contains("unknown fault kind")
+        );
+        assert!(
+            FaultRule::parse("throttle,times=x")
+                .unwrap_err()
+                .contains("times")
+        );
     }
 }

@@ -18,6 +18,7 @@ use self::faults::FaultKind;
 use self::model::{ScheduleInput, schedule_execution};
 use self::world::{SimChange, SimExecution, SimResource, SimTarget, World};
 use crate::clock::Clock;
+use crate::core::preflight::dns_eq;
 use crate::error::{Failure, io_failure};
 use crate::model::{ChangeStatus, DeploymentType, FileSystemInfo, Lifecycle, Side, SyncKind};
 use crate::plan::file::write_atomically;
@@ -25,7 +26,6 @@ use crate::port::{
     CloudError, CloudPort, Command, CreateTargetRequest, Environment, ErrorClass, PLAN_TAG,
     PreserveDeletedFiles, Response, SIDE_TAG, StartExecutionRequest, TransferResources,
 };
-use crate::core::preflight::dns_eq;
 
 /// The simulated start of every world, so reports and snapshots are reproducible.
 pub fn epoch() -> Timestamp {
@@ -41,17 +41,29 @@ pub struct SimPort {
 }
 
 fn rejected(operation: &str, code: &str, message: impl Into<String>) -> CloudError {
-    CloudError { class: ErrorClass::Rejected, operation: operation.into(), code: code.into(), message: message.into() }
+    CloudError {
+        class: ErrorClass::Rejected,
+        operation: operation.into(),
+        code: code.into(),
+        message: message.into(),
+    }
 }
 
 fn not_found(operation: &str, code: &str, message: impl Into<String>) -> CloudError {
-    CloudError { class: ErrorClass::NotFound, ..rejected(operation, code, message) }
+    CloudError {
+        class: ErrorClass::NotFound,
+        ..rejected(operation, code, message)
+    }
 }
 
 impl SimPort {
     /// A world in memory, on `clock` (usually virtual).
     pub fn in_memory(world: World, clock: Clock) -> SimPort {
-        SimPort { world, path: None, clock }
+        SimPort {
+            world,
+            path: None,
+            clock,
+        }
     }
 
     /// Opens a persisted world. `start_clock` starts a standing clock (the first `run`); with `speed`,
@@ -61,7 +73,9 @@ impl SimPort {
         if let Some(speed) = speed
             && !(speed.is_finite() && speed > 0.0)
         {
-            return Err(Failure::user(format!("--sim-speed {speed} must be a positive number")));
+            return Err(Failure::user(format!(
+                "--sim-speed {speed} must be a positive number"
+            )));
         }
         if speed.is_some() || (start_clock && world.anchor_real.is_none()) {
             world.anchor_sim = now_of(&world);
@@ -69,14 +83,23 @@ impl SimPort {
             world.speed = speed.unwrap_or(world.speed);
         }
         let clock = scaled_clock(&world);
-        let port = SimPort { world, path: Some(path.to_path_buf()), clock };
-        port.persist().map_err(|e| Failure::internal("cannot write the simulated world").cause(e))?;
+        let port = SimPort {
+            world,
+            path: Some(path.to_path_buf()),
+            clock,
+        };
+        port.persist()
+            .map_err(|e| Failure::internal("cannot write the simulated world").cause(e))?;
         Ok(port)
     }
 
     /// A persisted world on a clock chosen by the caller (the demo's paced virtual clock).
     pub fn persisted(world: World, path: &Path, clock: Clock) -> SimPort {
-        SimPort { world, path: Some(path.to_path_buf()), clock }
+        SimPort {
+            world,
+            path: Some(path.to_path_buf()),
+            clock,
+        }
     }
 
     /// Stops the world's clock at the last simulated time; a later `run` starts it again at 1× (or --sim-speed).
@@ -124,7 +147,12 @@ impl SimPort {
         match command {
             Command::Inspect(req) => {
                 let source = w.file_system_at(&req.source_file_system_id, now);
-                let subnets = w.subnets.iter().filter(|s| req.subnet_ids.contains(&s.id)).cloned().collect();
+                let subnets = w
+                    .subnets
+                    .iter()
+                    .filter(|s| req.subnet_ids.contains(&s.id))
+                    .cloned()
+                    .collect();
                 let zone_ok = w.hosted_zone_id == req.hosted_zone_id;
                 let record = w
                     .records
@@ -138,11 +166,19 @@ impl SimPort {
                     record,
                 }))
             }
-            Command::CreateTarget(req) => self.create_target(req, now, injected.contains(&FaultKind::CreationFailed)),
+            Command::CreateTarget(req) => {
+                self.create_target(req, now, injected.contains(&FaultKind::CreationFailed))
+            }
             Command::DescribeFileSystem { file_system_id } => w
                 .file_system_at(file_system_id, now)
                 .map(Response::FileSystem)
-                .ok_or_else(|| not_found(op, "FileSystemNotFound", format!("File system '{file_system_id}' does not exist."))),
+                .ok_or_else(|| {
+                    not_found(
+                        op,
+                        "FileSystemNotFound",
+                        format!("File system '{file_system_id}' does not exist."),
+                    )
+                }),
             Command::FindTransferResources { plan_id } => {
                 let tagged = |r: &&SimResource| r.tags.get(PLAN_TAG) == Some(plan_id);
                 let side = |s: Side| {
@@ -162,29 +198,54 @@ impl SimPort {
                 let known = w.source.arn == req.file_system_arn
                     || w.targets.iter().any(|t| t.info.arn == req.file_system_arn);
                 if !known {
-                    return Err(rejected(op, "InvalidRequestException", format!("{} not found", req.file_system_arn)));
+                    return Err(rejected(
+                        op,
+                        "InvalidRequestException",
+                        format!("{} not found", req.file_system_arn),
+                    ));
                 }
                 let suffix = w.hex_id(17);
-                let arn = format!("arn:aws:datasync:{}:{}:location/loc-{suffix}", w.region, w.account);
-                w.locations.push(SimResource { arn: arn.clone(), tags: req.tags.clone(), created_at: now });
+                let arn = format!(
+                    "arn:aws:datasync:{}:{}:location/loc-{suffix}",
+                    w.region, w.account
+                );
+                w.locations.push(SimResource {
+                    arn: arn.clone(),
+                    tags: req.tags.clone(),
+                    created_at: now,
+                });
                 Ok(Response::LocationCreated { side: req.side, arn })
             }
             Command::CreateTask(req) => {
                 for loc in [&req.source_location_arn, &req.target_location_arn] {
                     if !w.locations.iter().any(|l| &l.arn == loc) {
-                        return Err(rejected(op, "InvalidRequestException", format!("location {loc} not found")));
+                        return Err(rejected(
+                            op,
+                            "InvalidRequestException",
+                            format!("location {loc} not found"),
+                        ));
                     }
                 }
                 let suffix = w.hex_id(17);
                 let arn = format!("arn:aws:datasync:{}:{}:task/task-{suffix}", w.region, w.account);
-                w.tasks.push(SimResource { arn: arn.clone(), tags: req.tags.clone(), created_at: now });
+                w.tasks.push(SimResource {
+                    arn: arn.clone(),
+                    tags: req.tags.clone(),
+                    created_at: now,
+                });
                 Ok(Response::TaskCreated { arn })
             }
             Command::FindExecution { task_arn, known } => {
                 let unknown = |e: &&SimExecution| &e.task_arn == task_arn && !known.contains(&e.arn);
-                let running = w.executions.iter().filter(unknown).find(|e| !e.status_at(now).is_terminal());
+                let running = w
+                    .executions
+                    .iter()
+                    .filter(unknown)
+                    .find(|e| !e.status_at(now).is_terminal());
                 let newest = w.executions.iter().rev().find(unknown);
-                Ok(Response::ExecutionFound(running.or(newest).map(|e| e.arn.clone())))
+                Ok(Response::ExecutionFound(
+                    running.or(newest).map(|e| e.arn.clone()),
+                ))
             }
             Command::StartExecution(req) => {
                 self.start_execution(req, now, injected.contains(&FaultKind::ExecutionError))
@@ -194,14 +255,28 @@ impl SimPort {
                 .iter()
                 .find(|e| &e.arn == execution_arn)
                 .map(|e| Response::Execution(e.info_at(now)))
-                .ok_or_else(|| rejected(op, "InvalidRequestException", format!("{execution_arn} not found"))),
+                .ok_or_else(|| {
+                    rejected(
+                        op,
+                        "InvalidRequestException",
+                        format!("{execution_arn} not found"),
+                    )
+                }),
             Command::UpsertCname(req) => {
                 if w.hosted_zone_id != req.hosted_zone_id {
-                    return Err(not_found(op, "NoSuchHostedZone", format!("No hosted zone found with ID: {}", req.hosted_zone_id)));
+                    return Err(not_found(
+                        op,
+                        "NoSuchHostedZone",
+                        format!("No hosted zone found with ID: {}", req.hosted_zone_id),
+                    ));
                 }
-                let final_done = w.executions.iter().any(|e| e.kind == SyncKind::Final && e.succeeded_by(now));
+                let final_done = w
+                    .executions
+                    .iter()
+                    .any(|e| e.kind == SyncKind::Final && e.succeeded_by(now));
                 if !final_done {
-                    w.violations.push(format!("{now}: DNS swapped before a final sync succeeded"));
+                    w.violations
+                        .push(format!("{now}: DNS swapped before a final sync succeeded"));
                 }
                 let name = format!("{}.", req.record_name.trim_end_matches('.'));
                 w.records.retain(|r| !dns_eq(&r.name, &name));
@@ -212,15 +287,33 @@ impl SimPort {
                     ttl: Some(req.ttl),
                 });
                 let id = format!("C{}", w.hex_id(20).to_uppercase());
-                w.changes.push(SimChange { id: id.clone(), record_name: name, value: req.value.clone(), ttl: req.ttl, submitted_at: now });
-                Ok(Response::Change { id, status: ChangeStatus::Pending })
+                w.changes.push(SimChange {
+                    id: id.clone(),
+                    record_name: name,
+                    value: req.value.clone(),
+                    ttl: req.ttl,
+                    submitted_at: now,
+                });
+                Ok(Response::Change {
+                    id,
+                    status: ChangeStatus::Pending,
+                })
             }
             Command::GetChange { change_id } => w
                 .changes
                 .iter()
                 .find(|c| &c.id == change_id)
-                .map(|c| Response::Change { id: c.id.clone(), status: w.change_status(c, now) })
-                .ok_or_else(|| not_found(op, "NoSuchChange", format!("A change with the specified change ID does not exist: {change_id}"))),
+                .map(|c| Response::Change {
+                    id: c.id.clone(),
+                    status: w.change_status(c, now),
+                })
+                .ok_or_else(|| {
+                    not_found(
+                        op,
+                        "NoSuchChange",
+                        format!("A change with the specified change ID does not exist: {change_id}"),
+                    )
+                }),
             Command::FreezeSource { .. } => {
                 w.writes.frozen_at.get_or_insert(now);
                 Ok(Response::SourceFrozen)
@@ -228,10 +321,19 @@ impl SimPort {
         }
     }
 
-    fn create_target(&mut self, req: &CreateTargetRequest, now: Timestamp, fails: bool) -> Result<Response, CloudError> {
+    fn create_target(
+        &mut self,
+        req: &CreateTargetRequest,
+        now: Timestamp,
+        fails: bool,
+    ) -> Result<Response, CloudError> {
         let w = &mut self.world;
         let fingerprint = World::request_fingerprint(req);
-        if let Some(existing) = w.targets.iter().find(|t| t.client_request_token == req.client_request_token) {
+        if let Some(existing) = w
+            .targets
+            .iter()
+            .find(|t| t.client_request_token == req.client_request_token)
+        {
             if existing.request_json != fingerprint {
                 return Err(rejected(
                     "fsx:CreateFileSystem",
@@ -240,12 +342,18 @@ impl SimPort {
                 ));
             }
             let id = existing.info.id.clone();
-            return Ok(Response::FileSystem(w.file_system_at(&id, now).expect("target exists")));
+            return Ok(Response::FileSystem(
+                w.file_system_at(&id, now).expect("target exists"),
+            ));
         }
         if let Some(plan) = req.tags.get(PLAN_TAG)
-            && w.targets.iter().any(|t| t.info.settings.tags.get(PLAN_TAG) == Some(plan))
+            && w.targets
+                .iter()
+                .any(|t| t.info.settings.tags.get(PLAN_TAG) == Some(plan))
         {
-            w.violations.push(format!("{now}: a second target file system was created for plan {plan}"));
+            w.violations.push(format!(
+                "{now}: a second target file system was created for plan {plan}"
+            ));
         }
         let id = format!("fs-{}", w.hex_id(17));
         let mut settings = req.settings.clone();
@@ -270,24 +378,41 @@ impl SimPort {
             created_at: now,
             fails,
         });
-        Ok(Response::FileSystem(w.file_system_at(&info.id, now).expect("just created")))
+        Ok(Response::FileSystem(
+            w.file_system_at(&info.id, now).expect("just created"),
+        ))
     }
 
-    fn start_execution(&mut self, req: &StartExecutionRequest, now: Timestamp, fails: bool) -> Result<Response, CloudError> {
+    fn start_execution(
+        &mut self,
+        req: &StartExecutionRequest,
+        now: Timestamp,
+        fails: bool,
+    ) -> Result<Response, CloudError> {
         let op = "datasync:StartTaskExecution";
         let w = &mut self.world;
         if !w.tasks.iter().any(|t| t.arn == req.task_arn) {
-            return Err(rejected(op, "InvalidRequestException", format!("{} not found", req.task_arn)));
+            return Err(rejected(
+                op,
+                "InvalidRequestException",
+                format!("{} not found", req.task_arn),
+            ));
         }
         if let Some(running) = w.running_execution(&req.task_arn, now) {
-            let message = format!("task {} already has execution {} running", req.task_arn, running.arn);
-            w.violations.push(format!("{now}: StartTaskExecution while {}", running.arn));
+            let message = format!(
+                "task {} already has execution {} running",
+                req.task_arn, running.arn
+            );
+            w.violations
+                .push(format!("{now}: StartTaskExecution while {}", running.arn));
             return Err(rejected(op, "InvalidRequestException", message));
         }
         let target_throughput = w
             .targets
             .first()
-            .map_or(w.source.settings.throughput_capacity_mbps, |t| t.info.settings.throughput_capacity_mbps);
+            .map_or(w.source.settings.throughput_capacity_mbps, |t| {
+                t.info.settings.throughput_capacity_mbps
+            });
         let throughput = w.source.settings.throughput_capacity_mbps.min(target_throughput);
         let mut schedule = schedule_execution(&ScheduleInput {
             model: &w.model,
@@ -302,7 +427,8 @@ impl SimPort {
             throughput_mbps: f64::from(throughput),
         });
         if fails {
-            schedule.error_after_secs = Some(schedule.launch_secs + schedule.prepare_secs + schedule.transfer_secs * 0.4);
+            schedule.error_after_secs =
+                Some(schedule.launch_secs + schedule.prepare_secs + schedule.transfer_secs * 0.4);
         }
         let arn = format!("{}/execution/exec-{}", req.task_arn, w.hex_id(17));
         w.executions.push(SimExecution {
@@ -334,7 +460,11 @@ pub fn now_of(world: &World) -> Timestamp {
 
 fn scaled_clock(world: &World) -> Clock {
     match world.anchor_real {
-        Some(anchor_real) => Clock::Scaled { anchor_real, anchor_sim: world.anchor_sim, speed: world.speed },
+        Some(anchor_real) => Clock::Scaled {
+            anchor_real,
+            anchor_sim: world.anchor_sim,
+            speed: world.speed,
+        },
         None => Clock::virtual_at(world.anchor_sim.max(world.last_seen)),
     }
 }
@@ -354,8 +484,11 @@ pub fn save_world(path: &Path, world: &World) -> Result<(), Failure> {
 
 /// The world and its derived state as `sim show` prints it.
 pub fn show(world: &World, now: Timestamp) -> serde_json::Value {
-    let targets: Vec<FileSystemInfo> =
-        world.targets.iter().filter_map(|t| world.file_system_at(&t.info.id, now)).collect();
+    let targets: Vec<FileSystemInfo> = world
+        .targets
+        .iter()
+        .filter_map(|t| world.file_system_at(&t.info.id, now))
+        .collect();
     let executions: Vec<serde_json::Value> = world
         .executions
         .iter()

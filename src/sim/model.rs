@@ -60,13 +60,21 @@ pub struct DataProfile {
 
 impl DataProfile {
     pub fn average_file_bytes(&self) -> f64 {
-        if self.files == 0 { 0.0 } else { self.bytes as f64 / self.files as f64 }
+        if self.files == 0 {
+            0.0
+        } else {
+            self.bytes as f64 / self.files as f64
+        }
     }
 
     /// Distinct files touched by `writes` random writes: F·(1 − e^(−w/F)).
     pub fn distinct_files(&self, writes: f64) -> f64 {
         let f = self.files as f64;
-        if f == 0.0 || writes <= 0.0 { 0.0 } else { f * (1.0 - (-writes / f).exp()) }
+        if f == 0.0 || writes <= 0.0 {
+            0.0
+        } else {
+            f * (1.0 - (-writes / f).exp())
+        }
     }
 }
 
@@ -133,8 +141,8 @@ pub fn schedule_execution(input: &ScheduleInput<'_>) -> ExecutionSchedule {
     let p = input.profile;
     let target_files = if input.target_seeded { p.files } else { 0 };
     let prepare_secs = (p.files + target_files) as f64 / m.prepare_files_per_sec;
-    let snapshot_time = input.start
-        + jiff::SignedDuration::from_secs_f64(m.launch_secs as f64 + prepare_secs);
+    let snapshot_time =
+        input.start + jiff::SignedDuration::from_secs_f64(m.launch_secs as f64 + prepare_secs);
     let snapshot_writes = input.writes.writes_by(p, snapshot_time);
     let (files, bytes) = if input.target_seeded {
         let changed = p.distinct_files(snapshot_writes - input.synced_writes);

@@ -7,8 +7,8 @@ use jiff::Timestamp;
 use super::model::{DataProfile, ModelConstants, WriteProcess};
 use super::world::{WORLD_VERSION, World};
 use crate::model::{
-    ActiveDirectory, DeploymentType, DnsRecord, FileSystemInfo, FileSystemSettings, FileSystemType, Lifecycle,
-    StorageType, SubnetInfo,
+    ActiveDirectory, DeploymentType, DnsRecord, FileSystemInfo, FileSystemSettings, FileSystemType,
+    Lifecycle, StorageType, SubnetInfo,
 };
 
 /// Ids the simulated account always has, so plans and docs can name them.
@@ -85,7 +85,9 @@ fn source_settings(spec: &ScenarioSpec) -> FileSystemSettings {
         daily_automatic_backup_start_time: Some("03:00".into()),
         weekly_maintenance_start_time: Some("6:04:30".into()),
         copy_tags_to_backups: true,
-        kms_key_id: Some("arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab".into()),
+        kms_key_id: Some(
+            "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab".into(),
+        ),
         audit_log: None,
         disk_iops: None,
         tags: BTreeMap::from([
@@ -95,7 +97,12 @@ fn source_settings(spec: &ScenarioSpec) -> FileSystemSettings {
     }
 }
 
-fn file_system(id: &str, kind: FileSystemType, deployment: DeploymentType, settings: FileSystemSettings) -> FileSystemInfo {
+fn file_system(
+    id: &str,
+    kind: FileSystemType,
+    deployment: DeploymentType,
+    settings: FileSystemSettings,
+) -> FileSystemInfo {
     FileSystemInfo {
         id: id.to_string(),
         arn: fs_arn(id),
@@ -114,7 +121,12 @@ fn file_system(id: &str, kind: FileSystemType, deployment: DeploymentType, setti
 /// Builds the world for `spec`, with simulated time starting at `start`.
 pub fn build(spec: &ScenarioSpec, start: Timestamp) -> World {
     let settings = source_settings(spec);
-    let source = file_system(SOURCE_ID, FileSystemType::Windows, DeploymentType::SingleAz2, settings.clone());
+    let source = file_system(
+        SOURCE_ID,
+        FileSystemType::Windows,
+        DeploymentType::SingleAz2,
+        settings.clone(),
+    );
     let subnet = |id: &str, az: &str, vpc: &str| SubnetInfo {
         id: id.into(),
         availability_zone: az.into(),
@@ -138,7 +150,10 @@ pub fn build(spec: &ScenarioSpec, start: Timestamp) -> World {
             writes_per_day: spec.files as f64 * spec.change_rate_per_day,
             delete_share: 0.05,
         },
-        writes: WriteProcess { origin: start, frozen_at: None },
+        writes: WriteProcess {
+            origin: start,
+            frozen_at: None,
+        },
         records: vec![
             DnsRecord {
                 name: format!("{RECORD_NAME}."),
@@ -155,8 +170,18 @@ pub fn build(spec: &ScenarioSpec, start: Timestamp) -> World {
         ],
         source,
         other_file_systems: vec![
-            file_system(LUSTRE_ID, FileSystemType::Lustre, DeploymentType::Unknown("PERSISTENT_2".into()), settings.clone()),
-            file_system(MULTI_AZ_ID, FileSystemType::Windows, DeploymentType::MultiAz1, settings),
+            file_system(
+                LUSTRE_ID,
+                FileSystemType::Lustre,
+                DeploymentType::Unknown("PERSISTENT_2".into()),
+                settings.clone(),
+            ),
+            file_system(
+                MULTI_AZ_ID,
+                FileSystemType::Windows,
+                DeploymentType::MultiAz1,
+                settings,
+            ),
         ],
         subnets: vec![
             subnet(SUBNET_A, "us-east-1a", "vpc-0a1b2c3d"),

@@ -105,7 +105,8 @@ pub struct SimChange {
 }
 
 fn after(t: Timestamp, secs: f64) -> Timestamp {
-    t.checked_add(SignedDuration::from_secs_f64(secs.max(0.0))).unwrap_or(t)
+    t.checked_add(SignedDuration::from_secs_f64(secs.max(0.0)))
+        .unwrap_or(t)
 }
 
 fn ms(secs: f64) -> u64 {
@@ -153,7 +154,13 @@ impl SimExecution {
         } else {
             ExecutionStatus::Success
         };
-        let fraction = |start: f64, len: f64| if len <= 0.0 { 1.0 } else { ((clock - start) / len).clamp(0.0, 1.0) };
+        let fraction = |start: f64, len: f64| {
+            if len <= 0.0 {
+                1.0
+            } else {
+                ((clock - start) / len).clamp(0.0, 1.0)
+            }
+        };
         let mut counters = ExecutionCounters::default();
         if clock >= t_transfer {
             let moved = fraction(t_transfer, s.transfer_secs);
@@ -182,7 +189,14 @@ impl SimExecution {
         } else {
             (None, None)
         };
-        ExecutionInfo { arn: self.arn.clone(), status, counters, durations, error_code, error_detail }
+        ExecutionInfo {
+            arn: self.arn.clone(),
+            status,
+            counters,
+            durations,
+            error_code,
+            error_detail,
+        }
     }
 }
 
@@ -226,7 +240,8 @@ impl World {
             (true, false) => Lifecycle::Available,
             (true, true) => {
                 info.failure_message = Some(
-                    "simulated fault: Amazon FSx was unable to create the file system (fault injection)".into(),
+                    "simulated fault: Amazon FSx was unable to create the file system (fault injection)"
+                        .into(),
                 );
                 Lifecycle::Failed
             }
@@ -245,7 +260,11 @@ impl World {
 
     /// Writes whose deletes reached the target (only REMOVE runs propagate deletes).
     pub fn delete_synced_writes_at(&self, now: Timestamp) -> f64 {
-        let seeded = self.executions.iter().filter(|e| e.succeeded_by(now)).map(|e| e.schedule.snapshot_writes);
+        let seeded = self
+            .executions
+            .iter()
+            .filter(|e| e.succeeded_by(now))
+            .map(|e| e.schedule.snapshot_writes);
         let first = seeded.clone().fold(f64::INFINITY, f64::min);
         let removed = self
             .executions
@@ -253,7 +272,11 @@ impl World {
             .filter(|e| e.remove_deleted && e.succeeded_by(now))
             .map(|e| e.schedule.snapshot_writes)
             .fold(0.0, f64::max);
-        if first.is_finite() { first.max(removed) } else { 0.0 }
+        if first.is_finite() {
+            first.max(removed)
+        } else {
+            0.0
+        }
     }
 
     pub fn target_seeded_at(&self, now: Timestamp) -> bool {
@@ -262,7 +285,9 @@ impl World {
 
     /// The execution of `task_arn` still running at `now`, if any.
     pub fn running_execution(&self, task_arn: &str, now: Timestamp) -> Option<&SimExecution> {
-        self.executions.iter().find(|e| e.task_arn == task_arn && !e.status_at(now).is_terminal())
+        self.executions
+            .iter()
+            .find(|e| e.task_arn == task_arn && !e.status_at(now).is_terminal())
     }
 
     pub fn change_status(&self, change: &SimChange, now: Timestamp) -> ChangeStatus {
@@ -275,14 +300,20 @@ impl World {
 
     pub fn freeze_at(&self) -> Option<Timestamp> {
         self.writes.frozen_at.or_else(|| {
-            self.executions.iter().filter(|e| e.kind == SyncKind::Final).map(|e| e.started_at).min()
+            self.executions
+                .iter()
+                .filter(|e| e.kind == SyncKind::Final)
+                .map(|e| e.started_at)
+                .min()
         })
     }
 
     pub fn accounting(&self, now: Timestamp) -> Accounting {
         let swap = self.changes.first();
         let swapped_at = swap.map(|c| c.submitted_at);
-        let insync_at = swap.map(|c| after(c.submitted_at, self.model.dns_propagation_secs as f64)).filter(|t| *t <= now);
+        let insync_at = swap
+            .map(|c| after(c.submitted_at, self.model.dns_propagation_secs as f64))
+            .filter(|t| *t <= now);
         let freeze_at = self.freeze_at();
         let writes = |t: Timestamp| self.writes.writes_by(&self.data, t);
         let (lost, during) = match swapped_at {

@@ -51,7 +51,9 @@ pub async fn write_plan(port: &mut SimPort, dir: &Path, req: &PlanRequest) -> Pa
         hosted_zone_id: req.hosted_zone_id.clone(),
         record_name: req.record_name.clone(),
     });
-    let Ok(Response::Environment(env)) = port.execute(&inspect).await else { panic!("inspect failed") };
+    let Ok(Response::Environment(env)) = port.execute(&inspect).await else {
+        panic!("inspect failed")
+    };
     let intent = intent_from(&env, req).expect("source exists");
     let path = dir.join("plan.toml");
     std::fs::write(&path, render(&intent, "test plan")).unwrap();
@@ -59,11 +61,20 @@ pub async fn write_plan(port: &mut SimPort, dir: &Path, req: &PlanRequest) -> Pa
 }
 
 pub fn options() -> RunOptions {
-    RunOptions { backend: Some(Backend::Simulator), ..RunOptions::default() }
+    RunOptions {
+        backend: Some(Backend::Simulator),
+        ..RunOptions::default()
+    }
 }
 
 /// Loads the plan and drives it against `port` until it stops; `crash_at` injects a crash.
-pub async fn drive(port: &mut SimPort, plan: &Path, opts: RunOptions, answers: Answers, crash_at: Option<u64>) -> (Outcome, u64) {
+pub async fn drive(
+    port: &mut SimPort,
+    plan: &Path,
+    opts: RunOptions,
+    answers: Answers,
+    crash_at: Option<u64>,
+) -> (Outcome, u64) {
     let mut file = PlanFile::load(plan).expect("plan loads");
     let clock = port.clock();
     let mut quiet = Quiet;
@@ -89,7 +100,9 @@ pub async fn intent_for(port: &mut SimPort, req: &PlanRequest) -> fsx_migrate::p
         hosted_zone_id: req.hosted_zone_id.clone(),
         record_name: req.record_name.clone(),
     });
-    let Ok(Response::Environment(env)) = port.execute(&inspect).await else { panic!("inspect failed") };
+    let Ok(Response::Environment(env)) = port.execute(&inspect).await else {
+        panic!("inspect failed")
+    };
     intent_from(&env, req).expect("source exists")
 }
 
@@ -100,10 +113,21 @@ pub async fn drive_mem(
     checkpoint: &fsx_migrate::plan::Checkpoint,
     crash_at: Option<u64>,
 ) -> (Outcome, fsx_migrate::plan::Checkpoint, u64) {
-    let mut store = fsx_migrate::driver::MemoryStore { saves: 0, last: Some(checkpoint.clone()) };
+    let mut store = fsx_migrate::driver::MemoryStore {
+        saves: 0,
+        last: Some(checkpoint.clone()),
+    };
     let clock = port.clock();
     let mut quiet = Quiet;
-    let mut driver = Driver::new(port, clock, intent.clone(), checkpoint.clone(), &mut store, options(), &mut quiet);
+    let mut driver = Driver::new(
+        port,
+        clock,
+        intent.clone(),
+        checkpoint.clone(),
+        &mut store,
+        options(),
+        &mut quiet,
+    );
     driver.assume_yes = true;
     driver.crash_at = crash_at;
     let outcome = driver.drive().await.expect("drive");
@@ -118,7 +142,11 @@ pub fn assert_invariants(port: &SimPort, cp: &fsx_migrate::plan::Checkpoint, com
     let w = &port.world;
     let now = port.now();
     let acc = w.accounting(now);
-    assert!(acc.violations.is_empty(), "cloud-side violations: {:?}", acc.violations);
+    assert!(
+        acc.violations.is_empty(),
+        "cloud-side violations: {:?}",
+        acc.violations
+    );
     assert!(w.targets.len() <= 1, "{} target file systems", w.targets.len());
     // Right after a crash the checkpoint may not yet know the last side effect; after a resume it must.
     if let (Some(t), Some(id)) = (w.targets.first(), &cp.target_file_system_id) {
@@ -127,7 +155,12 @@ pub fn assert_invariants(port: &SimPort, cp: &fsx_migrate::plan::Checkpoint, com
     if completed {
         let known = cp.known_execution_arns();
         for e in &w.executions {
-            assert!(known.contains(&e.arn), "orphaned execution {} ({})", e.arn, e.kind);
+            assert!(
+                known.contains(&e.arn),
+                "orphaned execution {} ({})",
+                e.arn,
+                e.kind
+            );
         }
     }
     // At most one execution ran at a time.
@@ -142,7 +175,11 @@ pub fn assert_invariants(port: &SimPort, cp: &fsx_migrate::plan::Checkpoint, com
         assert!(e.started_at >= frozen, "final sync before the freeze");
     }
     if let Some(change) = w.changes.first() {
-        assert!(w.executions.iter().any(|e| e.kind == SyncKind::Final && e.succeeded_by(change.submitted_at)));
+        assert!(
+            w.executions
+                .iter()
+                .any(|e| e.kind == SyncKind::Final && e.succeeded_by(change.submitted_at))
+        );
         assert_eq!(acc.writes_lost_at_swap, Some(0), "writes lost at the swap");
     }
     if completed {
