@@ -6,4 +6,5 @@ mod cli;
 mod core;
 mod crash;
 mod engine;
+mod plan_file;
 mod properties;
