@@ -21,5 +21,127 @@ async fn a_small_migration_runs_end_to_end_and_loses_nothing() {
     assert_eq!(acc.writes_lost_at_swap, Some(0));
     assert_eq!(acc.writes_during_freeze, Some(0));
     assert!(acc.violations.is_empty(), "{:?}", acc.violations);
-    eprintln!("{acc:#?}\n{cp:#?}");
+}
+
+fn with_faults(specs: &[&str]) -> fsx_migrate::sim::SimPort {
+    let mut w = world("small");
+    w.faults = specs
+        .iter()
+        .map(|s| fsx_migrate::sim::faults::FaultRule::parse(s).unwrap())
+        .collect();
+    sim(w)
+}
+
+#[tokio::test]
+async fn throttled_and_failing_calls_are_retried_with_backoff() {
+    let mut port = with_faults(&[
+        "throttle,op=datasync:DescribeTaskExecution,times=3",
+        "server_error,op=fsx:CreateFileSystem,times=2",
+    ]);
+    let intent = intent_for(&mut port, &plan_request()).await;
+    let (outcome, cp, _) = drive_mem(&mut port, &intent, &Default::default(), None).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    assert_invariants(&port, &cp, true);
+    assert_eq!(port.world.faults.iter().map(|f| f.fired).sum::<u64>(), 5);
+    assert_eq!(
+        port.world.api_calls["fsx:CreateFileSystem"], 3,
+        "two 500s, then the same token succeeds"
+    );
+}
+
+#[tokio::test]
+async fn an_execution_ending_in_error_is_started_again() {
+    let mut port = with_faults(&["execution_error,times=1"]);
+    let intent = intent_for(&mut port, &plan_request()).await;
+    let (outcome, cp, _) = drive_mem(&mut port, &intent, &Default::default(), None).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    assert_invariants(&port, &cp, true);
+    let failed: Vec<_> = cp.syncs.iter().filter(|s| !s.succeeded()).collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].error_code.as_deref(), Some("SimulatedTransferError"));
+}
+
+#[tokio::test]
+async fn repeated_execution_errors_stop_the_run_with_the_error_and_a_rerun_resumes() {
+    let mut port = with_faults(&["execution_error,times=4"]);
+    let intent = intent_for(&mut port, &plan_request()).await;
+    let (outcome, cp, _) = drive_mem(&mut port, &intent, &Default::default(), None).await;
+    let Outcome::Halted(Halt::ExecutionFailed {
+        attempts,
+        code,
+        detail,
+        ..
+    }) = outcome
+    else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(attempts, 3, "the first try and two retries");
+    assert_eq!(code.as_deref(), Some("SimulatedTransferError"));
+    assert!(detail.unwrap().contains("interrupted"));
+    assert_invariants(&port, &cp, false);
+    let (outcome, cp, _) = drive_mem(&mut port, &intent, &cp, None).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    assert_invariants(&port, &cp, true);
+    assert_eq!(cp.syncs.iter().filter(|s| !s.succeeded()).count(), 4);
+}
+
+#[tokio::test]
+async fn a_target_that_fails_to_create_stops_with_fsx_failure_details() {
+    let mut port = with_faults(&["creation_failed"]);
+    let intent = intent_for(&mut port, &plan_request()).await;
+    let (outcome, _, _) = drive_mem(&mut port, &intent, &Default::default(), None).await;
+    let Outcome::Halted(Halt::TargetFailed { lifecycle, message }) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(lifecycle, fsx_migrate::model::Lifecycle::Failed);
+    assert!(message.unwrap().contains("unable to create"));
+}
+
+#[tokio::test]
+async fn a_manual_freeze_that_does_not_stop_writers_shows_up_in_the_accounting() {
+    // The operator confirms a freeze, but the simulated users keep writing: the simulator must count it.
+    let mut req = plan_request();
+    req.freeze = fsx_migrate::plan::intent::FreezeKind::Manual;
+    let mut port = sim(world("small"));
+    let intent = intent_for(&mut port, &req).await;
+    let mut store = fsx_migrate::driver::MemoryStore::default();
+    let clock = port.clock();
+    let mut quiet = fsx_migrate::driver::Quiet;
+    let mut driver = fsx_migrate::driver::Driver::new(
+        &mut port,
+        clock,
+        intent,
+        Default::default(),
+        &mut store,
+        options(),
+        &mut quiet,
+    );
+    driver.answers = fsx_migrate::driver::Answers::AlwaysYes;
+    assert_eq!(driver.drive().await.unwrap(), Outcome::Halted(Halt::Completed));
+    let acc = port.world.accounting(port.now());
+    assert!(acc.writes_during_freeze.unwrap() > 0, "{acc:?}");
+    assert_eq!(
+        acc.writes_lost_at_swap,
+        Some(0),
+        "writes before the (claimed) freeze all made it"
+    );
+}
+
+#[tokio::test]
+async fn the_reference_scenario_simulates_in_virtual_time() {
+    let mut port = sim(world("reference"));
+    let intent = intent_for(&mut port, &plan_request()).await;
+    let wall = std::time::Instant::now();
+    let (outcome, cp, _) = drive_mem(&mut port, &intent, &Default::default(), None).await;
+    let elapsed = wall.elapsed();
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    assert_invariants(&port, &cp, true);
+    let acc = port.world.accounting(port.now());
+    eprintln!(
+        "reference scenario: {} incremental runs, downtime {}s, {} API calls, simulated in {:?}",
+        cp.incremental_successes(),
+        acc.downtime_secs.unwrap(),
+        acc.api_calls_total,
+        elapsed
+    );
 }

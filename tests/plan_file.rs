@@ -17,7 +17,8 @@ async fn a_rendered_plan_parses_back_to_the_same_intent() {
 
 #[test]
 fn the_example_plan_is_valid_and_has_not_started() {
-    let file = PlanFile::load(std::path::Path::new("plans/example.toml")).expect("plans/example.toml is valid");
+    let file =
+        PlanFile::load(std::path::Path::new("plans/example.toml")).expect("plans/example.toml is valid");
     assert_eq!(file.intent.migration.id, "fxm-example");
     assert!(!file.checkpoint.has_started());
 }
@@ -31,17 +32,30 @@ async fn saving_a_checkpoint_keeps_the_operators_text_and_comments() {
     let edited = original.replace("[dns]", "# reviewed by ops on Tuesday\n[dns]");
     std::fs::write(&path, &edited).unwrap();
     let mut file = PlanFile::load(&path).unwrap();
-    let mut cp = Checkpoint { phase: Some(Phase::InitialSync), runs: 1, task_arn: Some("task".into()), ..Checkpoint::default() };
+    let mut cp = Checkpoint {
+        phase: Some(Phase::InitialSync),
+        runs: 1,
+        task_arn: Some("task".into()),
+        ..Checkpoint::default()
+    };
     file.save_checkpoint(&cp).unwrap();
     cp.runs = 2;
     file.save_checkpoint(&cp).unwrap();
     let saved = std::fs::read_to_string(&path).unwrap();
     let intent_part = &saved[..saved.find(CHECKPOINT_MARKER).unwrap()];
-    assert_eq!(intent_part.trim_end(), edited[..edited.find(CHECKPOINT_MARKER).unwrap()].trim_end());
+    assert_eq!(
+        intent_part.trim_end(),
+        edited[..edited.find(CHECKPOINT_MARKER).unwrap()].trim_end()
+    );
     assert_eq!(saved.matches(CHECKPOINT_MARKER).count(), 1);
     let reloaded = PlanFile::load(&path).unwrap();
     assert_eq!(reloaded.checkpoint, cp);
-    assert!(!dir.path().read_dir().unwrap().any(|e| e.unwrap().file_name().to_string_lossy().contains(".tmp")));
+    assert!(
+        !dir.path()
+            .read_dir()
+            .unwrap()
+            .any(|e| e.unwrap().file_name().to_string_lossy().contains(".tmp"))
+    );
 }
 
 #[test]
@@ -64,7 +78,10 @@ fn a_checkpoint_with_every_field_round_trips_through_toml() {
             last_status: Some(ExecutionStatus::Unknown("INITIALIZING".into())),
             last_counters: Some(ExecutionCounters::default()),
         }),
-        timeline: vec![PhaseEntry { phase: Phase::Preflight, at: t }],
+        timeline: vec![PhaseEntry {
+            phase: Phase::Preflight,
+            at: t,
+        }],
         syncs: vec![SyncRecord {
             kind: SyncKind::Initial,
             execution_arn: "exec-0".into(),
@@ -72,8 +89,16 @@ fn a_checkpoint_with_every_field_round_trips_through_toml() {
             started_at: t,
             ended_at: t,
             status: ExecutionStatus::Error,
-            counters: ExecutionCounters { files_transferred: 5, ..Default::default() },
-            durations: PhaseDurations { prepare_ms: 1, transfer_ms: 2, verify_ms: 3, total_ms: 6 },
+            counters: ExecutionCounters {
+                files_transferred: 5,
+                ..Default::default()
+            },
+            durations: PhaseDurations {
+                prepare_ms: 1,
+                transfer_ms: 2,
+                verify_ms: 3,
+                total_ms: 6,
+            },
             error_code: Some("SmbError".into()),
             error_detail: Some("denied".into()),
         }],
@@ -86,7 +111,9 @@ fn a_checkpoint_with_every_field_round_trips_through_toml() {
 
 #[test]
 fn a_newer_schema_version_is_refused_with_a_hint() {
-    let plan = std::fs::read_to_string("plans/example.toml").unwrap().replace("schema_version = 1", "schema_version = 2");
+    let plan = std::fs::read_to_string("plans/example.toml")
+        .unwrap()
+        .replace("schema_version = 1", "schema_version = 2");
     let err = parse(&plan).unwrap_err();
     assert!(err.message.contains("unsupported schema_version 2"), "{err}");
     let err = parse(&plan.replace("schema_version = 2\n", "")).unwrap_err();
