@@ -71,9 +71,9 @@ impl Recorder {
 }
 
 impl Observer for Recorder {
-    fn event(&mut self, event: &Event, checkpoint: &Checkpoint, now: Timestamp) {
+    fn event(&mut self, event: &Event, _checkpoint: &Checkpoint, now: Timestamp) {
         if let Event::Finding(finding) = event {
-            self.push(checkpoint.phase(), now, format!("preflight {finding}"), false);
+            self.push(Phase::Preflight, now, format!("preflight {finding}"), false);
         }
     }
 

@@ -7,7 +7,7 @@ use crate::plan::Intent;
 use crate::plan::intent::{
     CutoverPolicy, Dns, FreezeKind, Migration, PasswordSource, Source, SyncPolicy, Target, Transfer,
 };
-use crate::port::{Environment, PLAN_TAG};
+use crate::port::{Environment, InspectRequest, PLAN_TAG};
 use crate::units::{Bytes, Duration};
 
 /// What the operator passes to `plan`.
@@ -26,6 +26,18 @@ pub struct PlanRequest {
     pub ttl: u64,
     /// A fixed plan id (tests and the demo); otherwise a random one.
     pub plan_id: Option<String>,
+}
+
+impl PlanRequest {
+    /// What discovery must look at for this request.
+    pub fn inspect_request(&self) -> InspectRequest {
+        InspectRequest {
+            source_file_system_id: self.source_file_system_id.clone(),
+            subnet_ids: self.subnet_ids.clone(),
+            hosted_zone_id: self.hosted_zone_id.clone(),
+            record_name: self.record_name.clone(),
+        }
+    }
 }
 
 /// System folders DataSync should not copy between FSx for Windows file systems.

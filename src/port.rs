@@ -103,6 +103,18 @@ pub struct InspectRequest {
     pub record_name: String,
 }
 
+impl InspectRequest {
+    /// The facts preflight needs for `intent`.
+    pub fn for_intent(intent: &crate::plan::Intent) -> InspectRequest {
+        InspectRequest {
+            source_file_system_id: intent.source.file_system_id.clone(),
+            subnet_ids: intent.target.subnet_ids.clone(),
+            hosted_zone_id: intent.dns.hosted_zone_id.clone(),
+            record_name: intent.dns.record_name.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateTargetRequest {
     pub client_request_token: String,

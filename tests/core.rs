@@ -107,20 +107,7 @@ fn info(status: ExecutionStatus, files: u64) -> ExecutionInfo {
 }
 
 fn fs(lifecycle: Lifecycle) -> FileSystemInfo {
-    let env_fs = intent();
-    FileSystemInfo {
-        id: "fs-target".into(),
-        arn: "arn:aws:fsx:us-east-1:111122223333:file-system/fs-target".into(),
-        file_system_type: FileSystemType::Windows,
-        deployment_type: DeploymentType::MultiAz1,
-        lifecycle,
-        failure_message: Some("the AD domain could not be reached".into()),
-        dns_name: "amznfsxtarget.corp.example.com".into(),
-        vpc_id: "vpc-0a1b2c3d".into(),
-        subnet_ids: vec![],
-        security_group_ids: vec![],
-        settings: env_fs.target.settings,
-    }
+    target_file_system(lifecycle, intent().target.settings)
 }
 
 #[test]
@@ -154,19 +141,7 @@ fn preflight_passes_to_the_billable_confirmation() {
         .unwrap()
         .block_on(async {
             let mut port = sim(world("small"));
-            let inspect = Command::Inspect(fsx_migrate::port::InspectRequest {
-                source_file_system_id: i.source.file_system_id.clone(),
-                subnet_ids: i.target.subnet_ids.clone(),
-                hosted_zone_id: i.dns.hosted_zone_id.clone(),
-                record_name: i.dns.record_name.clone(),
-            });
-            match fsx_migrate::port::CloudPort::execute(&mut port, &inspect)
-                .await
-                .unwrap()
-            {
-                Response::Environment(env) => env,
-                other => panic!("{other:?}"),
-            }
+            environment(&mut port, fsx_migrate::port::InspectRequest::for_intent(&i)).await
         });
     let s = step(
         &i,

@@ -25,20 +25,7 @@ fn base_intent() -> (Intent, Environment) {
     runtime().block_on(async {
         let mut port = sim(world("small"));
         let intent = intent_for(&mut port, &plan_request()).await;
-        let env = match fsx_migrate::port::CloudPort::execute(
-            &mut port,
-            &Command::Inspect(fsx_migrate::port::InspectRequest {
-                source_file_system_id: intent.source.file_system_id.clone(),
-                subnet_ids: intent.target.subnet_ids.clone(),
-                hosted_zone_id: intent.dns.hosted_zone_id.clone(),
-                record_name: intent.dns.record_name.clone(),
-            }),
-        )
-        .await
-        {
-            Ok(Response::Environment(env)) => env,
-            other => panic!("{other:?}"),
-        };
+        let env = environment(&mut port, fsx_migrate::port::InspectRequest::for_intent(&intent)).await;
         (intent, env)
     })
 }
@@ -131,19 +118,7 @@ fn execution(arn: &str, status: ExecutionStatus, files: u64) -> ExecutionInfo {
 }
 
 fn file_system(lifecycle: Lifecycle) -> FileSystemInfo {
-    FileSystemInfo {
-        id: "fs-target".into(),
-        arn: "arn:aws:fsx:us-east-1:111122223333:file-system/fs-target".into(),
-        file_system_type: FileSystemType::Windows,
-        deployment_type: DeploymentType::MultiAz1,
-        lifecycle,
-        failure_message: None,
-        dns_name: "amznfsxtarget.corp.example.com".into(),
-        vpc_id: "vpc".into(),
-        subnet_ids: vec![],
-        security_group_ids: vec![],
-        settings: base_intent().0.target.settings,
-    }
+    target_file_system(lifecycle, base_intent().0.target.settings)
 }
 
 fn input_strategy(env: Environment) -> impl Strategy<Value = Input> {

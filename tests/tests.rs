@@ -2,6 +2,8 @@
 
 mod support;
 
+mod aws;
+
 mod cli;
 mod core;
 mod crash;

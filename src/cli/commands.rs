@@ -7,6 +7,7 @@ use clap::Args;
 use indicatif::MultiProgress;
 use serde::Serialize;
 
+use super::backend::AnyPort;
 use super::{Cli, CommandLine, Global, Output, PlanArgs, RunArgs, SimCommand};
 use crate::core::RunOptions;
 use crate::core::preflight::{self, Backend, Finding};
@@ -16,12 +17,12 @@ use crate::forecast_run;
 use crate::plan::file::{PlanFile, PlanLock};
 use crate::plan::{Checkpoint, Intent};
 use crate::planner::{PlanRequest, intent_from};
-use crate::port::{CloudPort, Command, InspectRequest, Response};
+use crate::port::{CloudPort, Command, Environment, InspectRequest, Response};
 use crate::progress::Progress;
 use crate::report::{self, halt_failure, needs_operator_failure};
 use crate::sim::faults::FaultRule;
-use crate::sim::scenario::{self, ScenarioSpec};
-use crate::sim::{self as simulator, SimPort};
+use crate::sim::scenario::{self, DataAssumptions, ScenarioSpec};
+use crate::sim::{self as simulator};
 use crate::units::Bytes;
 
 pub async fn dispatch(cli: Cli, multi: MultiProgress) -> Result<(), Failure> {
@@ -34,15 +35,6 @@ pub async fn dispatch(cli: Cli, multi: MultiProgress) -> Result<(), Failure> {
         CommandLine::Demo(args) => super::demo::demo(&global, args, multi).await,
         CommandLine::Sim(SimCommand::Init(args)) => sim_init(args),
         CommandLine::Sim(SimCommand::Show { world }) => sim_show(&world),
-    }
-}
-
-/// The backend the global flags select.
-pub fn open_backend(global: &Global, starts_run: bool) -> Result<SimPort, Failure> {
-    match &global.sim {
-        Some(world) => SimPort::open(world, global.sim_speed, starts_run),
-        None => Err(Failure::user("no --sim WORLD.json given, and this build has no AWS backend yet")
-            .hint("run against a simulated world: `fsx-migrate sim init world.json`, then add `--sim world.json`")),
     }
 }
 
@@ -93,9 +85,16 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
             "a plan file may hold a running migration's checkpoint; choose another --out, or pass --force",
         ));
     }
-    let mut port = open_backend(global, false)?;
-    let intent = discover(&mut port, &request).await?;
-    let findings = inspect_findings(&mut port, &intent, backend_kind(global)).await?;
+    let mut port = AnyPort::open(global, false).await?;
+    let env = inspect(&mut port, request.inspect_request()).await?;
+    let intent = intent_from(&env, &request).ok_or_else(|| {
+        Failure::user(format!(
+            "source file system {} does not exist",
+            request.source_file_system_id
+        ))
+        .hint("check the id, the --region and the --profile")
+    })?;
+    let findings = preflight::check(&intent, &env, backend_kind(global));
     if preflight::has_errors(&findings) {
         let mut failure = Failure::user(format!(
             "preflight found problems with {}; no plan was written",
@@ -131,7 +130,11 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn inspect(port: &mut SimPort, request: InspectRequest) -> Result<crate::port::Environment, Failure> {
+/// Discovery: the facts about the source, subnets and DNS record (read-only).
+pub(super) async fn inspect<P: CloudPort>(
+    port: &mut P,
+    request: InspectRequest,
+) -> Result<Environment, Failure> {
     match port.execute(&Command::Inspect(request)).await {
         Ok(Response::Environment(env)) => Ok(env),
         Ok(other) => Err(Failure::internal(format!(
@@ -139,44 +142,6 @@ async fn inspect(port: &mut SimPort, request: InspectRequest) -> Result<crate::p
         ))),
         Err(e) => Err(Failure::user("discovery failed").cause(e)),
     }
-}
-
-async fn discover(port: &mut SimPort, request: &PlanRequest) -> Result<Intent, Failure> {
-    let env = inspect(
-        port,
-        InspectRequest {
-            source_file_system_id: request.source_file_system_id.clone(),
-            subnet_ids: request.subnet_ids.clone(),
-            hosted_zone_id: request.hosted_zone_id.clone(),
-            record_name: request.record_name.clone(),
-        },
-    )
-    .await?;
-    intent_from(&env, request).ok_or_else(|| {
-        Failure::user(format!(
-            "source file system {} does not exist",
-            request.source_file_system_id
-        ))
-        .hint("check the id, the --region and the --profile")
-    })
-}
-
-async fn inspect_findings(
-    port: &mut SimPort,
-    intent: &Intent,
-    backend: Backend,
-) -> Result<Vec<Finding>, Failure> {
-    let env = inspect(
-        port,
-        InspectRequest {
-            source_file_system_id: intent.source.file_system_id.clone(),
-            subnet_ids: intent.target.subnet_ids.clone(),
-            hosted_zone_id: intent.dns.hosted_zone_id.clone(),
-            record_name: intent.dns.record_name.clone(),
-        },
-    )
-    .await?;
-    Ok(preflight::check(intent, &env, backend))
 }
 
 fn run_options(global: &Global, args: &RunArgs) -> RunOptions {
@@ -200,12 +165,12 @@ async fn run(global: &Global, args: RunArgs, resume: bool, multi: MultiProgress)
     }
     let options = run_options(global, &args);
     if args.dry_run {
-        return dry_run(global, &file.intent, &file.checkpoint, &options, &plan_display);
+        return dry_run(global, &args, &file, &options, &plan_display).await;
     }
     let _lock = PlanLock::acquire(&args.plan)?;
     // Re-read under the lock: another run may have written a checkpoint since.
     file = PlanFile::load(&args.plan)?;
-    let mut port = open_backend(global, true)?;
+    let mut port = AnyPort::open(global, true).await?;
     let clock = port.clock();
     let interrupt = Interrupt::default();
     spawn_interrupt_handler(interrupt.clone());
@@ -298,38 +263,65 @@ pub fn completion_text(intent: &Intent, cp: &Checkpoint) -> String {
     out
 }
 
-fn dry_run(
+async fn dry_run(
     global: &Global,
-    intent: &Intent,
-    cp: &Checkpoint,
+    args: &RunArgs,
+    file: &PlanFile,
     options: &RunOptions,
     plan: &str,
 ) -> Result<(), Failure> {
-    let Some(world_path) = &global.sim else {
-        return Err(Failure::user("a dry run needs a simulated world to forecast against in this build")
-            .hint("add --sim WORLD.json (for a rehearsal of a real source, `sim init` with its file count and size)"));
+    let (world, checkpoint, source) = match &global.sim {
+        Some(world_path) => {
+            let world = simulator::load_world(world_path)?;
+            let source = format!("a copy of {} (scenario {})", world_path.display(), world.scenario);
+            (world, file.checkpoint.clone(), source)
+        }
+        None => {
+            // Against AWS: discover (read-only), then forecast on a simulated copy of what was found.
+            let mut port = AnyPort::open(global, false).await?;
+            let env = inspect(&mut port, InspectRequest::for_intent(&file.intent)).await?;
+            let capacity = env.source.as_ref().map_or(0, |s| s.settings.storage_capacity_gib);
+            let mut data = DataAssumptions::from_capacity(capacity);
+            data.files = args.assume_files.unwrap_or(data.files);
+            if let Some(bytes) = &args.assume_bytes {
+                data.bytes = bytes.parse::<Bytes>().map_err(Failure::user)?.0;
+            }
+            if let Some(rate) = &args.assume_change_rate {
+                data.change_rate_per_day = parse_rate(rate).map_err(Failure::user)?;
+            }
+            let world =
+                scenario::world_from_environment(&env, &file.intent.dns.hosted_zone_id, &data, port.now())
+                    .ok_or_else(|| {
+                        Failure::user(format!(
+                            "source {} does not exist",
+                            file.intent.source.file_system_id
+                        ))
+                    })?;
+            let mut source = format!(
+                "a simulation of the discovered source, assuming {} files, {} and {:.2}% of files written per day                  (FSx does not report these: set --assume-files, --assume-bytes, --assume-change-rate)",
+                data.files,
+                Bytes(data.bytes),
+                data.change_rate_per_day * 100.0
+            );
+            if file.checkpoint.has_started() {
+                source.push_str("; the plan has started, but the forecast covers the whole migration");
+            }
+            (world, Checkpoint::default(), source)
+        }
     };
-    let world = simulator::load_world(world_path)?;
     let now = simulator::now_of(&world);
-    let forecast = futures_block(forecast_run::forecast(intent, cp, &world, now, options))?;
+    let forecast = forecast_run::forecast(&file.intent, &checkpoint, &world, now, options).await?;
     match global.output {
         Output::Json => print_json(&forecast),
         Output::Text => {
             let intro = format!(
-                "Dry run of {plan}: nothing is created, changed or confirmed. Forecast against a copy of {} (scenario {}); \
-                 ids of resources not created yet are the forecast's own.",
-                world_path.display(),
-                world.scenario
+                "Dry run of {plan}: nothing is created, changed or confirmed. Forecast against {source}; \
+                 ids of resources not created yet are the forecast's own."
             );
             print!("{}", forecast_run::render(&forecast, &intro));
         }
     }
     Ok(())
-}
-
-/// Runs a future to completion from sync code inside the runtime (forecasts never wait for real time).
-fn futures_block<F: std::future::Future>(future: F) -> F::Output {
-    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
 }
 
 #[derive(Serialize)]

@@ -17,7 +17,6 @@ use crate::forecast_run::forecast;
 use crate::plan::file::PlanFile;
 use crate::plan::intent::{FreezeKind, PasswordSource};
 use crate::planner::{PlanRequest, intent_from};
-use crate::port::{CloudPort, Command, InspectRequest, Response};
 use crate::progress::Progress;
 use crate::report;
 use crate::sim::scenario::{self, ScenarioSpec};
@@ -68,16 +67,7 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
         plan_id: Some("fxm-demo".into()),
     };
     let mut discovery = SimPort::in_memory(world.clone(), Clock::virtual_at(start));
-    let inspect = Command::Inspect(InspectRequest {
-        source_file_system_id: request.source_file_system_id.clone(),
-        subnet_ids: request.subnet_ids.clone(),
-        hosted_zone_id: request.hosted_zone_id.clone(),
-        record_name: request.record_name.clone(),
-    });
-    let env = match discovery.execute(&inspect).await {
-        Ok(Response::Environment(env)) => env,
-        other => return Err(Failure::internal(format!("demo discovery failed: {other:?}"))),
-    };
+    let env = super::commands::inspect(&mut discovery, request.inspect_request()).await?;
     let intent = intent_from(&env, &request).ok_or_else(|| Failure::internal("demo source missing"))?;
     let header = "Written by `fsx-migrate demo` against its simulated world.";
     crate::plan::file::write_atomically(

@@ -1,6 +1,7 @@
 //! The command line of product.md §4: parsing, choosing the backend, and turning outcomes into messages
 //! and exit codes. The migration logic lives in the library; this is the shell around it.
 
+mod backend;
 mod commands;
 mod demo;
 
@@ -159,6 +160,15 @@ pub struct RunArgs {
     /// Swap DNS although the final sync removed more files than the delete guard allows.
     #[arg(long)]
     pub accept_deletes: bool,
+    /// Dry run against AWS: files on the source (FSx does not report it).
+    #[arg(long, requires = "dry_run")]
+    pub assume_files: Option<u64>,
+    /// Dry run against AWS: data on the source, e.g. "15 TiB" (default: 60 % of the storage capacity).
+    #[arg(long, requires = "dry_run")]
+    pub assume_bytes: Option<String>,
+    /// Dry run against AWS: share of files written per day, e.g. "1%".
+    #[arg(long, requires = "dry_run")]
+    pub assume_change_rate: Option<String>,
 }
 
 fn parse_phase(text: &str) -> Result<Phase, String> {

@@ -271,6 +271,14 @@ impl Machine<'_> {
         self.events.push(Event::PhaseEntered(phase));
     }
 
+    /// The checkpoint lacks what this phase needs: a bug or a hand-edited checkpoint, never guessed around.
+    fn missing(&self, what: &str) -> Flow {
+        Flow::Act(Action::Halt(Halt::Unexpected {
+            phase: self.cp.phase(),
+            input: what.to_string(),
+        }))
+    }
+
     fn unexpected(&self, input: &Input) -> Flow {
         Flow::Act(Action::Halt(Halt::Unexpected {
             phase: self.cp.phase(),
@@ -286,15 +294,9 @@ impl Machine<'_> {
 
     fn preflight(&mut self, input: Input) -> Flow {
         match input {
-            Input::Start | Input::Woke => {
-                let i = self.intent;
-                Flow::Act(Action::Call(Command::Inspect(InspectRequest {
-                    source_file_system_id: i.source.file_system_id.clone(),
-                    subnet_ids: i.target.subnet_ids.clone(),
-                    hosted_zone_id: i.dns.hosted_zone_id.clone(),
-                    record_name: i.dns.record_name.clone(),
-                })))
-            }
+            Input::Start | Input::Woke => Flow::Act(Action::Call(Command::Inspect(
+                InspectRequest::for_intent(self.intent),
+            ))),
             Input::Response(Response::Environment(env)) => {
                 let backend = self.opts.backend.unwrap_or(Backend::Aws);
                 let findings = preflight::check(self.intent, &env, backend);
@@ -380,10 +382,7 @@ impl Machine<'_> {
 
     fn wait_target(&mut self, input: Input) -> Flow {
         let Some(id) = self.cp.target_file_system_id.clone() else {
-            return Flow::Act(Action::Halt(Halt::Unexpected {
-                phase: Phase::WaitTarget,
-                input: "no target file system id in the checkpoint".into(),
-            }));
+            return self.missing("no target file system id in the checkpoint");
         };
         match input {
             Input::Start | Input::Woke => {
@@ -449,10 +448,7 @@ impl Machine<'_> {
 
     fn create_missing_transfer_resource(&mut self) -> Flow {
         let (Some(source_fs), Some(target_fs)) = (self.source_arn(), self.cp.target_arn.clone()) else {
-            return Flow::Act(Action::Halt(Halt::Unexpected {
-                phase: Phase::PrepareTransfer,
-                input: "file system ARNs missing from the checkpoint".into(),
-            }));
+            return self.missing("file system ARNs missing from the checkpoint");
         };
         if self.cp.source_location_arn.is_none() {
             return Flow::Act(Action::Call(Command::CreateLocation(
@@ -540,10 +536,7 @@ impl Machine<'_> {
 
     fn sync(&mut self, kind: SyncKind, input: Input) -> Flow {
         let Some(task_arn) = self.cp.task_arn.clone() else {
-            return Flow::Act(Action::Halt(Halt::Unexpected {
-                phase: self.cp.phase(),
-                input: "no DataSync task in the checkpoint".into(),
-            }));
+            return self.missing("no DataSync task in the checkpoint");
         };
         let watching = self
             .cp
@@ -823,10 +816,7 @@ impl Machine<'_> {
         match input {
             Input::Start | Input::Woke => {
                 let Some(value) = self.cp.target_dns_name.clone() else {
-                    return Flow::Act(Action::Halt(Halt::Unexpected {
-                        phase: Phase::DnsSwap,
-                        input: "no target DNS name in the checkpoint".into(),
-                    }));
+                    return self.missing("no target DNS name in the checkpoint");
                 };
                 // UPSERT is idempotent: after a crash it is simply sent again.
                 self.cp.dns_requested_at.get_or_insert(self.now);
@@ -852,10 +842,7 @@ impl Machine<'_> {
 
     fn dns_wait(&mut self, input: Input) -> Flow {
         let Some(change_id) = self.cp.dns_change_id.clone() else {
-            return Flow::Act(Action::Halt(Halt::Unexpected {
-                phase: Phase::DnsWait,
-                input: "no Route 53 change id in the checkpoint".into(),
-            }));
+            return self.missing("no Route 53 change id in the checkpoint");
         };
         match input {
             Input::Start | Input::Woke => Flow::Act(Action::Call(Command::GetChange { change_id })),

@@ -201,3 +201,53 @@ pub fn build(spec: &ScenarioSpec, start: Timestamp) -> World {
         violations: Vec::new(),
     }
 }
+
+/// What a rehearsal assumes about data AWS does not report (FSx has no file count).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataAssumptions {
+    pub files: u64,
+    pub bytes: u64,
+    pub change_rate_per_day: f64,
+}
+
+impl DataAssumptions {
+    /// Defaults from the source's size: 60 % used, 512 KiB per file, 1 % of files written per day.
+    pub fn from_capacity(storage_capacity_gib: u32) -> DataAssumptions {
+        let bytes = (f64::from(storage_capacity_gib) * 0.6 * (1u64 << 30) as f64) as u64;
+        DataAssumptions {
+            files: (bytes / (512 << 10)).max(1),
+            bytes,
+            change_rate_per_day: 0.01,
+        }
+    }
+}
+
+/// A world built from what discovery found in a real account, for forecasting a real migration: the same
+/// source, subnets and record, with the data profile `data` assumes.
+pub fn world_from_environment(
+    env: &crate::port::Environment,
+    hosted_zone_id: &str,
+    data: &DataAssumptions,
+    start: Timestamp,
+) -> Option<World> {
+    let source = env.source.clone()?;
+    let spec = ScenarioSpec {
+        name: "discovered".into(),
+        files: data.files,
+        bytes: data.bytes,
+        change_rate_per_day: data.change_rate_per_day,
+        throughput_mbps: source.settings.throughput_capacity_mbps,
+        storage_type: source.settings.storage_type.clone(),
+        seed: 42,
+    };
+    let mut world = build(&spec, start);
+    world.region = source.arn.split(':').nth(3).unwrap_or("us-east-1").to_string();
+    world.account = source.arn.split(':').nth(4).unwrap_or("000000000000").to_string();
+    world.source = source;
+    world.other_file_systems.clear();
+    world.subnets = env.subnets.clone();
+    world.hosted_zone_id = hosted_zone_id.to_string();
+    world.hosted_zone_name = env.hosted_zone_name.clone().unwrap_or_default();
+    world.records = env.record.clone().into_iter().collect();
+    Some(world)
+}

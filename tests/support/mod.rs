@@ -45,16 +45,7 @@ pub fn plan_request() -> PlanRequest {
 
 /// Discovers the source in the simulated world and writes a plan file for `req` into `dir`.
 pub async fn write_plan(port: &mut SimPort, dir: &Path, req: &PlanRequest) -> PathBuf {
-    let inspect = Command::Inspect(InspectRequest {
-        source_file_system_id: req.source_file_system_id.clone(),
-        subnet_ids: req.subnet_ids.clone(),
-        hosted_zone_id: req.hosted_zone_id.clone(),
-        record_name: req.record_name.clone(),
-    });
-    let Ok(Response::Environment(env)) = port.execute(&inspect).await else {
-        panic!("inspect failed")
-    };
-    let intent = intent_from(&env, req).expect("source exists");
+    let intent = intent_for(port, req).await;
     let path = dir.join("plan.toml");
     std::fs::write(&path, render(&intent, "test plan")).unwrap();
     path
@@ -94,16 +85,36 @@ pub fn yes() -> Answers {
 
 /// A plan's intent for the small world, without touching disk.
 pub async fn intent_for(port: &mut SimPort, req: &PlanRequest) -> fsx_migrate::plan::Intent {
-    let inspect = Command::Inspect(InspectRequest {
-        source_file_system_id: req.source_file_system_id.clone(),
-        subnet_ids: req.subnet_ids.clone(),
-        hosted_zone_id: req.hosted_zone_id.clone(),
-        record_name: req.record_name.clone(),
-    });
-    let Ok(Response::Environment(env)) = port.execute(&inspect).await else {
-        panic!("inspect failed")
-    };
-    intent_from(&env, req).expect("source exists")
+    intent_from(&environment(port, req.inspect_request()).await, req).expect("source exists")
+}
+
+/// What discovery finds for `request` in the simulated world.
+pub async fn environment(port: &mut SimPort, request: InspectRequest) -> fsx_migrate::port::Environment {
+    match port.execute(&Command::Inspect(request)).await {
+        Ok(Response::Environment(env)) => env,
+        other => panic!("inspect failed: {other:?}"),
+    }
+}
+
+/// A Multi-AZ target file system as DescribeFileSystems would show it.
+pub fn target_file_system(
+    lifecycle: fsx_migrate::model::Lifecycle,
+    settings: fsx_migrate::model::FileSystemSettings,
+) -> fsx_migrate::model::FileSystemInfo {
+    use fsx_migrate::model::*;
+    FileSystemInfo {
+        id: "fs-target".into(),
+        arn: "arn:aws:fsx:us-east-1:111122223333:file-system/fs-target".into(),
+        file_system_type: FileSystemType::Windows,
+        deployment_type: DeploymentType::MultiAz1,
+        lifecycle,
+        failure_message: Some("the AD domain could not be reached".into()),
+        dns_name: "amznfsxtarget.corp.example.com".into(),
+        vpc_id: "vpc-0a1b2c3d".into(),
+        subnet_ids: vec![],
+        security_group_ids: vec![],
+        settings,
+    }
 }
 
 /// Drives with the checkpoint kept in memory; returns the outcome, the last checkpoint and boundaries passed.

@@ -1,0 +1,375 @@
+//! AWS DataSync calls: the two FSx for Windows locations, the task, and its executions.
+//!
+//! None of these create calls takes an idempotency token, so everything is tagged with the plan id and
+//! looked up by tag ([`find_transfer_resources`]) before the core creates anything again, and a started
+//! execution is found again through DescribeTask / ListTaskExecutions ([`find_execution`]).
+//! The SMB password is resolved right before CreateLocationFsxWindows and never leaves this module.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_datasync::types as ds;
+
+use crate::aws::errors;
+use crate::aws::secrets;
+use crate::model::{ExecutionCounters, ExecutionInfo, ExecutionStatus, PhaseDurations};
+use crate::port::{
+    CloudError, CreateLocationRequest, CreateTaskRequest, PLAN_TAG, PreserveDeletedFiles, SIDE_TAG,
+    StartExecutionRequest, TaskOptions, TransferMode, TransferResources,
+};
+
+const LIST_LOCATIONS: &str = "datasync:ListLocations";
+const LIST_TASKS: &str = "datasync:ListTasks";
+const LIST_TAGS: &str = "datasync:ListTagsForResource";
+const CREATE_LOCATION: &str = "datasync:CreateLocationFsxWindows";
+const CREATE_TASK: &str = "datasync:CreateTask";
+const DESCRIBE_TASK: &str = "datasync:DescribeTask";
+const LIST_EXECUTIONS: &str = "datasync:ListTaskExecutions";
+const START_EXECUTION: &str = "datasync:StartTaskExecution";
+const DESCRIBE_EXECUTION: &str = "datasync:DescribeTaskExecution";
+
+/// Finds the locations and the task carrying `PLAN_TAG = plan_id` (locations also by `SIDE_TAG`).
+pub async fn find_transfer_resources(
+    client: &aws_sdk_datasync::Client,
+    plan_id: &str,
+) -> Result<TransferResources, CloudError> {
+    let mut found = TransferResources::default();
+
+    let locations = client
+        .list_locations()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| errors::from_sdk(LIST_LOCATIONS, e))?;
+    for location in &locations {
+        let Some(arn) = location.location_arn() else {
+            continue;
+        };
+        let tags = tags_of(client, arn).await?;
+        if tags.get(PLAN_TAG).map(String::as_str) != Some(plan_id) {
+            continue;
+        }
+        let slot = match tags.get(SIDE_TAG).map(String::as_str) {
+            Some("source") => &mut found.source_location_arn,
+            Some("target") => &mut found.target_location_arn,
+            _ => continue,
+        };
+        if slot.is_none() {
+            *slot = Some(arn.to_string());
+        } else {
+            tracing::warn!(
+                location = arn,
+                plan_id,
+                "a second DataSync location is tagged for this plan and side"
+            );
+        }
+    }
+
+    let tasks = client
+        .list_tasks()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| errors::from_sdk(LIST_TASKS, e))?;
+    for task in &tasks {
+        let Some(arn) = task.task_arn() else { continue };
+        let tags = tags_of(client, arn).await?;
+        if tags.get(PLAN_TAG).map(String::as_str) != Some(plan_id) {
+            continue;
+        }
+        if found.task_arn.is_none() {
+            found.task_arn = Some(arn.to_string());
+        } else {
+            tracing::warn!(
+                task = arn,
+                plan_id,
+                "a second DataSync task is tagged for this plan"
+            );
+        }
+    }
+    Ok(found)
+}
+
+async fn tags_of(
+    client: &aws_sdk_datasync::Client,
+    arn: &str,
+) -> Result<BTreeMap<String, String>, CloudError> {
+    let entries = client
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| errors::from_sdk(LIST_TAGS, e))?;
+    Ok(entries
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().unwrap_or_default().to_string()))
+        .collect())
+}
+
+fn tag_list(operation: &str, tags: &BTreeMap<String, String>) -> Result<Vec<ds::TagListEntry>, CloudError> {
+    tags.iter()
+        .map(|(k, v)| {
+            ds::TagListEntry::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| errors::rejected(operation, "InvalidParameter", format!("tag {k:?}: {e}")))
+        })
+        .collect()
+}
+
+/// `arn:aws:ec2:REGION:ACCOUNT:security-group/sg-…` for each group, with the partition, Region and
+/// account taken from the file system's ARN (`arn:aws:fsx:REGION:ACCOUNT:file-system/fs-…`).
+pub fn security_group_arns(file_system_arn: &str, group_ids: &[String]) -> Result<Vec<String>, CloudError> {
+    let parts: Vec<&str> = file_system_arn.splitn(6, ':').collect();
+    let (partition, region, account) = match parts.as_slice() {
+        ["arn", partition, "fsx", region, account, _] if !region.is_empty() && !account.is_empty() => {
+            (*partition, *region, *account)
+        }
+        _ => {
+            return Err(errors::rejected(
+                CREATE_LOCATION,
+                "InvalidParameter",
+                format!("{file_system_arn:?} is not an FSx file system ARN"),
+            ));
+        }
+    };
+    Ok(group_ids
+        .iter()
+        .map(|sg| format!("arn:{partition}:ec2:{region}:{account}:security-group/{sg}"))
+        .collect())
+}
+
+/// CreateLocationFsxWindows for one side, tagged with the plan and the side.
+pub async fn create_location(
+    client: &aws_sdk_datasync::Client,
+    secrets_client: &aws_sdk_secretsmanager::Client,
+    request: &CreateLocationRequest,
+) -> Result<String, CloudError> {
+    let sg_arns = security_group_arns(&request.file_system_arn, &request.security_group_ids)?;
+    let tags = tag_list(CREATE_LOCATION, &request.tags)?;
+    let who = if request.domain.is_empty() {
+        request.user.clone()
+    } else {
+        format!("{}\\{}", request.domain, request.user)
+    };
+    let purpose = format!("the DataSync SMB user {who} ({} location)", request.side);
+    let password = secrets::resolve(secrets_client, &request.password, &purpose).await?;
+    let mut call = client
+        .create_location_fsx_windows()
+        .fsx_filesystem_arn(&request.file_system_arn)
+        .set_security_group_arns(Some(sg_arns))
+        .subdirectory(&request.subdirectory)
+        .user(&request.user)
+        .password(password.expose())
+        .set_tags(Some(tags));
+    if !request.domain.is_empty() {
+        call = call.domain(&request.domain);
+    }
+    let out = call
+        .send()
+        .await
+        .map_err(|e| errors::redact(errors::from_sdk(CREATE_LOCATION, e), password.expose()))?;
+    out.location_arn()
+        .map(str::to_string)
+        .ok_or_else(|| errors::missing_field(CREATE_LOCATION, "LocationArn"))
+}
+
+/// The task options fsx-migrate sets deliberately, plus the fixed ones an SMB→SMB copy needs.
+pub fn task_options(options: &TaskOptions) -> ds::Options {
+    ds::Options::builder()
+        .transfer_mode(transfer_mode(options.transfer_mode))
+        .verify_mode(ds::VerifyMode::from(options.verify_mode.as_str()))
+        .preserve_deleted_files(preserve_deleted(options.preserve_deleted_files))
+        .security_descriptor_copy_flags(ds::SmbSecurityDescriptorCopyFlags::from(
+            options.security_descriptor_copy.as_str(),
+        ))
+        .log_level(ds::LogLevel::from(options.log_level.as_str()))
+        .overwrite_mode(ds::OverwriteMode::Always)
+        .mtime(ds::Mtime::Preserve)
+        .atime(ds::Atime::BestEffort)
+        .posix_permissions(ds::PosixPermissions::None)
+        .uid(ds::Uid::None)
+        .gid(ds::Gid::None)
+        .task_queueing(ds::TaskQueueing::Enabled)
+        .build()
+}
+
+/// The per-run overrides: only the options that differ between initial, incremental and final runs.
+pub fn override_options(options: &TaskOptions) -> ds::Options {
+    ds::Options::builder()
+        .transfer_mode(transfer_mode(options.transfer_mode))
+        .verify_mode(ds::VerifyMode::from(options.verify_mode.as_str()))
+        .preserve_deleted_files(preserve_deleted(options.preserve_deleted_files))
+        .security_descriptor_copy_flags(ds::SmbSecurityDescriptorCopyFlags::from(
+            options.security_descriptor_copy.as_str(),
+        ))
+        .log_level(ds::LogLevel::from(options.log_level.as_str()))
+        .build()
+}
+
+fn transfer_mode(mode: TransferMode) -> ds::TransferMode {
+    match mode {
+        TransferMode::Changed => ds::TransferMode::Changed,
+        TransferMode::All => ds::TransferMode::All,
+    }
+}
+
+fn preserve_deleted(mode: PreserveDeletedFiles) -> ds::PreserveDeletedFiles {
+    match mode {
+        PreserveDeletedFiles::Preserve => ds::PreserveDeletedFiles::Preserve,
+        PreserveDeletedFiles::Remove => ds::PreserveDeletedFiles::Remove,
+    }
+}
+
+/// CreateTask in BASIC mode (FSx for Windows ↔ FSx for Windows has no Enhanced mode).
+pub async fn create_task(
+    client: &aws_sdk_datasync::Client,
+    request: &CreateTaskRequest,
+) -> Result<String, CloudError> {
+    let mut call = client
+        .create_task()
+        .name(&request.name)
+        .source_location_arn(&request.source_location_arn)
+        .destination_location_arn(&request.target_location_arn)
+        .task_mode(ds::TaskMode::Basic)
+        .options(task_options(&request.options))
+        .set_cloud_watch_log_group_arn(request.cloudwatch_log_group_arn.clone())
+        .set_tags(Some(tag_list(CREATE_TASK, &request.tags)?));
+    if !request.excludes.is_empty() {
+        call = call.excludes(
+            ds::FilterRule::builder()
+                .filter_type(ds::FilterType::SimplePattern)
+                .value(request.excludes.join("|"))
+                .build(),
+        );
+    }
+    let out = call.send().await.map_err(|e| errors::from_sdk(CREATE_TASK, e))?;
+    out.task_arn()
+        .map(str::to_string)
+        .ok_or_else(|| errors::missing_field(CREATE_TASK, "TaskArn"))
+}
+
+/// The execution to re-attach to: DescribeTask's CurrentTaskExecutionArn when it is not one of `known`,
+/// else the newest (last listed) execution of ListTaskExecutions that is not in `known`.
+pub async fn find_execution(
+    client: &aws_sdk_datasync::Client,
+    task_arn: &str,
+    known: &[String],
+) -> Result<Option<String>, CloudError> {
+    let task = client
+        .describe_task()
+        .task_arn(task_arn)
+        .send()
+        .await
+        .map_err(|e| errors::from_sdk(DESCRIBE_TASK, e))?;
+    if let Some(current) = task.current_task_execution_arn()
+        && !current.is_empty()
+        && !known.iter().any(|k| k == current)
+    {
+        return Ok(Some(current.to_string()));
+    }
+    let executions = client
+        .list_task_executions()
+        .task_arn(task_arn)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| errors::from_sdk(LIST_EXECUTIONS, e))?;
+    Ok(executions
+        .iter()
+        .rev()
+        .filter_map(|e| e.task_execution_arn())
+        .find(|arn| !known.iter().any(|k| k == arn))
+        .map(str::to_string))
+}
+
+/// StartTaskExecution with the run's override options and tags.
+pub async fn start_execution(
+    client: &aws_sdk_datasync::Client,
+    request: &StartExecutionRequest,
+) -> Result<String, CloudError> {
+    let out = client
+        .start_task_execution()
+        .task_arn(&request.task_arn)
+        .override_options(override_options(&request.overrides))
+        .set_tags(Some(tag_list(START_EXECUTION, &request.tags)?))
+        .send()
+        .await
+        .map_err(|e| errors::from_sdk(START_EXECUTION, e))?;
+    out.task_execution_arn()
+        .map(str::to_string)
+        .ok_or_else(|| errors::missing_field(START_EXECUTION, "TaskExecutionArn"))
+}
+
+/// DescribeTaskExecution mapped to [`ExecutionInfo`]. A status this build does not know (moto's
+/// INITIALIZING, a value AWS adds later) becomes `ExecutionStatus::Unknown`, which the core treats as running.
+pub async fn describe_execution(
+    client: &aws_sdk_datasync::Client,
+    execution_arn: &str,
+) -> Result<ExecutionInfo, CloudError> {
+    let out = client
+        .describe_task_execution()
+        .task_execution_arn(execution_arn)
+        .send()
+        .await
+        .map_err(|e| errors::from_sdk(DESCRIBE_EXECUTION, e))?;
+    let result = out.result();
+    let ms = |v: Option<i64>| v.and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
+    let count = |v: i64| u64::try_from(v).unwrap_or(0);
+    Ok(ExecutionInfo {
+        arn: out.task_execution_arn().unwrap_or(execution_arn).to_string(),
+        status: out
+            .status()
+            .map(|s| ExecutionStatus::parse(s.as_str()))
+            .unwrap_or_else(|| ExecutionStatus::Unknown("(not returned)".into())),
+        counters: ExecutionCounters {
+            estimated_files_to_transfer: count(out.estimated_files_to_transfer()),
+            estimated_bytes_to_transfer: count(out.estimated_bytes_to_transfer()),
+            estimated_files_to_delete: count(out.estimated_files_to_delete()),
+            files_transferred: count(out.files_transferred()),
+            bytes_transferred: count(out.bytes_transferred()),
+            files_deleted: count(out.files_deleted()),
+            files_verified: count(out.files_verified()),
+            files_skipped: count(out.files_skipped()),
+        },
+        durations: PhaseDurations {
+            prepare_ms: ms(result.and_then(|r| r.prepare_duration())),
+            transfer_ms: ms(result.and_then(|r| r.transfer_duration())),
+            verify_ms: ms(result.and_then(|r| r.verify_duration())),
+            total_ms: ms(result.and_then(|r| r.total_duration())),
+        },
+        error_code: result.and_then(|r| r.error_code()).map(str::to_string),
+        error_detail: result.and_then(|r| r.error_detail()).map(str::to_string),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn security_group_arns_follow_the_file_system_arn() {
+        let arns = security_group_arns(
+            "arn:aws-us-gov:fsx:us-gov-west-1:123456789012:file-system/fs-0123",
+            &["sg-1".into(), "sg-2".into()],
+        )
+        .unwrap();
+        assert_eq!(
+            arns,
+            [
+                "arn:aws-us-gov:ec2:us-gov-west-1:123456789012:security-group/sg-1",
+                "arn:aws-us-gov:ec2:us-gov-west-1:123456789012:security-group/sg-2"
+            ]
+        );
+        assert!(security_group_arns("fs-0123", &["sg-1".into()]).is_err());
+    }
+}

@@ -1,0 +1,75 @@
+//! Amazon EC2 reads that FSx cannot answer itself: a file system's security groups and the target subnets.
+//!
+//! FSx does not return the security groups a file system was created with ("this list isn't returned in
+//! later requests to describe the file system"), so they are read from its network interfaces. Subnets are
+//! described through a `subnet-id` filter, which simply leaves out ids that do not exist instead of failing
+//! the whole call with InvalidSubnetID.NotFound.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_ec2::types::Filter;
+
+use crate::aws::errors;
+use crate::model::SubnetInfo;
+use crate::port::CloudError;
+
+const DESCRIBE_ENIS: &str = "ec2:DescribeNetworkInterfaces";
+const DESCRIBE_SUBNETS: &str = "ec2:DescribeSubnets";
+
+/// The union of the security groups on these network interfaces, sorted and without duplicates.
+pub async fn security_groups(
+    client: &aws_sdk_ec2::Client,
+    network_interface_ids: &[String],
+) -> Result<Vec<String>, CloudError> {
+    if network_interface_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let out = client
+        .describe_network_interfaces()
+        .set_network_interface_ids(Some(network_interface_ids.to_vec()))
+        .send()
+        .await
+        .map_err(|e| errors::from_sdk(DESCRIBE_ENIS, e))?;
+    let groups: BTreeSet<String> = out
+        .network_interfaces()
+        .iter()
+        .flat_map(|eni| eni.groups())
+        .filter_map(|g| g.group_id().map(str::to_string))
+        .collect();
+    Ok(groups.into_iter().collect())
+}
+
+/// The requested subnets that exist, in the order they were asked for.
+pub async fn subnets(
+    client: &aws_sdk_ec2::Client,
+    subnet_ids: &[String],
+) -> Result<Vec<SubnetInfo>, CloudError> {
+    if subnet_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let filter = Filter::builder()
+        .name("subnet-id")
+        .set_values(Some(subnet_ids.to_vec()))
+        .build();
+    let out = client
+        .describe_subnets()
+        .filters(filter)
+        .send()
+        .await
+        .map_err(|e| errors::from_sdk(DESCRIBE_SUBNETS, e))?;
+    let found: Vec<SubnetInfo> = out
+        .subnets()
+        .iter()
+        .filter_map(|s| {
+            Some(SubnetInfo {
+                id: s.subnet_id()?.to_string(),
+                availability_zone: s.availability_zone().unwrap_or_default().to_string(),
+                vpc_id: s.vpc_id().unwrap_or_default().to_string(),
+            })
+        })
+        .collect();
+    Ok(subnet_ids
+        .iter()
+        .filter_map(|id| found.iter().find(|s| &s.id == id).cloned())
+        .collect())
+}

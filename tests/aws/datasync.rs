@@ -1,0 +1,593 @@
+//! Typed request tests for every DataSync call: lookups by tag, locations, the task, and executions.
+
+use aws_sdk_datasync::operation::create_location_fsx_windows::{
+    CreateLocationFsxWindowsInput, CreateLocationFsxWindowsOutput,
+};
+use aws_sdk_datasync::operation::create_task::{CreateTaskInput, CreateTaskOutput};
+use aws_sdk_datasync::operation::describe_task::DescribeTaskOutput;
+use aws_sdk_datasync::operation::describe_task_execution::DescribeTaskExecutionOutput;
+use aws_sdk_datasync::operation::list_locations::ListLocationsOutput;
+use aws_sdk_datasync::operation::list_tags_for_resource::ListTagsForResourceOutput;
+use aws_sdk_datasync::operation::list_task_executions::{ListTaskExecutionsInput, ListTaskExecutionsOutput};
+use aws_sdk_datasync::operation::list_tasks::ListTasksOutput;
+use aws_sdk_datasync::operation::start_task_execution::{StartTaskExecutionInput, StartTaskExecutionOutput};
+use aws_sdk_datasync::types as ds;
+use aws_smithy_mocks::mock;
+
+use fsx_migrate::model::{ExecutionStatus, LogLevel, SecurityDescriptorCopy, Side, SyncKind, VerifyMode};
+use fsx_migrate::plan::intent::PasswordSource;
+use fsx_migrate::port::{
+    CloudPort, Command, CreateLocationRequest, CreateTaskRequest, ErrorClass, PLAN_TAG, PreserveDeletedFiles,
+    Response, SIDE_TAG, StartExecutionRequest, TaskOptions, TransferMode, TransferResources,
+};
+
+use super::support::{self, PASSWORD, Recorder, Rules, SOURCE_ARN};
+
+const TASK: &str = "arn:aws:datasync:eu-west-1:123456789012:task/task-0123456789abcdef0";
+
+fn tag(key: &str, value: &str) -> ds::TagListEntry {
+    ds::TagListEntry::builder()
+        .key(key)
+        .value(value)
+        .build()
+        .expect("tag")
+}
+
+#[tokio::test]
+async fn find_transfer_resources_matches_plan_and_side_tags_across_pages() {
+    let loc = |n: u32| format!("arn:aws:datasync:eu-west-1:123456789012:location/loc-{n:017}");
+    let (l1, l2, l3, l4) = (loc(1), loc(2), loc(3), loc(4));
+    let (a, b) = (l1.clone(), l2.clone());
+    let (c, d) = (l3.clone(), l4.clone());
+    let locations = mock!(aws_sdk_datasync::Client::list_locations).then_compute_output(move |r| {
+        let entry = |arn: &str| {
+            ds::LocationListEntry::builder()
+                .location_arn(arn)
+                .location_uri("fsxw://x/share/")
+                .build()
+        };
+        if r.next_token().is_none() {
+            ListLocationsOutput::builder()
+                .locations(entry(&a))
+                .locations(entry(&b))
+                .next_token("page-2")
+                .build()
+        } else {
+            ListLocationsOutput::builder()
+                .locations(entry(&c))
+                .locations(entry(&d))
+                .build()
+        }
+    });
+    let tasks = mock!(aws_sdk_datasync::Client::list_tasks).then_output(|| {
+        ListTasksOutput::builder()
+            .tasks(
+                ds::TaskListEntry::builder()
+                    .task_arn("arn:aws:datasync:eu-west-1:123456789012:task/task-other")
+                    .build(),
+            )
+            .tasks(ds::TaskListEntry::builder().task_arn(TASK).build())
+            .build()
+    });
+    let tags_by_arn = move |arn: &str| -> Vec<ds::TagListEntry> {
+        match arn {
+            a if a == l1 => vec![tag(PLAN_TAG, "another-plan"), tag(SIDE_TAG, "source")],
+            a if a == l2 => vec![tag(PLAN_TAG, "plan-42"), tag(SIDE_TAG, "target")],
+            a if a == l3 => vec![tag("Name", "unrelated")],
+            a if a == l4 => vec![tag(SIDE_TAG, "source"), tag(PLAN_TAG, "plan-42")],
+            TASK => vec![tag(PLAN_TAG, "plan-42")],
+            _ => vec![],
+        }
+    };
+    let tags = mock!(aws_sdk_datasync::Client::list_tags_for_resource).then_compute_output(move |r| {
+        let mut out = ListTagsForResourceOutput::builder();
+        for t in tags_by_arn(r.resource_arn().unwrap_or_default()) {
+            out = out.tags(t);
+        }
+        out.build()
+    });
+    let mut port = support::port(Rules {
+        datasync: vec![&locations, &tasks, &tags],
+        ..Default::default()
+    });
+    let answer = port
+        .execute(&Command::FindTransferResources {
+            plan_id: "plan-42".into(),
+        })
+        .await;
+    assert_eq!(
+        answer,
+        Ok(Response::TransferResources(TransferResources {
+            source_location_arn: Some(loc(4)),
+            target_location_arn: Some(loc(2)),
+            task_arn: Some(TASK.into()),
+        }))
+    );
+    assert_eq!(locations.num_calls(), 2, "ListLocations is paginated");
+    assert_eq!(tags.num_calls(), 6, "every location and task is checked by tag");
+}
+
+fn smb_secret() -> aws_smithy_mocks::Rule {
+    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
+    mock!(aws_sdk_secretsmanager::Client::get_secret_value)
+        .match_requests(|r| r.secret_id() == Some("datasync-smb"))
+        .then_output(|| GetSecretValueOutput::builder().secret_string(PASSWORD).build())
+}
+
+fn location_request() -> CreateLocationRequest {
+    CreateLocationRequest {
+        side: Side::Source,
+        file_system_arn: SOURCE_ARN.into(),
+        security_group_ids: vec!["sg-1".into(), "sg-2".into()],
+        subdirectory: "/share".into(),
+        user: "svc-datasync".into(),
+        domain: "CORP".into(),
+        password: PasswordSource::SecretsManager("datasync-smb".into()),
+        tags: support::plan_tags(&[(SIDE_TAG, "source")]),
+    }
+}
+
+#[tokio::test]
+async fn create_location_builds_security_group_arns_and_reads_the_password_from_the_source() {
+    let requests = Recorder::<CreateLocationFsxWindowsInput>::new();
+    let seen = requests.clone();
+    let create = mock!(aws_sdk_datasync::Client::create_location_fsx_windows).then_compute_output(move |r| {
+        seen.record(r);
+        CreateLocationFsxWindowsOutput::builder()
+            .location_arn("arn:aws:datasync:eu-west-1:123456789012:location/loc-00000000000000001")
+            .build()
+    });
+    let secret = smb_secret();
+    let mut port = support::port(Rules {
+        datasync: vec![&create],
+        secrets: vec![&secret],
+        ..Default::default()
+    });
+    let command = Command::CreateLocation(location_request());
+    let answer = port.execute(&command).await;
+    assert_eq!(
+        answer,
+        Ok(Response::LocationCreated {
+            side: Side::Source,
+            arn: "arn:aws:datasync:eu-west-1:123456789012:location/loc-00000000000000001".into()
+        })
+    );
+    let r = requests.only();
+    assert_eq!(r.fsx_filesystem_arn(), Some(SOURCE_ARN));
+    assert_eq!(
+        r.security_group_arns(),
+        [
+            "arn:aws:ec2:eu-west-1:123456789012:security-group/sg-1",
+            "arn:aws:ec2:eu-west-1:123456789012:security-group/sg-2"
+        ]
+    );
+    assert_eq!(r.subdirectory(), Some("/share"));
+    assert_eq!(r.user(), Some("svc-datasync"));
+    assert_eq!(r.domain(), Some("CORP"));
+    assert_eq!(r.password(), Some(PASSWORD));
+    let tags: Vec<(&str, Option<&str>)> = r.tags().iter().map(|t| (t.key(), t.value())).collect();
+    assert_eq!(tags, [(PLAN_TAG, Some("plan-42")), (SIDE_TAG, Some("source"))]);
+    let printed = format!("{r:?} {command:?}");
+    assert!(!printed.contains(PASSWORD), "password leaked into Debug output");
+    let persisted = serde_json::to_string(&command).expect("commands serialise");
+    assert!(
+        persisted.contains("secretsmanager:datasync-smb"),
+        "only the password source is kept: {persisted}"
+    );
+    assert!(
+        !persisted.contains(PASSWORD),
+        "password leaked into the serialised command"
+    );
+}
+
+#[tokio::test]
+async fn create_location_with_an_unset_password_variable_fails_without_calling_datasync() {
+    let mut port = support::port(Rules::default());
+    let mut request = location_request();
+    request.password = PasswordSource::Env("FSX_MIGRATE_TEST_SURELY_UNSET_PASSWORD_VARIABLE".into());
+    let err = port
+        .execute(&Command::CreateLocation(request))
+        .await
+        .expect_err("no password");
+    assert_eq!(err.class, ErrorClass::Rejected);
+    assert_eq!(err.code, "PasswordUnavailable");
+    assert!(
+        err.message
+            .contains("FSX_MIGRATE_TEST_SURELY_UNSET_PASSWORD_VARIABLE"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn create_location_errors_never_carry_the_password() {
+    let create = mock!(aws_sdk_datasync::Client::create_location_fsx_windows).then_http_response(|| {
+        support::json_error(
+            400,
+            "InvalidRequestException",
+            &format!("Unable to authenticate with password {PASSWORD}"),
+        )
+    });
+    let secret = smb_secret();
+    let mut port = support::port(Rules {
+        datasync: vec![&create],
+        secrets: vec![&secret],
+        ..Default::default()
+    });
+    let err = port
+        .execute(&Command::CreateLocation(location_request()))
+        .await
+        .expect_err("refused");
+    assert_eq!(err.class, ErrorClass::Rejected);
+    assert_eq!(err.code, "InvalidRequestException");
+    for text in [
+        format!("{err}"),
+        format!("{err:?}"),
+        serde_json::to_string(&err).unwrap(),
+    ] {
+        assert!(!text.contains(PASSWORD), "password leaked: {text}");
+    }
+    assert!(err.message.contains("Unable to authenticate with password ***"));
+}
+
+fn live_options() -> TaskOptions {
+    TaskOptions {
+        transfer_mode: TransferMode::Changed,
+        verify_mode: VerifyMode::OnlyFilesTransferred,
+        preserve_deleted_files: PreserveDeletedFiles::Preserve,
+        security_descriptor_copy: SecurityDescriptorCopy::OwnerDaclSacl,
+        log_level: LogLevel::Basic,
+    }
+}
+
+#[tokio::test]
+async fn create_task_is_basic_mode_with_deliberate_options_one_exclude_rule_and_tags() {
+    let requests = Recorder::<CreateTaskInput>::new();
+    let seen = requests.clone();
+    let create = mock!(aws_sdk_datasync::Client::create_task).then_compute_output(move |r| {
+        seen.record(r);
+        CreateTaskOutput::builder().task_arn(TASK).build()
+    });
+    let mut port = support::port(Rules {
+        datasync: vec![&create],
+        ..Default::default()
+    });
+    let request = CreateTaskRequest {
+        name: "fsx-migrate plan-42".into(),
+        source_location_arn: "arn:src".into(),
+        target_location_arn: "arn:dst".into(),
+        options: live_options(),
+        excludes: vec![
+            "*/~$*".into(),
+            "/System Volume Information".into(),
+            "/$RECYCLE.BIN".into(),
+        ],
+        cloudwatch_log_group_arn: Some(
+            "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/datasync:*".into(),
+        ),
+        tags: support::plan_tags(&[]),
+    };
+    assert_eq!(
+        port.execute(&Command::CreateTask(request)).await,
+        Ok(Response::TaskCreated { arn: TASK.into() })
+    );
+
+    let r = requests.only();
+    assert_eq!(r.name(), Some("fsx-migrate plan-42"));
+    assert_eq!(r.source_location_arn(), Some("arn:src"));
+    assert_eq!(r.destination_location_arn(), Some("arn:dst"));
+    assert_eq!(r.task_mode(), Some(&ds::TaskMode::Basic));
+    assert_eq!(
+        r.cloud_watch_log_group_arn(),
+        Some("arn:aws:logs:eu-west-1:123456789012:log-group:/aws/datasync:*")
+    );
+    assert_eq!(r.excludes().len(), 1, "DataSync takes one filter rule");
+    assert_eq!(
+        r.excludes()[0].filter_type(),
+        Some(&ds::FilterType::SimplePattern)
+    );
+    assert_eq!(
+        r.excludes()[0].value(),
+        Some("*/~$*|/System Volume Information|/$RECYCLE.BIN")
+    );
+    let o = r.options().expect("options");
+    assert_eq!(o.transfer_mode(), Some(&ds::TransferMode::Changed));
+    assert_eq!(o.verify_mode(), Some(&ds::VerifyMode::OnlyFilesTransferred));
+    assert_eq!(
+        o.preserve_deleted_files(),
+        Some(&ds::PreserveDeletedFiles::Preserve)
+    );
+    assert_eq!(
+        o.security_descriptor_copy_flags(),
+        Some(&ds::SmbSecurityDescriptorCopyFlags::OwnerDaclSacl)
+    );
+    assert_eq!(o.log_level(), Some(&ds::LogLevel::Basic));
+    assert_eq!(o.overwrite_mode(), Some(&ds::OverwriteMode::Always));
+    assert_eq!(o.mtime(), Some(&ds::Mtime::Preserve));
+    assert_eq!(o.atime(), Some(&ds::Atime::BestEffort));
+    assert_eq!(o.posix_permissions(), Some(&ds::PosixPermissions::None));
+    assert_eq!(o.uid(), Some(&ds::Uid::None));
+    assert_eq!(o.gid(), Some(&ds::Gid::None));
+    assert_eq!(o.task_queueing(), Some(&ds::TaskQueueing::Enabled));
+    assert_eq!(r.tags().len(), 1);
+    assert_eq!(r.tags()[0].key(), PLAN_TAG);
+}
+
+#[tokio::test]
+async fn create_task_without_excludes_or_log_group_sends_neither() {
+    let requests = Recorder::<CreateTaskInput>::new();
+    let seen = requests.clone();
+    let create = mock!(aws_sdk_datasync::Client::create_task).then_compute_output(move |r| {
+        seen.record(r);
+        CreateTaskOutput::builder().task_arn(TASK).build()
+    });
+    let mut port = support::port(Rules {
+        datasync: vec![&create],
+        ..Default::default()
+    });
+    let request = CreateTaskRequest {
+        name: "t".into(),
+        source_location_arn: "arn:src".into(),
+        target_location_arn: "arn:dst".into(),
+        options: TaskOptions {
+            log_level: LogLevel::Off,
+            ..live_options()
+        },
+        excludes: vec![],
+        cloudwatch_log_group_arn: None,
+        tags: support::plan_tags(&[]),
+    };
+    port.execute(&Command::CreateTask(request))
+        .await
+        .expect("created");
+    let r = requests.only();
+    assert!(r.excludes().is_empty());
+    assert_eq!(r.cloud_watch_log_group_arn(), None);
+    assert_eq!(r.options().and_then(|o| o.log_level()), Some(&ds::LogLevel::Off));
+}
+
+#[tokio::test]
+async fn start_execution_sends_per_kind_overrides_final_removes_deleted_files() {
+    let requests = Recorder::<StartTaskExecutionInput>::new();
+    let seen = requests.clone();
+    let start = mock!(aws_sdk_datasync::Client::start_task_execution).then_compute_output(move |r| {
+        seen.record(r);
+        StartTaskExecutionOutput::builder()
+            .task_execution_arn(format!("{TASK}/execution/exec-1"))
+            .build()
+    });
+    let mut port = support::port(Rules {
+        datasync: vec![&start],
+        ..Default::default()
+    });
+    let runs = [
+        (
+            SyncKind::Initial,
+            TaskOptions {
+                transfer_mode: TransferMode::All,
+                ..live_options()
+            },
+        ),
+        (SyncKind::Incremental, live_options()),
+        (
+            SyncKind::Final,
+            TaskOptions {
+                preserve_deleted_files: PreserveDeletedFiles::Remove,
+                verify_mode: VerifyMode::PointInTimeConsistent,
+                ..live_options()
+            },
+        ),
+    ];
+    for (kind, overrides) in runs {
+        let request = StartExecutionRequest {
+            task_arn: TASK.into(),
+            kind,
+            overrides,
+            tags: support::plan_tags(&[("fsx-migrate:sync", &kind.to_string())]),
+        };
+        let answer = port.execute(&Command::StartExecution(request)).await;
+        assert_eq!(
+            answer,
+            Ok(Response::ExecutionStarted {
+                arn: format!("{TASK}/execution/exec-1")
+            })
+        );
+    }
+    let sent = requests.all();
+    let summary: Vec<_> = sent
+        .iter()
+        .map(|r| {
+            let o = r.override_options().expect("override options");
+            (
+                o.transfer_mode().cloned(),
+                o.preserve_deleted_files().cloned(),
+                o.verify_mode().cloned(),
+                o.security_descriptor_copy_flags().cloned(),
+                o.log_level().cloned(),
+            )
+        })
+        .collect();
+    use ds::{
+        LogLevel as L, PreserveDeletedFiles as P, SmbSecurityDescriptorCopyFlags as S, TransferMode as T,
+        VerifyMode as V,
+    };
+    assert_eq!(
+        summary,
+        [
+            (
+                Some(T::All),
+                Some(P::Preserve),
+                Some(V::OnlyFilesTransferred),
+                Some(S::OwnerDaclSacl),
+                Some(L::Basic)
+            ),
+            (
+                Some(T::Changed),
+                Some(P::Preserve),
+                Some(V::OnlyFilesTransferred),
+                Some(S::OwnerDaclSacl),
+                Some(L::Basic)
+            ),
+            (
+                Some(T::Changed),
+                Some(P::Remove),
+                Some(V::PointInTimeConsistent),
+                Some(S::OwnerDaclSacl),
+                Some(L::Basic)
+            ),
+        ]
+    );
+    assert!(sent.iter().all(|r| r.task_arn() == Some(TASK)));
+    assert_eq!(
+        sent[2]
+            .tags()
+            .iter()
+            .find(|t| t.key() == "fsx-migrate:sync")
+            .and_then(|t| t.value()),
+        Some("final")
+    );
+}
+
+#[tokio::test]
+async fn find_execution_prefers_the_current_execution_when_it_is_new() {
+    let describe = mock!(aws_sdk_datasync::Client::describe_task)
+        .match_requests(|r| r.task_arn() == Some(TASK))
+        .then_output(|| {
+            DescribeTaskOutput::builder()
+                .task_arn(TASK)
+                .status(ds::TaskStatus::Running)
+                .current_task_execution_arn(format!("{TASK}/execution/exec-3"))
+                .build()
+        });
+    let mut port = support::port(Rules {
+        datasync: vec![&describe],
+        ..Default::default()
+    });
+    let command = Command::FindExecution {
+        task_arn: TASK.into(),
+        known: vec![format!("{TASK}/execution/exec-1")],
+    };
+    assert_eq!(
+        port.execute(&command).await,
+        Ok(Response::ExecutionFound(Some(format!("{TASK}/execution/exec-3"))))
+    );
+}
+
+#[tokio::test]
+async fn find_execution_falls_back_to_the_newest_unknown_listed_execution() {
+    let describe = mock!(aws_sdk_datasync::Client::describe_task).then_output(|| {
+        DescribeTaskOutput::builder()
+            .task_arn(TASK)
+            .status(ds::TaskStatus::Available)
+            .current_task_execution_arn(format!("{TASK}/execution/exec-1"))
+            .build()
+    });
+    let requests = Recorder::<ListTaskExecutionsInput>::new();
+    let seen = requests.clone();
+    let list = mock!(aws_sdk_datasync::Client::list_task_executions).then_compute_output(move |r| {
+        seen.record(r);
+        let entry = |n: u32| {
+            ds::TaskExecutionListEntry::builder()
+                .task_execution_arn(format!("{TASK}/execution/exec-{n}"))
+                .status(ds::TaskExecutionStatus::Success)
+                .build()
+        };
+        match r.next_token() {
+            None => ListTaskExecutionsOutput::builder()
+                .task_executions(entry(1))
+                .task_executions(entry(2))
+                .next_token("p2")
+                .build(),
+            Some(_) => ListTaskExecutionsOutput::builder()
+                .task_executions(entry(3))
+                .task_executions(entry(4))
+                .build(),
+        }
+    });
+    let mut port = support::port(Rules {
+        datasync: vec![&describe, &list],
+        ..Default::default()
+    });
+    let known: Vec<String> = [1, 4]
+        .iter()
+        .map(|n| format!("{TASK}/execution/exec-{n}"))
+        .collect();
+    let command = Command::FindExecution {
+        task_arn: TASK.into(),
+        known: known.clone(),
+    };
+    assert_eq!(
+        port.execute(&command).await,
+        Ok(Response::ExecutionFound(Some(format!("{TASK}/execution/exec-3"))))
+    );
+    assert_eq!(requests.all().len(), 2, "ListTaskExecutions is paginated");
+    assert!(requests.all().iter().all(|r| r.task_arn() == Some(TASK)));
+
+    let all_known: Vec<String> = (1..=4).map(|n| format!("{TASK}/execution/exec-{n}")).collect();
+    let command = Command::FindExecution {
+        task_arn: TASK.into(),
+        known: all_known,
+    };
+    assert_eq!(port.execute(&command).await, Ok(Response::ExecutionFound(None)));
+}
+
+#[tokio::test]
+async fn describe_execution_maps_counters_and_phase_durations() {
+    let describe = mock!(aws_sdk_datasync::Client::describe_task_execution)
+        .match_requests(|r| r.task_execution_arn() == Some("arn:exec-1"))
+        .then_output(|| {
+            DescribeTaskExecutionOutput::builder()
+                .task_execution_arn("arn:exec-1")
+                .status(ds::TaskExecutionStatus::Success)
+                .estimated_files_to_transfer(1000)
+                .estimated_bytes_to_transfer(5_000_000)
+                .estimated_files_to_delete(7)
+                .files_transferred(990)
+                .bytes_transferred(4_900_000)
+                .files_deleted(7)
+                .files_verified(990)
+                .files_skipped(10)
+                .result(
+                    ds::TaskExecutionResultDetail::builder()
+                        .prepare_duration(60_000)
+                        .transfer_duration(120_000)
+                        .verify_duration(30_000)
+                        .total_duration(215_000)
+                        .build(),
+                )
+                .build()
+        });
+    let mut port = support::port(Rules {
+        datasync: vec![&describe],
+        ..Default::default()
+    });
+    let Ok(Response::Execution(info)) = port
+        .execute(&Command::DescribeExecution {
+            execution_arn: "arn:exec-1".into(),
+        })
+        .await
+    else {
+        panic!("an execution");
+    };
+    assert_eq!(info.arn, "arn:exec-1");
+    assert_eq!(info.status, ExecutionStatus::Success);
+    let c = &info.counters;
+    assert_eq!(
+        (
+            c.estimated_files_to_transfer,
+            c.estimated_bytes_to_transfer,
+            c.estimated_files_to_delete
+        ),
+        (1000, 5_000_000, 7)
+    );
+    assert_eq!(
+        (c.files_transferred, c.bytes_transferred, c.files_deleted),
+        (990, 4_900_000, 7)
+    );
+    assert_eq!((c.files_verified, c.files_skipped), (990, 10));
+    let d = &info.durations;
+    assert_eq!(
+        (d.prepare_ms, d.transfer_ms, d.verify_ms, d.total_ms),
+        (60_000, 120_000, 30_000, 215_000)
+    );
+    assert_eq!((info.error_code, info.error_detail), (None, None));
+}

@@ -1,0 +1,428 @@
+//! Error handling: throttling retried by the SDK, refusals surfaced with AWS's code and message,
+//! failed and unknown-status executions reported without a crash.
+
+use aws_sdk_datasync::operation::describe_task_execution::DescribeTaskExecutionOutput;
+use aws_sdk_datasync::types as ds;
+use aws_sdk_fsx::operation::create_file_system::CreateFileSystemError;
+use aws_sdk_fsx::operation::describe_file_systems::DescribeFileSystemsOutput;
+use aws_sdk_fsx::types as fsx;
+use aws_sdk_route53::operation::get_change::GetChangeOutput;
+use aws_sdk_route53::types::{ChangeInfo, ChangeStatus as R53Status};
+use aws_smithy_mocks::mock;
+use aws_smithy_types::error::ErrorMetadata;
+
+use fsx_migrate::model::{ChangeStatus, ExecutionStatus, Lifecycle};
+use fsx_migrate::port::{CloudPort, Command, CreateTargetRequest, ErrorClass, Response};
+
+use super::support::{self, Rules};
+
+fn describe_command() -> Command {
+    Command::DescribeFileSystem {
+        file_system_id: "fs-0target000000001".into(),
+    }
+}
+
+fn available() -> DescribeFileSystemsOutput {
+    DescribeFileSystemsOutput::builder()
+        .file_systems(
+            fsx::FileSystem::builder()
+                .file_system_id("fs-0target000000001")
+                .lifecycle(fsx::FileSystemLifecycle::Available)
+                .build(),
+        )
+        .build()
+}
+
+#[tokio::test]
+async fn throttling_is_retried_by_the_sdk_then_succeeds() {
+    let describe = mock!(aws_sdk_fsx::Client::describe_file_systems)
+        .sequence()
+        .http_response(|| support::json_error(400, "ThrottlingException", "Rate exceeded"))
+        .times(2)
+        .output(available)
+        .build();
+    let mut port = support::port(Rules {
+        fsx: vec![&describe],
+        ..Default::default()
+    });
+    let Ok(Response::FileSystem(fs)) = port.execute(&describe_command()).await else {
+        panic!("retried to success")
+    };
+    assert_eq!(fs.lifecycle, Lifecycle::Available);
+    assert_eq!(describe.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn route53_throttling_and_5xx_are_retried_too() {
+    let get = mock!(aws_sdk_route53::Client::get_change)
+        .sequence()
+        .http_response(|| support::xml_error(400, "Throttling", "Rate exceeded"))
+        .http_status(503, None)
+        .output(|| {
+            GetChangeOutput::builder()
+                .change_info(
+                    ChangeInfo::builder()
+                        .id("/change/C1")
+                        .status(R53Status::Insync)
+                        .submitted_at(aws_smithy_types::DateTime::from_secs(0))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        })
+        .build();
+    let mut port = support::port(Rules {
+        route53: vec![&get],
+        ..Default::default()
+    });
+    let answer = port
+        .execute(&Command::GetChange {
+            change_id: "C1".into(),
+        })
+        .await;
+    assert_eq!(
+        answer,
+        Ok(Response::Change {
+            id: "C1".into(),
+            status: ChangeStatus::InSync
+        })
+    );
+    assert_eq!(get.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn throttling_that_never_stops_is_reported_as_throttled() {
+    let describe = mock!(aws_sdk_fsx::Client::describe_file_systems)
+        .sequence()
+        .http_response(|| support::json_error(400, "ThrottlingException", "Rate exceeded"))
+        .repeatedly()
+        .build();
+    let mut port = support::port(Rules {
+        fsx: vec![&describe],
+        ..Default::default()
+    });
+    let err = port.execute(&describe_command()).await.expect_err("gives up");
+    assert_eq!(err.class, ErrorClass::Throttled);
+    assert!(err.class.is_retryable());
+    assert_eq!(err.code, "ThrottlingException");
+    assert_eq!(err.operation, "fsx:DescribeFileSystems");
+    assert_eq!(describe.num_calls(), 3, "max attempts of the test retry policy");
+}
+
+#[tokio::test]
+async fn server_errors_that_persist_are_transient() {
+    let describe = mock!(aws_sdk_fsx::Client::describe_file_systems)
+        .sequence()
+        .http_response(|| support::json_error(500, "InternalServerError", "Something broke"))
+        .repeatedly()
+        .build();
+    let mut port = support::port(Rules {
+        fsx: vec![&describe],
+        ..Default::default()
+    });
+    let err = port.execute(&describe_command()).await.expect_err("gives up");
+    assert_eq!(err.class, ErrorClass::Transient);
+    assert_eq!(err.code, "InternalServerError");
+}
+
+fn create_request() -> CreateTargetRequest {
+    let mut settings = support::settings();
+    settings.active_directory = None;
+    CreateTargetRequest {
+        client_request_token: "fsx-migrate-plan-42-target".into(),
+        subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
+        preferred_subnet_id: "subnet-a".into(),
+        security_group_ids: vec!["sg-1".into()],
+        ad_join_password: None,
+        settings,
+        tags: support::plan_tags(&[]),
+    }
+}
+
+#[tokio::test]
+async fn bad_request_is_rejected_with_the_aws_message_and_not_retried() {
+    let create = mock!(aws_sdk_fsx::Client::create_file_system).then_http_response(|| {
+        support::json_error(
+            400,
+            "BadRequest",
+            "Multi-AZ file systems are not supported in this Availability Zone.",
+        )
+    });
+    let mut port = support::port(Rules {
+        fsx: vec![&create],
+        ..Default::default()
+    });
+    let err = port
+        .execute(&Command::CreateTarget(create_request()))
+        .await
+        .expect_err("refused");
+    assert_eq!(err.class, ErrorClass::Rejected);
+    assert!(!err.class.is_retryable());
+    assert_eq!(err.operation, "fsx:CreateFileSystem");
+    assert_eq!(err.code, "BadRequest");
+    assert_eq!(
+        err.message,
+        "Multi-AZ file systems are not supported in this Availability Zone."
+    );
+    assert_eq!(
+        err.to_string(),
+        "fsx:CreateFileSystem failed: BadRequest: Multi-AZ file systems are not supported in this Availability Zone."
+    );
+    assert_eq!(create.num_calls(), 1, "a refusal is not retried");
+}
+
+#[tokio::test]
+async fn incompatible_parameter_error_on_a_reused_token_is_rejected_with_the_aws_message() {
+    let create = mock!(aws_sdk_fsx::Client::create_file_system).then_error(|| {
+        CreateFileSystemError::IncompatibleParameterError(
+            fsx::error::IncompatibleParameterError::builder()
+                .parameter("ClientRequestToken")
+                .message("The client request token matches a file system created with different parameters.")
+                .meta(
+                    ErrorMetadata::builder()
+                        .code("IncompatibleParameterError")
+                        .message("The client request token matches a file system created with different parameters.")
+                        .build(),
+                )
+                .build(),
+        )
+    });
+    let mut port = support::port(Rules {
+        fsx: vec![&create],
+        ..Default::default()
+    });
+    let err = port
+        .execute(&Command::CreateTarget(create_request()))
+        .await
+        .expect_err("refused");
+    assert_eq!(err.class, ErrorClass::Rejected);
+    assert_eq!(err.code, "IncompatibleParameterError");
+    assert_eq!(
+        err.message,
+        "The client request token matches a file system created with different parameters."
+    );
+}
+
+#[tokio::test]
+async fn access_denied_carries_a_hint_about_the_iam_policy() {
+    let describe = mock!(aws_sdk_fsx::Client::describe_file_systems).then_http_response(|| {
+        support::json_error(
+            400,
+            "AccessDeniedException",
+            "User is not authorized to perform fsx:DescribeFileSystems",
+        )
+    });
+    let mut port = support::port(Rules {
+        fsx: vec![&describe],
+        ..Default::default()
+    });
+    let err = port.execute(&describe_command()).await.expect_err("denied");
+    assert_eq!(err.class, ErrorClass::Rejected);
+    assert_eq!(err.code, "AccessDeniedException");
+    assert!(
+        err.message
+            .starts_with("User is not authorized to perform fsx:DescribeFileSystems")
+    );
+    assert!(err.message.contains("docs/aws-permissions.md"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn datasync_invalid_request_is_rejected() {
+    let start = mock!(aws_sdk_datasync::Client::start_task_execution).then_http_response(|| {
+        support::json_error(400, "InvalidRequestException", "Task is already running.")
+    });
+    let mut port = support::port(Rules {
+        datasync: vec![&start],
+        ..Default::default()
+    });
+    let request = fsx_migrate::port::StartExecutionRequest {
+        task_arn: "arn:task".into(),
+        kind: fsx_migrate::model::SyncKind::Incremental,
+        overrides: fsx_migrate::port::TaskOptions {
+            transfer_mode: fsx_migrate::port::TransferMode::Changed,
+            verify_mode: fsx_migrate::model::VerifyMode::OnlyFilesTransferred,
+            preserve_deleted_files: fsx_migrate::port::PreserveDeletedFiles::Preserve,
+            security_descriptor_copy: fsx_migrate::model::SecurityDescriptorCopy::OwnerDacl,
+            log_level: fsx_migrate::model::LogLevel::Off,
+        },
+        tags: support::plan_tags(&[]),
+    };
+    let err = port
+        .execute(&Command::StartExecution(request))
+        .await
+        .expect_err("refused");
+    assert_eq!(
+        (
+            err.class,
+            err.operation.as_str(),
+            err.code.as_str(),
+            err.message.as_str()
+        ),
+        (
+            ErrorClass::Rejected,
+            "datasync:StartTaskExecution",
+            "InvalidRequestException",
+            "Task is already running."
+        )
+    );
+}
+
+#[tokio::test]
+async fn an_execution_that_ended_in_error_is_reported_with_its_code_and_detail() {
+    let describe = mock!(aws_sdk_datasync::Client::describe_task_execution).then_output(|| {
+        DescribeTaskExecutionOutput::builder()
+            .task_execution_arn("arn:exec-9")
+            .status(ds::TaskExecutionStatus::Error)
+            .result(
+                ds::TaskExecutionResultDetail::builder()
+                    .prepare_duration(1_000)
+                    .prepare_status(ds::PhaseStatus::Error)
+                    .error_code("SmbAuthenticationFailed")
+                    .error_detail(
+                        "Unable to connect to the SMB server: the user name or password is incorrect.",
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let mut port = support::port(Rules {
+        datasync: vec![&describe],
+        ..Default::default()
+    });
+    let Ok(Response::Execution(info)) = port
+        .execute(&Command::DescribeExecution {
+            execution_arn: "arn:exec-9".into(),
+        })
+        .await
+    else {
+        panic!("an ERROR execution is an answer, not a failed call");
+    };
+    assert_eq!(info.status, ExecutionStatus::Error);
+    assert!(info.status.is_terminal());
+    assert_eq!(info.error_code.as_deref(), Some("SmbAuthenticationFailed"));
+    assert_eq!(
+        info.error_detail.as_deref(),
+        Some("Unable to connect to the SMB server: the user name or password is incorrect.")
+    );
+    assert_eq!(info.durations.prepare_ms, 1_000);
+}
+
+#[tokio::test]
+async fn an_unknown_execution_status_is_unknown_not_a_crash() {
+    let describe = mock!(aws_sdk_datasync::Client::describe_task_execution).then_http_response(|| {
+        support::http(
+            200,
+            r#"{"TaskExecutionArn":"arn:exec-1","Status":"INITIALIZING","BytesTransferred":0}"#,
+        )
+    });
+    let mut port = support::port(Rules {
+        datasync: vec![&describe],
+        ..Default::default()
+    });
+    let Ok(Response::Execution(info)) = port
+        .execute(&Command::DescribeExecution {
+            execution_arn: "arn:exec-1".into(),
+        })
+        .await
+    else {
+        panic!("an execution");
+    };
+    assert_eq!(info.status, ExecutionStatus::Unknown("INITIALIZING".into()));
+    assert!(
+        !info.status.is_terminal(),
+        "unknown statuses count as still running"
+    );
+}
+
+#[tokio::test]
+async fn freeze_source_is_not_an_aws_operation() {
+    let mut port = support::port(Rules::default());
+    let err = port
+        .execute(&Command::FreezeSource {
+            file_system_id: "fs-0source000000001".into(),
+        })
+        .await
+        .expect_err("not on AWS");
+    assert_eq!(err.class, ErrorClass::Rejected);
+    assert_eq!(err.code, "NotSupported");
+    assert!(err.message.contains("manual"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn an_ec2_refusal_during_inspect_names_the_ec2_operation() {
+    let describe = mock!(aws_sdk_fsx::Client::describe_file_systems).then_output(|| {
+        DescribeFileSystemsOutput::builder()
+            .file_systems(
+                fsx::FileSystem::builder()
+                    .file_system_id("fs-0source000000001")
+                    .network_interface_ids("eni-1")
+                    .build(),
+            )
+            .build()
+    });
+    let enis = mock!(aws_sdk_ec2::Client::describe_network_interfaces).then_http_response(|| {
+        support::http(
+            403,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>UnauthorizedOperation</Code>\
+             <Message>You are not authorized to perform this operation.</Message></Error></Errors>\
+             <RequestID>r-1</RequestID></Response>",
+        )
+    });
+    let mut port = support::port(Rules {
+        fsx: vec![&describe],
+        ec2: vec![&enis],
+        ..Default::default()
+    });
+    let request = fsx_migrate::port::InspectRequest {
+        source_file_system_id: "fs-0source000000001".into(),
+        subnet_ids: vec![],
+        hosted_zone_id: "Z1".into(),
+        record_name: "files.corp.example.com".into(),
+    };
+    let err = port
+        .execute(&Command::Inspect(request))
+        .await
+        .expect_err("denied");
+    assert_eq!(err.class, ErrorClass::Rejected);
+    assert_eq!(err.operation, "ec2:DescribeNetworkInterfaces");
+    assert_eq!(err.code, "UnauthorizedOperation");
+    assert!(
+        err.message
+            .starts_with("You are not authorized to perform this operation."),
+        "{}",
+        err.message
+    );
+    assert!(err.message.contains("docs/aws-permissions.md"));
+}
+
+#[tokio::test]
+async fn a_missing_password_secret_stops_before_datasync_is_called() {
+    let secret = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_http_response(|| {
+        support::json_error(
+            400,
+            "ResourceNotFoundException",
+            "Secrets Manager can't find the specified secret.",
+        )
+    });
+    let mut port = support::port(Rules {
+        secrets: vec![&secret],
+        ..Default::default()
+    });
+    let request = fsx_migrate::port::CreateLocationRequest {
+        side: fsx_migrate::model::Side::Target,
+        file_system_arn: support::SOURCE_ARN.into(),
+        security_group_ids: vec!["sg-1".into()],
+        subdirectory: "/share".into(),
+        user: "svc-datasync".into(),
+        domain: "CORP".into(),
+        password: fsx_migrate::plan::intent::PasswordSource::SecretsManager("missing".into()),
+        tags: support::plan_tags(&[]),
+    };
+    let err = port
+        .execute(&Command::CreateLocation(request))
+        .await
+        .expect_err("no secret");
+    assert_eq!(err.operation, "secretsmanager:GetSecretValue");
+    assert_eq!(err.code, "ResourceNotFoundException");
+    assert!(!err.class.is_retryable());
+}

@@ -1,0 +1,642 @@
+//! Typed request tests for the FSx, EC2 and Route 53 reads behind `Inspect`, and for CreateTarget /
+//! DescribeFileSystem.
+
+use aws_sdk_fsx::operation::create_file_system::{CreateFileSystemInput, CreateFileSystemOutput};
+use aws_sdk_fsx::operation::describe_file_systems::{DescribeFileSystemsError, DescribeFileSystemsOutput};
+use aws_sdk_fsx::types as fsx;
+use aws_smithy_mocks::mock;
+
+use fsx_migrate::model::{
+    ActiveDirectory, DeploymentType, DnsRecord, FileSystemType, Lifecycle, StorageType, SubnetInfo,
+};
+use fsx_migrate::plan::intent::PasswordSource;
+use fsx_migrate::port::{CloudPort, Command, CreateTargetRequest, ErrorClass, InspectRequest, Response};
+
+use super::support::{self, PASSWORD, Recorder, Rules, SOURCE_ARN};
+
+fn source_file_system() -> fsx::FileSystem {
+    fsx::FileSystem::builder()
+        .file_system_id("fs-0source000000001")
+        .resource_arn(SOURCE_ARN)
+        .file_system_type(fsx::FileSystemType::Windows)
+        .lifecycle(fsx::FileSystemLifecycle::Available)
+        .storage_capacity(2048)
+        .storage_type(fsx::StorageType::Ssd)
+        .vpc_id("vpc-1")
+        .subnet_ids("subnet-a")
+        .network_interface_ids("eni-1")
+        .network_interface_ids("eni-2")
+        .dns_name("amznfsxabcd1234.corp.example.com")
+        .kms_key_id("arn:aws:kms:eu-west-1:123456789012:key/k-1")
+        .tags(fsx::Tag::builder().key("Name").value("files").build())
+        .tags(
+            fsx::Tag::builder()
+                .key("aws:cloudformation:stack-name")
+                .value("stack")
+                .build(),
+        )
+        .windows_configuration(
+            fsx::WindowsFileSystemConfiguration::builder()
+                .deployment_type(fsx::WindowsDeploymentType::SingleAz2)
+                .throughput_capacity(64)
+                .self_managed_active_directory_configuration(
+                    fsx::SelfManagedActiveDirectoryAttributes::builder()
+                        .domain_name("corp.example.com")
+                        .organizational_unit_distinguished_name("OU=FSx,DC=corp,DC=example,DC=com")
+                        .file_system_administrators_group("FSxAdmins")
+                        .user_name("svc-fsx-join")
+                        .dns_ips("10.0.0.10")
+                        .dns_ips("10.0.1.10")
+                        .build(),
+                )
+                .automatic_backup_retention_days(14)
+                .daily_automatic_backup_start_time("02:30")
+                .weekly_maintenance_start_time("6:03:00")
+                .copy_tags_to_backups(true)
+                .audit_log_configuration(
+                    fsx::WindowsAuditLogConfiguration::builder()
+                        .file_access_audit_log_level(fsx::WindowsAccessAuditLogLevel::SuccessAndFailure)
+                        .file_share_access_audit_log_level(fsx::WindowsAccessAuditLogLevel::FailureOnly)
+                        .audit_log_destination("arn:aws:logs:eu-west-1:123456789012:log-group:/aws/fsx/audit")
+                        .build(),
+                )
+                .disk_iops_configuration(
+                    fsx::DiskIopsConfiguration::builder()
+                        .mode(fsx::DiskIopsConfigurationMode::UserProvisioned)
+                        .iops(12_000)
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+}
+
+fn inspect_request() -> InspectRequest {
+    InspectRequest {
+        source_file_system_id: "fs-0source000000001".into(),
+        subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
+        hosted_zone_id: "Z0123456789".into(),
+        record_name: "files.corp.example.com".into(),
+    }
+}
+
+#[tokio::test]
+async fn inspect_copies_every_setting_reads_security_groups_subnets_and_pages_records_by_hand() {
+    use aws_sdk_ec2::operation::describe_network_interfaces::DescribeNetworkInterfacesOutput;
+    use aws_sdk_ec2::operation::describe_subnets::{DescribeSubnetsInput, DescribeSubnetsOutput};
+    use aws_sdk_ec2::types::{GroupIdentifier, NetworkInterface, Subnet};
+    use aws_sdk_route53::operation::get_hosted_zone::GetHostedZoneOutput;
+    use aws_sdk_route53::operation::list_resource_record_sets::{
+        ListResourceRecordSetsInput, ListResourceRecordSetsOutput,
+    };
+    use aws_sdk_route53::types::{HostedZone, ResourceRecord, ResourceRecordSet, RrType};
+
+    let describe = mock!(aws_sdk_fsx::Client::describe_file_systems)
+        .match_requests(|r| r.file_system_ids() == ["fs-0source000000001"])
+        .then_output(|| {
+            DescribeFileSystemsOutput::builder()
+                .file_systems(source_file_system())
+                .build()
+        });
+    let enis = mock!(aws_sdk_ec2::Client::describe_network_interfaces)
+        .match_requests(|r| r.network_interface_ids() == ["eni-1", "eni-2"])
+        .then_output(|| {
+            let eni = |groups: &[&str]| {
+                let mut b = NetworkInterface::builder();
+                for g in groups {
+                    b = b.groups(GroupIdentifier::builder().group_id(*g).build());
+                }
+                b.build()
+            };
+            DescribeNetworkInterfacesOutput::builder()
+                .network_interfaces(eni(&["sg-2", "sg-1"]))
+                .network_interfaces(eni(&["sg-1", "sg-3"]))
+                .build()
+        });
+    let subnet_requests = Recorder::<DescribeSubnetsInput>::new();
+    let seen = subnet_requests.clone();
+    let subnets = mock!(aws_sdk_ec2::Client::describe_subnets).then_compute_output(move |r| {
+        seen.record(r);
+        let subnet = |id: &str, az: &str| {
+            Subnet::builder()
+                .subnet_id(id)
+                .availability_zone(az)
+                .vpc_id("vpc-1")
+                .build()
+        };
+        // Answered out of order: the adapter returns them in the order asked.
+        DescribeSubnetsOutput::builder()
+            .subnets(subnet("subnet-b", "eu-west-1b"))
+            .subnets(subnet("subnet-a", "eu-west-1a"))
+            .build()
+    });
+    let zone = mock!(aws_sdk_route53::Client::get_hosted_zone)
+        .match_requests(|r| r.id() == Some("Z0123456789"))
+        .then_output(|| {
+            GetHostedZoneOutput::builder()
+                .hosted_zone(
+                    HostedZone::builder()
+                        .id("/hostedzone/Z0123456789")
+                        .name("corp.example.com.")
+                        .caller_reference("ref")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+    let rrset = |name: &str, kind: RrType, value: &str| {
+        ResourceRecordSet::builder()
+            .name(name)
+            .r#type(kind)
+            .ttl(300)
+            .resource_records(ResourceRecord::builder().value(value).build().unwrap())
+            .build()
+            .unwrap()
+    };
+    let list_requests = Recorder::<ListResourceRecordSetsInput>::new();
+    let seen = list_requests.clone();
+    let records = mock!(aws_sdk_route53::Client::list_resource_record_sets).then_compute_output(move |r| {
+        seen.record(r);
+        if r.start_record_name().is_none() {
+            ListResourceRecordSetsOutput::builder()
+                .resource_record_sets(rrset(
+                    "corp.example.com.",
+                    RrType::Soa,
+                    "ns.example.com. 1 2 3 4 5",
+                ))
+                .resource_record_sets(rrset("apps.corp.example.com.", RrType::A, "10.0.0.5"))
+                .is_truncated(true)
+                .next_record_name("Files.corp.example.com.")
+                .next_record_type(RrType::Cname)
+                .max_items(2)
+                .build()
+                .unwrap()
+        } else {
+            ListResourceRecordSetsOutput::builder()
+                .resource_record_sets(rrset(
+                    "Files.corp.example.com.",
+                    RrType::Cname,
+                    "amznfsxabcd1234.corp.example.com",
+                ))
+                .is_truncated(false)
+                .max_items(2)
+                .build()
+                .unwrap()
+        }
+    });
+
+    let mut port = support::port(Rules {
+        fsx: vec![&describe],
+        ec2: vec![&enis, &subnets],
+        route53: vec![&zone, &records],
+        ..Default::default()
+    });
+    let Ok(Response::Environment(env)) = port.execute(&Command::Inspect(inspect_request())).await else {
+        panic!("Inspect must answer with an Environment");
+    };
+
+    let source = env.source.expect("the source exists");
+    assert_eq!(source.id, "fs-0source000000001");
+    assert_eq!(source.arn, SOURCE_ARN);
+    assert_eq!(source.file_system_type, FileSystemType::Windows);
+    assert_eq!(source.deployment_type, DeploymentType::SingleAz2);
+    assert_eq!(source.lifecycle, Lifecycle::Available);
+    assert_eq!(source.vpc_id, "vpc-1");
+    assert_eq!(source.dns_name, "amznfsxabcd1234.corp.example.com");
+    assert_eq!(source.security_group_ids, ["sg-1", "sg-2", "sg-3"]);
+    // Every copied setting equals what plan would write (the shared sample), aws: tags left out.
+    assert_eq!(source.settings, support::settings());
+
+    assert_eq!(
+        env.subnets,
+        [
+            SubnetInfo {
+                id: "subnet-a".into(),
+                availability_zone: "eu-west-1a".into(),
+                vpc_id: "vpc-1".into()
+            },
+            SubnetInfo {
+                id: "subnet-b".into(),
+                availability_zone: "eu-west-1b".into(),
+                vpc_id: "vpc-1".into()
+            },
+        ]
+    );
+    let subnet_request = subnet_requests.only();
+    let filter = &subnet_request.filters()[0];
+    assert_eq!(filter.name(), Some("subnet-id"));
+    assert_eq!(filter.values(), ["subnet-a", "subnet-b"]);
+
+    assert_eq!(env.hosted_zone_name.as_deref(), Some("corp.example.com."));
+    assert_eq!(
+        env.record,
+        Some(DnsRecord {
+            name: "Files.corp.example.com.".into(),
+            record_type: "CNAME".into(),
+            values: vec!["amznfsxabcd1234.corp.example.com".into()],
+            ttl: Some(300),
+        })
+    );
+    let pages = list_requests.all();
+    assert_eq!(pages.len(), 2, "the second page is fetched by hand");
+    assert_eq!(pages[1].start_record_name(), Some("Files.corp.example.com."));
+    assert_eq!(pages[1].start_record_type(), Some(&RrType::Cname));
+    assert!(pages.iter().all(|p| p.hosted_zone_id() == Some("Z0123456789")));
+}
+
+#[tokio::test]
+async fn inspect_reports_missing_things_as_absent_not_as_errors() {
+    use aws_sdk_ec2::operation::describe_subnets::DescribeSubnetsOutput;
+    use aws_sdk_ec2::types::Subnet;
+    use aws_sdk_route53::operation::get_hosted_zone::GetHostedZoneError;
+    use aws_sdk_route53::types::error::NoSuchHostedZone;
+
+    let describe = mock!(aws_sdk_fsx::Client::describe_file_systems).then_error(|| {
+        DescribeFileSystemsError::FileSystemNotFound(
+            fsx::error::FileSystemNotFound::builder()
+                .message("File system 'fs-0source000000001' does not exist.")
+                .build(),
+        )
+    });
+    let subnets = mock!(aws_sdk_ec2::Client::describe_subnets).then_output(|| {
+        DescribeSubnetsOutput::builder()
+            .subnets(
+                Subnet::builder()
+                    .subnet_id("subnet-b")
+                    .availability_zone("eu-west-1b")
+                    .vpc_id("vpc-1")
+                    .build(),
+            )
+            .build()
+    });
+    let zone = mock!(aws_sdk_route53::Client::get_hosted_zone).then_error(|| {
+        GetHostedZoneError::NoSuchHostedZone(
+            NoSuchHostedZone::builder()
+                .message("No hosted zone found")
+                .build(),
+        )
+    });
+    let mut port = support::port(Rules {
+        fsx: vec![&describe],
+        ec2: vec![&subnets],
+        route53: vec![&zone],
+        ..Default::default()
+    });
+    let Ok(Response::Environment(env)) = port.execute(&Command::Inspect(inspect_request())).await else {
+        panic!("Inspect must answer with an Environment");
+    };
+    assert_eq!(env.source, None);
+    assert_eq!(env.subnets.len(), 1);
+    assert_eq!(env.subnets[0].id, "subnet-b");
+    assert_eq!(env.hosted_zone_name, None);
+    assert_eq!(
+        env.record, None,
+        "no ListResourceRecordSets without a zone (the mock would panic)"
+    );
+}
+
+#[tokio::test]
+async fn inspect_filters_by_id_when_the_service_ignores_file_system_ids() {
+    use aws_sdk_route53::operation::get_hosted_zone::GetHostedZoneOutput;
+    use aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput;
+    use aws_sdk_route53::types::HostedZone;
+
+    // An emulator answering with every file system: only the requested one may be taken.
+    let describe = mock!(aws_sdk_fsx::Client::describe_file_systems).then_output(|| {
+        DescribeFileSystemsOutput::builder()
+            .file_systems(fsx::FileSystem::builder().file_system_id("fs-other").build())
+            .build()
+    });
+    let subnets = mock!(aws_sdk_ec2::Client::describe_subnets)
+        .then_output(|| aws_sdk_ec2::operation::describe_subnets::DescribeSubnetsOutput::builder().build());
+    let zone = mock!(aws_sdk_route53::Client::get_hosted_zone).then_output(|| {
+        GetHostedZoneOutput::builder()
+            .hosted_zone(
+                HostedZone::builder()
+                    .id("Z0123456789")
+                    .name("corp.example.com.")
+                    .caller_reference("r")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    });
+    let records = mock!(aws_sdk_route53::Client::list_resource_record_sets).then_output(|| {
+        ListResourceRecordSetsOutput::builder()
+            .set_resource_record_sets(Some(vec![]))
+            .is_truncated(false)
+            .max_items(300)
+            .build()
+            .unwrap()
+    });
+    let mut port = support::port(Rules {
+        fsx: vec![&describe],
+        ec2: vec![&subnets],
+        route53: vec![&zone, &records],
+        ..Default::default()
+    });
+    let Ok(Response::Environment(env)) = port.execute(&Command::Inspect(inspect_request())).await else {
+        panic!("Inspect must answer with an Environment");
+    };
+    assert_eq!(env.source, None);
+    assert!(env.subnets.is_empty());
+    assert_eq!(env.record, None);
+}
+
+fn create_request() -> CreateTargetRequest {
+    CreateTargetRequest {
+        client_request_token: "fsx-migrate-plan-42-target".into(),
+        subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
+        preferred_subnet_id: "subnet-a".into(),
+        security_group_ids: vec!["sg-1".into(), "sg-2".into()],
+        ad_join_password: Some(PasswordSource::SecretsManager(
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:join".into(),
+        )),
+        settings: support::settings(),
+        tags: support::plan_tags(&[("Name", "files")]),
+    }
+}
+
+fn created_output(input: &CreateFileSystemInput) -> CreateFileSystemOutput {
+    CreateFileSystemOutput::builder()
+        .file_system(
+            fsx::FileSystem::builder()
+                .file_system_id("fs-0target000000001")
+                .resource_arn("arn:aws:fsx:eu-west-1:123456789012:file-system/fs-0target000000001")
+                .file_system_type(fsx::FileSystemType::Windows)
+                .lifecycle(fsx::FileSystemLifecycle::Creating)
+                .storage_capacity(input.storage_capacity().unwrap_or_default())
+                .subnet_ids("subnet-a")
+                .subnet_ids("subnet-b")
+                .windows_configuration(
+                    fsx::WindowsFileSystemConfiguration::builder()
+                        .deployment_type(fsx::WindowsDeploymentType::MultiAz1)
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+}
+
+fn join_secret() -> aws_smithy_mocks::Rule {
+    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
+    mock!(aws_sdk_secretsmanager::Client::get_secret_value)
+        .match_requests(|r| {
+            r.secret_id() == Some("arn:aws:secretsmanager:eu-west-1:123456789012:secret:join")
+        })
+        .then_output(|| {
+            GetSecretValueOutput::builder()
+                .secret_string(format!(
+                    r#"{{"username":"svc-fsx-join","password":"{PASSWORD}"}}"#
+                ))
+                .build()
+        })
+}
+
+#[tokio::test]
+async fn create_target_sends_multi_az_both_subnets_copied_settings_and_the_plan_token_again_on_resume() {
+    let requests = Recorder::<CreateFileSystemInput>::new();
+    let seen = requests.clone();
+    let create = mock!(aws_sdk_fsx::Client::create_file_system).then_compute_output(move |r| {
+        seen.record(r);
+        created_output(r)
+    });
+    let secret = join_secret();
+    let mut port = support::port(Rules {
+        fsx: vec![&create],
+        secrets: vec![&secret],
+        ..Default::default()
+    });
+
+    let command = Command::CreateTarget(create_request());
+    for _ in 0..2 {
+        let Ok(Response::FileSystem(target)) = port.execute(&command).await else {
+            panic!("CreateTarget must answer with the file system");
+        };
+        assert_eq!(target.id, "fs-0target000000001");
+        assert_eq!(target.lifecycle, Lifecycle::Creating);
+        assert_eq!(target.deployment_type, DeploymentType::MultiAz1);
+        assert_eq!(target.security_group_ids, ["sg-1", "sg-2"]);
+    }
+
+    let sent = requests.all();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0], sent[1], "a resumed create sends the very same request");
+    let r = &sent[0];
+    assert_eq!(r.client_request_token(), Some("fsx-migrate-plan-42-target"));
+    assert_eq!(r.file_system_type(), Some(&fsx::FileSystemType::Windows));
+    assert_eq!(r.storage_capacity(), Some(2048));
+    assert_eq!(r.storage_type(), Some(&fsx::StorageType::Ssd));
+    assert_eq!(r.subnet_ids(), ["subnet-a", "subnet-b"]);
+    assert_eq!(r.security_group_ids(), ["sg-1", "sg-2"]);
+    assert_eq!(r.kms_key_id(), Some("arn:aws:kms:eu-west-1:123456789012:key/k-1"));
+    let tags: Vec<(&str, &str)> = r
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default()))
+        .collect();
+    assert_eq!(tags, [("Name", "files"), ("fsx-migrate:plan-id", "plan-42")]);
+
+    let w = r.windows_configuration().expect("WindowsConfiguration");
+    assert_eq!(w.deployment_type(), Some(&fsx::WindowsDeploymentType::MultiAz1));
+    assert_eq!(w.preferred_subnet_id(), Some("subnet-a"));
+    assert_eq!(w.throughput_capacity(), Some(64));
+    assert_eq!(w.automatic_backup_retention_days(), Some(14));
+    assert_eq!(w.daily_automatic_backup_start_time(), Some("02:30"));
+    assert_eq!(w.weekly_maintenance_start_time(), Some("6:03:00"));
+    assert_eq!(w.copy_tags_to_backups(), Some(true));
+    assert_eq!(w.active_directory_id(), None);
+    let ad = w
+        .self_managed_active_directory_configuration()
+        .expect("self-managed AD");
+    assert_eq!(ad.domain_name(), Some("corp.example.com"));
+    assert_eq!(
+        ad.organizational_unit_distinguished_name(),
+        Some("OU=FSx,DC=corp,DC=example,DC=com")
+    );
+    assert_eq!(ad.file_system_administrators_group(), Some("FSxAdmins"));
+    assert_eq!(ad.user_name(), Some("svc-fsx-join"));
+    assert_eq!(
+        ad.password(),
+        Some(PASSWORD),
+        "the join password comes from the secret's password key"
+    );
+    assert_eq!(ad.dns_ips(), ["10.0.0.10", "10.0.1.10"]);
+    let audit = w.audit_log_configuration().expect("audit log");
+    assert_eq!(
+        audit.file_access_audit_log_level(),
+        Some(&fsx::WindowsAccessAuditLogLevel::SuccessAndFailure)
+    );
+    assert_eq!(
+        audit.file_share_access_audit_log_level(),
+        Some(&fsx::WindowsAccessAuditLogLevel::FailureOnly)
+    );
+    assert_eq!(
+        audit.audit_log_destination(),
+        Some("arn:aws:logs:eu-west-1:123456789012:log-group:/aws/fsx/audit")
+    );
+    let iops = w.disk_iops_configuration().expect("disk IOPS");
+    assert_eq!(
+        iops.mode(),
+        Some(&fsx::DiskIopsConfigurationMode::UserProvisioned)
+    );
+    assert_eq!(iops.iops(), Some(12_000));
+
+    // The password is in the request, but never in anything printed.
+    let printed = format!("{r:?} {command:?}");
+    assert!(!printed.contains(PASSWORD), "password leaked into Debug output");
+}
+
+#[tokio::test]
+async fn create_target_with_managed_ad_and_automatic_iops_sends_only_what_fsx_accepts() {
+    let requests = Recorder::<CreateFileSystemInput>::new();
+    let seen = requests.clone();
+    let create = mock!(aws_sdk_fsx::Client::create_file_system).then_compute_output(move |r| {
+        seen.record(r);
+        created_output(r)
+    });
+    let mut port = support::port(Rules {
+        fsx: vec![&create],
+        ..Default::default()
+    });
+    let mut request = create_request();
+    request.ad_join_password = None;
+    request.settings.active_directory = Some(ActiveDirectory::Managed {
+        directory_id: "d-1234567890".into(),
+        domain_name: Some("corp.example.com".into()),
+    });
+    request.settings.disk_iops = Some(fsx_migrate::model::DiskIops {
+        mode: "AUTOMATIC".into(),
+        iops: Some(6144),
+    });
+    request.settings.audit_log = None;
+    request.settings.kms_key_id = None;
+    port.execute(&Command::CreateTarget(request))
+        .await
+        .expect("created");
+
+    let w = requests
+        .only()
+        .windows_configuration()
+        .cloned()
+        .expect("WindowsConfiguration");
+    assert_eq!(w.active_directory_id(), Some("d-1234567890"));
+    assert!(w.self_managed_active_directory_configuration().is_none());
+    assert_eq!(
+        w.disk_iops_configuration().and_then(|d| d.mode()),
+        Some(&fsx::DiskIopsConfigurationMode::Automatic)
+    );
+    assert_eq!(
+        w.disk_iops_configuration().and_then(|d| d.iops()),
+        None,
+        "no IOPS number in AUTOMATIC mode"
+    );
+    assert!(w.audit_log_configuration().is_none());
+
+    // HDD: no SSD IOPS configuration at all.
+    let mut hdd = create_request();
+    hdd.ad_join_password = None;
+    hdd.settings.active_directory = None;
+    hdd.settings.storage_type = StorageType::Hdd;
+    port.execute(&Command::CreateTarget(hdd)).await.expect("created");
+    let last = requests.all().pop().expect("second request");
+    assert_eq!(last.storage_type(), Some(&fsx::StorageType::Hdd));
+    assert!(
+        last.windows_configuration()
+            .and_then(|w| w.disk_iops_configuration())
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn create_target_for_a_self_managed_ad_without_a_password_source_is_rejected_before_any_call() {
+    let mut port = support::port(Rules::default());
+    let mut request = create_request();
+    request.ad_join_password = None;
+    let err = port
+        .execute(&Command::CreateTarget(request))
+        .await
+        .expect_err("must be refused");
+    assert_eq!(err.class, ErrorClass::Rejected);
+    assert_eq!(err.operation, "fsx:CreateFileSystem");
+    assert!(err.message.contains("ad_join_password"), "{err}");
+}
+
+#[tokio::test]
+async fn describe_file_system_maps_lifecycle_and_failure_details() {
+    let describe = mock!(aws_sdk_fsx::Client::describe_file_systems)
+        .match_requests(|r| r.file_system_ids() == ["fs-0target000000001"])
+        .then_output(|| {
+            DescribeFileSystemsOutput::builder()
+                .file_systems(
+                    fsx::FileSystem::builder()
+                        .file_system_id("fs-0target000000001")
+                        .lifecycle(fsx::FileSystemLifecycle::Failed)
+                        .failure_details(
+                            fsx::FileSystemFailureDetails::builder()
+                                .message("Amazon FSx is unable to reach the DNS servers for the domain.")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+    let mut port = support::port(Rules {
+        fsx: vec![&describe],
+        ..Default::default()
+    });
+    let command = Command::DescribeFileSystem {
+        file_system_id: "fs-0target000000001".into(),
+    };
+    let Ok(Response::FileSystem(fs)) = port.execute(&command).await else {
+        panic!("a file system")
+    };
+    assert_eq!(fs.lifecycle, Lifecycle::Failed);
+    assert_eq!(
+        fs.failure_message.as_deref(),
+        Some("Amazon FSx is unable to reach the DNS servers for the domain.")
+    );
+}
+
+#[tokio::test]
+async fn describe_file_system_shows_unknown_lifecycle_values_verbatim() {
+    let describe = mock!(aws_sdk_fsx::Client::describe_file_systems).then_http_response(|| {
+        support::http(
+            200,
+            r#"{"FileSystems":[{"FileSystemId":"fs-0target000000001","Lifecycle":"HIBERNATING","FileSystemType":"WINDOWS"}]}"#,
+        )
+    });
+    let mut port = support::port(Rules {
+        fsx: vec![&describe],
+        ..Default::default()
+    });
+    let command = Command::DescribeFileSystem {
+        file_system_id: "fs-0target000000001".into(),
+    };
+    let Ok(Response::FileSystem(fs)) = port.execute(&command).await else {
+        panic!("a file system")
+    };
+    assert_eq!(fs.lifecycle, Lifecycle::Unknown("HIBERNATING".into()));
+}
+
+#[tokio::test]
+async fn describe_file_system_that_does_not_exist_is_not_found() {
+    let describe = mock!(aws_sdk_fsx::Client::describe_file_systems).then_http_response(|| {
+        support::json_error(
+            400,
+            "FileSystemNotFound",
+            "File system 'fs-0gone' does not exist.",
+        )
+    });
+    let mut port = support::port(Rules {
+        fsx: vec![&describe],
+        ..Default::default()
+    });
+    let command = Command::DescribeFileSystem {
+        file_system_id: "fs-0gone".into(),
+    };
+    let err = port.execute(&command).await.expect_err("not found");
+    assert_eq!(err.class, ErrorClass::NotFound);
+    assert_eq!(err.code, "FileSystemNotFound");
+    assert_eq!(err.operation, "fsx:DescribeFileSystems");
+}

@@ -1,0 +1,9 @@
+//! Tests of the AWS adapter: typed request tests with aws-smithy-mocks, error handling, and calls over
+//! the wire against a moto server on loopback.
+
+mod datasync;
+mod errors;
+mod fsx;
+mod moto;
+mod route53;
+mod support;

@@ -1,0 +1,602 @@
+//! Over the wire: the real adapter (`AwsPort::connect…`) against a moto server on loopback.
+//!
+//! One moto server is started per test binary on a free 127.0.0.1 port (`$FSX_MIGRATE_MOTO_SERVER`,
+//! else `.venv/bin/moto_server`, installed by `scripts/test.sh` or `scripts/moto.sh`); a small watchdog
+//! shell stops it when the test process exits. If moto cannot be started the tests FAIL with the reason:
+//! they never skip.
+//!
+//! What moto 5.2.5 cannot show (see docs/aws-testing.md): FSx Lifecycle, network interfaces and
+//! ClientRequestToken idempotency; DataSync CreateLocationFsxWindows, ListTagsForResource and
+//! ListTaskExecutions (HTTP 500 "not implemented"). Those paths are covered by the typed mock tests.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command as Process, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use aws_config::BehaviorVersion;
+use aws_sdk_fsx::types as fsx;
+use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
+
+use fsx_migrate::aws::{AwsOptions, AwsPort};
+use fsx_migrate::model::{
+    ActiveDirectory, ChangeStatus, DeploymentType, ExecutionStatus, FileSystemType, Lifecycle, LogLevel,
+    SecurityDescriptorCopy, StorageType, SyncKind, VerifyMode,
+};
+use fsx_migrate::port::{
+    CloudPort, Command, CreateTargetRequest, CreateTaskRequest, InspectRequest, PreserveDeletedFiles,
+    Response, StartExecutionRequest, TaskOptions, TransferMode, UpsertCnameRequest,
+};
+
+use super::support;
+
+const REGION: &str = "us-east-1";
+
+/// The endpoint of the shared moto server, started on first use.
+fn moto_endpoint() -> &'static str {
+    static ENDPOINT: OnceLock<Result<String, String>> = OnceLock::new();
+    match ENDPOINT.get_or_init(start_moto) {
+        Ok(url) => url,
+        Err(why) => {
+            panic!("moto is required for the over-the-wire AWS tests and could not be started: {why}")
+        }
+    }
+}
+
+fn start_moto() -> Result<String, String> {
+    // scripts/test.sh exports FSX_MIGRATE_MOTO_SERVER; a plain `cargo test` uses the repository's .venv.
+    let server = match std::env::var_os("FSX_MIGRATE_MOTO_SERVER") {
+        Some(path) => PathBuf::from(path),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server"),
+    };
+    if !server.exists() {
+        return Err(format!(
+            "{} does not exist; install moto with scripts/test.sh (or scripts/moto.sh)",
+            server.display()
+        ));
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("no free loopback port: {e}"))?
+        .port();
+    // A watchdog: runs moto in the background and kills it once this test process is gone.
+    let script = format!(
+        "\"$0\" -H 127.0.0.1 -p {port} >/dev/null 2>&1 & moto=$!; \
+         while kill -0 {parent} 2>/dev/null && kill -0 $moto 2>/dev/null; do sleep 1; done; kill $moto 2>/dev/null",
+        parent = std::process::id()
+    );
+    Process::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(&server)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("could not run {}: {e}", server.display()))?;
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+            return Ok(format!("http://127.0.0.1:{port}"));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Err(format!(
+        "{} did not listen on {address} within 60 s",
+        server.display()
+    ))
+}
+
+fn options() -> AwsOptions {
+    AwsOptions {
+        profile: None,
+        region: Some(REGION.into()),
+        endpoint_url: Some(moto_endpoint().to_string()),
+    }
+}
+
+/// The adapter under test, built by its production constructor (retries, timeouts, endpoint, region).
+async fn port() -> AwsPort {
+    AwsPort::connect_with_static_credentials(&options(), "testing", "testing")
+        .await
+        .expect("AwsPort against moto")
+}
+
+/// Plain SDK config for setting up fixtures in moto.
+async fn fixture_config() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(moto_endpoint())
+        .credentials_provider(aws_sdk_fsx::config::Credentials::new(
+            "testing", "testing", None, None, "moto",
+        ))
+        .load()
+        .await
+}
+
+/// A unique suffix per test run, so tests sharing one moto server never collide.
+fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}{}x{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+async fn create_zone(r53: &aws_sdk_route53::Client, domain: &str) -> String {
+    let zone = r53
+        .create_hosted_zone()
+        .name(domain)
+        .caller_reference(unique("ref-"))
+        .send()
+        .await
+        .expect("create hosted zone in moto");
+    let id = zone.hosted_zone().expect("zone").id();
+    id.trim_start_matches("/hostedzone/").to_string()
+}
+
+async fn change_records(r53: &aws_sdk_route53::Client, zone_id: &str, sets: Vec<ResourceRecordSet>) {
+    let mut batch = ChangeBatch::builder();
+    for set in sets {
+        batch = batch.changes(
+            Change::builder()
+                .action(ChangeAction::Upsert)
+                .resource_record_set(set)
+                .build()
+                .unwrap(),
+        );
+    }
+    r53.change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(batch.build().unwrap())
+        .send()
+        .await
+        .expect("create records in moto");
+}
+
+fn record(name: &str, kind: RrType, ttl: i64, value: &str) -> ResourceRecordSet {
+    ResourceRecordSet::builder()
+        .name(name)
+        .r#type(kind)
+        .ttl(ttl)
+        .resource_records(ResourceRecord::builder().value(value).build().unwrap())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn moto_inspect_discovers_a_windows_single_az_file_system_its_subnets_and_a_paged_record() {
+    let config = fixture_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let fsx_client = aws_sdk_fsx::Client::new(&config);
+    let r53 = aws_sdk_route53::Client::new(&config);
+
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.20.0.0/16")
+        .send()
+        .await
+        .expect("vpc");
+    let vpc_id = vpc.vpc().and_then(|v| v.vpc_id()).expect("vpc id").to_string();
+    let mut subnet_ids = Vec::new();
+    for (cidr, az) in [("10.20.1.0/24", "us-east-1a"), ("10.20.2.0/24", "us-east-1b")] {
+        let s = ec2
+            .create_subnet()
+            .vpc_id(&vpc_id)
+            .cidr_block(cidr)
+            .availability_zone(az)
+            .send()
+            .await
+            .expect("subnet");
+        subnet_ids.push(
+            s.subnet()
+                .and_then(|s| s.subnet_id())
+                .expect("subnet id")
+                .to_string(),
+        );
+    }
+
+    let created = fsx_client
+        .create_file_system()
+        .file_system_type(fsx::FileSystemType::Windows)
+        .storage_capacity(2048)
+        .storage_type(fsx::StorageType::Ssd)
+        .subnet_ids(&subnet_ids[0])
+        .security_group_ids("sg-0123")
+        .tags(fsx::Tag::builder().key("Name").value("files").build())
+        .windows_configuration(
+            fsx::CreateFileSystemWindowsConfiguration::builder()
+                .deployment_type(fsx::WindowsDeploymentType::SingleAz2)
+                .throughput_capacity(64)
+                .active_directory_id("d-1234567890")
+                .automatic_backup_retention_days(14)
+                .daily_automatic_backup_start_time("02:30")
+                .weekly_maintenance_start_time("6:03:00")
+                .copy_tags_to_backups(true)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create the source file system in moto");
+    let source_id = created
+        .file_system()
+        .and_then(|f| f.file_system_id())
+        .expect("fs id")
+        .to_string();
+    let source_dns = created
+        .file_system()
+        .and_then(|f| f.dns_name())
+        .expect("dns name")
+        .to_string();
+
+    // 310 records before ours in Route 53 order, so finding it needs the second page (300 a page).
+    let domain = format!("{}.example.com", unique("corp"));
+    let zone_id = create_zone(&r53, &domain).await;
+    let fillers: Vec<ResourceRecordSet> = (0..310)
+        .map(|n| record(&format!("host-{n:03}.{domain}"), RrType::A, 300, "10.20.1.5"))
+        .collect();
+    change_records(&r53, &zone_id, fillers).await;
+    let record_name = format!("www-files.{domain}");
+    change_records(
+        &r53,
+        &zone_id,
+        vec![record(&record_name, RrType::Cname, 300, &source_dns)],
+    )
+    .await;
+
+    let mut port = port().await;
+    let request = InspectRequest {
+        source_file_system_id: source_id.clone(),
+        subnet_ids: vec![
+            subnet_ids[0].clone(),
+            subnet_ids[1].clone(),
+            "subnet-0doesnotexist".into(),
+        ],
+        hosted_zone_id: zone_id.clone(),
+        record_name: format!("WWW-Files.{domain}."),
+    };
+    let answer = port.execute(&Command::Inspect(request)).await;
+    let Ok(Response::Environment(env)) = answer else {
+        panic!("Inspect against moto failed: {answer:?}")
+    };
+
+    let source = env.source.expect("moto's file system is found");
+    assert_eq!(source.id, source_id);
+    assert_eq!(source.file_system_type, FileSystemType::Windows);
+    assert_eq!(source.deployment_type, DeploymentType::SingleAz2);
+    assert_eq!(source.dns_name, source_dns);
+    assert!(source.arn.starts_with("arn:aws:fsx:us-east-1:"), "{}", source.arn);
+    // moto returns no Lifecycle: shown verbatim as unknown, never a crash.
+    assert_eq!(source.lifecycle, Lifecycle::Unknown("(not returned)".into()));
+    let s = &source.settings;
+    assert_eq!(
+        (
+            s.storage_capacity_gib,
+            s.storage_type.clone(),
+            s.throughput_capacity_mbps
+        ),
+        (2048, StorageType::Ssd, 64)
+    );
+    assert_eq!(s.automatic_backup_retention_days, 14);
+    assert_eq!(s.daily_automatic_backup_start_time.as_deref(), Some("02:30"));
+    assert_eq!(s.weekly_maintenance_start_time.as_deref(), Some("6:03:00"));
+    assert!(s.copy_tags_to_backups);
+    assert!(
+        matches!(&s.active_directory, Some(ActiveDirectory::Managed { directory_id, .. }) if directory_id == "d-1234567890")
+    );
+    assert_eq!(s.tags.get("Name").map(String::as_str), Some("files"));
+
+    let found: Vec<(&str, &str, &str)> = env
+        .subnets
+        .iter()
+        .map(|s| (s.id.as_str(), s.availability_zone.as_str(), s.vpc_id.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (subnet_ids[0].as_str(), "us-east-1a", vpc_id.as_str()),
+            (subnet_ids[1].as_str(), "us-east-1b", vpc_id.as_str())
+        ],
+        "the missing subnet is simply absent"
+    );
+
+    assert_eq!(
+        env.hosted_zone_name.as_deref(),
+        Some(format!("{domain}.").as_str())
+    );
+    let record = env.record.expect("the CNAME is found on the second page");
+    assert_eq!(record.record_type, "CNAME");
+    assert_eq!(record.values, [source_dns]);
+    assert_eq!(record.ttl, Some(300));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn moto_inspect_of_a_missing_file_system_and_zone_reports_them_absent() {
+    let mut port = port().await;
+    let request = InspectRequest {
+        source_file_system_id: "fs-0000000000doesnotexist".into(),
+        subnet_ids: vec!["subnet-0doesnotexist".into()],
+        hosted_zone_id: "ZDOESNOTEXIST".into(),
+        record_name: "files.corp.example.com".into(),
+    };
+    let answer = port.execute(&Command::Inspect(request)).await;
+    let Ok(Response::Environment(env)) = answer else {
+        panic!("Inspect against moto failed: {answer:?}")
+    };
+    assert_eq!(env.source, None);
+    assert!(env.subnets.is_empty());
+    assert_eq!(env.hosted_zone_name, None);
+    assert_eq!(env.record, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn moto_create_target_sends_a_multi_az_file_system_that_describe_then_finds() {
+    let mut port = port().await;
+    let mut settings = support::settings();
+    settings.active_directory = Some(ActiveDirectory::Managed {
+        directory_id: "d-1234567890".into(),
+        domain_name: None,
+    });
+    let request = CreateTargetRequest {
+        client_request_token: unique("fsx-migrate-"),
+        subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
+        preferred_subnet_id: "subnet-a".into(),
+        security_group_ids: vec!["sg-1".into()],
+        ad_join_password: None,
+        settings: settings.clone(),
+        tags: support::plan_tags(&[("Name", "files")]),
+    };
+    let answer = port.execute(&Command::CreateTarget(request)).await;
+    let Ok(Response::FileSystem(target)) = answer else {
+        panic!("CreateTarget against moto failed: {answer:?}")
+    };
+    assert_eq!(target.deployment_type, DeploymentType::MultiAz1);
+    assert_eq!(target.subnet_ids, ["subnet-a", "subnet-b"]);
+
+    let answer = port
+        .execute(&Command::DescribeFileSystem {
+            file_system_id: target.id.clone(),
+        })
+        .await;
+    let Ok(Response::FileSystem(described)) = answer else {
+        panic!("DescribeFileSystem failed: {answer:?}")
+    };
+    assert_eq!(described.id, target.id);
+    assert_eq!(described.deployment_type, DeploymentType::MultiAz1);
+    assert_eq!(
+        described.settings.throughput_capacity_mbps,
+        settings.throughput_capacity_mbps
+    );
+    assert_eq!(
+        described.settings.storage_capacity_gib,
+        settings.storage_capacity_gib
+    );
+    assert_eq!(described.settings.audit_log, settings.audit_log);
+    assert_eq!(
+        described
+            .settings
+            .tags
+            .get(fsx_migrate::port::PLAN_TAG)
+            .map(String::as_str),
+        Some("plan-42")
+    );
+
+    let err = port
+        .execute(&Command::DescribeFileSystem {
+            file_system_id: "fs-0000000000doesnotexist".into(),
+        })
+        .await
+        .expect_err("unknown id");
+    assert_eq!(err.class, fsx_migrate::port::ErrorClass::NotFound);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn moto_route53_swap_changes_the_hosted_zone_record() {
+    let config = fixture_config().await;
+    let r53 = aws_sdk_route53::Client::new(&config);
+    let domain = format!("{}.example.com", unique("swap"));
+    let zone_id = create_zone(&r53, &domain).await;
+    let name = format!("files.{domain}");
+    change_records(
+        &r53,
+        &zone_id,
+        vec![record(
+            &name,
+            RrType::Cname,
+            3600,
+            "amznfsxsource.corp.example.com",
+        )],
+    )
+    .await;
+
+    let mut port = port().await;
+    let request = UpsertCnameRequest {
+        hosted_zone_id: zone_id.clone(),
+        record_name: name.clone(),
+        value: "amznfsxtarget.corp.example.com".into(),
+        ttl: 60,
+        comment: "fsx-migrate plan-42 cutover".into(),
+    };
+    let answer = port.execute(&Command::UpsertCname(request)).await;
+    let Ok(Response::Change { id, status }) = answer else {
+        panic!("UpsertCname against moto failed: {answer:?}")
+    };
+    assert!(!id.starts_with("/change/"), "{id}");
+    assert!(
+        matches!(status, ChangeStatus::Pending | ChangeStatus::InSync),
+        "{status}"
+    );
+
+    let answer = port
+        .execute(&Command::GetChange {
+            change_id: id.clone(),
+        })
+        .await;
+    let Ok(Response::Change { id: again, status }) = answer else {
+        panic!("GetChange against moto failed: {answer:?}")
+    };
+    assert_eq!(again, id);
+    assert_eq!(status, ChangeStatus::InSync);
+
+    let listed = r53
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone_id)
+        .send()
+        .await
+        .expect("list records");
+    let swapped: Vec<_> = listed
+        .resource_record_sets()
+        .iter()
+        .filter(|s| s.name().trim_end_matches('.') == name)
+        .map(|s| {
+            (
+                s.r#type().as_str().to_string(),
+                s.ttl(),
+                s.resource_records()
+                    .iter()
+                    .map(|r| r.value().to_string())
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        swapped,
+        [(
+            "CNAME".to_string(),
+            Some(60),
+            vec!["amznfsxtarget.corp.example.com".to_string()]
+        )]
+    );
+}
+
+fn options_for(kind: SyncKind) -> TaskOptions {
+    TaskOptions {
+        transfer_mode: if kind == SyncKind::Initial {
+            TransferMode::All
+        } else {
+            TransferMode::Changed
+        },
+        verify_mode: if kind == SyncKind::Final {
+            VerifyMode::PointInTimeConsistent
+        } else {
+            VerifyMode::OnlyFilesTransferred
+        },
+        preserve_deleted_files: if kind == SyncKind::Final {
+            PreserveDeletedFiles::Remove
+        } else {
+            PreserveDeletedFiles::Preserve
+        },
+        security_descriptor_copy: SecurityDescriptorCopy::OwnerDacl,
+        log_level: LogLevel::Off,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn moto_datasync_task_execution_walks_moto_statuses_including_initializing() {
+    // moto has no CreateLocationFsxWindows: two SMB locations stand in for the FSx ones.
+    let config = fixture_config().await;
+    let ds = aws_sdk_datasync::Client::new(&config);
+    let mut locations = Vec::new();
+    for host in ["amznfsxsource.corp.example.com", "amznfsxtarget.corp.example.com"] {
+        let out = ds
+            .create_location_smb()
+            .server_hostname(host)
+            .subdirectory("/share")
+            .user("svc-datasync")
+            .password("not-a-real-password")
+            .agent_arns("arn:aws:datasync:us-east-1:123456789012:agent/agent-0")
+            .send()
+            .await
+            .expect("SMB location in moto");
+        locations.push(out.location_arn().expect("location arn").to_string());
+    }
+
+    let mut port = port().await;
+    let request = CreateTaskRequest {
+        name: unique("fsx-migrate-"),
+        source_location_arn: locations[0].clone(),
+        target_location_arn: locations[1].clone(),
+        options: options_for(SyncKind::Incremental),
+        excludes: vec!["/System Volume Information".into(), "/$RECYCLE.BIN".into()],
+        cloudwatch_log_group_arn: None,
+        tags: support::plan_tags(&[]),
+    };
+    let answer = port.execute(&Command::CreateTask(request)).await;
+    let Ok(Response::TaskCreated { arn: task_arn }) = answer else {
+        panic!("CreateTask against moto failed: {answer:?}")
+    };
+
+    // What moto stored is what the adapter sent.
+    let task = ds
+        .describe_task()
+        .task_arn(&task_arn)
+        .send()
+        .await
+        .expect("describe task");
+    let options = task.options().expect("options stored");
+    assert_eq!(
+        options.transfer_mode(),
+        Some(&aws_sdk_datasync::types::TransferMode::Changed)
+    );
+    assert_eq!(
+        options.overwrite_mode(),
+        Some(&aws_sdk_datasync::types::OverwriteMode::Always)
+    );
+    assert_eq!(
+        task.excludes()[0].value(),
+        Some("/System Volume Information|/$RECYCLE.BIN")
+    );
+
+    let start = StartExecutionRequest {
+        task_arn: task_arn.clone(),
+        kind: SyncKind::Initial,
+        overrides: options_for(SyncKind::Initial),
+        tags: support::plan_tags(&[]),
+    };
+    let answer = port.execute(&Command::StartExecution(start)).await;
+    let Ok(Response::ExecutionStarted { arn: execution }) = answer else {
+        panic!("StartExecution failed: {answer:?}")
+    };
+
+    // Re-attach: DescribeTask's CurrentTaskExecutionArn.
+    let find = Command::FindExecution {
+        task_arn: task_arn.clone(),
+        known: vec![],
+    };
+    assert_eq!(
+        port.execute(&find).await,
+        Ok(Response::ExecutionFound(Some(execution.clone())))
+    );
+
+    let mut seen = Vec::new();
+    for _ in 0..10 {
+        let answer = port
+            .execute(&Command::DescribeExecution {
+                execution_arn: execution.clone(),
+            })
+            .await;
+        let Ok(Response::Execution(info)) = answer else {
+            panic!("DescribeExecution failed: {answer:?}")
+        };
+        assert_eq!(info.arn, execution);
+        let done = info.status.is_terminal();
+        seen.push(info.status);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            ExecutionStatus::Unknown("INITIALIZING".into()),
+            ExecutionStatus::Preparing,
+            ExecutionStatus::Transferring,
+            ExecutionStatus::Verifying,
+            ExecutionStatus::Success,
+        ]
+    );
+}
