@@ -600,3 +600,123 @@ async fn moto_datasync_task_execution_walks_moto_statuses_including_initializing
         ]
     );
 }
+
+/// The binary itself against moto: `plan` discovers a moto-created Windows Single-AZ file system, its
+/// subnets and the CNAME through the default credential chain, `--endpoint-url` and `--region`. moto
+/// returns no Lifecycle and no VpcId for FSx, so preflight must refuse the plan and say exactly that —
+/// while finding everything else.
+#[tokio::test]
+async fn moto_plan_through_the_binary_discovers_the_source() {
+    let config = fixture_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let fsx_client = aws_sdk_fsx::Client::new(&config);
+    let r53 = aws_sdk_route53::Client::new(&config);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.30.0.0/16")
+        .send()
+        .await
+        .expect("vpc");
+    let vpc_id = vpc.vpc().and_then(|v| v.vpc_id()).expect("vpc id").to_string();
+    let mut subnet_ids = Vec::new();
+    for (cidr, az) in [("10.30.1.0/24", "us-east-1a"), ("10.30.2.0/24", "us-east-1b")] {
+        let s = ec2
+            .create_subnet()
+            .vpc_id(&vpc_id)
+            .cidr_block(cidr)
+            .availability_zone(az)
+            .send()
+            .await
+            .expect("subnet");
+        subnet_ids.push(
+            s.subnet()
+                .and_then(|s| s.subnet_id())
+                .expect("subnet id")
+                .to_string(),
+        );
+    }
+    let created = fsx_client
+        .create_file_system()
+        .file_system_type(fsx::FileSystemType::Windows)
+        .storage_capacity(2048)
+        .storage_type(fsx::StorageType::Ssd)
+        .subnet_ids(&subnet_ids[0])
+        .windows_configuration(
+            fsx::CreateFileSystemWindowsConfiguration::builder()
+                .deployment_type(fsx::WindowsDeploymentType::SingleAz2)
+                .throughput_capacity(64)
+                .active_directory_id("d-1234567890")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("source in moto");
+    let fs = created.file_system().expect("file system");
+    let (source_id, source_dns) = (
+        fs.file_system_id().expect("id").to_string(),
+        fs.dns_name().expect("dns").to_string(),
+    );
+    let domain = format!("{}.example.com", unique("plan"));
+    let zone_id = create_zone(&r53, &domain).await;
+    let name = format!("files.{domain}");
+    change_records(
+        &r53,
+        &zone_id,
+        vec![record(&name, RrType::Cname, 300, &source_dns)],
+    )
+    .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let subnets = subnet_ids.join(",");
+    let out = Process::new(env!("CARGO_BIN_EXE_fsx-migrate"))
+        .current_dir(dir.path())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", dir.path().join("none"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
+        .args([
+            "--endpoint-url",
+            moto_endpoint(),
+            "--region",
+            REGION,
+            "plan",
+            "--source",
+            &source_id,
+        ])
+        .args([
+            "--subnets",
+            &subnets,
+            "--preferred-subnet",
+            &subnet_ids[0],
+            "--hosted-zone",
+            &zone_id,
+        ])
+        .args(["--record-name", &name, "--out", "plan.toml"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("preflight found problems with {source_id}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("(not returned), not AVAILABLE"),
+        "moto's missing Lifecycle is named: {stderr}"
+    );
+    for absent in [
+        "does not exist",
+        "not a CNAME",
+        "not WINDOWS",
+        "both in",
+        "points at",
+    ] {
+        assert!(
+            !stderr.contains(absent),
+            "unexpected finding {absent:?}: {stderr}"
+        );
+    }
+    assert!(!dir.path().join("plan.toml").exists());
+}
