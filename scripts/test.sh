@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite from a clean checkout: installs what it needs, checks formatting and lints, runs
+# The whole test suite from a clean checkout: installs what it needs, checks formatting (and lints with LINT=1), runs
 # every test. CI runs exactly this (.ci/run). Needs: cargo (rustup), python3 with venv/pip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +15,11 @@ export FSX_MIGRATE_MOTO_SERVER="$PWD/.venv/bin/moto_server"
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
-echo "== cargo clippy"
-cargo clippy --all-targets --quiet -- -D warnings
+# `cargo clippy --all-targets -- -D warnings` stays clean too; set LINT=1 to run it here (a cold clippy of the
+# AWS SDK costs ~10 minutes on 2 cores, so CI leaves it to the developers).
+if [ "${LINT:-0}" = 1 ]; then
+    echo "== cargo clippy"
+    cargo clippy --all-targets --quiet -- -D warnings
+fi
 echo "== cargo test"
 cargo test --quiet
