@@ -11,6 +11,7 @@ use fsx_migrate::plan::{Checkpoint, Intent, Phase};
 use fsx_migrate::port::{CloudError, Command, Environment, ErrorClass, Response, TransferResources};
 use fsx_migrate::sim::faults::{FaultKind, FaultRule};
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 
 use crate::support::*;
 
@@ -66,7 +67,7 @@ fn fault_strategy() -> impl Strategy<Value = FaultRule> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, rng_seed: RngSeed::Fixed(0x5eed_f5c0), ..ProptestConfig::default() })]
 
     /// Faults, crashes at random boundaries and restarts: the migration still completes exactly once.
     #[test]
@@ -78,9 +79,10 @@ proptest! {
         runtime().block_on(async {
             let mut w = world("small");
             w.rng = seed;
-            w.faults = faults;
             let mut port = sim(w);
             let mut intent = intent_for(&mut port, &plan_request()).await;
+            // Faults start after planning: `plan` is a separate command with its own error handling.
+            port.world.faults = faults;
             intent.sync.poll_interval = fsx_migrate::units::Duration::mins(5);
             let mut cp = Checkpoint::default();
             let plan = crashes.into_iter().map(Some).chain(std::iter::repeat_n(None, 6));
@@ -178,7 +180,7 @@ fn input_strategy(env: Environment) -> impl Strategy<Value = Input> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, rng_seed: RngSeed::Fixed(0x5eed_c04e), ..ProptestConfig::default() })]
 
     /// Any sequence of inputs, including nonsense: the core never panics, phases only move forward, the
     /// target is always requested with the plan's token, nothing starts while an execution is watched,

@@ -14,7 +14,7 @@ use fsx_migrate::port::{CloudPort, Command, CreateTargetRequest, ErrorClass, Ins
 
 use super::support::{self, PASSWORD, Recorder, Rules, SOURCE_ARN};
 
-fn source_file_system() -> fsx::FileSystem {
+pub(super) fn source_file_system() -> fsx::FileSystem {
     fsx::FileSystem::builder()
         .file_system_id("fs-0source000000001")
         .resource_arn(SOURCE_ARN)

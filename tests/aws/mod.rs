@@ -4,6 +4,7 @@
 mod datasync;
 mod errors;
 mod fsx;
+mod migration;
 mod moto;
 mod route53;
 mod support;

@@ -1,7 +1,7 @@
 //! Over the wire: the real adapter (`AwsPort::connect…`) against a moto server on loopback.
 //!
 //! One moto server is started per test binary on a free 127.0.0.1 port (`$FSX_MIGRATE_MOTO_SERVER`,
-//! else `.venv/bin/moto_server`, installed by `scripts/test.sh` or `scripts/moto.sh`); a small watchdog
+//! else `.venv/bin/moto_server`, installed by `scripts/test.sh`); a small watchdog
 //! shell stops it when the test process exits. If moto cannot be started the tests FAIL with the reason:
 //! they never skip.
 //!
@@ -52,7 +52,7 @@ fn start_moto() -> Result<String, String> {
     };
     if !server.exists() {
         return Err(format!(
-            "{} does not exist; install moto with scripts/test.sh (or scripts/moto.sh)",
+            "{} does not exist; install moto with scripts/test.sh",
             server.display()
         ));
     }

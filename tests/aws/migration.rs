@@ -1,0 +1,504 @@
+//! A whole migration through the AWS adapter: the real core and driver against mocked FSx, DataSync,
+//! Route 53, EC2 and Secrets Manager that behave like the services (lifecycles, one execution per task,
+//! change propagation). It crashes at every boundary and resumes, like the simulator's crash test.
+
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_datasync::operation::create_location_fsx_windows::CreateLocationFsxWindowsOutput;
+use aws_sdk_datasync::operation::create_task::CreateTaskOutput;
+use aws_sdk_datasync::operation::describe_task::DescribeTaskOutput;
+use aws_sdk_datasync::operation::describe_task_execution::DescribeTaskExecutionOutput;
+use aws_sdk_datasync::operation::list_locations::ListLocationsOutput;
+use aws_sdk_datasync::operation::list_tags_for_resource::ListTagsForResourceOutput;
+use aws_sdk_datasync::operation::list_task_executions::ListTaskExecutionsOutput;
+use aws_sdk_datasync::operation::list_tasks::ListTasksOutput;
+use aws_sdk_datasync::operation::start_task_execution::{StartTaskExecutionInput, StartTaskExecutionOutput};
+use aws_sdk_datasync::types as ds;
+use aws_sdk_fsx::operation::create_file_system::{CreateFileSystemInput, CreateFileSystemOutput};
+use aws_sdk_fsx::operation::describe_file_systems::DescribeFileSystemsOutput;
+use aws_sdk_fsx::types as fsx;
+use aws_sdk_route53::operation::change_resource_record_sets::{
+    ChangeResourceRecordSetsInput, ChangeResourceRecordSetsOutput,
+};
+use aws_sdk_route53::operation::get_change::GetChangeOutput;
+use aws_sdk_route53::operation::get_hosted_zone::GetHostedZoneOutput;
+use aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput;
+use aws_sdk_route53::types::{
+    ChangeInfo, ChangeStatus, HostedZone, ResourceRecord, ResourceRecordSet, RrType,
+};
+use aws_smithy_mocks::{Rule, mock};
+
+use fsx_migrate::clock::Clock;
+use fsx_migrate::core::preflight::Backend;
+use fsx_migrate::core::{Halt, RunOptions};
+use fsx_migrate::driver::{Driver, MemoryStore, Outcome, Quiet};
+use fsx_migrate::plan::intent::{FreezeKind, PasswordSource};
+use fsx_migrate::plan::{Checkpoint, Intent};
+use fsx_migrate::planner::{PlanRequest, intent_from};
+use fsx_migrate::port::{CloudPort, Command, Response};
+
+use super::fsx::source_file_system;
+use super::support::{self, PASSWORD, Rules};
+
+const SOURCE: &str = "fs-0source000000001";
+const SOURCE_DNS: &str = "amznfsxabcd1234.corp.example.com";
+const TARGET: &str = "fs-0target000000001";
+const TARGET_DNS: &str = "amznfsxtarget01.corp.example.com";
+const TASK: &str = "arn:aws:datasync:eu-west-1:123456789012:task/task-0000000000000001";
+const SECRET: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:fsx";
+
+/// What the mocked services remember between calls.
+#[derive(Default)]
+struct Cloud {
+    creates: Vec<CreateFileSystemInput>,
+    target_describes: u32,
+    locations: Vec<(String, Vec<ds::TagListEntry>)>,
+    task_tags: Option<Vec<ds::TagListEntry>>,
+    executions: Vec<(String, u32)>,
+    starts: Vec<StartTaskExecutionInput>,
+    started_while_running: u32,
+    upserts: Vec<ChangeResourceRecordSetsInput>,
+    change_polls: u32,
+}
+
+impl Cloud {
+    fn running(&self) -> Option<String> {
+        self.executions
+            .iter()
+            .find(|(_, describes)| *describes < 2)
+            .map(|(arn, _)| arn.clone())
+    }
+}
+
+fn target(lifecycle: fsx::FileSystemLifecycle) -> fsx::FileSystem {
+    fsx::FileSystem::builder()
+        .file_system_id(TARGET)
+        .resource_arn(format!("arn:aws:fsx:eu-west-1:123456789012:file-system/{TARGET}"))
+        .file_system_type(fsx::FileSystemType::Windows)
+        .lifecycle(lifecycle)
+        .dns_name(TARGET_DNS)
+        .vpc_id("vpc-1")
+        .windows_configuration(
+            fsx::WindowsFileSystemConfiguration::builder()
+                .deployment_type(fsx::WindowsDeploymentType::MultiAz1)
+                .build(),
+        )
+        .build()
+}
+
+fn change_info(status: ChangeStatus) -> ChangeInfo {
+    ChangeInfo::builder()
+        .id("/change/C0000000001")
+        .status(status)
+        .submitted_at(aws_smithy_types::DateTime::from_secs(1_800_000_000))
+        .build()
+        .expect("change info")
+}
+
+/// The mocked services; every rule answers from the shared `Cloud`.
+fn services(cloud: &Arc<Mutex<Cloud>>) -> Vec<(&'static str, Rule)> {
+    let c = Arc::clone(cloud);
+    let describe_fs = mock!(aws_sdk_fsx::Client::describe_file_systems).then_compute_output(move |r| {
+        let out = DescribeFileSystemsOutput::builder();
+        match r.file_system_ids() {
+            [id] if id == SOURCE => out.file_systems(source_file_system()).build(),
+            [id] if id == TARGET => {
+                let mut cloud = c.lock().unwrap();
+                cloud.target_describes += 1;
+                let lifecycle = if cloud.target_describes < 3 {
+                    fsx::FileSystemLifecycle::Creating
+                } else {
+                    fsx::FileSystemLifecycle::Available
+                };
+                out.file_systems(target(lifecycle)).build()
+            }
+            other => panic!("unexpected DescribeFileSystems {other:?}"),
+        }
+    });
+    let c = Arc::clone(cloud);
+    let create_fs = mock!(aws_sdk_fsx::Client::create_file_system).then_compute_output(move |r| {
+        c.lock().unwrap().creates.push(r.clone());
+        CreateFileSystemOutput::builder()
+            .file_system(target(fsx::FileSystemLifecycle::Creating))
+            .build()
+    });
+    let enis = mock!(aws_sdk_ec2::Client::describe_network_interfaces).then_output(|| {
+        use aws_sdk_ec2::types::{GroupIdentifier, NetworkInterface};
+        aws_sdk_ec2::operation::describe_network_interfaces::DescribeNetworkInterfacesOutput::builder()
+            .network_interfaces(
+                NetworkInterface::builder()
+                    .groups(GroupIdentifier::builder().group_id("sg-1").build())
+                    .build(),
+            )
+            .build()
+    });
+    let subnets = mock!(aws_sdk_ec2::Client::describe_subnets).then_output(|| {
+        use aws_sdk_ec2::types::Subnet;
+        let subnet = |id: &str, az: &str| {
+            Subnet::builder()
+                .subnet_id(id)
+                .availability_zone(az)
+                .vpc_id("vpc-1")
+                .build()
+        };
+        aws_sdk_ec2::operation::describe_subnets::DescribeSubnetsOutput::builder()
+            .subnets(subnet("subnet-a", "eu-west-1a"))
+            .subnets(subnet("subnet-b", "eu-west-1b"))
+            .build()
+    });
+    let zone = mock!(aws_sdk_route53::Client::get_hosted_zone).then_output(|| {
+        GetHostedZoneOutput::builder()
+            .hosted_zone(
+                HostedZone::builder()
+                    .id("/hostedzone/Z0123456789")
+                    .name("corp.example.com.")
+                    .caller_reference("ref")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    });
+    let records = mock!(aws_sdk_route53::Client::list_resource_record_sets).then_output(|| {
+        ListResourceRecordSetsOutput::builder()
+            .resource_record_sets(
+                ResourceRecordSet::builder()
+                    .name("files.corp.example.com.")
+                    .r#type(RrType::Cname)
+                    .ttl(60)
+                    .resource_records(ResourceRecord::builder().value(SOURCE_DNS).build().unwrap())
+                    .build()
+                    .unwrap(),
+            )
+            .is_truncated(false)
+            .max_items(300)
+            .build()
+            .unwrap()
+    });
+    let c = Arc::clone(cloud);
+    let upsert = mock!(aws_sdk_route53::Client::change_resource_record_sets).then_compute_output(move |r| {
+        c.lock().unwrap().upserts.push(r.clone());
+        ChangeResourceRecordSetsOutput::builder()
+            .change_info(change_info(ChangeStatus::Pending))
+            .build()
+    });
+    let c = Arc::clone(cloud);
+    let get_change = mock!(aws_sdk_route53::Client::get_change).then_compute_output(move |_| {
+        let mut cloud = c.lock().unwrap();
+        cloud.change_polls += 1;
+        let status = if cloud.change_polls < 2 {
+            ChangeStatus::Pending
+        } else {
+            ChangeStatus::Insync
+        };
+        GetChangeOutput::builder()
+            .change_info(change_info(status))
+            .build()
+    });
+    let c = Arc::clone(cloud);
+    let list_locations = mock!(aws_sdk_datasync::Client::list_locations).then_compute_output(move |_| {
+        let mut out = ListLocationsOutput::builder();
+        for (arn, _) in &c.lock().unwrap().locations {
+            out = out.locations(
+                ds::LocationListEntry::builder()
+                    .location_arn(arn)
+                    .location_uri("fsxw://x/share/")
+                    .build(),
+            );
+        }
+        out.build()
+    });
+    let c = Arc::clone(cloud);
+    let list_tasks = mock!(aws_sdk_datasync::Client::list_tasks).then_compute_output(move |_| {
+        let mut out = ListTasksOutput::builder();
+        if c.lock().unwrap().task_tags.is_some() {
+            out = out.tasks(ds::TaskListEntry::builder().task_arn(TASK).build());
+        }
+        out.build()
+    });
+    let c = Arc::clone(cloud);
+    let tags = mock!(aws_sdk_datasync::Client::list_tags_for_resource).then_compute_output(move |r| {
+        let cloud = c.lock().unwrap();
+        let arn = r.resource_arn().unwrap_or_default();
+        let tags = if arn == TASK {
+            cloud.task_tags.clone().unwrap_or_default()
+        } else {
+            cloud
+                .locations
+                .iter()
+                .find(|(a, _)| a == arn)
+                .map(|(_, t)| t.clone())
+                .unwrap_or_default()
+        };
+        ListTagsForResourceOutput::builder().set_tags(Some(tags)).build()
+    });
+    let c = Arc::clone(cloud);
+    let create_location =
+        mock!(aws_sdk_datasync::Client::create_location_fsx_windows).then_compute_output(move |r| {
+            let mut cloud = c.lock().unwrap();
+            let arn = format!(
+                "arn:aws:datasync:eu-west-1:123456789012:location/loc-{:017}",
+                cloud.locations.len() + 1
+            );
+            cloud.locations.push((arn.clone(), r.tags().to_vec()));
+            CreateLocationFsxWindowsOutput::builder()
+                .location_arn(arn)
+                .build()
+        });
+    let c = Arc::clone(cloud);
+    let create_task = mock!(aws_sdk_datasync::Client::create_task).then_compute_output(move |r| {
+        let mut cloud = c.lock().unwrap();
+        assert!(cloud.task_tags.is_none(), "a second task was created");
+        cloud.task_tags = Some(r.tags().to_vec());
+        CreateTaskOutput::builder().task_arn(TASK).build()
+    });
+    let c = Arc::clone(cloud);
+    let describe_task = mock!(aws_sdk_datasync::Client::describe_task).then_compute_output(move |_| {
+        let running = c.lock().unwrap().running();
+        DescribeTaskOutput::builder()
+            .task_arn(TASK)
+            .status(if running.is_some() {
+                ds::TaskStatus::Running
+            } else {
+                ds::TaskStatus::Available
+            })
+            .set_current_task_execution_arn(running)
+            .build()
+    });
+    let c = Arc::clone(cloud);
+    let list_executions =
+        mock!(aws_sdk_datasync::Client::list_task_executions).then_compute_output(move |_| {
+            let mut out = ListTaskExecutionsOutput::builder();
+            for (arn, _) in &c.lock().unwrap().executions {
+                out = out.task_executions(
+                    ds::TaskExecutionListEntry::builder()
+                        .task_execution_arn(arn)
+                        .build(),
+                );
+            }
+            out.build()
+        });
+    let c = Arc::clone(cloud);
+    let start = mock!(aws_sdk_datasync::Client::start_task_execution).then_compute_output(move |r| {
+        let mut cloud = c.lock().unwrap();
+        if cloud.running().is_some() {
+            cloud.started_while_running += 1;
+        }
+        cloud.starts.push(r.clone());
+        let arn = format!("{TASK}/execution/exec-{:017}", cloud.executions.len() + 1);
+        cloud.executions.push((arn.clone(), 0));
+        StartTaskExecutionOutput::builder()
+            .task_execution_arn(arn)
+            .build()
+    });
+    let c = Arc::clone(cloud);
+    let describe_execution =
+        mock!(aws_sdk_datasync::Client::describe_task_execution).then_compute_output(move |r| {
+            let mut cloud = c.lock().unwrap();
+            let arn = r.task_execution_arn().unwrap_or_default().to_string();
+            let entry = cloud
+                .executions
+                .iter_mut()
+                .find(|(a, _)| *a == arn)
+                .expect("known execution");
+            entry.1 += 1;
+            let done = entry.1 >= 2;
+            DescribeTaskExecutionOutput::builder()
+                .task_execution_arn(arn)
+                .status(if done {
+                    ds::TaskExecutionStatus::Success
+                } else {
+                    ds::TaskExecutionStatus::Transferring
+                })
+                .files_transferred(10)
+                .bytes_transferred(10_000)
+                .result(
+                    ds::TaskExecutionResultDetail::builder()
+                        .prepare_duration(5_000)
+                        .transfer_duration(1_000)
+                        .build(),
+                )
+                .build()
+        });
+    let secret = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(|| {
+        aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput::builder()
+            .secret_string(PASSWORD)
+            .build()
+    });
+    vec![
+        ("fsx", describe_fs),
+        ("fsx", create_fs),
+        ("ec2", enis),
+        ("ec2", subnets),
+        ("route53", zone),
+        ("route53", records),
+        ("route53", upsert),
+        ("route53", get_change),
+        ("datasync", list_locations),
+        ("datasync", list_tasks),
+        ("datasync", tags),
+        ("datasync", create_location),
+        ("datasync", create_task),
+        ("datasync", describe_task),
+        ("datasync", list_executions),
+        ("datasync", start),
+        ("datasync", describe_execution),
+        ("secrets", secret),
+    ]
+}
+
+fn port(rules: &[(&'static str, Rule)]) -> fsx_migrate::aws::AwsPort {
+    let pick = |service: &str| {
+        rules
+            .iter()
+            .filter(|(s, _)| *s == service)
+            .map(|(_, r)| r)
+            .collect::<Vec<_>>()
+    };
+    support::port(Rules {
+        fsx: pick("fsx"),
+        datasync: pick("datasync"),
+        route53: pick("route53"),
+        ec2: pick("ec2"),
+        secrets: pick("secrets"),
+    })
+}
+
+async fn plan(port: &mut fsx_migrate::aws::AwsPort) -> Intent {
+    let request = PlanRequest {
+        source_file_system_id: SOURCE.into(),
+        subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
+        preferred_subnet_id: "subnet-a".into(),
+        hosted_zone_id: "Z0123456789".into(),
+        record_name: "files.corp.example.com".into(),
+        name: None,
+        freeze: FreezeKind::Manual,
+        freeze_command: None,
+        smb_user: "svc-datasync".into(),
+        smb_password: PasswordSource::SecretsManager(SECRET.into()),
+        ttl: 60,
+        plan_id: Some("fxm-aws".into()),
+    };
+    let Ok(Response::Environment(env)) = port.execute(&Command::Inspect(request.inspect_request())).await
+    else {
+        panic!("inspect failed")
+    };
+    let mut intent = intent_from(&env, &request).expect("source found");
+    intent.target.ad_join_password = Some(PasswordSource::SecretsManager(SECRET.into()));
+    intent
+}
+
+async fn drive(
+    port: &mut fsx_migrate::aws::AwsPort,
+    clock: &Clock,
+    intent: &Intent,
+    checkpoint: &Checkpoint,
+    crash_at: Option<u64>,
+) -> (Outcome, Checkpoint, u64) {
+    let mut store = MemoryStore {
+        saves: 0,
+        last: Some(checkpoint.clone()),
+    };
+    let mut quiet = Quiet;
+    let options = RunOptions {
+        backend: Some(Backend::Aws),
+        ..RunOptions::default()
+    };
+    let mut driver = Driver::new(
+        port,
+        clock.clone(),
+        intent.clone(),
+        checkpoint.clone(),
+        &mut store,
+        options,
+        &mut quiet,
+    );
+    driver.answers = fsx_migrate::driver::Answers::AlwaysYes;
+    driver.crash_at = crash_at;
+    let outcome = driver.drive().await.expect("drive");
+    let passed = driver.boundaries_passed();
+    drop(driver);
+    (outcome, store.last.unwrap_or_default(), passed)
+}
+
+#[tokio::test]
+async fn a_whole_migration_through_the_aws_adapter_survives_a_crash_at_every_boundary() {
+    let probe_cloud = Arc::new(Mutex::new(Cloud::default()));
+    let rules = services(&probe_cloud);
+    let mut probe = port(&rules);
+    let intent = plan(&mut probe).await;
+    assert!(
+        intent.target.security_group_ids == ["sg-1"],
+        "security groups come from the source's ENIs"
+    );
+    let (outcome, _, boundaries) = drive(&mut probe, &start(), &intent, &Checkpoint::default(), None).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    assert!(boundaries > 20, "{boundaries}");
+
+    for k in 0..boundaries {
+        let cloud = Arc::new(Mutex::new(Cloud::default()));
+        let rules = services(&cloud);
+        let mut aws = port(&rules);
+        let clock = start();
+        let (first, cp, _) = drive(&mut aws, &clock, &intent, &Checkpoint::default(), Some(k)).await;
+        assert!(matches!(first, Outcome::Crashed(_)), "boundary {k}: {first:?}");
+        let (second, cp, _) = drive(&mut aws, &clock, &intent, &cp, None).await;
+        assert_eq!(second, Outcome::Halted(Halt::Completed), "boundary {k}");
+
+        let cloud = cloud.lock().unwrap();
+        // One target: every CreateFileSystem carried the plan's token and the same request.
+        assert!(!cloud.creates.is_empty());
+        for create in &cloud.creates {
+            assert_eq!(
+                create.client_request_token(),
+                Some(intent.target_client_token().as_str())
+            );
+            assert_eq!(
+                create, &cloud.creates[0],
+                "boundary {k}: a resent CreateFileSystem differs"
+            );
+        }
+        assert_eq!(
+            create_summary(&cloud.creates[0]),
+            ("MULTI_AZ_1".to_string(), 2, Some("subnet-a".to_string()))
+        );
+        // Two locations, one task, three executions (initial, incremental, final), never two at once.
+        assert_eq!(cloud.locations.len(), 2, "boundary {k}");
+        assert_eq!(cloud.executions.len(), 3, "boundary {k}: {:?}", cloud.executions);
+        assert_eq!(cloud.started_while_running, 0, "boundary {k}");
+        let last = cloud.starts.last().unwrap().override_options().unwrap();
+        assert_eq!(
+            last.preserve_deleted_files(),
+            Some(&ds::PreserveDeletedFiles::Remove)
+        );
+        // The DNS swap pointed the CNAME at the target with the plan's TTL.
+        let upsert = cloud.upserts.last().expect("DNS swapped");
+        let set = upsert.change_batch().unwrap().changes()[0]
+            .resource_record_set()
+            .unwrap();
+        assert_eq!(
+            (set.ttl(), set.resource_records()[0].value()),
+            (Some(60), TARGET_DNS)
+        );
+        assert_eq!(cp.target_file_system_id.as_deref(), Some(TARGET));
+        assert_eq!(cp.syncs.len(), 3);
+        let persisted = toml::to_string(&cp).unwrap();
+        assert!(!persisted.contains(PASSWORD), "a password reached the checkpoint");
+    }
+}
+
+/// Simulated time shared by the runs of one test, like the wall clock across process restarts.
+fn start() -> Clock {
+    Clock::virtual_at("2026-12-01T08:00:00Z".parse().unwrap())
+}
+
+fn create_summary(create: &CreateFileSystemInput) -> (String, usize, Option<String>) {
+    let windows = create.windows_configuration().unwrap();
+    (
+        windows
+            .deployment_type()
+            .map(|d| d.as_str().to_string())
+            .unwrap_or_default(),
+        create.subnet_ids().len(),
+        windows.preferred_subnet_id().map(str::to_string),
+    )
+}
