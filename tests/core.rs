@@ -110,6 +110,14 @@ fn fs(lifecycle: Lifecycle) -> FileSystemInfo {
     target_file_system(lifecycle, intent().target.settings)
 }
 
+/// An initial execution that was started and is being watched.
+fn watching_initial() -> CurrentSync {
+    CurrentSync {
+        execution_arn: Some("exec-1".into()),
+        ..CurrentSync::requested(SyncKind::Initial, t0(), 1)
+    }
+}
+
 #[test]
 fn a_first_start_pins_the_intent_and_inspects_the_environment() {
     let i = intent();
@@ -396,14 +404,7 @@ fn a_sync_reattaches_to_a_found_execution_instead_of_starting_one() {
 fn unknown_execution_statuses_are_treated_as_still_running() {
     let i = intent();
     let mut cp = at(&i, Phase::InitialSync);
-    cp.current_sync = Some(CurrentSync {
-        kind: SyncKind::Initial,
-        requested_at: t0(),
-        execution_arn: Some("exec-1".into()),
-        run: 1,
-        last_status: None,
-        last_counters: None,
-    });
+    cp.current_sync = Some(watching_initial());
     let s = step(
         &i,
         &cp,
@@ -432,14 +433,7 @@ fn failed_executions_are_retried_then_stop_the_run_with_code_and_detail() {
     // A new run gets a fresh retry budget: it looks for / starts an execution.
     assert!(matches!(s.action, Action::Call(Command::FindExecution { .. })));
 
-    cp.current_sync = Some(CurrentSync {
-        kind: SyncKind::Initial,
-        requested_at: t0(),
-        execution_arn: Some("exec-1".into()),
-        run: 1,
-        last_status: None,
-        last_counters: None,
-    });
+    cp.current_sync = Some(watching_initial());
     let mut failed = info(ExecutionStatus::Error, 0);
     failed.error_code = Some("SmbError".into());
     failed.error_detail = Some("access denied".into());

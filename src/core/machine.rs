@@ -570,27 +570,14 @@ impl Machine<'_> {
                 self.events.push(Event::Note(format!(
                     "re-attached to running {kind} execution {arn}"
                 )));
-                let current = self.cp.current_sync.get_or_insert(CurrentSync {
-                    kind,
-                    requested_at: self.now,
-                    execution_arn: None,
-                    run: self.cp.runs,
-                    last_status: None,
-                    last_counters: None,
-                });
+                let fresh = CurrentSync::requested(kind, self.now, self.cp.runs);
+                let current = self.cp.current_sync.get_or_insert(fresh);
                 current.execution_arn = Some(arn.clone());
                 Flow::Act(Action::Call(Command::DescribeExecution { execution_arn: arn }))
             }
             Input::Response(Response::ExecutionFound(None)) => {
                 // Write-ahead: the start is recorded before StartTaskExecution is sent.
-                self.cp.current_sync = Some(CurrentSync {
-                    kind,
-                    requested_at: self.now,
-                    execution_arn: None,
-                    run: self.cp.runs,
-                    last_status: None,
-                    last_counters: None,
-                });
+                self.cp.current_sync = Some(CurrentSync::requested(kind, self.now, self.cp.runs));
                 let mut tags = self.plan_tags();
                 tags.insert("fsx-migrate:sync".to_string(), kind.to_string());
                 Flow::Act(Action::Call(Command::StartExecution(StartExecutionRequest {

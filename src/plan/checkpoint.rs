@@ -176,6 +176,20 @@ pub struct CurrentSync {
     pub last_counters: Option<ExecutionCounters>,
 }
 
+impl CurrentSync {
+    /// The write-ahead record of an execution about to be started (or found) by run `run`.
+    pub fn requested(kind: SyncKind, requested_at: Timestamp, run: u32) -> CurrentSync {
+        CurrentSync {
+            kind,
+            requested_at,
+            execution_arn: None,
+            run,
+            last_status: None,
+            last_counters: None,
+        }
+    }
+}
+
 /// A finished execution.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
