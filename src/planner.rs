@@ -100,6 +100,7 @@ pub fn intent_from(env: &Environment, req: &PlanRequest) -> Option<Intent> {
             converged_duration: Duration::hours(1),
             max_incremental_runs: 10,
             pause_between_runs: Duration::mins(0),
+            max_delta_age: Duration::hours(1),
             retry_failed_executions: 2,
             poll_interval: Duration::secs(30),
         },

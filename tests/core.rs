@@ -733,3 +733,96 @@ fn answers_that_do_not_fit_the_phase_are_reported_not_acted_on() {
     assert!(matches!(s.action, Action::Halt(Halt::Unexpected { .. })));
     assert_eq!(s.checkpoint, cp);
 }
+
+#[test]
+fn a_stale_delta_at_the_gate_runs_one_more_incremental_before_asking() {
+    let i = intent();
+    let mut cp = at(&i, Phase::CutoverGate);
+    cp.syncs.push(record(
+        SyncKind::Incremental,
+        ExecutionStatus::Success,
+        100,
+        600,
+        1,
+    ));
+    let later = t0() + jiff::SignedDuration::from_hours(30);
+    let s = step(&i, &cp, Input::Start, later, &opts());
+    assert!(
+        matches!(s.action, Action::Call(Command::FindExecution { .. })),
+        "{:?}",
+        s.action
+    );
+    assert!(
+        s.events
+            .iter()
+            .any(|e| matches!(e, Event::Note(n) if n.contains("one more incremental")))
+    );
+    let s = step(
+        &i,
+        &s.checkpoint,
+        Input::Response(Response::ExecutionFound(None)),
+        later,
+        &opts(),
+    );
+    let Action::Call(Command::StartExecution(req)) = &s.action else {
+        panic!("{:?}", s.action)
+    };
+    assert_eq!(req.kind, SyncKind::Incremental);
+    assert_eq!(s.checkpoint.phase, Some(Phase::CutoverGate));
+    let s = step(
+        &i,
+        &s.checkpoint,
+        Input::Response(Response::ExecutionStarted { arn: "exec-1".into() }),
+        later,
+        &opts(),
+    );
+    assert!(matches!(s.action, Action::Sleep { .. }));
+    let s = step(&i, &s.checkpoint, Input::Woke, later, &opts());
+    assert_eq!(
+        s.action,
+        Action::Call(Command::DescribeExecution {
+            execution_arn: "exec-1".into()
+        })
+    );
+    let s = step(
+        &i,
+        &s.checkpoint,
+        Input::Response(Response::Execution(info(ExecutionStatus::Success, 50))),
+        later,
+        &opts(),
+    );
+    assert!(
+        matches!(s.action, Action::Confirm(ref c) if c.kind == ConfirmKind::Gate),
+        "{:?}",
+        s.action
+    );
+    assert_eq!(s.checkpoint.syncs.len(), 2);
+}
+
+#[test]
+fn a_gate_answered_hours_later_refreshes_the_delta_then_freezes_without_asking_again() {
+    let i = intent();
+    let mut cp = at(&i, Phase::CutoverGate);
+    cp.syncs.push(record(
+        SyncKind::Incremental,
+        ExecutionStatus::Success,
+        100,
+        600,
+        1,
+    ));
+    let later = t0() + jiff::SignedDuration::from_hours(14);
+    let s = step(&i, &cp, Input::Confirmed(true), later, &opts());
+    assert!(
+        matches!(s.action, Action::Call(Command::FindExecution { .. })),
+        "{:?}",
+        s.action
+    );
+    assert_eq!(s.checkpoint.gate_opened_at, Some(later));
+    let mut done = s.checkpoint.clone();
+    done.syncs.push(SyncRecord {
+        ended_at: later,
+        ..record(SyncKind::Incremental, ExecutionStatus::Success, 5, 60, 1)
+    });
+    let s = step(&i, &done, Input::Start, later, &opts());
+    assert_eq!(s.checkpoint.phase, Some(Phase::Freeze));
+}

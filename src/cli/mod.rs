@@ -222,8 +222,10 @@ fn init_logging(global: &Global, multi: &indicatif::MultiProgress) {
             _ => "trace",
         }
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("FSX_MIGRATE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("fsx_migrate={level},warn")));
+    // aws_config warns at every start on a machine without IMDS (a laptop); its errors still show.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FSX_MIGRATE_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("fsx_migrate={level},aws_config=error,warn"))
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(crate::progress::LogWriter(multi.clone()))

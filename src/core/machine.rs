@@ -707,8 +707,27 @@ impl Machine<'_> {
     }
 
     fn cutover_gate(&mut self, input: Input) -> Flow {
+        // A refresh incremental in flight, and the answers about it, go through the sync machinery.
+        let refresh_answer = matches!(
+            input,
+            Input::Response(
+                Response::ExecutionFound(_) | Response::ExecutionStarted { .. } | Response::Execution(_)
+            )
+        );
+        if self.cp.current_sync.is_some() || refresh_answer {
+            return self.sync(SyncKind::Incremental, input);
+        }
         match input {
             Input::Start | Input::Woke => {
+                if let Some(age) = self.stale_delta_age() {
+                    self.events.push(Event::Note(format!(
+                        "the last sync ended {age} ago (sync.max_delta_age {}): one more incremental first",
+                        self.intent.sync.max_delta_age
+                    )));
+                    let task_arn = self.cp.task_arn.clone().unwrap_or_default();
+                    let known = self.cp.known_execution_arns();
+                    return Flow::Act(Action::Call(Command::FindExecution { task_arn, known }));
+                }
                 if self.cp.gate_opened_at.is_some() {
                     return Flow::Advance(Phase::Freeze);
                 }
@@ -733,12 +752,20 @@ impl Machine<'_> {
                 }))
             }
             Input::Confirmed(true) => {
+                // An answer given long after the question (overnight) first refreshes the delta.
                 self.cp.gate_opened_at = Some(self.now);
-                Flow::Advance(Phase::Freeze)
+                Flow::Again
             }
             Input::Confirmed(false) => Flow::Act(Action::Halt(Halt::Declined(ConfirmKind::Gate))),
             other => self.unexpected(&other),
         }
+    }
+
+    /// How long ago the last successful sync ended, if that is longer than `sync.max_delta_age`.
+    fn stale_delta_age(&self) -> Option<Duration> {
+        let last = self.cp.syncs.iter().rev().find(|s| s.succeeded())?;
+        let age = Duration(u64::try_from((self.now - last.ended_at).as_secs()).unwrap_or(0));
+        (age > self.intent.sync.max_delta_age).then_some(age)
     }
 
     fn freeze(&mut self, input: Input) -> Flow {

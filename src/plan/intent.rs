@@ -132,6 +132,9 @@ pub struct SyncPolicy {
     pub max_incremental_runs: u32,
     /// Wait between two incremental runs.
     pub pause_between_runs: Duration,
+    /// When the gate opens more than this after the last sync ended, run one more incremental first, so the
+    /// freeze starts from a fresh, small delta (and the downtime prediction is current).
+    pub max_delta_age: Duration,
     /// Start a failed execution again this many times before stopping the run.
     pub retry_failed_executions: u32,
     /// How often to poll a running execution.

@@ -286,6 +286,11 @@ pub fn render(intent: &Intent, header: &str) -> String {
     );
     let _ = writeln!(
         o,
+        "# If the gate opens longer than this after the last sync ended, one more incremental runs first."
+    );
+    let _ = writeln!(o, "max_delta_age = {}", q(&sy.max_delta_age.to_string()));
+    let _ = writeln!(
+        o,
         "# A failed execution is started again this many times before the run stops."
     );
     let _ = writeln!(o, "retry_failed_executions = {}", sy.retry_failed_executions);
