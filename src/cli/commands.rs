@@ -408,14 +408,15 @@ fn status_text(r: &StatusReport<'_>) -> String {
         );
     }
     let _ = writeln!(o, "\nPhases (entered at, time spent):");
-    for row in &r.phases {
-        let _ = writeln!(
-            o,
-            "  {:<18} {}  {}",
-            row.phase.name(),
-            row.entered_at,
-            crate::units::Duration(row.duration_secs)
-        );
+    for (i, row) in r.phases.iter().enumerate() {
+        // The current phase has no end yet; status reads only the plan, so it cannot know "now".
+        let current = i + 1 == r.phases.len() && row.phase != crate::plan::Phase::Complete;
+        let spent = if current {
+            "(current)".to_string()
+        } else {
+            crate::units::Duration(row.duration_secs).to_string()
+        };
+        let _ = writeln!(o, "  {:<18} {}  {spent}", row.phase.name(), row.entered_at);
     }
     if !r.syncs.is_empty() {
         let _ = writeln!(o, "\nSyncs:");
