@@ -116,6 +116,36 @@ async fn fixture_config() -> aws_config::SdkConfig {
         .await
 }
 
+/// A VPC `10.N.0.0/16` with one subnet in us-east-1a and one in us-east-1b.
+async fn vpc_with_two_subnets(ec2: &aws_sdk_ec2::Client, n: u8) -> (String, Vec<String>) {
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block(format!("10.{n}.0.0/16"))
+        .send()
+        .await
+        .expect("vpc");
+    let vpc_id = vpc.vpc().and_then(|v| v.vpc_id()).expect("vpc id").to_string();
+    let mut subnet_ids = Vec::new();
+    for (i, az) in [(1, "us-east-1a"), (2, "us-east-1b")] {
+        let cidr = format!("10.{n}.{i}.0/24");
+        let s = ec2
+            .create_subnet()
+            .vpc_id(&vpc_id)
+            .cidr_block(cidr)
+            .availability_zone(az)
+            .send()
+            .await
+            .expect("subnet");
+        subnet_ids.push(
+            s.subnet()
+                .and_then(|s| s.subnet_id())
+                .expect("subnet id")
+                .to_string(),
+        );
+    }
+    (vpc_id, subnet_ids)
+}
+
 /// A unique suffix per test run, so tests sharing one moto server never collide.
 fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -175,30 +205,7 @@ async fn moto_inspect_discovers_a_windows_single_az_file_system_its_subnets_and_
     let fsx_client = aws_sdk_fsx::Client::new(&config);
     let r53 = aws_sdk_route53::Client::new(&config);
 
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.20.0.0/16")
-        .send()
-        .await
-        .expect("vpc");
-    let vpc_id = vpc.vpc().and_then(|v| v.vpc_id()).expect("vpc id").to_string();
-    let mut subnet_ids = Vec::new();
-    for (cidr, az) in [("10.20.1.0/24", "us-east-1a"), ("10.20.2.0/24", "us-east-1b")] {
-        let s = ec2
-            .create_subnet()
-            .vpc_id(&vpc_id)
-            .cidr_block(cidr)
-            .availability_zone(az)
-            .send()
-            .await
-            .expect("subnet");
-        subnet_ids.push(
-            s.subnet()
-                .and_then(|s| s.subnet_id())
-                .expect("subnet id")
-                .to_string(),
-        );
-    }
+    let (vpc_id, subnet_ids) = vpc_with_two_subnets(&ec2, 20).await;
 
     let created = fsx_client
         .create_file_system()
@@ -611,30 +618,7 @@ async fn moto_plan_through_the_binary_discovers_the_source() {
     let ec2 = aws_sdk_ec2::Client::new(&config);
     let fsx_client = aws_sdk_fsx::Client::new(&config);
     let r53 = aws_sdk_route53::Client::new(&config);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.30.0.0/16")
-        .send()
-        .await
-        .expect("vpc");
-    let vpc_id = vpc.vpc().and_then(|v| v.vpc_id()).expect("vpc id").to_string();
-    let mut subnet_ids = Vec::new();
-    for (cidr, az) in [("10.30.1.0/24", "us-east-1a"), ("10.30.2.0/24", "us-east-1b")] {
-        let s = ec2
-            .create_subnet()
-            .vpc_id(&vpc_id)
-            .cidr_block(cidr)
-            .availability_zone(az)
-            .send()
-            .await
-            .expect("subnet");
-        subnet_ids.push(
-            s.subnet()
-                .and_then(|s| s.subnet_id())
-                .expect("subnet id")
-                .to_string(),
-        );
-    }
+    let (_, subnet_ids) = vpc_with_two_subnets(&ec2, 30).await;
     let created = fsx_client
         .create_file_system()
         .file_system_type(fsx::FileSystemType::Windows)
