@@ -170,7 +170,6 @@ pub fn phase_rows(cp: &Checkpoint, now: Option<Timestamp>) -> Vec<PhaseRow> {
             duration_secs: end.map_or(0, |e| secs_between(entry.at, e)),
         });
     }
-    // Keep the last entry of each phase (a phase is entered once, but be robust to re-entry).
     rows
 }
 
