@@ -349,7 +349,10 @@ fn ctrl_c_checkpoints_exits_3_and_resume_finishes() {
     // Interrupt once the run has written a checkpoint past preflight (its Ctrl-C handler is installed by then).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !s.read("plan.toml").contains("phase = \"wait_target\"") {
-        assert!(std::time::Instant::now() < deadline, "the run never reached wait_target");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never reached wait_target"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     signal(child.id(), libc::SIGINT);
