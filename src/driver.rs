@@ -34,13 +34,11 @@ impl CheckpointStore for PlanFile {
 /// Keeps checkpoints in memory (dry runs, forecasts and crash tests).
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    pub saves: usize,
     pub last: Option<Checkpoint>,
 }
 
 impl CheckpointStore for MemoryStore {
     fn save(&mut self, checkpoint: &Checkpoint) -> Result<(), Failure> {
-        self.saves += 1;
         self.last = Some(checkpoint.clone());
         Ok(())
     }

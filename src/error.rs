@@ -4,13 +4,11 @@
 
 use std::fmt;
 
-/// The exit codes of product.md §4.
+/// The exit codes of product.md §4 (2, a usage error, is clap's own exit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitKind {
     /// 1: the run stopped on a user-facing condition (bad input, gate closed, failed preflight).
     User,
-    /// 2: the command line was wrong.
-    Usage,
     /// 3: interrupted, and `run`/`resume` will continue where it stopped.
     Interrupted,
     /// 4: a bug or an environment problem fsx-migrate did not expect.
@@ -21,7 +19,6 @@ impl ExitKind {
     pub fn code(self) -> u8 {
         match self {
             ExitKind::User => 1,
-            ExitKind::Usage => 2,
             ExitKind::Interrupted => 3,
             ExitKind::Internal => 4,
         }

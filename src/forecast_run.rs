@@ -39,8 +39,6 @@ pub struct Forecast {
     pub phase_secs: Vec<(Phase, u64)>,
     pub predictions: Predictions,
     pub accounting: Accounting,
-    #[serde(skip)]
-    pub checkpoint: Checkpoint,
 }
 
 struct Recorder {
@@ -145,7 +143,6 @@ pub async fn forecast(
         phase_secs,
         predictions: predictions(intent, &cp),
         accounting: port.world.accounting(end),
-        checkpoint: cp,
     })
 }
 

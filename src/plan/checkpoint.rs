@@ -62,14 +62,6 @@ impl Phase {
     pub fn parse(text: &str) -> Option<Phase> {
         Phase::ALL.into_iter().find(|p| p.name() == text)
     }
-
-    /// Users are frozen out from this phase until the DNS swap is in sync.
-    pub fn is_in_downtime(self) -> bool {
-        matches!(
-            self,
-            Phase::Freeze | Phase::FinalSync | Phase::DnsSwap | Phase::DnsWait
-        )
-    }
 }
 
 impl std::fmt::Display for Phase {

@@ -395,7 +395,6 @@ async fn drive(
     crash_at: Option<u64>,
 ) -> (Outcome, Checkpoint, u64) {
     let mut store = MemoryStore {
-        saves: 0,
         last: Some(checkpoint.clone()),
     };
     let mut quiet = Quiet;

@@ -125,7 +125,6 @@ pub async fn drive_mem(
     crash_at: Option<u64>,
 ) -> (Outcome, fsx_migrate::plan::Checkpoint, u64) {
     let mut store = fsx_migrate::driver::MemoryStore {
-        saves: 0,
         last: Some(checkpoint.clone()),
     };
     let clock = port.clock();
