@@ -17,7 +17,7 @@ use crate::core::{Action, ConfirmKind, Confirmation, Event, Halt, Input, RunOpti
 use crate::error::Failure;
 use crate::plan::file::PlanFile;
 use crate::plan::{Checkpoint, Intent, Phase};
-use crate::port::{CloudError, CloudPort, Command, Response};
+use crate::port::{CloudError, CloudPort, Command, ErrorClass, Response};
 use crate::units::Duration;
 
 /// Where checkpoints go: the plan file, or memory for dry runs.
@@ -277,7 +277,7 @@ impl<'a, P: CloudPort> Driver<'a, P> {
         let mut attempt = 1;
         loop {
             match self.port.execute(command).await {
-                Err(error) if error.class.is_retryable() && attempt < self.retry.max_attempts => {
+                Err(error) if self.may_retry(command, &error) && attempt < self.retry.max_attempts => {
                     self.observer.retrying(&error, attempt, backoff);
                     tokio::select! {
                         _ = self.clock.sleep(backoff) => {}
@@ -293,6 +293,17 @@ impl<'a, P: CloudPort> Driver<'a, P> {
                 }
                 result => return Some(result),
             }
+        }
+    }
+
+    /// Throttling means the call was refused, so it is always safe to send again. A timeout or a 5xx may
+    /// hide a call that happened: only idempotent commands are sent again; the core resolves the others
+    /// by a lookup.
+    fn may_retry(&self, command: &Command, error: &CloudError) -> bool {
+        match error.class {
+            ErrorClass::Throttled => true,
+            ErrorClass::Transient => command.is_idempotent(),
+            ErrorClass::Rejected | ErrorClass::NotFound | ErrorClass::Credentials => false,
         }
     }
 

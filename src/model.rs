@@ -225,6 +225,16 @@ pub struct DiskIops {
     pub iops: Option<u64>,
 }
 
+/// Where DataSync writes its task report (`TaskReportConfig`, ERRORS_ONLY).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskReport {
+    pub s3_bucket_arn: String,
+    pub bucket_access_role_arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subdirectory: Option<String>,
+}
+
 /// A VPC subnet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubnetInfo {
@@ -269,6 +279,9 @@ pub struct PhaseDurations {
 pub struct ExecutionInfo {
     pub arn: String,
     pub status: ExecutionStatus,
+    /// DescribeTaskExecution's StartTime.
+    #[serde(default)]
+    pub started_at: Option<jiff::Timestamp>,
     pub counters: ExecutionCounters,
     pub durations: PhaseDurations,
     pub error_code: Option<String>,

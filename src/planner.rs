@@ -36,6 +36,7 @@ impl PlanRequest {
             subnet_ids: self.subnet_ids.clone(),
             hosted_zone_id: self.hosted_zone_id.clone(),
             record_name: self.record_name.clone(),
+            password_sources: vec![self.smb_password.clone()],
         }
     }
 }
@@ -92,6 +93,8 @@ pub fn intent_from(env: &Environment, req: &PlanRequest) -> Option<Intent> {
             verify_mode_live: VerifyMode::OnlyFilesTransferred,
             verify_mode_final: VerifyMode::OnlyFilesTransferred,
             cloudwatch_log_group_arn: None,
+            log_level: None,
+            task_report: None,
             excludes: DEFAULT_EXCLUDES.iter().map(|s| s.to_string()).collect(),
         },
         sync: SyncPolicy {

@@ -7,18 +7,30 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    ChangeStatus, DnsRecord, ExecutionInfo, FileSystemInfo, FileSystemSettings, LogLevel,
-    SecurityDescriptorCopy, Side, SubnetInfo, SyncKind, VerifyMode,
+    ChangeStatus, DnsRecord, ExecutionInfo, ExecutionStatus, FileSystemInfo, FileSystemSettings, LogLevel,
+    SecurityDescriptorCopy, Side, SubnetInfo, SyncKind, TaskReport, VerifyMode,
 };
 use crate::plan::intent::PasswordSource;
 
 /// The tag key every created resource carries; its value is the plan id.
 pub const PLAN_TAG: &str = "fsx-migrate:plan-id";
+/// The tag key naming the source file system a created resource migrates (one migration per source).
+pub const SOURCE_TAG: &str = "fsx-migrate:source-id";
 /// The tag key that tells the source location from the target location (`source` or `target`).
 pub const SIDE_TAG: &str = "fsx-migrate:side";
+/// The tag key of an execution: the id of the one sync request it was started for (see `CurrentSync::sync_id`).
+pub const SYNC_TAG: &str = "fsx-migrate:sync";
+
+/// The operations that have no client token: sent twice, they act twice (see [`Command::is_idempotent`]).
+pub const NON_IDEMPOTENT_OPERATIONS: &[&str] = &[
+    "datasync:CreateLocationFsxWindows",
+    "datasync:CreateTask",
+    "datasync:StartTaskExecution",
+];
 
 /// A request to the cloud. Read-only commands are marked by [`Command::is_mutating`].
 // One command exists per step; its size does not matter, boxing would only add noise.
@@ -34,11 +46,16 @@ pub enum Command {
     DescribeFileSystem { file_system_id: String },
     /// Look up DataSync locations and the task tagged with this plan id.
     FindTransferResources { plan_id: String },
+    /// Every file system and DataSync task any fsx-migrate plan created for this source (by tag).
+    FindMigrationResources { source_file_system_id: String },
+    /// Make sure the CloudWatch log group DataSync writes to exists and DataSync may write to it.
+    EnsureLogGroup { arn: String },
     /// DataSync CreateLocationFsxWindows.
     CreateLocation(CreateLocationRequest),
     /// DataSync CreateTask.
     CreateTask(CreateTaskRequest),
-    /// DescribeTask's CurrentTaskExecutionArn, then ListTaskExecutions: the newest execution not in `known`.
+    /// The task's executions that are not in `known`, newest first, with their status, start time and
+    /// tags: the core decides which one (if any) is this plan's (DescribeTask, ListTaskExecutions, …).
     FindExecution { task_arn: String, known: Vec<String> },
     /// DataSync StartTaskExecution with per-kind override options.
     StartExecution(StartExecutionRequest),
@@ -58,12 +75,22 @@ impl Command {
         matches!(
             self,
             Command::CreateTarget(_)
+                | Command::EnsureLogGroup { .. }
                 | Command::CreateLocation(_)
                 | Command::CreateTask(_)
                 | Command::StartExecution(_)
                 | Command::UpsertCname(_)
                 | Command::FreezeSource { .. }
         )
+    }
+
+    /// False for commands that may do their work twice if sent twice (no client token): an unknown outcome
+    /// of these (a timeout) is resolved by looking the resource up by tag, never by sending them again.
+    pub fn is_idempotent(&self) -> bool {
+        !self
+            .operations()
+            .iter()
+            .any(|op| NON_IDEMPOTENT_OPERATIONS.contains(op))
     }
 
     /// The AWS operations this command makes, as `service:Operation`.
@@ -83,9 +110,23 @@ impl Command {
                 "datasync:ListTasks",
                 "datasync:ListTagsForResource",
             ],
+            Command::FindMigrationResources { .. } => &[
+                "fsx:DescribeFileSystems",
+                "datasync:ListTasks",
+                "datasync:ListTagsForResource",
+            ],
+            Command::EnsureLogGroup { .. } => &[
+                "logs:DescribeLogGroups",
+                "logs:CreateLogGroup",
+                "logs:PutResourcePolicy",
+            ],
             Command::CreateLocation(_) => &["datasync:CreateLocationFsxWindows"],
             Command::CreateTask(_) => &["datasync:CreateTask"],
-            Command::FindExecution { .. } => &["datasync:DescribeTask", "datasync:ListTaskExecutions"],
+            Command::FindExecution { .. } => &[
+                "datasync:ListTaskExecutions",
+                "datasync:DescribeTaskExecution",
+                "datasync:ListTagsForResource",
+            ],
             Command::StartExecution(_) => &["datasync:StartTaskExecution"],
             Command::DescribeExecution { .. } => &["datasync:DescribeTaskExecution"],
             Command::UpsertCname(_) => &["route53:ChangeResourceRecordSets"],
@@ -101,6 +142,10 @@ pub struct InspectRequest {
     pub subnet_ids: Vec<String>,
     pub hosted_zone_id: String,
     pub record_name: String,
+    /// Password sources to resolve now (never returned, only whether they resolve), so a missing one
+    /// stops the run before anything billable exists.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub password_sources: Vec<PasswordSource>,
 }
 
 impl InspectRequest {
@@ -111,6 +156,17 @@ impl InspectRequest {
             subnet_ids: intent.target.subnet_ids.clone(),
             hosted_zone_id: intent.dns.hosted_zone_id.clone(),
             record_name: intent.dns.record_name.clone(),
+            password_sources: std::iter::once(intent.transfer.smb_password.clone())
+                .chain(intent.target.ad_join_password.clone())
+                .collect(),
+        }
+    }
+
+    /// The same facts without resolving passwords (re-checks before irreversible steps).
+    pub fn without_passwords(intent: &crate::plan::Intent) -> InspectRequest {
+        InspectRequest {
+            password_sources: Vec::new(),
+            ..InspectRequest::for_intent(intent)
         }
     }
 }
@@ -149,8 +205,11 @@ pub struct CreateTaskRequest {
     pub options: TaskOptions,
     pub excludes: Vec<String>,
     pub cloudwatch_log_group_arn: Option<String>,
+    /// DataSync task report (ERRORS_ONLY) to S3: where skipped and failed files are listed.
+    pub task_report: Option<TaskReport>,
     pub tags: BTreeMap<String, String>,
 }
+
 
 /// The DataSync task options fsx-migrate sets deliberately (the rest keep DataSync's defaults).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -202,6 +261,48 @@ pub struct Environment {
     pub hosted_zone_name: Option<String>,
     /// The record set with the requested name, of any type.
     pub record: Option<DnsRecord>,
+    /// Resources fsx-migrate created for this source, of any plan (one migration per source).
+    #[serde(default)]
+    pub migration_resources: Vec<MigrationResource>,
+    /// Password sources that do not resolve, each as `source: why` (never the password).
+    #[serde(default)]
+    pub unresolved_passwords: Vec<String>,
+}
+
+/// A resource fsx-migrate created, found by its tags.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MigrationResource {
+    pub kind: ResourceKind,
+    /// The file system id or the task ARN.
+    pub id: String,
+    pub plan_id: String,
+    pub source_file_system_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceKind {
+    FileSystem,
+    Task,
+}
+
+impl fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::FileSystem => "file system",
+            Self::Task => "DataSync task",
+        })
+    }
+}
+
+/// One execution of a task as FindExecution sees it; the core decides whether it is this plan's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutionCandidate {
+    pub arn: String,
+    pub status: ExecutionStatus,
+    /// DescribeTaskExecution's StartTime; `None` when AWS did not say.
+    pub started_at: Option<Timestamp>,
+    pub tags: BTreeMap<String, String>,
 }
 
 /// DataSync resources found by the plan tag.
@@ -221,7 +322,10 @@ pub enum Response {
     TransferResources(TransferResources),
     LocationCreated { side: Side, arn: String },
     TaskCreated { arn: String },
-    ExecutionFound(Option<String>),
+    /// Executions not yet known to the checkpoint, newest first.
+    ExecutionCandidates(Vec<ExecutionCandidate>),
+    MigrationResources(Vec<MigrationResource>),
+    LogGroupReady,
     ExecutionStarted { arn: String },
     Execution(ExecutionInfo),
     Change { id: String, status: ChangeStatus },
@@ -240,6 +344,8 @@ pub enum ErrorClass {
     Rejected,
     /// The named resource does not exist.
     NotFound,
+    /// The ops box has no valid credentials (expired SSO session, no profile): retrying cannot help.
+    Credentials,
 }
 
 impl ErrorClass {

@@ -106,11 +106,17 @@ pub fn render_call(command: &Command) -> String {
                 .as_ref()
                 .map_or(String::new(), |g| format!(" CloudWatchLogGroupArn={g}"))
         ),
-        Command::FindExecution { task_arn, .. } => {
-            format!(
-                "datasync:DescribeTask TaskArn={task_arn} (CurrentTaskExecutionArn), datasync:ListTaskExecutions"
-            )
-        }
+        Command::FindExecution { task_arn, .. } => format!(
+            "datasync:ListTaskExecutions TaskArn={task_arn}, then datasync:DescribeTaskExecution and \
+             datasync:ListTagsForResource of each execution the checkpoint does not know"
+        ),
+        Command::FindMigrationResources { source_file_system_id } => format!(
+            "fsx:DescribeFileSystems, datasync:ListTasks, datasync:ListTagsForResource (look for tag {}={source_file_system_id})",
+            crate::port::SOURCE_TAG
+        ),
+        Command::EnsureLogGroup { arn } => format!(
+            "logs:DescribeLogGroups, logs:CreateLogGroup (if missing), logs:PutResourcePolicy (DataSync may write) {arn}"
+        ),
         Command::StartExecution(r) => format!(
             "datasync:StartTaskExecution TaskArn={} OverrideOptions={{{}}} ({} sync)",
             r.task_arn,
@@ -279,6 +285,11 @@ pub fn halt_failure(halt: &Halt, plan: &str) -> Option<Failure> {
     let resume = format!("fsx-migrate resume {plan}");
     Some(match halt {
         Halt::Completed | Halt::UntilReached(_) => return None,
+        Halt::AlreadyAt { until, phase } if until == phase => return None,
+        Halt::AlreadyAt { until, phase } => Failure::user(format!(
+            "nothing done: --until {until}, but the plan is already at {phase}, past {until}"
+        ))
+        .hint(format!("`fsx-migrate status {plan}` shows where it stands; `{resume}` without --until continues")),
         Halt::IntentChanged(fields) => {
             let mut f = Failure::user(format!("the plan's intent changed after the migration started ({} fields)", fields.len()));
             for field in fields {
@@ -325,10 +336,31 @@ pub fn halt_failure(halt: &Halt, plan: &str) -> Option<Failure> {
         ))
         .cause("users are still frozen on the source, which is untouched")
         .hint(format!("check the deletions, then `{resume} --accept-deletes` to swap DNS, or unfreeze the source to roll back")),
+        Halt::SkippedFiles { skipped, execution_arn, log_group_arn } => Failure::user(format!(
+            "the final sync skipped {skipped} files, also when run again with the source frozen; DNS was not swapped"
+        ))
+        .cause(format!("execution {execution_arn} ended SUCCESS with FilesSkipped = {skipped}"))
+        .cause(match log_group_arn {
+            Some(group) => format!("DataSync logged each skipped file to the CloudWatch log group {group}"),
+            None => "no CloudWatch log group is configured, so DataSync did not list them (set transfer.cloudwatch_log_group_arn)".into(),
+        })
+        .hint("close whatever still holds those files open (Close-FSxSmbOpenFile), then `{resume}` runs the final sync again")
+        .hint(format!("to swap with those files missing on the target: `{resume} --accept-skipped` (recorded with your name)")),
+        Halt::PreconditionFailed { step, problems } => {
+            let mut f = Failure::user(format!("stopped before {step}: the world or the checkpoint does not allow it"));
+            for problem in problems {
+                f = f.cause(problem);
+            }
+            f.hint("nothing irreversible was done; check the causes above (a hand-edited checkpoint, another plan, a changed record)")
+                .hint(format!("`fsx-migrate status {plan}` shows what the checkpoint holds"))
+        }
         Halt::CloudFailed { phase, error } => {
             let f = Failure::user(format!("{} failed during {phase}", error.operation))
                 .cause(format!("{}: {}", error.code, error.message));
-            if error.class.is_retryable() {
+            if error.class == crate::port::ErrorClass::Credentials {
+                f.hint("the ops box has no valid AWS credentials: run `aws sso login` (with --profile if you use one), or pass --profile / set AWS_PROFILE")
+                    .hint(format!("then `{resume}` continues from {phase}"))
+            } else if error.class.is_retryable() {
                 Failure { kind: ExitKind::Interrupted, ..f.hint(format!("the error is transient: `{resume}` continues")) }
             } else {
                 f.hint(format!("fix the cause, then `{resume}` continues from {phase}"))

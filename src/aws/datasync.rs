@@ -1,8 +1,8 @@
 //! AWS DataSync calls: the two FSx for Windows locations, the task, and its executions.
 //!
 //! None of these create calls takes an idempotency token, so everything is tagged with the plan id and
-//! looked up by tag ([`find_transfer_resources`]) before the core creates anything again, and a started
-//! execution is found again through DescribeTask / ListTaskExecutions ([`find_execution`]).
+//! looked up by tag ([`find_transfer_resources`]) before the core creates anything again, and the executions
+//! the checkpoint does not know are listed with their tags ([`find_execution`]) for the core to choose from.
 //! The SMB password is resolved right before CreateLocationFsxWindows and never leaves this module.
 
 use std::collections::BTreeMap;
@@ -13,8 +13,9 @@ use crate::aws::errors;
 use crate::aws::secrets;
 use crate::model::{ExecutionCounters, ExecutionInfo, ExecutionStatus, PhaseDurations};
 use crate::port::{
-    CloudError, CreateLocationRequest, CreateTaskRequest, PLAN_TAG, PreserveDeletedFiles, SIDE_TAG,
-    StartExecutionRequest, TaskOptions, TransferMode, TransferResources,
+    CloudError, CreateLocationRequest, CreateTaskRequest, ExecutionCandidate, MigrationResource, PLAN_TAG,
+    PreserveDeletedFiles, ResourceKind, SIDE_TAG, SOURCE_TAG, StartExecutionRequest, TaskOptions, TransferMode,
+    TransferResources,
 };
 
 const LIST_LOCATIONS: &str = "datasync:ListLocations";
@@ -22,7 +23,6 @@ const LIST_TASKS: &str = "datasync:ListTasks";
 const LIST_TAGS: &str = "datasync:ListTagsForResource";
 const CREATE_LOCATION: &str = "datasync:CreateLocationFsxWindows";
 const CREATE_TASK: &str = "datasync:CreateTask";
-const DESCRIBE_TASK: &str = "datasync:DescribeTask";
 const LIST_EXECUTIONS: &str = "datasync:ListTaskExecutions";
 const START_EXECUTION: &str = "datasync:StartTaskExecution";
 const DESCRIBE_EXECUTION: &str = "datasync:DescribeTaskExecution";
@@ -256,25 +256,17 @@ pub async fn create_task(
         .ok_or_else(|| errors::missing_field(CREATE_TASK, "TaskArn"))
 }
 
-/// The execution to re-attach to: DescribeTask's CurrentTaskExecutionArn when it is not one of `known`,
-/// else the newest (last listed) execution of ListTaskExecutions that is not in `known`.
+/// How many of the newest unknown executions FindExecution describes: a task runs one at a time, and the
+/// checkpoint knows every execution but the last few, so older ones cannot be this plan's current request.
+const CANDIDATES: usize = 5;
+
+/// The task's newest executions that are not in `known`, each with its status, StartTime and tags, for the
+/// core to decide which (if any) is this plan's (`core::machine::choose_execution`).
 pub async fn find_execution(
     client: &aws_sdk_datasync::Client,
     task_arn: &str,
     known: &[String],
-) -> Result<Option<String>, CloudError> {
-    let task = client
-        .describe_task()
-        .task_arn(task_arn)
-        .send()
-        .await
-        .map_err(|e| errors::from_sdk(DESCRIBE_TASK, e))?;
-    if let Some(current) = task.current_task_execution_arn()
-        && !current.is_empty()
-        && !known.iter().any(|k| k == current)
-    {
-        return Ok(Some(current.to_string()));
-    }
+) -> Result<Vec<ExecutionCandidate>, CloudError> {
     let executions = client
         .list_task_executions()
         .task_arn(task_arn)
@@ -284,12 +276,57 @@ pub async fn find_execution(
         .try_collect()
         .await
         .map_err(|e| errors::from_sdk(LIST_EXECUTIONS, e))?;
-    Ok(executions
+    // ListTaskExecutions lists the oldest first.
+    let unknown: Vec<String> = executions
         .iter()
         .rev()
         .filter_map(|e| e.task_execution_arn())
-        .find(|arn| !known.iter().any(|k| k == arn))
-        .map(str::to_string))
+        .filter(|arn| !known.iter().any(|k| k == arn))
+        .take(CANDIDATES)
+        .map(str::to_string)
+        .collect();
+    let mut candidates = Vec::with_capacity(unknown.len());
+    for arn in unknown {
+        let info = describe_execution(client, &arn).await?;
+        candidates.push(ExecutionCandidate {
+            tags: tags_of(client, &arn).await?,
+            status: info.status,
+            started_at: info.started_at,
+            arn,
+        });
+    }
+    Ok(candidates)
+}
+
+/// Every task tagged as created by fsx-migrate for `source_id`, of any plan.
+pub async fn migration_tasks(
+    client: &aws_sdk_datasync::Client,
+    source_id: &str,
+) -> Result<Vec<MigrationResource>, CloudError> {
+    let tasks = client
+        .list_tasks()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| errors::from_sdk(LIST_TASKS, e))?;
+    let mut found = Vec::new();
+    for task in &tasks {
+        let Some(arn) = task.task_arn() else { continue };
+        let tags = tags_of(client, arn).await?;
+        if let (Some(plan_id), Some(source)) = (tags.get(PLAN_TAG), tags.get(SOURCE_TAG))
+            && source == source_id
+        {
+            found.push(MigrationResource {
+                kind: ResourceKind::Task,
+                id: arn.to_string(),
+                plan_id: plan_id.clone(),
+                source_file_system_id: source.clone(),
+            });
+        }
+    }
+    Ok(found)
 }
 
 /// StartTaskExecution with the run's override options and tags.
@@ -327,6 +364,9 @@ pub async fn describe_execution(
     let count = |v: i64| u64::try_from(v).unwrap_or(0);
     Ok(ExecutionInfo {
         arn: out.task_execution_arn().unwrap_or(execution_arn).to_string(),
+        started_at: out
+            .start_time()
+            .and_then(|t| jiff::Timestamp::from_second(t.secs()).ok()),
         status: out
             .status()
             .map(|s| ExecutionStatus::parse(s.as_str()))

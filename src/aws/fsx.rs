@@ -15,7 +15,7 @@ use crate::model::{
     ActiveDirectory, AuditLog, DeploymentType, DiskIops, FileSystemInfo, FileSystemSettings, FileSystemType,
     Lifecycle, StorageType,
 };
-use crate::port::{CloudError, CreateTargetRequest};
+use crate::port::{CloudError, CreateTargetRequest, MigrationResource, PLAN_TAG, ResourceKind, SOURCE_TAG};
 
 const DESCRIBE: &str = "fsx:DescribeFileSystems";
 const CREATE: &str = "fsx:CreateFileSystem";
@@ -54,6 +54,39 @@ pub async fn describe(client: &aws_sdk_fsx::Client, id: &str) -> Result<Option<D
         info: to_info(fs),
         network_interface_ids: fs.network_interface_ids().to_vec(),
     }))
+}
+
+/// Every file system tagged as created by fsx-migrate for `source_id`, of any plan.
+pub async fn migration_file_systems(
+    client: &aws_sdk_fsx::Client,
+    source_id: &str,
+) -> Result<Vec<MigrationResource>, CloudError> {
+    let pages: Vec<_> = client
+        .describe_file_systems()
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| errors::from_sdk(DESCRIBE, e))?;
+    Ok(pages
+        .iter()
+        .flat_map(|page| page.file_systems())
+        .filter_map(|fs| {
+            let tag = |key: &str| {
+                fs.tags()
+                    .iter()
+                    .find(|t| t.key() == Some(key))
+                    .and_then(|t| t.value())
+            };
+            let plan_id = tag(PLAN_TAG)?;
+            (tag(SOURCE_TAG) == Some(source_id)).then(|| MigrationResource {
+                kind: ResourceKind::FileSystem,
+                id: fs.file_system_id().unwrap_or_default().to_string(),
+                plan_id: plan_id.to_string(),
+                source_file_system_id: source_id.to_string(),
+            })
+        })
+        .collect())
 }
 
 /// Maps an SDK file system into ours. Security groups are left empty: FSx does not return them.

@@ -137,12 +137,32 @@ impl AwsPort {
             }
             None => None,
         };
+        let mut unresolved_passwords = Vec::new();
+        for source in &request.password_sources {
+            if let Some(problem) = secrets::check(&self.secrets, source).await {
+                unresolved_passwords.push(problem);
+            }
+        }
         Ok(Environment {
             source,
             subnets,
             hosted_zone_name,
             record,
+            migration_resources: self
+                .migration_resources(&request.source_file_system_id)
+                .await?,
+            unresolved_passwords,
         })
+    }
+
+    /// Every target and task any fsx-migrate plan created for `source_id` (one migration per source).
+    async fn migration_resources(
+        &self,
+        source_id: &str,
+    ) -> Result<Vec<crate::port::MigrationResource>, CloudError> {
+        let mut found = fsx::migration_file_systems(&self.fsx, source_id).await?;
+        found.extend(datasync::migration_tasks(&self.datasync, source_id).await?);
+        Ok(found)
     }
 }
 
@@ -220,8 +240,19 @@ impl CloudPort for AwsPort {
             Command::FindExecution { task_arn, known } => {
                 datasync::find_execution(&self.datasync, task_arn, known)
                     .await
-                    .map(Response::ExecutionFound)
+                    .map(Response::ExecutionCandidates)
             }
+            Command::FindMigrationResources {
+                source_file_system_id,
+            } => self
+                .migration_resources(source_file_system_id)
+                .await
+                .map(Response::MigrationResources),
+            Command::EnsureLogGroup { .. } => Err(errors::rejected(
+                "logs:CreateLogGroup",
+                "NotImplemented",
+                "creating the DataSync log group is not wired to CloudWatch Logs yet",
+            )),
             Command::StartExecution(request) => datasync::start_execution(&self.datasync, request)
                 .await
                 .map(|arn| Response::ExecutionStarted { arn }),

@@ -40,6 +40,20 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Why `source` would not resolve now, checked before anything billable exists; `None` when it will.
+/// A `prompt` is asked when the password is needed (a person is at the terminal then).
+pub async fn check(secrets: &aws_sdk_secretsmanager::Client, source: &PasswordSource) -> Option<String> {
+    match source {
+        PasswordSource::Prompt => None,
+        PasswordSource::Env(_) | PasswordSource::SecretsManager(_) => {
+            match resolve(secrets, source, "the DataSync SMB user").await {
+                Ok(_) => None,
+                Err(error) => Some(format!("{source}: {}", error.message)),
+            }
+        }
+    }
+}
+
 /// Reads the password `source` points at. `purpose` names what it is for in the prompt and in errors
 /// (e.g. "the DataSync SMB user CORP\\svc-datasync").
 pub async fn resolve(

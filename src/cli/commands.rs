@@ -144,6 +144,20 @@ pub(super) async fn inspect<P: CloudPort>(
     }
 }
 
+/// Who is running this, as `user@host`, for the acceptances the checkpoint records.
+fn operator() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown-user".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown-host".into());
+    format!("{user}@{host}")
+}
+
 fn run_options(global: &Global, args: &RunArgs) -> RunOptions {
     RunOptions {
         backend: Some(backend_kind(global)),
@@ -151,6 +165,8 @@ fn run_options(global: &Global, args: &RunArgs) -> RunOptions {
         accept_delta: args.accept_delta,
         more_incrementals: args.more_incrementals,
         accept_deletes: args.accept_deletes,
+        accept_skipped: args.accept_skipped,
+        operator: operator(),
     }
 }
 
@@ -222,6 +238,9 @@ fn finish(outcome: Outcome, file: &PlanFile, plan: &str) -> Result<(), Failure> 
                 match halt {
                     crate::core::Halt::UntilReached(phase) => {
                         println!("Stopped before {phase} as asked (--until). `fsx-migrate resume {plan}` continues.")
+                    }
+                    crate::core::Halt::AlreadyAt { phase, .. } => {
+                        println!("Nothing done: the plan is already at {phase} (--until). `fsx-migrate resume {plan}` continues.")
                     }
                     _ => print!("{}", completion_text(&file.intent, &file.checkpoint)),
                 }

@@ -157,9 +157,12 @@ pub struct RunArgs {
     /// Allow this many more incremental runs than the plan's maximum.
     #[arg(long, default_value_t = 0)]
     pub more_incrementals: u32,
-    /// Swap DNS although the final sync removed more files than the delete guard allows.
+    /// Swap DNS although the final sync removed more files than the delete guard allows (once it tripped).
     #[arg(long)]
     pub accept_deletes: bool,
+    /// Swap DNS although the final sync, run twice after the freeze, still skipped files (once it happened).
+    #[arg(long)]
+    pub accept_skipped: bool,
     /// Dry run against AWS: files on the source (FSx does not report it).
     #[arg(long, requires = "dry_run")]
     pub assume_files: Option<u64>,

@@ -10,13 +10,17 @@ use jiff::Timestamp;
 
 use super::forecast::{Convergence, predicted_downtime};
 use super::preflight::{self, Backend, Finding, Severity};
-use crate::model::{ChangeStatus, ExecutionInfo, FileSystemInfo, Lifecycle, LogLevel, Side, SyncKind};
+use crate::model::{
+    ChangeStatus, DeploymentType, ExecutionInfo, FileSystemInfo, Lifecycle, LogLevel, Side,
+    SyncKind,
+};
+use crate::plan::checkpoint::GuardTrip;
 use crate::plan::intent::{FreezeKind, changed_fields};
 use crate::plan::{Checkpoint, CurrentSync, Intent, Phase, PhaseEntry, SyncRecord};
 use crate::port::{
-    CloudError, Command, CreateLocationRequest, CreateTargetRequest, CreateTaskRequest, InspectRequest,
-    PLAN_TAG, PreserveDeletedFiles, Response, SIDE_TAG, StartExecutionRequest, TaskOptions, TransferMode,
-    UpsertCnameRequest,
+    CloudError, Command, CreateLocationRequest, CreateTargetRequest, CreateTaskRequest, Environment,
+    ErrorClass, ExecutionCandidate, InspectRequest, MigrationResource, NON_IDEMPOTENT_OPERATIONS, PLAN_TAG, PreserveDeletedFiles, ResourceKind, Response,
+    SIDE_TAG, SOURCE_TAG, SYNC_TAG, StartExecutionRequest, TaskOptions, TransferMode, UpsertCnameRequest,
 };
 use crate::units::Duration;
 
@@ -24,6 +28,12 @@ use crate::units::Duration;
 pub const TARGET_POLL: Duration = Duration::secs(60);
 /// How often to poll a Route 53 change.
 pub const DNS_POLL: Duration = Duration::secs(10);
+/// How long to wait after a create whose outcome is unknown (a timeout) before looking it up by tag:
+/// DataSync's List calls may not show a resource the moment it is created.
+pub const UNKNOWN_OUTCOME_WAIT: Duration = Duration::secs(30);
+/// How far DataSync's StartTime may be before our write-ahead `requested_at` and still be ours: the ops
+/// box's clock and AWS's may disagree a little. The per-request sync tag is the primary proof.
+pub const CLOCK_SKEW_ALLOWANCE: Duration = Duration::mins(5);
 
 /// Operator decisions for this run that are not intent (they do not change the plan's hash).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,8 +45,12 @@ pub struct RunOptions {
     pub accept_delta: bool,
     /// Allow this many incremental runs beyond `max_incremental_runs`.
     pub more_incrementals: u32,
-    /// Swap DNS although the final sync removed more files than `max_final_deletes`.
+    /// Swap DNS although the final sync removed more files than `max_final_deletes` (only once it tripped).
     pub accept_deletes: bool,
+    /// Swap DNS although the final sync, run twice after the freeze, still skipped files (only once seen).
+    pub accept_skipped: bool,
+    /// Who runs this (`user@host`), recorded with every acceptance.
+    pub operator: String,
 }
 
 /// What happened since the last step.
@@ -92,6 +106,11 @@ pub struct Confirmation {
 pub enum Halt {
     Completed,
     UntilReached(Phase),
+    /// `--until PHASE` on a plan already at or past PHASE: nothing was done.
+    AlreadyAt {
+        until: Phase,
+        phase: Phase,
+    },
     IntentChanged(Vec<String>),
     PreflightFailed(Vec<Finding>),
     Declined(ConfirmKind),
@@ -115,6 +134,17 @@ pub enum Halt {
         deleted: u64,
         limit: u64,
     },
+    /// The final sync still skipped files after running again with the source frozen.
+    SkippedFiles {
+        skipped: u64,
+        execution_arn: String,
+        log_group_arn: Option<String>,
+    },
+    /// An irreversible step's preconditions do not hold in the world or the checkpoint.
+    PreconditionFailed {
+        step: IrreversibleStep,
+        problems: Vec<String>,
+    },
     CloudFailed {
         phase: Phase,
         error: CloudError,
@@ -124,6 +154,26 @@ pub enum Halt {
         phase: Phase,
         input: String,
     },
+}
+
+/// The steps that cannot be taken back; each re-checks its preconditions from observation first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IrreversibleStep {
+    CreateTarget,
+    Freeze,
+    FinalSync,
+    DnsSwap,
+}
+
+impl std::fmt::Display for IrreversibleStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::CreateTarget => "creating the target",
+            Self::Freeze => "freezing the source",
+            Self::FinalSync => "starting the final sync",
+            Self::DnsSwap => "swapping DNS",
+        })
+    }
 }
 
 /// Things worth telling the operator; they drive progress bars and logs, and change nothing.
@@ -196,25 +246,25 @@ impl Machine<'_> {
         // Each phase handles an input in a bounded number of passes; 64 guards against a bug looping forever.
         for _ in 0..64 {
             let phase = self.cp.phase();
-            if let Input::Failed(error) = input {
-                return Action::Halt(Halt::CloudFailed { phase, error });
-            }
-            let flow = match phase {
-                Phase::Preflight => self.preflight(input),
-                Phase::CreateTarget => self.create_target(input),
-                Phase::WaitTarget => self.wait_target(input),
-                Phase::PrepareTransfer => self.prepare_transfer(input),
-                Phase::InitialSync => self.sync(SyncKind::Initial, input),
-                Phase::IncrementalSync => self.sync(SyncKind::Incremental, input),
-                Phase::CutoverGate => self.cutover_gate(input),
-                Phase::Freeze => self.freeze(input),
-                Phase::FinalSync => self.sync(SyncKind::Final, input),
-                Phase::DnsSwap => self.dns_swap(input),
-                Phase::DnsWait => self.dns_wait(input),
-                Phase::Complete => {
-                    self.cp.completed_at.get_or_insert(self.now);
-                    Flow::Act(Action::Halt(Halt::Completed))
-                }
+            let flow = match input {
+                Input::Failed(error) => self.failed(error),
+                input => match phase {
+                    Phase::Preflight => self.preflight(input),
+                    Phase::CreateTarget => self.create_target(input),
+                    Phase::WaitTarget => self.wait_target(input),
+                    Phase::PrepareTransfer => self.prepare_transfer(input),
+                    Phase::InitialSync => self.sync(SyncKind::Initial, input),
+                    Phase::IncrementalSync => self.sync(SyncKind::Incremental, input),
+                    Phase::CutoverGate => self.cutover_gate(input),
+                    Phase::Freeze => self.freeze(input),
+                    Phase::FinalSync => self.sync(SyncKind::Final, input),
+                    Phase::DnsSwap => self.dns_swap(input),
+                    Phase::DnsWait => self.dns_wait(input),
+                    Phase::Complete => {
+                        self.cp.completed_at.get_or_insert(self.now);
+                        Flow::Act(Action::Halt(Halt::Completed))
+                    }
+                },
             };
             match flow {
                 Flow::Act(action) => return action,
@@ -234,7 +284,8 @@ impl Machine<'_> {
         })
     }
 
-    /// A new process starts on this plan: count the run, pin or check the intent, record operator decisions.
+    /// A new process starts on this plan: check the intent and `--until`, count the run, pin the intent,
+    /// and record operator decisions.
     fn begin_run(&mut self) -> Option<Halt> {
         let hash = self.intent.sha256();
         match &self.cp.intent_sha256 {
@@ -242,13 +293,22 @@ impl Machine<'_> {
                 let before = self.cp.intent_at_start.clone().unwrap_or_default();
                 return Some(Halt::IntentChanged(changed_fields(&before, self.intent)));
             }
-            Some(_) => {}
-            None => {
-                self.cp.intent_sha256 = Some(hash);
-                self.cp.intent_at_start = Some(self.intent.canonical_json());
-            }
+            _ => {}
         }
-        self.cp.runs += 1;
+        // `--until` a phase the plan already reached: stop before doing anything, and say where it stands.
+        if let Some(until) = self.opts.until
+            && until <= self.cp.phase()
+        {
+            return Some(Halt::AlreadyAt {
+                until,
+                phase: self.cp.phase(),
+            });
+        }
+        if self.cp.intent_sha256.is_none() {
+            self.cp.intent_sha256 = Some(hash);
+            self.cp.intent_at_start = Some(self.intent.canonical_json());
+        }
+        self.cp.runs = self.cp.runs.saturating_add(1);
         self.cp.started_at.get_or_insert(self.now);
         if self.cp.phase.is_none() {
             self.enter(Phase::Preflight);
@@ -257,12 +317,52 @@ impl Machine<'_> {
             if self.opts.accept_delta {
                 self.cp.delta_accepted_at = Some(self.now);
             }
-            self.cp.extra_incremental_runs += self.opts.more_incrementals;
+            self.cp.extra_incremental_runs = self
+                .cp
+                .extra_incremental_runs
+                .saturating_add(self.opts.more_incrementals);
         }
-        if self.opts.accept_deletes && self.cp.phase() <= Phase::FinalSync {
-            self.cp.deletes_accepted_at = Some(self.now);
-        }
+        self.record_acceptances();
         None
+    }
+
+    /// `--accept-deletes` and `--accept-skipped` accept a guard that tripped, recorded with who and when.
+    /// Given before anything tripped they accept nothing: an acceptance is of a known count, never blanket.
+    fn record_acceptances(&mut self) {
+        let operator = self.opts.operator.clone();
+        let now = self.now;
+        let guards = [
+            (
+                self.opts.accept_deletes,
+                "--accept-deletes",
+                "the delete guard",
+                self.cp.delete_guard.is_some(),
+                &mut self.cp.deletes_accepted_at,
+                &mut self.cp.deletes_accepted_by,
+            ),
+            (
+                self.opts.accept_skipped,
+                "--accept-skipped",
+                "the skipped-files guard",
+                self.cp.skipped_files.is_some(),
+                &mut self.cp.skipped_accepted_at,
+                &mut self.cp.skipped_accepted_by,
+            ),
+        ];
+        let mut notes = Vec::new();
+        for (given, flag, guard, tripped, at, by) in guards {
+            if !given || at.is_some() {
+                continue;
+            }
+            if tripped {
+                *at = Some(now);
+                *by = Some(operator.clone());
+                notes.push(format!("{flag}: {operator} accepted {guard} at {now}"));
+            } else {
+                notes.push(format!("{flag}: {guard} has not tripped, so there is nothing to accept"));
+            }
+        }
+        self.events.extend(notes.into_iter().map(Event::Note));
     }
 
     fn enter(&mut self, phase: Phase) {
@@ -286,8 +386,37 @@ impl Machine<'_> {
         }))
     }
 
+    fn refuse(step: IrreversibleStep, problems: Vec<String>) -> Flow {
+        Flow::Act(Action::Halt(Halt::PreconditionFailed { step, problems }))
+    }
+
+    /// Tags of everything this plan creates: the plan and the source it migrates.
     fn plan_tags(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([(PLAN_TAG.to_string(), self.intent.migration.id.clone())])
+        BTreeMap::from([
+            (PLAN_TAG.to_string(), self.intent.migration.id.clone()),
+            (SOURCE_TAG.to_string(), self.intent.source.file_system_id.clone()),
+        ])
+    }
+
+    /// A call failed after the driver's retries. A create without a client token that timed out or failed
+    /// on the server may have happened anyway: it is resolved by a lookup by tag, never sent again blindly.
+    fn failed(&mut self, error: CloudError) -> Flow {
+        let unknown_outcome =
+            error.class == ErrorClass::Transient && NON_IDEMPOTENT_OPERATIONS.contains(&error.operation.as_str());
+        if unknown_outcome {
+            self.events.push(Event::Note(format!(
+                "{} may or may not have happened ({}): looking it up by tag before trying again",
+                error.operation, error.code
+            )));
+            return Flow::Act(Action::Sleep {
+                duration: UNKNOWN_OUTCOME_WAIT,
+                reason: format!("the outcome of {} is unknown", error.operation),
+            });
+        }
+        Flow::Act(Action::Halt(Halt::CloudFailed {
+            phase: self.cp.phase(),
+            error,
+        }))
     }
 
     // ---- phases -------------------------------------------------------------------------------------
@@ -312,6 +441,8 @@ impl Machine<'_> {
         }
     }
 
+    /// Before CreateFileSystem: the billable confirmation, then a lookup of every resource fsx-migrate made
+    /// for this source (another plan's → refuse; this plan's target → adopt it, whatever the token says).
     fn create_target(&mut self, input: Input) -> Flow {
         if self.cp.target_file_system_id.is_some() {
             return Flow::Advance(Phase::WaitTarget);
@@ -320,6 +451,32 @@ impl Machine<'_> {
             Input::Start | Input::Woke => {
                 if self.cp.billable_confirmed_at.is_none() {
                     return Flow::Act(Action::Confirm(self.billable_confirmation()));
+                }
+                Flow::Act(Action::Call(Command::FindMigrationResources {
+                    source_file_system_id: self.intent.source.file_system_id.clone(),
+                }))
+            }
+            Input::Confirmed(true) => {
+                self.cp.billable_confirmed_at = Some(self.now);
+                Flow::Again
+            }
+            Input::Confirmed(false) => Flow::Act(Action::Halt(Halt::Declined(ConfirmKind::Billable))),
+            Input::Response(Response::MigrationResources(found)) => {
+                let plan = &self.intent.migration.id;
+                let others = other_plans(&found, plan);
+                if !others.is_empty() {
+                    return Self::refuse(IrreversibleStep::CreateTarget, others);
+                }
+                if let Some(ours) = found
+                    .iter()
+                    .find(|r| r.kind == ResourceKind::FileSystem && &r.plan_id == plan)
+                {
+                    self.events.push(Event::Note(format!(
+                        "found this plan's target file system {} by its tag: using it",
+                        ours.id
+                    )));
+                    self.cp.target_file_system_id = Some(ours.id.clone());
+                    return Flow::Advance(Phase::WaitTarget);
                 }
                 // Write-ahead: the token is derived from the plan id, the request time is recorded now.
                 self.cp.target_requested_at.get_or_insert(self.now);
@@ -336,11 +493,6 @@ impl Machine<'_> {
                     tags,
                 })))
             }
-            Input::Confirmed(true) => {
-                self.cp.billable_confirmed_at = Some(self.now);
-                Flow::Again
-            }
-            Input::Confirmed(false) => Flow::Act(Action::Halt(Halt::Declined(ConfirmKind::Billable))),
             Input::Response(Response::FileSystem(fs)) => {
                 self.record_target(&fs);
                 self.events
@@ -350,7 +502,6 @@ impl Machine<'_> {
             other => self.unexpected(&other),
         }
     }
-
     fn billable_confirmation(&self) -> Confirmation {
         let t = &self.intent.target;
         let s = &t.settings;
@@ -412,6 +563,7 @@ impl Machine<'_> {
         }
     }
 
+
     fn prepare_transfer(&mut self, input: Input) -> Flow {
         match input {
             // Locations and tasks have no client token: look them up by tag before creating any.
@@ -438,6 +590,10 @@ impl Machine<'_> {
                 }
                 self.create_missing_transfer_resource()
             }
+            Input::Response(Response::LogGroupReady) => {
+                self.cp.log_group_ready_at = Some(self.now);
+                self.create_missing_transfer_resource()
+            }
             Input::Response(Response::TaskCreated { arn }) => {
                 self.cp.task_arn = Some(arn);
                 self.create_missing_transfer_resource()
@@ -460,13 +616,19 @@ impl Machine<'_> {
                 self.location_request(Side::Target, target_fs),
             )));
         }
+        let tr = &self.intent.transfer;
         match (
             &self.cp.task_arn,
             &self.cp.source_location_arn,
             &self.cp.target_location_arn,
         ) {
             (None, Some(src), Some(dst)) => {
-                let tr = &self.intent.transfer;
+                // DataSync's BASIC log level is what lists skipped files: the log group must exist first.
+                if let Some(arn) = &tr.cloudwatch_log_group_arn
+                    && self.cp.log_group_ready_at.is_none()
+                {
+                    return Flow::Act(Action::Call(Command::EnsureLogGroup { arn: arn.clone() }));
+                }
                 Flow::Act(Action::Call(Command::CreateTask(CreateTaskRequest {
                     name: format!("fsx-migrate {}", self.intent.migration.id),
                     source_location_arn: src.clone(),
@@ -474,13 +636,13 @@ impl Machine<'_> {
                     options: self.task_options(SyncKind::Incremental),
                     excludes: tr.excludes.clone(),
                     cloudwatch_log_group_arn: tr.cloudwatch_log_group_arn.clone(),
+                    task_report: tr.task_report.clone(),
                     tags: self.plan_tags(),
                 })))
             }
             _ => Flow::Advance(Phase::InitialSync),
         }
     }
-
     /// The source's ARN, derived from the target's (same partition, region and account).
     fn source_arn(&self) -> Option<String> {
         let target_arn = self.cp.target_arn.as_ref()?;
@@ -526,18 +688,29 @@ impl Machine<'_> {
                 PreserveDeletedFiles::Preserve
             },
             security_descriptor_copy: tr.security_descriptor_copy.clone(),
-            log_level: if tr.cloudwatch_log_group_arn.is_some() {
-                LogLevel::Basic
-            } else {
-                LogLevel::Off
+            log_level: match (&tr.log_level, &tr.cloudwatch_log_group_arn) {
+                (Some(level), _) => level.clone(),
+                (None, Some(_)) => LogLevel::Basic,
+                (None, None) => LogLevel::Off,
             },
         }
     }
 
+
+    /// The sync sub-machine: decide whether a run of `kind` is needed, record the request (write-ahead),
+    /// find an execution already started for it, or start one, then watch it to its end.
     fn sync(&mut self, kind: SyncKind, input: Input) -> Flow {
-        let Some(task_arn) = self.cp.task_arn.clone() else {
+        if self.cp.task_arn.is_none() {
             return self.missing("no DataSync task in the checkpoint");
-        };
+        }
+        if let Some(current) = &self.cp.current_sync
+            && current.kind != kind
+        {
+            return self.missing(&format!(
+                "a {} sync is recorded as in flight during the {kind} sync",
+                current.kind
+            ));
+        }
         let watching = self
             .cp
             .current_sync
@@ -545,7 +718,7 @@ impl Machine<'_> {
             .is_some_and(|c| c.execution_arn.is_some());
         match input {
             // Answers to a lookup or a start only make sense while no execution is being watched.
-            Input::Response(Response::ExecutionFound(_) | Response::ExecutionStarted { .. }) if watching => {
+            Input::Response(Response::ExecutionCandidates(_) | Response::ExecutionStarted { .. }) if watching => {
                 self.unexpected(&input)
             }
             Input::Start | Input::Woke => {
@@ -555,37 +728,61 @@ impl Machine<'_> {
                             execution_arn: arn.clone(),
                         }));
                     }
-                } else if kind == SyncKind::Incremental
-                    && let Some(flow) = self.incremental_decision()
-                {
+                    // Requested, not known to have started: look for it before starting anything.
+                    return self.find_execution();
+                }
+                let decided = match kind {
+                    // A kind that already succeeded is not run again after a stop (--until, a resume).
+                    SyncKind::Initial if self.cp.last_success(SyncKind::Initial).is_some() => {
+                        Some(Flow::Advance(Phase::IncrementalSync))
+                    }
+                    SyncKind::Initial => None,
+                    SyncKind::Incremental => self.incremental_decision(),
+                    SyncKind::Final => self.final_decision(),
+                };
+                if let Some(flow) = decided {
                     return flow;
                 }
-                // Before starting anything, re-attach to an execution that may already run (invariant 2).
-                Flow::Act(Action::Call(Command::FindExecution {
-                    task_arn,
-                    known: self.cp.known_execution_arns(),
-                }))
+                if kind == SyncKind::Final && self.cp.frozen_at.is_none() {
+                    return Self::refuse(
+                        IrreversibleStep::FinalSync,
+                        vec!["no freeze of the source is recorded: the final sync runs only after it".into()],
+                    );
+                }
+                self.request_sync(kind)
             }
-            Input::Response(Response::ExecutionFound(Some(arn))) => {
-                self.events.push(Event::Note(format!(
-                    "re-attached to running {kind} execution {arn}"
-                )));
-                let fresh = CurrentSync::requested(kind, self.now, self.cp.runs);
-                let current = self.cp.current_sync.get_or_insert(fresh);
-                current.execution_arn = Some(arn.clone());
-                Flow::Act(Action::Call(Command::DescribeExecution { execution_arn: arn }))
-            }
-            Input::Response(Response::ExecutionFound(None)) => {
-                // Write-ahead: the start is recorded before StartTaskExecution is sent.
-                self.cp.current_sync = Some(CurrentSync::requested(kind, self.now, self.cp.runs));
-                let mut tags = self.plan_tags();
-                tags.insert("fsx-migrate:sync".to_string(), kind.to_string());
-                Flow::Act(Action::Call(Command::StartExecution(StartExecutionRequest {
-                    task_arn,
-                    kind,
-                    overrides: self.task_options(kind),
-                    tags,
-                })))
+            Input::Response(Response::ExecutionCandidates(candidates)) => {
+                let Some(current) = self.cp.current_sync.clone() else {
+                    return self.unexpected(&Input::Response(Response::ExecutionCandidates(candidates)));
+                };
+                match choose_execution(&candidates, &current, &self.intent.migration.id) {
+                    ExecutionChoice::Adopt(arn) => {
+                        self.events.push(Event::Note(format!(
+                            "re-attached to {kind} execution {arn}, started for this request"
+                        )));
+                        if let Some(current) = &mut self.cp.current_sync {
+                            current.execution_arn = Some(arn.clone());
+                        }
+                        Flow::Act(Action::Call(Command::DescribeExecution { execution_arn: arn }))
+                    }
+                    ExecutionChoice::WaitFor(arn) => Flow::Act(Action::Sleep {
+                        duration: self.intent.sync.poll_interval,
+                        reason: format!(
+                            "execution {arn} of this task is running but was not started for this {kind} sync: \
+                             waiting for it to end before starting one"
+                        ),
+                    }),
+                    ExecutionChoice::Start => {
+                        let mut tags = self.plan_tags();
+                        tags.insert(SYNC_TAG.to_string(), current.sync_id());
+                        Flow::Act(Action::Call(Command::StartExecution(StartExecutionRequest {
+                            task_arn: self.cp.task_arn.clone().unwrap_or_default(),
+                            kind,
+                            overrides: self.task_options(kind),
+                            tags,
+                        })))
+                    }
+                }
             }
             Input::Response(Response::ExecutionStarted { arn }) => {
                 let Some(current) = &mut self.cp.current_sync else {
@@ -599,6 +796,20 @@ impl Machine<'_> {
             Input::Response(Response::Execution(info)) => self.observe_execution(kind, info),
             other => self.unexpected(&other),
         }
+    }
+
+    /// Write-ahead: records the request for a run of `kind` (its time and run give the sync tag), then looks
+    /// for an execution already started for it.
+    fn request_sync(&mut self, kind: SyncKind) -> Flow {
+        self.cp.current_sync = Some(CurrentSync::requested(kind, self.now, self.cp.runs));
+        self.find_execution()
+    }
+
+    fn find_execution(&self) -> Flow {
+        Flow::Act(Action::Call(Command::FindExecution {
+            task_arn: self.cp.task_arn.clone().unwrap_or_default(),
+            known: self.cp.known_execution_arns(),
+        }))
     }
 
     fn poll_execution(&self) -> Action {
@@ -630,6 +841,7 @@ impl Machine<'_> {
             status: info.status,
             counters: info.counters,
             durations: info.durations,
+            execution_started_at: info.started_at,
             error_code: info.error_code,
             error_detail: info.error_detail,
         };
@@ -655,16 +867,56 @@ impl Machine<'_> {
         }
         match kind {
             SyncKind::Initial => Flow::Advance(Phase::IncrementalSync),
-            SyncKind::Incremental => Flow::Again,
-            SyncKind::Final => {
-                let limit = self.intent.cutover.max_final_deletes;
-                let deleted = record.counters.files_deleted;
-                if deleted > limit && self.cp.deletes_accepted_at.is_none() {
-                    return Flow::Act(Action::Halt(Halt::DeleteGuard { deleted, limit }));
-                }
-                Flow::Advance(Phase::DnsSwap)
-            }
+            SyncKind::Incremental | SyncKind::Final => Flow::Again,
         }
+    }
+
+    /// With no final sync in flight: is the copy after the freeze complete? `None` means run one (again).
+    /// The delete guard and the skipped-files guard, once tripped, stop every run until accepted.
+    fn final_decision(&mut self) -> Option<Flow> {
+        let finals: Vec<SyncRecord> = self.cp.finals_after_freeze().into_iter().cloned().collect();
+        let last = finals.last().filter(|s| s.succeeded())?;
+        let deleted: u64 = finals.iter().map(|s| s.counters.files_deleted).sum();
+        let limit = self.intent.cutover.max_final_deletes;
+        if deleted > limit && self.cp.delete_guard.is_none() {
+            self.cp.delete_guard = Some(GuardTrip {
+                at: self.now,
+                execution_arn: last.execution_arn.clone(),
+                count: deleted,
+                limit,
+            });
+        }
+        if let Some(trip) = &self.cp.delete_guard
+            && self.cp.deletes_accepted_at.is_none()
+        {
+            return Some(Flow::Act(Action::Halt(Halt::DeleteGuard {
+                deleted: trip.count,
+                limit: trip.limit,
+            })));
+        }
+        let skipped = last.counters.files_skipped;
+        if skipped > 0 && self.cp.skipped_accepted_at.is_none() {
+            let successes = finals.iter().filter(|s| s.succeeded()).count();
+            if successes < 2 {
+                // Locked or open files are skipped; the freeze closed the sessions, so once more gets them.
+                self.events.push(Event::Note(format!(
+                    "the final sync skipped {skipped} files (locked or open at the freeze): running it once more"
+                )));
+                return None;
+            }
+            self.cp.skipped_files = Some(GuardTrip {
+                at: self.now,
+                execution_arn: last.execution_arn.clone(),
+                count: skipped,
+                limit: 0,
+            });
+            return Some(Flow::Act(Action::Halt(Halt::SkippedFiles {
+                skipped,
+                execution_arn: last.execution_arn.clone(),
+                log_group_arn: self.intent.transfer.cloudwatch_log_group_arn.clone(),
+            })));
+        }
+        Some(Flow::Advance(Phase::DnsSwap))
     }
 
     /// With no execution in flight during the incremental phase: go to the gate, stop, pause, or start one.
@@ -706,44 +958,42 @@ impl Machine<'_> {
         None
     }
 
-    fn cutover_gate(&mut self, input: Input) -> Flow {
-        // A refresh incremental in flight, and the answers about it, go through the sync machinery.
-        let refresh_answer = matches!(
+
+    /// While the gate or the freeze waits: a refresh incremental in flight, or an answer about one, goes
+    /// through the sync sub-machine.
+    fn refresh_in_flight(&self, input: &Input) -> bool {
+        let sync_answer = matches!(
             input,
             Input::Response(
-                Response::ExecutionFound(_) | Response::ExecutionStarted { .. } | Response::Execution(_)
+                Response::ExecutionCandidates(_) | Response::ExecutionStarted { .. } | Response::Execution(_)
             )
         );
-        if self.cp.current_sync.is_some() || refresh_answer {
+        self.cp.current_sync.is_some() || sync_answer
+    }
+
+    /// Starts one more incremental when the last sync is older than `sync.max_delta_age`.
+    fn refresh_if_stale(&mut self) -> Option<Flow> {
+        let age = self.stale_delta_age()?;
+        self.events.push(Event::Note(format!(
+            "the last sync ended {age} ago (sync.max_delta_age {}): one more incremental first",
+            self.intent.sync.max_delta_age
+        )));
+        Some(self.request_sync(SyncKind::Incremental))
+    }
+
+    fn cutover_gate(&mut self, input: Input) -> Flow {
+        if self.refresh_in_flight(&input) {
             return self.sync(SyncKind::Incremental, input);
         }
         match input {
             Input::Start | Input::Woke => {
-                if let Some(age) = self.stale_delta_age() {
-                    self.events.push(Event::Note(format!(
-                        "the last sync ended {age} ago (sync.max_delta_age {}): one more incremental first",
-                        self.intent.sync.max_delta_age
-                    )));
-                    let task_arn = self.cp.task_arn.clone().unwrap_or_default();
-                    let known = self.cp.known_execution_arns();
-                    return Flow::Act(Action::Call(Command::FindExecution { task_arn, known }));
+                if let Some(flow) = self.refresh_if_stale() {
+                    return flow;
                 }
                 if self.cp.gate_opened_at.is_some() {
                     return Flow::Advance(Phase::Freeze);
                 }
-                let mut details = Vec::new();
-                if let Some(last) = self.cp.syncs.last() {
-                    details.push(format!(
-                        "last {} sync: {} files, {} in {}",
-                        last.kind,
-                        last.counters.files_transferred,
-                        crate::units::Bytes(last.counters.bytes_transferred),
-                        Duration(last.elapsed_secs())
-                    ));
-                }
-                if let Some(d) = predicted_downtime(self.intent, &self.cp) {
-                    details.push(format!("predicted downtime (freeze to DNS in sync): about {d}"));
-                }
+                let mut details = self.delta_details();
                 details.push(format!("freeze action: {:?}", self.intent.cutover.freeze).to_lowercase());
                 Flow::Act(Action::Confirm(Confirmation {
                     kind: ConfirmKind::Gate,
@@ -761,6 +1011,25 @@ impl Machine<'_> {
         }
     }
 
+    /// The last sync and the downtime it predicts, for the gate and freeze prompts.
+    fn delta_details(&self) -> Vec<String> {
+        let mut details = Vec::new();
+        if let Some(last) = self.cp.syncs.iter().rev().find(|s| s.succeeded()) {
+            let age = Duration(u64::try_from((self.now - last.ended_at).as_secs()).unwrap_or(0));
+            details.push(format!(
+                "last {} sync: {} files, {} in {}, ended {age} ago",
+                last.kind,
+                last.counters.files_transferred,
+                crate::units::Bytes(last.counters.bytes_transferred),
+                Duration(last.elapsed_secs())
+            ));
+        }
+        if let Some(d) = predicted_downtime(self.intent, &self.cp) {
+            details.push(format!("predicted downtime (freeze to DNS in sync): about {d}"));
+        }
+        details
+    }
+
     /// How long ago the last successful sync ended, if that is longer than `sync.max_delta_age`.
     fn stale_delta_age(&self) -> Option<Duration> {
         let last = self.cp.syncs.iter().rev().find(|s| s.succeeded())?;
@@ -768,44 +1037,34 @@ impl Machine<'_> {
         (age > self.intent.sync.max_delta_age).then_some(age)
     }
 
+    /// The freeze: refresh a stale delta first, re-check the world (source available, record still on the
+    /// source), then the configured freeze action. A command freeze that may have run is never re-run.
     fn freeze(&mut self, input: Input) -> Flow {
+        if self.cp.frozen_at.is_some() {
+            return Flow::Advance(Phase::FinalSync);
+        }
+        if self.refresh_in_flight(&input) {
+            return self.sync(SyncKind::Incremental, input);
+        }
         let cutover = &self.intent.cutover;
+        let command_may_have_run =
+            cutover.freeze == FreezeKind::Command && self.cp.freeze_requested_at.is_some();
         match input {
             Input::Start | Input::Woke => {
-                if self.cp.frozen_at.is_some() {
-                    return Flow::Advance(Phase::FinalSync);
+                if !command_may_have_run && let Some(flow) = self.refresh_if_stale() {
+                    return flow;
                 }
-                let uncertain = self.cp.freeze_requested_at.is_some();
+                Flow::Act(Action::Call(Command::Inspect(InspectRequest::without_passwords(
+                    self.intent,
+                ))))
+            }
+            Input::Response(Response::Environment(env)) => {
+                let problems = self.record_problems(&env, false);
+                if !problems.is_empty() {
+                    return Self::refuse(IrreversibleStep::Freeze, problems);
+                }
                 self.cp.freeze_requested_at.get_or_insert(self.now);
-                let source = self.intent.source.file_system_id.clone();
-                Flow::Act(match cutover.freeze {
-                    // The simulator's freeze is idempotent, so it may run again.
-                    FreezeKind::Simulator => Action::Call(Command::FreezeSource {
-                        file_system_id: source,
-                    }),
-                    FreezeKind::Manual => Action::Confirm(Confirmation {
-                        kind: ConfirmKind::ManualFreeze,
-                        question: format!(
-                            "Freeze {source} now, then confirm: is the source frozen (no more writes)?"
-                        ),
-                        details: vec![
-                            "make the shares read-only for users (keep the DataSync user's access), then"
-                                .into(),
-                            "close open sessions and files (Close-FSxSmbSession, Close-FSxSmbOpenFile)"
-                                .into(),
-                        ],
-                    }),
-                    FreezeKind::Command if uncertain => Action::Confirm(Confirmation {
-                        kind: ConfirmKind::FreezeOutcomeUnknown,
-                        question: format!(
-                            "The freeze command was started but its result was not recorded. Is {source} frozen?"
-                        ),
-                        details: vec!["fsx-migrate does not re-run a freeze command blindly".into()],
-                    }),
-                    FreezeKind::Command => {
-                        Action::RunFreezeCommand(cutover.freeze_command.clone().unwrap_or_default())
-                    }
-                })
+                Flow::Act(self.freeze_action(command_may_have_run))
             }
             Input::Response(Response::SourceFrozen)
             | Input::Confirmed(true)
@@ -826,13 +1085,156 @@ impl Machine<'_> {
         }
     }
 
+    fn freeze_action(&self, command_may_have_run: bool) -> Action {
+        let cutover = &self.intent.cutover;
+        let source = self.intent.source.file_system_id.clone();
+        match cutover.freeze {
+            // The simulator's freeze is idempotent, so it may run again.
+            FreezeKind::Simulator => Action::Call(Command::FreezeSource {
+                file_system_id: source,
+            }),
+            FreezeKind::Manual => {
+                let mut details = self.delta_details();
+                details.extend([
+                    "make the shares read-only for users (keep the DataSync user's access), then".into(),
+                    "close open sessions and files (Close-FSxSmbSession, Close-FSxSmbOpenFile)".into(),
+                ]);
+                Action::Confirm(Confirmation {
+                    kind: ConfirmKind::ManualFreeze,
+                    question: format!("Freeze {source} now, then confirm: is the source frozen (no more writes)?"),
+                    details,
+                })
+            }
+            FreezeKind::Command if command_may_have_run => Action::Confirm(Confirmation {
+                kind: ConfirmKind::FreezeOutcomeUnknown,
+                question: format!(
+                    "The freeze command was started but its result was not recorded. Is {source} frozen?"
+                ),
+                details: vec!["fsx-migrate does not re-run a freeze command blindly".into()],
+            }),
+            FreezeKind::Command => Action::RunFreezeCommand(cutover.freeze_command.clone().unwrap_or_default()),
+        }
+    }
+
+    /// What is wrong with the source and the record for a freeze or a swap: the source must be there, and the
+    /// record must still point at it (or, once the swap was sent, at this plan's target).
+    fn record_problems(&self, env: &Environment, swap_sent: bool) -> Vec<String> {
+        let source_id = &self.intent.source.file_system_id;
+        let Some(source) = &env.source else {
+            return vec![format!("the source file system {source_id} no longer exists")];
+        };
+        let dns = &self.intent.dns;
+        let Some(record) = &env.record else {
+            return vec![format!(
+                "the record {} no longer exists in hosted zone {}",
+                dns.record_name, dns.hosted_zone_id
+            )];
+        };
+        let target = self.cp.target_dns_name.as_deref().unwrap_or_default();
+        let points_at = |name: &str| {
+            !name.is_empty() && record.values.len() == 1 && preflight::dns_eq(&record.values[0], name)
+        };
+        let mut problems = Vec::new();
+        if !record.record_type.eq_ignore_ascii_case("CNAME") {
+            problems.push(format!("{} is now a {} record, not a CNAME", record.name, record.record_type));
+        } else if !points_at(&source.dns_name) && !(swap_sent && points_at(target)) {
+            problems.push(format!(
+                "{} now points at {}, not at the source {} ({}): someone else changed it",
+                record.name,
+                record.values.join(", "),
+                source_id,
+                source.dns_name
+            ));
+        }
+        problems
+    }
+
+    /// What the checkpoint must show before the swap: frozen, a complete final sync after the freeze, the
+    /// guards passed or accepted, a target that is not the source.
+    fn swap_checkpoint_problems(&self) -> Vec<String> {
+        let cp = &self.cp;
+        let mut problems = Vec::new();
+        if cp.frozen_at.is_none() {
+            problems.push("no freeze of the source is recorded".into());
+        }
+        match cp.finals_after_freeze().last() {
+            Some(last) if last.succeeded() => {
+                if last.counters.files_skipped > 0 && cp.skipped_accepted_at.is_none() {
+                    problems.push(format!(
+                        "the last final sync skipped {} files and nobody accepted that",
+                        last.counters.files_skipped
+                    ));
+                }
+            }
+            _ => problems.push("no final sync succeeded after the freeze".into()),
+        }
+        if cp.delete_guard.is_some() && cp.deletes_accepted_at.is_none() {
+            problems.push("the delete guard tripped and nobody accepted the deletes".into());
+        }
+        if cp.target_file_system_id.as_deref() == Some(self.intent.source.file_system_id.as_str()) {
+            problems.push("the checkpoint names the source itself as the target".into());
+        }
+        problems
+    }
+
+    /// What DescribeFileSystems must show of the target before the swap.
+    fn target_problems(&self, fs: &FileSystemInfo) -> Vec<String> {
+        let mut problems = Vec::new();
+        if fs.id == self.intent.source.file_system_id {
+            problems.push(format!("{} is the source, not a target", fs.id));
+        }
+        if fs.deployment_type != DeploymentType::MultiAz1 {
+            problems.push(format!("{} is {}, not MULTI_AZ_1", fs.id, fs.deployment_type));
+        }
+        if fs.settings.tags.get(PLAN_TAG) != Some(&self.intent.migration.id) {
+            problems.push(format!(
+                "{} is not tagged {PLAN_TAG}={}: this plan did not create it",
+                fs.id, self.intent.migration.id
+            ));
+        }
+        if fs.lifecycle != Lifecycle::Available {
+            problems.push(format!("{} is {}, not AVAILABLE", fs.id, fs.lifecycle));
+        }
+        problems
+    }
+
+    /// The swap re-checks the checkpoint, then the target and the record as they are now, then UPSERTs.
     fn dns_swap(&mut self, input: Input) -> Flow {
         match input {
             Input::Start | Input::Woke => {
+                let problems = self.swap_checkpoint_problems();
+                if !problems.is_empty() {
+                    return Self::refuse(IrreversibleStep::DnsSwap, problems);
+                }
+                let Some(id) = self.cp.target_file_system_id.clone() else {
+                    return self.missing("no target file system id in the checkpoint");
+                };
+                Flow::Act(Action::Call(Command::DescribeFileSystem { file_system_id: id }))
+            }
+            Input::Response(Response::FileSystem(fs)) => {
+                let problems = self.target_problems(&fs);
+                if !problems.is_empty() {
+                    return Self::refuse(IrreversibleStep::DnsSwap, problems);
+                }
+                // The name users get is the one the target has now.
+                self.record_target(&fs);
+                Flow::Act(Action::Call(Command::Inspect(InspectRequest::without_passwords(
+                    self.intent,
+                ))))
+            }
+            Input::Response(Response::Environment(env)) => {
+                let swap_sent = self.cp.dns_requested_at.is_some();
+                let problems = self.record_problems(&env, swap_sent);
+                if !problems.is_empty() {
+                    return Self::refuse(IrreversibleStep::DnsSwap, problems);
+                }
                 let Some(value) = self.cp.target_dns_name.clone() else {
                     return self.missing("no target DNS name in the checkpoint");
                 };
-                // UPSERT is idempotent: after a crash it is simply sent again.
+                if self.cp.dns_previous_record.is_none() && !swap_sent {
+                    self.cp.dns_previous_record = env.record.clone();
+                }
+                // Write-ahead; UPSERT is idempotent, so after a crash it is simply sent again.
                 self.cp.dns_requested_at.get_or_insert(self.now);
                 let dns = &self.intent.dns;
                 Flow::Act(Action::Call(Command::UpsertCname(UpsertCnameRequest {
@@ -853,7 +1255,6 @@ impl Machine<'_> {
             other => self.unexpected(&other),
         }
     }
-
     fn dns_wait(&mut self, input: Input) -> Flow {
         let Some(change_id) = self.cp.dns_change_id.clone() else {
             return self.missing("no Route 53 change id in the checkpoint");
@@ -873,6 +1274,61 @@ impl Machine<'_> {
             }),
             other => self.unexpected(&other),
         }
+    }
+}
+
+/// Another plan's resources for the same source, as problems naming them (one migration per source).
+pub fn other_plans(found: &[MigrationResource], plan_id: &str) -> Vec<String> {
+    found
+        .iter()
+        .filter(|r| r.plan_id != plan_id)
+        .map(|r| {
+            format!(
+                "{} {} belongs to fsx-migrate plan {}, which migrates the same source {}",
+                r.kind, r.id, r.plan_id, r.source_file_system_id
+            )
+        })
+        .collect()
+}
+
+/// What to do with the executions a task has that the checkpoint does not know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecutionChoice {
+    /// This one was started for the current request: watch it.
+    Adopt(String),
+    /// This one is not ours but still runs: starting another now would queue behind it or fail.
+    WaitFor(String),
+    /// Nothing is ours and nothing runs: start one.
+    Start,
+}
+
+/// The one rule for adopting an execution, whichever adapter found it: it carries this plan's tag and the
+/// request's sync tag, and DataSync started it after the request was recorded (less a clock-skew allowance).
+/// An old finished execution — a plan regenerated with the same id, a restored plan file, a lost checkpoint
+/// — is never counted as this request's sync.
+pub fn choose_execution(
+    candidates: &[ExecutionCandidate],
+    request: &CurrentSync,
+    plan_id: &str,
+) -> ExecutionChoice {
+    let earliest = request
+        .requested_at
+        .checked_sub(jiff::SignedDuration::from_secs(
+            i64::try_from(CLOCK_SKEW_ALLOWANCE.as_secs()).unwrap_or(0),
+        ))
+        .unwrap_or(request.requested_at);
+    let sync_id = request.sync_id();
+    let ours = candidates.iter().find(|c| {
+        c.tags.get(PLAN_TAG).map(String::as_str) == Some(plan_id)
+            && c.tags.get(SYNC_TAG) == Some(&sync_id)
+            && c.started_at.is_some_and(|t| t >= earliest)
+    });
+    if let Some(ours) = ours {
+        return ExecutionChoice::Adopt(ours.arn.clone());
+    }
+    match candidates.iter().find(|c| !c.status.is_terminal()) {
+        Some(running) => ExecutionChoice::WaitFor(running.arn.clone()),
+        None => ExecutionChoice::Start,
     }
 }
 

@@ -80,7 +80,26 @@ pub fn check(intent: &Intent, env: &Environment, backend: Backend) -> Vec<Findin
     check_subnets(intent, env, &mut out);
     check_dns(intent, env, &mut out);
     check_policy(intent, backend, &mut out);
+    check_other_migrations(intent, env, &mut out);
+    for problem in &env.unresolved_passwords {
+        out.push(error(
+            format!("password source {problem}"),
+            Some("set the variable or fix the secret before the run: nothing billable exists yet"),
+        ));
+    }
     out
+}
+
+/// One migration per source: resources another plan created for this source block this plan.
+fn check_other_migrations(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
+    for problem in super::machine::other_plans(&env.migration_resources, &intent.migration.id) {
+        out.push(error(
+            problem,
+            Some(
+                "one migration per source: finish or abandon that plan (and delete its resources) first, or                  run that plan instead",
+            ),
+        ));
+    }
 }
 
 fn check_source(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {

@@ -6,7 +6,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ExecutionCounters, ExecutionStatus, PhaseDurations, SyncKind};
+use crate::model::{DnsRecord, ExecutionCounters, ExecutionStatus, PhaseDurations, SyncKind};
 
 /// The phases of product.md §2, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -105,6 +105,9 @@ pub struct Checkpoint {
     pub target_location_arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_arn: Option<String>,
+    /// The DataSync log group was found or created (and DataSync may write to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_group_ready_at: Option<Timestamp>,
 
     /// The execution being started or watched (write-ahead: recorded before StartTaskExecution).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,8 +126,24 @@ pub struct Checkpoint {
     pub freeze_requested_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frozen_at: Option<Timestamp>,
+    /// The delete guard tripped on this final sync; it stops every later run until accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_guard: Option<GuardTrip>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletes_accepted_at: Option<Timestamp>,
+    /// Who accepted the deletes (`user@host`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletes_accepted_by: Option<String>,
+    /// The final sync skipped files even when run again after the freeze; stops until accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped_files: Option<GuardTrip>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped_accepted_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped_accepted_by: Option<String>,
+    /// The record as it was before the swap (observed right before it), for the report and rollback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_previous_record: Option<DnsRecord>,
     /// Write-ahead: set before the Route 53 UPSERT (idempotent, so resent on resume).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns_requested_at: Option<Timestamp>,
@@ -150,6 +169,16 @@ pub struct PhaseEntry {
     pub at: Timestamp,
 }
 
+/// A guard on the final sync that tripped: what it counted, against which limit, on which execution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardTrip {
+    pub at: Timestamp,
+    pub execution_arn: String,
+    pub count: u64,
+    pub limit: u64,
+}
+
 /// The execution currently being started or watched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -169,6 +198,12 @@ pub struct CurrentSync {
 }
 
 impl CurrentSync {
+    /// The id of this one request, tagged on the execution it starts (`fsx-migrate:sync`): an execution is
+    /// this request's only if it carries it. Derived from the write-ahead record, so it survives a crash.
+    pub fn sync_id(&self) -> String {
+        format!("{}-r{}-{}", self.kind, self.run, self.requested_at.as_second())
+    }
+
     /// The write-ahead record of an execution about to be started (or found) by run `run`.
     pub fn requested(kind: SyncKind, requested_at: Timestamp, run: u32) -> CurrentSync {
         CurrentSync {
@@ -194,6 +229,9 @@ pub struct SyncRecord {
     pub status: ExecutionStatus,
     pub counters: ExecutionCounters,
     pub durations: PhaseDurations,
+    /// DataSync's StartTime of the execution, when it said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_started_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -232,6 +270,17 @@ impl Checkpoint {
 
     pub fn last_success(&self, kind: SyncKind) -> Option<&SyncRecord> {
         self.syncs.iter().rev().find(|s| s.kind == kind && s.succeeded())
+    }
+
+    /// Final syncs requested after the freeze, oldest first (a final sync before the freeze does not count).
+    pub fn finals_after_freeze(&self) -> Vec<&SyncRecord> {
+        let Some(frozen) = self.frozen_at else {
+            return Vec::new();
+        };
+        self.syncs
+            .iter()
+            .filter(|s| s.kind == SyncKind::Final && s.started_at >= frozen)
+            .collect()
     }
 
     /// Every execution ARN this plan knows, finished or not.

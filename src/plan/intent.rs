@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{FileSystemSettings, SecurityDescriptorCopy, VerifyMode};
+use crate::model::{FileSystemSettings, LogLevel, SecurityDescriptorCopy, TaskReport, VerifyMode};
 use crate::units::{Bytes, Duration};
 
 /// The version of the plan file format this build reads and writes.
@@ -113,8 +113,16 @@ pub struct Transfer {
     pub verify_mode_live: VerifyMode,
     /// Verification for the final run, after the freeze. POINT_IN_TIME_CONSISTENT re-reads everything.
     pub verify_mode_final: VerifyMode,
+    /// The CloudWatch log group DataSync logs to; its BASIC log lists every skipped or failed file.
+    /// fsx-migrate creates it if it does not exist. Remove it (or set `log_level = "OFF"`) to opt out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloudwatch_log_group_arn: Option<String>,
+    /// DataSync's LogLevel: BASIC (errors and skipped files, the default with a log group), TRANSFER or OFF.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<LogLevel>,
+    /// Optional DataSync task report to S3 (ERRORS_ONLY): the list of skipped and failed files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_report: Option<TaskReport>,
     /// DataSync exclude patterns (SIMPLE_PATTERN), joined with `|` in the task.
     pub excludes: Vec<String>,
 }

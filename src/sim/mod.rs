@@ -22,9 +22,10 @@ use crate::core::preflight::dns_eq;
 use crate::error::{Failure, io_failure};
 use crate::model::{ChangeStatus, DeploymentType, FileSystemInfo, Lifecycle, Side, SyncKind};
 use crate::plan::file::write_atomically;
+use crate::plan::intent::PasswordSource;
 use crate::port::{
-    CloudError, CloudPort, Command, CreateTargetRequest, Environment, ErrorClass, PLAN_TAG,
-    PreserveDeletedFiles, Response, SIDE_TAG, StartExecutionRequest, TransferResources,
+    CloudError, CloudPort, Command, CreateTargetRequest, Environment, ErrorClass, ExecutionCandidate,
+    PLAN_TAG, PreserveDeletedFiles, Response, SIDE_TAG, StartExecutionRequest, TransferResources,
 };
 
 /// The simulated start of every world, so reports and snapshots are reproducible.
@@ -164,6 +165,12 @@ impl SimPort {
                     subnets,
                     hosted_zone_name: zone_ok.then(|| w.hosted_zone_name.clone()),
                     record,
+                    migration_resources: w.migration_resources(&req.source_file_system_id),
+                    unresolved_passwords: req
+                        .password_sources
+                        .iter()
+                        .filter_map(unresolved_password)
+                        .collect(),
                 }))
             }
             Command::CreateTarget(req) => {
@@ -235,17 +242,33 @@ impl SimPort {
                 });
                 Ok(Response::TaskCreated { arn })
             }
-            Command::FindExecution { task_arn, known } => {
-                let unknown = |e: &&SimExecution| &e.task_arn == task_arn && !known.contains(&e.arn);
-                let running = w
-                    .executions
+            Command::FindExecution { task_arn, known } => Ok(Response::ExecutionCandidates(
+                w.executions
                     .iter()
-                    .filter(unknown)
-                    .find(|e| !e.status_at(now).is_terminal());
-                let newest = w.executions.iter().rev().find(unknown);
-                Ok(Response::ExecutionFound(
-                    running.or(newest).map(|e| e.arn.clone()),
-                ))
+                    .rev()
+                    .filter(|e| &e.task_arn == task_arn && !known.contains(&e.arn))
+                    .map(|e| ExecutionCandidate {
+                        arn: e.arn.clone(),
+                        status: e.status_at(now),
+                        started_at: Some(e.started_at),
+                        tags: e.tags.clone(),
+                    })
+                    .collect(),
+            )),
+            Command::FindMigrationResources {
+                source_file_system_id,
+            } => Ok(Response::MigrationResources(
+                w.migration_resources(source_file_system_id),
+            )),
+            Command::EnsureLogGroup { arn } => {
+                if !arn.starts_with("arn:") || !arn.contains(":logs:") || !arn.contains(":log-group:") {
+                    return Err(rejected(
+                        op,
+                        "InvalidParameterException",
+                        format!("{arn} is not a CloudWatch Logs log group ARN"),
+                    ));
+                }
+                Ok(Response::LogGroupReady)
             }
             Command::StartExecution(req) => {
                 self.start_execution(req, now, injected.contains(&FaultKind::ExecutionError))
@@ -436,6 +459,7 @@ impl SimPort {
             task_arn: req.task_arn.clone(),
             kind: req.kind,
             started_at: now,
+            tags: req.tags.clone(),
             remove_deleted: req.overrides.preserve_deleted_files == PreserveDeletedFiles::Remove,
             schedule,
         });
@@ -450,6 +474,19 @@ impl CloudPort for SimPort {
         let result = self.handle(command, now);
         self.persist()?;
         result
+    }
+}
+
+/// Why a password source would not resolve on this ops box (the simulated DataSync needs one too).
+/// `prompt` and Secrets Manager sources are taken as resolvable: the simulator has no terminal or secrets.
+fn unresolved_password(source: &PasswordSource) -> Option<String> {
+    match source {
+        PasswordSource::Env(var) => match std::env::var_os(var) {
+            Some(value) if !value.is_empty() => None,
+            Some(_) => Some(format!("{source}: the environment variable {var} is empty")),
+            None => Some(format!("{source}: the environment variable {var} is not set")),
+        },
+        PasswordSource::Prompt | PasswordSource::SecretsManager(_) => None,
     }
 }
 

@@ -15,7 +15,7 @@ use crate::model::{
     ChangeStatus, DnsRecord, ExecutionCounters, ExecutionInfo, ExecutionStatus, FileSystemInfo, Lifecycle,
     PhaseDurations, SubnetInfo, SyncKind,
 };
-use crate::port::CreateTargetRequest;
+use crate::port::{CreateTargetRequest, MigrationResource, PLAN_TAG, ResourceKind, SOURCE_TAG};
 
 pub const WORLD_VERSION: u32 = 1;
 
@@ -90,6 +90,9 @@ pub struct SimExecution {
     pub task_arn: String,
     pub kind: SyncKind,
     pub started_at: Timestamp,
+    /// The tags StartTaskExecution was given.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
     pub remove_deleted: bool,
     pub schedule: ExecutionSchedule,
 }
@@ -192,6 +195,7 @@ impl SimExecution {
         ExecutionInfo {
             arn: self.arn.clone(),
             status,
+            started_at: Some(self.started_at),
             counters,
             durations,
             error_code,
@@ -349,6 +353,28 @@ impl World {
             api_calls: self.api_calls.clone(),
             violations: self.violations.clone(),
         }
+    }
+
+    /// Every target and task any fsx-migrate plan created for `source_id`, found by their tags.
+    pub fn migration_resources(&self, source_id: &str) -> Vec<MigrationResource> {
+        let tagged = |kind: ResourceKind, id: &str, tags: &BTreeMap<String, String>| {
+            let plan_id = tags.get(PLAN_TAG)?;
+            (tags.get(SOURCE_TAG).map(String::as_str) == Some(source_id)).then(|| MigrationResource {
+                kind,
+                id: id.to_string(),
+                plan_id: plan_id.clone(),
+                source_file_system_id: source_id.to_string(),
+            })
+        };
+        let file_systems = self
+            .targets
+            .iter()
+            .filter_map(|t| tagged(ResourceKind::FileSystem, &t.info.id, &t.info.settings.tags));
+        let tasks = self
+            .tasks
+            .iter()
+            .filter_map(|t| tagged(ResourceKind::Task, &t.arn, &t.tags));
+        file_systems.chain(tasks).collect()
     }
 
     /// A uniform number in [0, 1) from the world's seeded generator (splitmix64).

@@ -264,6 +264,7 @@ async fn create_task_is_basic_mode_with_deliberate_options_one_exclude_rule_and_
         cloudwatch_log_group_arn: Some(
             "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/datasync:*".into(),
         ),
+        task_report: None,
         tags: support::plan_tags(&[]),
     };
     assert_eq!(
@@ -334,6 +335,7 @@ async fn create_task_without_excludes_or_log_group_sends_neither() {
         },
         excludes: vec![],
         cloudwatch_log_group_arn: None,
+        task_report: None,
         tags: support::plan_tags(&[]),
     };
     port.execute(&Command::CreateTask(request))

@@ -378,6 +378,7 @@ async fn an_ec2_refusal_during_inspect_names_the_ec2_operation() {
         subnet_ids: vec![],
         hosted_zone_id: "Z1".into(),
         record_name: "files.corp.example.com".into(),
+        password_sources: vec![],
     };
     let err = port
         .execute(&Command::Inspect(request))

@@ -77,6 +77,7 @@ fn inspect_request() -> InspectRequest {
         subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
         hosted_zone_id: "Z0123456789".into(),
         record_name: "files.corp.example.com".into(),
+        password_sources: vec![],
     }
 }
 

@@ -265,6 +265,7 @@ async fn moto_inspect_discovers_a_windows_single_az_file_system_its_subnets_and_
         ],
         hosted_zone_id: zone_id.clone(),
         record_name: format!("WWW-Files.{domain}."),
+        password_sources: vec![],
     };
     let answer = port.execute(&Command::Inspect(request)).await;
     let Ok(Response::Environment(env)) = answer else {
@@ -329,6 +330,7 @@ async fn moto_inspect_of_a_missing_file_system_and_zone_reports_them_absent() {
         subnet_ids: vec!["subnet-0doesnotexist".into()],
         hosted_zone_id: "ZDOESNOTEXIST".into(),
         record_name: "files.corp.example.com".into(),
+        password_sources: vec![],
     };
     let answer = port.execute(&Command::Inspect(request)).await;
     let Ok(Response::Environment(env)) = answer else {
@@ -530,6 +532,7 @@ async fn moto_datasync_task_execution_walks_moto_statuses_including_initializing
         options: options_for(SyncKind::Incremental),
         excludes: vec!["/System Volume Information".into(), "/$RECYCLE.BIN".into()],
         cloudwatch_log_group_arn: None,
+        task_report: None,
         tags: support::plan_tags(&[]),
     };
     let answer = port.execute(&Command::CreateTask(request)).await;
