@@ -210,7 +210,6 @@ pub struct CreateTaskRequest {
     pub tags: BTreeMap<String, String>,
 }
 
-
 /// The DataSync task options fsx-migrate sets deliberately (the rest keep DataSync's defaults).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TaskOptions {
@@ -320,15 +319,25 @@ pub enum Response {
     Environment(Environment),
     FileSystem(FileSystemInfo),
     TransferResources(TransferResources),
-    LocationCreated { side: Side, arn: String },
-    TaskCreated { arn: String },
+    LocationCreated {
+        side: Side,
+        arn: String,
+    },
+    TaskCreated {
+        arn: String,
+    },
     /// Executions not yet known to the checkpoint, newest first.
     ExecutionCandidates(Vec<ExecutionCandidate>),
     MigrationResources(Vec<MigrationResource>),
     LogGroupReady,
-    ExecutionStarted { arn: String },
+    ExecutionStarted {
+        arn: String,
+    },
     Execution(ExecutionInfo),
-    Change { id: String, status: ChangeStatus },
+    Change {
+        id: String,
+        status: ChangeStatus,
+    },
     SourceFrozen,
 }
 

@@ -110,7 +110,9 @@ pub fn render_call(command: &Command) -> String {
             "datasync:ListTaskExecutions TaskArn={task_arn}, then datasync:DescribeTaskExecution and \
              datasync:ListTagsForResource of each execution the checkpoint does not know"
         ),
-        Command::FindMigrationResources { source_file_system_id } => format!(
+        Command::FindMigrationResources {
+            source_file_system_id,
+        } => format!(
             "fsx:DescribeFileSystems, datasync:ListTasks, datasync:ListTagsForResource (look for tag {}={source_file_system_id})",
             crate::port::SOURCE_TAG
         ),

@@ -14,6 +14,8 @@ fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_fsx-migrate"));
     cmd.stdin(Stdio::null())
         .env_remove("AWS_PROFILE")
+        // The plans' default SMB password source; the simulator checks that it resolves.
+        .env("FSX_MIGRATE_SMB_PASSWORD", "test-only-password")
         .env("NO_COLOR", "1");
     cmd
 }

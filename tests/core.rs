@@ -5,7 +5,10 @@ use fsx_migrate::core::{Action, ConfirmKind, Event, Halt, Input, RunOptions, ste
 use fsx_migrate::model::*;
 use fsx_migrate::plan::intent::FreezeKind;
 use fsx_migrate::plan::{Checkpoint, CurrentSync, Intent, Phase, PhaseEntry, SyncRecord};
-use fsx_migrate::port::{CloudError, Command, ErrorClass, PreserveDeletedFiles, Response, TransferResources};
+use fsx_migrate::port::{
+    CloudError, Command, ErrorClass, ExecutionCandidate, PLAN_TAG, PreserveDeletedFiles, Response, SYNC_TAG,
+    TransferResources,
+};
 use jiff::Timestamp;
 
 use crate::support::*;
@@ -85,6 +88,7 @@ fn record(kind: SyncKind, status: ExecutionStatus, files: u64, secs: i64, run: u
             verify_ms: 10_000,
             total_ms: 100_000,
         },
+        execution_started_at: Some(t0()),
         error_code: failed.then(|| "SmbError".into()),
         error_detail: failed.then(|| "access denied".into()),
     }
@@ -94,6 +98,7 @@ fn info(status: ExecutionStatus, files: u64) -> ExecutionInfo {
     ExecutionInfo {
         arn: "exec-1".into(),
         status,
+        started_at: Some(t0()),
         counters: ExecutionCounters {
             files_transferred: files,
             bytes_transferred: files * 1000,
@@ -104,6 +109,30 @@ fn info(status: ExecutionStatus, files: u64) -> ExecutionInfo {
         error_code: None,
         error_detail: None,
     }
+}
+
+/// An execution as FindExecution lists it, tagged with this plan and `sync` (when given).
+fn candidate(
+    arn: &str,
+    status: ExecutionStatus,
+    i: &Intent,
+    sync: Option<&str>,
+    started_at: Timestamp,
+) -> ExecutionCandidate {
+    let mut tags = std::collections::BTreeMap::from([(PLAN_TAG.to_string(), i.migration.id.clone())]);
+    if let Some(sync) = sync {
+        tags.insert(SYNC_TAG.to_string(), sync.to_string());
+    }
+    ExecutionCandidate {
+        arn: arn.into(),
+        status,
+        started_at: Some(started_at),
+        tags,
+    }
+}
+
+fn candidates(list: Vec<ExecutionCandidate>) -> Input {
+    Input::Response(Response::ExecutionCandidates(list))
 }
 
 fn fs(lifecycle: Lifecycle) -> FileSystemInfo {
@@ -194,6 +223,20 @@ fn the_target_is_created_with_the_plans_token_only_after_confirmation() {
     assert!(declined.checkpoint.target_requested_at.is_none());
 
     let s = step(&i, &cp, Input::Confirmed(true), t0(), &opts());
+    assert!(
+        s.checkpoint.target_requested_at.is_none(),
+        "nothing is requested before the lookup"
+    );
+    let Action::Call(Command::FindMigrationResources { .. }) = &s.action else {
+        panic!("first looks for resources made for this source: {:?}", s.action)
+    };
+    let s = step(
+        &i,
+        &s.checkpoint,
+        Input::Response(Response::MigrationResources(vec![])),
+        t0(),
+        &opts(),
+    );
     let Action::Call(Command::CreateTarget(req)) = &s.action else {
         panic!("{:?}", s.action)
     };
@@ -207,8 +250,15 @@ fn the_target_is_created_with_the_plans_token_only_after_confirmation() {
         "write-ahead before the call"
     );
 
-    // A resume after the call but before its answer was recorded sends the same token again.
+    // A resume after the call but before its answer was recorded looks again, then sends the same token.
     let again = step(&i, &s.checkpoint, Input::Start, t0(), &opts());
+    let again = step(
+        &i,
+        &again.checkpoint,
+        Input::Response(Response::MigrationResources(vec![])),
+        t0(),
+        &opts(),
+    );
     let Action::Call(Command::CreateTarget(req2)) = &again.action else {
         panic!("{:?}", again.action)
     };
@@ -335,16 +385,22 @@ fn transfer_resources_found_by_tag_are_reused_and_missing_ones_created_in_order(
 }
 
 #[test]
-fn a_sync_reattaches_to_a_found_execution_instead_of_starting_one() {
+fn a_sync_reattaches_to_the_execution_started_for_its_request_instead_of_starting_one() {
     let i = intent();
     let cp = at(&i, Phase::InitialSync);
-    let s = step(
+    // Write-ahead: the request is recorded before the lookup, so its sync tag exists before any start.
+    let s = step(&i, &cp, Input::Start, t0(), &opts());
+    assert!(matches!(s.action, Action::Call(Command::FindExecution { .. })));
+    let requested = s.checkpoint.clone();
+    let request = requested.current_sync.clone().expect("write-ahead record");
+    let ours = candidate(
+        "exec-1",
+        ExecutionStatus::Transferring,
         &i,
-        &cp,
-        Input::Response(Response::ExecutionFound(Some("exec-1".into()))),
+        Some(&request.sync_id()),
         t0(),
-        &opts(),
     );
+    let s = step(&i, &requested, candidates(vec![ours]), t0(), &opts());
     assert_eq!(
         s.action,
         Action::Call(Command::DescribeExecution {
@@ -361,21 +417,13 @@ fn a_sync_reattaches_to_a_found_execution_instead_of_starting_one() {
         Some("exec-1")
     );
 
-    let s = step(
-        &i,
-        &cp,
-        Input::Response(Response::ExecutionFound(None)),
-        t0(),
-        &opts(),
-    );
+    let s = step(&i, &requested, candidates(vec![]), t0(), &opts());
     let Action::Call(Command::StartExecution(req)) = &s.action else {
         panic!()
     };
     assert_eq!(req.kind, SyncKind::Initial);
-    assert!(
-        s.checkpoint.current_sync.is_some(),
-        "write-ahead before StartTaskExecution"
-    );
+    assert_eq!(req.tags.get(SYNC_TAG), Some(&request.sync_id()));
+    assert_eq!(req.tags.get(PLAN_TAG), Some(&i.migration.id));
     let started = step(
         &i,
         &s.checkpoint,
@@ -539,6 +587,7 @@ fn the_gate_needs_a_yes_and_declining_stops_before_the_freeze() {
     );
     let s = step(&i, &cp, Input::Confirmed(true), t0(), &opts());
     assert_eq!(s.checkpoint.phase, Some(Phase::Freeze));
+    let s = after_freeze_checks(&i, &s);
     assert_eq!(
         s.action,
         Action::Call(Command::FreezeSource {
@@ -561,7 +610,7 @@ fn freeze_actions_manual_command_and_an_uncertain_command() {
     let mut i = intent();
     i.cutover.freeze = FreezeKind::Manual;
     let cp = at(&i, Phase::Freeze);
-    let s = step(&i, &cp, Input::Start, t0(), &opts());
+    let s = after_freeze_checks(&i, &step(&i, &cp, Input::Start, t0(), &opts()));
     assert!(matches!(s.action, Action::Confirm(ref c) if c.kind == ConfirmKind::ManualFreeze));
     let done = step(&i, &s.checkpoint, Input::Confirmed(true), t0(), &opts());
     assert_eq!(done.checkpoint.phase, Some(Phase::FinalSync));
@@ -570,7 +619,7 @@ fn freeze_actions_manual_command_and_an_uncertain_command() {
     i.cutover.freeze = FreezeKind::Command;
     i.cutover.freeze_command = Some("./freeze.ps1".into());
     let cp = at(&i, Phase::Freeze);
-    let s = step(&i, &cp, Input::Start, t0(), &opts());
+    let s = after_freeze_checks(&i, &step(&i, &cp, Input::Start, t0(), &opts()));
     assert_eq!(s.action, Action::RunFreezeCommand("./freeze.ps1".into()));
     let failed = step(
         &i,
@@ -590,7 +639,7 @@ fn freeze_actions_manual_command_and_an_uncertain_command() {
         "nothing after the freeze happens"
     );
     // Started but not recorded: never re-run blindly, ask.
-    let uncertain = step(&i, &s.checkpoint, Input::Start, t0(), &opts());
+    let uncertain = after_freeze_checks(&i, &step(&i, &s.checkpoint, Input::Start, t0(), &opts()));
     assert!(
         matches!(uncertain.action, Action::Confirm(ref c) if c.kind == ConfirmKind::FreezeOutcomeUnknown)
     );
@@ -603,13 +652,8 @@ fn the_final_sync_removes_deletes_and_the_delete_guard_holds_the_swap() {
     let mut i = intent();
     i.cutover.max_final_deletes = 5;
     let cp = at(&i, Phase::FinalSync);
-    let s = step(
-        &i,
-        &cp,
-        Input::Response(Response::ExecutionFound(None)),
-        t0(),
-        &opts(),
-    );
+    let s = step(&i, &cp, Input::Start, t0(), &opts());
+    let s = step(&i, &s.checkpoint, candidates(vec![]), t0(), &opts());
     let Action::Call(Command::StartExecution(req)) = &s.action else {
         panic!()
     };
@@ -642,13 +686,109 @@ fn the_final_sync_removes_deletes_and_the_delete_guard_holds_the_swap() {
         &accepted,
     );
     assert_eq!(s.checkpoint.phase, Some(Phase::DnsSwap));
-    let Action::Call(Command::UpsertCname(up)) = &s.action else {
-        panic!("{:?}", s.action)
-    };
+    let up = swap_after_checks(&i, &s);
     assert_eq!(
         (up.value.as_str(), up.ttl),
         ("amznfsxtarget.corp.example.com", 60)
     );
+}
+
+/// From the freeze's first step: the source and the record are checked, then the freeze action comes.
+fn after_freeze_checks(i: &Intent, s: &fsx_migrate::core::Step) -> fsx_migrate::core::Step {
+    assert!(
+        matches!(s.action, Action::Call(Command::Inspect(_))),
+        "the freeze first re-checks the source and the record: {:?}",
+        s.action
+    );
+    step(
+        i,
+        &s.checkpoint,
+        Input::Response(Response::Environment(env_with_record(
+            i,
+            "amznfsxsource.corp.example.com",
+        ))),
+        t0(),
+        &opts(),
+    )
+}
+
+/// The source as Inspect sees it.
+fn source_fs(i: &Intent) -> FileSystemInfo {
+    FileSystemInfo {
+        id: i.source.file_system_id.clone(),
+        arn: format!(
+            "arn:aws:fsx:us-east-1:111122223333:file-system/{}",
+            i.source.file_system_id
+        ),
+        deployment_type: DeploymentType::SingleAz2,
+        dns_name: "amznfsxsource.corp.example.com".into(),
+        ..fs(Lifecycle::Available)
+    }
+}
+
+/// This plan's target as DescribeFileSystems sees it: Multi-AZ, available, tagged with the plan.
+fn tagged_target(i: &Intent) -> FileSystemInfo {
+    let mut target = fs(Lifecycle::Available);
+    target
+        .settings
+        .tags
+        .insert(PLAN_TAG.into(), i.migration.id.clone());
+    target
+}
+
+/// What Inspect finds when the record points at `value`.
+fn env_with_record(i: &Intent, value: &str) -> fsx_migrate::port::Environment {
+    fsx_migrate::port::Environment {
+        source: Some(source_fs(i)),
+        subnets: vec![],
+        hosted_zone_name: Some("corp.example.com.".into()),
+        record: Some(DnsRecord {
+            name: format!("{}.", i.dns.record_name),
+            record_type: "CNAME".into(),
+            values: vec![value.into()],
+            ttl: Some(300),
+        }),
+        migration_resources: vec![],
+        unresolved_passwords: vec![],
+    }
+}
+
+/// From the swap's first step: the target and the record are checked, then the UPSERT is sent.
+fn swap_after_checks(i: &Intent, s: &fsx_migrate::core::Step) -> fsx_migrate::port::UpsertCnameRequest {
+    let Action::Call(Command::DescribeFileSystem { file_system_id }) = &s.action else {
+        panic!("the swap first describes the target: {:?}", s.action)
+    };
+    assert_eq!(file_system_id, "fs-target");
+    let s = step(
+        i,
+        &s.checkpoint,
+        Input::Response(Response::FileSystem(tagged_target(i))),
+        t0(),
+        &opts(),
+    );
+    assert!(
+        matches!(s.action, Action::Call(Command::Inspect(_))),
+        "then looks at the record: {:?}",
+        s.action
+    );
+    let s = step(
+        i,
+        &s.checkpoint,
+        Input::Response(Response::Environment(env_with_record(
+            i,
+            "amznfsxsource.corp.example.com",
+        ))),
+        t0(),
+        &opts(),
+    );
+    assert!(
+        s.checkpoint.dns_requested_at.is_some(),
+        "write-ahead before the UPSERT"
+    );
+    let Action::Call(Command::UpsertCname(up)) = s.action else {
+        panic!("{:?}", s.action)
+    };
+    up
 }
 
 #[test]
@@ -757,13 +897,7 @@ fn a_stale_delta_at_the_gate_runs_one_more_incremental_before_asking() {
             .iter()
             .any(|e| matches!(e, Event::Note(n) if n.contains("one more incremental")))
     );
-    let s = step(
-        &i,
-        &s.checkpoint,
-        Input::Response(Response::ExecutionFound(None)),
-        later,
-        &opts(),
-    );
+    let s = step(&i, &s.checkpoint, candidates(vec![]), later, &opts());
     let Action::Call(Command::StartExecution(req)) = &s.action else {
         panic!("{:?}", s.action)
     };
@@ -819,6 +953,7 @@ fn a_gate_answered_hours_later_refreshes_the_delta_then_freezes_without_asking_a
     );
     assert_eq!(s.checkpoint.gate_opened_at, Some(later));
     let mut done = s.checkpoint.clone();
+    done.current_sync = None;
     done.syncs.push(SyncRecord {
         ended_at: later,
         ..record(SyncKind::Incremental, ExecutionStatus::Success, 5, 60, 1)

@@ -99,6 +99,7 @@ fn a_checkpoint_with_every_field_round_trips_through_toml() {
                 verify_ms: 3,
                 total_ms: 6,
             },
+            execution_started_at: Some(t),
             error_code: Some("SmbError".into()),
             error_detail: Some("denied".into()),
         }],

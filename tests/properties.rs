@@ -108,6 +108,7 @@ fn execution(arn: &str, status: ExecutionStatus, files: u64) -> ExecutionInfo {
     ExecutionInfo {
         arn: arn.into(),
         status,
+        started_at: None,
         counters: ExecutionCounters {
             files_transferred: files,
             bytes_transferred: files * 1000,
@@ -162,8 +163,7 @@ fn input_strategy(env: Environment) -> impl Strategy<Value = Input> {
             arn: "loc-t".into()
         })),
         Just(Input::Response(Response::TaskCreated { arn: "task".into() })),
-        prop_oneof![Just(None), Just(Some("exec-found".to_string()))]
-            .prop_map(|f| Input::Response(Response::ExecutionFound(f))),
+        Just(Input::Response(Response::ExecutionCandidates(Vec::new()))),
         (0..1000u32).prop_map(|n| Input::Response(Response::ExecutionStarted {
             arn: format!("exec-{n}")
         })),

@@ -14,8 +14,8 @@ use crate::aws::secrets;
 use crate::model::{ExecutionCounters, ExecutionInfo, ExecutionStatus, PhaseDurations};
 use crate::port::{
     CloudError, CreateLocationRequest, CreateTaskRequest, ExecutionCandidate, MigrationResource, PLAN_TAG,
-    PreserveDeletedFiles, ResourceKind, SIDE_TAG, SOURCE_TAG, StartExecutionRequest, TaskOptions, TransferMode,
-    TransferResources,
+    PreserveDeletedFiles, ResourceKind, SIDE_TAG, SOURCE_TAG, StartExecutionRequest, TaskOptions,
+    TransferMode, TransferResources,
 };
 
 const LIST_LOCATIONS: &str = "datasync:ListLocations";

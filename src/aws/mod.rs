@@ -148,9 +148,7 @@ impl AwsPort {
             subnets,
             hosted_zone_name,
             record,
-            migration_resources: self
-                .migration_resources(&request.source_file_system_id)
-                .await?,
+            migration_resources: self.migration_resources(&request.source_file_system_id).await?,
             unresolved_passwords,
         })
     }

@@ -11,16 +11,16 @@ use jiff::Timestamp;
 use super::forecast::{Convergence, predicted_downtime};
 use super::preflight::{self, Backend, Finding, Severity};
 use crate::model::{
-    ChangeStatus, DeploymentType, ExecutionInfo, FileSystemInfo, Lifecycle, LogLevel, Side,
-    SyncKind,
+    ChangeStatus, DeploymentType, ExecutionInfo, FileSystemInfo, Lifecycle, LogLevel, Side, SyncKind,
 };
 use crate::plan::checkpoint::GuardTrip;
 use crate::plan::intent::{FreezeKind, changed_fields};
 use crate::plan::{Checkpoint, CurrentSync, Intent, Phase, PhaseEntry, SyncRecord};
 use crate::port::{
     CloudError, Command, CreateLocationRequest, CreateTargetRequest, CreateTaskRequest, Environment,
-    ErrorClass, ExecutionCandidate, InspectRequest, MigrationResource, NON_IDEMPOTENT_OPERATIONS, PLAN_TAG, PreserveDeletedFiles, ResourceKind, Response,
-    SIDE_TAG, SOURCE_TAG, SYNC_TAG, StartExecutionRequest, TaskOptions, TransferMode, UpsertCnameRequest,
+    ErrorClass, ExecutionCandidate, InspectRequest, MigrationResource, NON_IDEMPOTENT_OPERATIONS, PLAN_TAG,
+    PreserveDeletedFiles, ResourceKind, Response, SIDE_TAG, SOURCE_TAG, SYNC_TAG, StartExecutionRequest,
+    TaskOptions, TransferMode, UpsertCnameRequest,
 };
 use crate::units::Duration;
 
@@ -359,7 +359,9 @@ impl Machine<'_> {
                 *by = Some(operator.clone());
                 notes.push(format!("{flag}: {operator} accepted {guard} at {now}"));
             } else {
-                notes.push(format!("{flag}: {guard} has not tripped, so there is nothing to accept"));
+                notes.push(format!(
+                    "{flag}: {guard} has not tripped, so there is nothing to accept"
+                ));
             }
         }
         self.events.extend(notes.into_iter().map(Event::Note));
@@ -401,8 +403,8 @@ impl Machine<'_> {
     /// A call failed after the driver's retries. A create without a client token that timed out or failed
     /// on the server may have happened anyway: it is resolved by a lookup by tag, never sent again blindly.
     fn failed(&mut self, error: CloudError) -> Flow {
-        let unknown_outcome =
-            error.class == ErrorClass::Transient && NON_IDEMPOTENT_OPERATIONS.contains(&error.operation.as_str());
+        let unknown_outcome = error.class == ErrorClass::Transient
+            && NON_IDEMPOTENT_OPERATIONS.contains(&error.operation.as_str());
         if unknown_outcome {
             self.events.push(Event::Note(format!(
                 "{} may or may not have happened ({}): looking it up by tag before trying again",
@@ -563,7 +565,6 @@ impl Machine<'_> {
         }
     }
 
-
     fn prepare_transfer(&mut self, input: Input) -> Flow {
         match input {
             // Locations and tasks have no client token: look them up by tag before creating any.
@@ -696,7 +697,6 @@ impl Machine<'_> {
         }
     }
 
-
     /// The sync sub-machine: decide whether a run of `kind` is needed, record the request (write-ahead),
     /// find an execution already started for it, or start one, then watch it to its end.
     fn sync(&mut self, kind: SyncKind, input: Input) -> Flow {
@@ -718,7 +718,9 @@ impl Machine<'_> {
             .is_some_and(|c| c.execution_arn.is_some());
         match input {
             // Answers to a lookup or a start only make sense while no execution is being watched.
-            Input::Response(Response::ExecutionCandidates(_) | Response::ExecutionStarted { .. }) if watching => {
+            Input::Response(Response::ExecutionCandidates(_) | Response::ExecutionStarted { .. })
+                if watching =>
+            {
                 self.unexpected(&input)
             }
             Input::Start | Input::Woke => {
@@ -958,7 +960,6 @@ impl Machine<'_> {
         None
     }
 
-
     /// While the gate or the freeze waits: a refresh incremental in flight, or an answer about one, goes
     /// through the sync sub-machine.
     fn refresh_in_flight(&self, input: &Input) -> bool {
@@ -1101,7 +1102,9 @@ impl Machine<'_> {
                 ]);
                 Action::Confirm(Confirmation {
                     kind: ConfirmKind::ManualFreeze,
-                    question: format!("Freeze {source} now, then confirm: is the source frozen (no more writes)?"),
+                    question: format!(
+                        "Freeze {source} now, then confirm: is the source frozen (no more writes)?"
+                    ),
                     details,
                 })
             }
@@ -1112,7 +1115,9 @@ impl Machine<'_> {
                 ),
                 details: vec!["fsx-migrate does not re-run a freeze command blindly".into()],
             }),
-            FreezeKind::Command => Action::RunFreezeCommand(cutover.freeze_command.clone().unwrap_or_default()),
+            FreezeKind::Command => {
+                Action::RunFreezeCommand(cutover.freeze_command.clone().unwrap_or_default())
+            }
         }
     }
 
@@ -1136,7 +1141,10 @@ impl Machine<'_> {
         };
         let mut problems = Vec::new();
         if !record.record_type.eq_ignore_ascii_case("CNAME") {
-            problems.push(format!("{} is now a {} record, not a CNAME", record.name, record.record_type));
+            problems.push(format!(
+                "{} is now a {} record, not a CNAME",
+                record.name, record.record_type
+            ));
         } else if !points_at(&source.dns_name) && !(swap_sent && points_at(target)) {
             problems.push(format!(
                 "{} now points at {}, not at the source {} ({}): someone else changed it",

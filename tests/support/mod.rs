@@ -37,7 +37,8 @@ pub fn plan_request() -> PlanRequest {
         freeze: FreezeKind::Simulator,
         freeze_command: None,
         smb_user: "svc-datasync".into(),
-        smb_password: PasswordSource::Env("FSX_MIGRATE_SMB_PASSWORD".into()),
+        // Set for every test process by .cargo/config.toml: the simulator checks it resolves.
+        smb_password: PasswordSource::Env("FSX_MIGRATE_TEST_SMB_PASSWORD".into()),
         ttl: 60,
         plan_id: Some("fxm-test0001".into()),
     }
