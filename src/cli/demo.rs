@@ -16,6 +16,10 @@ use crate::error::Failure;
 use crate::forecast_run::forecast;
 use crate::plan::file::PlanFile;
 use crate::plan::intent::{FreezeKind, PasswordSource};
+
+/// The demo's simulated DataSync user reads its password from this variable, which `main` sets for the demo
+/// (the simulator checks that a plan's password source resolves, as a real run does).
+pub const DEMO_PASSWORD_VARIABLE: &str = "FSX_MIGRATE_DEMO_PASSWORD";
 use crate::planner::{PlanRequest, intent_from};
 use crate::progress::Progress;
 use crate::report;
@@ -62,7 +66,7 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
         freeze: FreezeKind::Simulator,
         freeze_command: None,
         smb_user: "svc-datasync".into(),
-        smb_password: PasswordSource::Env("FSX_MIGRATE_SMB_PASSWORD".into()),
+        smb_password: PasswordSource::Env(DEMO_PASSWORD_VARIABLE.into()),
         ttl: 60,
         plan_id: Some("fxm-demo".into()),
     };

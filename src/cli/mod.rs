@@ -193,6 +193,11 @@ pub enum SimCommand {
 pub fn main() -> ExitCode {
     restore_sigpipe();
     let cli = Cli::parse();
+    if matches!(cli.command, CommandLine::Demo(_)) {
+        // SAFETY: no other thread exists yet (the runtime is built below), so nothing reads the environment
+        // concurrently. The value is a stand-in: the demo's DataSync user is simulated.
+        unsafe { std::env::set_var(demo::DEMO_PASSWORD_VARIABLE, "simulated") };
+    }
     let multi = crate::progress::Progress::stderr_target();
     init_logging(&cli.global, &multi);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -6,4 +6,6 @@ pub mod forecast;
 pub mod machine;
 pub mod preflight;
 
-pub use machine::{Action, ConfirmKind, Confirmation, Event, Halt, Input, RunOptions, Step, step};
+pub use machine::{
+    Action, ConfirmKind, Confirmation, Event, Halt, Input, IrreversibleStep, RunOptions, Step, step,
+};

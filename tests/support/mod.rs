@@ -200,3 +200,35 @@ pub fn assert_invariants(port: &SimPort, cp: &fsx_migrate::plan::Checkpoint, com
         assert!(acc.dns_insync_at.is_some());
     }
 }
+
+/// Like [`drive_mem`], with the run's options (e.g. `--until`, acceptances) and `--yes`.
+pub async fn drive_opts(
+    port: &mut SimPort,
+    intent: &fsx_migrate::plan::Intent,
+    checkpoint: &fsx_migrate::plan::Checkpoint,
+    opts: RunOptions,
+) -> (Outcome, fsx_migrate::plan::Checkpoint) {
+    let mut store = fsx_migrate::driver::MemoryStore {
+        last: Some(checkpoint.clone()),
+    };
+    let clock = port.clock();
+    let mut quiet = Quiet;
+    let mut driver = Driver::new(
+        port,
+        clock,
+        intent.clone(),
+        checkpoint.clone(),
+        &mut store,
+        opts,
+        &mut quiet,
+    );
+    driver.assume_yes = true;
+    let outcome = driver.drive().await.expect("drive");
+    drop(driver);
+    (outcome, store.last.unwrap_or_default())
+}
+
+/// Executions of `kind` the simulated cloud ran.
+pub fn executions_of(port: &SimPort, kind: fsx_migrate::model::SyncKind) -> usize {
+    port.world.executions.iter().filter(|e| e.kind == kind).count()
+}
