@@ -961,3 +961,282 @@ fn a_gate_answered_hours_later_refreshes_the_delta_then_freezes_without_asking_a
     let s = step(&i, &done, Input::Start, later, &opts());
     assert_eq!(s.checkpoint.phase, Some(Phase::Freeze));
 }
+
+/// A final sync after the freeze, recorded as finished.
+fn final_after_freeze(cp: &Checkpoint, arn: &str, skipped: u64) -> SyncRecord {
+    let mut r = record(SyncKind::Final, ExecutionStatus::Success, 10, 60, 1);
+    r.execution_arn = arn.into();
+    r.started_at = cp.frozen_at.unwrap();
+    r.counters.files_deleted = 0;
+    r.counters.files_skipped = skipped;
+    r
+}
+
+#[test]
+fn a_final_sync_that_skipped_files_runs_once_more_then_stops_until_accepted() {
+    let i = intent();
+    let mut cp = at(&i, Phase::FinalSync);
+    cp.syncs.push(final_after_freeze(&cp, "exec-f1", 3));
+    let s = step(&i, &cp, Input::Start, t0(), &opts());
+    assert!(
+        matches!(s.action, Action::Call(Command::FindExecution { .. })),
+        "runs the final sync once more: {:?}",
+        s.action
+    );
+    assert_eq!(s.checkpoint.current_sync.as_ref().unwrap().kind, SyncKind::Final);
+
+    cp.syncs.push(final_after_freeze(&cp, "exec-f2", 2));
+    let s = step(&i, &cp, Input::Start, t0(), &opts());
+    let Action::Halt(Halt::SkippedFiles {
+        skipped: 2,
+        execution_arn,
+        ..
+    }) = &s.action
+    else {
+        panic!("{:?}", s.action)
+    };
+    assert_eq!(execution_arn, "exec-f2");
+    assert_eq!(s.checkpoint.skipped_files.as_ref().unwrap().count, 2);
+    // It sticks: the next run stops there too, and starts nothing.
+    let again = step(&i, &s.checkpoint, Input::Start, t0(), &opts());
+    assert!(matches!(again.action, Action::Halt(Halt::SkippedFiles { .. })));
+
+    let accept = RunOptions {
+        accept_skipped: true,
+        operator: "ops@bastion".into(),
+        ..opts()
+    };
+    let accepted = step(&i, &s.checkpoint, Input::Start, t0(), &accept);
+    assert_eq!(
+        accepted.checkpoint.skipped_accepted_by.as_deref(),
+        Some("ops@bastion")
+    );
+    assert_eq!(accepted.checkpoint.phase, Some(Phase::DnsSwap));
+    assert!(matches!(
+        accepted.action,
+        Action::Call(Command::DescribeFileSystem { .. })
+    ));
+}
+
+#[test]
+fn the_swap_refuses_a_final_sync_with_unaccepted_skipped_files() {
+    let i = intent();
+    let mut cp = at(&i, Phase::DnsSwap);
+    cp.syncs.push(final_after_freeze(&cp, "exec-f1", 4));
+    let s = step(&i, &cp, Input::Start, t0(), &opts());
+    let Action::Halt(Halt::PreconditionFailed { problems, .. }) = &s.action else {
+        panic!("{:?}", s.action)
+    };
+    assert!(problems[0].contains("skipped 4 files"), "{problems:?}");
+}
+
+#[test]
+fn the_swap_refuses_a_target_that_is_not_this_plans_multi_az_file_system() {
+    let i = intent();
+    let mut cp = at(&i, Phase::DnsSwap);
+    cp.syncs.push(final_after_freeze(&cp, "exec-f1", 0));
+    let s = step(&i, &cp, Input::Start, t0(), &opts());
+    let mut single_az = tagged_target(&i);
+    single_az.deployment_type = DeploymentType::SingleAz2;
+    single_az.settings.tags.remove(PLAN_TAG);
+    let refused = step(
+        &i,
+        &s.checkpoint,
+        Input::Response(Response::FileSystem(single_az)),
+        t0(),
+        &opts(),
+    );
+    let Action::Halt(Halt::PreconditionFailed { problems, .. }) = &refused.action else {
+        panic!("{:?}", refused.action)
+    };
+    assert!(
+        problems.iter().any(|p| p.contains("not MULTI_AZ_1")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("did not create it")),
+        "{problems:?}"
+    );
+    // After a crash between the UPSERT and its answer, the record already points at the target: allowed.
+    let mut sent = s.checkpoint.clone();
+    sent.dns_requested_at = Some(t0());
+    let s = step(
+        &i,
+        &sent,
+        Input::Response(Response::FileSystem(tagged_target(&i))),
+        t0(),
+        &opts(),
+    );
+    let s = step(
+        &i,
+        &s.checkpoint,
+        Input::Response(Response::Environment(env_with_record(
+            &i,
+            "amznfsxtarget.corp.example.com",
+        ))),
+        t0(),
+        &opts(),
+    );
+    assert!(
+        matches!(s.action, Action::Call(Command::UpsertCname(_))),
+        "{:?}",
+        s.action
+    );
+}
+
+#[test]
+fn a_stale_delta_is_refreshed_before_the_freeze_and_the_prompt_shows_its_age() {
+    let mut i = intent();
+    i.cutover.freeze = FreezeKind::Manual;
+    let mut cp = at(&i, Phase::Freeze);
+    cp.frozen_at = None;
+    cp.freeze_requested_at = None;
+    cp.syncs.push(record(
+        SyncKind::Incremental,
+        ExecutionStatus::Success,
+        100,
+        600,
+        1,
+    ));
+    let later = t0() + jiff::SignedDuration::from_hours(20);
+    let s = step(&i, &cp, Input::Start, later, &opts());
+    assert!(
+        matches!(s.action, Action::Call(Command::FindExecution { .. })),
+        "one more incremental first: {:?}",
+        s.action
+    );
+    assert_eq!(
+        s.checkpoint.current_sync.as_ref().unwrap().kind,
+        SyncKind::Incremental
+    );
+    assert!(s.checkpoint.freeze_requested_at.is_none(), "nothing frozen yet");
+
+    // Fresh: the prompt names the delta's age and the predicted downtime.
+    let fresh = t0() + jiff::SignedDuration::from_mins(30);
+    let s = after_freeze_checks(&i, &step(&i, &cp, Input::Start, fresh, &opts()));
+    let Action::Confirm(c) = &s.action else {
+        panic!("{:?}", s.action)
+    };
+    assert!(c.details.iter().any(|d| d.contains("ago")), "{:?}", c.details);
+    assert!(
+        c.details.iter().any(|d| d.contains("predicted downtime")),
+        "{:?}",
+        c.details
+    );
+}
+
+#[test]
+fn only_an_execution_started_for_this_request_is_adopted() {
+    use fsx_migrate::core::machine::{ExecutionChoice, choose_execution};
+    let i = intent();
+    let request = CurrentSync::requested(SyncKind::Final, t0(), 2);
+    let id = request.sync_id();
+    let before = t0() - jiff::SignedDuration::from_hours(2);
+    let ours = candidate("exec-ours", ExecutionStatus::Launching, &i, Some(&id), t0());
+    let old_final = candidate(
+        "exec-old",
+        ExecutionStatus::Success,
+        &i,
+        Some("final-r1-100"),
+        before,
+    );
+    let same_tag_too_early = candidate("exec-early", ExecutionStatus::Success, &i, Some(&id), before);
+    let mut other_plan = ours.clone();
+    other_plan.tags.insert(PLAN_TAG.into(), "fxm-other".into());
+    let untagged = ExecutionCandidate {
+        tags: Default::default(),
+        ..candidate("exec-untagged", ExecutionStatus::Transferring, &i, None, t0())
+    };
+
+    let choose = |list: Vec<ExecutionCandidate>| choose_execution(&list, &request, &i.migration.id);
+    assert_eq!(
+        choose(vec![old_final.clone(), ours.clone()]),
+        ExecutionChoice::Adopt("exec-ours".into())
+    );
+    assert_eq!(choose(vec![old_final.clone()]), ExecutionChoice::Start);
+    assert_eq!(choose(vec![same_tag_too_early]), ExecutionChoice::Start);
+    assert_eq!(
+        choose(vec![other_plan]),
+        ExecutionChoice::WaitFor("exec-ours".into()),
+        "another plan's running execution is waited for, never adopted"
+    );
+    assert_eq!(
+        choose(vec![untagged]),
+        ExecutionChoice::WaitFor("exec-untagged".into())
+    );
+    assert_eq!(choose(vec![]), ExecutionChoice::Start);
+}
+
+#[test]
+fn a_start_whose_outcome_is_unknown_is_looked_up_not_sent_again() {
+    let i = intent();
+    let mut cp = at(&i, Phase::InitialSync);
+    cp.current_sync = Some(CurrentSync::requested(SyncKind::Initial, t0(), 1));
+    let timeout = CloudError {
+        class: ErrorClass::Transient,
+        operation: "datasync:StartTaskExecution".into(),
+        code: "RequestTimeout".into(),
+        message: "the response was lost".into(),
+    };
+    let s = step(&i, &cp, Input::Failed(timeout.clone()), t0(), &opts());
+    assert!(matches!(s.action, Action::Sleep { .. }), "{:?}", s.action);
+    let s = step(&i, &s.checkpoint, Input::Woke, t0(), &opts());
+    assert!(
+        matches!(s.action, Action::Call(Command::FindExecution { .. })),
+        "{:?}",
+        s.action
+    );
+    // A read that keeps failing is not a create: the run stops and says so.
+    let read = CloudError {
+        operation: "datasync:DescribeTaskExecution".into(),
+        ..timeout
+    };
+    let s = step(&i, &cp, Input::Failed(read), t0(), &opts());
+    assert!(matches!(s.action, Action::Halt(Halt::CloudFailed { .. })));
+}
+
+#[test]
+fn another_plans_target_for_the_same_source_stops_the_create() {
+    let i = intent();
+    let mut cp = at(&i, Phase::CreateTarget);
+    cp.billable_confirmed_at = Some(t0());
+    let theirs = fsx_migrate::port::MigrationResource {
+        kind: fsx_migrate::port::ResourceKind::FileSystem,
+        id: "fs-0theirs".into(),
+        plan_id: "fxm-other".into(),
+        source_file_system_id: i.source.file_system_id.clone(),
+    };
+    let s = step(
+        &i,
+        &cp,
+        Input::Response(Response::MigrationResources(vec![theirs.clone()])),
+        t0(),
+        &opts(),
+    );
+    let Action::Halt(Halt::PreconditionFailed {
+        step: fsx_migrate::core::IrreversibleStep::CreateTarget,
+        problems,
+    }) = &s.action
+    else {
+        panic!("{:?}", s.action)
+    };
+    assert!(problems[0].contains("fs-0theirs") && problems[0].contains("fxm-other"));
+    // This plan's own target, found by tag (a token FSx no longer remembers): adopted, not created again.
+    let ours = fsx_migrate::port::MigrationResource {
+        id: "fs-0ours".into(),
+        plan_id: i.migration.id.clone(),
+        ..theirs
+    };
+    let s = step(
+        &i,
+        &cp,
+        Input::Response(Response::MigrationResources(vec![ours])),
+        t0(),
+        &opts(),
+    );
+    assert_eq!(s.checkpoint.target_file_system_id.as_deref(), Some("fs-0ours"));
+    assert!(matches!(
+        s.action,
+        Action::Call(Command::DescribeFileSystem { .. })
+    ));
+}
