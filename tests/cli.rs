@@ -434,3 +434,142 @@ fn sigkill_at_random_moments_then_rerun_until_done() {
     }
     assert!(status["runs"].as_u64().unwrap() >= 2);
 }
+
+// ---- cutover safety through the binary ------------------------------------------------------------------
+
+impl Setup {
+    /// A run whose simulated clock runs fast enough to reach the cutover in well under a second per hour.
+    fn fast(&self, args: &[&str]) -> Output {
+        let mut all = vec!["--sim-speed", "200000"];
+        all.extend_from_slice(args);
+        self.run(&all)
+    }
+
+    /// Replaces the whole line that starts with `key` (plan fields and checkpoint fields alike).
+    fn set_line(&self, key: &str, line: &str) {
+        let plan = self.read("plan.toml");
+        let edited: Vec<String> = plan
+            .lines()
+            .map(|l| {
+                if l.starts_with(key) {
+                    line.to_string()
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect();
+        assert_ne!(edited.join("\n"), plan.trim_end(), "no line starts with {key:?}");
+        std::fs::write(self.path("plan.toml"), edited.join("\n") + "\n").unwrap();
+    }
+
+    fn executions_of(&self, kind: &str) -> usize {
+        let w = self.world_json();
+        w["executions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == kind)
+            .count()
+    }
+}
+
+#[test]
+fn until_the_gate_on_a_plan_parked_at_the_gate_freezes_nothing() {
+    let setup = Setup::new();
+    let out = setup.fast(&["run", "plan.toml", "--yes", "--until", "freeze"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let parked = setup.read("plan.toml");
+    assert!(parked.contains("phase = \"cutover_gate\""));
+    let out = setup.fast(&["run", "plan.toml", "--yes", "--until", "cutover_gate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("already at cutover_gate"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(setup.read("plan.toml"), parked, "the checkpoint changed");
+    let w = setup.world_json();
+    assert!(w["source_frozen_at"].is_null(), "the source was frozen");
+    assert_eq!(setup.executions_of("final"), 0);
+    // Past the phase asked for: nothing done either, and the exit code says the plan is elsewhere.
+    let out = setup.fast(&["run", "plan.toml", "--yes", "--until", "initial_sync"]);
+    assert_exit(&out, 1, "already at cutover_gate, past initial_sync");
+}
+
+#[test]
+fn until_preflight_creates_nothing() {
+    let setup = Setup::new();
+    let before = setup.read("plan.toml");
+    let out = setup.fast(&["run", "plan.toml", "--yes", "--until", "preflight"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(setup.read("plan.toml"), before);
+    setup.assert_world_untouched();
+}
+
+#[test]
+fn the_delete_guard_sticks_across_resumes_until_accepted() {
+    let setup = Setup::new();
+    setup.set_line("max_final_deletes", "max_final_deletes = 0");
+    let out = setup.fast(&["run", "plan.toml", "--yes"]);
+    assert_exit(&out, 1, "delete guard");
+    let out = setup.fast(&["resume", "plan.toml", "--yes"]);
+    assert_exit(&out, 1, "delete guard");
+    assert_eq!(setup.executions_of("final"), 1, "a second final sync ran");
+    assert_eq!(
+        setup.world_json()["accounting"]["dns_swapped_at"],
+        serde_json::Value::Null
+    );
+    let out = setup.fast(&["resume", "plan.toml", "--yes", "--accept-deletes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let plan = setup.read("plan.toml");
+    assert!(plan.contains("deletes_accepted_by = "), "{plan}");
+    assert_eq!(setup.executions_of("final"), 1);
+}
+
+#[test]
+fn a_checkpoint_edited_to_skip_to_the_swap_stops_before_it() {
+    let setup = Setup::new();
+    let out = setup.fast(&["run", "plan.toml", "--yes", "--until", "freeze"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    setup.set_line("phase = ", "phase = \"dns_swap\"");
+    let records = setup.world_json()["records"].clone();
+    let out = setup.fast(&["resume", "plan.toml", "--yes"]);
+    assert_exit(&out, 1, "stopped before swapping DNS");
+    assert!(text(&out.stderr).contains("no final sync succeeded after the freeze"));
+    assert_eq!(setup.world_json()["records"], records, "the record changed");
+}
+
+#[test]
+fn a_second_plan_for_the_same_source_is_refused_naming_the_first() {
+    let setup = Setup::new();
+    let out = setup.fast(&["run", "plan.toml", "--yes", "--until", "initial_sync"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = setup.run(&[
+        "plan",
+        "--source",
+        SOURCE,
+        "--subnets",
+        &format!("{SUBNET_A},{SUBNET_B}"),
+        "--preferred-subnet",
+        SUBNET_A,
+        "--hosted-zone",
+        ZONE,
+        "--record-name",
+        RECORD,
+        "--out",
+        "second.toml",
+        "--plan-id",
+        "fxm-second",
+    ]);
+    assert_exit(&out, 1, "belongs to fsx-migrate plan fxm-cli");
+    assert!(!setup.path("second.toml").exists());
+}
+
+#[test]
+fn an_unset_password_variable_stops_the_run_before_anything_billable() {
+    let setup = Setup::new();
+    setup.set_line("smb_password", "smb_password = \"env:FSX_MIGRATE_TEST_NOT_SET\"");
+    let out = setup.fast(&["run", "plan.toml", "--yes"]);
+    assert_exit(&out, 1, "FSX_MIGRATE_TEST_NOT_SET is not set");
+    setup.assert_world_untouched();
+}
