@@ -10,3 +10,4 @@ mod crash;
 mod engine;
 mod plan_file;
 mod properties;
+mod sim;

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 
 use self::faults::FaultKind;
-use self::model::{ScheduleInput, schedule_execution};
+use self::model::{ScheduleInput, check_sim_speed, schedule_execution};
 use self::world::{SimChange, SimExecution, SimResource, SimTarget, World};
 use crate::clock::Clock;
 use crate::core::preflight::dns_eq;
@@ -38,6 +38,10 @@ pub struct SimPort {
     pub world: World,
     path: Option<PathBuf>,
     clock: Clock,
+    /// Set by the fault preamble of one call: the response to hand back instead of the answer.
+    lost_response: Option<CloudError>,
+    /// Set by the fault preamble of one call: files the execution it starts skips.
+    skip_files: u64,
 }
 
 fn rejected(operation: &str, code: &str, message: impl Into<String>) -> CloudError {
@@ -63,20 +67,16 @@ impl SimPort {
             world,
             path: None,
             clock,
+            lost_response: None,
+            skip_files: 0,
         }
     }
 
     /// Opens a persisted world. `start_clock` starts a standing clock (the first `run`); with `speed`,
     /// simulated time is re-anchored to run at that speed from now on.
     pub fn open(path: &Path, speed: Option<f64>, start_clock: bool) -> Result<SimPort, Failure> {
+        let speed = validated_speed(speed)?;
         let mut world = load_world(path)?;
-        if let Some(speed) = speed
-            && !(speed.is_finite() && speed > 0.0)
-        {
-            return Err(Failure::user(format!(
-                "--sim-speed {speed} must be a positive number"
-            )));
-        }
         if speed.is_some() || (start_clock && world.anchor_real.is_none()) {
             world.anchor_sim = now_of(&world);
             world.anchor_real = Some(Timestamp::now());
@@ -87,6 +87,8 @@ impl SimPort {
             world,
             path: Some(path.to_path_buf()),
             clock,
+            lost_response: None,
+            skip_files: 0,
         };
         port.persist()
             .map_err(|e| Failure::internal("cannot write the simulated world").cause(e))?;
@@ -99,6 +101,8 @@ impl SimPort {
             world,
             path: Some(path.to_path_buf()),
             clock,
+            lost_response: None,
+            skip_files: 0,
         }
     }
 
@@ -132,12 +136,18 @@ impl SimPort {
             *self.world.api_calls.entry((*name).to_string()).or_insert(0) += 1;
         }
         let mut injected = Vec::new();
+        (self.lost_response, self.skip_files) = (None, 0);
         for i in 0..self.world.faults.len() {
             let roll = self.world.roll();
             for name in ops {
                 if self.world.faults[i].fires(name, roll) {
-                    if let Some(error) = self.world.faults[i].error(name) {
-                        return Err(error);
+                    let rule = &self.world.faults[i];
+                    match (rule.kind, rule.error(name)) {
+                        // Carried out below; the caller gets the error instead of the answer (see `execute`).
+                        (FaultKind::LostResponse, error) => self.lost_response = error,
+                        (_, Some(error)) => return Err(error),
+                        (FaultKind::SkippedFiles, None) => self.skip_files += rule.count.unwrap_or(0),
+                        (_, None) => {}
                     }
                     injected.push(self.world.faults[i].kind);
                 }
@@ -425,11 +435,14 @@ impl SimPort {
             remove_deleted: req.overrides.preserve_deleted_files == PreserveDeletedFiles::Remove,
             verify_mode: req.overrides.verify_mode.clone(),
             throughput_mbps: f64::from(throughput),
+            missing_files: w.missing_files_at(now),
         });
         if fails {
             schedule.error_after_secs =
                 Some(schedule.launch_secs + schedule.prepare_secs + schedule.transfer_secs * 0.4);
         }
+        // A skip can only hit files the run copies.
+        schedule.skipped_files = std::mem::take(&mut self.skip_files).min(schedule.files);
         let arn = format!("{}/execution/exec-{}", req.task_arn, w.hex_id(17));
         w.executions.push(SimExecution {
             arn: arn.clone(),
@@ -449,7 +462,11 @@ impl CloudPort for SimPort {
         self.world.last_seen = now;
         let result = self.handle(command, now);
         self.persist()?;
-        result
+        // Fault `lost_response`: the call was carried out (and persisted), its answer never arrives.
+        match self.lost_response.take() {
+            Some(lost) => Err(lost),
+            None => result,
+        }
     }
 }
 
@@ -469,12 +486,31 @@ fn scaled_clock(world: &World) -> Clock {
     }
 }
 
+fn validated_speed(speed: Option<f64>) -> Result<Option<f64>, Failure> {
+    if let Some(speed) = speed {
+        check_sim_speed("--sim-speed", speed).map_err(|e| {
+            Failure::user(format!("--sim-speed {} is out of range", model::show_f64(speed)))
+                .cause(format!("--sim-speed must be {}", e.allowed))
+                .hint("e.g. --sim-speed 600 runs ten simulated minutes per real second")
+        })?;
+    }
+    Ok(speed)
+}
+
+/// Reads a world file and checks it (see [`World::validate`]): a hand-edited world with a value the model
+/// cannot use is refused here, never by a panic later.
 pub fn load_world(path: &Path) -> Result<World, Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         io_failure("read simulated world", path, e).hint("create one with `fsx-migrate sim init WORLD.json`")
     })?;
-    serde_json::from_str(&text)
-        .map_err(|e| Failure::user(format!("invalid simulated world {}", path.display())).cause(e))
+    let world: World = serde_json::from_str(&text)
+        .map_err(|e| Failure::user(format!("invalid simulated world {}", path.display())).cause(e))?;
+    world.validate().map_err(|e| {
+        Failure::user(format!("invalid simulated world {}", path.display()))
+            .cause(e)
+            .hint("fix the value in the world file, or create a new world with `fsx-migrate sim init`")
+    })?;
+    Ok(world)
 }
 
 pub fn save_world(path: &Path, world: &World) -> Result<(), Failure> {
@@ -518,4 +554,81 @@ pub fn show(world: &World, now: Timestamp) -> serde_json::Value {
         "faults": world.faults,
         "accounting": world.accounting(now),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::faults::FaultRule;
+    use crate::sim::scenario::{self, ScenarioSpec};
+
+    fn small() -> World {
+        scenario::build(&ScenarioSpec::named("small").unwrap(), epoch())
+    }
+
+    fn freeze() -> Command {
+        Command::FreezeSource {
+            file_system_id: scenario::SOURCE_ID.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lost_response_is_carried_out_then_answered_with_a_timeout() {
+        let mut world = small();
+        world
+            .faults
+            .push(FaultRule::parse("lost_response,op=simulator:FreezeSource").unwrap());
+        let mut port = SimPort::in_memory(world, Clock::virtual_at(epoch()));
+        let error = port.execute(&freeze()).await.unwrap_err();
+        assert_eq!(error.class, ErrorClass::Transient);
+        assert_eq!(error.code, "RequestTimeout");
+        assert_eq!(error.operation, "simulator:FreezeSource");
+        assert_eq!(port.world.writes.frozen_at, Some(epoch()), "the call happened");
+        assert_eq!(port.world.api_calls["simulator:FreezeSource"], 1);
+        assert_eq!(port.world.faults[0].fired, 1);
+        // times=1: the next call gets its answer.
+        assert_eq!(port.execute(&freeze()).await, Ok(Response::SourceFrozen));
+    }
+
+    #[tokio::test]
+    async fn a_call_level_fault_still_stops_the_call() {
+        let mut world = small();
+        world
+            .faults
+            .push(FaultRule::parse("timeout,op=simulator:FreezeSource").unwrap());
+        let mut port = SimPort::in_memory(world, Clock::virtual_at(epoch()));
+        assert_eq!(port.execute(&freeze()).await.unwrap_err().code, "RequestTimeout");
+        assert_eq!(
+            port.world.writes.frozen_at, None,
+            "a plain timeout never reached the service"
+        );
+    }
+
+    #[test]
+    fn a_world_file_with_a_bad_value_is_refused_on_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.json");
+        let mut world = small();
+        world.model.prepare_files_per_sec = 0.0;
+        save_world(&path, &world).unwrap();
+        let refused = load_world(&path).unwrap_err();
+        assert!(refused.message.contains("invalid simulated world"), "{refused}");
+        assert_eq!(
+            refused.causes,
+            ["model.prepare_files_per_sec = 0 is out of range: it must be between 1 and 1000000000"]
+        );
+        assert!(SimPort::open(&path, None, true).is_err());
+    }
+
+    #[test]
+    fn a_sim_speed_out_of_range_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.json");
+        save_world(&path, &small()).unwrap();
+        for speed in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e15] {
+            let refused = SimPort::open(&path, Some(speed), true).unwrap_err();
+            assert!(refused.message.starts_with("--sim-speed"), "{refused}");
+        }
+        SimPort::open(&path, Some(1e6), true).unwrap();
+    }
 }
