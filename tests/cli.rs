@@ -595,3 +595,52 @@ fn a_sim_speed_out_of_range_is_refused() {
     );
     assert_eq!(s.read("w.json"), world);
 }
+
+#[test]
+fn a_world_in_use_by_another_process_is_refused_and_left_untouched() {
+    let s = Setup::new();
+    let _lock = fsx_migrate::sim::WorldLock::acquire(&s.path("w.json")).unwrap();
+    let (world, plan) = (s.read("w.json"), s.read("plan.toml"));
+    let out = s.run(&["run", "plan.toml", "--yes"]);
+    assert_exit(
+        &out,
+        1,
+        "another fsx-migrate process uses the simulated world w.json",
+    );
+    assert!(text(&out.stderr).contains(&format!("pid {}", std::process::id())));
+    assert_eq!(s.read("w.json"), world, "the world changed");
+    assert_eq!(s.read("plan.toml"), plan, "the plan changed");
+    let out = run_in(s.dir.path(), &["sim", "init", "w.json", "--force"]);
+    assert_exit(&out, 1, "another fsx-migrate process uses the simulated world");
+    // Read-only commands still work on a snapshot, and never write it.
+    let out = s.plan(&[SOURCE, &format!("{SUBNET_A},{SUBNET_B}"), SUBNET_A, RECORD]);
+    assert_exit(&out, 1, "already exists");
+    let out = run_in(
+        s.dir.path(),
+        &[
+            "--sim",
+            "w.json",
+            "plan",
+            "--source",
+            SOURCE,
+            "--subnets",
+            &format!("{SUBNET_A},{SUBNET_B}"),
+            "--preferred-subnet",
+            SUBNET_A,
+            "--hosted-zone",
+            ZONE,
+            "--record-name",
+            RECORD,
+            "--out",
+            "plan2.toml",
+            "--freeze",
+            "simulator",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = s.run(&["run", "plan.toml", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = run_in(s.dir.path(), &["sim", "show", "w.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(s.read("w.json"), world, "a read-only command wrote the world");
+}

@@ -525,6 +525,8 @@ fn sim_init(args: SimInitArgs) -> Result<(), Failure> {
     world
         .validate()
         .map_err(|e| Failure::internal("sim init built an invalid world").cause(e))?;
+    // A process running this world would overwrite it, and believe in resources that are gone.
+    let _lock = simulator::WorldLock::acquire(&args.world)?;
     if args.world.exists() && !args.force {
         return Err(Failure::user(format!("{} already exists", args.world.display()))
             .hint("pass --force to replace it"));

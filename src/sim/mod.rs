@@ -10,6 +10,8 @@ pub mod scenario;
 pub mod world;
 
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -38,10 +40,72 @@ pub struct SimPort {
     pub world: World,
     path: Option<PathBuf>,
     clock: Clock,
+    /// Held for the port's lifetime when it writes a world file (`path`); `None` in memory and read-only.
+    lock: Option<WorldLock>,
+    /// A snapshot of a world another process holds: answers read-only commands, never writes the file.
+    read_only: bool,
     /// Set by the fault preamble of one call: the response to hand back instead of the answer.
     lost_response: Option<CloudError>,
     /// Set by the fault preamble of one call: files the execution it starts skips.
     skip_files: u64,
+}
+
+/// An exclusive lock on a world file, held while a process may write it (released when dropped or when the
+/// process dies). Two processes writing one world would each believe they created the same target.
+#[derive(Debug)]
+pub struct WorldLock {
+    _file: File,
+}
+
+impl WorldLock {
+    /// The lock file that sits beside the world.
+    pub fn path_for(world: &Path) -> PathBuf {
+        let mut name = world.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        name.push(".lock");
+        world.with_file_name(name)
+    }
+
+    /// Takes the lock, or fails saying another process uses the world.
+    pub fn acquire(world: &Path) -> Result<WorldLock, Failure> {
+        WorldLock::try_acquire(world)?.ok_or_else(|| WorldLock::in_use(world))
+    }
+
+    /// The failure of a process that finds `world` locked by another.
+    fn in_use(world: &Path) -> Failure {
+        let path = WorldLock::path_for(world);
+        let holder = std::fs::read_to_string(&path).unwrap_or_default();
+        Failure::user(format!(
+            "another fsx-migrate process uses the simulated world {}",
+            world.display()
+        ))
+        .cause(format!(
+            "lock file {} is held by {}",
+            path.display(),
+            holder.trim()
+        ))
+        .hint("wait for that process to finish, or stop it (Ctrl-C) and run this command again")
+    }
+
+    /// Takes the lock if no other process holds it.
+    pub fn try_acquire(world: &Path) -> Result<Option<WorldLock>, Failure> {
+        let path = WorldLock::path_for(world);
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| io_failure("open lock file", &path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_failure("lock", &path, e)),
+        }
+        file.set_len(0)
+            .map_err(|e| io_failure("write lock file", &path, e))?;
+        let _ = write!(file, "pid {}", std::process::id());
+        Ok(Some(WorldLock { _file: file }))
+    }
 }
 
 fn rejected(operation: &str, code: &str, message: impl Into<String>) -> CloudError {
@@ -67,15 +131,58 @@ impl SimPort {
             world,
             path: None,
             clock,
+            lock: None,
+            read_only: false,
             lost_response: None,
             skip_files: 0,
         }
     }
 
-    /// Opens a persisted world. `start_clock` starts a standing clock (the first `run`); with `speed`,
-    /// simulated time is re-anchored to run at that speed from now on.
+    /// Opens a persisted world for this process alone: takes the world's lock (see [`WorldLock`]) for the
+    /// port's lifetime, or fails when another process holds it. `start_clock` starts a standing clock (the
+    /// first `run`); with `speed`, simulated time is re-anchored to run at that speed from now on.
     pub fn open(path: &Path, speed: Option<f64>, start_clock: bool) -> Result<SimPort, Failure> {
         let speed = validated_speed(speed)?;
+        let lock = WorldLock::acquire(path)?;
+        SimPort::open_locked(path, speed, start_clock, lock)
+    }
+
+    /// Opens a persisted world for read-only commands (`plan`): like [`SimPort::open`] when the world is free;
+    /// when another process holds it, a snapshot that answers read-only commands and never writes the file.
+    pub fn open_for_reading(path: &Path, speed: Option<f64>) -> Result<SimPort, Failure> {
+        let speed = validated_speed(speed)?;
+        if let Some(lock) = WorldLock::try_acquire(path)? {
+            return SimPort::open_locked(path, speed, false, lock);
+        }
+        if speed.is_some() {
+            return Err(WorldLock::in_use(path).hint(
+                "--sim-speed changes the world's clock: pass it to the process that runs the world instead",
+            ));
+        }
+        tracing::info!(
+            "{} is in use by another process: reading a snapshot of it",
+            path.display()
+        );
+        let world = load_world(path)?;
+        let clock = scaled_clock(&world);
+        Ok(SimPort {
+            world,
+            path: None,
+            clock,
+            lock: None,
+            read_only: true,
+            lost_response: None,
+            skip_files: 0,
+        })
+    }
+
+    fn open_locked(
+        path: &Path,
+        speed: Option<f64>,
+        start_clock: bool,
+        lock: WorldLock,
+    ) -> Result<SimPort, Failure> {
+        // Read under the lock: the last holder may have written the world since this process last saw it.
         let mut world = load_world(path)?;
         if speed.is_some() || (start_clock && world.anchor_real.is_none()) {
             world.anchor_sim = now_of(&world);
@@ -87,6 +194,8 @@ impl SimPort {
             world,
             path: Some(path.to_path_buf()),
             clock,
+            lock: Some(lock),
+            read_only: false,
             lost_response: None,
             skip_files: 0,
         };
@@ -95,15 +204,23 @@ impl SimPort {
         Ok(port)
     }
 
-    /// A persisted world on a clock chosen by the caller (the demo's paced virtual clock).
+    /// A persisted world on a clock chosen by the caller (the demo's paced virtual clock). The caller keeps
+    /// other processes off `path` (see [`WorldLock`]).
     pub fn persisted(world: World, path: &Path, clock: Clock) -> SimPort {
         SimPort {
             world,
             path: Some(path.to_path_buf()),
             clock,
+            lock: None,
+            read_only: false,
             lost_response: None,
             skip_files: 0,
         }
+    }
+
+    /// Whether this port holds its world file's lock.
+    pub fn holds_lock(&self) -> bool {
+        self.lock.is_some()
     }
 
     /// Stops the world's clock at the last simulated time; a later `run` starts it again at 1× (or --sim-speed).
@@ -134,6 +251,13 @@ impl SimPort {
         let op = ops[0];
         for name in ops {
             *self.world.api_calls.entry((*name).to_string()).or_insert(0) += 1;
+        }
+        if self.read_only && command.is_mutating() {
+            return Err(rejected(
+                op,
+                "SimulatorWorldInUse",
+                "this simulated world is in use by another fsx-migrate process: it was opened read-only",
+            ));
         }
         let mut injected = Vec::new();
         (self.lost_response, self.skip_files) = (None, 0);
@@ -601,6 +725,55 @@ mod tests {
         assert_eq!(
             port.world.writes.frozen_at, None,
             "a plain timeout never reached the service"
+        );
+    }
+
+    #[tokio::test]
+    async fn one_process_at_a_time_holds_a_world_and_readers_get_a_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.json");
+        save_world(&path, &small()).unwrap();
+        let mut first = SimPort::open(&path, None, false).unwrap();
+        assert!(first.holds_lock());
+        let refused = SimPort::open(&path, None, true).unwrap_err();
+        assert!(
+            refused
+                .message
+                .contains("another fsx-migrate process uses the simulated world"),
+            "{refused}"
+        );
+        assert!(
+            refused.causes[0].contains(&format!("pid {}", std::process::id())),
+            "{refused}"
+        );
+        assert!(
+            SimPort::open_for_reading(&path, Some(10.0)).is_err(),
+            "--sim-speed would write"
+        );
+
+        let mut reader = SimPort::open_for_reading(&path, None).unwrap();
+        assert!(!reader.holds_lock());
+        let before = std::fs::read_to_string(&path).unwrap();
+        let found = reader
+            .execute(&Command::DescribeFileSystem {
+                file_system_id: scenario::SOURCE_ID.into(),
+            })
+            .await;
+        assert!(matches!(found, Ok(Response::FileSystem(_))), "{found:?}");
+        let refused = reader.execute(&freeze()).await.unwrap_err();
+        assert_eq!(refused.code, "SimulatorWorldInUse");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            before,
+            "the reader wrote the world"
+        );
+
+        first.execute(&freeze()).await.unwrap();
+        drop(first);
+        let second = SimPort::open(&path, None, false).unwrap();
+        assert!(
+            second.world.writes.frozen_at.is_some(),
+            "reads what the first holder wrote"
         );
     }
 
