@@ -218,6 +218,12 @@ impl SimPort {
         }
     }
 
+    /// Keeps `lock` for the port's lifetime (for [`SimPort::persisted`]: take the lock before writing the world).
+    pub fn holding(mut self, lock: WorldLock) -> SimPort {
+        self.lock = Some(lock);
+        self
+    }
+
     /// Whether this port holds its world file's lock.
     pub fn holds_lock(&self) -> bool {
         self.lock.is_some()
@@ -775,6 +781,13 @@ mod tests {
             second.world.writes.frozen_at.is_some(),
             "reads what the first holder wrote"
         );
+        drop(second);
+
+        // The demo's way: lock, then write its own world on its own clock.
+        let lock = WorldLock::acquire(&path).unwrap();
+        let demo = SimPort::persisted(small(), &path, Clock::virtual_at(epoch())).holding(lock);
+        assert!(demo.holds_lock());
+        assert!(SimPort::open(&path, None, true).is_err());
     }
 
     #[test]

@@ -108,7 +108,9 @@ pub struct SimChange {
 }
 
 fn after(t: Timestamp, secs: f64) -> Timestamp {
-    t.checked_add(SignedDuration::from_secs_f64(secs.max(0.0)))
+    SignedDuration::try_from_secs_f64(secs.max(0.0))
+        .ok()
+        .and_then(|d| t.checked_add(d).ok())
         .unwrap_or(t)
 }
 
