@@ -573,3 +573,215 @@ fn an_unset_password_variable_stops_the_run_before_anything_billable() {
     assert_exit(&out, 1, "FSX_MIGRATE_TEST_NOT_SET is not set");
     setup.assert_world_untouched();
 }
+
+/// `sim init` with `args` in a fresh dir: exit 1 naming the problem, a hint, and no world written.
+#[track_caller]
+fn assert_sim_init_refused(args: &[&str], needles: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = vec!["sim", "init", "w.json", "--scenario", "small"];
+    all.extend_from_slice(args);
+    let out = run_in(dir.path(), &all);
+    assert_exit(&out, 1, "Error: ");
+    let stderr = text(&out.stderr);
+    for needle in needles.iter().chain(&["Caused by: ", "Hint: "]) {
+        assert!(
+            stderr.contains(needle),
+            "{args:?}: expected {needle:?} in:\n{stderr}"
+        );
+    }
+    assert!(!dir.path().join("w.json").exists(), "{args:?} wrote a world");
+}
+
+#[test]
+fn sim_init_refuses_values_the_simulator_cannot_use() {
+    let cases: [(&[&str], &[&str]); 10] = [
+        (
+            &["--throughput", "0"],
+            &["--throughput 0 is out of range", "between 8 and 12288 MB/s"],
+        ),
+        (
+            &["--change-rate", "1e308"],
+            &["--change-rate 1e308 is out of range", "between 0 and 10 per day"],
+        ),
+        (
+            &["--files", "99999999999"],
+            &["--files 99999999999 is out of range"],
+        ),
+        (
+            &["--fault", "throttle,p=nan"],
+            &[
+                "invalid --fault \"throttle,p=nan\"",
+                "p=NaN",
+                "greater than 0 and at most 1",
+            ],
+        ),
+        (
+            &["--fault", "throttle,p=7"],
+            &["p=7 is out of range", "at most 1"],
+        ),
+        (
+            &["--fault", "timeout,times=0"],
+            &["times=0 is out of range", "at least 1"],
+        ),
+        (
+            &["--fault", "server_error,op=bogus:Op"],
+            &["op=bogus:Op is not allowed", "datasync:StartTaskExecution"],
+        ),
+        (&["--fault", "skipped_files"], &["count is missing"]),
+        (
+            &["--fault", "throttle,count=5"],
+            &["count applies to skipped_files only"],
+        ),
+        (
+            &["--fault", "execution_error,op=route53:GetChange"],
+            &["the only call execution_error applies to"],
+        ),
+    ];
+    for (args, needles) in cases {
+        assert_sim_init_refused(args, needles);
+    }
+}
+
+#[test]
+fn sim_init_accepts_the_new_faults() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_in(
+        dir.path(),
+        &[
+            "sim",
+            "init",
+            "w.json",
+            "--fault",
+            "skipped_files,count=50",
+            "--fault",
+            "lost_response,op=datasync:CreateTask,after=1,p=0.5",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let show = run_in(dir.path(), &["sim", "show", "w.json"]);
+    let w: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(w["faults"][0]["kind"], "skipped_files");
+    assert_eq!(w["faults"][0]["count"], 50);
+    assert_eq!(w["faults"][1]["kind"], "lost_response");
+    assert_eq!(w["accounting"]["files_missing_at_swap"], serde_json::Value::Null);
+}
+
+/// Edits the world file as JSON.
+fn edit_world(s: &Setup, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut w: serde_json::Value = serde_json::from_str(&s.read("w.json")).unwrap();
+    edit(&mut w);
+    std::fs::write(s.path("w.json"), serde_json::to_string_pretty(&w).unwrap()).unwrap();
+}
+
+type WorldEdit = fn(&mut serde_json::Value);
+
+#[test]
+fn a_hand_edited_world_with_a_bad_value_is_refused_not_a_panic() {
+    let cases: [(WorldEdit, &str); 5] = [
+        (
+            |w| w["model"]["prepare_files_per_sec"] = 0.0.into(),
+            "model.prepare_files_per_sec = 0 is out of range: it must be between 1 and 1000000000",
+        ),
+        (
+            |w| w["model"]["transfer_files_per_sec"] = 0.into(),
+            "model.transfer_files_per_sec = 0",
+        ),
+        (
+            |w| w["speed"] = 1e15.into(),
+            "speed = 1000000000000000 is out of range",
+        ),
+        (
+            |w| {
+                w["faults"] = serde_json::json!([{"kind": "throttle", "operation": "*", "times": 1, "probability": 7.0}])
+            },
+            "faults[0].probability = 7 is out of range",
+        ),
+        (
+            |w| w["source"]["settings"]["throughput_capacity_mbps"] = 0.into(),
+            "source.settings.throughput_capacity_mbps = 0",
+        ),
+    ];
+    for (edit, needle) in cases {
+        let s = Setup::new();
+        edit_world(&s, edit);
+        let world = s.read("w.json");
+        for args in [
+            &["sim", "show", "w.json"][..],
+            &["--sim", "w.json", "run", "plan.toml", "--yes"],
+            &["--sim", "w.json", "run", "plan.toml", "--dry-run"],
+        ] {
+            let out = run_in(s.dir.path(), args);
+            assert_exit(&out, 1, "invalid simulated world");
+            assert!(
+                text(&out.stderr).contains(needle),
+                "{args:?}: {}",
+                text(&out.stderr)
+            );
+            assert!(text(&out.stderr).contains("Hint: "), "{}", text(&out.stderr));
+        }
+        assert_eq!(s.read("w.json"), world, "the world changed");
+    }
+}
+
+#[test]
+fn a_sim_speed_out_of_range_is_refused() {
+    let s = Setup::new();
+    let world = s.read("w.json");
+    let out = s.run(&["--sim-speed", "1e15", "run", "plan.toml", "--yes"]);
+    assert_exit(&out, 1, "--sim-speed 1000000000000000 is out of range");
+    assert!(
+        text(&out.stderr).contains("at most 1000000"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(s.read("w.json"), world);
+}
+
+#[test]
+fn a_world_in_use_by_another_process_is_refused_and_left_untouched() {
+    let s = Setup::new();
+    let _lock = fsx_migrate::sim::WorldLock::acquire(&s.path("w.json")).unwrap();
+    let (world, plan) = (s.read("w.json"), s.read("plan.toml"));
+    let out = s.run(&["run", "plan.toml", "--yes"]);
+    assert_exit(
+        &out,
+        1,
+        "another fsx-migrate process uses the simulated world w.json",
+    );
+    assert!(text(&out.stderr).contains(&format!("pid {}", std::process::id())));
+    assert_eq!(s.read("w.json"), world, "the world changed");
+    assert_eq!(s.read("plan.toml"), plan, "the plan changed");
+    let out = run_in(s.dir.path(), &["sim", "init", "w.json", "--force"]);
+    assert_exit(&out, 1, "another fsx-migrate process uses the simulated world");
+    // Read-only commands still work on a snapshot, and never write it.
+    let out = s.plan(&[SOURCE, &format!("{SUBNET_A},{SUBNET_B}"), SUBNET_A, RECORD]);
+    assert_exit(&out, 1, "already exists");
+    let out = run_in(
+        s.dir.path(),
+        &[
+            "--sim",
+            "w.json",
+            "plan",
+            "--source",
+            SOURCE,
+            "--subnets",
+            &format!("{SUBNET_A},{SUBNET_B}"),
+            "--preferred-subnet",
+            SUBNET_A,
+            "--hosted-zone",
+            ZONE,
+            "--record-name",
+            RECORD,
+            "--out",
+            "plan2.toml",
+            "--freeze",
+            "simulator",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = s.run(&["run", "plan.toml", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = run_in(s.dir.path(), &["sim", "show", "w.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(s.read("w.json"), world, "a read-only command wrote the world");
+}

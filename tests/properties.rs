@@ -62,6 +62,7 @@ fn fault_strategy() -> impl Strategy<Value = FaultRule> {
             probability: 1.0,
             seen: 0,
             fired: 0,
+            count: None,
         }
     })
 }

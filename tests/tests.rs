@@ -11,3 +11,4 @@ mod engine;
 mod plan_file;
 mod properties;
 mod safety;
+mod sim;

@@ -17,14 +17,17 @@ pub enum AnyPort {
 }
 
 impl AnyPort {
-    /// `starts_run`: a `run`/`resume` starts a simulated world's standing clock.
+    /// `starts_run`: a `run`/`resume` starts a simulated world's standing clock and needs the world to itself
+    /// (it holds the world's lock while it runs); other commands only read, so they also work on a snapshot
+    /// of a world another process is running, and then never write it.
     pub async fn open(global: &Global, starts_run: bool) -> Result<AnyPort, Failure> {
         if let Some(world) = &global.sim {
-            return Ok(AnyPort::Sim(Box::new(SimPort::open(
-                world,
-                global.sim_speed,
-                starts_run,
-            )?)));
+            let port = if starts_run {
+                SimPort::open(world, global.sim_speed, true)?
+            } else {
+                SimPort::open_for_reading(world, global.sim_speed)?
+            };
+            return Ok(AnyPort::Sim(Box::new(port)));
         }
         let options = AwsOptions {
             profile: global.profile.clone(),

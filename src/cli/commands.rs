@@ -527,16 +527,28 @@ fn sim_init(args: SimInitArgs) -> Result<(), Failure> {
     if let Some(seed) = args.seed {
         spec.seed = seed;
     }
+    spec.validate().map_err(|e| {
+        Failure::user(format!("{} {} is out of range", e.field, e.value))
+            .cause(format!("{} must be {}", e.field, e.allowed))
+            .hint("docs/simulator.md lists the ranges the simulator accepts")
+    })?;
+    let mut world = scenario::build(&spec, simulator::epoch());
+    for fault in &args.faults {
+        world.faults.push(FaultRule::parse(fault).map_err(|e| {
+            Failure::user(format!("invalid --fault {fault:?}"))
+                .cause(e)
+                .hint("see docs/simulator.md for fault rules")
+        })?);
+    }
+    // What `sim init` built must load: the same check every load makes.
+    world
+        .validate()
+        .map_err(|e| Failure::internal("sim init built an invalid world").cause(e))?;
+    // A process running this world would overwrite it, and believe in resources that are gone.
+    let _lock = simulator::WorldLock::acquire(&args.world)?;
     if args.world.exists() && !args.force {
         return Err(Failure::user(format!("{} already exists", args.world.display()))
             .hint("pass --force to replace it"));
-    }
-    let mut world = scenario::build(&spec, simulator::epoch());
-    for fault in &args.faults {
-        world.faults.push(
-            FaultRule::parse(fault)
-                .map_err(|e| Failure::user(e).hint("see docs/simulator.md for fault rules"))?,
-        );
     }
     simulator::save_world(&args.world, &world)?;
     println!(

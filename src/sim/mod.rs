@@ -10,12 +10,14 @@ pub mod scenario;
 pub mod world;
 
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 
 use self::faults::FaultKind;
-use self::model::{ScheduleInput, schedule_execution};
+use self::model::{ScheduleInput, check_sim_speed, schedule_execution};
 use self::world::{SimChange, SimExecution, SimResource, SimTarget, World};
 use crate::clock::Clock;
 use crate::core::preflight::dns_eq;
@@ -39,6 +41,72 @@ pub struct SimPort {
     pub world: World,
     path: Option<PathBuf>,
     clock: Clock,
+    /// Held for the port's lifetime when it writes a world file (`path`); `None` in memory and read-only.
+    lock: Option<WorldLock>,
+    /// A snapshot of a world another process holds: answers read-only commands, never writes the file.
+    read_only: bool,
+    /// Set by the fault preamble of one call: the response to hand back instead of the answer.
+    lost_response: Option<CloudError>,
+    /// Set by the fault preamble of one call: files the execution it starts skips.
+    skip_files: u64,
+}
+
+/// An exclusive lock on a world file, held while a process may write it (released when dropped or when the
+/// process dies). Two processes writing one world would each believe they created the same target.
+#[derive(Debug)]
+pub struct WorldLock {
+    _file: File,
+}
+
+impl WorldLock {
+    /// The lock file that sits beside the world.
+    pub fn path_for(world: &Path) -> PathBuf {
+        let mut name = world.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        name.push(".lock");
+        world.with_file_name(name)
+    }
+
+    /// Takes the lock, or fails saying another process uses the world.
+    pub fn acquire(world: &Path) -> Result<WorldLock, Failure> {
+        WorldLock::try_acquire(world)?.ok_or_else(|| WorldLock::in_use(world))
+    }
+
+    /// The failure of a process that finds `world` locked by another.
+    fn in_use(world: &Path) -> Failure {
+        let path = WorldLock::path_for(world);
+        let holder = std::fs::read_to_string(&path).unwrap_or_default();
+        Failure::user(format!(
+            "another fsx-migrate process uses the simulated world {}",
+            world.display()
+        ))
+        .cause(format!(
+            "lock file {} is held by {}",
+            path.display(),
+            holder.trim()
+        ))
+        .hint("wait for that process to finish, or stop it (Ctrl-C) and run this command again")
+    }
+
+    /// Takes the lock if no other process holds it.
+    pub fn try_acquire(world: &Path) -> Result<Option<WorldLock>, Failure> {
+        let path = WorldLock::path_for(world);
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| io_failure("open lock file", &path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_failure("lock", &path, e)),
+        }
+        file.set_len(0)
+            .map_err(|e| io_failure("write lock file", &path, e))?;
+        let _ = write!(file, "pid {}", std::process::id());
+        Ok(Some(WorldLock { _file: file }))
+    }
 }
 
 fn rejected(operation: &str, code: &str, message: impl Into<String>) -> CloudError {
@@ -64,20 +132,59 @@ impl SimPort {
             world,
             path: None,
             clock,
+            lock: None,
+            read_only: false,
+            lost_response: None,
+            skip_files: 0,
         }
     }
 
-    /// Opens a persisted world. `start_clock` starts a standing clock (the first `run`); with `speed`,
-    /// simulated time is re-anchored to run at that speed from now on.
+    /// Opens a persisted world for this process alone: takes the world's lock (see [`WorldLock`]) for the
+    /// port's lifetime, or fails when another process holds it. `start_clock` starts a standing clock (the
+    /// first `run`); with `speed`, simulated time is re-anchored to run at that speed from now on.
     pub fn open(path: &Path, speed: Option<f64>, start_clock: bool) -> Result<SimPort, Failure> {
-        let mut world = load_world(path)?;
-        if let Some(speed) = speed
-            && !(speed.is_finite() && speed > 0.0)
-        {
-            return Err(Failure::user(format!(
-                "--sim-speed {speed} must be a positive number"
-            )));
+        let speed = validated_speed(speed)?;
+        let lock = WorldLock::acquire(path)?;
+        SimPort::open_locked(path, speed, start_clock, lock)
+    }
+
+    /// Opens a persisted world for read-only commands (`plan`): like [`SimPort::open`] when the world is free;
+    /// when another process holds it, a snapshot that answers read-only commands and never writes the file.
+    pub fn open_for_reading(path: &Path, speed: Option<f64>) -> Result<SimPort, Failure> {
+        let speed = validated_speed(speed)?;
+        if let Some(lock) = WorldLock::try_acquire(path)? {
+            return SimPort::open_locked(path, speed, false, lock);
         }
+        if speed.is_some() {
+            return Err(WorldLock::in_use(path).hint(
+                "--sim-speed changes the world's clock: pass it to the process that runs the world instead",
+            ));
+        }
+        tracing::info!(
+            "{} is in use by another process: reading a snapshot of it",
+            path.display()
+        );
+        let world = load_world(path)?;
+        let clock = scaled_clock(&world);
+        Ok(SimPort {
+            world,
+            path: None,
+            clock,
+            lock: None,
+            read_only: true,
+            lost_response: None,
+            skip_files: 0,
+        })
+    }
+
+    fn open_locked(
+        path: &Path,
+        speed: Option<f64>,
+        start_clock: bool,
+        lock: WorldLock,
+    ) -> Result<SimPort, Failure> {
+        // Read under the lock: the last holder may have written the world since this process last saw it.
+        let mut world = load_world(path)?;
         if speed.is_some() || (start_clock && world.anchor_real.is_none()) {
             world.anchor_sim = now_of(&world);
             world.anchor_real = Some(Timestamp::now());
@@ -88,19 +195,39 @@ impl SimPort {
             world,
             path: Some(path.to_path_buf()),
             clock,
+            lock: Some(lock),
+            read_only: false,
+            lost_response: None,
+            skip_files: 0,
         };
         port.persist()
             .map_err(|e| Failure::internal("cannot write the simulated world").cause(e))?;
         Ok(port)
     }
 
-    /// A persisted world on a clock chosen by the caller (the demo's paced virtual clock).
+    /// A persisted world on a clock chosen by the caller (the demo's paced virtual clock). The caller keeps
+    /// other processes off `path` (see [`WorldLock`]).
     pub fn persisted(world: World, path: &Path, clock: Clock) -> SimPort {
         SimPort {
             world,
             path: Some(path.to_path_buf()),
             clock,
+            lock: None,
+            read_only: false,
+            lost_response: None,
+            skip_files: 0,
         }
+    }
+
+    /// Keeps `lock` for the port's lifetime (for [`SimPort::persisted`]: take the lock before writing the world).
+    pub fn holding(mut self, lock: WorldLock) -> SimPort {
+        self.lock = Some(lock);
+        self
+    }
+
+    /// Whether this port holds its world file's lock.
+    pub fn holds_lock(&self) -> bool {
+        self.lock.is_some()
     }
 
     /// Stops the world's clock at the last simulated time; a later `run` starts it again at 1× (or --sim-speed).
@@ -132,13 +259,26 @@ impl SimPort {
         for name in ops {
             *self.world.api_calls.entry((*name).to_string()).or_insert(0) += 1;
         }
+        if self.read_only && command.is_mutating() {
+            return Err(rejected(
+                op,
+                "SimulatorWorldInUse",
+                "this simulated world is in use by another fsx-migrate process: it was opened read-only",
+            ));
+        }
         let mut injected = Vec::new();
+        (self.lost_response, self.skip_files) = (None, 0);
         for i in 0..self.world.faults.len() {
             let roll = self.world.roll();
             for name in ops {
                 if self.world.faults[i].fires(name, roll) {
-                    if let Some(error) = self.world.faults[i].error(name) {
-                        return Err(error);
+                    let rule = &self.world.faults[i];
+                    match (rule.kind, rule.error(name)) {
+                        // Carried out below; the caller gets the error instead of the answer (see `execute`).
+                        (FaultKind::LostResponse, error) => self.lost_response = error,
+                        (_, Some(error)) => return Err(error),
+                        (FaultKind::SkippedFiles, None) => self.skip_files += rule.count.unwrap_or(0),
+                        (_, None) => {}
                     }
                     injected.push(self.world.faults[i].kind);
                 }
@@ -448,11 +588,14 @@ impl SimPort {
             remove_deleted: req.overrides.preserve_deleted_files == PreserveDeletedFiles::Remove,
             verify_mode: req.overrides.verify_mode.clone(),
             throughput_mbps: f64::from(throughput),
+            missing_files: w.missing_files_at(now),
         });
         if fails {
             schedule.error_after_secs =
                 Some(schedule.launch_secs + schedule.prepare_secs + schedule.transfer_secs * 0.4);
         }
+        // A skip can only hit files the run copies.
+        schedule.skipped_files = std::mem::take(&mut self.skip_files).min(schedule.files);
         let arn = format!("{}/execution/exec-{}", req.task_arn, w.hex_id(17));
         w.executions.push(SimExecution {
             arn: arn.clone(),
@@ -473,7 +616,11 @@ impl CloudPort for SimPort {
         self.world.last_seen = now;
         let result = self.handle(command, now);
         self.persist()?;
-        result
+        // Fault `lost_response`: the call was carried out (and persisted), its answer never arrives.
+        match self.lost_response.take() {
+            Some(lost) => Err(lost),
+            None => result,
+        }
     }
 }
 
@@ -506,12 +653,31 @@ fn scaled_clock(world: &World) -> Clock {
     }
 }
 
+fn validated_speed(speed: Option<f64>) -> Result<Option<f64>, Failure> {
+    if let Some(speed) = speed {
+        check_sim_speed("--sim-speed", speed).map_err(|e| {
+            Failure::user(format!("--sim-speed {} is out of range", model::show_f64(speed)))
+                .cause(format!("--sim-speed must be {}", e.allowed))
+                .hint("e.g. --sim-speed 600 runs ten simulated minutes per real second")
+        })?;
+    }
+    Ok(speed)
+}
+
+/// Reads a world file and checks it (see [`World::validate`]): a hand-edited world with a value the model
+/// cannot use is refused here, never by a panic later.
 pub fn load_world(path: &Path) -> Result<World, Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         io_failure("read simulated world", path, e).hint("create one with `fsx-migrate sim init WORLD.json`")
     })?;
-    serde_json::from_str(&text)
-        .map_err(|e| Failure::user(format!("invalid simulated world {}", path.display())).cause(e))
+    let world: World = serde_json::from_str(&text)
+        .map_err(|e| Failure::user(format!("invalid simulated world {}", path.display())).cause(e))?;
+    world.validate().map_err(|e| {
+        Failure::user(format!("invalid simulated world {}", path.display()))
+            .cause(e)
+            .hint("fix the value in the world file, or create a new world with `fsx-migrate sim init`")
+    })?;
+    Ok(world)
 }
 
 pub fn save_world(path: &Path, world: &World) -> Result<(), Failure> {
@@ -555,4 +721,137 @@ pub fn show(world: &World, now: Timestamp) -> serde_json::Value {
         "faults": world.faults,
         "accounting": world.accounting(now),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::faults::FaultRule;
+    use crate::sim::scenario::{self, ScenarioSpec};
+
+    fn small() -> World {
+        scenario::build(&ScenarioSpec::named("small").unwrap(), epoch())
+    }
+
+    fn freeze() -> Command {
+        Command::FreezeSource {
+            file_system_id: scenario::SOURCE_ID.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lost_response_is_carried_out_then_answered_with_a_timeout() {
+        let mut world = small();
+        world
+            .faults
+            .push(FaultRule::parse("lost_response,op=simulator:FreezeSource").unwrap());
+        let mut port = SimPort::in_memory(world, Clock::virtual_at(epoch()));
+        let error = port.execute(&freeze()).await.unwrap_err();
+        assert_eq!(error.class, ErrorClass::Transient);
+        assert_eq!(error.code, "RequestTimeout");
+        assert_eq!(error.operation, "simulator:FreezeSource");
+        assert_eq!(port.world.writes.frozen_at, Some(epoch()), "the call happened");
+        assert_eq!(port.world.api_calls["simulator:FreezeSource"], 1);
+        assert_eq!(port.world.faults[0].fired, 1);
+        // times=1: the next call gets its answer.
+        assert_eq!(port.execute(&freeze()).await, Ok(Response::SourceFrozen));
+    }
+
+    #[tokio::test]
+    async fn a_call_level_fault_still_stops_the_call() {
+        let mut world = small();
+        world
+            .faults
+            .push(FaultRule::parse("timeout,op=simulator:FreezeSource").unwrap());
+        let mut port = SimPort::in_memory(world, Clock::virtual_at(epoch()));
+        assert_eq!(port.execute(&freeze()).await.unwrap_err().code, "RequestTimeout");
+        assert_eq!(
+            port.world.writes.frozen_at, None,
+            "a plain timeout never reached the service"
+        );
+    }
+
+    #[tokio::test]
+    async fn one_process_at_a_time_holds_a_world_and_readers_get_a_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.json");
+        save_world(&path, &small()).unwrap();
+        let mut first = SimPort::open(&path, None, false).unwrap();
+        assert!(first.holds_lock());
+        let refused = SimPort::open(&path, None, true).unwrap_err();
+        assert!(
+            refused
+                .message
+                .contains("another fsx-migrate process uses the simulated world"),
+            "{refused}"
+        );
+        assert!(
+            refused.causes[0].contains(&format!("pid {}", std::process::id())),
+            "{refused}"
+        );
+        assert!(
+            SimPort::open_for_reading(&path, Some(10.0)).is_err(),
+            "--sim-speed would write"
+        );
+
+        let mut reader = SimPort::open_for_reading(&path, None).unwrap();
+        assert!(!reader.holds_lock());
+        let before = std::fs::read_to_string(&path).unwrap();
+        let found = reader
+            .execute(&Command::DescribeFileSystem {
+                file_system_id: scenario::SOURCE_ID.into(),
+            })
+            .await;
+        assert!(matches!(found, Ok(Response::FileSystem(_))), "{found:?}");
+        let refused = reader.execute(&freeze()).await.unwrap_err();
+        assert_eq!(refused.code, "SimulatorWorldInUse");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            before,
+            "the reader wrote the world"
+        );
+
+        first.execute(&freeze()).await.unwrap();
+        drop(first);
+        let second = SimPort::open(&path, None, false).unwrap();
+        assert!(
+            second.world.writes.frozen_at.is_some(),
+            "reads what the first holder wrote"
+        );
+        drop(second);
+
+        // The demo's way: lock, then write its own world on its own clock.
+        let lock = WorldLock::acquire(&path).unwrap();
+        let demo = SimPort::persisted(small(), &path, Clock::virtual_at(epoch())).holding(lock);
+        assert!(demo.holds_lock());
+        assert!(SimPort::open(&path, None, true).is_err());
+    }
+
+    #[test]
+    fn a_world_file_with_a_bad_value_is_refused_on_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.json");
+        let mut world = small();
+        world.model.prepare_files_per_sec = 0.0;
+        save_world(&path, &world).unwrap();
+        let refused = load_world(&path).unwrap_err();
+        assert!(refused.message.contains("invalid simulated world"), "{refused}");
+        assert_eq!(
+            refused.causes,
+            ["model.prepare_files_per_sec = 0 is out of range: it must be between 1 and 1000000000"]
+        );
+        assert!(SimPort::open(&path, None, true).is_err());
+    }
+
+    #[test]
+    fn a_sim_speed_out_of_range_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.json");
+        save_world(&path, &small()).unwrap();
+        for speed in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e15] {
+            let refused = SimPort::open(&path, Some(speed), true).unwrap_err();
+            assert!(refused.message.starts_with("--sim-speed"), "{refused}");
+        }
+        SimPort::open(&path, Some(1e6), true).unwrap();
+    }
 }

@@ -9,6 +9,112 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::VerifyMode;
 
+/// What the simulator accepts (`sim init` flags, and every world it loads): outside these ranges the closed-form
+/// model breaks (a zero rate is a division by zero) or simulated time leaves the representable range.
+/// docs/simulator.md lists them.
+pub mod limits {
+    /// `--sim-speed`: simulated seconds per real second.
+    pub const MAX_SIM_SPEED: f64 = 1e6;
+    /// Source throughput capacity, MB/s: FSx for Windows' own range.
+    pub const MIN_THROUGHPUT_MBPS: u32 = 8;
+    pub const MAX_THROUGHPUT_MBPS: u32 = 12_288;
+    /// Files on the source.
+    pub const MAX_FILES: u64 = 10_000_000_000;
+    /// Data on the source: 1 PiB (FSx for Windows stores at most 64 TiB).
+    pub const MAX_BYTES: u64 = 1 << 50;
+    /// Share of files written per day (10 = every file ten times a day).
+    pub const MAX_CHANGE_RATE_PER_DAY: f64 = 10.0;
+    /// Entries or files per second (PREPARING listing, TRANSFERRING small-file bound).
+    pub const MIN_FILES_PER_SEC: f64 = 1.0;
+    pub const MAX_FILES_PER_SEC: f64 = 1e9;
+    /// Share of throughput capacity a transfer achieves.
+    pub const MIN_TRANSFER_EFFICIENCY: f64 = 0.01;
+    pub const MAX_TRANSFER_EFFICIENCY: f64 = 1.0;
+    /// DataSync per-task cap, MB/s.
+    pub const MIN_TASK_CAP_MBPS: f64 = 1.0;
+    pub const MAX_TASK_CAP_MBPS: f64 = 1e6;
+    /// FSx creation time, seconds (30 days).
+    pub const MAX_CREATE_SECS: u64 = 30 * 86_400;
+    /// LAUNCHING and Route 53 propagation, seconds (one day).
+    pub const MAX_STEP_SECS: u64 = 86_400;
+    /// Any stored phase duration of an execution, seconds (about 3000 years: simulated time stays before 9999).
+    pub const MAX_PHASE_SECS: f64 = 1e11;
+}
+
+/// `value` is not in the range the simulator accepts: which value, and the range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutOfRange {
+    /// Where the value is, e.g. `model.prepare_files_per_sec` or `--throughput`.
+    pub field: String,
+    pub value: String,
+    /// The allowed range in words, e.g. "between 8 and 12288 MB/s".
+    pub allowed: String,
+}
+
+impl std::fmt::Display for OutOfRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.value.is_empty() {
+            write!(f, "{} is missing: it must be {}", self.field, self.allowed)
+        } else {
+            write!(
+                f,
+                "{} = {} is out of range: it must be {}",
+                self.field, self.value, self.allowed
+            )
+        }
+    }
+}
+
+impl std::error::Error for OutOfRange {}
+
+/// A number as an operator would write it: `1e308`, not 309 digits.
+pub fn show_f64(value: f64) -> String {
+    if value.is_finite() && value != 0.0 && !(1e-4..1e16).contains(&value.abs()) {
+        format!("{value:e}")
+    } else {
+        value.to_string()
+    }
+}
+
+/// Checks `min <= value <= max` (and that `value` is a number).
+pub fn check_f64(field: &str, value: f64, min: f64, max: f64, unit: &str) -> Result<(), OutOfRange> {
+    if value.is_finite() && value >= min && value <= max {
+        return Ok(());
+    }
+    Err(OutOfRange {
+        field: field.to_string(),
+        value: show_f64(value),
+        allowed: format!("between {} and {}{unit}", show_f64(min), show_f64(max)),
+    })
+}
+
+/// Checks a `--sim-speed`: greater than 0, at most [`limits::MAX_SIM_SPEED`].
+pub fn check_sim_speed(field: &str, speed: f64) -> Result<(), OutOfRange> {
+    if speed.is_finite() && speed > 0.0 && speed <= limits::MAX_SIM_SPEED {
+        return Ok(());
+    }
+    Err(OutOfRange {
+        field: field.to_string(),
+        value: show_f64(speed),
+        allowed: format!(
+            "greater than 0 and at most {} (simulated seconds per real second)",
+            show_f64(limits::MAX_SIM_SPEED)
+        ),
+    })
+}
+
+/// Checks `min <= value <= max`.
+pub fn check_u64(field: &str, value: u64, min: u64, max: u64, unit: &str) -> Result<(), OutOfRange> {
+    if (min..=max).contains(&value) {
+        return Ok(());
+    }
+    Err(OutOfRange {
+        field: field.to_string(),
+        value: value.to_string(),
+        allowed: format!("between {min} and {max}{unit}"),
+    })
+}
+
 /// Durations and rates of the simulated services.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,6 +134,56 @@ pub struct ModelConstants {
     pub transfer_files_per_sec: f64,
     /// Route 53 PENDING to INSYNC, seconds ("generally within 60 seconds").
     pub dns_propagation_secs: u64,
+}
+
+impl ModelConstants {
+    /// Every constant in its range (a zero rate would divide by zero).
+    pub fn validate(&self) -> Result<(), OutOfRange> {
+        use limits::*;
+        check_u64(
+            "model.target_create_secs",
+            self.target_create_secs,
+            0,
+            MAX_CREATE_SECS,
+            " s",
+        )?;
+        check_u64("model.launch_secs", self.launch_secs, 0, MAX_STEP_SECS, " s")?;
+        check_f64(
+            "model.prepare_files_per_sec",
+            self.prepare_files_per_sec,
+            MIN_FILES_PER_SEC,
+            MAX_FILES_PER_SEC,
+            "",
+        )?;
+        check_f64(
+            "model.transfer_efficiency",
+            self.transfer_efficiency,
+            MIN_TRANSFER_EFFICIENCY,
+            MAX_TRANSFER_EFFICIENCY,
+            "",
+        )?;
+        check_f64(
+            "model.task_cap_mbps",
+            self.task_cap_mbps,
+            MIN_TASK_CAP_MBPS,
+            MAX_TASK_CAP_MBPS,
+            " MB/s",
+        )?;
+        check_f64(
+            "model.transfer_files_per_sec",
+            self.transfer_files_per_sec,
+            MIN_FILES_PER_SEC,
+            MAX_FILES_PER_SEC,
+            "",
+        )?;
+        check_u64(
+            "model.dns_propagation_secs",
+            self.dns_propagation_secs,
+            0,
+            MAX_STEP_SECS,
+            " s",
+        )
+    }
 }
 
 impl Default for ModelConstants {
@@ -59,6 +215,22 @@ pub struct DataProfile {
 }
 
 impl DataProfile {
+    /// Files, bytes, write rate and delete share in range.
+    pub fn validate(&self) -> Result<(), OutOfRange> {
+        use limits::*;
+        check_u64("data.files", self.files, 0, MAX_FILES, "")?;
+        check_u64("data.bytes", self.bytes, 0, MAX_BYTES, "")?;
+        let max_writes = MAX_CHANGE_RATE_PER_DAY * self.files as f64;
+        check_f64(
+            "data.writes_per_day",
+            self.writes_per_day,
+            0.0,
+            max_writes,
+            &format!(" ({MAX_CHANGE_RATE_PER_DAY} x data.files)"),
+        )?;
+        check_f64("data.delete_share", self.delete_share, 0.0, 1.0, "")
+    }
+
     pub fn average_file_bytes(&self) -> f64 {
         if self.files == 0 {
             0.0
@@ -115,6 +287,50 @@ pub struct ExecutionSchedule {
     pub deletes: u64,
     /// Seconds after start at which an injected fault ends the execution in ERROR.
     pub error_after_secs: Option<f64>,
+    /// Files of `files` this execution skips (fault `skipped_files`): it still ends SUCCESS, reports them in
+    /// `files_skipped`, and they stay missing on the target until a later execution succeeds without skips.
+    #[serde(default)]
+    pub skipped_files: u64,
+}
+
+impl ExecutionSchedule {
+    /// Durations that keep simulated time representable (a hand-edited world may hold anything).
+    pub fn validate(&self, field: &str) -> Result<(), OutOfRange> {
+        let max = limits::MAX_PHASE_SECS;
+        check_f64(&format!("{field}.launch_secs"), self.launch_secs, 0.0, max, " s")?;
+        check_f64(
+            &format!("{field}.prepare_secs"),
+            self.prepare_secs,
+            0.0,
+            max,
+            " s",
+        )?;
+        check_f64(
+            &format!("{field}.transfer_secs"),
+            self.transfer_secs,
+            0.0,
+            max,
+            " s",
+        )?;
+        check_f64(&format!("{field}.verify_secs"), self.verify_secs, 0.0, max, " s")?;
+        if !(self.snapshot_writes.is_finite() && self.snapshot_writes >= 0.0) {
+            return Err(OutOfRange {
+                field: format!("{field}.snapshot_writes"),
+                value: show_f64(self.snapshot_writes),
+                allowed: "a number of writes, 0 or more".into(),
+            });
+        }
+        if let Some(e) = self.error_after_secs {
+            check_f64(&format!("{field}.error_after_secs"), e, 0.0, max, " s")?;
+        }
+        check_u64(
+            &format!("{field}.skipped_files"),
+            self.skipped_files,
+            0,
+            self.files,
+            " (its files)",
+        )
+    }
 }
 
 /// Inputs to [`schedule_execution`].
@@ -132,6 +348,8 @@ pub struct ScheduleInput<'a> {
     pub remove_deleted: bool,
     pub verify_mode: VerifyMode,
     pub throughput_mbps: f64,
+    /// Files an earlier execution skipped that the target still lacks: this run copies them too.
+    pub missing_files: u64,
 }
 
 /// Plans an execution: phase durations follow the data (prepare with file count, transfer with changed
@@ -141,11 +359,14 @@ pub fn schedule_execution(input: &ScheduleInput<'_>) -> ExecutionSchedule {
     let p = input.profile;
     let target_files = if input.target_seeded { p.files } else { 0 };
     let prepare_secs = (p.files + target_files) as f64 / m.prepare_files_per_sec;
-    let snapshot_time =
-        input.start + jiff::SignedDuration::from_secs_f64(m.launch_secs as f64 + prepare_secs);
+    let snapshot_time = jiff::SignedDuration::try_from_secs_f64(m.launch_secs as f64 + prepare_secs)
+        .ok()
+        .and_then(|d| input.start.checked_add(d).ok())
+        .unwrap_or(input.start);
     let snapshot_writes = input.writes.writes_by(p, snapshot_time);
     let (files, bytes) = if input.target_seeded {
-        let changed = p.distinct_files(snapshot_writes - input.synced_writes);
+        let changed = (p.distinct_files(snapshot_writes - input.synced_writes) + input.missing_files as f64)
+            .min(p.files as f64);
         (changed, changed * p.average_file_bytes())
     } else {
         (p.files as f64, p.bytes as f64)
@@ -155,7 +376,7 @@ pub fn schedule_execution(input: &ScheduleInput<'_>) -> ExecutionSchedule {
     } else {
         0.0
     };
-    let bytes_per_sec = (input.throughput_mbps * m.transfer_efficiency).min(m.task_cap_mbps) * 1e6;
+    let bytes_per_sec = (input.throughput_mbps.max(1.0) * m.transfer_efficiency).min(m.task_cap_mbps) * 1e6;
     let transfer_secs = (bytes / bytes_per_sec).max(files / m.transfer_files_per_sec);
     let verify_secs = match input.verify_mode {
         VerifyMode::None => 0.0,
@@ -175,5 +396,48 @@ pub fn schedule_execution(input: &ScheduleInput<'_>) -> ExecutionSchedule {
         bytes: bytes.round() as u64,
         deletes: deletes.round() as u64,
         error_after_secs: None,
+        skipped_files: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_constants_are_in_range() {
+        ModelConstants::default().validate().unwrap();
+    }
+
+    #[test]
+    fn a_zero_rate_is_refused_with_its_name_and_range() {
+        let zero_rate = |set: fn(&mut ModelConstants)| {
+            let mut m = ModelConstants::default();
+            set(&mut m);
+            m.validate().unwrap_err().to_string()
+        };
+        let e = zero_rate(|m| m.prepare_files_per_sec = 0.0);
+        assert_eq!(
+            e,
+            "model.prepare_files_per_sec = 0 is out of range: it must be between 1 and 1000000000"
+        );
+        assert!(zero_rate(|m| m.transfer_files_per_sec = 0.0).contains("transfer_files_per_sec = 0"));
+        assert!(zero_rate(|m| m.transfer_efficiency = 0.0).contains("transfer_efficiency = 0"));
+        assert!(zero_rate(|m| m.task_cap_mbps = f64::NAN).contains("task_cap_mbps = NaN"));
+        assert!(zero_rate(|m| m.launch_secs = u64::MAX).contains("launch_secs"));
+    }
+
+    #[test]
+    fn a_change_rate_beyond_the_limit_is_refused() {
+        let profile = DataProfile {
+            files: 1000,
+            bytes: 1 << 30,
+            folders: 1,
+            writes_per_day: 1e308,
+            delete_share: 0.05,
+        };
+        let e = profile.validate().unwrap_err();
+        assert_eq!(e.field, "data.writes_per_day");
+        assert!(e.allowed.contains("between 0 and 10000"), "{e}");
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
-use super::model::{DataProfile, ModelConstants, WriteProcess};
+use super::model::{DataProfile, ModelConstants, OutOfRange, WriteProcess, check_f64, check_u64, limits};
 use super::world::{WORLD_VERSION, World};
 use crate::model::{
     ActiveDirectory, DeploymentType, DnsRecord, FileSystemInfo, FileSystemSettings, FileSystemType,
@@ -65,6 +65,27 @@ impl ScenarioSpec {
     }
 
     pub const NAMES: [&'static str; 3] = ["reference", "demo", "small"];
+
+    /// The values `sim init` accepts; errors name the flag.
+    pub fn validate(&self) -> Result<(), OutOfRange> {
+        use limits::*;
+        check_u64("--files", self.files, 0, MAX_FILES, "")?;
+        check_u64("--bytes", self.bytes, 0, MAX_BYTES, " bytes (1 PiB)")?;
+        check_f64(
+            "--change-rate",
+            self.change_rate_per_day,
+            0.0,
+            MAX_CHANGE_RATE_PER_DAY,
+            " per day (0% to 1000%)",
+        )?;
+        check_u64(
+            "--throughput",
+            u64::from(self.throughput_mbps),
+            u64::from(MIN_THROUGHPUT_MBPS),
+            u64::from(MAX_THROUGHPUT_MBPS),
+            " MB/s (FSx for Windows' range)",
+        )
+    }
 }
 
 fn fs_arn(id: &str) -> String {

@@ -10,7 +10,10 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::faults::FaultRule;
-use super::model::{DataProfile, ExecutionSchedule, ModelConstants, WriteProcess};
+use super::model::{
+    DataProfile, ExecutionSchedule, ModelConstants, OutOfRange, WriteProcess, check_sim_speed, check_u64,
+    limits,
+};
 use crate::model::{
     ChangeStatus, DnsRecord, ExecutionCounters, ExecutionInfo, ExecutionStatus, FileSystemInfo, Lifecycle,
     PhaseDurations, SubnetInfo, SyncKind,
@@ -108,7 +111,9 @@ pub struct SimChange {
 }
 
 fn after(t: Timestamp, secs: f64) -> Timestamp {
-    t.checked_add(SignedDuration::from_secs_f64(secs.max(0.0)))
+    SignedDuration::try_from_secs_f64(secs.max(0.0))
+        .ok()
+        .and_then(|d| t.checked_add(d).ok())
         .unwrap_or(t)
 }
 
@@ -165,17 +170,26 @@ impl SimExecution {
             }
         };
         let mut counters = ExecutionCounters::default();
+        // Skipped files are counted (like DataSync's FilesSkipped) but neither transferred nor verified.
+        let skipped = s.skipped_files.min(s.files);
+        let copied_files = (s.files - skipped) as f64;
+        let copied_bytes = if s.files == 0 {
+            s.bytes as f64
+        } else {
+            s.bytes as f64 * copied_files / s.files as f64
+        };
         if clock >= t_transfer {
             let moved = fraction(t_transfer, s.transfer_secs);
             counters.estimated_files_to_transfer = s.files;
             counters.estimated_bytes_to_transfer = s.bytes;
             counters.estimated_files_to_delete = s.deletes;
-            counters.files_transferred = (s.files as f64 * moved).round() as u64;
-            counters.bytes_transferred = (s.bytes as f64 * moved).round() as u64;
+            counters.files_transferred = (copied_files * moved).round() as u64;
+            counters.bytes_transferred = (copied_bytes * moved).round() as u64;
             counters.files_deleted = (s.deletes as f64 * moved).round() as u64;
+            counters.files_skipped = (skipped as f64 * moved).round() as u64;
         }
         if clock >= t_verify && s.verify_secs > 0.0 {
-            counters.files_verified = (s.files as f64 * fraction(t_verify, s.verify_secs)).round() as u64;
+            counters.files_verified = (copied_files * fraction(t_verify, s.verify_secs)).round() as u64;
         }
         let spent = |start: f64, len: f64| ms((clock - start).clamp(0.0, len));
         let durations = PhaseDurations {
@@ -216,8 +230,11 @@ pub struct Accounting {
     pub freeze_at: Option<Timestamp>,
     pub dns_swapped_at: Option<Timestamp>,
     pub dns_insync_at: Option<Timestamp>,
-    /// Source writes made before the freeze that the target did not have at the swap (must be 0).
+    /// Source writes made before the freeze that the target did not have at the swap (must be 0), including
+    /// `files_missing_at_swap`.
     pub writes_lost_at_swap: Option<u64>,
+    /// Files an execution skipped (fault `skipped_files`) that the target still lacked at the swap.
+    pub files_missing_at_swap: Option<u64>,
     /// Writes the source accepted between the freeze and the swap (0 when the freeze really froze).
     pub writes_during_freeze: Option<u64>,
     /// Freeze to DNS in sync, seconds.
@@ -228,6 +245,38 @@ pub struct Accounting {
 }
 
 impl World {
+    /// Everything the model divides by, multiplies with or turns into time is in range: a world that passes
+    /// never panics the simulator. Checked by `sim init` and on every load (a world file can be hand-edited).
+    pub fn validate(&self) -> Result<(), OutOfRange> {
+        if self.version != WORLD_VERSION {
+            return Err(OutOfRange {
+                field: "version".into(),
+                value: self.version.to_string(),
+                allowed: format!("{WORLD_VERSION} (the version this fsx-migrate reads)"),
+            });
+        }
+        check_sim_speed("speed", self.speed)?;
+        self.model.validate()?;
+        self.data.validate()?;
+        check_u64(
+            "source.settings.throughput_capacity_mbps",
+            u64::from(self.source.settings.throughput_capacity_mbps),
+            u64::from(limits::MIN_THROUGHPUT_MBPS),
+            u64::from(limits::MAX_THROUGHPUT_MBPS),
+            " MB/s",
+        )?;
+        for (i, rule) in self.faults.iter().enumerate() {
+            rule.validate().map_err(|e| OutOfRange {
+                field: format!("faults[{i}].{}", e.field),
+                ..e
+            })?;
+        }
+        for (i, e) in self.executions.iter().enumerate() {
+            e.schedule.validate(&format!("executions[{i}].schedule"))?;
+        }
+        Ok(())
+    }
+
     /// The file system `id` at `now`, source or target.
     pub fn file_system_at(&self, id: &str, now: Timestamp) -> Option<FileSystemInfo> {
         if self.source.id == id {
@@ -283,6 +332,16 @@ impl World {
         }
     }
 
+    /// Files the target lacks at `now` because an execution skipped them: the skips of the latest execution
+    /// that succeeded by `now` (a later success copies what an earlier one skipped).
+    pub fn missing_files_at(&self, now: Timestamp) -> u64 {
+        self.executions
+            .iter()
+            .filter(|e| e.succeeded_by(now))
+            .max_by_key(|e| e.end())
+            .map_or(0, |e| e.schedule.skipped_files.min(e.schedule.files))
+    }
+
     pub fn target_seeded_at(&self, now: Timestamp) -> bool {
         self.executions.iter().any(|e| e.succeeded_by(now))
     }
@@ -320,15 +379,16 @@ impl World {
             .filter(|t| *t <= now);
         let freeze_at = self.freeze_at();
         let writes = |t: Timestamp| self.writes.writes_by(&self.data, t);
-        let (lost, during) = match swapped_at {
+        let (lost, missing, during) = match swapped_at {
             Some(swap_at) => {
                 let synced = self.synced_writes_at(swap_at);
                 let before_freeze = writes(freeze_at.map_or(swap_at, |f| f.min(swap_at)));
-                let lost = (before_freeze - synced).max(0.0);
+                let missing = self.missing_files_at(swap_at);
+                let lost = (before_freeze - synced).max(0.0).round() as u64 + missing;
                 let during = freeze_at.map_or(0.0, |f| (writes(swap_at) - writes(f)).max(0.0));
-                (Some(lost.round() as u64), Some(during.round() as u64))
+                (Some(lost), Some(missing), Some(during.round() as u64))
             }
-            None => (None, None),
+            None => (None, None, None),
         };
         let mut by_kind = BTreeMap::new();
         for e in &self.executions {
@@ -344,6 +404,7 @@ impl World {
             dns_swapped_at: swapped_at,
             dns_insync_at: insync_at,
             writes_lost_at_swap: lost,
+            files_missing_at_swap: missing,
             writes_during_freeze: during,
             downtime_secs: match (freeze_at, insync_at) {
                 (Some(f), Some(i)) => u64::try_from(i.duration_since(f).as_secs()).ok(),
@@ -403,5 +464,161 @@ impl World {
     /// The request a target was created with, normalised for the same-token comparison.
     pub fn request_fingerprint(request: &CreateTargetRequest) -> String {
         serde_json::to_string(request).expect("requests serialise")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::model::ExecutionSchedule;
+    use crate::sim::scenario::{self, ScenarioSpec};
+
+    fn small() -> World {
+        scenario::build(&ScenarioSpec::named("small").unwrap(), crate::sim::epoch())
+    }
+
+    fn at(world: &World, secs: i64) -> Timestamp {
+        world.anchor_sim + SignedDuration::from_secs(secs)
+    }
+
+    /// An execution of one hour (10 min each of launch and prepare, 30 of transfer, 10 of verify).
+    fn execution(world: &World, kind: SyncKind, start: i64, skipped: u64) -> SimExecution {
+        SimExecution {
+            arn: format!("exec-{start}"),
+            task_arn: "task".into(),
+            kind,
+            started_at: at(world, start),
+            remove_deleted: kind == SyncKind::Final,
+            schedule: ExecutionSchedule {
+                launch_secs: 600.0,
+                prepare_secs: 600.0,
+                transfer_secs: 1800.0,
+                verify_secs: 600.0,
+                snapshot_writes: world.writes.writes_by(&world.data, at(world, start + 1200)),
+                files: 1000,
+                bytes: 1000 << 20,
+                deletes: 0,
+                error_after_secs: None,
+                skipped_files: skipped,
+            },
+        }
+    }
+
+    fn swap(world: &mut World, secs: i64) {
+        world.changes.push(SimChange {
+            id: "C1".into(),
+            record_name: "files.corp.example.com.".into(),
+            value: "target".into(),
+            ttl: 60,
+            submitted_at: at(world, secs),
+        });
+    }
+
+    #[test]
+    fn skipped_files_are_reported_from_transferring_on_and_the_execution_succeeds() {
+        let w = small();
+        let e = execution(&w, SyncKind::Initial, 0, 50);
+        let info = |secs| e.info_at(at(&w, secs));
+        assert_eq!(info(1000).counters.files_skipped, 0, "PREPARING");
+        let transferring = info(1200 + 900);
+        assert_eq!(transferring.status, ExecutionStatus::Transferring);
+        assert_eq!(
+            transferring.counters.files_skipped, 25,
+            "half-way through TRANSFERRING"
+        );
+        let done = info(3600);
+        assert_eq!(done.status, ExecutionStatus::Success);
+        assert_eq!(done.counters.files_skipped, 50);
+        assert_eq!(done.counters.files_transferred, 950);
+        assert_eq!(done.counters.files_verified, 950);
+        assert_eq!(done.counters.estimated_files_to_transfer, 1000);
+        assert_eq!(done.counters.bytes_transferred, 950 << 20);
+    }
+
+    #[test]
+    fn skipped_files_stay_missing_until_a_later_success_without_skips() {
+        let mut w = small();
+        w.executions.push(execution(&w, SyncKind::Initial, 0, 50));
+        w.executions.push(execution(&w, SyncKind::Incremental, 4000, 0));
+        assert_eq!(w.missing_files_at(at(&w, 3599)), 0, "nothing succeeded yet");
+        assert_eq!(w.missing_files_at(at(&w, 3600)), 50);
+        assert_eq!(
+            w.missing_files_at(at(&w, 7599)),
+            50,
+            "the incremental is still running"
+        );
+        assert_eq!(w.missing_files_at(at(&w, 7600)), 0, "the incremental copied them");
+        // A failed run copies nothing.
+        let mut failed = execution(&w, SyncKind::Incremental, 8000, 0);
+        failed.schedule.error_after_secs = Some(2000.0);
+        w.executions.push(failed);
+        w.executions.push(execution(&w, SyncKind::Incremental, 12_000, 7));
+        assert_eq!(w.missing_files_at(at(&w, 11_000)), 0);
+        assert_eq!(
+            w.missing_files_at(at(&w, 15_600)),
+            7,
+            "the latest success skipped 7"
+        );
+    }
+
+    #[test]
+    fn files_missing_at_the_swap_count_as_lost_writes() {
+        let mut w = small();
+        w.writes.frozen_at = Some(at(&w, 4000));
+        w.executions.push(execution(&w, SyncKind::Initial, 0, 0));
+        w.executions.push(execution(&w, SyncKind::Final, 4000, 50));
+        swap(&mut w, 7700);
+        let acc = w.accounting(at(&w, 8000));
+        assert_eq!(acc.files_missing_at_swap, Some(50));
+        assert_eq!(acc.writes_lost_at_swap, Some(50), "{acc:?}");
+
+        // The same cutover without the skip loses nothing.
+        let mut clean = w.clone();
+        clean.executions[1].schedule.skipped_files = 0;
+        let acc = clean.accounting(at(&w, 8000));
+        assert_eq!(
+            (acc.files_missing_at_swap, acc.writes_lost_at_swap),
+            (Some(0), Some(0))
+        );
+
+        // Skipped in an earlier run, copied by the final sync: nothing missing at the swap.
+        let mut healed = clean.clone();
+        healed.executions[0].schedule.skipped_files = 50;
+        let acc = healed.accounting(at(&w, 8000));
+        assert_eq!(
+            (acc.files_missing_at_swap, acc.writes_lost_at_swap),
+            (Some(0), Some(0))
+        );
+    }
+
+    #[test]
+    fn a_world_with_a_bad_value_fails_validation_with_the_field() {
+        small().validate().unwrap();
+        let mut w = small();
+        w.model.transfer_files_per_sec = 0.0;
+        assert!(
+            w.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("model.transfer_files_per_sec = 0")
+        );
+        let mut w = small();
+        w.speed = 1e15;
+        assert_eq!(w.validate().unwrap_err().field, "speed");
+        let mut w = small();
+        w.faults
+            .push(crate::sim::faults::FaultRule::parse("throttle").unwrap());
+        w.faults[0].probability = 7.0;
+        assert_eq!(w.validate().unwrap_err().field, "faults[0].probability");
+        let mut w = small();
+        w.source.settings.throughput_capacity_mbps = 0;
+        assert!(w.validate().unwrap_err().allowed.contains("between 8 and 12288"));
+        let mut w = small();
+        w.executions.push(execution(&w, SyncKind::Initial, 0, 0));
+        w.executions[0].schedule.transfer_secs = 1e300;
+        assert_eq!(
+            w.validate().unwrap_err().field,
+            "executions[0].schedule.transfer_secs"
+        );
     }
 }
