@@ -16,7 +16,9 @@ use aws_smithy_mocks::mock;
 use std::collections::BTreeMap;
 
 use fsx_migrate::core::machine::{ExecutionChoice, choose_execution};
-use fsx_migrate::model::{ExecutionStatus, LogLevel, SecurityDescriptorCopy, Side, SyncKind, VerifyMode};
+use fsx_migrate::model::{
+    ExecutionStatus, LogLevel, SecurityDescriptorCopy, Side, SyncKind, TaskReport, VerifyMode,
+};
 use fsx_migrate::plan::checkpoint::CurrentSync;
 use fsx_migrate::plan::intent::PasswordSource;
 use fsx_migrate::port::{
@@ -349,6 +351,90 @@ async fn create_task_without_excludes_or_log_group_sends_neither() {
     assert!(r.excludes().is_empty());
     assert_eq!(r.cloud_watch_log_group_arn(), None);
     assert_eq!(r.options().and_then(|o| o.log_level()), Some(&ds::LogLevel::Off));
+}
+
+#[tokio::test]
+async fn create_task_sends_the_task_report_of_errors_only_to_s3() {
+    let requests = Recorder::<CreateTaskInput>::new();
+    let seen = requests.clone();
+    let create = mock!(aws_sdk_datasync::Client::create_task).then_compute_output(move |r| {
+        seen.record(r);
+        CreateTaskOutput::builder().task_arn(TASK).build()
+    });
+    let mut port = support::port(Rules {
+        datasync: vec![&create],
+        ..Default::default()
+    });
+    let mut request = CreateTaskRequest {
+        name: "t".into(),
+        source_location_arn: "arn:src".into(),
+        target_location_arn: "arn:dst".into(),
+        options: live_options(),
+        excludes: vec![],
+        cloudwatch_log_group_arn: None,
+        task_report: Some(TaskReport {
+            s3_bucket_arn: "arn:aws:s3:::fsx-migrate-reports".into(),
+            bucket_access_role_arn: "arn:aws:iam::123456789012:role/datasync-reports".into(),
+            subdirectory: Some("plan-42/".into()),
+        }),
+        tags: support::plan_tags(&[]),
+    };
+    port.execute(&Command::CreateTask(request.clone()))
+        .await
+        .expect("created");
+    request.task_report = Some(TaskReport {
+        subdirectory: None,
+        ..request.task_report.clone().unwrap()
+    });
+    port.execute(&Command::CreateTask(request))
+        .await
+        .expect("created");
+
+    let sent = requests.all();
+    let report = sent[0].task_report_config().expect("task report config");
+    assert_eq!(report.output_type(), Some(&ds::ReportOutputType::Standard));
+    assert_eq!(report.report_level(), Some(&ds::ReportLevel::ErrorsOnly));
+    let s3 = report.destination().and_then(|d| d.s3()).expect("S3 destination");
+    assert_eq!(s3.s3_bucket_arn(), "arn:aws:s3:::fsx-migrate-reports");
+    assert_eq!(
+        s3.bucket_access_role_arn(),
+        "arn:aws:iam::123456789012:role/datasync-reports"
+    );
+    assert_eq!(s3.subdirectory(), Some("plan-42/"));
+    let s3 = sent[1]
+        .task_report_config()
+        .and_then(|r| r.destination())
+        .and_then(|d| d.s3())
+        .expect("S3 destination");
+    assert_eq!(s3.subdirectory(), None);
+}
+
+#[tokio::test]
+async fn create_task_without_a_task_report_sends_none() {
+    let requests = Recorder::<CreateTaskInput>::new();
+    let seen = requests.clone();
+    let create = mock!(aws_sdk_datasync::Client::create_task).then_compute_output(move |r| {
+        seen.record(r);
+        CreateTaskOutput::builder().task_arn(TASK).build()
+    });
+    let mut port = support::port(Rules {
+        datasync: vec![&create],
+        ..Default::default()
+    });
+    let request = CreateTaskRequest {
+        name: "t".into(),
+        source_location_arn: "arn:src".into(),
+        target_location_arn: "arn:dst".into(),
+        options: live_options(),
+        excludes: vec![],
+        cloudwatch_log_group_arn: None,
+        task_report: None,
+        tags: support::plan_tags(&[]),
+    };
+    port.execute(&Command::CreateTask(request))
+        .await
+        .expect("created");
+    assert_eq!(requests.only().task_report_config(), None);
 }
 
 #[tokio::test]

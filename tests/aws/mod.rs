@@ -4,6 +4,7 @@
 mod datasync;
 mod errors;
 mod fsx;
+mod logs;
 mod migration;
 mod moto;
 mod route53;
