@@ -1,8 +1,9 @@
 //! AWS DataSync calls: the two FSx for Windows locations, the task, and its executions.
 //!
-//! None of these create calls takes an idempotency token, so everything is tagged with the plan id and
-//! looked up by tag ([`find_transfer_resources`]) before the core creates anything again, and the executions
-//! the checkpoint does not know are listed with their tags ([`find_execution`]) for the core to choose from.
+//! None of these create calls takes an idempotency token, so the SDK resends them only after throttling
+//! ([`retries`]), everything is tagged with the plan id and looked up by tag ([`find_transfer_resources`])
+//! before the core creates anything again, and the executions the checkpoint does not know are listed with
+//! their tags ([`find_execution`]) for the core to choose from.
 //! The SMB password is resolved right before CreateLocationFsxWindows and never leaves this module.
 
 use std::collections::BTreeMap;
@@ -10,6 +11,7 @@ use std::collections::BTreeMap;
 use aws_sdk_datasync::types as ds;
 
 use crate::aws::errors;
+use crate::aws::retries;
 use crate::aws::secrets;
 use crate::model::{ExecutionCounters, ExecutionInfo, ExecutionStatus, PhaseDurations, TaskReport};
 use crate::port::{
@@ -173,6 +175,8 @@ pub async fn create_location(
         call = call.domain(&request.domain);
     }
     let out = call
+        .customize()
+        .config_override(retries::datasync_create())
         .send()
         .await
         .map_err(|e| errors::redact(errors::from_sdk(CREATE_LOCATION, e), password.expose()))?;
@@ -253,7 +257,12 @@ pub async fn create_task(
                 .build(),
         );
     }
-    let out = call.send().await.map_err(|e| errors::from_sdk(CREATE_TASK, e))?;
+    let out = call
+        .customize()
+        .config_override(retries::datasync_create())
+        .send()
+        .await
+        .map_err(|e| errors::from_sdk(CREATE_TASK, e))?;
     out.task_arn()
         .map(str::to_string)
         .ok_or_else(|| errors::missing_field(CREATE_TASK, "TaskArn"))
@@ -357,6 +366,8 @@ pub async fn start_execution(
         .task_arn(&request.task_arn)
         .override_options(override_options(&request.overrides))
         .set_tags(Some(tag_list(START_EXECUTION, &request.tags)?))
+        .customize()
+        .config_override(retries::datasync_create())
         .send()
         .await
         .map_err(|e| errors::from_sdk(START_EXECUTION, e))?;

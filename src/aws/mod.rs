@@ -10,6 +10,7 @@ pub mod ec2;
 pub mod errors;
 pub mod fsx;
 pub mod logs;
+pub mod retries;
 pub mod route53;
 pub mod secrets;
 
