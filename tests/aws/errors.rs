@@ -650,3 +650,173 @@ async fn a_timeout_on_create_task_is_attempted_once_and_reported_transient() {
     assert_eq!(err.class, ErrorClass::Transient);
     assert_eq!(sent.0.load(std::sync::atomic::Ordering::SeqCst), 3);
 }
+
+/// An FSx client whose credentials provider fails with `error` (counting the calls), answering
+/// DescribeFileSystems if a request were ever signed.
+fn fsx_with_credentials(
+    error: fn() -> aws_credential_types::provider::error::CredentialsError,
+    calls: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> (aws_sdk_fsx::Client, aws_smithy_mocks::Rule) {
+    // An HTTP answer, not a modeled output: the mock sets modeled outputs even on a request that failed
+    // before it was sent, which would hide the credentials error.
+    let describe = mock!(aws_sdk_fsx::Client::describe_file_systems)
+        .then_http_response(|| support::http(200, r#"{"FileSystems":[]}"#));
+    let calls = std::sync::Arc::clone(calls);
+    let provider = aws_credential_types::provider::SharedCredentialsProvider::new(
+        aws_credential_types::credential_fn::provide_credentials_fn(move || {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move { Err(error()) }
+        }),
+    );
+    let client = aws_smithy_mocks::mock_client!(
+        aws_sdk_fsx,
+        aws_smithy_mocks::RuleMode::MatchAny,
+        [&describe],
+        |c| c
+            .retry_config(support::fast_retries())
+            .credentials_provider(provider.clone())
+    );
+    (client, describe)
+}
+
+async fn describe_with(client: aws_sdk_fsx::Client) -> fsx_migrate::port::CloudError {
+    let mut port = support::port_with_fsx(client);
+    port.execute(&describe_command())
+        .await
+        .expect_err("no credentials")
+}
+
+#[tokio::test]
+async fn no_credentials_in_the_chain_is_a_credentials_error_not_a_network_one() {
+    let calls = std::sync::Arc::default();
+    let (client, _) = fsx_with_credentials(
+        || {
+            aws_credential_types::provider::error::CredentialsError::not_loaded(
+                "no providers in chain provided credentials",
+            )
+        },
+        &calls,
+    );
+    let err = describe_with(client).await;
+    assert_eq!(err.class, ErrorClass::Credentials, "{err}");
+    assert!(!err.class.is_retryable());
+    assert_eq!(err.operation, "fsx:DescribeFileSystems");
+    assert_eq!(err.code, "NoCredentials");
+    assert!(
+        err.message.contains("no valid AWS credentials")
+            && err.message.contains("no providers in chain provided credentials"),
+        "{}",
+        err.message
+    );
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the SDK does not retry a missing credential"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_sso_token_is_a_credentials_error() {
+    let calls = std::sync::Arc::default();
+    let (client, _) = fsx_with_credentials(
+        || {
+            aws_credential_types::provider::error::CredentialsError::provider_error(
+                "the SSO token has expired and cannot be refreshed",
+            )
+        },
+        &calls,
+    );
+    let err = describe_with(client).await;
+    assert_eq!(
+        (err.class, err.code.as_str()),
+        (ErrorClass::Credentials, "CredentialsError")
+    );
+    assert!(
+        err.message.contains("the SSO token has expired"),
+        "{}",
+        err.message
+    );
+}
+
+#[tokio::test]
+async fn a_client_without_any_credentials_provider_is_a_credentials_error() {
+    let describe = mock!(aws_sdk_fsx::Client::describe_file_systems)
+        .then_http_response(|| support::http(200, r#"{"FileSystems":[]}"#));
+    let config = aws_sdk_fsx::Config::builder()
+        .behavior_version(aws_sdk_fsx::config::BehaviorVersion::latest())
+        .region(aws_sdk_fsx::config::Region::new("eu-west-1"))
+        .retry_config(support::fast_retries())
+        .http_client(aws_smithy_mocks::create_mock_http_client())
+        .interceptor(aws_smithy_mocks::MockResponseInterceptor::new().with_rule(&describe))
+        .build();
+    let err = describe_with(aws_sdk_fsx::Client::from_conf(config)).await;
+    assert_eq!(
+        (err.class, err.code.as_str()),
+        (ErrorClass::Credentials, "NoCredentials"),
+        "{err}"
+    );
+    assert!(
+        err.message.contains("no AWS credentials could be loaded"),
+        "{}",
+        err.message
+    );
+}
+
+#[tokio::test]
+async fn expired_or_unknown_credentials_answered_by_aws_are_credentials_errors() {
+    for (code, message) in [
+        (
+            "ExpiredTokenException",
+            "The security token included in the request is expired",
+        ),
+        (
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.",
+        ),
+        (
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid.",
+        ),
+        ("ExpiredToken", "The provided token has expired."),
+    ] {
+        let describe = mock!(aws_sdk_fsx::Client::describe_file_systems)
+            .sequence()
+            .http_response(move || support::json_error(400, code, message))
+            .repeatedly()
+            .build();
+        let mut port = support::port(Rules {
+            fsx: vec![&describe],
+            ..Default::default()
+        });
+        let err = port.execute(&describe_command()).await.expect_err(code);
+        assert_eq!((err.class, err.code.as_str()), (ErrorClass::Credentials, code));
+        assert!(err.message.starts_with(message), "{}", err.message);
+        assert!(
+            err.message.contains("expired or not recognised"),
+            "{}",
+            err.message
+        );
+        assert_eq!(describe.num_calls(), 1, "{code} is not retried");
+    }
+    // Route 53 answers in XML with HTTP 403.
+    let get = mock!(aws_sdk_route53::Client::get_change).then_http_response(|| {
+        let mut response = support::xml_error(
+            403,
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid.",
+        );
+        *response.status_mut() = 403.try_into().unwrap();
+        response
+    });
+    let mut port = support::port(Rules {
+        route53: vec![&get],
+        ..Default::default()
+    });
+    let err = port
+        .execute(&Command::GetChange {
+            change_id: "C1".into(),
+        })
+        .await
+        .expect_err("expired");
+    assert_eq!(err.class, ErrorClass::Credentials);
+}

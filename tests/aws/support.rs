@@ -33,9 +33,22 @@ pub struct Rules<'a> {
 }
 
 /// An [`AwsPort`] whose clients answer from mock rules (tried in any order).
-pub fn port(rules: Rules<'_>) -> AwsPort {
-    let fsx = mock_client!(aws_sdk_fsx, RuleMode::MatchAny, rules.fsx, |c| c
-        .retry_config(fast_retries()));
+pub fn port(mut rules: Rules<'_>) -> AwsPort {
+    let fsx = mock_client!(
+        aws_sdk_fsx,
+        RuleMode::MatchAny,
+        std::mem::take(&mut rules.fsx),
+        |c| c.retry_config(fast_retries())
+    );
+    port_with_fsx_and(fsx, rules)
+}
+
+/// An [`AwsPort`] with this FSx client and mock clients without rules for the other services.
+pub fn port_with_fsx(fsx: aws_sdk_fsx::Client) -> AwsPort {
+    port_with_fsx_and(fsx, Rules::default())
+}
+
+fn port_with_fsx_and(fsx: aws_sdk_fsx::Client, rules: Rules<'_>) -> AwsPort {
     let datasync = mock_client!(aws_sdk_datasync, RuleMode::MatchAny, rules.datasync, |c| c
         .retry_config(fast_retries()));
     let route53 = mock_client!(aws_sdk_route53, RuleMode::MatchAny, rules.route53, |c| c
