@@ -145,7 +145,7 @@ impl AwsPort {
         };
         let mut unresolved_passwords = Vec::new();
         for source in &request.password_sources {
-            if let Some(problem) = secrets::check(&self.secrets, source).await {
+            if let Some(problem) = secrets::check(&self.secrets, source).await? {
                 unresolved_passwords.push(problem);
             }
         }

@@ -8,4 +8,5 @@ mod logs;
 mod migration;
 mod moto;
 mod route53;
+mod secrets;
 mod support;
