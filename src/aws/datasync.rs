@@ -1,8 +1,9 @@
 //! AWS DataSync calls: the two FSx for Windows locations, the task, and its executions.
 //!
-//! None of these create calls takes an idempotency token, so everything is tagged with the plan id and
-//! looked up by tag ([`find_transfer_resources`]) before the core creates anything again, and the executions
-//! the checkpoint does not know are listed with their tags ([`find_execution`]) for the core to choose from.
+//! None of these create calls takes an idempotency token, so the SDK resends them only after throttling
+//! ([`retries`]), everything is tagged with the plan id and looked up by tag ([`find_transfer_resources`])
+//! before the core creates anything again, and the executions the checkpoint does not know are listed with
+//! their tags ([`find_execution`]) for the core to choose from.
 //! The SMB password is resolved right before CreateLocationFsxWindows and never leaves this module.
 
 use std::collections::BTreeMap;
@@ -10,8 +11,9 @@ use std::collections::BTreeMap;
 use aws_sdk_datasync::types as ds;
 
 use crate::aws::errors;
+use crate::aws::retries;
 use crate::aws::secrets;
-use crate::model::{ExecutionCounters, ExecutionInfo, ExecutionStatus, PhaseDurations};
+use crate::model::{ExecutionCounters, ExecutionInfo, ExecutionStatus, PhaseDurations, TaskReport};
 use crate::port::{
     CloudError, CreateLocationRequest, CreateTaskRequest, ExecutionCandidate, MigrationResource, PLAN_TAG,
     PreserveDeletedFiles, ResourceKind, SIDE_TAG, SOURCE_TAG, StartExecutionRequest, TaskOptions,
@@ -173,6 +175,8 @@ pub async fn create_location(
         call = call.domain(&request.domain);
     }
     let out = call
+        .customize()
+        .config_override(retries::datasync_create())
         .send()
         .await
         .map_err(|e| errors::redact(errors::from_sdk(CREATE_LOCATION, e), password.expose()))?;
@@ -242,6 +246,9 @@ pub async fn create_task(
         .options(task_options(&request.options))
         .set_cloud_watch_log_group_arn(request.cloudwatch_log_group_arn.clone())
         .set_tags(Some(tag_list(CREATE_TASK, &request.tags)?));
+    if let Some(report) = &request.task_report {
+        call = call.task_report_config(task_report_config(report)?);
+    }
     if !request.excludes.is_empty() {
         call = call.excludes(
             ds::FilterRule::builder()
@@ -250,10 +257,30 @@ pub async fn create_task(
                 .build(),
         );
     }
-    let out = call.send().await.map_err(|e| errors::from_sdk(CREATE_TASK, e))?;
+    let out = call
+        .customize()
+        .config_override(retries::datasync_create())
+        .send()
+        .await
+        .map_err(|e| errors::from_sdk(CREATE_TASK, e))?;
     out.task_arn()
         .map(str::to_string)
         .ok_or_else(|| errors::missing_field(CREATE_TASK, "TaskArn"))
+}
+
+/// The task report: only the files DataSync skipped or failed on (ERRORS_ONLY, STANDARD output), to S3.
+pub fn task_report_config(report: &TaskReport) -> Result<ds::TaskReportConfig, CloudError> {
+    let s3 = ds::ReportDestinationS3::builder()
+        .s3_bucket_arn(&report.s3_bucket_arn)
+        .bucket_access_role_arn(&report.bucket_access_role_arn)
+        .set_subdirectory(report.subdirectory.clone())
+        .build()
+        .map_err(|e| errors::rejected(CREATE_TASK, "InvalidParameter", format!("task report: {e}")))?;
+    Ok(ds::TaskReportConfig::builder()
+        .destination(ds::ReportDestination::builder().s3(s3).build())
+        .output_type(ds::ReportOutputType::Standard)
+        .report_level(ds::ReportLevel::ErrorsOnly)
+        .build())
 }
 
 /// How many of the newest unknown executions FindExecution describes: a task runs one at a time, and the
@@ -339,6 +366,8 @@ pub async fn start_execution(
         .task_arn(&request.task_arn)
         .override_options(override_options(&request.overrides))
         .set_tags(Some(tag_list(START_EXECUTION, &request.tags)?))
+        .customize()
+        .config_override(retries::datasync_create())
         .send()
         .await
         .map_err(|e| errors::from_sdk(START_EXECUTION, e))?;
@@ -364,9 +393,7 @@ pub async fn describe_execution(
     let count = |v: i64| u64::try_from(v).unwrap_or(0);
     Ok(ExecutionInfo {
         arn: out.task_execution_arn().unwrap_or(execution_arn).to_string(),
-        started_at: out
-            .start_time()
-            .and_then(|t| jiff::Timestamp::from_second(t.secs()).ok()),
+        started_at: out.start_time().and_then(to_timestamp),
         status: out
             .status()
             .map(|s| ExecutionStatus::parse(s.as_str()))
@@ -390,6 +417,11 @@ pub async fn describe_execution(
         error_code: result.and_then(|r| r.error_code()).map(str::to_string),
         error_detail: result.and_then(|r| r.error_detail()).map(str::to_string),
     })
+}
+
+/// An SDK time as a [`jiff::Timestamp`], to the nanosecond; `None` outside jiff's range.
+fn to_timestamp(t: &aws_smithy_types::DateTime) -> Option<jiff::Timestamp> {
+    jiff::Timestamp::new(t.secs(), i32::try_from(t.subsec_nanos()).ok()?).ok()
 }
 
 #[cfg(test)]

@@ -2,9 +2,11 @@
 //!
 //! The SDK has already retried throttling and transient failures by the time an error reaches us (see
 //! `AwsPort::connect`); what is left is either still retryable later (Throttled, Transient), a missing
-//! resource (NotFound) or a refusal that needs a person (Rejected, with AWS's own code and message).
+//! resource (NotFound), credentials that are missing or expired (Credentials: no retry helps until the
+//! operator logs in again) or a refusal that needs a person (Rejected, with AWS's own code and message).
 //! Messages never contain a password: callers that had one in flight pass it to [`redact`].
 
+use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_fsx::config::http::HttpResponse;
 use aws_sdk_fsx::error::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
@@ -52,22 +54,35 @@ const NOT_FOUND_CODES: &[&str] = &[
     "InvalidNetworkInterfaceID.NotFound",
 ];
 
-/// Codes that usually mean the ops box's credentials or IAM policy are wrong; they get a hint.
+/// Codes for credentials that AWS does not accept at all: expired (an SSO session or STS token that ran
+/// out) or unknown. Retrying cannot help; logging in again can.
+const CREDENTIALS_CODES: &[&str] = &[
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidAccessKeyId",
+    "AuthFailure",
+];
+
+/// Codes that usually mean the ops box's IAM policy or secret key is wrong; they get a hint.
 const ACCESS_CODES: &[&str] = &[
     "AccessDenied",
     "AccessDeniedException",
     "UnauthorizedOperation",
-    "UnrecognizedClientException",
-    "InvalidClientTokenId",
-    "ExpiredToken",
-    "ExpiredTokenException",
     "InvalidSignatureException",
     "SignatureDoesNotMatch",
 ];
 
+/// What the SDK says, without a `CredentialsError` in the chain, when a client has no credentials provider
+/// at all or the provider did not answer within the identity cache's load timeout.
+const NO_IDENTITY_TEXTS: &[&str] = &["no identity resolver", "identity resolver timed out"];
+
 /// Classifies an error code (and the HTTP status when there is one).
 pub fn classify(code: &str, http_status: Option<u16>) -> ErrorClass {
-    if THROTTLING_CODES.contains(&code) || http_status == Some(429) {
+    if CREDENTIALS_CODES.contains(&code) {
+        ErrorClass::Credentials
+    } else if THROTTLING_CODES.contains(&code) || http_status == Some(429) {
         ErrorClass::Throttled
     } else if NOT_FOUND_CODES.contains(&code) {
         ErrorClass::NotFound
@@ -84,6 +99,16 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let status = err.raw_response().map(|r| r.status().as_u16());
+    if !matches!(err, SdkError::ServiceError(_))
+        && let Some(failure) = credentials_failure(&err)
+    {
+        return CloudError {
+            class: ErrorClass::Credentials,
+            operation: operation.to_string(),
+            code: failure.code.to_string(),
+            message: failure.message,
+        };
+    }
     match &err {
         SdkError::ServiceError(service) => {
             let source = service.err();
@@ -138,6 +163,42 @@ where
     }
 }
 
+/// Why no request could be signed: the credentials provider failed or there is none.
+struct CredentialsFailure {
+    code: &'static str,
+    message: String,
+}
+
+/// Finds a credentials-provider failure in the error's source chain. The SDK reports it as a dispatch or
+/// construction failure (the request was never signed), which would otherwise read as a network problem.
+fn credentials_failure(err: &(dyn std::error::Error + 'static)) -> Option<CredentialsFailure> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(credentials) = e.downcast_ref::<CredentialsError>() {
+            let code = match credentials {
+                CredentialsError::CredentialsNotLoaded(_) => "NoCredentials",
+                _ => "CredentialsError",
+            };
+            return Some(CredentialsFailure {
+                code,
+                message: format!(
+                    "no valid AWS credentials for this request: {}",
+                    DisplayErrorContext(credentials)
+                ),
+            });
+        }
+        next = e.source();
+    }
+    let text = DisplayErrorContext(err).to_string();
+    NO_IDENTITY_TEXTS
+        .iter()
+        .any(|t| text.contains(t))
+        .then(|| CredentialsFailure {
+            code: "NoCredentials",
+            message: format!("no AWS credentials could be loaded for this request: {text}"),
+        })
+}
+
 /// A rejection raised by the adapter itself (bad input, a field AWS did not return, …).
 pub fn rejected(operation: &str, code: &str, message: impl Into<String>) -> CloudError {
     CloudError {
@@ -164,7 +225,9 @@ pub fn redact(mut error: CloudError, secret: &str) -> CloudError {
 
 /// Appends what to do next for the refusals an operator can fix without reading the AWS docs.
 fn with_hint(code: &str, message: String) -> String {
-    let hint = if ACCESS_CODES.contains(&code) {
+    let hint = if CREDENTIALS_CODES.contains(&code) {
+        "the AWS credentials in use are expired or not recognised"
+    } else if ACCESS_CODES.contains(&code) {
         "check the credentials in use and that their IAM policy allows this action; see docs/aws-permissions.md"
     } else {
         match code {
@@ -209,6 +272,16 @@ mod tests {
             classify("InvalidRequestException", Some(400)),
             ErrorClass::Rejected
         );
+        for code in [
+            "ExpiredToken",
+            "ExpiredTokenException",
+            "UnrecognizedClientException",
+            "InvalidClientTokenId",
+        ] {
+            assert_eq!(classify(code, Some(400)), ErrorClass::Credentials, "{code}");
+            assert!(!classify(code, Some(403)).is_retryable());
+        }
+        assert_eq!(classify("AccessDeniedException", Some(400)), ErrorClass::Rejected);
     }
 
     #[test]

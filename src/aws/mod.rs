@@ -1,5 +1,5 @@
 //! The AWS adapter: the cloud port carried out with the AWS SDK for Rust (FSx, DataSync, Route 53, EC2,
-//! Secrets Manager).
+//! Secrets Manager, CloudWatch Logs).
 //!
 //! It is a thin translation layer: each [`Command`] becomes one or a few SDK calls, each answer is mapped
 //! into our own model types, and each SDK error into a classified [`CloudError`]. No SDK type leaves this
@@ -9,6 +9,8 @@ pub mod datasync;
 pub mod ec2;
 pub mod errors;
 pub mod fsx;
+pub mod logs;
+pub mod retries;
 pub mod route53;
 pub mod secrets;
 
@@ -63,6 +65,7 @@ pub struct AwsPort {
     route53: aws_sdk_route53::Client,
     ec2: aws_sdk_ec2::Client,
     secrets: aws_sdk_secretsmanager::Client,
+    logs: aws_sdk_cloudwatchlogs::Client,
 }
 
 impl AwsPort {
@@ -98,6 +101,7 @@ impl AwsPort {
         route53: aws_sdk_route53::Client,
         ec2: aws_sdk_ec2::Client,
         secrets: aws_sdk_secretsmanager::Client,
+        logs: aws_sdk_cloudwatchlogs::Client,
     ) -> AwsPort {
         AwsPort {
             fsx,
@@ -105,6 +109,7 @@ impl AwsPort {
             route53,
             ec2,
             secrets,
+            logs,
         }
     }
 
@@ -115,6 +120,7 @@ impl AwsPort {
             route53: aws_sdk_route53::Client::new(config),
             ec2: aws_sdk_ec2::Client::new(config),
             secrets: aws_sdk_secretsmanager::Client::new(config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(config),
         }
     }
 
@@ -139,7 +145,7 @@ impl AwsPort {
         };
         let mut unresolved_passwords = Vec::new();
         for source in &request.password_sources {
-            if let Some(problem) = secrets::check(&self.secrets, source).await {
+            if let Some(problem) = secrets::check(&self.secrets, source).await? {
                 unresolved_passwords.push(problem);
             }
         }
@@ -246,11 +252,9 @@ impl CloudPort for AwsPort {
                 .migration_resources(source_file_system_id)
                 .await
                 .map(Response::MigrationResources),
-            Command::EnsureLogGroup { .. } => Err(errors::rejected(
-                "logs:CreateLogGroup",
-                "NotImplemented",
-                "creating the DataSync log group is not wired to CloudWatch Logs yet",
-            )),
+            Command::EnsureLogGroup { arn } => logs::ensure_log_group(&self.logs, arn)
+                .await
+                .map(|()| Response::LogGroupReady),
             Command::StartExecution(request) => datasync::start_execution(&self.datasync, request)
                 .await
                 .map(|arn| Response::ExecutionStarted { arn }),

@@ -8,7 +8,7 @@ use std::fmt;
 
 use crate::aws::errors;
 use crate::plan::intent::PasswordSource;
-use crate::port::CloudError;
+use crate::port::{CloudError, ErrorClass};
 
 /// The operation name used in errors raised while reading a password locally.
 const LOCAL_OPERATION: &str = "fsx-migrate:ReadPassword";
@@ -40,15 +40,24 @@ impl fmt::Display for Secret {
     }
 }
 
-/// Why `source` would not resolve now, checked before anything billable exists; `None` when it will.
-/// A `prompt` is asked when the password is needed (a person is at the terminal then).
-pub async fn check(secrets: &aws_sdk_secretsmanager::Client, source: &PasswordSource) -> Option<String> {
+/// Why `source` would not resolve now, checked before anything billable exists: `Ok(None)` when it will,
+/// `Ok(Some("source: why"))` when it will not (an unset variable, a missing or unreadable secret). The
+/// password read on the way is dropped at once and never part of the answer. A `prompt` is not asked now:
+/// a person is at the terminal when it is needed. Failures that say nothing about the source (throttling,
+/// a server error, missing credentials) are errors, for the driver to retry or report as such.
+pub async fn check(
+    secrets: &aws_sdk_secretsmanager::Client,
+    source: &PasswordSource,
+) -> Result<Option<String>, CloudError> {
     match source {
-        PasswordSource::Prompt => None,
+        PasswordSource::Prompt => Ok(None),
         PasswordSource::Env(_) | PasswordSource::SecretsManager(_) => {
-            match resolve(secrets, source, "the DataSync SMB user").await {
-                Ok(_) => None,
-                Err(error) => Some(format!("{source}: {}", error.message)),
+            match resolve(secrets, source, "this plan").await {
+                Ok(_) => Ok(None),
+                Err(error) if error.class.is_retryable() || error.class == ErrorClass::Credentials => {
+                    Err(error)
+                }
+                Err(error) => Ok(Some(format!("{source}: {}", error.message))),
             }
         }
     }

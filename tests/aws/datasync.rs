@@ -4,7 +4,6 @@ use aws_sdk_datasync::operation::create_location_fsx_windows::{
     CreateLocationFsxWindowsInput, CreateLocationFsxWindowsOutput,
 };
 use aws_sdk_datasync::operation::create_task::{CreateTaskInput, CreateTaskOutput};
-use aws_sdk_datasync::operation::describe_task::DescribeTaskOutput;
 use aws_sdk_datasync::operation::describe_task_execution::DescribeTaskExecutionOutput;
 use aws_sdk_datasync::operation::list_locations::ListLocationsOutput;
 use aws_sdk_datasync::operation::list_tags_for_resource::ListTagsForResourceOutput;
@@ -14,11 +13,18 @@ use aws_sdk_datasync::operation::start_task_execution::{StartTaskExecutionInput,
 use aws_sdk_datasync::types as ds;
 use aws_smithy_mocks::mock;
 
-use fsx_migrate::model::{ExecutionStatus, LogLevel, SecurityDescriptorCopy, Side, SyncKind, VerifyMode};
+use std::collections::BTreeMap;
+
+use fsx_migrate::core::machine::{ExecutionChoice, choose_execution};
+use fsx_migrate::model::{
+    ExecutionStatus, LogLevel, SecurityDescriptorCopy, Side, SyncKind, TaskReport, VerifyMode,
+};
+use fsx_migrate::plan::checkpoint::CurrentSync;
 use fsx_migrate::plan::intent::PasswordSource;
 use fsx_migrate::port::{
-    CloudPort, Command, CreateLocationRequest, CreateTaskRequest, ErrorClass, PLAN_TAG, PreserveDeletedFiles,
-    Response, SIDE_TAG, StartExecutionRequest, TaskOptions, TransferMode, TransferResources,
+    CloudPort, Command, CreateLocationRequest, CreateTaskRequest, ErrorClass, ExecutionCandidate, PLAN_TAG,
+    PreserveDeletedFiles, Response, SIDE_TAG, SOURCE_TAG, SYNC_TAG, StartExecutionRequest, TaskOptions,
+    TransferMode, TransferResources,
 };
 
 use super::support::{self, PASSWORD, Recorder, Rules, SOURCE_ARN};
@@ -348,6 +354,90 @@ async fn create_task_without_excludes_or_log_group_sends_neither() {
 }
 
 #[tokio::test]
+async fn create_task_sends_the_task_report_of_errors_only_to_s3() {
+    let requests = Recorder::<CreateTaskInput>::new();
+    let seen = requests.clone();
+    let create = mock!(aws_sdk_datasync::Client::create_task).then_compute_output(move |r| {
+        seen.record(r);
+        CreateTaskOutput::builder().task_arn(TASK).build()
+    });
+    let mut port = support::port(Rules {
+        datasync: vec![&create],
+        ..Default::default()
+    });
+    let mut request = CreateTaskRequest {
+        name: "t".into(),
+        source_location_arn: "arn:src".into(),
+        target_location_arn: "arn:dst".into(),
+        options: live_options(),
+        excludes: vec![],
+        cloudwatch_log_group_arn: None,
+        task_report: Some(TaskReport {
+            s3_bucket_arn: "arn:aws:s3:::fsx-migrate-reports".into(),
+            bucket_access_role_arn: "arn:aws:iam::123456789012:role/datasync-reports".into(),
+            subdirectory: Some("plan-42/".into()),
+        }),
+        tags: support::plan_tags(&[]),
+    };
+    port.execute(&Command::CreateTask(request.clone()))
+        .await
+        .expect("created");
+    request.task_report = Some(TaskReport {
+        subdirectory: None,
+        ..request.task_report.clone().unwrap()
+    });
+    port.execute(&Command::CreateTask(request))
+        .await
+        .expect("created");
+
+    let sent = requests.all();
+    let report = sent[0].task_report_config().expect("task report config");
+    assert_eq!(report.output_type(), Some(&ds::ReportOutputType::Standard));
+    assert_eq!(report.report_level(), Some(&ds::ReportLevel::ErrorsOnly));
+    let s3 = report.destination().and_then(|d| d.s3()).expect("S3 destination");
+    assert_eq!(s3.s3_bucket_arn(), "arn:aws:s3:::fsx-migrate-reports");
+    assert_eq!(
+        s3.bucket_access_role_arn(),
+        "arn:aws:iam::123456789012:role/datasync-reports"
+    );
+    assert_eq!(s3.subdirectory(), Some("plan-42/"));
+    let s3 = sent[1]
+        .task_report_config()
+        .and_then(|r| r.destination())
+        .and_then(|d| d.s3())
+        .expect("S3 destination");
+    assert_eq!(s3.subdirectory(), None);
+}
+
+#[tokio::test]
+async fn create_task_without_a_task_report_sends_none() {
+    let requests = Recorder::<CreateTaskInput>::new();
+    let seen = requests.clone();
+    let create = mock!(aws_sdk_datasync::Client::create_task).then_compute_output(move |r| {
+        seen.record(r);
+        CreateTaskOutput::builder().task_arn(TASK).build()
+    });
+    let mut port = support::port(Rules {
+        datasync: vec![&create],
+        ..Default::default()
+    });
+    let request = CreateTaskRequest {
+        name: "t".into(),
+        source_location_arn: "arn:src".into(),
+        target_location_arn: "arn:dst".into(),
+        options: live_options(),
+        excludes: vec![],
+        cloudwatch_log_group_arn: None,
+        task_report: None,
+        tags: support::plan_tags(&[]),
+    };
+    port.execute(&Command::CreateTask(request))
+        .await
+        .expect("created");
+    assert_eq!(requests.only().task_report_config(), None);
+}
+
+#[tokio::test]
 async fn start_execution_sends_per_kind_overrides_final_removes_deleted_files() {
     let requests = Recorder::<StartTaskExecutionInput>::new();
     let seen = requests.clone();
@@ -449,87 +539,298 @@ async fn start_execution_sends_per_kind_overrides_final_removes_deleted_files() 
     );
 }
 
-#[tokio::test]
-async fn find_execution_prefers_the_current_execution_when_it_is_new() {
-    let describe = mock!(aws_sdk_datasync::Client::describe_task)
-        .match_requests(|r| r.task_arn() == Some(TASK))
-        .then_output(|| {
-            DescribeTaskOutput::builder()
-                .task_arn(TASK)
-                .status(ds::TaskStatus::Running)
-                .current_task_execution_arn(format!("{TASK}/execution/exec-3"))
-                .build()
-        });
-    let mut port = support::port(Rules {
-        datasync: vec![&describe],
-        ..Default::default()
-    });
-    let command = Command::FindExecution {
-        task_arn: TASK.into(),
-        known: vec![format!("{TASK}/execution/exec-1")],
-    };
-    assert_eq!(
-        port.execute(&command).await,
-        Ok(Response::ExecutionFound(Some(format!("{TASK}/execution/exec-3"))))
-    );
+fn execution(n: u32) -> String {
+    format!("{TASK}/execution/exec-{n:017}")
 }
 
-#[tokio::test]
-async fn find_execution_falls_back_to_the_newest_unknown_listed_execution() {
-    let describe = mock!(aws_sdk_datasync::Client::describe_task).then_output(|| {
-        DescribeTaskOutput::builder()
-            .task_arn(TASK)
-            .status(ds::TaskStatus::Available)
-            .current_task_execution_arn(format!("{TASK}/execution/exec-1"))
-            .build()
-    });
-    let requests = Recorder::<ListTaskExecutionsInput>::new();
-    let seen = requests.clone();
+/// 2027-01-15T08:00:00Z plus `n` minutes: when execution `n` started.
+fn started(n: u32) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(1_800_000_000 + i64::from(n) * 60).expect("timestamp")
+}
+
+fn start_time(n: u32) -> aws_smithy_types::DateTime {
+    aws_smithy_types::DateTime::from_secs(started(n).as_second())
+}
+
+/// The write-ahead record execution `n` was started for, 30 s before it started.
+fn request_for(n: u32) -> CurrentSync {
+    CurrentSync::requested(
+        SyncKind::Incremental,
+        started(n) - jiff::SignedDuration::from_secs(30),
+        1,
+    )
+}
+
+/// A task with executions 1..=8 listed oldest first over two pages; each is described with its own status
+/// and StartTime and carries its own tags. Counts every DescribeTaskExecution and ListTagsForResource by ARN.
+struct ExecutionHistory {
+    list: aws_smithy_mocks::Rule,
+    describe: aws_smithy_mocks::Rule,
+    tags: aws_smithy_mocks::Rule,
+    listed: Recorder<ListTaskExecutionsInput>,
+    described: Recorder<String>,
+    tagged: Recorder<String>,
+}
+
+fn execution_history() -> ExecutionHistory {
+    let listed = Recorder::<ListTaskExecutionsInput>::new();
+    let seen = listed.clone();
     let list = mock!(aws_sdk_datasync::Client::list_task_executions).then_compute_output(move |r| {
         seen.record(r);
         let entry = |n: u32| {
             ds::TaskExecutionListEntry::builder()
-                .task_execution_arn(format!("{TASK}/execution/exec-{n}"))
+                .task_execution_arn(execution(n))
                 .status(ds::TaskExecutionStatus::Success)
                 .build()
         };
+        let mut out = ListTaskExecutionsOutput::builder();
         match r.next_token() {
-            None => ListTaskExecutionsOutput::builder()
-                .task_executions(entry(1))
-                .task_executions(entry(2))
-                .next_token("p2")
-                .build(),
-            Some(_) => ListTaskExecutionsOutput::builder()
-                .task_executions(entry(3))
-                .task_executions(entry(4))
-                .build(),
+            None => {
+                for n in 1..=3 {
+                    out = out.task_executions(entry(n));
+                }
+                out.next_token("page-2").build()
+            }
+            Some(_) => {
+                for n in 4..=8 {
+                    out = out.task_executions(entry(n));
+                }
+                out.build()
+            }
         }
     });
+    let described = Recorder::<String>::new();
+    let seen = described.clone();
+    let describe = mock!(aws_sdk_datasync::Client::describe_task_execution).then_compute_output(move |r| {
+        let arn = r.task_execution_arn().unwrap_or_default().to_string();
+        seen.record(&arn);
+        let n: u32 = arn
+            .rsplit('-')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("exec number");
+        let out = DescribeTaskExecutionOutput::builder()
+            .task_execution_arn(&arn)
+            .status(if n == 8 {
+                ds::TaskExecutionStatus::Transferring
+            } else {
+                ds::TaskExecutionStatus::Success
+            });
+        // Execution 5 has no StartTime (AWS did not say).
+        if n == 5 {
+            out.build()
+        } else {
+            out.start_time(start_time(n)).build()
+        }
+    });
+    let tagged = Recorder::<String>::new();
+    let seen = tagged.clone();
+    let tags = mock!(aws_sdk_datasync::Client::list_tags_for_resource).then_compute_output(move |r| {
+        let arn = r.resource_arn().unwrap_or_default().to_string();
+        seen.record(&arn);
+        let n: u32 = arn
+            .rsplit('-')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("exec number");
+        ListTagsForResourceOutput::builder()
+            .tags(tag(PLAN_TAG, "plan-42"))
+            .tags(tag(SYNC_TAG, &request_for(n).sync_id()))
+            .build()
+    });
+    ExecutionHistory {
+        list,
+        describe,
+        tags,
+        listed,
+        described,
+        tagged,
+    }
+}
+
+#[tokio::test]
+async fn find_execution_describes_the_newest_unknown_executions_newest_first_across_pages() {
+    let history = execution_history();
     let mut port = support::port(Rules {
-        datasync: vec![&describe, &list],
+        datasync: vec![&history.list, &history.describe, &history.tags],
         ..Default::default()
     });
-    let known: Vec<String> = [1, 4]
-        .iter()
-        .map(|n| format!("{TASK}/execution/exec-{n}"))
-        .collect();
     let command = Command::FindExecution {
         task_arn: TASK.into(),
-        known: known.clone(),
+        known: vec![execution(1), execution(7)],
+    };
+    let Ok(Response::ExecutionCandidates(candidates)) = port.execute(&command).await else {
+        panic!("candidates")
+    };
+
+    let candidate = |n: u32, status: ExecutionStatus, started_at: Option<u32>| ExecutionCandidate {
+        arn: execution(n),
+        status,
+        started_at: started_at.map(started),
+        tags: BTreeMap::from([
+            (PLAN_TAG.to_string(), "plan-42".to_string()),
+            (SYNC_TAG.to_string(), request_for(n).sync_id()),
+        ]),
+    };
+    // Newest first; 7 and 1 are known; only the five newest unknown ones (8, 6, 5, 4, 3) are described.
+    assert_eq!(
+        candidates,
+        [
+            candidate(8, ExecutionStatus::Transferring, Some(8)),
+            candidate(6, ExecutionStatus::Success, Some(6)),
+            candidate(5, ExecutionStatus::Success, None),
+            candidate(4, ExecutionStatus::Success, Some(4)),
+            candidate(3, ExecutionStatus::Success, Some(3)),
+        ]
+    );
+    let listed = history.listed.all();
+    assert_eq!(listed.len(), 2, "ListTaskExecutions is paginated");
+    assert!(listed.iter().all(|r| r.task_arn() == Some(TASK)));
+    let expected: Vec<String> = [8, 6, 5, 4, 3].into_iter().map(execution).collect();
+    assert_eq!(
+        history.described.all(),
+        expected,
+        "known and older executions are not described"
+    );
+    assert_eq!(history.tagged.all(), expected, "each candidate's tags are read");
+}
+
+#[tokio::test]
+async fn find_execution_with_every_execution_known_answers_no_candidates() {
+    let history = execution_history();
+    let mut port = support::port(Rules {
+        datasync: vec![&history.list, &history.describe, &history.tags],
+        ..Default::default()
+    });
+    let command = Command::FindExecution {
+        task_arn: TASK.into(),
+        known: (1..=8).map(execution).collect(),
     };
     assert_eq!(
         port.execute(&command).await,
-        Ok(Response::ExecutionFound(Some(format!("{TASK}/execution/exec-3"))))
+        Ok(Response::ExecutionCandidates(vec![]))
     );
-    assert_eq!(requests.all().len(), 2, "ListTaskExecutions is paginated");
-    assert!(requests.all().iter().all(|r| r.task_arn() == Some(TASK)));
+    assert_eq!(history.describe.num_calls(), 0);
+    assert_eq!(history.tags.num_calls(), 0);
+}
 
-    let all_known: Vec<String> = (1..=4).map(|n| format!("{TASK}/execution/exec-{n}")).collect();
+#[tokio::test]
+async fn find_execution_of_a_task_without_executions_answers_no_candidates() {
+    let list = mock!(aws_sdk_datasync::Client::list_task_executions)
+        .then_output(|| ListTaskExecutionsOutput::builder().build());
+    let mut port = support::port(Rules {
+        datasync: vec![&list],
+        ..Default::default()
+    });
     let command = Command::FindExecution {
         task_arn: TASK.into(),
-        known: all_known,
+        known: vec![],
     };
-    assert_eq!(port.execute(&command).await, Ok(Response::ExecutionFound(None)));
+    assert_eq!(
+        port.execute(&command).await,
+        Ok(Response::ExecutionCandidates(vec![]))
+    );
+}
+
+#[tokio::test]
+async fn find_execution_candidates_feed_the_core_adoption_rule() {
+    // The adapter only reports; `choose_execution` (the core) adopts the execution tagged with this
+    // request's sync id that started after the request: here execution 8.
+    let history = execution_history();
+    let mut port = support::port(Rules {
+        datasync: vec![&history.list, &history.describe, &history.tags],
+        ..Default::default()
+    });
+    let Ok(Response::ExecutionCandidates(candidates)) = port
+        .execute(&Command::FindExecution {
+            task_arn: TASK.into(),
+            known: vec![],
+        })
+        .await
+    else {
+        panic!("candidates")
+    };
+    assert_eq!(
+        choose_execution(&candidates, &request_for(8), "plan-42"),
+        ExecutionChoice::Adopt(execution(8))
+    );
+    assert_eq!(
+        choose_execution(&candidates, &request_for(8), "another-plan"),
+        ExecutionChoice::WaitFor(execution(8)),
+        "another plan's running execution is waited for, never adopted"
+    );
+    assert_eq!(
+        choose_execution(&candidates, &request_for(9), "plan-42"),
+        ExecutionChoice::WaitFor(execution(8)),
+        "a newer request is not satisfied by an older execution"
+    );
+}
+
+#[tokio::test]
+async fn describe_execution_maps_start_time() {
+    let describe = mock!(aws_sdk_datasync::Client::describe_task_execution).then_output(|| {
+        DescribeTaskExecutionOutput::builder()
+            .task_execution_arn("arn:exec-1")
+            .status(ds::TaskExecutionStatus::Launching)
+            .start_time(aws_smithy_types::DateTime::from_millis(1_800_000_000_250))
+            .build()
+    });
+    let mut port = support::port(Rules {
+        datasync: vec![&describe],
+        ..Default::default()
+    });
+    let Ok(Response::Execution(info)) = port
+        .execute(&Command::DescribeExecution {
+            execution_arn: "arn:exec-1".into(),
+        })
+        .await
+    else {
+        panic!("an execution");
+    };
+    assert_eq!(info.status, ExecutionStatus::Launching);
+    assert_eq!(info.started_at, Some("2027-01-15T08:00:00.25Z".parse().unwrap()));
+}
+
+#[tokio::test]
+async fn start_execution_sends_the_plan_source_and_sync_tags_it_is_given() {
+    let requests = Recorder::<StartTaskExecutionInput>::new();
+    let seen = requests.clone();
+    let start = mock!(aws_sdk_datasync::Client::start_task_execution).then_compute_output(move |r| {
+        seen.record(r);
+        StartTaskExecutionOutput::builder()
+            .task_execution_arn(execution(1))
+            .build()
+    });
+    let mut port = support::port(Rules {
+        datasync: vec![&start],
+        ..Default::default()
+    });
+    let request = StartExecutionRequest {
+        task_arn: TASK.into(),
+        kind: SyncKind::Final,
+        overrides: live_options(),
+        tags: support::plan_tags(&[
+            (SOURCE_TAG, "fs-0source000000001"),
+            (SYNC_TAG, "final-r2-1800000000"),
+        ]),
+    };
+    port.execute(&Command::StartExecution(request))
+        .await
+        .expect("started");
+    let tags: Vec<(String, Option<String>)> = requests
+        .only()
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().map(str::to_string)))
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            (PLAN_TAG.to_string(), Some("plan-42".to_string())),
+            (SOURCE_TAG.to_string(), Some("fs-0source000000001".to_string())),
+            (SYNC_TAG.to_string(), Some("final-r2-1800000000".to_string())),
+        ]
+    );
 }
 
 #[tokio::test]

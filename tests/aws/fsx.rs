@@ -10,7 +10,10 @@ use fsx_migrate::model::{
     ActiveDirectory, DeploymentType, DnsRecord, FileSystemType, Lifecycle, StorageType, SubnetInfo,
 };
 use fsx_migrate::plan::intent::PasswordSource;
-use fsx_migrate::port::{CloudPort, Command, CreateTargetRequest, ErrorClass, InspectRequest, Response};
+use fsx_migrate::port::{
+    CloudPort, Command, CreateTargetRequest, ErrorClass, InspectRequest, MigrationResource, PLAN_TAG,
+    ResourceKind, Response, SOURCE_TAG,
+};
 
 use super::support::{self, PASSWORD, Recorder, Rules, SOURCE_ARN};
 
@@ -69,6 +72,15 @@ pub(super) fn source_file_system() -> fsx::FileSystem {
                 .build(),
         )
         .build()
+}
+
+/// A file system with only an id and these tags, as DescribeFileSystems lists it.
+fn tagged_file_system(id: &str, tags: &[(&str, &str)]) -> fsx::FileSystem {
+    let mut fs = fsx::FileSystem::builder().file_system_id(id);
+    for (k, v) in tags {
+        fs = fs.tags(fsx::Tag::builder().key(*k).value(*v).build());
+    }
+    fs.build()
 }
 
 fn inspect_request() -> InspectRequest {
@@ -186,15 +198,39 @@ async fn inspect_copies_every_setting_reads_security_groups_subnets_and_pages_re
         }
     });
 
+    // Another plan already made a target for this source: Inspect reports it (preflight refuses).
+    let listing = mock!(aws_sdk_fsx::Client::describe_file_systems)
+        .match_requests(|r| r.file_system_ids().is_empty())
+        .then_output(|| {
+            DescribeFileSystemsOutput::builder()
+                .file_systems(source_file_system())
+                .file_systems(tagged_file_system(
+                    "fs-0earlier00000001",
+                    &[(PLAN_TAG, "plan-old"), (SOURCE_TAG, "fs-0source000000001")],
+                ))
+                .build()
+        });
+    let (_, no_tasks) = support::no_migration_resources();
     let mut port = support::port(Rules {
-        fsx: vec![&describe],
+        fsx: vec![&describe, &listing],
         ec2: vec![&enis, &subnets],
         route53: vec![&zone, &records],
+        datasync: vec![&no_tasks],
         ..Default::default()
     });
     let Ok(Response::Environment(env)) = port.execute(&Command::Inspect(inspect_request())).await else {
         panic!("Inspect must answer with an Environment");
     };
+    assert_eq!(
+        env.migration_resources,
+        [MigrationResource {
+            kind: ResourceKind::FileSystem,
+            id: "fs-0earlier00000001".into(),
+            plan_id: "plan-old".into(),
+            source_file_system_id: "fs-0source000000001".into(),
+        }]
+    );
+    assert!(env.unresolved_passwords.is_empty());
 
     let source = env.source.expect("the source exists");
     assert_eq!(source.id, "fs-0source000000001");
@@ -252,13 +288,15 @@ async fn inspect_reports_missing_things_as_absent_not_as_errors() {
     use aws_sdk_route53::operation::get_hosted_zone::GetHostedZoneError;
     use aws_sdk_route53::types::error::NoSuchHostedZone;
 
-    let describe = mock!(aws_sdk_fsx::Client::describe_file_systems).then_error(|| {
-        DescribeFileSystemsError::FileSystemNotFound(
-            fsx::error::FileSystemNotFound::builder()
-                .message("File system 'fs-0source000000001' does not exist.")
-                .build(),
-        )
-    });
+    let describe = mock!(aws_sdk_fsx::Client::describe_file_systems)
+        .match_requests(|r| !r.file_system_ids().is_empty())
+        .then_error(|| {
+            DescribeFileSystemsError::FileSystemNotFound(
+                fsx::error::FileSystemNotFound::builder()
+                    .message("File system 'fs-0source000000001' does not exist.")
+                    .build(),
+            )
+        });
     let subnets = mock!(aws_sdk_ec2::Client::describe_subnets).then_output(|| {
         DescribeSubnetsOutput::builder()
             .subnets(
@@ -277,10 +315,12 @@ async fn inspect_reports_missing_things_as_absent_not_as_errors() {
                 .build(),
         )
     });
+    let (listing, no_tasks) = support::no_migration_resources();
     let mut port = support::port(Rules {
-        fsx: vec![&describe],
+        fsx: vec![&describe, &listing],
         ec2: vec![&subnets],
         route53: vec![&zone],
+        datasync: vec![&no_tasks],
         ..Default::default()
     });
     let Ok(Response::Environment(env)) = port.execute(&Command::Inspect(inspect_request())).await else {
@@ -330,10 +370,12 @@ async fn inspect_filters_by_id_when_the_service_ignores_file_system_ids() {
             .build()
             .unwrap()
     });
+    let (_, no_tasks) = support::no_migration_resources();
     let mut port = support::port(Rules {
         fsx: vec![&describe],
         ec2: vec![&subnets],
         route53: vec![&zone, &records],
+        datasync: vec![&no_tasks],
         ..Default::default()
     });
     let Ok(Response::Environment(env)) = port.execute(&Command::Inspect(inspect_request())).await else {
@@ -640,4 +682,106 @@ async fn describe_file_system_that_does_not_exist_is_not_found() {
     assert_eq!(err.class, ErrorClass::NotFound);
     assert_eq!(err.code, "FileSystemNotFound");
     assert_eq!(err.operation, "fsx:DescribeFileSystems");
+}
+
+#[tokio::test]
+async fn find_migration_resources_returns_every_plans_target_and_task_for_the_source_only() {
+    use aws_sdk_datasync::operation::list_tags_for_resource::ListTagsForResourceOutput;
+    use aws_sdk_datasync::operation::list_tasks::ListTasksOutput;
+    use aws_sdk_datasync::types::{TagListEntry, TaskListEntry};
+    use aws_sdk_fsx::operation::describe_file_systems::DescribeFileSystemsInput;
+
+    const SOURCE: &str = "fs-0source000000001";
+    let listed = Recorder::<DescribeFileSystemsInput>::new();
+    let seen = listed.clone();
+    let file_systems = mock!(aws_sdk_fsx::Client::describe_file_systems).then_compute_output(move |r| {
+        seen.record(r);
+        match r.next_token() {
+            None => DescribeFileSystemsOutput::builder()
+                .file_systems(source_file_system())
+                .file_systems(tagged_file_system(
+                    "fs-0plana000000001",
+                    &[(PLAN_TAG, "plan-a"), (SOURCE_TAG, SOURCE)],
+                ))
+                .file_systems(tagged_file_system(
+                    "fs-0othersource001",
+                    &[(PLAN_TAG, "plan-c"), (SOURCE_TAG, "fs-0another0000001")],
+                ))
+                .next_token("page-2")
+                .build(),
+            Some(_) => DescribeFileSystemsOutput::builder()
+                .file_systems(tagged_file_system(
+                    "fs-0planb000000001",
+                    &[("Name", "files"), (SOURCE_TAG, SOURCE), (PLAN_TAG, "plan-b")],
+                ))
+                .file_systems(tagged_file_system("fs-0noplantag00001", &[(SOURCE_TAG, SOURCE)]))
+                .file_systems(tagged_file_system("fs-0nosourcetag001", &[(PLAN_TAG, "plan-d")]))
+                .build(),
+        }
+    });
+    let task = |name: &str| format!("arn:aws:datasync:eu-west-1:123456789012:task/task-{name}");
+    let (a, x, b, untagged) = (task("a"), task("x"), task("b"), task("untagged"));
+    let (a2, x2, b2, u2) = (a.clone(), x.clone(), b.clone(), untagged.clone());
+    let tasks = mock!(aws_sdk_datasync::Client::list_tasks).then_compute_output(move |r| {
+        let entry = |arn: &str| TaskListEntry::builder().task_arn(arn).build();
+        match r.next_token() {
+            None => ListTasksOutput::builder()
+                .tasks(entry(&a2))
+                .tasks(entry(&x2))
+                .next_token("page-2")
+                .build(),
+            Some(_) => ListTasksOutput::builder()
+                .tasks(entry(&b2))
+                .tasks(entry(&u2))
+                .build(),
+        }
+    });
+    let (ta, tx, tb) = (a.clone(), x.clone(), b.clone());
+    let tags = mock!(aws_sdk_datasync::Client::list_tags_for_resource).then_compute_output(move |r| {
+        let tag = |k: &str, v: &str| TagListEntry::builder().key(k).value(v).build().unwrap();
+        let arn = r.resource_arn().unwrap_or_default();
+        let tags = if arn == ta {
+            vec![tag(PLAN_TAG, "plan-a"), tag(SOURCE_TAG, SOURCE)]
+        } else if arn == tx {
+            vec![tag(PLAN_TAG, "plan-x"), tag(SOURCE_TAG, "fs-0another0000001")]
+        } else if arn == tb {
+            vec![tag(SOURCE_TAG, SOURCE), tag(PLAN_TAG, "plan-b")]
+        } else {
+            vec![tag("Name", "someone else's task")]
+        };
+        ListTagsForResourceOutput::builder().set_tags(Some(tags)).build()
+    });
+    let mut port = support::port(Rules {
+        fsx: vec![&file_systems],
+        datasync: vec![&tasks, &tags],
+        ..Default::default()
+    });
+    let answer = port
+        .execute(&Command::FindMigrationResources {
+            source_file_system_id: SOURCE.into(),
+        })
+        .await;
+    let resource = |kind, id: &str, plan: &str| MigrationResource {
+        kind,
+        id: id.into(),
+        plan_id: plan.into(),
+        source_file_system_id: SOURCE.into(),
+    };
+    assert_eq!(
+        answer,
+        Ok(Response::MigrationResources(vec![
+            resource(ResourceKind::FileSystem, "fs-0plana000000001", "plan-a"),
+            resource(ResourceKind::FileSystem, "fs-0planb000000001", "plan-b"),
+            resource(ResourceKind::Task, &a, "plan-a"),
+            resource(ResourceKind::Task, &b, "plan-b"),
+        ]))
+    );
+    let requests = listed.all();
+    assert_eq!(requests.len(), 2, "DescribeFileSystems is paginated");
+    assert!(
+        requests.iter().all(|r| r.file_system_ids().is_empty()),
+        "every file system is listed, not only the source"
+    );
+    assert_eq!(tasks.num_calls(), 2, "ListTasks is paginated");
+    assert_eq!(tags.num_calls(), 4, "every task's tags are read");
 }

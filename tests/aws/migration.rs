@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 
 use aws_sdk_datasync::operation::create_location_fsx_windows::CreateLocationFsxWindowsOutput;
 use aws_sdk_datasync::operation::create_task::CreateTaskOutput;
-use aws_sdk_datasync::operation::describe_task::DescribeTaskOutput;
 use aws_sdk_datasync::operation::describe_task_execution::DescribeTaskExecutionOutput;
 use aws_sdk_datasync::operation::list_locations::ListLocationsOutput;
 use aws_sdk_datasync::operation::list_tags_for_resource::ListTagsForResourceOutput;
@@ -54,19 +53,28 @@ struct Cloud {
     target_describes: u32,
     locations: Vec<(String, Vec<ds::TagListEntry>)>,
     task_tags: Option<Vec<ds::TagListEntry>>,
-    executions: Vec<(String, u32)>,
+    executions: Vec<Execution>,
     starts: Vec<StartTaskExecutionInput>,
     started_while_running: u32,
     upserts: Vec<ChangeResourceRecordSetsInput>,
     change_polls: u32,
 }
 
+/// One execution: it succeeds once it has been described twice.
+#[derive(Debug)]
+struct Execution {
+    arn: String,
+    describes: u32,
+    started_at: aws_smithy_types::DateTime,
+    tags: Vec<ds::TagListEntry>,
+}
+
 impl Cloud {
     fn running(&self) -> Option<String> {
         self.executions
             .iter()
-            .find(|(_, describes)| *describes < 2)
-            .map(|(arn, _)| arn.clone())
+            .find(|e| e.describes < 2)
+            .map(|e| e.arn.clone())
     }
 }
 
@@ -95,12 +103,26 @@ fn change_info(status: ChangeStatus) -> ChangeInfo {
         .expect("change info")
 }
 
-/// The mocked services; every rule answers from the shared `Cloud`.
-fn services(cloud: &Arc<Mutex<Cloud>>) -> Vec<(&'static str, Rule)> {
+/// The mocked services; every rule answers from the shared `Cloud`, at the time `clock` tells.
+fn services(cloud: &Arc<Mutex<Cloud>>, clock: &Clock) -> Vec<(&'static str, Rule)> {
     let c = Arc::clone(cloud);
     let describe_fs = mock!(aws_sdk_fsx::Client::describe_file_systems).then_compute_output(move |r| {
         let out = DescribeFileSystemsOutput::builder();
         match r.file_system_ids() {
+            // The listing FindMigrationResources reads: the source, and the target once created, with the
+            // tags CreateFileSystem sent.
+            [] => {
+                let cloud = c.lock().unwrap();
+                let out = out.file_systems(source_file_system());
+                match cloud.creates.first() {
+                    Some(create) => {
+                        let mut target = target(fsx::FileSystemLifecycle::Creating);
+                        target.tags = Some(create.tags().to_vec());
+                        out.file_systems(target).build()
+                    }
+                    None => out.build(),
+                }
+            }
             [id] if id == SOURCE => out.file_systems(source_file_system()).build(),
             [id] if id == TARGET => {
                 let mut cloud = c.lock().unwrap();
@@ -110,7 +132,9 @@ fn services(cloud: &Arc<Mutex<Cloud>>) -> Vec<(&'static str, Rule)> {
                 } else {
                     fsx::FileSystemLifecycle::Available
                 };
-                out.file_systems(target(lifecycle)).build()
+                let mut target = target(lifecycle);
+                target.tags = cloud.creates.first().map(|c| c.tags().to_vec());
+                out.file_systems(target).build()
             }
             other => panic!("unexpected DescribeFileSystems {other:?}"),
         }
@@ -221,6 +245,8 @@ fn services(cloud: &Arc<Mutex<Cloud>>) -> Vec<(&'static str, Rule)> {
         let arn = r.resource_arn().unwrap_or_default();
         let tags = if arn == TASK {
             cloud.task_tags.clone().unwrap_or_default()
+        } else if let Some(execution) = cloud.executions.iter().find(|e| e.arn == arn) {
+            execution.tags.clone()
         } else {
             cloud
                 .locations
@@ -252,32 +278,20 @@ fn services(cloud: &Arc<Mutex<Cloud>>) -> Vec<(&'static str, Rule)> {
         CreateTaskOutput::builder().task_arn(TASK).build()
     });
     let c = Arc::clone(cloud);
-    let describe_task = mock!(aws_sdk_datasync::Client::describe_task).then_compute_output(move |_| {
-        let running = c.lock().unwrap().running();
-        DescribeTaskOutput::builder()
-            .task_arn(TASK)
-            .status(if running.is_some() {
-                ds::TaskStatus::Running
-            } else {
-                ds::TaskStatus::Available
-            })
-            .set_current_task_execution_arn(running)
-            .build()
-    });
-    let c = Arc::clone(cloud);
     let list_executions =
         mock!(aws_sdk_datasync::Client::list_task_executions).then_compute_output(move |_| {
             let mut out = ListTaskExecutionsOutput::builder();
-            for (arn, _) in &c.lock().unwrap().executions {
+            for execution in &c.lock().unwrap().executions {
                 out = out.task_executions(
                     ds::TaskExecutionListEntry::builder()
-                        .task_execution_arn(arn)
+                        .task_execution_arn(&execution.arn)
                         .build(),
                 );
             }
             out.build()
         });
     let c = Arc::clone(cloud);
+    let now = clock.clone();
     let start = mock!(aws_sdk_datasync::Client::start_task_execution).then_compute_output(move |r| {
         let mut cloud = c.lock().unwrap();
         if cloud.running().is_some() {
@@ -285,7 +299,12 @@ fn services(cloud: &Arc<Mutex<Cloud>>) -> Vec<(&'static str, Rule)> {
         }
         cloud.starts.push(r.clone());
         let arn = format!("{TASK}/execution/exec-{:017}", cloud.executions.len() + 1);
-        cloud.executions.push((arn.clone(), 0));
+        cloud.executions.push(Execution {
+            arn: arn.clone(),
+            describes: 0,
+            started_at: aws_smithy_types::DateTime::from_secs(now.now().as_second()),
+            tags: r.tags().to_vec(),
+        });
         StartTaskExecutionOutput::builder()
             .task_execution_arn(arn)
             .build()
@@ -298,12 +317,13 @@ fn services(cloud: &Arc<Mutex<Cloud>>) -> Vec<(&'static str, Rule)> {
             let entry = cloud
                 .executions
                 .iter_mut()
-                .find(|(a, _)| *a == arn)
+                .find(|e| e.arn == arn)
                 .expect("known execution");
-            entry.1 += 1;
-            let done = entry.1 >= 2;
+            entry.describes += 1;
+            let done = entry.describes >= 2;
             DescribeTaskExecutionOutput::builder()
                 .task_execution_arn(arn)
+                .start_time(entry.started_at)
                 .status(if done {
                     ds::TaskExecutionStatus::Success
                 } else {
@@ -338,7 +358,6 @@ fn services(cloud: &Arc<Mutex<Cloud>>) -> Vec<(&'static str, Rule)> {
         ("datasync", tags),
         ("datasync", create_location),
         ("datasync", create_task),
-        ("datasync", describe_task),
         ("datasync", list_executions),
         ("datasync", start),
         ("datasync", describe_execution),
@@ -360,6 +379,7 @@ fn port(rules: &[(&'static str, Rule)]) -> fsx_migrate::aws::AwsPort {
         route53: pick("route53"),
         ec2: pick("ec2"),
         secrets: pick("secrets"),
+        logs: pick("logs"),
     })
 }
 
@@ -422,22 +442,24 @@ async fn drive(
 #[tokio::test]
 async fn a_whole_migration_through_the_aws_adapter_survives_a_crash_at_every_boundary() {
     let probe_cloud = Arc::new(Mutex::new(Cloud::default()));
-    let rules = services(&probe_cloud);
+    let probe_clock = start();
+    let rules = services(&probe_cloud, &probe_clock);
     let mut probe = port(&rules);
     let intent = plan(&mut probe).await;
     assert!(
         intent.target.security_group_ids == ["sg-1"],
         "security groups come from the source's ENIs"
     );
-    let (outcome, _, boundaries) = drive(&mut probe, &start(), &intent, &Checkpoint::default(), None).await;
+    let (outcome, _, boundaries) =
+        drive(&mut probe, &probe_clock, &intent, &Checkpoint::default(), None).await;
     assert_eq!(outcome, Outcome::Halted(Halt::Completed));
     assert!(boundaries > 20, "{boundaries}");
 
     for k in 0..boundaries {
         let cloud = Arc::new(Mutex::new(Cloud::default()));
-        let rules = services(&cloud);
-        let mut aws = port(&rules);
         let clock = start();
+        let rules = services(&cloud, &clock);
+        let mut aws = port(&rules);
         let (first, cp, _) = drive(&mut aws, &clock, &intent, &Checkpoint::default(), Some(k)).await;
         assert!(matches!(first, Outcome::Crashed(_)), "boundary {k}: {first:?}");
         let (second, cp, _) = drive(&mut aws, &clock, &intent, &cp, None).await;

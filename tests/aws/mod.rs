@@ -4,7 +4,9 @@
 mod datasync;
 mod errors;
 mod fsx;
+mod logs;
 mod migration;
 mod moto;
 mod route53;
+mod secrets;
 mod support;

@@ -7,7 +7,12 @@
 //!
 //! What moto 5.2.5 cannot show (see docs/aws-testing.md): FSx Lifecycle, network interfaces and
 //! ClientRequestToken idempotency; DataSync CreateLocationFsxWindows, ListTagsForResource and
-//! ListTaskExecutions (HTTP 500 "not implemented"). Those paths are covered by the typed mock tests.
+//! ListTaskExecutions (HTTP 500 "not implemented"), and StartTime of an execution. Those paths are covered
+//! by the typed mock tests; the 500s are asserted here, so a moto that implements them is noticed.
+//!
+//! Because moto cannot list DataSync tags, any DataSync task in a Region makes Inspect (which looks for
+//! every task fsx-migrate made for the source) fail there. The DataSync fixtures therefore live in
+//! [`DATASYNC_REGION`], away from the Inspect tests in [`REGION`].
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -19,19 +24,24 @@ use aws_config::BehaviorVersion;
 use aws_sdk_fsx::types as fsx;
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
 
-use fsx_migrate::aws::{AwsOptions, AwsPort};
+use aws_smithy_types::retry::RetryConfig;
+
+use fsx_migrate::aws::{AwsOptions, AwsPort, datasync, logs};
 use fsx_migrate::model::{
     ActiveDirectory, ChangeStatus, DeploymentType, ExecutionStatus, FileSystemType, Lifecycle, LogLevel,
     SecurityDescriptorCopy, StorageType, SyncKind, VerifyMode,
 };
 use fsx_migrate::port::{
-    CloudPort, Command, CreateTargetRequest, CreateTaskRequest, InspectRequest, PreserveDeletedFiles,
-    Response, StartExecutionRequest, TaskOptions, TransferMode, UpsertCnameRequest,
+    CloudPort, Command, CreateTargetRequest, CreateTaskRequest, ErrorClass, InspectRequest,
+    MigrationResource, PLAN_TAG, PreserveDeletedFiles, ResourceKind, Response, SOURCE_TAG,
+    StartExecutionRequest, TaskOptions, TransferMode, UpsertCnameRequest,
 };
 
 use super::support;
 
 const REGION: &str = "us-east-1";
+/// Where the DataSync tests create their locations and tasks (see the module doc).
+const DATASYNC_REGION: &str = "eu-west-1";
 
 /// The endpoint of the shared moto server, started on first use.
 fn moto_endpoint() -> &'static str {
@@ -89,25 +99,33 @@ fn start_moto() -> Result<String, String> {
     ))
 }
 
-fn options() -> AwsOptions {
+fn options_in(region: &str) -> AwsOptions {
     AwsOptions {
         profile: None,
-        region: Some(REGION.into()),
+        region: Some(region.into()),
         endpoint_url: Some(moto_endpoint().to_string()),
     }
 }
 
 /// The adapter under test, built by its production constructor (retries, timeouts, endpoint, region).
 async fn port() -> AwsPort {
-    AwsPort::connect_with_static_credentials(&options(), "testing", "testing")
+    port_in(REGION).await
+}
+
+async fn port_in(region: &str) -> AwsPort {
+    AwsPort::connect_with_static_credentials(&options_in(region), "testing", "testing")
         .await
         .expect("AwsPort against moto")
 }
 
 /// Plain SDK config for setting up fixtures in moto.
 async fn fixture_config() -> aws_config::SdkConfig {
+    fixture_config_in(REGION).await
+}
+
+async fn fixture_config_in(region: &str) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .region(aws_config::Region::new(REGION))
+        .region(aws_config::Region::new(region.to_string()))
         .endpoint_url(moto_endpoint())
         .credentials_provider(aws_sdk_fsx::config::Credentials::new(
             "testing", "testing", None, None, "moto",
@@ -507,7 +525,7 @@ fn options_for(kind: SyncKind) -> TaskOptions {
 #[tokio::test(flavor = "multi_thread")]
 async fn moto_datasync_task_execution_walks_moto_statuses_including_initializing() {
     // moto has no CreateLocationFsxWindows: two SMB locations stand in for the FSx ones.
-    let config = fixture_config().await;
+    let config = fixture_config_in(DATASYNC_REGION).await;
     let ds = aws_sdk_datasync::Client::new(&config);
     let mut locations = Vec::new();
     for host in ["amznfsxsource.corp.example.com", "amznfsxtarget.corp.example.com"] {
@@ -517,21 +535,22 @@ async fn moto_datasync_task_execution_walks_moto_statuses_including_initializing
             .subdirectory("/share")
             .user("svc-datasync")
             .password("not-a-real-password")
-            .agent_arns("arn:aws:datasync:us-east-1:123456789012:agent/agent-0")
+            .agent_arns("arn:aws:datasync:eu-west-1:123456789012:agent/agent-0")
             .send()
             .await
             .expect("SMB location in moto");
         locations.push(out.location_arn().expect("location arn").to_string());
     }
 
-    let mut port = port().await;
+    let mut port = port_in(DATASYNC_REGION).await;
+    let log_group = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/datasync:*";
     let request = CreateTaskRequest {
         name: unique("fsx-migrate-"),
         source_location_arn: locations[0].clone(),
         target_location_arn: locations[1].clone(),
         options: options_for(SyncKind::Incremental),
         excludes: vec!["/System Volume Information".into(), "/$RECYCLE.BIN".into()],
-        cloudwatch_log_group_arn: None,
+        cloudwatch_log_group_arn: Some(log_group.into()),
         task_report: None,
         tags: support::plan_tags(&[]),
     };
@@ -560,6 +579,7 @@ async fn moto_datasync_task_execution_walks_moto_statuses_including_initializing
         task.excludes()[0].value(),
         Some("/System Volume Information|/$RECYCLE.BIN")
     );
+    assert_eq!(task.cloud_watch_log_group_arn(), Some(log_group));
 
     let start = StartExecutionRequest {
         task_arn: task_arn.clone(),
@@ -572,14 +592,29 @@ async fn moto_datasync_task_execution_walks_moto_statuses_including_initializing
         panic!("StartExecution failed: {answer:?}")
     };
 
-    // Re-attach: DescribeTask's CurrentTaskExecutionArn.
-    let find = Command::FindExecution {
-        task_arn: task_arn.clone(),
-        known: vec![],
-    };
+    // Re-attaching (FindExecution) and finding this source's tasks cannot be shown over the wire: moto
+    // 5.2.5 answers ListTaskExecutions and ListTagsForResource with HTTP 500 "not implemented". The gap is
+    // asserted (with SDK retries off, so it fails fast) so that a moto that implements them is noticed.
+    let no_retry = aws_sdk_datasync::Client::from_conf(
+        aws_sdk_datasync::config::Builder::from(&config)
+            .retry_config(RetryConfig::disabled())
+            .build(),
+    );
+    let err = datasync::find_execution(&no_retry, &task_arn, &[])
+        .await
+        .expect_err("moto 5.2.5 has no ListTaskExecutions");
     assert_eq!(
-        port.execute(&find).await,
-        Ok(Response::ExecutionFound(Some(execution.clone())))
+        (err.operation.as_str(), err.class),
+        ("datasync:ListTaskExecutions", ErrorClass::Transient),
+        "{err}"
+    );
+    let err = datasync::migration_tasks(&no_retry, "fs-0source000000001")
+        .await
+        .expect_err("moto 5.2.5 has no ListTagsForResource");
+    assert_eq!(
+        (err.operation.as_str(), err.class),
+        ("datasync:ListTagsForResource", ErrorClass::Transient),
+        "{err}"
     );
 
     let mut seen = Vec::new();
@@ -608,6 +643,114 @@ async fn moto_datasync_task_execution_walks_moto_statuses_including_initializing
             ExecutionStatus::Verifying,
             ExecutionStatus::Success,
         ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn moto_find_migration_resources_finds_the_targets_tagged_for_the_source() {
+    let mut port = port().await;
+    let source = unique("fs-0src");
+    let mut targets = Vec::new();
+    for tags in [
+        vec![(PLAN_TAG, "plan-a"), (SOURCE_TAG, source.as_str())],
+        vec![(PLAN_TAG, "plan-b"), (SOURCE_TAG, "fs-0someotherone")],
+        vec![(SOURCE_TAG, source.as_str())],
+    ] {
+        let mut settings = support::settings();
+        settings.active_directory = None;
+        let request = CreateTargetRequest {
+            client_request_token: unique("fsx-migrate-"),
+            subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
+            preferred_subnet_id: "subnet-a".into(),
+            security_group_ids: vec!["sg-1".into()],
+            ad_join_password: None,
+            settings,
+            tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        };
+        let Ok(Response::FileSystem(target)) = port.execute(&Command::CreateTarget(request)).await else {
+            panic!("CreateTarget against moto failed")
+        };
+        targets.push(target.id);
+    }
+    let answer = port
+        .execute(&Command::FindMigrationResources {
+            source_file_system_id: source.clone(),
+        })
+        .await;
+    assert_eq!(
+        answer,
+        Ok(Response::MigrationResources(vec![MigrationResource {
+            kind: ResourceKind::FileSystem,
+            id: targets[0].clone(),
+            plan_id: "plan-a".into(),
+            source_file_system_id: source,
+        }])),
+        "another source's target and a target without a plan tag are not this source's"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn moto_ensure_log_group_creates_the_group_and_the_datasync_policy_once() {
+    let mut port = port().await;
+    let name = format!("/fsx-migrate/{}", unique("datasync"));
+    let arn = format!("arn:aws:logs:{REGION}:123456789012:log-group:{name}:*");
+    for _ in 0..2 {
+        assert_eq!(
+            port.execute(&Command::EnsureLogGroup { arn: arn.clone() }).await,
+            Ok(Response::LogGroupReady)
+        );
+    }
+    let client = aws_sdk_cloudwatchlogs::Client::new(&fixture_config().await);
+    let groups = client
+        .describe_log_groups()
+        .log_group_name_prefix(&name)
+        .send()
+        .await
+        .expect("describe log groups");
+    let names: Vec<_> = groups
+        .log_groups()
+        .iter()
+        .filter_map(|g| g.log_group_name())
+        .collect();
+    assert_eq!(names, [name.as_str()]);
+
+    let group = logs::LogGroupArn::parse(&arn).unwrap();
+    let policies = client
+        .describe_resource_policies()
+        .send()
+        .await
+        .expect("describe resource policies");
+    let ours: Vec<_> = policies
+        .resource_policies()
+        .iter()
+        .filter(|p| p.policy_name() == Some(logs::policy_name(&group).as_str()))
+        .collect();
+    assert_eq!(ours.len(), 1, "PutResourcePolicy replaced, not added");
+    let document: serde_json::Value =
+        serde_json::from_str(ours[0].policy_document().expect("document")).expect("JSON");
+    assert_eq!(
+        document["Statement"][0]["Principal"]["Service"],
+        "datasync.amazonaws.com"
+    );
+    assert_eq!(
+        document["Statement"][0]["Resource"],
+        format!("arn:aws:logs:{REGION}:123456789012:log-group:{name}:*")
+    );
+
+    // A group made by hand beforehand is used as it is.
+    let existing = format!("/fsx-migrate/{}", unique("byhand"));
+    client
+        .create_log_group()
+        .log_group_name(&existing)
+        .send()
+        .await
+        .expect("create log group");
+    assert_eq!(
+        port.execute(&Command::EnsureLogGroup {
+            arn: format!("arn:aws:logs:{REGION}:123456789012:log-group:{existing}")
+        })
+        .await,
+        Ok(Response::LogGroupReady)
     );
 }
 

@@ -21,7 +21,7 @@ pub fn fast_retries() -> RetryConfig {
         .with_initial_backoff(Duration::from_millis(1))
 }
 
-/// Rules for each of the five clients; a client with no rules panics if it is called at all.
+/// Rules for each of the six clients; a client with no rules panics if it is called at all.
 #[derive(Default)]
 pub struct Rules<'a> {
     pub fsx: Vec<&'a Rule>,
@@ -29,12 +29,26 @@ pub struct Rules<'a> {
     pub route53: Vec<&'a Rule>,
     pub ec2: Vec<&'a Rule>,
     pub secrets: Vec<&'a Rule>,
+    pub logs: Vec<&'a Rule>,
 }
 
 /// An [`AwsPort`] whose clients answer from mock rules (tried in any order).
-pub fn port(rules: Rules<'_>) -> AwsPort {
-    let fsx = mock_client!(aws_sdk_fsx, RuleMode::MatchAny, rules.fsx, |c| c
-        .retry_config(fast_retries()));
+pub fn port(mut rules: Rules<'_>) -> AwsPort {
+    let fsx = mock_client!(
+        aws_sdk_fsx,
+        RuleMode::MatchAny,
+        std::mem::take(&mut rules.fsx),
+        |c| c.retry_config(fast_retries())
+    );
+    port_with_fsx_and(fsx, rules)
+}
+
+/// An [`AwsPort`] with this FSx client and mock clients without rules for the other services.
+pub fn port_with_fsx(fsx: aws_sdk_fsx::Client) -> AwsPort {
+    port_with_fsx_and(fsx, Rules::default())
+}
+
+fn port_with_fsx_and(fsx: aws_sdk_fsx::Client, rules: Rules<'_>) -> AwsPort {
     let datasync = mock_client!(aws_sdk_datasync, RuleMode::MatchAny, rules.datasync, |c| c
         .retry_config(fast_retries()));
     let route53 = mock_client!(aws_sdk_route53, RuleMode::MatchAny, rules.route53, |c| c
@@ -43,7 +57,9 @@ pub fn port(rules: Rules<'_>) -> AwsPort {
         .retry_config(fast_retries()));
     let secrets = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, rules.secrets, |c| c
         .retry_config(fast_retries()));
-    AwsPort::from_clients(fsx, datasync, route53, ec2, secrets)
+    let logs = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, rules.logs, |c| c
+        .retry_config(fast_retries()));
+    AwsPort::from_clients(fsx, datasync, route53, ec2, secrets, logs)
 }
 
 /// Keeps a copy of every request a mock rule saw, for assertions after the call.
@@ -95,6 +111,19 @@ pub fn xml_error(status: u16, code: &str, message: &str) -> HttpResponse {
              <RequestId>r-1</RequestId></ErrorResponse>"
         ),
     )
+}
+
+/// The listings Inspect makes to find what fsx-migrate created for the source (FindMigrationResources),
+/// answering that nothing was: FSx DescribeFileSystems without ids, and DataSync ListTasks.
+pub fn no_migration_resources() -> (Rule, Rule) {
+    use aws_sdk_datasync::operation::list_tasks::ListTasksOutput;
+    use aws_sdk_fsx::operation::describe_file_systems::DescribeFileSystemsOutput;
+    let file_systems = aws_smithy_mocks::mock!(aws_sdk_fsx::Client::describe_file_systems)
+        .match_requests(|r| r.file_system_ids().is_empty())
+        .then_output(|| DescribeFileSystemsOutput::builder().build());
+    let tasks = aws_smithy_mocks::mock!(aws_sdk_datasync::Client::list_tasks)
+        .then_output(|| ListTasksOutput::builder().build());
+    (file_systems, tasks)
 }
 
 pub const PASSWORD: &str = "S3cr3t-Pa55w0rd!";
