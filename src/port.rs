@@ -32,6 +32,30 @@ pub const NON_IDEMPOTENT_OPERATIONS: &[&str] = &[
     "datasync:StartTaskExecution",
 ];
 
+/// Every `service:Operation` a command makes (see [`Command::operations`]); fault rules name these.
+pub const ALL_OPERATIONS: &[&str] = &[
+    "fsx:DescribeFileSystems",
+    "fsx:CreateFileSystem",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "route53:GetHostedZone",
+    "route53:ListResourceRecordSets",
+    "route53:ChangeResourceRecordSets",
+    "route53:GetChange",
+    "datasync:ListLocations",
+    "datasync:ListTasks",
+    "datasync:ListTagsForResource",
+    "datasync:CreateLocationFsxWindows",
+    "datasync:CreateTask",
+    "datasync:ListTaskExecutions",
+    "datasync:StartTaskExecution",
+    "datasync:DescribeTaskExecution",
+    "logs:DescribeLogGroups",
+    "logs:CreateLogGroup",
+    "logs:PutResourcePolicy",
+    "simulator:FreezeSource",
+];
+
 /// A request to the cloud. Read-only commands are marked by [`Command::is_mutating`].
 // One command exists per step; its size does not matter, boxing would only add noise.
 #[allow(clippy::large_enum_variant)]

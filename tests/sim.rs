@@ -3,9 +3,10 @@
 
 use fsx_migrate::driver::{Driver, MemoryStore, Outcome, Quiet};
 use fsx_migrate::model::{ExecutionStatus, Side};
+use fsx_migrate::port::ALL_OPERATIONS;
 use fsx_migrate::port::{CloudError, CloudPort, Command, ErrorClass, Response};
 use fsx_migrate::sim::SimPort;
-use fsx_migrate::sim::faults::{FaultRule, OPERATIONS};
+use fsx_migrate::sim::faults::FaultRule;
 use fsx_migrate::units::Duration;
 
 use crate::support::*;
@@ -85,8 +86,8 @@ async fn every_operation_a_migration_calls_is_a_valid_fault_operation() {
     called.dedup();
     for op in called {
         assert!(
-            OPERATIONS.contains(&op),
-            "{op} is called but not in faults::OPERATIONS"
+            ALL_OPERATIONS.contains(&op),
+            "{op} is called but not in port::ALL_OPERATIONS"
         );
         FaultRule::parse(&format!("throttle,op={op}")).unwrap();
     }

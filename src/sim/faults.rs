@@ -4,30 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::{OutOfRange, show_f64};
-use crate::port::{CloudError, ErrorClass};
-
-/// Every `service:Operation` the cloud port's commands make (`Command::operations`): the values `op=` accepts
-/// besides `*`. `tests/sim.rs` checks that a migration calls nothing outside this list.
-pub const OPERATIONS: &[&str] = &[
-    "fsx:DescribeFileSystems",
-    "fsx:CreateFileSystem",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSubnets",
-    "route53:GetHostedZone",
-    "route53:ListResourceRecordSets",
-    "route53:ChangeResourceRecordSets",
-    "route53:GetChange",
-    "datasync:ListLocations",
-    "datasync:ListTasks",
-    "datasync:ListTagsForResource",
-    "datasync:CreateLocationFsxWindows",
-    "datasync:CreateTask",
-    "datasync:DescribeTask",
-    "datasync:ListTaskExecutions",
-    "datasync:StartTaskExecution",
-    "datasync:DescribeTaskExecution",
-    "simulator:FreezeSource",
-];
+use crate::port::{ALL_OPERATIONS, CloudError, ErrorClass};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -188,11 +165,14 @@ impl FaultRule {
                     format!("{only} (the only call {} applies to)", self.kind.name()),
                 ));
             }
-            None if self.operation != "*" && !OPERATIONS.contains(&self.operation.as_str()) => {
+            None if self.operation != "*" && !ALL_OPERATIONS.contains(&self.operation.as_str()) => {
                 return Err(out(
                     "operation",
                     self.operation.clone(),
-                    format!("* or an operation fsx-migrate calls: {}", OPERATIONS.join(", ")),
+                    format!(
+                        "* or an operation fsx-migrate calls: {}",
+                        ALL_OPERATIONS.join(", ")
+                    ),
                 ));
             }
             _ => {}
@@ -327,7 +307,7 @@ mod tests {
 
     #[test]
     fn every_operation_and_the_wildcard_are_accepted() {
-        for op in OPERATIONS.iter().chain(&["*"]) {
+        for op in ALL_OPERATIONS.iter().chain(&["*"]) {
             for kind in ["throttle", "server_error", "timeout", "lost_response"] {
                 FaultRule::parse(&format!("{kind},op={op}")).unwrap();
             }
