@@ -488,6 +488,7 @@ mod tests {
             task_arn: "task".into(),
             kind,
             started_at: at(world, start),
+            tags: BTreeMap::new(),
             remove_deleted: kind == SyncKind::Final,
             schedule: ExecutionSchedule {
                 launch_secs: 600.0,
