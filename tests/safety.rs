@@ -367,3 +367,111 @@ async fn an_unset_password_variable_fails_before_anything_is_created() {
     assert!(port.world.targets.is_empty());
     assert!(!cp.has_started() || cp.target_requested_at.is_none());
 }
+
+fn world_with_faults(specs: &[&str]) -> fsx_migrate::sim::SimPort {
+    let mut w = world("small");
+    w.faults = specs
+        .iter()
+        .map(|s| fsx_migrate::sim::faults::FaultRule::parse(s).unwrap())
+        .collect();
+    sim(w)
+}
+
+/// Rule 8: creates whose answers were lost (they happened) are found by tag: one task, one execution per
+/// request, no StartTaskExecution while one runs.
+#[tokio::test]
+async fn creates_whose_answers_were_lost_are_found_by_tag_not_sent_again() {
+    let mut port = world_with_faults(&[
+        "lost_response,op=datasync:CreateLocationFsxWindows,times=1",
+        "lost_response,op=datasync:CreateTask,times=1",
+        "lost_response,op=datasync:StartTaskExecution,times=2",
+        "lost_response,op=fsx:CreateFileSystem,times=1",
+    ]);
+    let intent = intent_for(&mut port, &plan_request()).await;
+    let (outcome, cp) = drive_opts(&mut port, &intent, &Checkpoint::default(), options()).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    assert_invariants(&port, &cp, true);
+    assert_eq!(port.world.faults.iter().map(|f| f.fired).sum::<u64>(), 5);
+    assert_eq!(port.world.locations.len(), 2);
+    assert_eq!(port.world.tasks.len(), 1);
+    assert_eq!(port.world.api_calls["datasync:CreateTask"], 1);
+    assert_eq!(
+        port.world.executions.len(),
+        cp.syncs.len(),
+        "every execution is one of the checkpoint's syncs"
+    );
+}
+
+/// Rule 7: a final sync that skipped files (open at the freeze) runs once more; the files are copied and
+/// nothing is lost at the swap.
+#[tokio::test]
+async fn a_final_sync_that_skipped_files_runs_again_and_nothing_is_lost() {
+    // The initial, one incremental, then the final: the third execution skips files.
+    let mut port = world_with_faults(&["skipped_files,count=7,after=2"]);
+    let intent = intent_for(&mut port, &plan_request()).await;
+    let (outcome, cp) = drive_opts(&mut port, &intent, &Checkpoint::default(), options()).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    assert_invariants(&port, &cp, true);
+    let finals = cp.finals_after_freeze();
+    assert_eq!(finals.len(), 2, "{finals:?}");
+    assert!(finals[0].counters.files_skipped > 0, "{finals:?}");
+    assert_eq!(finals[1].counters.files_skipped, 0);
+}
+
+/// Rule 7: skipped files on both final runs stop the run before the swap until `--accept-skipped`; a swap
+/// with them accepted counts them as lost, as the operator was told.
+#[tokio::test]
+async fn files_skipped_twice_stop_the_swap_until_accepted() {
+    let mut port = world_with_faults(&["skipped_files,count=7,after=2,times=2"]);
+    let intent = intent_for(&mut port, &plan_request()).await;
+    let (outcome, cp) = drive_opts(&mut port, &intent, &Checkpoint::default(), options()).await;
+    // The simulator skips at most the files the final sync copies.
+    let Outcome::Halted(Halt::SkippedFiles { skipped, .. }) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(skipped > 0);
+    let (outcome, cp) = drive_opts(&mut port, &intent, &cp, options()).await;
+    assert!(
+        matches!(outcome, Outcome::Halted(Halt::SkippedFiles { .. })),
+        "{outcome:?}"
+    );
+    assert!(port.world.changes.is_empty(), "DNS was swapped");
+    assert_eq!(executions_of(&port, SyncKind::Final), 2);
+    let accept = RunOptions {
+        accept_skipped: true,
+        operator: "ops@bastion".into(),
+        ..options()
+    };
+    let (outcome, cp) = drive_opts(&mut port, &intent, &cp, accept).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    assert_eq!(cp.skipped_accepted_by.as_deref(), Some("ops@bastion"));
+    let acc = port.world.accounting(port.now());
+    assert_eq!(acc.files_missing_at_swap, Some(skipped));
+}
+
+/// The crash-anywhere walk again, with lost answers and a skipped-files retry in the way: every boundary
+/// of those new paths resumes to one clean migration.
+#[tokio::test]
+async fn a_crash_at_every_boundary_of_the_lookup_and_retry_paths_resumes_cleanly() {
+    let faults = [
+        "lost_response,op=datasync:CreateTask,times=1",
+        "lost_response,op=datasync:StartTaskExecution,times=1",
+        "lost_response,op=fsx:CreateFileSystem,times=1",
+        "skipped_files,count=3,after=2",
+    ];
+    let mut probe = world_with_faults(&faults);
+    let mut intent = intent_for(&mut probe, &plan_request()).await;
+    intent.sync.poll_interval = fsx_migrate::units::Duration::mins(5);
+    let (outcome, _, boundaries) = drive_mem(&mut probe, &intent, &Checkpoint::default(), None).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    for k in 0..boundaries {
+        let mut port = world_with_faults(&faults);
+        let (first, cp, _) = drive_mem(&mut port, &intent, &Checkpoint::default(), Some(k)).await;
+        assert!(matches!(first, Outcome::Crashed(_)), "boundary {k}: {first:?}");
+        assert_invariants(&port, &cp, false);
+        let (second, cp, _) = drive_mem(&mut port, &intent, &cp, None).await;
+        assert_eq!(second, Outcome::Halted(Halt::Completed), "boundary {k}");
+        assert_invariants(&port, &cp, true);
+        assert_eq!(port.world.tasks.len(), 1, "boundary {k}");
+    }
+}
