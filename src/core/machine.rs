@@ -1145,7 +1145,7 @@ impl Machine<'_> {
                 "{} is now a {} record, not a CNAME",
                 record.name, record.record_type
             ));
-        } else if !points_at(&source.dns_name) && !(swap_sent && points_at(target)) {
+        } else if !(points_at(&source.dns_name) || (swap_sent && points_at(target))) {
             problems.push(format!(
                 "{} now points at {}, not at the source {} ({}): someone else changed it",
                 record.name,
