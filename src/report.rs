@@ -297,7 +297,7 @@ pub fn halt_failure(halt: &Halt, plan: &str) -> Option<Failure> {
             for field in fields {
                 f = f.cause(field);
             }
-            f.hint("undo the edits above: the intent is frozen once a run has started (invariant 8)")
+            f.hint("undo the edits above: the intent is frozen once a run has started")
                 .hint("to migrate with different settings, write a new plan with `fsx-migrate plan`")
         }
         Halt::PreflightFailed(findings) => {
