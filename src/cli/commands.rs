@@ -316,8 +316,13 @@ async fn dry_run(
                             file.intent.source.file_system_id
                         ))
                     })?;
+            world.validate().map_err(|e| {
+                Failure::user("the --assume-* values describe a source the simulator cannot model")
+                    .cause(e)
+                    .hint("pass --assume-files, --assume-bytes and --assume-change-rate within the limits above")
+            })?;
             let mut source = format!(
-                "a simulation of the discovered source, assuming {} files, {} and {:.2}% of files written per day                  (FSx does not report these: set --assume-files, --assume-bytes, --assume-change-rate)",
+                "a simulation of the discovered source, assuming {} files, {} and {:.2}% of files written per day (FSx does not report these: set --assume-files, --assume-bytes, --assume-change-rate)",
                 data.files,
                 Bytes(data.bytes),
                 data.change_rate_per_day * 100.0

@@ -78,6 +78,7 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
         &plan_path,
         crate::plan::render::render(&intent, header).as_bytes(),
     )?;
+    let lock = simulator::WorldLock::acquire(&world_path)?;
     simulator::save_world(&world_path, &world)?;
 
     let options = RunOptions {
@@ -101,7 +102,7 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
     eprintln!("Simulated time runs {pace:.0}x faster than real time.\n");
 
     let clock = Clock::paced_at(start, pace);
-    let mut port = SimPort::persisted(world, &world_path, clock.clone());
+    let mut port = SimPort::persisted(world, &world_path, clock.clone()).holding(lock);
     let mut file = PlanFile::load(&plan_path)?;
     let mut progress = Progress::new(multi);
     let (plan_intent, checkpoint) = (file.intent.clone(), file.checkpoint.clone());
