@@ -519,10 +519,15 @@ fn the_delete_guard_sticks_across_resumes_until_accepted() {
         setup.world_json()["accounting"]["dns_swapped_at"],
         serde_json::Value::Null
     );
+    let status = text(&setup.run(&["status", "plan.toml"]).stdout);
+    assert!(status.contains("Guard delete_guard: tripped"), "{status}");
+    assert!(status.contains("--accept-deletes"), "{status}");
     let out = setup.fast(&["resume", "plan.toml", "--yes", "--accept-deletes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let plan = setup.read("plan.toml");
     assert!(plan.contains("deletes_accepted_by = "), "{plan}");
+    let status = text(&setup.run(&["status", "plan.toml"]).stdout);
+    assert!(status.contains("accepted by "), "{status}");
     assert_eq!(setup.executions_of("final"), 1);
 }
 

@@ -362,9 +362,44 @@ struct StatusReport<'a> {
     target_dns_name: Option<&'a str>,
     task_arn: Option<&'a str>,
     current_sync: Option<&'a crate::plan::CurrentSync>,
+    /// The guards on the final sync that tripped, and who accepted them.
+    guards: Vec<GuardStatus<'a>>,
     phases: Vec<report::PhaseRow>,
     syncs: &'a [crate::plan::SyncRecord],
     predictions: report::Predictions,
+}
+
+#[derive(Serialize)]
+struct GuardStatus<'a> {
+    guard: &'static str,
+    tripped: &'a crate::plan::checkpoint::GuardTrip,
+    accepted_at: Option<jiff::Timestamp>,
+    accepted_by: Option<&'a str>,
+    /// The flag that accepts it.
+    accept_with: &'static str,
+}
+
+fn guards(cp: &Checkpoint) -> Vec<GuardStatus<'_>> {
+    let mut out = Vec::new();
+    if let Some(trip) = &cp.delete_guard {
+        out.push(GuardStatus {
+            guard: "delete_guard",
+            tripped: trip,
+            accepted_at: cp.deletes_accepted_at,
+            accepted_by: cp.deletes_accepted_by.as_deref(),
+            accept_with: "--accept-deletes",
+        });
+    }
+    if let Some(trip) = &cp.skipped_files {
+        out.push(GuardStatus {
+            guard: "skipped_files",
+            tripped: trip,
+            accepted_at: cp.skipped_accepted_at,
+            accepted_by: cp.skipped_accepted_by.as_deref(),
+            accept_with: "--accept-skipped",
+        });
+    }
+    out
 }
 
 fn status(global: &Global, path: &Path) -> Result<(), Failure> {
@@ -383,6 +418,7 @@ fn status(global: &Global, path: &Path) -> Result<(), Failure> {
         target_dns_name: cp.target_dns_name.as_deref(),
         task_arn: cp.task_arn.as_deref(),
         current_sync: cp.current_sync.as_ref(),
+        guards: guards(cp),
         phases: report::phase_rows(cp, None),
         syncs: &cp.syncs,
         predictions: report::predictions(intent, cp),
@@ -430,6 +466,23 @@ fn status_text(r: &StatusReport<'_>) -> String {
             Bytes(counters.bytes_transferred),
             Bytes(counters.estimated_bytes_to_transfer)
         );
+    }
+    for g in &r.guards {
+        let t = g.tripped;
+        let _ = write!(
+            o,
+            "Guard {}: tripped at {} ({} files, limit {}, execution {}); ",
+            g.guard, t.at, t.count, t.limit, t.execution_arn
+        );
+        let _ = match (g.accepted_at, g.accepted_by) {
+            (Some(at), by) => writeln!(o, "accepted by {} at {at}", by.unwrap_or("?")),
+            (None, _) => writeln!(
+                o,
+                "not accepted: the run stops here until `fsx-migrate resume {} {}`",
+                r.plan.display(),
+                g.accept_with
+            ),
+        };
     }
     let _ = writeln!(o, "\nPhases (entered at, time spent):");
     for (i, row) in r.phases.iter().enumerate() {
