@@ -23,18 +23,9 @@ async fn a_small_migration_runs_end_to_end_and_loses_nothing() {
     assert!(acc.violations.is_empty(), "{:?}", acc.violations);
 }
 
-fn with_faults(specs: &[&str]) -> fsx_migrate::sim::SimPort {
-    let mut w = world("small");
-    w.faults = specs
-        .iter()
-        .map(|s| fsx_migrate::sim::faults::FaultRule::parse(s).unwrap())
-        .collect();
-    sim(w)
-}
-
 #[tokio::test]
 async fn throttled_and_failing_calls_are_retried_with_backoff() {
-    let mut port = with_faults(&[
+    let mut port = world_with_faults(&[
         "throttle,op=datasync:DescribeTaskExecution,times=3",
         "server_error,op=fsx:CreateFileSystem,times=2",
     ]);
@@ -51,7 +42,7 @@ async fn throttled_and_failing_calls_are_retried_with_backoff() {
 
 #[tokio::test]
 async fn an_execution_ending_in_error_is_started_again() {
-    let mut port = with_faults(&["execution_error,times=1"]);
+    let mut port = world_with_faults(&["execution_error,times=1"]);
     let intent = intent_for(&mut port, &plan_request()).await;
     let (outcome, cp, _) = drive_mem(&mut port, &intent, &Default::default(), None).await;
     assert_eq!(outcome, Outcome::Halted(Halt::Completed));
@@ -63,7 +54,7 @@ async fn an_execution_ending_in_error_is_started_again() {
 
 #[tokio::test]
 async fn repeated_execution_errors_stop_the_run_with_the_error_and_a_rerun_resumes() {
-    let mut port = with_faults(&["execution_error,times=4"]);
+    let mut port = world_with_faults(&["execution_error,times=4"]);
     let intent = intent_for(&mut port, &plan_request()).await;
     let (outcome, cp, _) = drive_mem(&mut port, &intent, &Default::default(), None).await;
     let Outcome::Halted(Halt::ExecutionFailed {
@@ -87,7 +78,7 @@ async fn repeated_execution_errors_stop_the_run_with_the_error_and_a_rerun_resum
 
 #[tokio::test]
 async fn a_target_that_fails_to_create_stops_with_fsx_failure_details() {
-    let mut port = with_faults(&["creation_failed"]);
+    let mut port = world_with_faults(&["creation_failed"]);
     let intent = intent_for(&mut port, &plan_request()).await;
     let (outcome, _, _) = drive_mem(&mut port, &intent, &Default::default(), None).await;
     let Outcome::Halted(Halt::TargetFailed { lifecycle, message }) = outcome else {

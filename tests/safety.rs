@@ -368,15 +368,6 @@ async fn an_unset_password_variable_fails_before_anything_is_created() {
     assert!(!cp.has_started() || cp.target_requested_at.is_none());
 }
 
-fn world_with_faults(specs: &[&str]) -> fsx_migrate::sim::SimPort {
-    let mut w = world("small");
-    w.faults = specs
-        .iter()
-        .map(|s| fsx_migrate::sim::faults::FaultRule::parse(s).unwrap())
-        .collect();
-    sim(w)
-}
-
 /// Rule 8: creates whose answers were lost (they happened) are found by tag: one task, one execution per
 /// request, no StartTaskExecution while one runs.
 #[tokio::test]

@@ -42,12 +42,6 @@ impl CloudPort for Recorder {
     }
 }
 
-fn with_faults(specs: &[&str]) -> SimPort {
-    let mut w = world("small");
-    w.faults = specs.iter().map(|s| FaultRule::parse(s).unwrap()).collect();
-    sim(w)
-}
-
 /// Plans on a fault-free copy, then drives the migration on `port` (answers yes) until it stops.
 async fn migrate(port: SimPort) -> (Recorder, Outcome) {
     let mut planner = sim(port.world.clone());
@@ -95,7 +89,7 @@ async fn every_operation_a_migration_calls_is_a_valid_fault_operation() {
 
 #[tokio::test]
 async fn a_lost_create_task_response_leaves_the_task_created() {
-    let (recorder, _) = migrate(with_faults(&["lost_response,op=datasync:CreateTask"])).await;
+    let (recorder, _) = migrate(world_with_faults(&["lost_response,op=datasync:CreateTask"])).await;
     let (error, tasks, creates) = recorder
         .errors
         .iter()
@@ -112,7 +106,7 @@ async fn a_lost_create_task_response_leaves_the_task_created() {
 
 #[tokio::test]
 async fn a_lost_create_file_system_response_is_recovered_by_the_client_token() {
-    let (recorder, outcome) = migrate(with_faults(&["lost_response,op=fsx:CreateFileSystem"])).await;
+    let (recorder, outcome) = migrate(world_with_faults(&["lost_response,op=fsx:CreateFileSystem"])).await;
     assert_eq!(outcome, Outcome::Halted(fsx_migrate::core::Halt::Completed));
     let w = &recorder.sim.world;
     assert_eq!(w.faults[0].fired, 1);
@@ -196,7 +190,7 @@ fn finish_last_execution(port: &SimPort) {
 #[tokio::test]
 async fn skipped_files_end_in_success_and_stay_missing_until_a_later_run_copies_them() {
     let recorded = recorded_requests().await;
-    let mut port = with_faults(&["skipped_files,count=50"]);
+    let mut port = world_with_faults(&["skipped_files,count=50"]);
     let task = task_in(&mut port, &recorded).await;
 
     let first = start(&mut port, &recorded, &task).await;

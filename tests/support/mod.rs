@@ -125,6 +125,27 @@ pub async fn drive_mem(
     checkpoint: &fsx_migrate::plan::Checkpoint,
     crash_at: Option<u64>,
 ) -> (Outcome, fsx_migrate::plan::Checkpoint, u64) {
+    drive_in_memory(port, intent, checkpoint, options(), crash_at).await
+}
+
+/// Like [`drive_mem`], with the run's options (e.g. `--until`, acceptances) and no crash.
+pub async fn drive_opts(
+    port: &mut SimPort,
+    intent: &fsx_migrate::plan::Intent,
+    checkpoint: &fsx_migrate::plan::Checkpoint,
+    opts: RunOptions,
+) -> (Outcome, fsx_migrate::plan::Checkpoint) {
+    let (outcome, cp, _) = drive_in_memory(port, intent, checkpoint, opts, None).await;
+    (outcome, cp)
+}
+
+async fn drive_in_memory(
+    port: &mut SimPort,
+    intent: &fsx_migrate::plan::Intent,
+    checkpoint: &fsx_migrate::plan::Checkpoint,
+    opts: RunOptions,
+    crash_at: Option<u64>,
+) -> (Outcome, fsx_migrate::plan::Checkpoint, u64) {
     let mut store = fsx_migrate::driver::MemoryStore {
         last: Some(checkpoint.clone()),
     };
@@ -136,7 +157,7 @@ pub async fn drive_mem(
         intent.clone(),
         checkpoint.clone(),
         &mut store,
-        options(),
+        opts,
         &mut quiet,
     );
     driver.assume_yes = true;
@@ -145,6 +166,16 @@ pub async fn drive_mem(
     let passed = driver.boundaries_passed();
     drop(driver);
     (outcome, store.last.unwrap_or_default(), passed)
+}
+
+/// The small world with fault rules (`sim init --fault` syntax).
+pub fn world_with_faults(specs: &[&str]) -> SimPort {
+    let mut w = world("small");
+    w.faults = specs
+        .iter()
+        .map(|s| fsx_migrate::sim::faults::FaultRule::parse(s).unwrap())
+        .collect();
+    sim(w)
 }
 
 /// Checks the invariants of product.md §3 from the simulated cloud's side and the checkpoint's.
@@ -199,33 +230,6 @@ pub fn assert_invariants(port: &SimPort, cp: &fsx_migrate::plan::Checkpoint, com
         assert_eq!(acc.writes_during_freeze, Some(0));
         assert!(acc.dns_insync_at.is_some());
     }
-}
-
-/// Like [`drive_mem`], with the run's options (e.g. `--until`, acceptances) and `--yes`.
-pub async fn drive_opts(
-    port: &mut SimPort,
-    intent: &fsx_migrate::plan::Intent,
-    checkpoint: &fsx_migrate::plan::Checkpoint,
-    opts: RunOptions,
-) -> (Outcome, fsx_migrate::plan::Checkpoint) {
-    let mut store = fsx_migrate::driver::MemoryStore {
-        last: Some(checkpoint.clone()),
-    };
-    let clock = port.clock();
-    let mut quiet = Quiet;
-    let mut driver = Driver::new(
-        port,
-        clock,
-        intent.clone(),
-        checkpoint.clone(),
-        &mut store,
-        opts,
-        &mut quiet,
-    );
-    driver.assume_yes = true;
-    let outcome = driver.drive().await.expect("drive");
-    drop(driver);
-    (outcome, store.last.unwrap_or_default())
 }
 
 /// Executions of `kind` the simulated cloud ran.
