@@ -68,6 +68,27 @@ pub async fn find_transfer_resources(
         }
     }
 
+    for (arn, tags) in tasks_with_tags(client).await? {
+        if tags.get(PLAN_TAG).map(String::as_str) != Some(plan_id) {
+            continue;
+        }
+        if found.task_arn.is_none() {
+            found.task_arn = Some(arn);
+        } else {
+            tracing::warn!(
+                task = arn.as_str(),
+                plan_id,
+                "a second DataSync task is tagged for this plan"
+            );
+        }
+    }
+    Ok(found)
+}
+
+/// Every task in the Region with its tags (ListTasks, then ListTagsForResource per task).
+async fn tasks_with_tags(
+    client: &aws_sdk_datasync::Client,
+) -> Result<Vec<(String, BTreeMap<String, String>)>, CloudError> {
     let tasks = client
         .list_tasks()
         .into_paginator()
@@ -76,23 +97,11 @@ pub async fn find_transfer_resources(
         .try_collect()
         .await
         .map_err(|e| errors::from_sdk(LIST_TASKS, e))?;
-    for task in &tasks {
-        let Some(arn) = task.task_arn() else { continue };
-        let tags = tags_of(client, arn).await?;
-        if tags.get(PLAN_TAG).map(String::as_str) != Some(plan_id) {
-            continue;
-        }
-        if found.task_arn.is_none() {
-            found.task_arn = Some(arn.to_string());
-        } else {
-            tracing::warn!(
-                task = arn,
-                plan_id,
-                "a second DataSync task is tagged for this plan"
-            );
-        }
+    let mut out = Vec::with_capacity(tasks.len());
+    for arn in tasks.iter().filter_map(|t| t.task_arn()) {
+        out.push((arn.to_string(), tags_of(client, arn).await?));
     }
-    Ok(found)
+    Ok(out)
 }
 
 async fn tags_of(
@@ -330,24 +339,14 @@ pub async fn migration_tasks(
     client: &aws_sdk_datasync::Client,
     source_id: &str,
 ) -> Result<Vec<MigrationResource>, CloudError> {
-    let tasks = client
-        .list_tasks()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| errors::from_sdk(LIST_TASKS, e))?;
     let mut found = Vec::new();
-    for task in &tasks {
-        let Some(arn) = task.task_arn() else { continue };
-        let tags = tags_of(client, arn).await?;
+    for (arn, tags) in tasks_with_tags(client).await? {
         if let (Some(plan_id), Some(source)) = (tags.get(PLAN_TAG), tags.get(SOURCE_TAG))
             && source == source_id
         {
             found.push(MigrationResource {
                 kind: ResourceKind::Task,
-                id: arn.to_string(),
+                id: arn,
                 plan_id: plan_id.clone(),
                 source_file_system_id: source.clone(),
             });
