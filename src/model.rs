@@ -8,6 +8,62 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// An AWS enum as the operator writes it: only the known values are accepted.
+///
+/// The `Deserialize` impls of the enums below are lenient (an unknown value becomes `Unknown`), which is right
+/// for what AWS returns. What the operator writes in the plan goes through [`strict`] instead, so a typo is an
+/// error naming the field, its line and the allowed values, never a silent `Unknown`.
+pub trait StrictEnum: Sized {
+    /// Every value this build knows, as AWS spells it.
+    const VALUES: &'static [&'static str];
+    /// The known value spelled `raw`, if any.
+    fn parse_known(raw: &str) -> Option<Self>;
+}
+
+/// `deserialize_with` helpers that refuse values outside [`StrictEnum::VALUES`].
+pub mod strict {
+    use serde::{Deserialize, Deserializer};
+
+    use super::StrictEnum;
+
+    /// The message for a value that is not one of `values` (the value is shortened if long).
+    pub fn unknown_value(raw: &str, values: &[&str]) -> String {
+        let shown: String = raw.chars().take(64).collect();
+        let ellipsis = if shown.len() < raw.len() { "…" } else { "" };
+        format!(
+            "unknown value {:?}{ellipsis}: expected one of {}",
+            shown,
+            values.join(", ")
+        )
+    }
+
+    /// Checks that a string is one of `values` and returns it.
+    pub fn one_of<'de, D: Deserializer<'de>>(d: D, values: &[&str]) -> Result<String, D::Error> {
+        let raw = String::deserialize(d)?;
+        if values.contains(&raw.as_str()) {
+            Ok(raw)
+        } else {
+            Err(serde::de::Error::custom(unknown_value(&raw, values)))
+        }
+    }
+
+    /// A required enum field.
+    pub fn value<'de, D: Deserializer<'de>, T: StrictEnum>(d: D) -> Result<T, D::Error> {
+        let raw = String::deserialize(d)?;
+        T::parse_known(&raw).ok_or_else(|| serde::de::Error::custom(unknown_value(&raw, T::VALUES)))
+    }
+
+    /// An optional enum field (use with `#[serde(default)]`).
+    pub fn option<'de, D: Deserializer<'de>, T: StrictEnum>(d: D) -> Result<Option<T>, D::Error> {
+        value(d).map(Some)
+    }
+
+    /// A string field that must hold one of `T`'s values (the model keeps some AWS enums as strings).
+    pub fn string_of<'de, D: Deserializer<'de>, T: StrictEnum>(d: D) -> Result<String, D::Error> {
+        one_of(d, T::VALUES)
+    }
+}
+
 /// Declares an AWS string enum with a catch-all `Unknown` case that round-trips the raw value.
 macro_rules! aws_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
@@ -33,6 +89,17 @@ macro_rules! aws_enum {
                 match raw {
                     $($text => Self::$variant,)+
                     other => Self::Unknown(other.to_string()),
+                }
+            }
+        }
+
+        impl StrictEnum for $name {
+            const VALUES: &'static [&'static str] = &[$($text),+];
+
+            fn parse_known(raw: &str) -> Option<Self> {
+                match raw {
+                    $($text => Some(Self::$variant),)+
+                    _ => None,
                 }
             }
         }
@@ -117,6 +184,21 @@ aws_enum!(
 aws_enum!(
     /// DataSync `LogLevel`.
     LogLevel { Off = "OFF", Basic = "BASIC", Transfer = "TRANSFER" }
+);
+
+aws_enum!(
+    /// FSx `WindowsAccessAuditLogLevel` (the levels of [`AuditLog`]).
+    AuditLogLevel {
+        Disabled = "DISABLED",
+        SuccessOnly = "SUCCESS_ONLY",
+        FailureOnly = "FAILURE_ONLY",
+        SuccessAndFailure = "SUCCESS_AND_FAILURE",
+    }
+);
+
+aws_enum!(
+    /// FSx `DiskIopsConfigurationMode` (the mode of [`DiskIops`]).
+    DiskIopsMode { Automatic = "AUTOMATIC", UserProvisioned = "USER_PROVISIONED" }
 );
 
 aws_enum!(

@@ -5,7 +5,8 @@
 use crate::model::{SecurityDescriptorCopy, VerifyMode};
 use crate::plan::Intent;
 use crate::plan::intent::{
-    CutoverPolicy, Dns, FreezeKind, Migration, PasswordSource, Source, SyncPolicy, Target, Transfer,
+    CutoverPolicy, Dns, FreezeKind, Migration, PasswordSource, Source, SyncPolicy, TOOL_TAG_PREFIX, Target,
+    Transfer, multi_az_throughput,
 };
 use crate::port::{Environment, InspectRequest, PLAN_TAG};
 use crate::units::{Bytes, Duration};
@@ -52,7 +53,11 @@ pub fn intent_from(env: &Environment, req: &PlanRequest) -> Option<Intent> {
         format!("fxm-{}", &uuid[..12])
     });
     let mut settings = source.settings.clone();
-    settings.tags.remove(PLAN_TAG);
+    // fsx-migrate's own tags (fsx-migrate:plan-id, …) are the target's to get from this plan, not to copy.
+    debug_assert!(PLAN_TAG.starts_with(TOOL_TAG_PREFIX));
+    settings.tags.retain(|key, _| !key.starts_with(TOOL_TAG_PREFIX));
+    // Single-AZ offers 8 and 16 MB/s, Multi-AZ starts at 32: the smallest Multi-AZ size at least the source's.
+    settings.throughput_capacity_mbps = multi_az_throughput(settings.throughput_capacity_mbps);
     let domain = settings
         .active_directory
         .as_ref()
@@ -92,7 +97,7 @@ pub fn intent_from(env: &Environment, req: &PlanRequest) -> Option<Intent> {
             security_descriptor_copy: SecurityDescriptorCopy::OwnerDacl,
             verify_mode_live: VerifyMode::OnlyFilesTransferred,
             verify_mode_final: VerifyMode::OnlyFilesTransferred,
-            cloudwatch_log_group_arn: None,
+            cloudwatch_log_group_arn: datasync_log_group_arn(&source.arn),
             log_level: None,
             task_report: None,
             excludes: DEFAULT_EXCLUDES.iter().map(|s| s.to_string()).collect(),
@@ -118,4 +123,16 @@ pub fn intent_from(env: &Environment, req: &PlanRequest) -> Option<Intent> {
             ttl: req.ttl,
         },
     })
+}
+
+/// The log group a plan logs DataSync to by default, in the source's partition, Region and account: its
+/// BASIC log is where skipped files are listed. `None` when the source ARN cannot be read.
+fn datasync_log_group_arn(source_arn: &str) -> Option<String> {
+    let parts: Vec<&str> = source_arn.split(':').collect();
+    match parts.as_slice() {
+        ["arn", partition, "fsx", region, account, _] if !region.is_empty() && !account.is_empty() => Some(
+            format!("arn:{partition}:logs:{region}:{account}:log-group:/aws/datasync/fsx-migrate"),
+        ),
+        _ => None,
+    }
 }

@@ -95,6 +95,34 @@ impl Setup {
         )
     }
 
+    /// `plan` for the small world's source with `--plan-id plan_id` and `extra` arguments.
+    fn plan_with(&self, plan_id: &str, extra: &[&str]) -> Output {
+        let subnets = format!("{SUBNET_A},{SUBNET_B}");
+        let mut args = vec![
+            "--sim",
+            "w.json",
+            "plan",
+            "--source",
+            SOURCE,
+            "--subnets",
+            &subnets,
+            "--preferred-subnet",
+            SUBNET_A,
+            "--hosted-zone",
+            ZONE,
+            "--record-name",
+            RECORD,
+            "--out",
+            "plan.toml",
+            "--freeze",
+            "simulator",
+            "--plan-id",
+            plan_id,
+        ];
+        args.extend_from_slice(extra);
+        run_in(self.dir.path(), &args)
+    }
+
     fn run(&self, args: &[&str]) -> Output {
         let mut all = vec!["--sim", "w.json"];
         all.extend_from_slice(args);
@@ -440,7 +468,7 @@ fn sigkill_at_random_moments_then_rerun_until_done() {
 impl Setup {
     /// A run whose simulated clock runs fast enough to reach the cutover in well under a second per hour.
     fn fast(&self, args: &[&str]) -> Output {
-        let mut all = vec!["--sim-speed", "200000"];
+        let mut all = vec!["--sim-speed", "5000"];
         all.extend_from_slice(args);
         self.run(&all)
     }
@@ -789,4 +817,201 @@ fn a_world_in_use_by_another_process_is_refused_and_left_untouched() {
     let out = run_in(s.dir.path(), &["sim", "show", "w.json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(s.read("w.json"), world, "a read-only command wrote the world");
+}
+
+// ---- plan-file defects: enums, ranges, the file's safety, secrets, junk ------------------------------------
+
+#[test]
+fn a_misspelled_enum_is_refused_with_its_field_and_the_allowed_values() {
+    let s = Setup::new();
+    s.edit_plan(
+        "verify_mode_final = \"ONLY_FILES_TRANSFERRED\"",
+        "verify_mode_final = \"ONLY_FILES_TRANSFERED\"",
+    );
+    assert_bad_plan(&s, "transfer.verify_mode_final");
+    let out = s.run(&["run", "plan.toml", "--dry-run"]);
+    assert_exit(&out, 1, "POINT_IN_TIME_CONSISTENT");
+    assert!(text(&out.stderr).contains("line "), "{}", text(&out.stderr));
+}
+
+#[test]
+fn plan_refuses_a_bad_plan_id_or_ttl_and_writes_nothing() {
+    let cases: [(&str, &[&str], &str); 4] = [
+        ("fxm cli", &[], "invalid --plan-id"),
+        ("fxm/cli", &[], "invalid --plan-id"),
+        (&"x".repeat(45), &[], "at most 44"),
+        ("fxm-cli", &["--ttl", "1099511627776"], "dns.ttl"),
+    ];
+    for (id, extra, needle) in cases {
+        let s = Setup::bare();
+        let out = s.plan_with(id, extra);
+        assert_exit(&out, 1, needle);
+        assert!(
+            !s.path("plan.toml").exists(),
+            "a plan was written for {id:?} {extra:?}"
+        );
+    }
+}
+
+#[test]
+fn a_huge_poll_interval_is_refused_instead_of_hanging_the_dry_run() {
+    let s = Setup::new();
+    s.edit_plan("poll_interval = \"30s\"", "poll_interval = \"3000000d\"");
+    let mut child = bin()
+        .current_dir(s.dir.path())
+        .args(["--sim", "w.json", "run", "plan.toml", "--dry-run"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the dry run still runs after 30 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_exit(&out, 1, "sync.poll_interval");
+}
+
+#[test]
+fn a_name_holding_the_marker_or_newlines_survives_plan_and_run() {
+    let s = Setup::bare();
+    let name = format!(
+        "finance\n{}\n[dns]\nttl = 1 \"quoted\"",
+        fsx_migrate::plan::file::CHECKPOINT_MARKER
+    );
+    let out = s.plan_with("fxm-cli", &["--name", &name]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = s.run(&["run", "plan.toml", "--yes", "--until", "wait_target"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let file = fsx_migrate::plan::file::PlanFile::load(&s.path("plan.toml")).expect("the plan still loads");
+    assert_eq!(file.intent.migration.name, name);
+    assert_eq!(file.intent.dns.ttl, 60);
+    assert!(file.checkpoint.has_started());
+    let out = s.run(&["status", "plan.toml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn plan_force_does_not_overwrite_a_plan_a_run_holds() {
+    let s = Setup::new();
+    let before = s.read("plan.toml");
+    let _lock = fsx_migrate::plan::file::PlanLock::acquire(&s.path("plan.toml")).unwrap();
+    let out = s.plan_with("fxm-other", &["--force"]);
+    assert_exit(&out, 1, "another fsx-migrate run holds the lock");
+    assert_eq!(s.read("plan.toml"), before);
+}
+
+#[test]
+fn a_plan_pinned_with_the_legacy_intent_hash_resumes() {
+    let s = Setup::new();
+    let out = s.run(&["run", "plan.toml", "--yes", "--until", "wait_target"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let file = fsx_migrate::plan::file::PlanFile::load(&s.path("plan.toml")).unwrap();
+    let (canonical, legacy) = (file.intent.sha256(), file.intent.legacy_sha256());
+    assert_ne!(canonical, legacy);
+    // What a run started by an earlier release left in the file.
+    s.edit_plan(
+        &format!("intent_sha256 = \"{canonical}\""),
+        &format!("intent_sha256 = \"{legacy}\""),
+    );
+    let out = s.fast(&["resume", "plan.toml", "--yes", "--until", "prepare_transfer"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        s.read("plan.toml")
+            .contains(&format!("intent_sha256 = \"{canonical}\""))
+    );
+}
+
+#[test]
+fn a_password_typed_instead_of_its_source_is_never_echoed() {
+    let secret = "hunter2-Sup3rS3cret";
+    let s = Setup::bare();
+    let out = s.plan_with("fxm-cli", &["--smb-password", secret]);
+    assert_exit(&out, 1, "password source");
+    assert!(!text(&out.stderr).contains(secret) && !text(&out.stdout).contains(secret));
+    assert!(!s.path("plan.toml").exists());
+
+    let s = Setup::new();
+    let plan = s.read("plan.toml");
+    let line = "smb_password = \"env:FSX_MIGRATE_SMB_PASSWORD\"";
+    for (bad, secret) in [
+        (format!("smb_password = \"{secret}\""), secret),
+        ("smb_password = 31337420".to_string(), "31337420"),
+        (
+            format!("{line}\n[target]\nad_join_password = \"{secret}\""),
+            secret,
+        ),
+    ] {
+        let edited = if bad.contains("ad_join_password") {
+            plan.replacen(
+                "security_group_ids",
+                &format!("ad_join_password = \"{secret}\"\nsecurity_group_ids"),
+                1,
+            )
+        } else {
+            plan.replacen(line, &bad, 1)
+        };
+        assert_ne!(edited, plan);
+        std::fs::write(s.path("plan.toml"), &edited).unwrap();
+        for args in [
+            &["run", "plan.toml", "--yes"][..],
+            &["status", "plan.toml"],
+            &["run", "plan.toml", "--dry-run"],
+        ] {
+            let out = s.run(args);
+            assert_exit(&out, 1, "password source");
+            let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+            assert!(!all.contains(secret), "the secret was printed:\n{all}");
+        }
+    }
+    s.assert_world_untouched();
+}
+
+#[test]
+fn a_directory_or_junk_given_as_a_plan_is_a_user_error() {
+    let s = Setup::new();
+    std::fs::create_dir(s.path("dir.toml")).unwrap();
+    let junk: Vec<u8> = (0..4096u32).map(|i| (i * 7919 % 256) as u8).collect();
+    std::fs::write(s.path("junk.toml"), &junk).unwrap();
+    std::fs::write(s.path("nul.toml"), b"\0\0\0\x01 = 2\n").unwrap();
+    for plan in ["dir.toml", "junk.toml", "nul.toml"] {
+        for command in [
+            &["run", plan, "--yes"][..],
+            &["run", plan, "--dry-run"],
+            &["resume", plan, "--yes"],
+            &["status", plan],
+        ] {
+            let out = s.run(command);
+            assert_exit(&out, 1, plan);
+        }
+    }
+    let out = s.run(&["status", "dir.toml"]);
+    assert_exit(&out, 1, "is a directory");
+    s.assert_world_untouched();
+}
+
+#[test]
+fn a_huge_plan_file_is_refused_by_its_size_and_errors_stay_short() {
+    let s = Setup::new();
+    std::fs::write(s.path("huge.toml"), vec![b'x'; 3 << 20]).unwrap();
+    for command in [&["run", "huge.toml", "--yes"][..], &["status", "huge.toml"]] {
+        let out = s.run(command);
+        assert_exit(&out, 1, "is 3.1 MB; a plan is a few KB");
+        assert!(out.stderr.len() < 1000, "{} bytes of error", out.stderr.len());
+    }
+    // Under the size limit, a long bad line still prints a short error.
+    s.edit_plan("ttl = 60", &format!("ttl = \"{}\"", "9".repeat(200_000)));
+    let out = s.run(&["status", "plan.toml"]);
+    assert_exit(&out, 1, "dns.ttl");
+    assert!(out.stderr.len() < 2000, "{} bytes of error", out.stderr.len());
+    let plan = s.read("plan.toml");
+    std::fs::write(s.path("plan.toml"), format!("{}\n{}", "y".repeat(500_000), plan)).unwrap();
+    let out = s.run(&["status", "plan.toml"]);
+    assert_exit(&out, 1, "line 1");
+    assert!(out.stderr.len() < 2000, "{} bytes of error", out.stderr.len());
 }

@@ -363,6 +363,19 @@ fn transfer_resources_found_by_tag_are_reused_and_missing_ones_created_in_order(
         t0(),
         &opts(),
     );
+    // The plan logs DataSync to a log group by default: it is made ready before the task that uses it.
+    let Action::Call(Command::EnsureLogGroup { arn }) = &s.action else {
+        panic!("{:?}", s.action)
+    };
+    assert_eq!(Some(arn), i.transfer.cloudwatch_log_group_arn.as_ref());
+    let s = step(
+        &i,
+        &s.checkpoint,
+        Input::Response(Response::LogGroupReady),
+        t0(),
+        &opts(),
+    );
+    assert!(s.checkpoint.log_group_ready_at.is_some());
     let Action::Call(Command::CreateTask(task)) = &s.action else {
         panic!("{:?}", s.action)
     };

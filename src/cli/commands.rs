@@ -61,7 +61,17 @@ struct PlanReport<'a> {
 }
 
 async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
-    let smb_password = args.smb_password.parse().map_err(|e: String| Failure::user(e))?;
+    // The error never repeats the text: it may be the password itself.
+    let smb_password = args
+        .smb_password
+        .parse()
+        .map_err(|e: String| Failure::user(format!("--smb-password: {e}")))?;
+    if let Some(id) = &args.plan_id {
+        crate::plan::intent::check_plan_id(id).map_err(|e| {
+            Failure::user(format!("invalid --plan-id: {e}"))
+                .hint("omit --plan-id for a random one, or use at most 44 of A-Z a-z 0-9 _ . -")
+        })?;
+    }
     let request = PlanRequest {
         source_file_system_id: args.source.clone(),
         subnet_ids: args.subnets.clone(),
@@ -80,6 +90,8 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{}.toml", args.source)));
+    // Held until the plan is written: --force must not overwrite a plan a run is driving.
+    let _lock = PlanLock::acquire(&out)?;
     if out.exists() && !args.force {
         return Err(Failure::user(format!("{} already exists", out.display())).hint(
             "a plan file may hold a running migration's checkpoint; choose another --out, or pass --force",
@@ -108,11 +120,33 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
         }
         return Err(failure.hint("fix the arguments or the environment and run `fsx-migrate plan` again"));
     }
+    let problems = intent.problems();
+    if !problems.is_empty() {
+        return Err(crate::plan::file::problems_failure(&problems, None).hint(
+            "no plan was written; fix the arguments (or the source) and run `fsx-migrate plan` again",
+        ));
+    }
     let header = format!(
         "Written by `fsx-migrate plan` from the discovered source {}.",
         intent.source.file_system_id
     );
-    crate::plan::file::write_atomically(&out, crate::plan::render::render(&intent, &header).as_bytes())?;
+    let text = crate::plan::render::render(&intent, &header);
+    // What is written must read back as this intent, or `run` would execute something else.
+    match crate::plan::file::parse(&text) {
+        Ok((parsed, _)) if parsed == intent => {}
+        Ok(_) => {
+            return Err(Failure::internal(
+                "the rendered plan reads back as another intent; no plan was written",
+            ));
+        }
+        Err(e) => {
+            return Err(
+                Failure::internal("the rendered plan does not read back; no plan was written")
+                    .cause(e.message),
+            );
+        }
+    }
+    crate::plan::file::write_atomically(&out, text.as_bytes())?;
     match global.output {
         Output::Json => print_json(&PlanReport {
             plan: &out,

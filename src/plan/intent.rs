@@ -1,9 +1,16 @@
 //! The intent half of the plan file: what the operator asked for, reviewed by people and never rewritten by
-//! the tool. Every section denies unknown fields so a typo is an error naming the field and its line.
+//! the tool. Every section denies unknown fields so a typo is an error naming the field and its line; every
+//! AWS enum is parsed strictly (an unknown value is an error, not `Unknown`); and [`Intent::problems`] checks
+//! the ranges AWS and the tool accept, so a plan that loads is a plan that can run.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{FileSystemSettings, LogLevel, SecurityDescriptorCopy, TaskReport, VerifyMode};
+use crate::model::{
+    ActiveDirectory, AuditLog, AuditLogLevel, DiskIops, DiskIopsMode, FileSystemSettings, LogLevel,
+    SecurityDescriptorCopy, StorageType, TaskReport, VerifyMode, strict,
+};
 use crate::units::{Bytes, Duration};
 
 /// The version of the plan file format this build reads and writes.
@@ -48,7 +55,81 @@ pub struct Target {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ad_join_password: Option<PasswordSource>,
     /// Settings copied from the source by `plan` (`[target.settings]`).
+    #[serde(deserialize_with = "strict_settings")]
     pub settings: FileSystemSettings,
+}
+
+/// `[target.settings]` as the operator writes it: [`FileSystemSettings`] with its enums parsed strictly.
+/// (`FileSystemSettings`' own `Deserialize` stays lenient: it also describes what AWS returns.)
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanSettings {
+    storage_capacity_gib: u32,
+    #[serde(deserialize_with = "strict::value")]
+    storage_type: StorageType,
+    throughput_capacity_mbps: u32,
+    #[serde(default)]
+    active_directory: Option<ActiveDirectory>,
+    automatic_backup_retention_days: u32,
+    #[serde(default)]
+    daily_automatic_backup_start_time: Option<String>,
+    #[serde(default)]
+    weekly_maintenance_start_time: Option<String>,
+    copy_tags_to_backups: bool,
+    #[serde(default)]
+    kms_key_id: Option<String>,
+    #[serde(default)]
+    audit_log: Option<PlanAuditLog>,
+    #[serde(default)]
+    disk_iops: Option<PlanDiskIops>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanAuditLog {
+    #[serde(deserialize_with = "strict::string_of::<_, AuditLogLevel>")]
+    file_access: String,
+    #[serde(deserialize_with = "strict::string_of::<_, AuditLogLevel>")]
+    file_share_access: String,
+    #[serde(default)]
+    destination: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanDiskIops {
+    #[serde(deserialize_with = "strict::string_of::<_, DiskIopsMode>")]
+    mode: String,
+    #[serde(default)]
+    iops: Option<u64>,
+}
+
+fn strict_settings<'de, D: serde::Deserializer<'de>>(d: D) -> Result<FileSystemSettings, D::Error> {
+    let s = PlanSettings::deserialize(d)?;
+    // A struct literal, not `..`: a field added to FileSystemSettings must be added here too.
+    Ok(FileSystemSettings {
+        storage_capacity_gib: s.storage_capacity_gib,
+        storage_type: s.storage_type,
+        throughput_capacity_mbps: s.throughput_capacity_mbps,
+        active_directory: s.active_directory,
+        automatic_backup_retention_days: s.automatic_backup_retention_days,
+        daily_automatic_backup_start_time: s.daily_automatic_backup_start_time,
+        weekly_maintenance_start_time: s.weekly_maintenance_start_time,
+        copy_tags_to_backups: s.copy_tags_to_backups,
+        kms_key_id: s.kms_key_id,
+        audit_log: s.audit_log.map(|a| AuditLog {
+            file_access: a.file_access,
+            file_share_access: a.file_share_access,
+            destination: a.destination,
+        }),
+        disk_iops: s.disk_iops.map(|d| DiskIops {
+            mode: d.mode,
+            iops: d.iops,
+        }),
+        tags: s.tags,
+    })
 }
 
 /// Where the SMB password for DataSync comes from. It is never stored.
@@ -79,12 +160,15 @@ impl std::str::FromStr for PasswordSource {
             None if text == "prompt" => Ok(Self::Prompt),
             Some(("env", var)) if !var.is_empty() => Ok(Self::Env(var.to_string())),
             Some(("secretsmanager", id)) if !id.is_empty() => Ok(Self::SecretsManager(id.to_string())),
-            _ => Err(format!(
-                "invalid password source {text:?}: expected \"env:VARIABLE\", \"prompt\" or \"secretsmanager:ARN\""
-            )),
+            // Never echo the text: it may be the password itself, typed where its source belongs.
+            _ => Err(PASSWORD_SOURCE_EXPECTED.to_string()),
         }
     }
 }
+
+const PASSWORD_SOURCE_EXPECTED: &str = "invalid password source (not shown, in case it is a password): expected \
+     \"env:VARIABLE\", \"prompt\" or \"secretsmanager:ARN\"; the password itself never goes in the plan or on the \
+     command line";
 
 impl Serialize for PasswordSource {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -94,7 +178,53 @@ impl Serialize for PasswordSource {
 
 impl<'de> Deserialize<'de> for PasswordSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        d.deserialize_any(PasswordSourceVisitor)
+    }
+}
+
+/// Reads a password source without ever repeating the value in an error (serde's default messages quote
+/// numbers and booleans: `smb_password = 12345678` must not print 12345678).
+struct PasswordSourceVisitor;
+
+impl PasswordSourceVisitor {
+    fn refuse<E: serde::de::Error>(self) -> Result<PasswordSource, E> {
+        Err(E::custom(PASSWORD_SOURCE_EXPECTED))
+    }
+}
+
+impl serde::de::Visitor<'_> for PasswordSourceVisitor {
+    type Value = PasswordSource;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a password source: \"env:VARIABLE\", \"prompt\" or \"secretsmanager:ARN\"")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<PasswordSource, E> {
+        text.parse().map_err(E::custom)
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<PasswordSource, E> {
+        self.refuse()
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<PasswordSource, E> {
+        self.refuse()
+    }
+    fn visit_i128<E: serde::de::Error>(self, _: i128) -> Result<PasswordSource, E> {
+        self.refuse()
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<PasswordSource, E> {
+        self.refuse()
+    }
+    fn visit_u128<E: serde::de::Error>(self, _: u128) -> Result<PasswordSource, E> {
+        self.refuse()
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<PasswordSource, E> {
+        self.refuse()
+    }
+    fn visit_char<E: serde::de::Error>(self, _: char) -> Result<PasswordSource, E> {
+        self.refuse()
+    }
+    fn visit_bytes<E: serde::de::Error>(self, _: &[u8]) -> Result<PasswordSource, E> {
+        self.refuse()
     }
 }
 
@@ -108,17 +238,24 @@ pub struct Transfer {
     pub smb_user: String,
     pub smb_domain: String,
     pub smb_password: PasswordSource,
+    #[serde(deserialize_with = "strict::value")]
     pub security_descriptor_copy: SecurityDescriptorCopy,
     /// Verification for the initial and incremental runs, while users still write.
+    #[serde(deserialize_with = "strict::value")]
     pub verify_mode_live: VerifyMode,
     /// Verification for the final run, after the freeze. POINT_IN_TIME_CONSISTENT re-reads everything.
+    #[serde(deserialize_with = "strict::value")]
     pub verify_mode_final: VerifyMode,
     /// The CloudWatch log group DataSync logs to; its BASIC log lists every skipped or failed file.
     /// fsx-migrate creates it if it does not exist. Remove it (or set `log_level = "OFF"`) to opt out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloudwatch_log_group_arn: Option<String>,
     /// DataSync's LogLevel: BASIC (errors and skipped files, the default with a log group), TRANSFER or OFF.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "strict::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub log_level: Option<LogLevel>,
     /// Optional DataSync task report to S3 (ERRORS_ONLY): the list of skipped and failed files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -182,23 +319,426 @@ pub struct Dns {
 impl Intent {
     /// SHA-256 of the intent's canonical JSON: comments and formatting do not change it, values do.
     pub fn sha256(&self) -> String {
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(self.canonical_json().as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        sha256_hex(self.canonical_json().as_bytes())
     }
 
-    /// One-line JSON with sorted keys; stored at run start so a later edit can be named field by field.
+    /// One-line JSON with the keys of every object sorted (byte order), at every depth.
+    ///
+    /// The sorting is done here, explicitly: `serde_json::Value` keeps insertion order when serde_json's
+    /// `preserve_order` feature is on, and the AWS SDK turns it on in this dependency graph. Stored at run
+    /// start (`intent_at_start`) so a later edit can be named field by field.
     pub fn canonical_json(&self) -> String {
-        // serde_json::Value sorts object keys (BTreeMap), which makes this canonical.
         let value = serde_json::to_value(self).expect("intent always serialises");
-        value.to_string()
+        let mut out = String::new();
+        write_canonical(&value, &mut out);
+        out
+    }
+
+    /// The hash that fsx-migrate releases before the canonical one pinned (`intent_sha256`): the JSON of the
+    /// intent with its keys in declaration order (what `Value::to_string` gave with `preserve_order` on).
+    /// A plan whose run started with such a release stores this hash; see [`Intent::sha256_matches`].
+    pub fn legacy_sha256(&self) -> String {
+        let json = serde_json::to_string(self).expect("intent always serialises");
+        sha256_hex(json.as_bytes())
+    }
+
+    /// True if `pinned` (a checkpoint's `intent_sha256`) is this intent's hash, canonical or legacy.
+    pub fn sha256_matches(&self, pinned: &str) -> bool {
+        pinned == self.sha256() || pinned == self.legacy_sha256()
     }
 
     /// The idempotency token for CreateFileSystem: derived from the plan id, so it is the same on every
-    /// resume and in every process (at most 63 characters, FSx's limit).
+    /// resume and in every process. See [`client_token`].
     pub fn target_client_token(&self) -> String {
-        let token = format!("fsx-migrate-{}-target", self.migration.id);
-        token.chars().take(63).collect()
+        client_token(&self.migration.id, "target")
+    }
+}
+
+/// An idempotency token `fsx-migrate-<id>-<what>` for the plan id `id`, within FSx's limits (1–63 characters
+/// of `[A-Za-z0-9_.-]`).
+///
+/// A valid plan id (see [`check_plan_id`]) always fits, and gives exactly that text, as every release did, so
+/// migrations in flight keep their token. Any other id (too long, or with other characters) gives
+/// `fsx-migrate-<up to 27 allowed characters of the id>-<16 hex digits of the SHA-256 of the whole id>-<what>`:
+/// two ids never share a token because they share a prefix.
+pub fn client_token(id: &str, what: &str) -> String {
+    let token = format!("fsx-migrate-{id}-{what}");
+    if token.len() <= MAX_CLIENT_TOKEN_LEN && token.chars().all(is_token_char) {
+        return token;
+    }
+    let digest = sha256_hex(id.as_bytes());
+    let room = MAX_CLIENT_TOKEN_LEN.saturating_sub("fsx-migrate-".len() + 1 + 16 + 1 + what.len());
+    let prefix: String = id.chars().filter(|c| is_token_char(*c)).take(room).collect();
+    format!("fsx-migrate-{prefix}-{}-{what}", &digest[..16])
+}
+
+/// FSx's `ClientRequestToken` limit.
+pub const MAX_CLIENT_TOKEN_LEN: usize = 63;
+
+/// The longest plan id: `fsx-migrate-<id>-target` must fit in a `ClientRequestToken`.
+pub const MAX_PLAN_ID_LEN: usize = MAX_CLIENT_TOKEN_LEN - "fsx-migrate-".len() - "-target".len();
+
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
+}
+
+/// Checks a plan id: 1–44 characters of `A-Z a-z 0-9 _ . -` (it goes into tags, names and tokens).
+pub fn check_plan_id(id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        return Err("the plan id is empty".into());
+    }
+    if let Some(bad) = id.chars().find(|c| !is_token_char(*c)) {
+        return Err(format!(
+            "the plan id contains {bad:?}: use only letters, digits, '_', '.' and '-'"
+        ));
+    }
+    if id.len() > MAX_PLAN_ID_LEN {
+        return Err(format!(
+            "the plan id is {} characters long; at most {MAX_PLAN_ID_LEN} fit in FSx's 63-character ClientRequestToken",
+            id.len()
+        ));
+    }
+    Ok(())
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn write_canonical(value: &serde_json::Value, out: &mut String) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_canonical(&map[key], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+// ---- validation ---------------------------------------------------------------------------------------------
+
+/// Route 53's largest TTL (seconds).
+pub const MAX_DNS_TTL: u64 = 2_147_483_647;
+
+/// Throughput capacities (MB/s) a MULTI_AZ_1 FSx for Windows file system can be created with. Multi-AZ starts
+/// at 32 MB/s (8 and 16 are Single-AZ only); 2023's guide stops at 2048, today's FSx also offers the larger
+/// sizes.
+pub const MULTI_AZ_THROUGHPUT_MBPS: [u32; 12] =
+    [32, 64, 128, 256, 512, 1024, 2048, 3072, 4608, 6144, 9216, 12288];
+
+/// FSx takes at most 50 tags per file system.
+pub const MAX_TAGS: usize = 50;
+
+/// Tags fsx-migrate adds to the target itself: `fsx-migrate:plan-id` and `fsx-migrate:source-id`.
+pub const TOOL_TAGS: usize = 2;
+
+/// Tag keys starting with this are fsx-migrate's own.
+pub const TOOL_TAG_PREFIX: &str = "fsx-migrate:";
+
+/// Storage capacity limits (GiB) per storage type for FSx for Windows.
+pub fn storage_limits(storage_type: &StorageType) -> Option<(u32, u32)> {
+    match storage_type {
+        StorageType::Ssd => Some((32, 65_536)),
+        StorageType::Hdd => Some((2_000, 65_536)),
+        _ => None,
+    }
+}
+
+/// The smallest Multi-AZ throughput capacity of at least `mbps` (the largest one if none is).
+pub fn multi_az_throughput(mbps: u32) -> u32 {
+    MULTI_AZ_THROUGHPUT_MBPS
+        .into_iter()
+        .find(|t| *t >= mbps)
+        .unwrap_or(MULTI_AZ_THROUGHPUT_MBPS[MULTI_AZ_THROUGHPUT_MBPS.len() - 1])
+}
+
+/// The bounds of each duration in `[sync]`: (field, least, most).
+pub const DURATION_BOUNDS: [(&str, Duration, Duration); 4] = [
+    ("poll_interval", Duration::secs(1), Duration::hours(1)),
+    ("pause_between_runs", Duration::secs(0), Duration::hours(7 * 24)),
+    ("converged_duration", Duration::secs(1), Duration::hours(7 * 24)),
+    ("max_delta_age", Duration::mins(1), Duration::hours(30 * 24)),
+];
+
+/// The most incremental runs a plan may allow.
+pub const MAX_INCREMENTAL_RUNS: u32 = 1000;
+
+/// The most times a failed execution may be started again.
+pub const MAX_RETRY_FAILED_EXECUTIONS: u32 = 100;
+
+/// One thing wrong with an intent: the field (dotted path) and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub field: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl Intent {
+    /// Every value outside what AWS or fsx-migrate accepts, with its field. Empty for a valid intent.
+    ///
+    /// The types already refuse what cannot be parsed; this checks ranges, formats and limits, so that a plan
+    /// that loads does not fail at CreateFileSystem, hang the dry run or never converge.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let mut problem = |field: &str, message: String| {
+            out.push(Problem {
+                field: field.to_string(),
+                message,
+            })
+        };
+
+        if let Err(e) = check_plan_id(&self.migration.id) {
+            problem("migration.id", e);
+        }
+
+        let s = &self.target.settings;
+        match storage_limits(&s.storage_type) {
+            Some((least, most)) => {
+                if !(least..=most).contains(&s.storage_capacity_gib) {
+                    problem(
+                        "target.settings.storage_capacity_gib",
+                        format!(
+                            "{} GiB is outside {least}-{most} GiB, the range of {} storage",
+                            s.storage_capacity_gib, s.storage_type
+                        ),
+                    );
+                }
+            }
+            None => problem(
+                "target.settings.storage_type",
+                format!(
+                    "{} is not available for FSx for Windows: use SSD or HDD",
+                    s.storage_type
+                ),
+            ),
+        }
+        if !MULTI_AZ_THROUGHPUT_MBPS.contains(&s.throughput_capacity_mbps) {
+            let values: Vec<String> = MULTI_AZ_THROUGHPUT_MBPS.iter().map(u32::to_string).collect();
+            problem(
+                "target.settings.throughput_capacity_mbps",
+                format!(
+                    "{} MB/s is not a Multi-AZ throughput capacity: use one of {} (the nearest is {})",
+                    s.throughput_capacity_mbps,
+                    values.join(", "),
+                    multi_az_throughput(s.throughput_capacity_mbps)
+                ),
+            );
+        }
+        if s.automatic_backup_retention_days > 90 {
+            problem(
+                "target.settings.automatic_backup_retention_days",
+                format!("{} days is more than 90", s.automatic_backup_retention_days),
+            );
+        }
+        if let Some(t) = &s.daily_automatic_backup_start_time
+            && !is_hh_mm(t)
+        {
+            problem(
+                "target.settings.daily_automatic_backup_start_time",
+                format!("{} is not a time of day written HH:MM (UTC)", shorten(t)),
+            );
+        }
+        if let Some(t) = &s.weekly_maintenance_start_time
+            && !t.split_once(':').is_some_and(|(day, time)| {
+                matches!(day, "1" | "2" | "3" | "4" | "5" | "6" | "7") && is_hh_mm(time)
+            })
+        {
+            problem(
+                "target.settings.weekly_maintenance_start_time",
+                format!(
+                    "{} is not written d:HH:MM (UTC, d = 1 for Monday to 7)",
+                    shorten(t)
+                ),
+            );
+        }
+        if let Some(audit) = &s.audit_log
+            && audit.destination.is_some()
+            && audit.file_access == "DISABLED"
+            && audit.file_share_access == "DISABLED"
+        {
+            problem(
+                "target.settings.audit_log.destination",
+                "FSx refuses a destination when both audit levels are DISABLED".into(),
+            );
+        }
+        let user_tags = MAX_TAGS - TOOL_TAGS;
+        if s.tags.len() > user_tags {
+            problem(
+                "target.settings.tags",
+                format!(
+                    "{} tags: FSx takes {MAX_TAGS} per file system and fsx-migrate adds {TOOL_TAGS} \
+                     (fsx-migrate:plan-id, fsx-migrate:source-id), so at most {user_tags}",
+                    s.tags.len()
+                ),
+            );
+        }
+        for (key, value) in &s.tags {
+            let field = format!("target.settings.tags.{}", toml_key(key));
+            let chars = key.chars().count();
+            if chars == 0 || chars > 128 {
+                problem(
+                    &field,
+                    format!("a tag key has 1-128 characters, this one {chars}"),
+                );
+            }
+            if key.starts_with("aws:") {
+                problem(&field, "tag keys starting with aws: are reserved for AWS".into());
+            }
+            if key.starts_with(TOOL_TAG_PREFIX) {
+                problem(
+                    &field,
+                    format!("tag keys starting with {TOOL_TAG_PREFIX} are fsx-migrate's own"),
+                );
+            }
+            if value.chars().count() > 256 {
+                problem(
+                    &field,
+                    format!(
+                        "a tag value has at most 256 characters, this one {}",
+                        value.chars().count()
+                    ),
+                );
+            }
+        }
+
+        let sync = &self.sync;
+        for (name, least, most) in DURATION_BOUNDS {
+            let value = match name {
+                "poll_interval" => sync.poll_interval,
+                "pause_between_runs" => sync.pause_between_runs,
+                "converged_duration" => sync.converged_duration,
+                _ => sync.max_delta_age,
+            };
+            if value < least || value > most {
+                problem(
+                    &format!("sync.{name}"),
+                    format!("{value} is outside {least} to {most}"),
+                );
+            }
+        }
+        if sync.max_delta_age.as_secs() < 2 * sync.poll_interval.as_secs() {
+            problem(
+                "sync.max_delta_age",
+                format!(
+                    "{} is less than twice sync.poll_interval ({}): every sync would look stale by the time \
+                     its end is seen, and the gate would never open",
+                    sync.max_delta_age, sync.poll_interval
+                ),
+            );
+        }
+        if sync.converged_changed_files == 0 {
+            problem(
+                "sync.converged_changed_files",
+                "0 can never be reached (a sync converges when it changed fewer files than this)".into(),
+            );
+        }
+        if sync.converged_changed_bytes.0 == 0 {
+            problem(
+                "sync.converged_changed_bytes",
+                "0 can never be reached (a sync converges when it changed fewer bytes than this)".into(),
+            );
+        }
+        if !(1..=MAX_INCREMENTAL_RUNS).contains(&sync.max_incremental_runs) {
+            problem(
+                "sync.max_incremental_runs",
+                format!(
+                    "{} is outside 1-{MAX_INCREMENTAL_RUNS}",
+                    sync.max_incremental_runs
+                ),
+            );
+        }
+        if sync.retry_failed_executions > MAX_RETRY_FAILED_EXECUTIONS {
+            problem(
+                "sync.retry_failed_executions",
+                format!(
+                    "{} is more than {MAX_RETRY_FAILED_EXECUTIONS}",
+                    sync.retry_failed_executions
+                ),
+            );
+        }
+
+        if self.dns.ttl > MAX_DNS_TTL {
+            problem(
+                "dns.ttl",
+                format!(
+                    "{} is more than Route 53's largest TTL, {MAX_DNS_TTL} seconds",
+                    self.dns.ttl
+                ),
+            );
+        }
+        out
+    }
+}
+
+/// `HH:MM` with HH 00-23 and MM 00-59 (FSx also takes `HHMM`).
+fn is_hh_mm(text: &str) -> bool {
+    let digits: Vec<u32> = text
+        .chars()
+        .filter(|c| *c != ':')
+        .map(|c| c.to_digit(10).unwrap_or(99))
+        .collect();
+    let colons = text.matches(':').count();
+    let shape = match colons {
+        0 => text.len() == 4,
+        1 => text.len() == 5 && text.as_bytes()[2] == b':',
+        _ => false,
+    };
+    shape
+        && digits.len() == 4
+        && digits.iter().all(|d| *d < 10)
+        && digits[0] * 10 + digits[1] < 24
+        && digits[2] < 6
+}
+
+/// A value for a message: quoted, and cut after 64 characters.
+fn shorten(text: &str) -> String {
+    let shown: String = text.chars().take(64).collect();
+    if shown.len() < text.len() {
+        format!("{shown:?}…")
+    } else {
+        format!("{shown:?}")
+    }
+}
+
+/// A key as a dotted path shows it: bare when it can be, quoted otherwise.
+fn toml_key(key: &str) -> String {
+    if !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        key.to_string()
+    } else {
+        shorten(key)
     }
 }
 

@@ -7,8 +7,33 @@ use super::file::CHECKPOINT_MARKER;
 use super::intent::{FreezeKind, Intent, SCHEMA_VERSION};
 use crate::model::ActiveDirectory;
 
-fn q(text: &str) -> String {
-    toml::Value::String(text.to_string()).to_string()
+/// `text` as a TOML basic string on one line: `"`, `\\` and every control character escaped.
+///
+/// Written by hand rather than with the toml crate's encoder, which may choose a multi-line string: a value
+/// must never span lines, or a line of it could pass for the checkpoint marker or for TOML of its own.
+pub fn q(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `text` fit for a `#` comment: one line, control characters (newlines included) shown as spaces.
+fn comment(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 fn list(items: &[String]) -> String {
@@ -33,9 +58,9 @@ pub fn render(intent: &Intent, header: &str) -> String {
     let mut o = String::new();
     let t = &intent.target;
     let s = &t.settings;
-    let _ = writeln!(o, "# fsx-migrate plan: {}", intent.migration.name);
+    let _ = writeln!(o, "# fsx-migrate plan: {}", comment(&intent.migration.name));
     for line in header.lines() {
-        let _ = writeln!(o, "# {line}");
+        let _ = writeln!(o, "# {}", comment(line));
     }
     let _ = writeln!(
         o,
@@ -53,10 +78,7 @@ pub fn render(intent: &Intent, header: &str) -> String {
         "# Tags every resource fsx-migrate creates (fsx-migrate:plan-id) and derives its idempotency tokens."
     );
     let _ = writeln!(o, "id = {}", q(&intent.migration.id));
-    let _ = writeln!(
-        o,
-        "# A name for people: shown in status and used for the DataSync task's name."
-    );
+    let _ = writeln!(o, "# A name for people, shown by status (any text).");
     let _ = writeln!(o, "name = {}\n", q(&intent.migration.name));
 
     let _ = writeln!(o, "[source]");
@@ -105,7 +127,11 @@ pub fn render(intent: &Intent, header: &str) -> String {
     let _ = writeln!(o, "storage_type = {}", q(s.storage_type.as_str()));
     let _ = writeln!(
         o,
-        "# MB/s; DataSync's speed is bounded by the source's and the target's throughput."
+        "# MB/s, one of 32, 64, 128, 256, 512, 1024, 2048, 3072, 4608, 6144, 9216, 12288 (Multi-AZ);"
+    );
+    let _ = writeln!(
+        o,
+        "# DataSync's speed is bounded by the source's and the target's throughput."
     );
     let _ = writeln!(o, "throughput_capacity_mbps = {}", s.throughput_capacity_mbps);
     let _ = writeln!(o, "# 0 disables automatic backups (0-90).");
@@ -187,7 +213,7 @@ pub fn render(intent: &Intent, header: &str) -> String {
     }
     let _ = writeln!(
         o,
-        "\n# Tags copied from the source; fsx-migrate adds fsx-migrate:plan-id."
+        "\n# Tags copied from the source (at most 48); fsx-migrate adds its own fsx-migrate:* tags."
     );
     let _ = writeln!(o, "[target.settings.tags]");
     for (k, v) in &s.tags {
@@ -246,12 +272,52 @@ pub fn render(intent: &Intent, header: &str) -> String {
     let _ = writeln!(o, "verify_mode_final = {}", q(tr.verify_mode_final.as_str()));
     opt_line(
         &mut o,
-        "CloudWatch log group for DataSync errors (LogLevel BASIC); unset means no logs.",
+        "CloudWatch log group DataSync logs to (created if missing, with a policy letting DataSync write).\n\
+         # Its BASIC log lists every skipped or failed file: the list the final sync's skipped-files guard\n\
+         # points to. Remove this line to run without logs.",
         "cloudwatch_log_group_arn",
         tr.cloudwatch_log_group_arn.as_deref(),
     );
+    let _ = writeln!(
+        o,
+        "# DataSync LogLevel: BASIC (errors and skipped files; the default with a log group), TRANSFER or OFF."
+    );
+    match &tr.log_level {
+        Some(level) => {
+            let _ = writeln!(o, "log_level = {}", q(level.as_str()));
+        }
+        None => {
+            let _ = writeln!(o, "# log_level = \"BASIC\"");
+        }
+    }
     let _ = writeln!(o, "# Paths DataSync skips (SIMPLE_PATTERN, case sensitive).");
     let _ = writeln!(o, "excludes = {}", list(&tr.excludes));
+    let _ = writeln!(
+        o,
+        "# Optional DataSync task report (ERRORS_ONLY) to S3: skipped and failed files, per execution."
+    );
+    match &tr.task_report {
+        Some(report) => {
+            let _ = writeln!(o, "[transfer.task_report]");
+            let _ = writeln!(o, "s3_bucket_arn = {}", q(&report.s3_bucket_arn));
+            let _ = writeln!(
+                o,
+                "bucket_access_role_arn = {}",
+                q(&report.bucket_access_role_arn)
+            );
+            if let Some(sub) = &report.subdirectory {
+                let _ = writeln!(o, "subdirectory = {}", q(sub));
+            }
+        }
+        None => {
+            let _ = writeln!(o, "# [transfer.task_report]");
+            let _ = writeln!(o, "# s3_bucket_arn = \"arn:aws:s3:::my-datasync-reports\"");
+            let _ = writeln!(
+                o,
+                "# bucket_access_role_arn = \"arn:aws:iam::111122223333:role/datasync-reports\""
+            );
+        }
+    }
 
     let sy = &intent.sync;
     let _ = writeln!(

@@ -445,7 +445,9 @@ async fn a_whole_migration_through_the_aws_adapter_survives_a_crash_at_every_bou
     let probe_clock = start();
     let rules = services(&probe_cloud, &probe_clock);
     let mut probe = port(&rules);
-    let intent = plan(&mut probe).await;
+    let mut intent = plan(&mut probe).await;
+    // These stateful mocks have no CloudWatch Logs (tests/aws/logs.rs covers EnsureLogGroup).
+    intent.transfer.cloudwatch_log_group_arn = None;
     assert!(
         intent.target.security_group_ids == ["sg-1"],
         "security groups come from the source's ENIs"
