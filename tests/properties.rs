@@ -223,3 +223,114 @@ proptest! {
         }
     }
 }
+
+/// Protocol-aware inputs: each step answers the action the core asked for the way the simulated cloud
+/// answers it, except where a random choice replaces the answer with a restart (a crash), a transient
+/// failure or a "no" at a prompt. Unlike random inputs, these reach the freeze, the final sync and the swap,
+/// so the cutover rules are checked on every path, and the test asserts that every phase was reached.
+#[test]
+fn protocol_aware_inputs_reach_every_phase_and_keep_the_cutover_rules() {
+    use fsx_migrate::port::CloudPort;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, TestRunner};
+    const CASES: u32 = 48;
+    let rt = runtime();
+    let (intent, _) = base_intent();
+    let opts = RunOptions {
+        backend: Some(Backend::Simulator),
+        ..RunOptions::default()
+    };
+    let mut runner = TestRunner::new(Config {
+        rng_seed: RngSeed::Fixed(0xc0de_5afe),
+        ..Config::default()
+    });
+    let choices = proptest::collection::vec(0u8..100, 2000);
+    let mut reached: BTreeMap<&'static str, u32> = BTreeMap::new();
+    let (mut swaps, mut completed) = (0u32, 0u32);
+    for case in 0..CASES {
+        let choices = choices.new_tree(&mut runner).unwrap().current();
+        let mut port = sim(world("small"));
+        let clock = port.clock();
+        let mut cp = Checkpoint::default();
+        let mut input = Input::Start;
+        let mut phases_seen = std::collections::BTreeSet::new();
+        let mut halts = 0;
+        for c in choices {
+            let before = cp.phase();
+            let s = step(&intent, &cp, input, clock.now(), &opts);
+            assert!(s.checkpoint.phase() >= before, "case {case}: phase went back");
+            match &s.action {
+                Action::Call(Command::StartExecution(req)) => {
+                    let current = s.checkpoint.current_sync.as_ref().expect("write-ahead");
+                    assert_eq!(
+                        req.tags.get(fsx_migrate::port::SYNC_TAG),
+                        Some(&current.sync_id())
+                    );
+                    if req.kind == SyncKind::Final {
+                        assert!(
+                            s.checkpoint.frozen_at.is_some(),
+                            "case {case}: final before the freeze"
+                        );
+                    }
+                }
+                Action::Call(Command::UpsertCname(_)) => {
+                    let last = s.checkpoint.finals_after_freeze().last().map(|r| r.succeeded());
+                    assert_eq!(
+                        last,
+                        Some(true),
+                        "case {case}: swap without a final sync after the freeze"
+                    );
+                    swaps += 1;
+                }
+                _ => {}
+            }
+            phases_seen.insert(s.checkpoint.phase().name());
+            cp = s.checkpoint;
+            input = match s.action {
+                Action::Halt(Halt::Completed) => {
+                    completed += 1;
+                    break;
+                }
+                Action::Halt(_) if halts >= 5 => break,
+                Action::Halt(_) => {
+                    halts += 1;
+                    Input::Start
+                }
+                _ if c < 3 => Input::Start,
+                Action::Call(command) if c < 6 => Input::Failed(CloudError {
+                    class: ErrorClass::Transient,
+                    operation: command.operations()[0].to_string(),
+                    code: "InternalServerError".into(),
+                    message: "injected by the property test".into(),
+                }),
+                Action::Call(command) => match rt.block_on(port.execute(&command)) {
+                    Ok(response) => Input::Response(response),
+                    Err(error) => Input::Failed(error),
+                },
+                Action::Sleep { duration, .. } => {
+                    rt.block_on(clock.sleep(duration));
+                    Input::Woke
+                }
+                Action::Confirm(_) => Input::Confirmed(c >= 8),
+                Action::RunFreezeCommand(_) => Input::FreezeFinished(Ok(())),
+            };
+        }
+        assert_invariants(&port, &cp, false);
+        for phase in phases_seen {
+            *reached.entry(phase).or_default() += 1;
+        }
+    }
+    eprintln!(
+        "protocol-aware cases: {CASES}; completed {completed}; swaps sent {swaps}; phases reached: {reached:?}"
+    );
+    for phase in fsx_migrate::plan::Phase::ALL {
+        assert!(
+            reached.contains_key(phase.name()),
+            "no case reached {phase}: {reached:?}"
+        );
+    }
+    assert!(
+        completed >= CASES / 4,
+        "only {completed} of {CASES} cases completed"
+    );
+}
