@@ -463,7 +463,9 @@ impl Machine<'_> {
                 Flow::Again
             }
             Input::Confirmed(false) => Flow::Act(Action::Halt(Halt::Declined(ConfirmKind::Billable))),
-            Input::Response(Response::MigrationResources(found)) => {
+            Input::Response(Response::MigrationResources(found))
+                if self.cp.billable_confirmed_at.is_some() =>
+            {
                 let plan = &self.intent.migration.id;
                 let others = other_plans(&found, plan);
                 if !others.is_empty() {
@@ -880,7 +882,12 @@ impl Machine<'_> {
         let last = finals.last().filter(|s| s.succeeded())?;
         let deleted: u64 = finals.iter().map(|s| s.counters.files_deleted).sum();
         let limit = self.intent.cutover.max_final_deletes;
-        if deleted > limit && self.cp.delete_guard.is_none() {
+        let beyond_accepted = self.cp.delete_guard.as_ref().is_some_and(|t| deleted > t.count);
+        if beyond_accepted {
+            self.cp.deletes_accepted_at = None;
+            self.cp.deletes_accepted_by = None;
+        }
+        if deleted > limit && (self.cp.delete_guard.is_none() || beyond_accepted) {
             self.cp.delete_guard = Some(GuardTrip {
                 at: self.now,
                 execution_arn: last.execution_arn.clone(),
