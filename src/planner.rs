@@ -101,6 +101,9 @@ pub fn intent_from(env: &Environment, req: &PlanRequest) -> Option<Intent> {
             log_level: None,
             task_report: None,
             excludes: DEFAULT_EXCLUDES.iter().map(|s| s.to_string()).collect(),
+            lanes: Vec::new(),
+            max_parallel_tasks: None,
+            entries_per_execution: None,
         },
         sync: SyncPolicy {
             converged_changed_files: 50_000,

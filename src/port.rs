@@ -24,6 +24,8 @@ pub const SOURCE_TAG: &str = "fsx-migrate:source-id";
 pub const SIDE_TAG: &str = "fsx-migrate:side";
 /// The tag key of an execution: the id of the one sync request it was started for (see `CurrentSync::sync_id`).
 pub const SYNC_TAG: &str = "fsx-migrate:sync";
+/// The tag key of a DataSync task: the name of the lane (partition) it carries.
+pub const LANE_TAG: &str = "fsx-migrate:lane";
 
 /// The operations that have no client token: sent twice, they act twice (see [`Command::is_idempotent`]).
 pub const NON_IDEMPOTENT_OPERATIONS: &[&str] = &[
@@ -223,10 +225,14 @@ pub struct CreateLocationRequest {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateTaskRequest {
+    /// The lane this task carries (also tagged [`LANE_TAG`]).
+    pub lane: String,
     pub name: String,
     pub source_location_arn: String,
     pub target_location_arn: String,
     pub options: TaskOptions,
+    /// The folders this task copies (empty: everything not excluded); one Includes filter.
+    pub includes: Vec<String>,
     pub excludes: Vec<String>,
     pub cloudwatch_log_group_arn: Option<String>,
     /// DataSync task report (ERRORS_ONLY) to S3: where skipped and failed files are listed.

@@ -29,6 +29,14 @@ const LIST_EXECUTIONS: &str = "datasync:ListTaskExecutions";
 const START_EXECUTION: &str = "datasync:StartTaskExecution";
 const DESCRIBE_EXECUTION: &str = "datasync:DescribeTaskExecution";
 
+/// DataSync's one filter rule: SIMPLE_PATTERN patterns joined with `|`.
+fn simple_pattern(patterns: &[String]) -> ds::FilterRule {
+    ds::FilterRule::builder()
+        .filter_type(ds::FilterType::SimplePattern)
+        .value(patterns.join("|"))
+        .build()
+}
+
 /// Finds the locations and the task carrying `PLAN_TAG = plan_id` (locations also by `SIDE_TAG`).
 pub async fn find_transfer_resources(
     client: &aws_sdk_datasync::Client,
@@ -258,13 +266,11 @@ pub async fn create_task(
     if let Some(report) = &request.task_report {
         call = call.task_report_config(task_report_config(report)?);
     }
+    if !request.includes.is_empty() {
+        call = call.includes(simple_pattern(&request.includes));
+    }
     if !request.excludes.is_empty() {
-        call = call.excludes(
-            ds::FilterRule::builder()
-                .filter_type(ds::FilterType::SimplePattern)
-                .value(request.excludes.join("|"))
-                .build(),
-        );
+        call = call.excludes(simple_pattern(&request.excludes));
     }
     let out = call
         .customize()

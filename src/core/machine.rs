@@ -14,11 +14,11 @@ use crate::model::{
     ChangeStatus, DeploymentType, ExecutionInfo, FileSystemInfo, Lifecycle, LogLevel, Side, SyncKind,
 };
 use crate::plan::checkpoint::GuardTrip;
-use crate::plan::intent::{FreezeKind, changed_fields};
+use crate::plan::intent::{FreezeKind, WHOLE_SHARE_LANE, changed_fields};
 use crate::plan::{Checkpoint, CurrentSync, Intent, Phase, PhaseEntry, SyncRecord};
 use crate::port::{
     CloudError, Command, CreateLocationRequest, CreateTargetRequest, CreateTaskRequest, Environment,
-    ErrorClass, ExecutionCandidate, InspectRequest, MigrationResource, NON_IDEMPOTENT_OPERATIONS, PLAN_TAG,
+    ErrorClass, ExecutionCandidate, InspectRequest, LANE_TAG, MigrationResource, NON_IDEMPOTENT_OPERATIONS, PLAN_TAG,
     PreserveDeletedFiles, ResourceKind, Response, SIDE_TAG, SOURCE_TAG, SYNC_TAG, StartExecutionRequest,
     TaskOptions, TransferMode, UpsertCnameRequest,
 };
@@ -632,15 +632,19 @@ impl Machine<'_> {
                 {
                     return Flow::Act(Action::Call(Command::EnsureLogGroup { arn: arn.clone() }));
                 }
+                let mut tags = self.plan_tags();
+                tags.insert(LANE_TAG.to_string(), WHOLE_SHARE_LANE.to_string());
                 Flow::Act(Action::Call(Command::CreateTask(CreateTaskRequest {
+                    lane: WHOLE_SHARE_LANE.to_string(),
                     name: format!("fsx-migrate {}", self.intent.migration.id),
                     source_location_arn: src.clone(),
                     target_location_arn: dst.clone(),
                     options: self.task_options(SyncKind::Incremental),
+                    includes: Vec::new(),
                     excludes: tr.excludes.clone(),
                     cloudwatch_log_group_arn: tr.cloudwatch_log_group_arn.clone(),
                     task_report: tr.task_report.clone(),
-                    tags: self.plan_tags(),
+                    tags,
                 })))
             }
             _ => Flow::Advance(Phase::InitialSync),

@@ -262,6 +262,52 @@ pub struct Transfer {
     pub task_report: Option<TaskReport>,
     /// DataSync exclude patterns (SIMPLE_PATTERN), joined with `|` in the task.
     pub excludes: Vec<String>,
+    /// The partition of the share into lanes (one DataSync task each), from an inventory. Empty: one lane
+    /// (`all`) over the whole share. Otherwise a `rest` lane is added that excludes every lane's folders.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lanes: Vec<LaneSpec>,
+    /// At most this many DataSync executions run at once (each uses network interfaces in the preferred
+    /// subnet). Default [`DEFAULT_MAX_PARALLEL_TASKS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_parallel_tasks: Option<u32>,
+    /// The budget of source plus destination files and directories one execution may count (DataSync's
+    /// quota is 25 million). Default [`DEFAULT_ENTRIES_PER_EXECUTION`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entries_per_execution: Option<u64>,
+}
+
+/// Default of `transfer.max_parallel_tasks`.
+pub const DEFAULT_MAX_PARALLEL_TASKS: u32 = 24;
+/// Default of `transfer.entries_per_execution`: DataSync's 25 M quota with a margin.
+pub const DEFAULT_ENTRIES_PER_EXECUTION: u64 = 20_000_000;
+/// The lane over the whole share when the plan has no partition.
+pub const WHOLE_SHARE_LANE: &str = "all";
+/// The lane that excludes every other lane's folders: root files and folders created after planning.
+pub const REST_LANE: &str = "rest";
+
+/// One lane of the partition: a DataSync task whose Includes filter names these folders.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaneSpec {
+    pub name: String,
+    /// Folders relative to the location's subdirectory, each starting with `/` (e.g. `/Projects/A`).
+    pub includes: Vec<String>,
+    /// Source files plus directories under these folders when the inventory was taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entries: Option<u64>,
+    /// Bytes under these folders when the inventory was taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+}
+
+impl Transfer {
+    pub fn max_parallel_tasks(&self) -> u32 {
+        self.max_parallel_tasks.unwrap_or(DEFAULT_MAX_PARALLEL_TASKS)
+    }
+
+    pub fn entries_per_execution(&self) -> u64 {
+        self.entries_per_execution.unwrap_or(DEFAULT_ENTRIES_PER_EXECUTION)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -258,10 +258,12 @@ async fn create_task_is_basic_mode_with_deliberate_options_one_exclude_rule_and_
         ..Default::default()
     });
     let request = CreateTaskRequest {
+        lane: "all".into(),
         name: "fsx-migrate plan-42".into(),
         source_location_arn: "arn:src".into(),
         target_location_arn: "arn:dst".into(),
         options: live_options(),
+        includes: vec!["/Projects/A".into(), "/Home".into()],
         excludes: vec![
             "*/~$*".into(),
             "/System Volume Information".into(),
@@ -287,6 +289,8 @@ async fn create_task_is_basic_mode_with_deliberate_options_one_exclude_rule_and_
         r.cloud_watch_log_group_arn(),
         Some("arn:aws:logs:eu-west-1:123456789012:log-group:/aws/datasync:*")
     );
+    assert_eq!(r.includes().len(), 1, "DataSync takes one filter rule");
+    assert_eq!(r.includes()[0].value(), Some("/Projects/A|/Home"));
     assert_eq!(r.excludes().len(), 1, "DataSync takes one filter rule");
     assert_eq!(
         r.excludes()[0].filter_type(),
@@ -332,6 +336,7 @@ async fn create_task_without_excludes_or_log_group_sends_neither() {
         ..Default::default()
     });
     let request = CreateTaskRequest {
+        lane: "all".into(),
         name: "t".into(),
         source_location_arn: "arn:src".into(),
         target_location_arn: "arn:dst".into(),
@@ -339,6 +344,7 @@ async fn create_task_without_excludes_or_log_group_sends_neither() {
             log_level: LogLevel::Off,
             ..live_options()
         },
+        includes: vec![],
         excludes: vec![],
         cloudwatch_log_group_arn: None,
         task_report: None,
@@ -349,6 +355,7 @@ async fn create_task_without_excludes_or_log_group_sends_neither() {
         .expect("created");
     let r = requests.only();
     assert!(r.excludes().is_empty());
+    assert!(r.includes().is_empty());
     assert_eq!(r.cloud_watch_log_group_arn(), None);
     assert_eq!(r.options().and_then(|o| o.log_level()), Some(&ds::LogLevel::Off));
 }
@@ -366,10 +373,12 @@ async fn create_task_sends_the_task_report_of_errors_only_to_s3() {
         ..Default::default()
     });
     let mut request = CreateTaskRequest {
+        lane: "all".into(),
         name: "t".into(),
         source_location_arn: "arn:src".into(),
         target_location_arn: "arn:dst".into(),
         options: live_options(),
+        includes: vec![],
         excludes: vec![],
         cloudwatch_log_group_arn: None,
         task_report: Some(TaskReport {
@@ -422,10 +431,12 @@ async fn create_task_without_a_task_report_sends_none() {
         ..Default::default()
     });
     let request = CreateTaskRequest {
+        lane: "all".into(),
         name: "t".into(),
         source_location_arn: "arn:src".into(),
         target_location_arn: "arn:dst".into(),
         options: live_options(),
+        includes: vec![],
         excludes: vec![],
         cloudwatch_log_group_arn: None,
         task_report: None,

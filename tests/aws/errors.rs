@@ -430,10 +430,12 @@ async fn a_missing_password_secret_stops_before_datasync_is_called() {
 
 fn task_request() -> fsx_migrate::port::CreateTaskRequest {
     fsx_migrate::port::CreateTaskRequest {
+        lane: "all".into(),
         name: "fsx-migrate plan-42".into(),
         source_location_arn: "arn:src".into(),
         target_location_arn: "arn:dst".into(),
         options: sync_options(),
+        includes: vec![],
         excludes: vec![],
         cloudwatch_log_group_arn: None,
         task_report: None,

@@ -545,10 +545,12 @@ async fn moto_datasync_task_execution_walks_moto_statuses_including_initializing
     let mut port = port_in(DATASYNC_REGION).await;
     let log_group = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/datasync:*";
     let request = CreateTaskRequest {
+        lane: "all".into(),
         name: unique("fsx-migrate-"),
         source_location_arn: locations[0].clone(),
         target_location_arn: locations[1].clone(),
         options: options_for(SyncKind::Incremental),
+        includes: vec![],
         excludes: vec!["/System Volume Information".into(), "/$RECYCLE.BIN".into()],
         cloudwatch_log_group_arn: Some(log_group.into()),
         task_report: None,
