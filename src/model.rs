@@ -427,3 +427,72 @@ mod tests {
         );
     }
 }
+
+/// Whether DataSync's SIMPLE_PATTERN filter `patterns` (joined with `|` in the API) matches `path`, a path
+/// relative to the location that starts with `/`. A pattern matches the folder or file it names and
+/// everything under it (`/dir` and `/dir/` alike); `*` matches any run of characters, `/` included.
+/// Filters are case sensitive (DataSync User Guide, "Filtering data transferred by DataSync").
+pub fn filter_matches(patterns: &[String], path: &str) -> bool {
+    patterns.iter().any(|pattern| {
+        let pattern = pattern.strip_suffix('/').unwrap_or(pattern);
+        glob_matches(pattern.as_bytes(), path.as_bytes())
+            || path
+                .char_indices()
+                .filter(|&(_, c)| c == '/')
+                .any(|(i, _)| i > 0 && glob_matches(pattern.as_bytes(), &path.as_bytes()[..i]))
+    })
+}
+
+/// Whether a task with these Includes (empty: everything) and Excludes copies `path`.
+pub fn task_copies(includes: &[String], excludes: &[String], path: &str) -> bool {
+    (includes.is_empty() || filter_matches(includes, path)) && !filter_matches(excludes, path)
+}
+
+/// `*` matches any run of bytes; everything else matches itself.
+fn glob_matches(pattern: &[u8], text: &[u8]) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some((b'*', rest)) => (0..=text.len()).any(|i| glob_matches(rest, &text[i..])),
+        Some((c, rest)) => text
+            .split_first()
+            .is_some_and(|(t, tail)| t == c && glob_matches(rest, tail)),
+    }
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+
+    fn p(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_folder_pattern_matches_the_folder_and_what_is_under_it_only() {
+        let dir = p(&["/Projects/A"]);
+        assert!(filter_matches(&dir, "/Projects/A"));
+        assert!(filter_matches(&dir, "/Projects/A/x/y.txt"));
+        assert!(!filter_matches(&dir, "/Projects/AB"));
+        assert!(!filter_matches(&dir, "/Projects"));
+        assert!(filter_matches(&p(&["/Projects/A/"]), "/Projects/A/y.txt"));
+        assert!(!filter_matches(&dir, "/projects/a/y.txt"), "case sensitive");
+    }
+
+    #[test]
+    fn wildcards_match_across_folders() {
+        let tmp = p(&["*/tmp", "*/~$*"]);
+        assert!(filter_matches(&tmp, "/a/b/tmp/file"));
+        assert!(filter_matches(&tmp, "/a/~$report.docx"));
+        assert!(!filter_matches(&tmp, "/a/tmpfile"));
+        assert!(filter_matches(&p(&["/Home*"]), "/Home2/x"));
+    }
+
+    #[test]
+    fn a_task_copies_what_its_includes_name_less_its_excludes() {
+        assert!(task_copies(&[], &[], "/anything"));
+        assert!(task_copies(&p(&["/A"]), &p(&["*/tmp"]), "/A/f"));
+        assert!(!task_copies(&p(&["/A"]), &p(&["*/tmp"]), "/A/tmp/f"));
+        assert!(!task_copies(&p(&["/A"]), &[], "/B/f"));
+        assert!(task_copies(&[], &p(&["/A"]), "/B/f"));
+    }
+}

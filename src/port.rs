@@ -26,6 +26,18 @@ pub const SIDE_TAG: &str = "fsx-migrate:side";
 pub const SYNC_TAG: &str = "fsx-migrate:sync";
 /// The tag key of a DataSync task: the name of the lane (partition) it carries.
 pub const LANE_TAG: &str = "fsx-migrate:lane";
+/// The lane over the whole share when the plan has no partition (and of a task without a lane tag, which
+/// plans made before lanes created).
+pub const WHOLE_SHARE_LANE: &str = "all";
+/// The lane that excludes every other lane's folders: root files and folders created after planning.
+pub const REST_LANE: &str = "rest";
+
+/// The lane a task carries, from its tags.
+pub fn lane_of(tags: &BTreeMap<String, String>) -> String {
+    tags.get(LANE_TAG)
+        .cloned()
+        .unwrap_or_else(|| WHOLE_SHARE_LANE.to_string())
+}
 
 /// The operations that have no client token: sent twice, they act twice (see [`Command::is_idempotent`]).
 pub const NON_IDEMPOTENT_OPERATIONS: &[&str] = &[
@@ -339,7 +351,8 @@ pub struct ExecutionCandidate {
 pub struct TransferResources {
     pub source_location_arn: Option<String>,
     pub target_location_arn: Option<String>,
-    pub task_arn: Option<String>,
+    /// This plan's tasks by lane (see [`lane_of`]).
+    pub tasks: BTreeMap<String, String>,
 }
 
 /// A successful answer to a [`Command`].

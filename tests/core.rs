@@ -334,7 +334,7 @@ fn transfer_resources_found_by_tag_are_reused_and_missing_ones_created_in_order(
     let found = TransferResources {
         source_location_arn: Some("loc-s".into()),
         target_location_arn: None,
-        task_arn: None,
+        tasks: Default::default(),
     };
     let s = step(
         &i,

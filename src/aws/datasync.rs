@@ -17,7 +17,7 @@ use crate::model::{ExecutionCounters, ExecutionInfo, ExecutionStatus, PhaseDurat
 use crate::port::{
     CloudError, CreateLocationRequest, CreateTaskRequest, ExecutionCandidate, MigrationResource, PLAN_TAG,
     PreserveDeletedFiles, ResourceKind, SIDE_TAG, SOURCE_TAG, StartExecutionRequest, TaskOptions,
-    TransferMode, TransferResources,
+    TransferMode, TransferResources, lane_of,
 };
 
 const LIST_LOCATIONS: &str = "datasync:ListLocations";
@@ -80,14 +80,17 @@ pub async fn find_transfer_resources(
         if tags.get(PLAN_TAG).map(String::as_str) != Some(plan_id) {
             continue;
         }
-        if found.task_arn.is_none() {
-            found.task_arn = Some(arn);
-        } else {
+        let lane = lane_of(&tags);
+        if let Some(first) = found.tasks.get(&lane) {
             tracing::warn!(
                 task = arn.as_str(),
+                first = first.as_str(),
                 plan_id,
-                "a second DataSync task is tagged for this plan"
+                lane = lane.as_str(),
+                "a second DataSync task is tagged for this plan and lane"
             );
+        } else {
+            found.tasks.insert(lane, arn);
         }
     }
     Ok(found)

@@ -18,9 +18,9 @@ use crate::plan::intent::{FreezeKind, WHOLE_SHARE_LANE, changed_fields};
 use crate::plan::{Checkpoint, CurrentSync, Intent, Phase, PhaseEntry, SyncRecord};
 use crate::port::{
     CloudError, Command, CreateLocationRequest, CreateTargetRequest, CreateTaskRequest, Environment,
-    ErrorClass, ExecutionCandidate, InspectRequest, LANE_TAG, MigrationResource, NON_IDEMPOTENT_OPERATIONS, PLAN_TAG,
-    PreserveDeletedFiles, ResourceKind, Response, SIDE_TAG, SOURCE_TAG, SYNC_TAG, StartExecutionRequest,
-    TaskOptions, TransferMode, UpsertCnameRequest,
+    ErrorClass, ExecutionCandidate, InspectRequest, LANE_TAG, MigrationResource, NON_IDEMPOTENT_OPERATIONS,
+    PLAN_TAG, PreserveDeletedFiles, ResourceKind, Response, SIDE_TAG, SOURCE_TAG, SYNC_TAG,
+    StartExecutionRequest, TaskOptions, TransferMode, UpsertCnameRequest,
 };
 use crate::units::Duration;
 
@@ -582,7 +582,7 @@ impl Machine<'_> {
                     cp.target_location_arn = found.target_location_arn;
                 }
                 if cp.task_arn.is_none() {
-                    cp.task_arn = found.task_arn;
+                    cp.task_arn = found.tasks.get(WHOLE_SHARE_LANE).cloned();
                 }
                 self.create_missing_transfer_resource()
             }

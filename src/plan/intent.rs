@@ -280,10 +280,7 @@ pub struct Transfer {
 pub const DEFAULT_MAX_PARALLEL_TASKS: u32 = 24;
 /// Default of `transfer.entries_per_execution`: DataSync's 25 M quota with a margin.
 pub const DEFAULT_ENTRIES_PER_EXECUTION: u64 = 20_000_000;
-/// The lane over the whole share when the plan has no partition.
-pub const WHOLE_SHARE_LANE: &str = "all";
-/// The lane that excludes every other lane's folders: root files and folders created after planning.
-pub const REST_LANE: &str = "rest";
+pub use crate::port::{REST_LANE, WHOLE_SHARE_LANE};
 
 /// One lane of the partition: a DataSync task whose Includes filter names these folders.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -306,7 +303,8 @@ impl Transfer {
     }
 
     pub fn entries_per_execution(&self) -> u64 {
-        self.entries_per_execution.unwrap_or(DEFAULT_ENTRIES_PER_EXECUTION)
+        self.entries_per_execution
+            .unwrap_or(DEFAULT_ENTRIES_PER_EXECUTION)
     }
 }
 

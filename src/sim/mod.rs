@@ -27,7 +27,7 @@ use crate::plan::file::write_atomically;
 use crate::plan::intent::PasswordSource;
 use crate::port::{
     CloudError, CloudPort, Command, CreateTargetRequest, Environment, ErrorClass, ExecutionCandidate,
-    PLAN_TAG, PreserveDeletedFiles, Response, SIDE_TAG, StartExecutionRequest, TransferResources,
+    PLAN_TAG, PreserveDeletedFiles, Response, SIDE_TAG, StartExecutionRequest, TransferResources, lane_of,
 };
 
 /// The simulated start of every world, so reports and snapshots are reproducible.
@@ -338,7 +338,13 @@ impl SimPort {
                 Ok(Response::TransferResources(TransferResources {
                     source_location_arn: side(Side::Source),
                     target_location_arn: side(Side::Target),
-                    task_arn: w.tasks.iter().find(tagged).map(|r| r.arn.clone()),
+                    tasks: w
+                        .tasks
+                        .iter()
+                        .filter(tagged)
+                        .rev()
+                        .map(|r| (lane_of(&r.tags), r.arn.clone()))
+                        .collect(),
                 }))
             }
             Command::CreateLocation(req) => {

@@ -106,7 +106,7 @@ async fn find_transfer_resources_matches_plan_and_side_tags_across_pages() {
         Ok(Response::TransferResources(TransferResources {
             source_location_arn: Some(loc(4)),
             target_location_arn: Some(loc(2)),
-            task_arn: Some(TASK.into()),
+            tasks: BTreeMap::from([("all".into(), TASK.into())]),
         }))
     );
     assert_eq!(locations.num_calls(), 2, "ListLocations is paginated");
