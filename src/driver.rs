@@ -5,7 +5,7 @@
 //! call (retrying throttling and transient errors with backoff), a sleep, a confirmation, or the freeze
 //! command. An interrupt stops it at the next safe point with everything recorded.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -13,6 +13,7 @@ use jiff::Timestamp;
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
+use crate::core::lane::secs_between;
 use crate::core::{Action, ConfirmKind, Confirmation, Event, Halt, Input, RunOptions, step};
 use crate::error::Failure;
 use crate::plan::file::PlanFile;
@@ -172,6 +173,8 @@ pub struct Driver<'a, P: CloudPort> {
     /// Test hook: crash at the n-th boundary (0-based).
     pub crash_at: Option<u64>,
     boundaries: u64,
+    /// When each operation was last sent: no operation is sent more than once per second.
+    last_sent: BTreeMap<&'static str, Timestamp>,
 }
 
 impl<'a, P: CloudPort> Driver<'a, P> {
@@ -200,6 +203,7 @@ impl<'a, P: CloudPort> Driver<'a, P> {
             retry: RetryPolicy::default(),
             crash_at: None,
             boundaries: 0,
+            last_sent: BTreeMap::new(),
         }
     }
 
@@ -255,7 +259,8 @@ impl<'a, P: CloudPort> Driver<'a, P> {
                         Err(error) => Input::Failed(error),
                     }
                 }
-                Action::Sleep { duration, .. } => {
+                Action::WaitUntil { at, .. } => {
+                        let duration = secs_between(self.clock.now(), at);
                     tokio::select! {
                         _ = self.clock.sleep(duration) => Input::Woke,
                         _ = self.interrupt.wait() => return Ok(Outcome::Interrupted),
@@ -276,6 +281,9 @@ impl<'a, P: CloudPort> Driver<'a, P> {
         let mut backoff = self.retry.first_backoff;
         let mut attempt = 1;
         loop {
+            if !self.pace(command).await {
+                return None;
+            }
             match self.port.execute(command).await {
                 Err(error) if self.may_retry(command, &error) && attempt < self.retry.max_attempts => {
                     self.observer.retrying(&error, attempt, backoff);
@@ -294,6 +302,27 @@ impl<'a, P: CloudPort> Driver<'a, P> {
                 result => return Some(result),
             }
         }
+    }
+
+    /// Waits until the command's operations were last sent at least a second ago, so that however many lanes
+    /// are due at once, no operation is sent more than once per second. False if interrupted.
+    async fn pace(&mut self, command: &Command) -> bool {
+        let now = self.clock.now();
+        let busy = command
+            .operations()
+            .iter()
+            .any(|op| self.last_sent.get(op).is_some_and(|t| secs_between(*t, now) < Duration(1)));
+        if busy {
+            tokio::select! {
+                _ = self.clock.sleep(Duration(1)) => {}
+                _ = self.interrupt.wait() => return false,
+            }
+        }
+        let sent = self.clock.now();
+        for op in command.operations() {
+            self.last_sent.insert(op, sent);
+        }
+        true
     }
 
     /// Throttling means the call was refused, so it is always safe to send again. A timeout or a 5xx may

@@ -83,7 +83,7 @@ impl Observer for Recorder {
             Action::RunFreezeCommand(cmd) => {
                 self.push(phase, now, format!("run freeze command: {cmd}"), true)
             }
-            Action::Sleep { .. } | Action::Halt(_) => {}
+            Action::WaitUntil { .. } | Action::Halt(_) => {}
         }
     }
 

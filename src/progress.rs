@@ -1,7 +1,8 @@
-//! Progress on the terminal: a line for the phase and a bar per DataSync execution (files, bytes, rate,
+//! Progress on the terminal: a line for the phase and a bar per lane's running DataSync execution (files, bytes, rate,
 //! ETA, all in the migration's own time), drawn with indicatif; logs go through tracing above the bars.
 //! When stderr is not a terminal, indicatif draws nothing and only the log lines remain.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -18,7 +19,8 @@ use crate::units::{Bytes, Duration};
 pub struct Progress {
     multi: MultiProgress,
     phase: ProgressBar,
-    execution: Option<(String, ProgressBar)>,
+    /// Per lane: the execution shown and its bar.
+    executions: BTreeMap<String, (String, ProgressBar)>,
 }
 
 impl Progress {
@@ -28,7 +30,7 @@ impl Progress {
         Progress {
             multi,
             phase,
-            execution: None,
+            executions: BTreeMap::new(),
         }
     }
 
@@ -37,10 +39,10 @@ impl Progress {
         MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(8))
     }
 
-    fn execution_bar(&mut self, kind: SyncKind, info: &ExecutionInfo) -> &ProgressBar {
-        let fresh = self.execution.as_ref().is_none_or(|(arn, _)| *arn != info.arn);
+    fn execution_bar(&mut self, lane: &str, kind: SyncKind, info: &ExecutionInfo) -> &ProgressBar {
+        let fresh = self.executions.get(lane).is_none_or(|(arn, _)| *arn != info.arn);
         if fresh {
-            if let Some((_, old)) = self.execution.take() {
+            if let Some((_, old)) = self.executions.remove(lane) {
                 old.finish_and_clear();
             }
             let bar = self.multi.add(ProgressBar::new(1));
@@ -49,13 +51,13 @@ impl Progress {
                     .expect("valid template")
                     .progress_chars("=> "),
             );
-            bar.set_prefix(format!("{kind} sync"));
-            self.execution = Some((info.arn.clone(), bar));
+            bar.set_prefix(format!("{lane} {kind}"));
+            self.executions.insert(lane.to_string(), (info.arn.clone(), bar));
         }
-        &self.execution.as_ref().expect("just set").1
+        &self.executions[lane].1
     }
 
-    fn show_execution(&mut self, kind: SyncKind, info: &ExecutionInfo) {
+    fn show_execution(&mut self, lane: &str, kind: SyncKind, info: &ExecutionInfo) {
         let c = &info.counters;
         let transfer_secs = info.durations.transfer_ms as f64 / 1000.0;
         let rate = if transfer_secs > 0.0 {
@@ -78,7 +80,7 @@ impl Progress {
             Bytes(c.estimated_bytes_to_transfer),
             Bytes(rate as u64),
         );
-        let bar = self.execution_bar(kind, info);
+        let bar = self.execution_bar(lane, kind, info);
         bar.set_length(c.estimated_bytes_to_transfer.max(1));
         bar.set_position(c.bytes_transferred);
         bar.set_message(message);
@@ -95,13 +97,13 @@ impl Observer for Progress {
             Event::TargetLifecycle(lifecycle) => self
                 .phase
                 .set_message(format!("wait_target: target is {lifecycle}")),
-            Event::Execution { kind, info } => self.show_execution(*kind, info),
-            Event::SyncFinished(record) => {
-                if let Some((_, bar)) = self.execution.take() {
+            Event::Execution { lane, kind, info } => self.show_execution(lane, *kind, info),
+            Event::SyncFinished { lane, record } => {
+                if let Some((_, bar)) = self.executions.remove(lane) {
                     bar.finish_and_clear();
                 }
                 tracing::info!(
-                    "{now} {} sync {}: {} files, {} in {}{}",
+                    "{now} lane {lane}: {} sync {}: {} files, {} in {}{}",
                     record.kind,
                     record.status,
                     record.counters.files_transferred,
@@ -122,7 +124,7 @@ impl Observer for Progress {
     fn action(&mut self, action: &Action, checkpoint: &Checkpoint, _now: Timestamp) {
         let phase = checkpoint.phase();
         match action {
-            Action::Sleep { reason, .. } => self.phase.set_message(format!("{phase}: {reason}")),
+            Action::WaitUntil { reason, .. } => self.phase.set_message(format!("{phase}: {reason}")),
             Action::Call(command) => {
                 tracing::debug!("{}", crate::report::render_call(command));
             }
@@ -142,7 +144,7 @@ impl Observer for Progress {
 
 impl Drop for Progress {
     fn drop(&mut self) {
-        if let Some((_, bar)) = self.execution.take() {
+        for (_, bar) in self.executions.values() {
             bar.finish_and_clear();
         }
         self.phase.finish_and_clear();

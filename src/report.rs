@@ -6,11 +6,11 @@ use std::fmt::Write as _;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::core::forecast::{Convergence, predicted_downtime};
+use crate::core::forecast::{Convergence, cached_ttl, predicted_downtime};
 use crate::core::{ConfirmKind, Confirmation, Halt};
 use crate::error::{ExitKind, Failure};
 use crate::model::SyncKind;
-use crate::plan::{Checkpoint, Intent, Phase, SyncRecord};
+use crate::plan::{Checkpoint, Intent, Leg, Phase, SyncRecord};
 use crate::port::Command;
 use crate::units::{Bytes, Duration};
 
@@ -195,18 +195,26 @@ pub fn timeline_text(cp: &Checkpoint, now: Option<Timestamp>) -> String {
     out
 }
 
-pub fn syncs_text(syncs: &[SyncRecord]) -> String {
+/// Every lane's syncs, in the order they ended.
+pub fn syncs_text(leg: &Leg) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "  {:<3} {:<12} {:<8} {:>11} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "#", "kind", "status", "files", "bytes", "deleted", "prepare", "transfer", "verify", "elapsed"
+        "  {:<3} {:<8} {:<12} {:<8} {:>11} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "#", "lane", "kind", "status", "files", "bytes", "deleted", "prepare", "transfer", "verify", "elapsed"
     );
-    for (i, s) in syncs.iter().enumerate() {
+    let mut rows: Vec<(&str, &SyncRecord)> = leg
+        .lanes
+        .iter()
+        .flat_map(|l| l.syncs.iter().map(move |s| (l.name.as_str(), s)))
+        .collect();
+    rows.sort_by_key(|(_, s)| s.ended_at);
+    for (i, (lane, s)) in rows.into_iter().enumerate() {
         let _ = writeln!(
             out,
-            "  {:<3} {:<12} {:<8} {:>11} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "  {:<3} {:<8} {:<12} {:<8} {:>11} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9}",
             i + 1,
+            lane,
             s.kind.to_string(),
             s.status.as_str(),
             s.counters.files_transferred,
@@ -231,25 +239,49 @@ pub fn syncs_text(syncs: &[SyncRecord]) -> String {
 /// What the operator needs to know about the cutover from the history so far.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Predictions {
+    /// Successful incremental runs of the lane that ran the most.
     pub incremental_runs: u32,
+    /// Every lane's last incremental is under every threshold (None before every lane ran one).
     pub converged: Option<bool>,
     pub still_over: Vec<String>,
+    /// Client-perceived downtime: freeze until the last client resolves the new name.
     pub predicted_downtime_secs: Option<u64>,
+    /// Measured the same way once the swap is in sync: freeze to INSYNC plus the TTL clients cached.
     pub downtime_secs: Option<u64>,
+    /// Freeze to Route 53 INSYNC.
+    pub service_downtime_secs: Option<u64>,
 }
 
 pub fn predictions(intent: &Intent, cp: &Checkpoint) -> Predictions {
-    let last = cp.last_success(SyncKind::Incremental);
-    let convergence = last.map(|l| Convergence::of(intent, l));
+    let lanes = &cp.forward.lanes;
+    let convergences: Vec<(String, Option<Convergence>)> = lanes
+        .iter()
+        .map(|l| {
+            let last = l.last_success(SyncKind::Incremental);
+            (l.name.clone(), last.map(|r| Convergence::of(intent, r)))
+        })
+        .collect();
+    let converged = if lanes.is_empty() || convergences.iter().any(|(_, c)| c.is_none()) {
+        None
+    } else {
+        Some(convergences.iter().all(|(_, c)| c.as_ref().is_some_and(Convergence::converged)))
+    };
+    let still_over = convergences
+        .iter()
+        .filter_map(|(name, c)| c.as_ref().map(|c| (name, c.misses())))
+        .flat_map(|(name, misses)| misses.into_iter().map(move |m| format!("lane {name}: {m}")))
+        .collect();
+    let service = match (cp.frozen_at, cp.dns_insync_at) {
+        (Some(f), Some(i)) => Some(secs_between(f, i)),
+        _ => None,
+    };
     Predictions {
-        incremental_runs: cp.incremental_successes(),
-        converged: convergence.as_ref().map(Convergence::converged),
-        still_over: convergence.map(|c| c.misses()).unwrap_or_default(),
+        incremental_runs: lanes.iter().map(|l| l.incremental_successes()).max().unwrap_or(0),
+        converged,
+        still_over,
         predicted_downtime_secs: predicted_downtime(intent, cp).map(Duration::as_secs),
-        downtime_secs: match (cp.frozen_at, cp.dns_insync_at) {
-            (Some(f), Some(i)) => Some(secs_between(f, i)),
-            _ => None,
-        },
+        downtime_secs: service.map(|s| s + cached_ttl(intent, cp)),
+        service_downtime_secs: service,
     }
 }
 
@@ -313,8 +345,8 @@ pub fn halt_failure(halt: &Halt, plan: &str) -> Option<Failure> {
         Halt::TargetFailed { lifecycle, message } => Failure::user(format!("the target file system is {lifecycle}"))
             .cause(message.clone().unwrap_or_else(|| "FSx gave no FailureDetails message".into()))
             .hint("fix the cause (Active Directory, subnets, security groups), delete the failed file system, and write a new plan"),
-        Halt::NotConverged { runs, misses, predicted_downtime } => {
-            let mut f = Failure::user(format!("incremental syncs did not converge after {runs} runs; stopped at the cutover gate"));
+        Halt::NotConverged { lane, runs, misses, predicted_downtime } => {
+            let mut f = Failure::user(format!("lane {lane}: incremental syncs did not converge after {runs} runs; stopped before the cutover gate"));
             for miss in misses {
                 f = f.cause(format!("the last incremental {miss}"));
             }
@@ -324,8 +356,8 @@ pub fn halt_failure(halt: &Halt, plan: &str) -> Option<Failure> {
             f.hint(format!("to freeze anyway: `fsx-migrate resume {plan} --accept-delta`"))
                 .hint(format!("to try more incrementals (e.g. off-hours): `fsx-migrate resume {plan} --more-incrementals 3`"))
         }
-        Halt::ExecutionFailed { kind, attempts, code, detail } => Failure::user(format!(
-            "the {kind} DataSync execution ended in ERROR ({attempts} attempt(s) in this run)"
+        Halt::ExecutionFailed { lane, kind, attempts, code, detail } => Failure::user(format!(
+            "lane {lane}: the {kind} DataSync execution ended in ERROR ({attempts} attempt(s) in this run)"
         ))
         .cause(format!("{}: {}", code.as_deref().unwrap_or("no error code"), detail.as_deref().unwrap_or("no detail")))
         .hint("check the task's CloudWatch logs and the SMB user's permissions")
@@ -334,19 +366,19 @@ pub fn halt_failure(halt: &Halt, plan: &str) -> Option<Failure> {
             .cause(message)
             .hint(format!("the source may be partly frozen: check it, then `{resume}` runs the freeze command again")),
         Halt::DeleteGuard { deleted, limit } => Failure::user(format!(
-            "delete guard: the final sync removed {deleted} files from the target (limit {limit}); DNS was not swapped"
+            "delete guard: a sync removed {deleted} files from the target (limit {limit}); DNS was not swapped"
         ))
         .cause("users are still frozen on the source, which is untouched")
         .hint(format!("check the deletions, then `{resume} --accept-deletes` to swap DNS, or unfreeze the source to roll back")),
-        Halt::SkippedFiles { skipped, execution_arn, log_group_arn } => Failure::user(format!(
-            "the final sync skipped {skipped} files, also when run again with the source frozen; DNS was not swapped"
+        Halt::SkippedFiles { lane, skipped, execution_arn, log_group_arn } => Failure::user(format!(
+            "lane {lane}: the final sync skipped {skipped} files, also when run again with the source frozen; DNS was not swapped"
         ))
         .cause(format!("execution {execution_arn} ended SUCCESS with FilesSkipped = {skipped}"))
         .cause(match log_group_arn {
             Some(group) => format!("DataSync logged each skipped file to the CloudWatch log group {group}"),
             None => "no CloudWatch log group is configured, so DataSync did not list them (set transfer.cloudwatch_log_group_arn)".into(),
         })
-        .hint("close whatever still holds those files open (Close-FSxSmbOpenFile), then `{resume}` runs the final sync again")
+        .hint(format!("close whatever still holds those files open (Close-FSxSmbOpenFile), then `{resume}` runs the final sync again"))
         .hint(format!("to swap with those files missing on the target: `{resume} --accept-skipped` (recorded with your name)")),
         Halt::PreconditionFailed { step, problems } => {
             let mut f = Failure::user(format!("stopped before {step}: the world or the checkpoint does not allow it"));

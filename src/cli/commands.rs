@@ -394,12 +394,11 @@ struct StatusReport<'a> {
     completed_at: Option<jiff::Timestamp>,
     target_file_system_id: Option<&'a str>,
     target_dns_name: Option<&'a str>,
-    task_arn: Option<&'a str>,
-    current_sync: Option<&'a crate::plan::CurrentSync>,
+    /// Each lane: its task, the sync in flight, and its history.
+    lanes: &'a [crate::plan::LaneState],
     /// The guards on the final sync that tripped, and who accepted them.
     guards: Vec<GuardStatus<'a>>,
     phases: Vec<report::PhaseRow>,
-    syncs: &'a [crate::plan::SyncRecord],
     predictions: report::Predictions,
 }
 
@@ -450,11 +449,9 @@ fn status(global: &Global, path: &Path) -> Result<(), Failure> {
         completed_at: cp.completed_at,
         target_file_system_id: cp.target_file_system_id.as_deref(),
         target_dns_name: cp.target_dns_name.as_deref(),
-        task_arn: cp.task_arn.as_deref(),
-        current_sync: cp.current_sync.as_ref(),
+        lanes: &cp.forward.lanes,
         guards: guards(cp),
         phases: report::phase_rows(cp, None),
-        syncs: &cp.syncs,
         predictions: report::predictions(intent, cp),
     };
     match global.output {
@@ -484,14 +481,20 @@ fn status_text(r: &StatusReport<'_>) -> String {
         r.target_file_system_id.unwrap_or("(not created)"),
         r.target_dns_name.map(|d| format!("({d})")).unwrap_or_default()
     );
-    if let Some(task) = r.task_arn {
-        let _ = writeln!(o, "DataSync task {task}");
-    }
-    if let Some(c) = r.current_sync {
+    for lane in r.lanes {
+        let _ = writeln!(
+            o,
+            "Lane {}: DataSync task {}",
+            lane.name,
+            lane.task_arn.as_deref().unwrap_or("(not created)")
+        );
+        let Some(c) = &lane.current else {
+            continue;
+        };
         let counters = c.last_counters.clone().unwrap_or_default();
         let _ = writeln!(
             o,
-            "Running: {} sync {} {}: {}/{} files, {}/{}",
+            "  running: {} sync {} {}: {}/{} files, {}/{}",
             c.kind,
             c.execution_arn.as_deref().unwrap_or("(being started)"),
             c.last_status.as_ref().map_or("?", |s| s.as_str()),
@@ -529,9 +532,12 @@ fn status_text(r: &StatusReport<'_>) -> String {
         };
         let _ = writeln!(o, "  {:<18} {}  {spent}", row.phase.name(), row.entered_at);
     }
-    if !r.syncs.is_empty() {
+    if r.lanes.iter().any(|l| !l.syncs.is_empty()) {
         let _ = writeln!(o, "\nSyncs:");
-        o.push_str(&report::syncs_text(r.syncs));
+        o.push_str(&report::syncs_text(&crate::plan::Leg {
+            lanes: r.lanes.to_vec(),
+            ..Default::default()
+        }));
     }
     let p = &r.predictions;
     let _ = writeln!(o, "\nIncremental runs: {}", p.incremental_runs);

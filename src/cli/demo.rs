@@ -144,7 +144,7 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
             "world": world_path, "plan": plan_path,
             "wall_secs": wall.elapsed().as_secs_f64(),
             "phases": report::phase_rows(&file.checkpoint, Some(now)),
-            "syncs": file.checkpoint.syncs,
+            "lanes": file.checkpoint.forward.lanes,
             "accounting": accounting,
         });
         println!("{}", serde_json::to_string_pretty(&value).expect("serialises"));
@@ -154,7 +154,7 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
     println!("\nTimeline (simulated time):");
     print!("{}", report::timeline_text(cp, Some(now)));
     println!("\nSync history:");
-    print!("{}", report::syncs_text(&cp.syncs));
+    print!("{}", report::syncs_text(&cp.forward));
     println!("\nCutover:");
     let show = |t: Option<jiff::Timestamp>| t.map_or("-".to_string(), |t| t.to_string());
     println!("  source frozen at     {}", show(accounting.freeze_at));

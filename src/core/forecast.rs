@@ -25,7 +25,7 @@ impl Convergence {
         Convergence {
             changed_files: (run.counters.files_transferred, sync.converged_changed_files),
             changed_bytes: (run.counters.bytes_transferred, sync.converged_changed_bytes.0),
-            duration_secs: (run.elapsed_secs(), sync.converged_duration.as_secs()),
+            duration_secs: (run.run_secs(), sync.converged_duration.as_secs()),
         }
     }
 
@@ -63,25 +63,52 @@ impl Convergence {
     }
 }
 
-/// Predicted downtime (freeze to DNS in sync) from the last successful live run, if there is one.
+/// Predicted downtime users see: from the freeze until the last client resolves the new name.
 ///
-/// The final sync re-scans like the last incremental and moves a similar delta. If the final verification is
-/// POINT_IN_TIME_CONSISTENT while live runs verified less, it re-reads every file: we budget the initial
-/// sync's transfer time for that read-back (an assumption, stated in `status`).
+/// Every lane's final sync starts at the freeze and re-scans like its last incremental, moving a similar
+/// delta, so the slowest lane sets the pace (launch included: DataSync's total duration). If the final
+/// verification is POINT_IN_TIME_CONSISTENT while live runs verified less, it re-reads every file: we budget
+/// the lane's initial transfer time for that read-back (an assumption, stated in `status`). Then Route 53
+/// propagation, then the TTL clients cached (the plan's once it was lowered ahead of time, else the record's).
+/// The same definition as the simulator's `downtime_secs`.
 pub fn predicted_downtime(intent: &Intent, cp: &Checkpoint) -> Option<Duration> {
-    let last = cp
-        .last_success(SyncKind::Incremental)
-        .or_else(|| cp.last_success(SyncKind::Initial))?;
-    let d = &last.durations;
-    let mut ms = d.prepare_ms + d.transfer_ms + d.verify_ms;
-    if last.kind == SyncKind::Initial {
-        // No incremental yet: the delta is unknown, budget the scan only.
-        ms = d.prepare_ms;
-    }
     let full_verify = intent.transfer.verify_mode_final == VerifyMode::PointInTimeConsistent
         && intent.transfer.verify_mode_live != VerifyMode::PointInTimeConsistent;
-    if full_verify && let Some(initial) = cp.last_success(SyncKind::Initial) {
-        ms += initial.durations.transfer_ms;
+    let lanes = &cp.forward.lanes;
+    let slowest = lanes
+        .iter()
+        .map(|lane| {
+            let last = lane
+                .last_success(SyncKind::Incremental)
+                .or_else(|| lane.last_success(SyncKind::Initial))?;
+            let mut secs = match last.kind {
+                // No incremental yet: the delta is unknown, budget the launch and the scan only.
+                SyncKind::Initial => {
+                    let d = &last.durations;
+                    (d.total_ms.saturating_sub(d.transfer_ms + d.verify_ms)) / 1000
+                }
+                _ => last.run_secs(),
+            };
+            if full_verify && let Some(initial) = lane.last_success(SyncKind::Initial) {
+                secs += initial.durations.transfer_ms / 1000;
+            }
+            Some(secs)
+        })
+        .collect::<Option<Vec<u64>>>()?
+        .into_iter()
+        .max()?;
+    // The lanes' final syncs are started one after another, at most one start per second.
+    let starts = u64::try_from(lanes.len()).unwrap_or(0);
+    Some(Duration(slowest + starts + DNS_PROPAGATION_SECS + cached_ttl(intent, cp)))
+}
+
+/// The TTL clients hold the old answer for at the swap: the plan's once fsx-migrate lowered it ahead of
+/// time, else the record's own TTL as last seen (the plan's when unknown).
+pub fn cached_ttl(intent: &Intent, cp: &Checkpoint) -> u64 {
+    let plan = intent.dns.ttl;
+    match (&cp.ttl_lowered_at, &cp.dns_original_record) {
+        (Some(_), _) => plan,
+        (None, Some(record)) => record.ttl.unwrap_or(plan).max(plan),
+        (None, None) => plan,
     }
-    Some(Duration(ms / 1000 + DNS_PROPAGATION_SECS))
 }

@@ -9,12 +9,15 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 
 use super::forecast::{Convergence, predicted_downtime};
+use super::lane::{
+    ExecutionChoice, after, choose_execution, lane_tasks, next_poll, predicted_run, secs_between,
+};
 use super::preflight::{self, Backend, Finding, Severity};
 use crate::model::{
     ChangeStatus, DeploymentType, ExecutionInfo, FileSystemInfo, Lifecycle, LogLevel, Side, SyncKind,
 };
-use crate::plan::checkpoint::GuardTrip;
-use crate::plan::intent::{FreezeKind, WHOLE_SHARE_LANE, changed_fields};
+use crate::plan::checkpoint::{CHECKPOINT_SCHEMA, GuardTrip, LaneState};
+use crate::plan::intent::{FreezeKind, changed_fields};
 use crate::plan::{Checkpoint, CurrentSync, Intent, Phase, PhaseEntry, SyncRecord};
 use crate::port::{
     CloudError, Command, CreateLocationRequest, CreateTargetRequest, CreateTaskRequest, Environment,
@@ -31,9 +34,6 @@ pub const DNS_POLL: Duration = Duration::secs(10);
 /// How long to wait after a create whose outcome is unknown (a timeout) before looking it up by tag:
 /// DataSync's List calls may not show a resource the moment it is created.
 pub const UNKNOWN_OUTCOME_WAIT: Duration = Duration::secs(30);
-/// How far DataSync's StartTime may be before our write-ahead `requested_at` and still be ours: the ops
-/// box's clock and AWS's may disagree a little. The per-request sync tag is the primary proof.
-pub const CLOCK_SKEW_ALLOWANCE: Duration = Duration::mins(5);
 
 /// Operator decisions for this run that are not intent (they do not change the plan's hash).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -76,7 +76,8 @@ pub enum Input {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Call(Command),
-    Sleep { duration: Duration, reason: String },
+    /// Nothing to do before `at` (an absolute deadline: a resumed run keeps it).
+    WaitUntil { at: Timestamp, reason: String },
     Confirm(Confirmation),
     RunFreezeCommand(String),
     Halt(Halt),
@@ -119,11 +120,13 @@ pub enum Halt {
         message: Option<String>,
     },
     NotConverged {
+        lane: String,
         runs: u32,
         misses: Vec<String>,
         predicted_downtime: Option<Duration>,
     },
     ExecutionFailed {
+        lane: String,
         kind: SyncKind,
         attempts: u32,
         code: Option<String>,
@@ -136,6 +139,7 @@ pub enum Halt {
     },
     /// The final sync still skipped files after running again with the source frozen.
     SkippedFiles {
+        lane: String,
         skipped: u64,
         execution_arn: String,
         log_group_arn: Option<String>,
@@ -160,6 +164,7 @@ pub enum Halt {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IrreversibleStep {
     CreateTarget,
+    LowerTtl,
     Freeze,
     FinalSync,
     DnsSwap,
@@ -169,6 +174,7 @@ impl std::fmt::Display for IrreversibleStep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::CreateTarget => "creating the target",
+            Self::LowerTtl => "lowering the record's TTL",
             Self::Freeze => "freezing the source",
             Self::FinalSync => "starting the final sync",
             Self::DnsSwap => "swapping DNS",
@@ -181,8 +187,15 @@ impl std::fmt::Display for IrreversibleStep {
 pub enum Event {
     PhaseEntered(Phase),
     TargetLifecycle(Lifecycle),
-    Execution { kind: SyncKind, info: ExecutionInfo },
-    SyncFinished(SyncRecord),
+    Execution {
+        lane: String,
+        kind: SyncKind,
+        info: ExecutionInfo,
+    },
+    SyncFinished {
+        lane: String,
+        record: SyncRecord,
+    },
     Finding(Finding),
     Note(String),
 }
@@ -216,6 +229,38 @@ pub fn step(
         action,
         events: machine.events,
     }
+}
+
+/// A round of syncs every lane takes part in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Round {
+    Initial,
+    Incremental,
+    /// One incremental on each lane whose delta went stale while the gate or the freeze waited.
+    Refresh,
+    Final,
+}
+
+impl Round {
+    fn kind(self) -> SyncKind {
+        match self {
+            Round::Initial => SyncKind::Initial,
+            Round::Incremental | Round::Refresh => SyncKind::Incremental,
+            Round::Final => SyncKind::Final,
+        }
+    }
+}
+
+/// What an idle lane needs in a round.
+enum Want {
+    /// A run: record the request and start (or find) it.
+    Run,
+    /// Nothing before this time (a pause between runs).
+    NotBefore(Timestamp, String),
+    /// Nothing more in this round.
+    Done,
+    /// The migration stops here (a guard, a budget).
+    Stop(Flow),
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -253,11 +298,12 @@ impl Machine<'_> {
                     Phase::CreateTarget => self.create_target(input),
                     Phase::WaitTarget => self.wait_target(input),
                     Phase::PrepareTransfer => self.prepare_transfer(input),
-                    Phase::InitialSync => self.sync(SyncKind::Initial, input),
-                    Phase::IncrementalSync => self.sync(SyncKind::Incremental, input),
+                    Phase::InitialSync => self.drive(Round::Initial, input),
+                    Phase::LowerTtl => self.lower_ttl(input),
+                    Phase::IncrementalSync => self.drive(Round::Incremental, input),
                     Phase::CutoverGate => self.cutover_gate(input),
                     Phase::Freeze => self.freeze(input),
-                    Phase::FinalSync => self.sync(SyncKind::Final, input),
+                    Phase::FinalSync => self.drive(Round::Final, input),
                     Phase::DnsSwap => self.dns_swap(input),
                     Phase::DnsWait => self.dns_wait(input),
                     Phase::Complete => {
@@ -304,6 +350,7 @@ impl Machine<'_> {
                 phase: self.cp.phase(),
             });
         }
+        self.cp.schema = CHECKPOINT_SCHEMA;
         if self.cp.intent_sha256.is_none() {
             self.cp.intent_sha256 = Some(hash);
             self.cp.intent_at_start = Some(self.intent.canonical_json());
@@ -410,8 +457,8 @@ impl Machine<'_> {
                 "{} may or may not have happened ({}): looking it up by tag before trying again",
                 error.operation, error.code
             )));
-            return Flow::Act(Action::Sleep {
-                duration: UNKNOWN_OUTCOME_WAIT,
+            return Flow::Act(Action::WaitUntil {
+                at: after(self.now, UNKNOWN_OUTCOME_WAIT),
                 reason: format!("the outcome of {} is unknown", error.operation),
             });
         }
@@ -521,7 +568,10 @@ impl Machine<'_> {
                     t.subnet_ids.join(", "),
                     t.preferred_subnet_id
                 ),
-                "DataSync: two FSx for Windows locations and one task, billed per GB copied".into(),
+                format!(
+                    "DataSync: two FSx for Windows locations and {} task(s), billed per GB copied",
+                    lane_tasks(self.intent).len()
+                ),
                 format!("everything tagged {PLAN_TAG}={}", self.intent.migration.id),
             ],
         }
@@ -556,8 +606,8 @@ impl Machine<'_> {
                         message: fs.failure_message,
                     })),
                     Lifecycle::Creating | Lifecycle::Updating | Lifecycle::Unknown(_) => {
-                        Flow::Act(Action::Sleep {
-                            duration: TARGET_POLL,
+                        Flow::Act(Action::WaitUntil {
+                            at: after(self.now, TARGET_POLL),
                             reason: format!("target {} is {}", fs.id, fs.lifecycle),
                         })
                     }
@@ -568,28 +618,48 @@ impl Machine<'_> {
     }
 
     fn prepare_transfer(&mut self, input: Input) -> Flow {
+        self.ensure_lanes();
         match input {
             // Locations and tasks have no client token: look them up by tag before creating any.
             Input::Start | Input::Woke => Flow::Act(Action::Call(Command::FindTransferResources {
                 plan_id: self.intent.migration.id.clone(),
             })),
             Input::Response(Response::TransferResources(found)) => {
-                let cp = &mut self.cp;
-                if cp.source_location_arn.is_none() {
-                    cp.source_location_arn = found.source_location_arn;
+                let leg = &mut self.cp.forward;
+                if leg.from_location_arn.is_none() {
+                    leg.from_location_arn = found.source_location_arn;
                 }
-                if cp.target_location_arn.is_none() {
-                    cp.target_location_arn = found.target_location_arn;
+                if leg.to_location_arn.is_none() {
+                    leg.to_location_arn = found.target_location_arn;
                 }
-                if cp.task_arn.is_none() {
-                    cp.task_arn = found.tasks.get(WHOLE_SHARE_LANE).cloned();
+                for lane in &mut leg.lanes {
+                    if lane.task_arn.is_none() {
+                        lane.task_arn = found.tasks.get(&lane.name).cloned();
+                    }
+                }
+                let unplanned: Vec<&String> =
+                    found.tasks.keys().filter(|name| leg.lane(name).is_none()).collect();
+                if !unplanned.is_empty() {
+                    let problems = unplanned
+                        .iter()
+                        .map(|name| {
+                            format!(
+                                "DataSync task {} is tagged for this plan's lane {name}, which the plan does not have",
+                                found.tasks[*name]
+                            )
+                        })
+                        .collect();
+                    return Flow::Act(Action::Halt(Halt::PreconditionFailed {
+                        step: IrreversibleStep::FinalSync,
+                        problems,
+                    }));
                 }
                 self.create_missing_transfer_resource()
             }
             Input::Response(Response::LocationCreated { side, arn }) => {
                 match side {
-                    Side::Source => self.cp.source_location_arn = Some(arn),
-                    Side::Target => self.cp.target_location_arn = Some(arn),
+                    Side::Source => self.cp.forward.from_location_arn = Some(arn),
+                    Side::Target => self.cp.forward.to_location_arn = Some(arn),
                 }
                 self.create_missing_transfer_resource()
             }
@@ -598,10 +668,23 @@ impl Machine<'_> {
                 self.create_missing_transfer_resource()
             }
             Input::Response(Response::TaskCreated { arn }) => {
-                self.cp.task_arn = Some(arn);
+                // Tasks are created one at a time, in lane order: this answer is the first lane without one.
+                let Some(lane) = self.cp.forward.lanes.iter_mut().find(|l| l.task_arn.is_none()) else {
+                    return self.unexpected(&Input::Response(Response::TaskCreated { arn }));
+                };
+                lane.task_arn = Some(arn);
                 self.create_missing_transfer_resource()
             }
             other => self.unexpected(&other),
+        }
+    }
+
+    /// The forward leg has one lane state per lane of the plan, in the plan's order.
+    fn ensure_lanes(&mut self) {
+        for task in lane_tasks(self.intent) {
+            if self.cp.forward.lane(&task.name).is_none() {
+                self.cp.forward.lanes.push(LaneState::new(&task.name));
+            }
         }
     }
 
@@ -609,47 +692,46 @@ impl Machine<'_> {
         let (Some(source_fs), Some(target_fs)) = (self.source_arn(), self.cp.target_arn.clone()) else {
             return self.missing("file system ARNs missing from the checkpoint");
         };
-        if self.cp.source_location_arn.is_none() {
+        let leg = &self.cp.forward;
+        let (Some(from), Some(to)) = (leg.from_location_arn.clone(), leg.to_location_arn.clone()) else {
+            let side = if leg.from_location_arn.is_none() {
+                (Side::Source, source_fs)
+            } else {
+                (Side::Target, target_fs)
+            };
             return Flow::Act(Action::Call(Command::CreateLocation(
-                self.location_request(Side::Source, source_fs),
+                self.location_request(side.0, side.1),
             )));
-        }
-        if self.cp.target_location_arn.is_none() {
-            return Flow::Act(Action::Call(Command::CreateLocation(
-                self.location_request(Side::Target, target_fs),
-            )));
-        }
+        };
+        let Some(task) = lane_tasks(self.intent)
+            .into_iter()
+            .find(|t| leg.lane(&t.name).is_some_and(|l| l.task_arn.is_none()))
+        else {
+            return Flow::Advance(Phase::InitialSync);
+        };
         let tr = &self.intent.transfer;
-        match (
-            &self.cp.task_arn,
-            &self.cp.source_location_arn,
-            &self.cp.target_location_arn,
-        ) {
-            (None, Some(src), Some(dst)) => {
-                // DataSync's BASIC log level is what lists skipped files: the log group must exist first.
-                if let Some(arn) = &tr.cloudwatch_log_group_arn
-                    && self.cp.log_group_ready_at.is_none()
-                {
-                    return Flow::Act(Action::Call(Command::EnsureLogGroup { arn: arn.clone() }));
-                }
-                let mut tags = self.plan_tags();
-                tags.insert(LANE_TAG.to_string(), WHOLE_SHARE_LANE.to_string());
-                Flow::Act(Action::Call(Command::CreateTask(CreateTaskRequest {
-                    lane: WHOLE_SHARE_LANE.to_string(),
-                    name: format!("fsx-migrate {}", self.intent.migration.id),
-                    source_location_arn: src.clone(),
-                    target_location_arn: dst.clone(),
-                    options: self.task_options(SyncKind::Incremental),
-                    includes: Vec::new(),
-                    excludes: tr.excludes.clone(),
-                    cloudwatch_log_group_arn: tr.cloudwatch_log_group_arn.clone(),
-                    task_report: tr.task_report.clone(),
-                    tags,
-                })))
-            }
-            _ => Flow::Advance(Phase::InitialSync),
+        // DataSync's BASIC log level is what lists skipped files: the log group must exist first.
+        if let Some(arn) = &tr.cloudwatch_log_group_arn
+            && self.cp.log_group_ready_at.is_none()
+        {
+            return Flow::Act(Action::Call(Command::EnsureLogGroup { arn: arn.clone() }));
         }
+        let mut tags = self.plan_tags();
+        tags.insert(LANE_TAG.to_string(), task.name.clone());
+        Flow::Act(Action::Call(Command::CreateTask(CreateTaskRequest {
+            name: format!("fsx-migrate {} {}", self.intent.migration.id, task.name),
+            lane: task.name,
+            source_location_arn: from,
+            target_location_arn: to,
+            options: self.task_options(SyncKind::Incremental),
+            includes: task.includes,
+            excludes: task.excludes,
+            cloudwatch_log_group_arn: tr.cloudwatch_log_group_arn.clone(),
+            task_report: tr.task_report.clone(),
+            tags,
+        })))
     }
+
     /// The source's ARN, derived from the target's (same partition, region and account).
     fn source_arn(&self) -> Option<String> {
         let target_arn = self.cp.target_arn.as_ref()?;
@@ -677,8 +759,8 @@ impl Machine<'_> {
         }
     }
 
-    /// The options each kind of run overrides: only the final run removes deleted files and uses the
-    /// final verify mode.
+    /// The options each kind of run overrides: incrementals and the final remove what users deleted (so the
+    /// final sync carries only the last delta); only the final uses the final verify mode.
     fn task_options(&self, kind: SyncKind) -> TaskOptions {
         let tr = &self.intent.transfer;
         let is_final = kind == SyncKind::Final;
@@ -689,10 +771,10 @@ impl Machine<'_> {
             } else {
                 tr.verify_mode_live.clone()
             },
-            preserve_deleted_files: if is_final {
-                PreserveDeletedFiles::Remove
-            } else {
+            preserve_deleted_files: if kind == SyncKind::Initial {
                 PreserveDeletedFiles::Preserve
+            } else {
+                PreserveDeletedFiles::Remove
             },
             security_descriptor_copy: tr.security_descriptor_copy.clone(),
             log_level: match (&tr.log_level, &tr.cloudwatch_log_group_arn) {
@@ -703,145 +785,294 @@ impl Machine<'_> {
         }
     }
 
-    /// The sync sub-machine: decide whether a run of `kind` is needed, record the request (write-ahead),
-    /// find an execution already started for it, or start one, then watch it to its end.
-    fn sync(&mut self, kind: SyncKind, input: Input) -> Flow {
-        if self.cp.task_arn.is_none() {
-            return self.missing("no DataSync task in the checkpoint");
-        }
-        if let Some(current) = &self.cp.current_sync
-            && current.kind != kind
-        {
-            return self.missing(&format!(
-                "a {} sync is recorded as in flight during the {kind} sync",
-                current.kind
-            ));
-        }
-        let watching = self
-            .cp
-            .current_sync
-            .as_ref()
-            .is_some_and(|c| c.execution_arn.is_some());
-        match input {
-            // Answers to a lookup or a start only make sense while no execution is being watched.
-            Input::Response(Response::ExecutionCandidates(_) | Response::ExecutionStarted { .. })
-                if watching =>
-            {
-                self.unexpected(&input)
-            }
-            Input::Start | Input::Woke => {
-                if let Some(current) = &self.cp.current_sync {
-                    if let Some(arn) = &current.execution_arn {
-                        return Flow::Act(Action::Call(Command::DescribeExecution {
-                            execution_arn: arn.clone(),
-                        }));
-                    }
-                    // Requested, not known to have started: look for it before starting anything.
-                    return self.find_execution();
-                }
-                let decided = match kind {
-                    // A kind that already succeeded is not run again after a stop (--until, a resume).
-                    SyncKind::Initial if self.cp.last_success(SyncKind::Initial).is_some() => {
-                        Some(Flow::Advance(Phase::IncrementalSync))
-                    }
-                    SyncKind::Initial => None,
-                    SyncKind::Incremental => self.incremental_decision(),
-                    SyncKind::Final => self.final_decision(),
-                };
-                if let Some(flow) = decided {
-                    return flow;
-                }
-                if kind == SyncKind::Final && self.cp.frozen_at.is_none() {
-                    return Self::refuse(
-                        IrreversibleStep::FinalSync,
-                        vec!["no freeze of the source is recorded: the final sync runs only after it".into()],
-                    );
-                }
-                self.request_sync(kind)
-            }
+    // ---- lanes ----------------------------------------------------------------------------------------
+
+    /// Drives every lane through a round of syncs: routes an answer to its lane, then serves the first lane
+    /// that needs a call; with none, waits until the earliest lane deadline; with no lane left to run, the
+    /// round is complete.
+    fn drive(&mut self, round: Round, input: Input) -> Flow {
+        self.ensure_lanes();
+        let answered = match input {
+            Input::Start | Input::Woke => None,
             Input::Response(Response::ExecutionCandidates(candidates)) => {
-                let Some(current) = self.cp.current_sync.clone() else {
+                let Some(i) = self.awaiting_lane_without_execution() else {
                     return self.unexpected(&Input::Response(Response::ExecutionCandidates(candidates)));
                 };
-                match choose_execution(&candidates, &current, &self.intent.migration.id) {
-                    ExecutionChoice::Adopt(arn) => {
-                        self.events.push(Event::Note(format!(
-                            "re-attached to {kind} execution {arn}, started for this request"
-                        )));
-                        if let Some(current) = &mut self.cp.current_sync {
-                            current.execution_arn = Some(arn.clone());
-                        }
-                        Flow::Act(Action::Call(Command::DescribeExecution { execution_arn: arn }))
-                    }
-                    ExecutionChoice::WaitFor(arn) => Flow::Act(Action::Sleep {
-                        duration: self.intent.sync.poll_interval,
-                        reason: format!(
-                            "execution {arn} of this task is running but was not started for this {kind} sync: \
-                             waiting for it to end before starting one"
-                        ),
-                    }),
-                    ExecutionChoice::Start => {
-                        let mut tags = self.plan_tags();
-                        tags.insert(SYNC_TAG.to_string(), current.sync_id());
-                        Flow::Act(Action::Call(Command::StartExecution(StartExecutionRequest {
-                            task_arn: self.cp.task_arn.clone().unwrap_or_default(),
-                            kind,
-                            overrides: self.task_options(kind),
-                            tags,
-                        })))
-                    }
-                }
+                self.on_candidates(round, i, candidates)
             }
             Input::Response(Response::ExecutionStarted { arn }) => {
-                let Some(current) = &mut self.cp.current_sync else {
+                let Some(i) = self.awaiting_lane_without_execution() else {
                     return self.unexpected(&Input::Response(Response::ExecutionStarted { arn }));
                 };
-                current.execution_arn = Some(arn.clone());
-                self.events
-                    .push(Event::Note(format!("started {kind} execution {arn}")));
-                Flow::Act(self.poll_execution())
+                self.on_started(round, i, arn);
+                None
             }
-            Input::Response(Response::Execution(info)) => self.observe_execution(kind, info),
-            other => self.unexpected(&other),
+            Input::Response(Response::Execution(info)) => {
+                let lanes = &self.cp.forward.lanes;
+                let Some(i) = lanes.iter().position(|l| {
+                    l.current.as_ref().and_then(|c| c.execution_arn.as_deref()) == Some(info.arn.as_str())
+                }) else {
+                    return self.unexpected(&Input::Response(Response::Execution(info)));
+                };
+                self.on_execution(i, info)
+            }
+            other => return self.unexpected(&other),
+        };
+        if let Some(flow) = answered {
+            return flow;
+        }
+        self.next_lane_call(round)
+    }
+
+    /// The lane the last call was for, if it is between its write-ahead request and a known execution.
+    fn awaiting_lane_without_execution(&self) -> Option<usize> {
+        let leg = &self.cp.forward;
+        let name = leg.awaiting.as_deref()?;
+        leg.lanes
+            .iter()
+            .position(|l| l.name == name && l.current.as_ref().is_some_and(|c| c.execution_arn.is_none()))
+    }
+
+    /// Records which lane a call is for, then makes it.
+    fn lane_call(&mut self, i: usize, command: Command) -> Flow {
+        self.cp.forward.awaiting = Some(self.cp.forward.lanes[i].name.clone());
+        Flow::Act(Action::Call(command))
+    }
+
+    fn next_lane_call(&mut self, round: Round) -> Flow {
+        let limit = usize::try_from(self.intent.transfer.max_parallel_tasks()).unwrap_or(usize::MAX);
+        let mut earliest: Option<(Timestamp, String)> = None;
+        let mut wait = |at: Timestamp, reason: String| {
+            if earliest.as_ref().is_none_or(|(t, _)| at < *t) {
+                earliest = Some((at, reason));
+            }
+        };
+        for i in 0..self.cp.forward.lanes.len() {
+            let lane = &self.cp.forward.lanes[i];
+            if let Some(current) = &lane.current {
+                if current.kind != round.kind() {
+                    return self.missing(&format!(
+                        "lane {}: a {} sync is recorded as in flight during the {} round",
+                        lane.name,
+                        current.kind,
+                        round.kind()
+                    ));
+                }
+                if let Some(at) = lane.next_check_at
+                    && at > self.now
+                {
+                    wait(at, format!("lane {}: {} sync running", lane.name, current.kind));
+                    continue;
+                }
+                let command = match &current.execution_arn {
+                    Some(arn) => Command::DescribeExecution {
+                        execution_arn: arn.clone(),
+                    },
+                    // Requested, not known to have started: look for it before starting anything.
+                    None => self.find_execution(i),
+                };
+                return self.lane_call(i, command);
+            }
+            match self.lane_wants(round, i) {
+                Want::Done => {}
+                Want::NotBefore(at, reason) => wait(at, reason),
+                Want::Stop(flow) => return flow,
+                Want::Run if self.cp.forward.in_flight() >= limit => {}
+                Want::Run => {
+                    if round == Round::Final && self.cp.frozen_at.is_none() {
+                        return Self::refuse(
+                            IrreversibleStep::FinalSync,
+                            vec!["no freeze of the source is recorded: the final sync runs only after it".into()],
+                        );
+                    }
+                    // Write-ahead: the request (its time and run give the sync tag) before the lookup.
+                    let lane = &mut self.cp.forward.lanes[i];
+                    lane.current = Some(CurrentSync::requested(round.kind(), self.now, self.cp.runs));
+                    lane.next_check_at = None;
+                    let command = self.find_execution(i);
+                    return self.lane_call(i, command);
+                }
+            }
+        }
+        match earliest {
+            Some((at, reason)) => Flow::Act(Action::WaitUntil { at, reason }),
+            None => self.round_complete(round),
         }
     }
 
-    /// Write-ahead: records the request for a run of `kind` (its time and run give the sync tag), then looks
-    /// for an execution already started for it.
-    fn request_sync(&mut self, kind: SyncKind) -> Flow {
-        self.cp.current_sync = Some(CurrentSync::requested(kind, self.now, self.cp.runs));
-        self.find_execution()
-    }
-
-    fn find_execution(&self) -> Flow {
-        Flow::Act(Action::Call(Command::FindExecution {
-            task_arn: self.cp.task_arn.clone().unwrap_or_default(),
-            known: self.cp.known_execution_arns(),
-        }))
-    }
-
-    fn poll_execution(&self) -> Action {
-        Action::Sleep {
-            duration: self.intent.sync.poll_interval,
-            reason: "DataSync execution running".into(),
+    fn find_execution(&self, i: usize) -> Command {
+        let lane = &self.cp.forward.lanes[i];
+        Command::FindExecution {
+            task_arn: lane.task_arn.clone().unwrap_or_default(),
+            known: lane.known_execution_arns(),
         }
     }
 
-    fn observe_execution(&mut self, kind: SyncKind, info: ExecutionInfo) -> Flow {
+    /// Whether an idle lane needs a run in this round.
+    fn lane_wants(&mut self, round: Round, i: usize) -> Want {
+        let lane = &self.cp.forward.lanes[i];
+        if lane.task_arn.is_none() {
+            return Want::Stop(self.missing(&format!("lane {}: no DataSync task in the checkpoint", lane.name)));
+        }
+        match round {
+            Round::Initial if lane.last_success(SyncKind::Initial).is_some() => Want::Done,
+            Round::Initial => Want::Run,
+            Round::Incremental => self.incremental_wants(i),
+            Round::Refresh => match self.stale_age(lane) {
+                Some(_) => Want::Run,
+                None => Want::Done,
+            },
+            Round::Final => self.final_wants(i),
+        }
+    }
+
+    /// A lane runs incrementals until its last one converged (or the operator accepted the delta).
+    fn incremental_wants(&self, i: usize) -> Want {
+        let lane = &self.cp.forward.lanes[i];
+        let Some(last) = lane.syncs.last().filter(|s| s.succeeded()) else {
+            return Want::Run;
+        };
+        if last.kind != SyncKind::Incremental {
+            return Want::Run;
+        }
+        let convergence = Convergence::of(self.intent, last);
+        if convergence.converged() {
+            return Want::Done;
+        }
+        let runs = lane.incremental_successes();
+        let allowed = self.intent.sync.max_incremental_runs + self.cp.extra_incremental_runs;
+        if runs >= allowed {
+            if self.cp.delta_accepted_at.is_some() {
+                return Want::Done;
+            }
+            return Want::Stop(Flow::Act(Action::Halt(Halt::NotConverged {
+                lane: lane.name.clone(),
+                runs,
+                misses: convergence.misses(),
+                predicted_downtime: predicted_downtime(self.intent, &self.cp),
+            })));
+        }
+        let resume_at = after(last.ended_at, self.intent.sync.pause_between_runs);
+        if resume_at > self.now {
+            return Want::NotBefore(resume_at, format!("lane {}: pause between incremental runs", lane.name));
+        }
+        Want::Run
+    }
+
+    /// A lane's final sync is complete once one succeeded after the freeze; skipped files (locked or open at
+    /// the freeze) make it run once more, then stop until accepted.
+    fn final_wants(&mut self, i: usize) -> Want {
+        let Some(frozen) = self.cp.frozen_at else {
+            return Want::Run;
+        };
+        let lane = &self.cp.forward.lanes[i];
+        let finals = lane.finals_after(frozen);
+        let Some(last) = finals.last().filter(|s| s.succeeded()) else {
+            return Want::Run;
+        };
+        let skipped = last.counters.files_skipped;
+        if skipped == 0 || self.cp.skipped_accepted_at.is_some() {
+            return Want::Done;
+        }
+        if finals.iter().filter(|s| s.succeeded()).count() < 2 {
+            let note = format!(
+                "lane {}: the final sync skipped {skipped} files (locked or open at the freeze): running it once more",
+                lane.name
+            );
+            self.events.push(Event::Note(note));
+            return Want::Run;
+        }
+        let (name, arn) = (lane.name.clone(), last.execution_arn.clone());
+        self.cp.skipped_files = Some(GuardTrip {
+            at: self.now,
+            execution_arn: arn.clone(),
+            count: skipped,
+            limit: 0,
+        });
+        Want::Stop(Flow::Act(Action::Halt(Halt::SkippedFiles {
+            lane: name,
+            skipped,
+            execution_arn: arn,
+            log_group_arn: self.intent.transfer.cloudwatch_log_group_arn.clone(),
+        })))
+    }
+
+    fn on_candidates(&mut self, round: Round, i: usize, candidates: Vec<ExecutionCandidate>) -> Option<Flow> {
+        let lane = &self.cp.forward.lanes[i];
+        let current = lane.current.clone()?;
+        let kind = current.kind;
+        match choose_execution(&candidates, &current, &self.intent.migration.id) {
+            ExecutionChoice::Adopt(arn) => {
+                self.events.push(Event::Note(format!(
+                    "lane {}: re-attached to {kind} execution {arn}, started for this request",
+                    lane.name
+                )));
+                let lane = &mut self.cp.forward.lanes[i];
+                if let Some(current) = &mut lane.current {
+                    current.execution_arn = Some(arn.clone());
+                }
+                Some(self.lane_call(i, Command::DescribeExecution { execution_arn: arn }))
+            }
+            ExecutionChoice::WaitFor(arn) => {
+                let reason = format!(
+                    "lane {}: execution {arn} of its task runs but was not started for this {kind} sync: \
+                     waiting for it to end before starting one",
+                    lane.name
+                );
+                self.events.push(Event::Note(reason));
+                self.cp.forward.lanes[i].next_check_at = Some(after(self.now, self.intent.sync.poll_interval));
+                None
+            }
+            ExecutionChoice::Start => {
+                let mut tags = self.plan_tags();
+                tags.insert(SYNC_TAG.to_string(), current.sync_id());
+                tags.insert(LANE_TAG.to_string(), lane.name.clone());
+                let request = StartExecutionRequest {
+                    task_arn: lane.task_arn.clone().unwrap_or_default(),
+                    kind: round.kind(),
+                    overrides: self.task_options(round.kind()),
+                    tags,
+                };
+                Some(self.lane_call(i, Command::StartExecution(request)))
+            }
+        }
+    }
+
+    fn on_started(&mut self, round: Round, i: usize, arn: String) {
+        let lanes = self.cp.forward.lanes.len();
+        let poll = self.intent.sync.poll_interval;
+        let lane = &mut self.cp.forward.lanes[i];
+        let predicted = predicted_run(lane, round.kind());
+        if let Some(current) = &mut lane.current {
+            current.execution_arn = Some(arn.clone());
+        }
+        let wait = next_poll(round.kind(), Duration(0), predicted, poll, lanes);
+        lane.next_check_at = Some(after(self.now, wait));
+        let note = format!("lane {}: started {} execution {arn}", lane.name, round.kind());
+        self.events.push(Event::Note(note));
+    }
+
+    fn on_execution(&mut self, i: usize, info: ExecutionInfo) -> Option<Flow> {
+        let lanes = self.cp.forward.lanes.len();
+        let poll = self.intent.sync.poll_interval;
+        let lane = &mut self.cp.forward.lanes[i];
+        let current = lane.current.as_mut()?;
+        let kind = current.kind;
         self.events.push(Event::Execution {
+            lane: lane.name.clone(),
             kind,
             info: info.clone(),
         });
-        let Some(current) = &mut self.cp.current_sync else {
-            return self.unexpected(&Input::Response(Response::Execution(info)));
-        };
         current.last_status = Some(info.status.clone());
         current.last_counters = Some(info.counters.clone());
         if !info.status.is_terminal() {
-            return Flow::Act(self.poll_execution());
+            let elapsed = secs_between(current.requested_at, self.now);
+            let predicted = predicted_run(lane, kind);
+            lane.next_check_at = Some(after(self.now, next_poll(kind, elapsed, predicted, poll, lanes)));
+            return None;
         }
         let record = SyncRecord {
-            kind: current.kind,
+            kind,
             execution_arn: info.arn,
             run: current.run,
             started_at: current.requested_at,
@@ -853,157 +1084,240 @@ impl Machine<'_> {
             error_code: info.error_code,
             error_detail: info.error_detail,
         };
-        self.cp.current_sync = None;
-        self.cp.syncs.push(record.clone());
-        self.events.push(Event::SyncFinished(record.clone()));
+        lane.current = None;
+        lane.next_check_at = None;
+        lane.syncs.push(record.clone());
+        let name = lane.name.clone();
+        let attempts = lane.trailing_failures(kind, self.cp.runs);
+        self.events.push(Event::SyncFinished {
+            lane: name.clone(),
+            record: record.clone(),
+        });
         if !record.succeeded() {
-            let attempts = self.cp.trailing_failures(kind, self.cp.runs);
-            if attempts <= self.intent.sync.retry_failed_executions {
+            let retries = self.intent.sync.retry_failed_executions;
+            if attempts <= retries {
                 self.events.push(Event::Note(format!(
-                    "{kind} execution failed ({}): starting it again ({attempts} of {} retries)",
+                    "lane {name}: {kind} execution failed ({}): starting it again ({attempts} of {retries} retries)",
                     record.error_code.as_deref().unwrap_or("no error code"),
-                    self.intent.sync.retry_failed_executions
                 )));
-                return Flow::Again;
+                return None;
             }
-            return Flow::Act(Action::Halt(Halt::ExecutionFailed {
+            return Some(Flow::Act(Action::Halt(Halt::ExecutionFailed {
+                lane: name,
                 kind,
                 attempts,
                 code: record.error_code,
                 detail: record.error_detail,
-            }));
+            })));
         }
-        match kind {
-            SyncKind::Initial => Flow::Advance(Phase::IncrementalSync),
-            SyncKind::Incremental | SyncKind::Final => Flow::Again,
-        }
-    }
-
-    /// With no final sync in flight: is the copy after the freeze complete? `None` means run one (again).
-    /// The delete guard and the skipped-files guard, once tripped, stop every run until accepted.
-    fn final_decision(&mut self) -> Option<Flow> {
-        let finals: Vec<SyncRecord> = self.cp.finals_after_freeze().into_iter().cloned().collect();
-        let last = finals.last().filter(|s| s.succeeded())?;
-        let deleted: u64 = finals.iter().map(|s| s.counters.files_deleted).sum();
+        // Incrementals propagate deletes too: one run that removed more than the limit stops the migration
+        // until someone accepts it (final syncs are counted together, after the round).
         let limit = self.intent.cutover.max_final_deletes;
-        let beyond_accepted = self.cp.delete_guard.as_ref().is_some_and(|t| deleted > t.count);
-        if beyond_accepted {
-            self.cp.deletes_accepted_at = None;
-            self.cp.deletes_accepted_by = None;
-        }
-        if deleted > limit && (self.cp.delete_guard.is_none() || beyond_accepted) {
-            self.cp.delete_guard = Some(GuardTrip {
-                at: self.now,
-                execution_arn: last.execution_arn.clone(),
-                count: deleted,
-                limit,
-            });
-        }
-        if let Some(trip) = &self.cp.delete_guard
-            && self.cp.deletes_accepted_at.is_none()
-        {
-            return Some(Flow::Act(Action::Halt(Halt::DeleteGuard {
-                deleted: trip.count,
-                limit: trip.limit,
-            })));
-        }
-        let skipped = last.counters.files_skipped;
-        if skipped > 0 && self.cp.skipped_accepted_at.is_none() {
-            let successes = finals.iter().filter(|s| s.succeeded()).count();
-            if successes < 2 {
-                // Locked or open files are skipped; the freeze closed the sessions, so once more gets them.
-                self.events.push(Event::Note(format!(
-                    "the final sync skipped {skipped} files (locked or open at the freeze): running it once more"
-                )));
-                return None;
-            }
-            self.cp.skipped_files = Some(GuardTrip {
-                at: self.now,
-                execution_arn: last.execution_arn.clone(),
-                count: skipped,
-                limit: 0,
-            });
-            return Some(Flow::Act(Action::Halt(Halt::SkippedFiles {
-                skipped,
-                execution_arn: last.execution_arn.clone(),
-                log_group_arn: self.intent.transfer.cloudwatch_log_group_arn.clone(),
-            })));
-        }
-        Some(Flow::Advance(Phase::DnsSwap))
-    }
-
-    /// With no execution in flight during the incremental phase: go to the gate, stop, pause, or start one.
-    fn incremental_decision(&mut self) -> Option<Flow> {
-        let last = self
-            .cp
-            .syncs
-            .last()
-            .filter(|s| s.kind == SyncKind::Incremental && s.succeeded())?;
-        let convergence = Convergence::of(self.intent, last);
-        if convergence.converged() {
-            self.events
-                .push(Event::Note("incremental syncs converged".into()));
-            return Some(Flow::Advance(Phase::CutoverGate));
-        }
-        let runs = self.cp.incremental_successes();
-        let allowed = self.intent.sync.max_incremental_runs + self.cp.extra_incremental_runs;
-        if runs >= allowed {
-            if self.cp.delta_accepted_at.is_some() {
-                self.events.push(Event::Note(
-                    "not converged; the operator accepted the delta".into(),
-                ));
-                return Some(Flow::Advance(Phase::CutoverGate));
-            }
-            return Some(Flow::Act(Action::Halt(Halt::NotConverged {
-                runs,
-                misses: convergence.misses(),
-                predicted_downtime: predicted_downtime(self.intent, &self.cp),
-            })));
-        }
-        let pause = self.intent.sync.pause_between_runs.as_secs();
-        let since = u64::try_from((self.now - last.ended_at).as_secs()).unwrap_or(0);
-        if since < pause {
-            return Some(Flow::Act(Action::Sleep {
-                duration: Duration(pause - since),
-                reason: "pause between incremental runs".into(),
-            }));
+        if kind != SyncKind::Final && record.counters.files_deleted > limit {
+            self.trip_delete_guard(&record, record.counters.files_deleted);
+            return Some(self.delete_guard_halt());
         }
         None
     }
 
-    /// While the gate or the freeze waits: a refresh incremental in flight, or an answer about one, goes
-    /// through the sync sub-machine.
-    fn refresh_in_flight(&self, input: &Input) -> bool {
+    fn trip_delete_guard(&mut self, record: &SyncRecord, count: u64) {
+        self.cp.delete_guard = Some(GuardTrip {
+            at: self.now,
+            execution_arn: record.execution_arn.clone(),
+            count,
+            limit: self.intent.cutover.max_final_deletes,
+        });
+        self.cp.deletes_accepted_at = None;
+        self.cp.deletes_accepted_by = None;
+    }
+
+    /// Stops while a tripped delete guard is not accepted.
+    fn delete_guard_halt(&self) -> Flow {
+        match &self.cp.delete_guard {
+            Some(trip) if self.cp.deletes_accepted_at.is_none() => Flow::Act(Action::Halt(Halt::DeleteGuard {
+                deleted: trip.count,
+                limit: trip.limit,
+            })),
+            _ => Flow::Again,
+        }
+    }
+
+    /// Every lane is done with this round.
+    fn round_complete(&mut self, round: Round) -> Flow {
+        match round {
+            Round::Initial => Flow::Advance(Phase::LowerTtl),
+            Round::Incremental => {
+                if let Flow::Act(halt) = self.delete_guard_halt() {
+                    return Flow::Act(halt);
+                }
+                self.events.push(Event::Note(if self.all_lanes_converged() {
+                    "incremental syncs converged in every lane".into()
+                } else {
+                    "not converged; the operator accepted the delta".into()
+                }));
+                Flow::Advance(Phase::CutoverGate)
+            }
+            Round::Refresh => Flow::Again,
+            Round::Final => self.final_guards(),
+        }
+    }
+
+    fn all_lanes_converged(&self) -> bool {
+        self.cp.forward.lanes.iter().all(|lane| {
+            lane.syncs
+                .last()
+                .filter(|s| s.succeeded() && s.kind == SyncKind::Incremental)
+                .is_some_and(|s| Convergence::of(self.intent, s).converged())
+        })
+    }
+
+    /// After every lane's final sync: the deletes of all final syncs since the freeze against the guard (a trip
+    /// before the freeze does not cover them; an accepted trip covers no more than it counted).
+    fn final_guards(&mut self) -> Flow {
+        let finals: Vec<SyncRecord> = self.cp.finals_after_freeze().into_iter().cloned().collect();
+        let deleted: u64 = finals.iter().map(|s| s.counters.files_deleted).sum();
+        let limit = self.intent.cutover.max_final_deletes;
+        let frozen = self.cp.frozen_at;
+        let covered = self
+            .cp
+            .delete_guard
+            .as_ref()
+            .is_some_and(|t| Some(t.at) >= frozen && deleted <= t.count);
+        if deleted > limit
+            && !covered
+            && let Some(last) = finals.last()
+        {
+            self.trip_delete_guard(last, deleted);
+        }
+        if let Flow::Act(halt) = self.delete_guard_halt() {
+            return Flow::Act(halt);
+        }
+        Flow::Advance(Phase::DnsSwap)
+    }
+
+    /// How long ago the lane's last successful sync ended, if longer than `sync.max_delta_age`.
+    fn stale_age(&self, lane: &LaneState) -> Option<Duration> {
+        let last = lane.last_good()?;
+        let age = secs_between(last.ended_at, self.now);
+        (age > self.intent.sync.max_delta_age).then_some(age)
+    }
+
+    /// While the gate or the freeze waits: a refresh in flight, an answer about one, or a lane whose delta
+    /// is older than `sync.max_delta_age` goes through the lanes first.
+    fn needs_refresh(&self, input: &Input) -> bool {
         let sync_answer = matches!(
             input,
             Input::Response(
                 Response::ExecutionCandidates(_) | Response::ExecutionStarted { .. } | Response::Execution(_)
             )
         );
-        self.cp.current_sync.is_some() || sync_answer
+        let leg = &self.cp.forward;
+        sync_answer || leg.in_flight() > 0 || leg.lanes.iter().any(|l| self.stale_age(l).is_some())
     }
 
-    /// Starts one more incremental when the last sync is older than `sync.max_delta_age`.
-    fn refresh_if_stale(&mut self) -> Option<Flow> {
-        let age = self.stale_delta_age()?;
-        self.events.push(Event::Note(format!(
-            "the last sync ended {age} ago (sync.max_delta_age {}): one more incremental first",
-            self.intent.sync.max_delta_age
-        )));
-        Some(self.request_sync(SyncKind::Incremental))
+    /// The last sync of each lane and the downtime they predict, for the gate and freeze prompts.
+    fn delta_details(&self) -> Vec<String> {
+        let mut details = Vec::new();
+        let lanes = &self.cp.forward.lanes;
+        let lasts: Vec<&SyncRecord> = lanes.iter().filter_map(|l| l.last_good()).collect();
+        if let Some(slowest) = lasts.iter().max_by_key(|s| s.run_secs()) {
+            let oldest = lasts.iter().map(|s| s.ended_at).min().unwrap_or(slowest.ended_at);
+            let files: u64 = lasts.iter().map(|s| s.counters.files_transferred).sum();
+            let bytes: u64 = lasts.iter().map(|s| s.counters.bytes_transferred).sum();
+            details.push(format!(
+                "last syncs of {} lane(s): {files} files, {} changed; the slowest took {}; the oldest ended {} ago",
+                lasts.len(),
+                crate::units::Bytes(bytes),
+                Duration(slowest.run_secs()),
+                secs_between(oldest, self.now)
+            ));
+        }
+        if let Some(d) = predicted_downtime(self.intent, &self.cp) {
+            details.push(format!(
+                "predicted downtime users see (freeze to the last client resolving the new name): about {d}"
+            ));
+        }
+        details
+    }
+
+    /// After the initial sync: lower the record's TTL ahead of time (same value, the plan's TTL), so clients
+    /// cache the old answer for seconds, not minutes, at the swap. The old record is kept for rollback.
+    fn lower_ttl(&mut self, input: Input) -> Flow {
+        if self.cp.ttl_lowered_at.is_some() {
+            return Flow::Advance(Phase::IncrementalSync);
+        }
+        match input {
+            Input::Start | Input::Woke => match self.cp.ttl_change_id.clone() {
+                Some(change_id) => Flow::Act(Action::Call(Command::GetChange { change_id })),
+                None => Flow::Act(Action::Call(Command::Inspect(InspectRequest::without_passwords(
+                    self.intent,
+                )))),
+            },
+            Input::Response(Response::Environment(env)) => {
+                let problems = self.record_problems(&env, false);
+                if !problems.is_empty() {
+                    return Self::refuse(IrreversibleStep::LowerTtl, problems);
+                }
+                let Some(record) = env.record else {
+                    return self.missing("no record in the inspection");
+                };
+                self.cp.dns_original_record.get_or_insert(record.clone());
+                let ttl = self.intent.dns.ttl;
+                if record.ttl.is_none_or(|old| old <= ttl) {
+                    self.cp.ttl_lowered_at = Some(self.now);
+                    return Flow::Advance(Phase::IncrementalSync);
+                }
+                self.cp.ttl_lowering_requested_at.get_or_insert(self.now);
+                let dns = &self.intent.dns;
+                Flow::Act(Action::Call(Command::UpsertCname(UpsertCnameRequest {
+                    hosted_zone_id: dns.hosted_zone_id.clone(),
+                    record_name: dns.record_name.clone(),
+                    value: record.values.first().cloned().unwrap_or_default(),
+                    ttl,
+                    comment: format!(
+                        "fsx-migrate {}: lower the TTL before the cutover (same value)",
+                        self.intent.migration.id
+                    ),
+                })))
+            }
+            Input::Response(Response::Change { id, status }) => {
+                self.cp.ttl_change_id.get_or_insert(id.clone());
+                if status == ChangeStatus::InSync {
+                    self.cp.ttl_lowered_at = Some(self.now);
+                    return Flow::Advance(Phase::IncrementalSync);
+                }
+                Flow::Act(Action::WaitUntil {
+                    at: after(self.now, DNS_POLL),
+                    reason: format!("Route 53 change {id} (lower the TTL) is {status}"),
+                })
+            }
+            other => self.unexpected(&other),
+        }
+    }
+
+    /// When clients can no longer hold the record's old TTL: one old TTL after the lowered one was in sync.
+    fn old_ttl_expires_at(&self) -> Option<Timestamp> {
+        let lowered = self.cp.ttl_lowered_at?;
+        let old = self.cp.dns_original_record.as_ref()?.ttl?;
+        (old > self.intent.dns.ttl).then(|| after(lowered, Duration(old)))
     }
 
     fn cutover_gate(&mut self, input: Input) -> Flow {
-        if self.refresh_in_flight(&input) {
-            return self.sync(SyncKind::Incremental, input);
+        if self.needs_refresh(&input) {
+            return self.drive(Round::Refresh, input);
         }
         match input {
             Input::Start | Input::Woke => {
-                if let Some(flow) = self.refresh_if_stale() {
-                    return flow;
-                }
                 if self.cp.gate_opened_at.is_some() {
                     return Flow::Advance(Phase::Freeze);
+                }
+                if let Some(at) = self.old_ttl_expires_at()
+                    && at > self.now
+                {
+                    return Flow::Act(Action::WaitUntil {
+                        at,
+                        reason: "resolvers may still cache the record's old TTL".into(),
+                    });
                 }
                 let mut details = self.delta_details();
                 details.push(format!("freeze action: {:?}", self.intent.cutover.freeze).to_lowercase());
@@ -1023,53 +1337,22 @@ impl Machine<'_> {
         }
     }
 
-    /// The last sync and the downtime it predicts, for the gate and freeze prompts.
-    fn delta_details(&self) -> Vec<String> {
-        let mut details = Vec::new();
-        if let Some(last) = self.cp.syncs.iter().rev().find(|s| s.succeeded()) {
-            let age = Duration(u64::try_from((self.now - last.ended_at).as_secs()).unwrap_or(0));
-            details.push(format!(
-                "last {} sync: {} files, {} in {}, ended {age} ago",
-                last.kind,
-                last.counters.files_transferred,
-                crate::units::Bytes(last.counters.bytes_transferred),
-                Duration(last.elapsed_secs())
-            ));
-        }
-        if let Some(d) = predicted_downtime(self.intent, &self.cp) {
-            details.push(format!("predicted downtime (freeze to DNS in sync): about {d}"));
-        }
-        details
-    }
-
-    /// How long ago the last successful sync ended, if that is longer than `sync.max_delta_age`.
-    fn stale_delta_age(&self) -> Option<Duration> {
-        let last = self.cp.syncs.iter().rev().find(|s| s.succeeded())?;
-        let age = Duration(u64::try_from((self.now - last.ended_at).as_secs()).unwrap_or(0));
-        (age > self.intent.sync.max_delta_age).then_some(age)
-    }
-
     /// The freeze: refresh a stale delta first, re-check the world (source available, record still on the
     /// source), then the configured freeze action. A command freeze that may have run is never re-run.
     fn freeze(&mut self, input: Input) -> Flow {
         if self.cp.frozen_at.is_some() {
             return Flow::Advance(Phase::FinalSync);
         }
-        if self.refresh_in_flight(&input) {
-            return self.sync(SyncKind::Incremental, input);
+        let command_may_have_run = self.intent.cutover.freeze == FreezeKind::Command
+            && self.cp.freeze_requested_at.is_some();
+        // A stale delta is refreshed first, unless a freeze command may already have run.
+        if !command_may_have_run && self.needs_refresh(&input) {
+            return self.drive(Round::Refresh, input);
         }
-        let cutover = &self.intent.cutover;
-        let command_may_have_run =
-            cutover.freeze == FreezeKind::Command && self.cp.freeze_requested_at.is_some();
         match input {
-            Input::Start | Input::Woke => {
-                if !command_may_have_run && let Some(flow) = self.refresh_if_stale() {
-                    return flow;
-                }
-                Flow::Act(Action::Call(Command::Inspect(InspectRequest::without_passwords(
+            Input::Start | Input::Woke => Flow::Act(Action::Call(Command::Inspect(InspectRequest::without_passwords(
                     self.intent,
-                ))))
-            }
+                )))),
             Input::Response(Response::Environment(env)) => {
                 let problems = self.record_problems(&env, false);
                 if !problems.is_empty() {
@@ -1176,16 +1459,25 @@ impl Machine<'_> {
         if cp.frozen_at.is_none() {
             problems.push("no freeze of the source is recorded".into());
         }
-        match cp.finals_after_freeze().last() {
-            Some(last) if last.succeeded() => {
-                if last.counters.files_skipped > 0 && cp.skipped_accepted_at.is_none() {
-                    problems.push(format!(
-                        "the last final sync skipped {} files and nobody accepted that",
-                        last.counters.files_skipped
-                    ));
+        if cp.forward.lanes.is_empty() {
+            problems.push("the checkpoint holds no lane".into());
+        }
+        for lane in &cp.forward.lanes {
+            let finals = cp.frozen_at.map(|t| lane.finals_after(t)).unwrap_or_default();
+            match finals.last() {
+                Some(last) if last.succeeded() => {
+                    if last.counters.files_skipped > 0 && cp.skipped_accepted_at.is_none() {
+                        problems.push(format!(
+                            "lane {}: the last final sync skipped {} files and nobody accepted that",
+                            lane.name, last.counters.files_skipped
+                        ));
+                    }
                 }
+                _ => problems.push(format!("lane {}: no final sync succeeded after the freeze", lane.name)),
             }
-            _ => problems.push("no final sync succeeded after the freeze".into()),
+            if lane.current.is_some() {
+                problems.push(format!("lane {}: a sync is still in flight", lane.name));
+            }
         }
         if cp.delete_guard.is_some() && cp.deletes_accepted_at.is_none() {
             problems.push("the delete guard tripped and nobody accepted the deletes".into());
@@ -1287,8 +1579,8 @@ impl Machine<'_> {
                 self.cp.dns_insync_at = Some(self.now);
                 Flow::Advance(Phase::Complete)
             }
-            Input::Response(Response::Change { status, .. }) => Flow::Act(Action::Sleep {
-                duration: DNS_POLL,
+            Input::Response(Response::Change { status, .. }) => Flow::Act(Action::WaitUntil {
+                at: after(self.now, DNS_POLL),
                 reason: format!("Route 53 change {change_id} is {status}"),
             }),
             other => self.unexpected(&other),
@@ -1308,47 +1600,6 @@ pub fn other_plans(found: &[MigrationResource], plan_id: &str) -> Vec<String> {
             )
         })
         .collect()
-}
-
-/// What to do with the executions a task has that the checkpoint does not know.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExecutionChoice {
-    /// This one was started for the current request: watch it.
-    Adopt(String),
-    /// This one is not ours but still runs: starting another now would queue behind it or fail.
-    WaitFor(String),
-    /// Nothing is ours and nothing runs: start one.
-    Start,
-}
-
-/// The one rule for adopting an execution, whichever adapter found it: it carries this plan's tag and the
-/// request's sync tag, and DataSync started it after the request was recorded (less a clock-skew allowance).
-/// An old finished execution — a plan regenerated with the same id, a restored plan file, a lost checkpoint
-/// — is never counted as this request's sync.
-pub fn choose_execution(
-    candidates: &[ExecutionCandidate],
-    request: &CurrentSync,
-    plan_id: &str,
-) -> ExecutionChoice {
-    let earliest = request
-        .requested_at
-        .checked_sub(jiff::SignedDuration::from_secs(
-            i64::try_from(CLOCK_SKEW_ALLOWANCE.as_secs()).unwrap_or(0),
-        ))
-        .unwrap_or(request.requested_at);
-    let sync_id = request.sync_id();
-    let ours = candidates.iter().find(|c| {
-        c.tags.get(PLAN_TAG).map(String::as_str) == Some(plan_id)
-            && c.tags.get(SYNC_TAG) == Some(&sync_id)
-            && c.started_at.is_some_and(|t| t >= earliest)
-    });
-    if let Some(ours) = ours {
-        return ExecutionChoice::Adopt(ours.arn.clone());
-    }
-    match candidates.iter().find(|c| !c.status.is_terminal()) {
-        Some(running) => ExecutionChoice::WaitFor(running.arn.clone()),
-        None => ExecutionChoice::Start,
-    }
 }
 
 impl Halt {

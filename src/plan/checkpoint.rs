@@ -2,11 +2,19 @@
 //!
 //! The checkpoint is the migration's memory across crashes. Every side effect's intent (a token, a "requested
 //! at" time) is recorded here before the side effect, and its result after (invariant 4).
+//!
+//! Schema 2 keeps the sync state per lane (one DataSync task over one partition of the share) inside a leg
+//! (one direction of copying). A schema-1 checkpoint — one task, one history — is upgraded on load into a
+//! forward leg with the single lane `all` (see [`Checkpoint::upgrade`]).
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{DnsRecord, ExecutionCounters, ExecutionStatus, PhaseDurations, SyncKind};
+use crate::port::WHOLE_SHARE_LANE;
+
+/// The checkpoint schema this release writes.
+pub const CHECKPOINT_SCHEMA: u32 = 2;
 
 /// The phases of product.md §2, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -17,6 +25,7 @@ pub enum Phase {
     WaitTarget,
     PrepareTransfer,
     InitialSync,
+    LowerTtl,
     IncrementalSync,
     CutoverGate,
     Freeze,
@@ -27,12 +36,13 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 12] = [
+    pub const ALL: [Phase; 13] = [
         Phase::Preflight,
         Phase::CreateTarget,
         Phase::WaitTarget,
         Phase::PrepareTransfer,
         Phase::InitialSync,
+        Phase::LowerTtl,
         Phase::IncrementalSync,
         Phase::CutoverGate,
         Phase::Freeze,
@@ -49,6 +59,7 @@ impl Phase {
             Phase::WaitTarget => "wait_target",
             Phase::PrepareTransfer => "prepare_transfer",
             Phase::InitialSync => "initial_sync",
+            Phase::LowerTtl => "lower_ttl",
             Phase::IncrementalSync => "incremental_sync",
             Phase::CutoverGate => "cutover_gate",
             Phase::Freeze => "freeze",
@@ -74,6 +85,9 @@ impl std::fmt::Display for Phase {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Checkpoint {
+    /// The checkpoint's schema: absent in schema 1 (upgraded on load), [`CHECKPOINT_SCHEMA`] since.
+    #[serde(default)]
+    pub schema: u32,
     pub phase: Option<Phase>,
     /// How many times `run`/`resume` has started on this plan; each sync records the run that started it.
     #[serde(default)]
@@ -98,27 +112,32 @@ pub struct Checkpoint {
     pub target_arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_dns_name: Option<String>,
-
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_location_arn: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_location_arn: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub task_arn: Option<String>,
     /// The DataSync log group was found or created (and DataSync may write to it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_group_ready_at: Option<Timestamp>,
 
-    /// The execution being started or watched (write-ahead: recorded before StartTaskExecution).
+    /// Source → target: the locations, and each lane's task and syncs.
+    #[serde(default, skip_serializing_if = "Leg::is_empty")]
+    pub forward: Leg,
+
+    /// The record as it was before fsx-migrate lowered its TTL (for rollback and the report).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub current_sync: Option<CurrentSync>,
+    pub dns_original_record: Option<DnsRecord>,
+    /// Write-ahead: set before the UPSERT that lowers the record's TTL (same value, the plan's TTL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_lowering_requested_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_change_id: Option<String>,
+    /// The lowered TTL is in sync; resolvers may cache the old TTL for one old TTL after this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_lowered_at: Option<Timestamp>,
 
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate_opened_at: Option<Timestamp>,
     /// The operator accepted freezing although the incrementals did not converge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delta_accepted_at: Option<Timestamp>,
-    /// Extra incremental runs the operator allowed beyond `max_incremental_runs`.
+    /// Extra incremental runs (per lane) the operator allowed beyond `max_incremental_runs`.
     #[serde(default)]
     pub extra_incremental_runs: u32,
     /// Write-ahead: set before the freeze action runs. Never re-run blindly.
@@ -126,7 +145,8 @@ pub struct Checkpoint {
     pub freeze_requested_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frozen_at: Option<Timestamp>,
-    /// The delete guard tripped on this final sync; it stops every later run until accepted.
+    /// The delete guard tripped (one run, or the final syncs together, removed more than the limit); it
+    /// stops every later run until accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete_guard: Option<GuardTrip>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -134,7 +154,7 @@ pub struct Checkpoint {
     /// Who accepted the deletes (`user@host`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletes_accepted_by: Option<String>,
-    /// The final sync skipped files even when run again after the freeze; stops until accepted.
+    /// A lane's final sync skipped files even when run again after the freeze; stops until accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped_files: Option<GuardTrip>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -157,9 +177,136 @@ pub struct Checkpoint {
     /// When each phase was entered, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timeline: Vec<PhaseEntry>,
+
+    /// Schema 1's single-task fields, read only to upgrade them into the forward leg's `all` lane.
+    #[serde(default, rename = "source_location_arn", skip_serializing)]
+    v1_source_location_arn: Option<String>,
+    #[serde(default, rename = "target_location_arn", skip_serializing)]
+    v1_target_location_arn: Option<String>,
+    #[serde(default, rename = "task_arn", skip_serializing)]
+    v1_task_arn: Option<String>,
+    #[serde(default, rename = "current_sync", skip_serializing)]
+    v1_current_sync: Option<CurrentSync>,
+    #[serde(default, rename = "syncs", skip_serializing)]
+    v1_syncs: Vec<SyncRecord>,
+}
+
+/// One direction of copying: source → target (the migration), target → source (a rollback).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Leg {
+    /// The DataSync location tasks copy from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_location_arn: Option<String>,
+    /// The DataSync location tasks copy to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_location_arn: Option<String>,
+    /// The lane whose call is in flight: the answer to the last call is this lane's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaiting: Option<String>,
+    /// The lanes in the plan's order (the rest lane last).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lanes: Vec<LaneState>,
+}
+
+/// One DataSync task over one partition of the share, and everything it ran.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaneState {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_arn: Option<String>,
+    /// The execution being started or watched (write-ahead: recorded before StartTaskExecution).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<CurrentSync>,
+    /// Do not call DataSync for this lane before this (the next poll, the end of a pause).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_check_at: Option<Timestamp>,
     /// Every finished execution; DataSync forgets them after 30 days, we do not.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub syncs: Vec<SyncRecord>,
+}
+
+impl Leg {
+    pub fn is_empty(&self) -> bool {
+        *self == Leg::default()
+    }
+
+    pub fn lane(&self, name: &str) -> Option<&LaneState> {
+        self.lanes.iter().find(|l| l.name == name)
+    }
+
+    pub fn lane_mut(&mut self, name: &str) -> Option<&mut LaneState> {
+        self.lanes.iter_mut().find(|l| l.name == name)
+    }
+
+    /// Every finished sync of every lane, in the order they ended.
+    pub fn syncs(&self) -> Vec<&SyncRecord> {
+        let mut all: Vec<&SyncRecord> = self.lanes.iter().flat_map(|l| &l.syncs).collect();
+        all.sort_by_key(|s| s.ended_at);
+        all
+    }
+
+    /// Executions running or being started now.
+    pub fn in_flight(&self) -> usize {
+        self.lanes.iter().filter(|l| l.current.is_some()).count()
+    }
+}
+
+impl LaneState {
+    pub fn new(name: &str) -> LaneState {
+        LaneState {
+            name: name.to_string(),
+            ..LaneState::default()
+        }
+    }
+
+    pub fn last_success(&self, kind: SyncKind) -> Option<&SyncRecord> {
+        self.syncs.iter().rev().find(|s| s.kind == kind && s.succeeded())
+    }
+
+    /// The last successful sync of any kind.
+    pub fn last_good(&self) -> Option<&SyncRecord> {
+        self.syncs.iter().rev().find(|s| s.succeeded())
+    }
+
+    /// Successful incremental runs so far.
+    pub fn incremental_successes(&self) -> u32 {
+        let n = self
+            .syncs
+            .iter()
+            .filter(|s| s.kind == SyncKind::Incremental && s.succeeded())
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    /// Final syncs requested after `frozen_at`, oldest first (a final sync before the freeze does not count).
+    pub fn finals_after(&self, frozen_at: Timestamp) -> Vec<&SyncRecord> {
+        self.syncs
+            .iter()
+            .filter(|s| s.kind == SyncKind::Final && s.started_at >= frozen_at)
+            .collect()
+    }
+
+    /// Every execution ARN this lane knows, finished or not.
+    pub fn known_execution_arns(&self) -> Vec<String> {
+        let mut arns: Vec<String> = self.syncs.iter().map(|s| s.execution_arn.clone()).collect();
+        if let Some(arn) = self.current.as_ref().and_then(|c| c.execution_arn.clone()) {
+            arns.push(arn);
+        }
+        arns
+    }
+
+    /// Failed executions of `kind` at the end of the history that this run started (the retry budget).
+    pub fn trailing_failures(&self, kind: SyncKind, run: u32) -> u32 {
+        let n = self
+            .syncs
+            .iter()
+            .rev()
+            .take_while(|s| s.kind == kind && !s.succeeded() && s.run == run)
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -243,6 +390,14 @@ impl SyncRecord {
         self.status == ExecutionStatus::Success
     }
 
+    /// How long the execution ran, by DataSync's own measure (launch and every phase), else our observation
+    /// (which may lag by a poll interval).
+    pub fn run_secs(&self) -> u64 {
+        let d = &self.durations;
+        let measured = d.total_ms.max(d.prepare_ms + d.transfer_ms + d.verify_ms) / 1000;
+        if measured > 0 { measured } else { self.elapsed_secs() }
+    }
+
     /// Wall time of the execution, from our own observation.
     pub fn elapsed_secs(&self) -> u64 {
         u64::try_from((self.ended_at - self.started_at).as_secs()).unwrap_or(0)
@@ -258,52 +413,50 @@ impl Checkpoint {
         self.phase.unwrap_or(Phase::Preflight)
     }
 
-    /// Successful incremental runs so far.
-    pub fn incremental_successes(&self) -> u32 {
-        let n = self
-            .syncs
-            .iter()
-            .filter(|s| s.kind == SyncKind::Incremental && s.succeeded())
-            .count();
-        u32::try_from(n).unwrap_or(u32::MAX)
+    pub fn entered(&self, phase: Phase) -> Option<Timestamp> {
+        self.timeline.iter().find(|e| e.phase == phase).map(|e| e.at)
     }
 
-    pub fn last_success(&self, kind: SyncKind) -> Option<&SyncRecord> {
-        self.syncs.iter().rev().find(|s| s.kind == kind && s.succeeded())
+    /// Every finished sync of the forward leg, in the order they ended.
+    pub fn syncs(&self) -> Vec<&SyncRecord> {
+        self.forward.syncs()
     }
 
-    /// Final syncs requested after the freeze, oldest first (a final sync before the freeze does not count).
+    /// Final syncs of every lane requested after the freeze.
     pub fn finals_after_freeze(&self) -> Vec<&SyncRecord> {
         let Some(frozen) = self.frozen_at else {
             return Vec::new();
         };
-        self.syncs
-            .iter()
-            .filter(|s| s.kind == SyncKind::Final && s.started_at >= frozen)
-            .collect()
+        let mut finals: Vec<&SyncRecord> =
+            self.forward.lanes.iter().flat_map(|l| l.finals_after(frozen)).collect();
+        finals.sort_by_key(|s| s.ended_at);
+        finals
     }
 
-    /// Every execution ARN this plan knows, finished or not.
-    pub fn known_execution_arns(&self) -> Vec<String> {
-        let mut arns: Vec<String> = self.syncs.iter().map(|s| s.execution_arn.clone()).collect();
-        if let Some(arn) = self.current_sync.as_ref().and_then(|c| c.execution_arn.clone()) {
-            arns.push(arn);
+    /// Brings a checkpoint of an older schema to [`CHECKPOINT_SCHEMA`]; a no-op on a current one.
+    ///
+    /// Schema 1 had one task and one history: they become the forward leg's lane `all`, which is the lane a
+    /// plan without a partition has, so a migration in flight resumes where it stood.
+    pub fn upgrade(&mut self) {
+        if self.schema >= CHECKPOINT_SCHEMA {
+            return;
         }
-        arns
-    }
-
-    /// Failed executions of `kind` at the end of the history that this run started (the retry budget).
-    pub fn trailing_failures(&self, kind: SyncKind, run: u32) -> u32 {
-        let n = self
-            .syncs
-            .iter()
-            .rev()
-            .take_while(|s| s.kind == kind && !s.succeeded() && s.run == run)
-            .count();
-        u32::try_from(n).unwrap_or(u32::MAX)
-    }
-
-    pub fn entered(&self, phase: Phase) -> Option<Timestamp> {
-        self.timeline.iter().find(|e| e.phase == phase).map(|e| e.at)
+        let had_started = self.has_started();
+        let leg = &mut self.forward;
+        leg.from_location_arn = leg.from_location_arn.take().or(self.v1_source_location_arn.take());
+        leg.to_location_arn = leg.to_location_arn.take().or(self.v1_target_location_arn.take());
+        let v1_lane = LaneState {
+            name: WHOLE_SHARE_LANE.to_string(),
+            task_arn: self.v1_task_arn.take(),
+            current: self.v1_current_sync.take(),
+            next_check_at: None,
+            syncs: std::mem::take(&mut self.v1_syncs),
+        };
+        if v1_lane.task_arn.is_some() || v1_lane.current.is_some() || !v1_lane.syncs.is_empty() {
+            leg.lanes.push(v1_lane);
+        }
+        if had_started {
+            self.schema = CHECKPOINT_SCHEMA;
+        }
     }
 }

@@ -238,7 +238,9 @@ pub fn parse(text: &str) -> Result<(Intent, Checkpoint), Failure> {
     if !problems.is_empty() {
         return Err(problems_failure(&problems, Some(text)));
     }
-    Ok((intent, doc.checkpoint.unwrap_or_default()))
+    let mut checkpoint = doc.checkpoint.unwrap_or_default();
+    checkpoint.upgrade();
+    Ok((intent, checkpoint))
 }
 
 /// A failure listing `problems` (at most 20), each with its line in `text` when it can be found.

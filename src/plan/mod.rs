@@ -5,5 +5,5 @@ pub mod file;
 pub mod intent;
 pub mod render;
 
-pub use checkpoint::{Checkpoint, CurrentSync, Phase, PhaseEntry, SyncRecord};
+pub use checkpoint::{Checkpoint, CurrentSync, LaneState, Leg, Phase, PhaseEntry, SyncRecord};
 pub use intent::Intent;
