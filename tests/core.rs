@@ -3,8 +3,9 @@
 use fsx_migrate::core::preflight::Backend;
 use fsx_migrate::core::{Action, ConfirmKind, Event, Halt, Input, RunOptions, step};
 use fsx_migrate::model::*;
+use fsx_migrate::plan::checkpoint::CHECKPOINT_SCHEMA;
 use fsx_migrate::plan::intent::FreezeKind;
-use fsx_migrate::plan::{Checkpoint, CurrentSync, Intent, Phase, PhaseEntry, SyncRecord};
+use fsx_migrate::plan::{Checkpoint, CurrentSync, Intent, LaneState, Phase, PhaseEntry, SyncRecord};
 use fsx_migrate::port::{
     CloudError, Command, ErrorClass, ExecutionCandidate, PLAN_TAG, PreserveDeletedFiles, Response, SYNC_TAG,
     TransferResources,
@@ -37,6 +38,7 @@ fn opts() -> RunOptions {
 /// A checkpoint in `phase` with everything earlier phases would have recorded.
 fn at(intent: &Intent, phase: Phase) -> Checkpoint {
     let mut cp = Checkpoint {
+        schema: CHECKPOINT_SCHEMA,
         phase: Some(phase),
         runs: 1,
         started_at: Some(t0()),
@@ -53,9 +55,12 @@ fn at(intent: &Intent, phase: Phase) -> Checkpoint {
         cp.target_dns_name = Some("amznfsxtarget.corp.example.com".into());
     }
     if phase > Phase::PrepareTransfer {
-        cp.source_location_arn = Some("loc-s".into());
-        cp.target_location_arn = Some("loc-t".into());
-        cp.task_arn = Some("task".into());
+        cp.forward.from_location_arn = Some("loc-s".into());
+        cp.forward.to_location_arn = Some("loc-t".into());
+        cp.forward.lanes = vec![LaneState {
+            task_arn: Some("task".into()),
+            ..LaneState::new("all")
+        }];
     }
     if phase > Phase::CutoverGate {
         cp.gate_opened_at = Some(t0());
@@ -82,11 +87,12 @@ fn record(kind: SyncKind, status: ExecutionStatus, files: u64, secs: i64, run: u
             files_deleted: files / 10,
             ..Default::default()
         },
+        // DataSync's own measure of the run: the same `secs`, six tenths of it listing.
         durations: PhaseDurations {
-            prepare_ms: 60_000,
-            transfer_ms: 30_000,
-            verify_ms: 10_000,
-            total_ms: 100_000,
+            prepare_ms: secs as u64 * 600,
+            transfer_ms: secs as u64 * 300,
+            verify_ms: secs as u64 * 100,
+            total_ms: secs as u64 * 1000,
         },
         execution_started_at: Some(t0()),
         error_code: failed.then(|| "SmbError".into()),
@@ -298,7 +304,7 @@ fn waiting_for_the_target_polls_until_available_and_stops_on_failure() {
             t0(),
             &opts(),
         );
-        assert!(matches!(s.action, Action::Sleep { .. }));
+        assert!(matches!(s.action, Action::WaitUntil { .. }));
     }
     let s = step(
         &i,
@@ -351,7 +357,7 @@ fn transfer_resources_found_by_tag_are_reused_and_missing_ones_created_in_order(
         req.tags.get("fsx-migrate:side").map(String::as_str),
         Some("target")
     );
-    assert_eq!(s.checkpoint.source_location_arn.as_deref(), Some("loc-s"));
+    assert_eq!(s.checkpoint.forward.from_location_arn.as_deref(), Some("loc-s"));
     cp = s.checkpoint;
     let s = step(
         &i,
@@ -405,7 +411,7 @@ fn a_sync_reattaches_to_the_execution_started_for_its_request_instead_of_startin
     let s = step(&i, &cp, Input::Start, t0(), &opts());
     assert!(matches!(s.action, Action::Call(Command::FindExecution { .. })));
     let requested = s.checkpoint.clone();
-    let request = requested.current_sync.clone().expect("write-ahead record");
+    let request = requested.forward.lanes[0].current.clone().expect("write-ahead record");
     let ours = candidate(
         "exec-1",
         ExecutionStatus::Transferring,
@@ -421,8 +427,8 @@ fn a_sync_reattaches_to_the_execution_started_for_its_request_instead_of_startin
         })
     );
     assert_eq!(
-        s.checkpoint
-            .current_sync
+        s.checkpoint.forward.lanes[0]
+            .current
             .as_ref()
             .unwrap()
             .execution_arn
@@ -444,7 +450,7 @@ fn a_sync_reattaches_to_the_execution_started_for_its_request_instead_of_startin
         t0(),
         &opts(),
     );
-    assert!(matches!(started.action, Action::Sleep { .. }));
+    assert!(matches!(started.action, Action::WaitUntil { .. }));
     // Resume with the execution recorded: describe it, never start another.
     let resumed = step(&i, &started.checkpoint, Input::Start, t0(), &opts());
     assert_eq!(
@@ -465,7 +471,7 @@ fn a_sync_reattaches_to_the_execution_started_for_its_request_instead_of_startin
 fn unknown_execution_statuses_are_treated_as_still_running() {
     let i = intent();
     let mut cp = at(&i, Phase::InitialSync);
-    cp.current_sync = Some(watching_initial());
+    cp.forward.lanes[0].current = Some(watching_initial());
     let s = step(
         &i,
         &cp,
@@ -476,9 +482,9 @@ fn unknown_execution_statuses_are_treated_as_still_running() {
         t0(),
         &opts(),
     );
-    assert!(matches!(s.action, Action::Sleep { .. }));
+    assert!(matches!(s.action, Action::WaitUntil { .. }));
     assert_eq!(
-        s.checkpoint.current_sync.unwrap().last_status,
+        s.checkpoint.forward.lanes[0].current.clone().unwrap().last_status,
         Some(ExecutionStatus::Unknown("INITIALIZING".into()))
     );
 }
@@ -488,13 +494,14 @@ fn failed_executions_are_retried_then_stop_the_run_with_code_and_detail() {
     let mut i = intent();
     i.sync.retry_failed_executions = 1;
     let mut cp = at(&i, Phase::InitialSync);
-    cp.syncs
+    cp.forward.lanes[0]
+        .syncs
         .push(record(SyncKind::Initial, ExecutionStatus::Error, 0, 60, 1));
     let s = step(&i, &cp, Input::Start, t0(), &opts());
     // A new run gets a fresh retry budget: it looks for / starts an execution.
     assert!(matches!(s.action, Action::Call(Command::FindExecution { .. })));
 
-    cp.current_sync = Some(watching_initial());
+    cp.forward.lanes[0].current = Some(watching_initial());
     let mut failed = info(ExecutionStatus::Error, 0);
     failed.error_code = Some("SmbError".into());
     failed.error_detail = Some("access denied".into());
@@ -524,14 +531,14 @@ fn failed_executions_are_retried_then_stop_the_run_with_code_and_detail() {
 fn incrementals_stop_when_converged_or_when_out_of_runs() {
     let i = intent();
     let mut cp = at(&i, Phase::IncrementalSync);
-    cp.syncs.push(record(
+    cp.forward.lanes[0].syncs.push(record(
         SyncKind::Initial,
         ExecutionStatus::Success,
         200_000,
         3600,
         1,
     ));
-    cp.syncs.push(record(
+    cp.forward.lanes[0].syncs.push(record(
         SyncKind::Incremental,
         ExecutionStatus::Success,
         100,
@@ -544,7 +551,7 @@ fn incrementals_stop_when_converged_or_when_out_of_runs() {
 
     // Not converged (too many files), with runs left: another incremental.
     let mut cp = at(&i, Phase::IncrementalSync);
-    cp.syncs.push(record(
+    cp.forward.lanes[0].syncs.push(record(
         SyncKind::Incremental,
         ExecutionStatus::Success,
         90_000,
@@ -556,7 +563,7 @@ fn incrementals_stop_when_converged_or_when_out_of_runs() {
 
     // Out of runs: stop at the gate and say why.
     for _ in 1..i.sync.max_incremental_runs {
-        cp.syncs.push(record(
+        cp.forward.lanes[0].syncs.push(record(
             SyncKind::Incremental,
             ExecutionStatus::Success,
             90_000,
@@ -674,7 +681,7 @@ fn the_final_sync_removes_deletes_and_the_delete_guard_holds_the_swap() {
     assert_eq!(req.overrides.verify_mode, i.transfer.verify_mode_final);
 
     let mut watching = s.checkpoint.clone();
-    watching.current_sync.as_mut().unwrap().execution_arn = Some("exec-1".into());
+    watching.forward.lanes[0].current.as_mut().unwrap().execution_arn = Some("exec-1".into());
     let mut done = info(ExecutionStatus::Success, 10);
     done.counters.files_deleted = 6;
     let s = step(
@@ -808,7 +815,8 @@ fn swap_after_checks(i: &Intent, s: &fsx_migrate::core::Step) -> fsx_migrate::po
 fn the_dns_swap_waits_for_insync_then_completes() {
     let i = intent();
     let mut cp = at(&i, Phase::DnsSwap);
-    cp.syncs
+    cp.forward.lanes[0]
+        .syncs
         .push(record(SyncKind::Final, ExecutionStatus::Success, 10, 60, 1));
     let s = step(
         &i,
@@ -837,7 +845,7 @@ fn the_dns_swap_waits_for_insync_then_completes() {
         t0(),
         &opts(),
     );
-    assert!(matches!(pending.action, Action::Sleep { .. }));
+    assert!(matches!(pending.action, Action::WaitUntil { .. }));
     let done = step(
         &i,
         &s.checkpoint,
@@ -891,7 +899,7 @@ fn answers_that_do_not_fit_the_phase_are_reported_not_acted_on() {
 fn a_stale_delta_at_the_gate_runs_one_more_incremental_before_asking() {
     let i = intent();
     let mut cp = at(&i, Phase::CutoverGate);
-    cp.syncs.push(record(
+    cp.forward.lanes[0].syncs.push(record(
         SyncKind::Incremental,
         ExecutionStatus::Success,
         100,
@@ -923,7 +931,7 @@ fn a_stale_delta_at_the_gate_runs_one_more_incremental_before_asking() {
         later,
         &opts(),
     );
-    assert!(matches!(s.action, Action::Sleep { .. }));
+    assert!(matches!(s.action, Action::WaitUntil { .. }));
     let s = step(&i, &s.checkpoint, Input::Woke, later, &opts());
     assert_eq!(
         s.action,
@@ -943,14 +951,14 @@ fn a_stale_delta_at_the_gate_runs_one_more_incremental_before_asking() {
         "{:?}",
         s.action
     );
-    assert_eq!(s.checkpoint.syncs.len(), 2);
+    assert_eq!(s.checkpoint.syncs().len(), 2);
 }
 
 #[test]
 fn a_gate_answered_hours_later_refreshes_the_delta_then_freezes_without_asking_again() {
     let i = intent();
     let mut cp = at(&i, Phase::CutoverGate);
-    cp.syncs.push(record(
+    cp.forward.lanes[0].syncs.push(record(
         SyncKind::Incremental,
         ExecutionStatus::Success,
         100,
@@ -966,8 +974,8 @@ fn a_gate_answered_hours_later_refreshes_the_delta_then_freezes_without_asking_a
     );
     assert_eq!(s.checkpoint.gate_opened_at, Some(later));
     let mut done = s.checkpoint.clone();
-    done.current_sync = None;
-    done.syncs.push(SyncRecord {
+    done.forward.lanes[0].current = None;
+    done.forward.lanes[0].syncs.push(SyncRecord {
         ended_at: later,
         ..record(SyncKind::Incremental, ExecutionStatus::Success, 5, 60, 1)
     });
@@ -989,16 +997,18 @@ fn final_after_freeze(cp: &Checkpoint, arn: &str, skipped: u64) -> SyncRecord {
 fn a_final_sync_that_skipped_files_runs_once_more_then_stops_until_accepted() {
     let i = intent();
     let mut cp = at(&i, Phase::FinalSync);
-    cp.syncs.push(final_after_freeze(&cp, "exec-f1", 3));
+    let f = final_after_freeze(&cp, "exec-f1", 3);
+    cp.forward.lanes[0].syncs.push(f);
     let s = step(&i, &cp, Input::Start, t0(), &opts());
     assert!(
         matches!(s.action, Action::Call(Command::FindExecution { .. })),
         "runs the final sync once more: {:?}",
         s.action
     );
-    assert_eq!(s.checkpoint.current_sync.as_ref().unwrap().kind, SyncKind::Final);
+    assert_eq!(s.checkpoint.forward.lanes[0].current.as_ref().unwrap().kind, SyncKind::Final);
 
-    cp.syncs.push(final_after_freeze(&cp, "exec-f2", 2));
+    let f = final_after_freeze(&cp, "exec-f2", 2);
+    cp.forward.lanes[0].syncs.push(f);
     let s = step(&i, &cp, Input::Start, t0(), &opts());
     let Action::Halt(Halt::SkippedFiles {
         skipped: 2,
@@ -1035,7 +1045,8 @@ fn a_final_sync_that_skipped_files_runs_once_more_then_stops_until_accepted() {
 fn the_swap_refuses_a_final_sync_with_unaccepted_skipped_files() {
     let i = intent();
     let mut cp = at(&i, Phase::DnsSwap);
-    cp.syncs.push(final_after_freeze(&cp, "exec-f1", 4));
+    let f = final_after_freeze(&cp, "exec-f1", 4);
+    cp.forward.lanes[0].syncs.push(f);
     let s = step(&i, &cp, Input::Start, t0(), &opts());
     let Action::Halt(Halt::PreconditionFailed { problems, .. }) = &s.action else {
         panic!("{:?}", s.action)
@@ -1047,7 +1058,8 @@ fn the_swap_refuses_a_final_sync_with_unaccepted_skipped_files() {
 fn the_swap_refuses_a_target_that_is_not_this_plans_multi_az_file_system() {
     let i = intent();
     let mut cp = at(&i, Phase::DnsSwap);
-    cp.syncs.push(final_after_freeze(&cp, "exec-f1", 0));
+    let f = final_after_freeze(&cp, "exec-f1", 0);
+    cp.forward.lanes[0].syncs.push(f);
     let s = step(&i, &cp, Input::Start, t0(), &opts());
     let mut single_az = tagged_target(&i);
     single_az.deployment_type = DeploymentType::SingleAz2;
@@ -1104,7 +1116,7 @@ fn a_stale_delta_is_refreshed_before_the_freeze_and_the_prompt_shows_its_age() {
     let mut cp = at(&i, Phase::Freeze);
     cp.frozen_at = None;
     cp.freeze_requested_at = None;
-    cp.syncs.push(record(
+    cp.forward.lanes[0].syncs.push(record(
         SyncKind::Incremental,
         ExecutionStatus::Success,
         100,
@@ -1119,7 +1131,7 @@ fn a_stale_delta_is_refreshed_before_the_freeze_and_the_prompt_shows_its_age() {
         s.action
     );
     assert_eq!(
-        s.checkpoint.current_sync.as_ref().unwrap().kind,
+        s.checkpoint.forward.lanes[0].current.as_ref().unwrap().kind,
         SyncKind::Incremental
     );
     assert!(s.checkpoint.freeze_requested_at.is_none(), "nothing frozen yet");
@@ -1140,7 +1152,7 @@ fn a_stale_delta_is_refreshed_before_the_freeze_and_the_prompt_shows_its_age() {
 
 #[test]
 fn only_an_execution_started_for_this_request_is_adopted() {
-    use fsx_migrate::core::machine::{ExecutionChoice, choose_execution};
+    use fsx_migrate::core::lane::{ExecutionChoice, choose_execution};
     let i = intent();
     let request = CurrentSync::requested(SyncKind::Final, t0(), 2);
     let id = request.sync_id();
@@ -1184,7 +1196,7 @@ fn only_an_execution_started_for_this_request_is_adopted() {
 fn a_start_whose_outcome_is_unknown_is_looked_up_not_sent_again() {
     let i = intent();
     let mut cp = at(&i, Phase::InitialSync);
-    cp.current_sync = Some(CurrentSync::requested(SyncKind::Initial, t0(), 1));
+    cp.forward.lanes[0].current = Some(CurrentSync::requested(SyncKind::Initial, t0(), 1));
     let timeout = CloudError {
         class: ErrorClass::Transient,
         operation: "datasync:StartTaskExecution".into(),
@@ -1192,7 +1204,7 @@ fn a_start_whose_outcome_is_unknown_is_looked_up_not_sent_again() {
         message: "the response was lost".into(),
     };
     let s = step(&i, &cp, Input::Failed(timeout.clone()), t0(), &opts());
-    assert!(matches!(s.action, Action::Sleep { .. }), "{:?}", s.action);
+    assert!(matches!(s.action, Action::WaitUntil { .. }), "{:?}", s.action);
     let s = step(&i, &s.checkpoint, Input::Woke, t0(), &opts());
     assert!(
         matches!(s.action, Action::Call(Command::FindExecution { .. })),

@@ -47,7 +47,8 @@ async fn an_execution_ending_in_error_is_started_again() {
     let (outcome, cp, _) = drive_mem(&mut port, &intent, &Default::default(), None).await;
     assert_eq!(outcome, Outcome::Halted(Halt::Completed));
     assert_invariants(&port, &cp, true);
-    let failed: Vec<_> = cp.syncs.iter().filter(|s| !s.succeeded()).collect();
+    let syncs = cp.syncs();
+    let failed: Vec<_> = syncs.iter().filter(|s| !s.succeeded()).collect();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].error_code.as_deref(), Some("SimulatedTransferError"));
 }
@@ -73,7 +74,7 @@ async fn repeated_execution_errors_stop_the_run_with_the_error_and_a_rerun_resum
     let (outcome, cp, _) = drive_mem(&mut port, &intent, &cp, None).await;
     assert_eq!(outcome, Outcome::Halted(Halt::Completed));
     assert_invariants(&port, &cp, true);
-    assert_eq!(cp.syncs.iter().filter(|s| !s.succeeded()).count(), 4);
+    assert_eq!(cp.syncs().iter().filter(|s| !s.succeeded()).count(), 4);
 }
 
 #[tokio::test]
@@ -130,7 +131,7 @@ async fn the_reference_scenario_simulates_in_virtual_time() {
     let acc = port.world.accounting(port.now());
     eprintln!(
         "reference scenario: {} incremental runs, downtime {}s, {} API calls, simulated in {:?}",
-        cp.incremental_successes(),
+        cp.forward.lanes[0].incremental_successes(),
         acc.downtime_secs.unwrap(),
         acc.api_calls_total,
         elapsed

@@ -2,7 +2,8 @@
 
 use fsx_migrate::plan::file::{CHECKPOINT_MARKER, PlanFile, parse, with_checkpoint};
 use fsx_migrate::plan::render::render;
-use fsx_migrate::plan::{Checkpoint, Phase};
+use fsx_migrate::plan::checkpoint::CHECKPOINT_SCHEMA;
+use fsx_migrate::plan::{Checkpoint, LaneState, Leg, Phase};
 
 use crate::support::*;
 
@@ -33,9 +34,16 @@ async fn saving_a_checkpoint_keeps_the_operators_text_and_comments() {
     std::fs::write(&path, &edited).unwrap();
     let mut file = PlanFile::load(&path).unwrap();
     let mut cp = Checkpoint {
+        schema: CHECKPOINT_SCHEMA,
         phase: Some(Phase::InitialSync),
         runs: 1,
-        task_arn: Some("task".into()),
+        forward: Leg {
+            lanes: vec![LaneState {
+                task_arn: Some("task".into()),
+                ..LaneState::new("all")
+            }],
+            ..Leg::default()
+        },
         ..Checkpoint::default()
     };
     file.save_checkpoint(&cp).unwrap();
@@ -64,13 +72,22 @@ fn a_checkpoint_with_every_field_round_trips_through_toml() {
     use fsx_migrate::plan::{CurrentSync, PhaseEntry, SyncRecord};
     let t: jiff::Timestamp = "2026-12-01T08:00:00Z".parse().unwrap();
     let cp = Checkpoint {
+        schema: CHECKPOINT_SCHEMA,
         phase: Some(Phase::FinalSync),
         runs: 3,
         started_at: Some(t),
         intent_sha256: Some("abc".into()),
         intent_at_start: Some("{\"a\":1}".into()),
         target_file_system_id: Some("fs-1".into()),
-        current_sync: Some(CurrentSync {
+        forward: Leg {
+            from_location_arn: Some("loc-s".into()),
+            to_location_arn: Some("loc-t".into()),
+            awaiting: Some("lane-01".into()),
+            lanes: vec![LaneState {
+                name: "lane-01".into(),
+                task_arn: Some("task".into()),
+                next_check_at: Some(t),
+                current: Some(CurrentSync {
             kind: SyncKind::Final,
             requested_at: t,
             execution_arn: Some("exec".into()),
@@ -78,10 +95,6 @@ fn a_checkpoint_with_every_field_round_trips_through_toml() {
             last_status: Some(ExecutionStatus::Unknown("INITIALIZING".into())),
             last_counters: Some(ExecutionCounters::default()),
         }),
-        timeline: vec![PhaseEntry {
-            phase: Phase::Preflight,
-            at: t,
-        }],
         syncs: vec![SyncRecord {
             kind: SyncKind::Initial,
             execution_arn: "exec-0".into(),
@@ -102,6 +115,12 @@ fn a_checkpoint_with_every_field_round_trips_through_toml() {
             execution_started_at: Some(t),
             error_code: Some("SmbError".into()),
             error_detail: Some("denied".into()),
+        }],
+            }],
+        },
+        timeline: vec![PhaseEntry {
+            phase: Phase::Preflight,
+            at: t,
         }],
         ..Checkpoint::default()
     };
@@ -153,9 +172,16 @@ fn refused(text: &str) -> String {
 
 fn started(runs: u32) -> Checkpoint {
     Checkpoint {
+        schema: CHECKPOINT_SCHEMA,
         phase: Some(Phase::InitialSync),
         runs,
-        task_arn: Some("task".into()),
+        forward: Leg {
+            lanes: vec![LaneState {
+                task_arn: Some("task".into()),
+                ..LaneState::new("all")
+            }],
+            ..Leg::default()
+        },
         ..Checkpoint::default()
     }
 }

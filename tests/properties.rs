@@ -205,14 +205,14 @@ proptest! {
                     prop_assert!(s.checkpoint.billable_confirmed_at.is_some());
                 }
                 Action::Call(Command::StartExecution(req)) => {
-                    prop_assert!(before.current_sync.as_ref().and_then(|c| c.execution_arn.as_ref()).is_none(), "started while watching one");
-                    prop_assert!(s.checkpoint.current_sync.is_some(), "write-ahead missing");
+                    prop_assert!(before.forward.lanes[0].current.as_ref().and_then(|c| c.execution_arn.as_ref()).is_none(), "started while watching one");
+                    prop_assert!(s.checkpoint.forward.lanes[0].current.is_some(), "write-ahead missing");
                     if req.kind == SyncKind::Final {
                         prop_assert!(s.checkpoint.frozen_at.is_some(), "final sync before the freeze");
                     }
                 }
                 Action::Call(Command::UpsertCname(_)) => {
-                    prop_assert!(s.checkpoint.last_success(SyncKind::Final).is_some(), "DNS swap before the final sync succeeded");
+                    prop_assert!(s.checkpoint.forward.lanes[0].last_success(SyncKind::Final).is_some(), "DNS swap before the final sync succeeded");
                     prop_assert!(s.checkpoint.dns_requested_at.is_some());
                 }
                 Action::Call(Command::FreezeSource { .. }) => prop_assert!(s.checkpoint.gate_opened_at.is_some()),
@@ -261,7 +261,7 @@ fn protocol_aware_inputs_reach_every_phase_and_keep_the_cutover_rules() {
             assert!(s.checkpoint.phase() >= before, "case {case}: phase went back");
             match &s.action {
                 Action::Call(Command::StartExecution(req)) => {
-                    let current = s.checkpoint.current_sync.as_ref().expect("write-ahead");
+                    let current = s.checkpoint.forward.lanes[0].current.as_ref().expect("write-ahead");
                     assert_eq!(
                         req.tags.get(fsx_migrate::port::SYNC_TAG),
                         Some(&current.sync_id())
@@ -307,8 +307,8 @@ fn protocol_aware_inputs_reach_every_phase_and_keep_the_cutover_rules() {
                     Ok(response) => Input::Response(response),
                     Err(error) => Input::Failed(error),
                 },
-                Action::Sleep { duration, .. } => {
-                    rt.block_on(clock.sleep(duration));
+                Action::WaitUntil { at, .. } => {
+                    rt.block_on(clock.sleep(fsx_migrate::core::lane::secs_between(clock.now(), at)));
                     Input::Woke
                 }
                 Action::Confirm(_) => Input::Confirmed(c >= 8),

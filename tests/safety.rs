@@ -42,7 +42,7 @@ async fn an_old_final_execution_is_not_adopted_by_a_checkpoint_that_lost_its_his
     // The plan file is restored from the copy taken at the gate: it knows nothing of that final sync.
     let (outcome, cp) = drive_opts(&mut port, &intent, &at_gate, options()).await;
     assert_eq!(outcome, Outcome::Halted(Halt::Completed));
-    let final_record = cp.last_success(SyncKind::Final).expect("a final sync");
+    let final_record = cp.forward.lanes[0].last_success(SyncKind::Final).expect("a final sync");
     assert_ne!(
         final_record.execution_arn, old_final,
         "the old execution was adopted"
@@ -79,7 +79,7 @@ async fn a_running_execution_of_a_lost_request_is_waited_for_not_adopted() {
     )
     .await;
     // An initial sync this plan started for a request its checkpoint no longer has.
-    let task_arn = cp.task_arn.clone().unwrap();
+    let task_arn = cp.forward.lanes[0].task_arn.clone().unwrap();
     let lost = fsx_migrate::port::StartExecutionRequest {
         task_arn,
         kind: SyncKind::Initial,
@@ -388,7 +388,7 @@ async fn creates_whose_answers_were_lost_are_found_by_tag_not_sent_again() {
     assert_eq!(port.world.api_calls["datasync:CreateTask"], 1);
     assert_eq!(
         port.world.executions.len(),
-        cp.syncs.len(),
+        cp.syncs().len(),
         "every execution is one of the checkpoint's syncs"
     );
 }

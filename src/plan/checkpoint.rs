@@ -180,15 +180,15 @@ pub struct Checkpoint {
 
     /// Schema 1's single-task fields, read only to upgrade them into the forward leg's `all` lane.
     #[serde(default, rename = "source_location_arn", skip_serializing)]
-    v1_source_location_arn: Option<String>,
+    pub v1_source_location_arn: Option<String>,
     #[serde(default, rename = "target_location_arn", skip_serializing)]
-    v1_target_location_arn: Option<String>,
+    pub v1_target_location_arn: Option<String>,
     #[serde(default, rename = "task_arn", skip_serializing)]
-    v1_task_arn: Option<String>,
+    pub v1_task_arn: Option<String>,
     #[serde(default, rename = "current_sync", skip_serializing)]
-    v1_current_sync: Option<CurrentSync>,
+    pub v1_current_sync: Option<CurrentSync>,
     #[serde(default, rename = "syncs", skip_serializing)]
-    v1_syncs: Vec<SyncRecord>,
+    pub v1_syncs: Vec<SyncRecord>,
 }
 
 /// One direction of copying: source → target (the migration), target → source (a rollback).

@@ -439,11 +439,15 @@ impl SimPort {
                         format!("No hosted zone found with ID: {}", req.hosted_zone_id),
                     ));
                 }
-                let final_done = w
-                    .executions
-                    .iter()
-                    .any(|e| e.kind == SyncKind::Final && e.succeeded_by(now));
-                if !final_done {
+                // A swap (the name moves away from the source) needs a successful final sync on every task;
+                // an UPSERT of the same value (lowering the TTL) is not a swap.
+                let swap = !dns_eq(&req.value, &w.source.dns_name);
+                let final_done = w.tasks.iter().all(|t| {
+                    w.executions.iter().any(|e| {
+                        e.task_arn == t.arn && e.kind == SyncKind::Final && e.succeeded_by(now)
+                    })
+                });
+                if swap && !final_done {
                     w.violations
                         .push(format!("{now}: DNS swapped before a final sync succeeded"));
                 }

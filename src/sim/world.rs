@@ -372,7 +372,12 @@ impl World {
     }
 
     pub fn accounting(&self, now: Timestamp) -> Accounting {
-        let swap = self.changes.first();
+        // The swap is the first change that points the name away from the source (an UPSERT of the same
+        // value, e.g. to lower the TTL ahead of time, is not a swap).
+        let swap = self
+            .changes
+            .iter()
+            .find(|c| !crate::core::preflight::dns_eq(&c.value, &self.source.dns_name));
         let swapped_at = swap.map(|c| c.submitted_at);
         let insync_at = swap
             .map(|c| after(c.submitted_at, self.model.dns_propagation_secs as f64))

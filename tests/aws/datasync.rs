@@ -15,7 +15,7 @@ use aws_smithy_mocks::mock;
 
 use std::collections::BTreeMap;
 
-use fsx_migrate::core::machine::{ExecutionChoice, choose_execution};
+use fsx_migrate::core::lane::{ExecutionChoice, choose_execution};
 use fsx_migrate::model::{
     ExecutionStatus, LogLevel, SecurityDescriptorCopy, Side, SyncKind, TaskReport, VerifyMode,
 };

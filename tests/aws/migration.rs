@@ -503,7 +503,7 @@ async fn a_whole_migration_through_the_aws_adapter_survives_a_crash_at_every_bou
             (Some(60), TARGET_DNS)
         );
         assert_eq!(cp.target_file_system_id.as_deref(), Some(TARGET));
-        assert_eq!(cp.syncs.len(), 3);
+        assert_eq!(cp.syncs().len(), 3);
         let persisted = toml::to_string(&cp).unwrap();
         assert!(!persisted.contains(PASSWORD), "a password reached the checkpoint");
     }

@@ -195,7 +195,12 @@ pub fn assert_invariants(port: &SimPort, cp: &fsx_migrate::plan::Checkpoint, com
         assert_eq!(id, &t.info.id, "checkpoint names another target");
     }
     if completed {
-        let known = cp.known_execution_arns();
+        let known: Vec<String> = cp
+            .forward
+            .lanes
+            .iter()
+            .flat_map(|l| l.known_execution_arns())
+            .collect();
         for e in &w.executions {
             assert!(
                 known.contains(&e.arn),
@@ -205,23 +210,39 @@ pub fn assert_invariants(port: &SimPort, cp: &fsx_migrate::plan::Checkpoint, com
             );
         }
     }
-    // At most one execution ran at a time.
-    let mut spans: Vec<_> = w.executions.iter().map(|e| (e.started_at, e.end())).collect();
-    spans.sort();
-    for pair in spans.windows(2) {
-        assert!(pair[1].0 >= pair[0].1, "executions overlap: {pair:?}");
+    // At most one execution of each task ran at a time.
+    for task in &w.tasks {
+        let mut spans: Vec<_> = w
+            .executions
+            .iter()
+            .filter(|e| e.task_arn == task.arn)
+            .map(|e| (e.started_at, e.end()))
+            .collect();
+        spans.sort();
+        for pair in spans.windows(2) {
+            assert!(pair[1].0 >= pair[0].1, "executions of {} overlap: {pair:?}", task.arn);
+        }
     }
     // Cutover order: final starts after the freeze, DNS after the final sync succeeded.
     for e in w.executions.iter().filter(|e| e.kind == SyncKind::Final) {
         let frozen = w.writes.frozen_at.expect("final sync with the source not frozen");
         assert!(e.started_at >= frozen, "final sync before the freeze");
     }
-    if let Some(change) = w.changes.first() {
-        assert!(
-            w.executions
-                .iter()
-                .any(|e| e.kind == SyncKind::Final && e.succeeded_by(change.submitted_at))
-        );
+    // The swap is the first change that moves the name away from the source (lowering the TTL is not).
+    let swap = w
+        .changes
+        .iter()
+        .find(|c| !fsx_migrate::core::preflight::dns_eq(&c.value, &w.source.dns_name));
+    if let Some(change) = swap {
+        for task in &w.tasks {
+            assert!(
+                w.executions.iter().any(|e| e.task_arn == task.arn
+                    && e.kind == SyncKind::Final
+                    && e.succeeded_by(change.submitted_at)),
+                "DNS swapped before task {} had a successful final sync",
+                task.arn
+            );
+        }
         assert_eq!(acc.writes_lost_at_swap, Some(0), "writes lost at the swap");
     }
     if completed {
