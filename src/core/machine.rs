@@ -356,6 +356,10 @@ impl Machine<'_> {
             self.cp.intent_at_start = Some(self.intent.canonical_json());
         }
         self.cp.runs = self.cp.runs.saturating_add(1);
+        // A new process looks at every running execution once before trusting any recorded deadline.
+        for lane in &mut self.cp.forward.lanes {
+            lane.next_check_at = None;
+        }
         self.cp.started_at.get_or_insert(self.now);
         if self.cp.phase.is_none() {
             self.enter(Phase::Preflight);
@@ -723,7 +727,8 @@ impl Machine<'_> {
             lane: task.name,
             source_location_arn: from,
             target_location_arn: to,
-            options: self.task_options(SyncKind::Incremental),
+            // Every execution overrides these; the task's own defaults are the safest (keep deleted files).
+            options: self.task_options(SyncKind::Initial),
             includes: task.includes,
             excludes: task.excludes,
             cloudwatch_log_group_arn: tr.cloudwatch_log_group_arn.clone(),
@@ -879,6 +884,14 @@ impl Machine<'_> {
                 Want::Stop(flow) => return flow,
                 Want::Run if self.cp.forward.in_flight() >= limit => {}
                 Want::Run => {
+                    if round == Round::Refresh
+                        && let Some(age) = self.stale_age(&self.cp.forward.lanes[i])
+                    {
+                        self.events.push(Event::Note(format!(
+                            "lane {}: the last sync ended {age} ago (sync.max_delta_age {}): one more incremental first",
+                            self.cp.forward.lanes[i].name, self.intent.sync.max_delta_age
+                        )));
+                    }
                     if round == Round::Final && self.cp.frozen_at.is_none() {
                         return Self::refuse(
                             IrreversibleStep::FinalSync,
@@ -952,8 +965,9 @@ impl Machine<'_> {
                 predicted_downtime: predicted_downtime(self.intent, &self.cp),
             })));
         }
-        let resume_at = after(last.ended_at, self.intent.sync.pause_between_runs);
-        if resume_at > self.now {
+        let pause = self.intent.sync.pause_between_runs;
+        let resume_at = after(last.ended_at, pause);
+        if pause.as_secs() > 0 && resume_at > self.now {
             return Want::NotBefore(resume_at, format!("lane {}: pause between incremental runs", lane.name));
         }
         Want::Run
@@ -1120,15 +1134,18 @@ impl Machine<'_> {
         None
     }
 
+    /// Records a trip; an acceptance of an earlier trip does not cover it.
     fn trip_delete_guard(&mut self, record: &SyncRecord, count: u64) {
-        self.cp.delete_guard = Some(GuardTrip {
+        let earlier = self.cp.delete_guard.replace(GuardTrip {
             at: self.now,
             execution_arn: record.execution_arn.clone(),
             count,
             limit: self.intent.cutover.max_final_deletes,
         });
-        self.cp.deletes_accepted_at = None;
-        self.cp.deletes_accepted_by = None;
+        if earlier.is_some() {
+            self.cp.deletes_accepted_at = None;
+            self.cp.deletes_accepted_by = None;
+        }
     }
 
     /// Stops while a tripped delete guard is not accepted.
@@ -1303,7 +1320,7 @@ impl Machine<'_> {
     }
 
     fn cutover_gate(&mut self, input: Input) -> Flow {
-        if self.needs_refresh(&input) {
+        if !matches!(input, Input::Confirmed(_)) && self.needs_refresh(&input) {
             return self.drive(Round::Refresh, input);
         }
         match input {
