@@ -138,33 +138,40 @@ async fn a_sync_kind_that_succeeded_is_not_run_again_after_a_stop() {
 }
 
 /// Rule 3: a tripped delete guard is recorded and stops every later run until `--accept-deletes`, whose
-/// acceptance is recorded with who and when; no second final sync runs meanwhile.
+/// acceptance is recorded with who and when; nothing runs meanwhile. Deletes propagate in every run since
+/// lanes, so with a limit of 0 each run that deletes trips it anew, and each trip needs its own acceptance.
 #[tokio::test]
 async fn the_delete_guard_sticks_until_accepted_and_the_acceptance_is_recorded() {
     let mut port = sim(world("small"));
     let mut intent = intent_for(&mut port, &plan_request()).await;
     intent.cutover.max_final_deletes = 0;
-    let (outcome, cp) = drive_opts(&mut port, &intent, &Checkpoint::default(), options()).await;
-    let Outcome::Halted(Halt::DeleteGuard { deleted, limit: 0 }) = outcome else {
-        panic!("{outcome:?}")
-    };
-    assert!(deleted > 0);
-    let trip = cp.delete_guard.clone().expect("the trip is recorded");
-    assert_eq!(trip.count, deleted);
-
-    // A plain resume stops at the guard again: no new final sync, no swap.
-    let (outcome, cp) = drive_opts(&mut port, &intent, &cp, options()).await;
-    assert_eq!(outcome, Outcome::Halted(Halt::DeleteGuard { deleted, limit: 0 }));
-    assert_eq!(executions_of(&port, SyncKind::Final), 1);
-    assert!(port.world.changes.is_empty(), "DNS was swapped");
-
+    let (mut outcome, mut cp) = drive_opts(&mut port, &intent, &Checkpoint::default(), options()).await;
     let accept = RunOptions {
         accept_deletes: true,
         operator: "ops@bastion".into(),
         ..options()
     };
-    let (outcome, cp) = drive_opts(&mut port, &intent, &cp, accept).await;
+    let mut trips = Vec::new();
+    while let Outcome::Halted(Halt::DeleteGuard { deleted, limit: 0 }) = outcome {
+        assert!(deleted > 0);
+        let trip = cp.delete_guard.clone().expect("the trip is recorded");
+        assert_eq!(trip.count, deleted);
+        assert!(cp.deletes_accepted_at.is_none(), "a new trip is not covered by an earlier acceptance");
+        assert!(!trips.contains(&trip.execution_arn), "one trip per run");
+        trips.push(trip.execution_arn.clone());
+
+        // A plain resume stops at the guard again: nothing new runs, no swap.
+        let executions = port.world.executions.len();
+        let (again, same) = drive_opts(&mut port, &intent, &cp, options()).await;
+        assert_eq!(again, Outcome::Halted(Halt::DeleteGuard { deleted, limit: 0 }));
+        assert_eq!(port.world.executions.len(), executions);
+        assert!(swaps(&port).is_empty(), "DNS was swapped");
+
+        (outcome, cp) = drive_opts(&mut port, &intent, &same, accept.clone()).await;
+        assert!(trips.len() < 30, "the guard keeps tripping");
+    }
     assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    assert!(!trips.is_empty(), "the guard never tripped");
     assert_eq!(cp.deletes_accepted_by.as_deref(), Some("ops@bastion"));
     assert!(cp.deletes_accepted_at.is_some());
     assert_eq!(executions_of(&port, SyncKind::Final), 1);
@@ -252,7 +259,7 @@ async fn a_checkpoint_moved_forward_by_hand_does_not_swap() {
         problems.iter().any(|p| p.contains("no final sync")),
         "{problems:?}"
     );
-    assert!(port.world.changes.is_empty(), "DNS was swapped");
+    assert!(swaps(&port).is_empty(), "DNS was swapped");
 }
 
 /// Rule 5: the target id replaced by the source's in a checkpoint about to swap: refused from observation.
@@ -273,7 +280,7 @@ async fn a_checkpoint_naming_the_source_as_target_does_not_swap() {
         ),
         "{outcome:?}"
     );
-    assert!(port.world.changes.is_empty(), "DNS was swapped");
+    assert!(swaps(&port).is_empty(), "DNS was swapped");
 }
 
 /// Rule 5: the record was moved by someone else before the swap: refused, not overwritten.
@@ -282,13 +289,19 @@ async fn a_record_changed_by_someone_else_is_not_overwritten() {
     let mut port = sim(world("small"));
     let intent = intent_for(&mut port, &plan_request()).await;
     let (_, cp) = drive_opts(&mut port, &intent, &Checkpoint::default(), until(Phase::DnsSwap)).await;
-    port.world.records[0].values = vec!["someone-elses-server.corp.example.com".into()];
+    let record = port
+        .world
+        .records
+        .iter_mut()
+        .find(|r| fsx_migrate::core::preflight::dns_eq(&r.name, &intent.dns.record_name))
+        .expect("the plan's record");
+    record.values = vec!["someone-elses-server.corp.example.com".into()];
     let (outcome, _) = drive_opts(&mut port, &intent, &cp, options()).await;
     let Outcome::Halted(Halt::PreconditionFailed { problems, .. }) = outcome else {
         panic!("{outcome:?}")
     };
     assert!(problems[0].contains("someone-elses-server"), "{problems:?}");
-    assert!(port.world.changes.is_empty());
+    assert!(swaps(&port).is_empty(), "DNS was swapped");
 }
 
 /// Rule 6: a second plan for the same source is refused at preflight, naming the first plan's resources.
@@ -426,7 +439,7 @@ async fn files_skipped_twice_stop_the_swap_until_accepted() {
         matches!(outcome, Outcome::Halted(Halt::SkippedFiles { .. })),
         "{outcome:?}"
     );
-    assert!(port.world.changes.is_empty(), "DNS was swapped");
+    assert!(swaps(&port).is_empty(), "DNS was swapped");
     assert_eq!(executions_of(&port, SyncKind::Final), 2);
     let accept = RunOptions {
         accept_skipped: true,

@@ -253,6 +253,16 @@ pub fn assert_invariants(port: &SimPort, cp: &fsx_migrate::plan::Checkpoint, com
     }
 }
 
+/// The Route 53 changes that moved the name away from the source (lowering the TTL ahead of time keeps the
+/// value, so it is not one).
+pub fn swaps(port: &SimPort) -> Vec<&fsx_migrate::sim::world::SimChange> {
+    let w = &port.world;
+    w.changes
+        .iter()
+        .filter(|c| !fsx_migrate::core::preflight::dns_eq(&c.value, &w.source.dns_name))
+        .collect()
+}
+
 /// Executions of `kind` the simulated cloud ran.
 pub fn executions_of(port: &SimPort, kind: fsx_migrate::model::SyncKind) -> usize {
     port.world.executions.iter().filter(|e| e.kind == kind).count()
