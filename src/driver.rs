@@ -260,7 +260,7 @@ impl<'a, P: CloudPort> Driver<'a, P> {
                     }
                 }
                 Action::WaitUntil { at, .. } => {
-                        let duration = secs_between(self.clock.now(), at);
+                    let duration = secs_between(self.clock.now(), at);
                     tokio::select! {
                         _ = self.clock.sleep(duration) => Input::Woke,
                         _ = self.interrupt.wait() => return Ok(Outcome::Interrupted),
@@ -308,10 +308,11 @@ impl<'a, P: CloudPort> Driver<'a, P> {
     /// are due at once, no operation is sent more than once per second. False if interrupted.
     async fn pace(&mut self, command: &Command) -> bool {
         let now = self.clock.now();
-        let busy = command
-            .operations()
-            .iter()
-            .any(|op| self.last_sent.get(op).is_some_and(|t| secs_between(*t, now) < Duration(1)));
+        let busy = command.operations().iter().any(|op| {
+            self.last_sent
+                .get(op)
+                .is_some_and(|t| secs_between(*t, now) < Duration(1))
+        });
         if busy {
             tokio::select! {
                 _ = self.clock.sleep(Duration(1)) => {}

@@ -183,7 +183,7 @@ pub fn render(forecast: &Forecast, intro: &str) -> String {
         Some(d) => {
             let _ = writeln!(
                 out,
-                "  downtime           {} (freeze to DNS in sync)",
+                "  downtime           {} (freeze until clients resolve the new name)",
                 Duration(d)
             );
         }

@@ -201,7 +201,17 @@ pub fn syncs_text(leg: &Leg) -> String {
     let _ = writeln!(
         out,
         "  {:<3} {:<8} {:<12} {:<8} {:>11} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "#", "lane", "kind", "status", "files", "bytes", "deleted", "prepare", "transfer", "verify", "elapsed"
+        "#",
+        "lane",
+        "kind",
+        "status",
+        "files",
+        "bytes",
+        "deleted",
+        "prepare",
+        "transfer",
+        "verify",
+        "elapsed"
     );
     let mut rows: Vec<(&str, &SyncRecord)> = leg
         .lanes
@@ -264,7 +274,11 @@ pub fn predictions(intent: &Intent, cp: &Checkpoint) -> Predictions {
     let converged = if lanes.is_empty() || convergences.iter().any(|(_, c)| c.is_none()) {
         None
     } else {
-        Some(convergences.iter().all(|(_, c)| c.as_ref().is_some_and(Convergence::converged)))
+        Some(
+            convergences
+                .iter()
+                .all(|(_, c)| c.as_ref().is_some_and(Convergence::converged)),
+        )
     };
     let still_over = convergences
         .iter()

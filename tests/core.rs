@@ -411,7 +411,10 @@ fn a_sync_reattaches_to_the_execution_started_for_its_request_instead_of_startin
     let s = step(&i, &cp, Input::Start, t0(), &opts());
     assert!(matches!(s.action, Action::Call(Command::FindExecution { .. })));
     let requested = s.checkpoint.clone();
-    let request = requested.forward.lanes[0].current.clone().expect("write-ahead record");
+    let request = requested.forward.lanes[0]
+        .current
+        .clone()
+        .expect("write-ahead record");
     let ours = candidate(
         "exec-1",
         ExecutionStatus::Transferring,
@@ -1009,7 +1012,10 @@ fn a_final_sync_that_skipped_files_runs_once_more_then_stops_until_accepted() {
         "runs the final sync once more: {:?}",
         s.action
     );
-    assert_eq!(s.checkpoint.forward.lanes[0].current.as_ref().unwrap().kind, SyncKind::Final);
+    assert_eq!(
+        s.checkpoint.forward.lanes[0].current.as_ref().unwrap().kind,
+        SyncKind::Final
+    );
 
     let f = final_after_freeze(&cp, "exec-f2", 2);
     cp.forward.lanes[0].syncs.push(f);

@@ -1,8 +1,8 @@
 //! The plan file: round trips, comments kept byte for byte, the checkpoint rewritten atomically.
 
+use fsx_migrate::plan::checkpoint::CHECKPOINT_SCHEMA;
 use fsx_migrate::plan::file::{CHECKPOINT_MARKER, PlanFile, parse, with_checkpoint};
 use fsx_migrate::plan::render::render;
-use fsx_migrate::plan::checkpoint::CHECKPOINT_SCHEMA;
 use fsx_migrate::plan::{Checkpoint, LaneState, Leg, Phase};
 
 use crate::support::*;
@@ -88,34 +88,34 @@ fn a_checkpoint_with_every_field_round_trips_through_toml() {
                 task_arn: Some("task".into()),
                 next_check_at: Some(t),
                 current: Some(CurrentSync {
-            kind: SyncKind::Final,
-            requested_at: t,
-            execution_arn: Some("exec".into()),
-            run: 3,
-            last_status: Some(ExecutionStatus::Unknown("INITIALIZING".into())),
-            last_counters: Some(ExecutionCounters::default()),
-        }),
-        syncs: vec![SyncRecord {
-            kind: SyncKind::Initial,
-            execution_arn: "exec-0".into(),
-            run: 1,
-            started_at: t,
-            ended_at: t,
-            status: ExecutionStatus::Error,
-            counters: ExecutionCounters {
-                files_transferred: 5,
-                ..Default::default()
-            },
-            durations: PhaseDurations {
-                prepare_ms: 1,
-                transfer_ms: 2,
-                verify_ms: 3,
-                total_ms: 6,
-            },
-            execution_started_at: Some(t),
-            error_code: Some("SmbError".into()),
-            error_detail: Some("denied".into()),
-        }],
+                    kind: SyncKind::Final,
+                    requested_at: t,
+                    execution_arn: Some("exec".into()),
+                    run: 3,
+                    last_status: Some(ExecutionStatus::Unknown("INITIALIZING".into())),
+                    last_counters: Some(ExecutionCounters::default()),
+                }),
+                syncs: vec![SyncRecord {
+                    kind: SyncKind::Initial,
+                    execution_arn: "exec-0".into(),
+                    run: 1,
+                    started_at: t,
+                    ended_at: t,
+                    status: ExecutionStatus::Error,
+                    counters: ExecutionCounters {
+                        files_transferred: 5,
+                        ..Default::default()
+                    },
+                    durations: PhaseDurations {
+                        prepare_ms: 1,
+                        transfer_ms: 2,
+                        verify_ms: 3,
+                        total_ms: 6,
+                    },
+                    execution_started_at: Some(t),
+                    error_code: Some("SmbError".into()),
+                    error_detail: Some("denied".into()),
+                }],
             }],
         },
         timeline: vec![PhaseEntry {

@@ -42,7 +42,9 @@ async fn an_old_final_execution_is_not_adopted_by_a_checkpoint_that_lost_its_his
     // The plan file is restored from the copy taken at the gate: it knows nothing of that final sync.
     let (outcome, cp) = drive_opts(&mut port, &intent, &at_gate, options()).await;
     assert_eq!(outcome, Outcome::Halted(Halt::Completed));
-    let final_record = cp.forward.lanes[0].last_success(SyncKind::Final).expect("a final sync");
+    let final_record = cp.forward.lanes[0]
+        .last_success(SyncKind::Final)
+        .expect("a final sync");
     assert_ne!(
         final_record.execution_arn, old_final,
         "the old execution was adopted"
@@ -156,7 +158,10 @@ async fn the_delete_guard_sticks_until_accepted_and_the_acceptance_is_recorded()
         assert!(deleted > 0);
         let trip = cp.delete_guard.clone().expect("the trip is recorded");
         assert_eq!(trip.count, deleted);
-        assert!(cp.deletes_accepted_at.is_none(), "a new trip is not covered by an earlier acceptance");
+        assert!(
+            cp.deletes_accepted_at.is_none(),
+            "a new trip is not covered by an earlier acceptance"
+        );
         assert!(!trips.contains(&trip.execution_arn), "one trip per run");
         trips.push(trip.execution_arn.clone());
 

@@ -299,10 +299,11 @@ pub fn completion_text(intent: &Intent, cp: &Checkpoint) -> String {
         cp.target_dns_name.as_deref().unwrap_or("?"),
         cp.target_file_system_id.as_deref().unwrap_or("?")
     );
-    if let Some(d) = p.downtime_secs {
+    if let (Some(d), Some(service)) = (p.downtime_secs, p.service_downtime_secs) {
         out.push_str(&format!(
-            "Downtime (freeze to DNS in sync): {}.\n",
-            crate::units::Duration(d)
+            "Downtime users saw: {} (freeze to DNS in sync: {}, then the TTL clients cached).\n",
+            crate::units::Duration(d),
+            crate::units::Duration(service)
         ));
     }
     out.push_str(&format!(
@@ -550,16 +551,17 @@ fn status_text(r: &StatusReport<'_>) -> String {
         }
         None => {}
     }
-    if let Some(d) = p.downtime_secs {
+    if let (Some(d), Some(service)) = (p.downtime_secs, p.service_downtime_secs) {
         let _ = writeln!(
             o,
-            "Downtime: {} (freeze to DNS in sync).",
-            crate::units::Duration(d)
+            "Downtime users saw: {} (freeze to DNS in sync: {}, then the TTL clients cached).",
+            crate::units::Duration(d),
+            crate::units::Duration(service)
         );
     } else if let Some(d) = p.predicted_downtime_secs {
         let _ = writeln!(
             o,
-            "Predicted downtime: about {} (from the last sync's measured phases).",
+            "Predicted downtime users see: about {} (the slowest lane's last sync, DNS propagation, the TTL clients cache).",
             crate::units::Duration(d)
         );
     }

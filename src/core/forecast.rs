@@ -99,7 +99,9 @@ pub fn predicted_downtime(intent: &Intent, cp: &Checkpoint) -> Option<Duration> 
         .max()?;
     // The lanes' final syncs are started one after another, at most one start per second.
     let starts = u64::try_from(lanes.len()).unwrap_or(0);
-    Some(Duration(slowest + starts + DNS_PROPAGATION_SECS + cached_ttl(intent, cp)))
+    Some(Duration(
+        slowest + starts + DNS_PROPAGATION_SECS + cached_ttl(intent, cp),
+    ))
 }
 
 /// The TTL clients hold the old answer for at the swap: the plan's once fsx-migrate lowered it ahead of

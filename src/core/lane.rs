@@ -98,8 +98,8 @@ pub fn choose_execution(
 /// When to look at a running execution again: a fraction of its predicted remaining time, bounded, so a
 /// nine-hour initial sync costs a few dozen calls and a final sync is seen ending within seconds.
 ///
-/// `predicted` is how long the lane's previous run of the same kind took (none: the elapsed time stands in,
-/// which backs off geometrically). `lanes` spaces the polls so that all lanes together stay under one call
+/// `predicted` is how long the lane's previous run of the same kind took (none, or overrun: a quarter of the
+/// elapsed time, which backs off geometrically and overshoots the end by at most a quarter). `lanes` spaces the polls so that all lanes together stay under one call
 /// per second.
 pub fn next_poll(
     kind: SyncKind,
@@ -117,7 +117,7 @@ pub fn next_poll(
     let floor = poll_interval.max(spacing);
     let wait = match predicted {
         Some(p) if p.as_secs() > elapsed.as_secs() => (p.as_secs() - elapsed.as_secs()) / 3,
-        _ => elapsed.as_secs() / 2,
+        _ => elapsed.as_secs() / 4,
     };
     Duration(wait).clamp(floor, MAX_POLL.max(floor))
 }
@@ -135,14 +135,18 @@ pub fn predicted_run(lane: &LaneState, kind: SyncKind) -> Option<Duration> {
 
 /// `at` plus `d`.
 pub fn after(at: Timestamp, d: Duration) -> Timestamp {
-    at.checked_add(SignedDuration::from_secs(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
-        .unwrap_or(at)
+    at.checked_add(SignedDuration::from_secs(
+        i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+    ))
+    .unwrap_or(at)
 }
 
 /// `at` minus `d`.
 pub fn before(at: Timestamp, d: Duration) -> Timestamp {
-    at.checked_sub(SignedDuration::from_secs(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
-        .unwrap_or(at)
+    at.checked_sub(SignedDuration::from_secs(
+        i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+    ))
+    .unwrap_or(at)
 }
 
 /// Whole seconds from `from` to `to` (0 if `to` is earlier).
@@ -162,11 +166,11 @@ mod tests {
             next_poll(SyncKind::Initial, Duration(0), Some(Duration::hours(9)), p, 1),
             MAX_POLL
         );
-        // Nothing predicted: half the elapsed time, at least the poll interval.
+        // Nothing predicted: a quarter of the elapsed time, at least the poll interval.
         assert_eq!(next_poll(SyncKind::Initial, Duration(10), None, p, 1), p);
         assert_eq!(
             next_poll(SyncKind::Initial, Duration::mins(20), None, p, 1),
-            Duration::mins(10)
+            Duration::mins(5)
         );
         // A final sync is watched closely, but 24 lanes together stay under one call per second.
         assert_eq!(next_poll(SyncKind::Final, Duration(0), None, p, 1), FINAL_POLL);

@@ -77,7 +77,10 @@ pub enum Input {
 pub enum Action {
     Call(Command),
     /// Nothing to do before `at` (an absolute deadline: a resumed run keeps it).
-    WaitUntil { at: Timestamp, reason: String },
+    WaitUntil {
+        at: Timestamp,
+        reason: String,
+    },
     Confirm(Confirmation),
     RunFreezeCommand(String),
     Halt(Halt),
@@ -252,6 +255,7 @@ impl Round {
 }
 
 /// What an idle lane needs in a round.
+#[allow(clippy::large_enum_variant)] // one per lane per step, like Flow
 enum Want {
     /// A run: record the request and start (or find) it.
     Run,
@@ -641,8 +645,11 @@ impl Machine<'_> {
                         lane.task_arn = found.tasks.get(&lane.name).cloned();
                     }
                 }
-                let unplanned: Vec<&String> =
-                    found.tasks.keys().filter(|name| leg.lane(name).is_none()).collect();
+                let unplanned: Vec<&String> = found
+                    .tasks
+                    .keys()
+                    .filter(|name| leg.lane(name).is_none())
+                    .collect();
                 if !unplanned.is_empty() {
                     let problems = unplanned
                         .iter()
@@ -895,7 +902,10 @@ impl Machine<'_> {
                     if round == Round::Final && self.cp.frozen_at.is_none() {
                         return Self::refuse(
                             IrreversibleStep::FinalSync,
-                            vec!["no freeze of the source is recorded: the final sync runs only after it".into()],
+                            vec![
+                                "no freeze of the source is recorded: the final sync runs only after it"
+                                    .into(),
+                            ],
                         );
                     }
                     // Write-ahead: the request (its time and run give the sync tag) before the lookup.
@@ -925,7 +935,9 @@ impl Machine<'_> {
     fn lane_wants(&mut self, round: Round, i: usize) -> Want {
         let lane = &self.cp.forward.lanes[i];
         if lane.task_arn.is_none() {
-            return Want::Stop(self.missing(&format!("lane {}: no DataSync task in the checkpoint", lane.name)));
+            return Want::Stop(
+                self.missing(&format!("lane {}: no DataSync task in the checkpoint", lane.name)),
+            );
         }
         match round {
             Round::Initial if lane.last_success(SyncKind::Initial).is_some() => Want::Done,
@@ -968,7 +980,10 @@ impl Machine<'_> {
         let pause = self.intent.sync.pause_between_runs;
         let resume_at = after(last.ended_at, pause);
         if pause.as_secs() > 0 && resume_at > self.now {
-            return Want::NotBefore(resume_at, format!("lane {}: pause between incremental runs", lane.name));
+            return Want::NotBefore(
+                resume_at,
+                format!("lane {}: pause between incremental runs", lane.name),
+            );
         }
         Want::Run
     }
@@ -1034,7 +1049,8 @@ impl Machine<'_> {
                     lane.name
                 );
                 self.events.push(Event::Note(reason));
-                self.cp.forward.lanes[i].next_check_at = Some(after(self.now, self.intent.sync.poll_interval));
+                self.cp.forward.lanes[i].next_check_at =
+                    Some(after(self.now, self.intent.sync.poll_interval));
                 None
             }
             ExecutionChoice::Start => {
@@ -1151,10 +1167,12 @@ impl Machine<'_> {
     /// Stops while a tripped delete guard is not accepted.
     fn delete_guard_halt(&self) -> Flow {
         match &self.cp.delete_guard {
-            Some(trip) if self.cp.deletes_accepted_at.is_none() => Flow::Act(Action::Halt(Halt::DeleteGuard {
-                deleted: trip.count,
-                limit: trip.limit,
-            })),
+            Some(trip) if self.cp.deletes_accepted_at.is_none() => {
+                Flow::Act(Action::Halt(Halt::DeleteGuard {
+                    deleted: trip.count,
+                    limit: trip.limit,
+                }))
+            }
             _ => Flow::Again,
         }
     }
@@ -1360,16 +1378,16 @@ impl Machine<'_> {
         if self.cp.frozen_at.is_some() {
             return Flow::Advance(Phase::FinalSync);
         }
-        let command_may_have_run = self.intent.cutover.freeze == FreezeKind::Command
-            && self.cp.freeze_requested_at.is_some();
+        let command_may_have_run =
+            self.intent.cutover.freeze == FreezeKind::Command && self.cp.freeze_requested_at.is_some();
         // A stale delta is refreshed first, unless a freeze command may already have run.
         if !command_may_have_run && self.needs_refresh(&input) {
             return self.drive(Round::Refresh, input);
         }
         match input {
-            Input::Start | Input::Woke => Flow::Act(Action::Call(Command::Inspect(InspectRequest::without_passwords(
-                    self.intent,
-                )))),
+            Input::Start | Input::Woke => Flow::Act(Action::Call(Command::Inspect(
+                InspectRequest::without_passwords(self.intent),
+            ))),
             Input::Response(Response::Environment(env)) => {
                 let problems = self.record_problems(&env, false);
                 if !problems.is_empty() {
@@ -1490,7 +1508,10 @@ impl Machine<'_> {
                         ));
                     }
                 }
-                _ => problems.push(format!("lane {}: no final sync succeeded after the freeze", lane.name)),
+                _ => problems.push(format!(
+                    "lane {}: no final sync succeeded after the freeze",
+                    lane.name
+                )),
             }
             if lane.current.is_some() {
                 problems.push(format!("lane {}: a sync is still in flight", lane.name));

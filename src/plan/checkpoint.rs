@@ -395,7 +395,11 @@ impl SyncRecord {
     pub fn run_secs(&self) -> u64 {
         let d = &self.durations;
         let measured = d.total_ms.max(d.prepare_ms + d.transfer_ms + d.verify_ms) / 1000;
-        if measured > 0 { measured } else { self.elapsed_secs() }
+        if measured > 0 {
+            measured
+        } else {
+            self.elapsed_secs()
+        }
     }
 
     /// Wall time of the execution, from our own observation.
@@ -427,8 +431,12 @@ impl Checkpoint {
         let Some(frozen) = self.frozen_at else {
             return Vec::new();
         };
-        let mut finals: Vec<&SyncRecord> =
-            self.forward.lanes.iter().flat_map(|l| l.finals_after(frozen)).collect();
+        let mut finals: Vec<&SyncRecord> = self
+            .forward
+            .lanes
+            .iter()
+            .flat_map(|l| l.finals_after(frozen))
+            .collect();
         finals.sort_by_key(|s| s.ended_at);
         finals
     }
@@ -443,7 +451,10 @@ impl Checkpoint {
         }
         let had_started = self.has_started();
         let leg = &mut self.forward;
-        leg.from_location_arn = leg.from_location_arn.take().or(self.v1_source_location_arn.take());
+        leg.from_location_arn = leg
+            .from_location_arn
+            .take()
+            .or(self.v1_source_location_arn.take());
         leg.to_location_arn = leg.to_location_arn.take().or(self.v1_target_location_arn.take());
         let v1_lane = LaneState {
             name: WHOLE_SHARE_LANE.to_string(),

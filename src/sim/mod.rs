@@ -443,9 +443,9 @@ impl SimPort {
                 // an UPSERT of the same value (lowering the TTL) is not a swap.
                 let swap = !dns_eq(&req.value, &w.source.dns_name);
                 let final_done = w.tasks.iter().all(|t| {
-                    w.executions.iter().any(|e| {
-                        e.task_arn == t.arn && e.kind == SyncKind::Final && e.succeeded_by(now)
-                    })
+                    w.executions
+                        .iter()
+                        .any(|e| e.task_arn == t.arn && e.kind == SyncKind::Final && e.succeeded_by(now))
                 });
                 if swap && !final_done {
                     w.violations

@@ -220,7 +220,11 @@ pub fn assert_invariants(port: &SimPort, cp: &fsx_migrate::plan::Checkpoint, com
             .collect();
         spans.sort();
         for pair in spans.windows(2) {
-            assert!(pair[1].0 >= pair[0].1, "executions of {} overlap: {pair:?}", task.arn);
+            assert!(
+                pair[1].0 >= pair[0].1,
+                "executions of {} overlap: {pair:?}",
+                task.arn
+            );
         }
     }
     // Cutover order: final starts after the freeze, DNS after the final sync succeeded.
