@@ -12,13 +12,6 @@ use fsx_migrate::port::CloudPort;
 
 use crate::support::*;
 
-fn until(phase: Phase) -> RunOptions {
-    RunOptions {
-        until: Some(phase),
-        ..options()
-    }
-}
-
 /// Rule 1: a plan whose checkpoint lost its history (restored from a backup taken at the gate) never adopts
 /// the final sync that already ran as its own: it starts a new one after its own freeze.
 #[tokio::test]

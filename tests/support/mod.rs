@@ -52,6 +52,14 @@ pub async fn write_plan(port: &mut SimPort, dir: &Path, req: &PlanRequest) -> Pa
     path
 }
 
+/// The simulator's options with `--until phase`.
+pub fn until(phase: fsx_migrate::plan::Phase) -> RunOptions {
+    RunOptions {
+        until: Some(phase),
+        ..options()
+    }
+}
+
 pub fn options() -> RunOptions {
     RunOptions {
         backend: Some(Backend::Simulator),

@@ -1,0 +1,349 @@
+//! Lanes: the share split into several DataSync tasks that run in parallel, each converging on its own.
+//! Driven step by step through the core (virtual time, no I/O) and end to end on the simulator.
+
+use fsx_migrate::core::lane::lane_tasks;
+use fsx_migrate::core::preflight::Backend;
+use fsx_migrate::core::{Action, Halt, Input, RunOptions, step};
+use fsx_migrate::driver::Outcome;
+use fsx_migrate::model::*;
+use fsx_migrate::plan::checkpoint::CHECKPOINT_SCHEMA;
+use fsx_migrate::plan::intent::LaneSpec;
+use fsx_migrate::plan::{Checkpoint, Intent, LaneState, Phase, PhaseEntry};
+use fsx_migrate::port::{Command, LANE_TAG, Response};
+use jiff::Timestamp;
+
+use crate::support::*;
+
+fn t0() -> Timestamp {
+    "2026-12-01T08:00:00Z".parse().unwrap()
+}
+
+fn opts() -> RunOptions {
+    RunOptions {
+        backend: Some(Backend::Simulator),
+        ..RunOptions::default()
+    }
+}
+
+/// The small world's plan split into `n` lanes (plus the rest lane), at most `parallel` at once.
+async fn lanes_intent(port: &mut fsx_migrate::sim::SimPort, n: usize, parallel: u32) -> Intent {
+    let mut intent = intent_for(port, &plan_request()).await;
+    intent.transfer.lanes = (1..=n)
+        .map(|k| LaneSpec {
+            name: format!("lane-{k:02}"),
+            includes: vec![format!("/Dept{k}")],
+            entries: None,
+            bytes: None,
+        })
+        .collect();
+    intent.transfer.max_parallel_tasks = Some(parallel);
+    intent
+}
+
+/// A checkpoint at `phase` whose lanes all have their task.
+fn at(intent: &Intent, phase: Phase) -> Checkpoint {
+    Checkpoint {
+        schema: CHECKPOINT_SCHEMA,
+        phase: Some(phase),
+        runs: 1,
+        started_at: Some(t0()),
+        intent_sha256: Some(intent.sha256()),
+        intent_at_start: Some(intent.canonical_json()),
+        target_file_system_id: Some("fs-target".into()),
+        target_arn: Some("arn:aws:fsx:us-east-1:111122223333:file-system/fs-target".into()),
+        target_dns_name: Some("amznfsxtarget.corp.example.com".into()),
+        forward: fsx_migrate::plan::Leg {
+            from_location_arn: Some("loc-s".into()),
+            to_location_arn: Some("loc-t".into()),
+            awaiting: None,
+            lanes: lane_tasks(intent)
+                .into_iter()
+                .map(|t| LaneState {
+                    task_arn: Some(format!("task-{}", t.name)),
+                    ..LaneState::new(&t.name)
+                })
+                .collect(),
+        },
+        timeline: vec![PhaseEntry { phase, at: t0() }],
+        ..Checkpoint::default()
+    }
+}
+
+fn info(arn: &str, status: ExecutionStatus) -> ExecutionInfo {
+    ExecutionInfo {
+        arn: arn.into(),
+        status,
+        started_at: Some(t0()),
+        counters: ExecutionCounters::default(),
+        durations: PhaseDurations {
+            prepare_ms: 60_000,
+            transfer_ms: 0,
+            verify_ms: 0,
+            total_ms: 90_000,
+        },
+        error_code: None,
+        error_detail: None,
+    }
+}
+
+/// Answers lookups with nothing and starts with `exec-<task>`, until the core waits; returns the started
+/// executions in order and the checkpoint.
+fn start_all(i: &Intent, cp: Checkpoint, now: Timestamp) -> (Vec<String>, Checkpoint, Action) {
+    let mut s = step(i, &cp, Input::Start, now, &opts());
+    let mut started = Vec::new();
+    for _ in 0..100 {
+        let input = match &s.action {
+            Action::Call(Command::FindExecution { .. }) => {
+                Input::Response(Response::ExecutionCandidates(vec![]))
+            }
+            Action::Call(Command::StartExecution(req)) => {
+                let arn = format!("exec-{}-{}", req.task_arn, started.len());
+                started.push(req.task_arn.clone());
+                Input::Response(Response::ExecutionStarted { arn })
+            }
+            _ => return (started, s.checkpoint, s.action),
+        };
+        s = step(i, &s.checkpoint, input, now, &opts());
+    }
+    panic!("no wait after 100 steps")
+}
+
+#[tokio::test]
+async fn the_partition_is_every_lane_and_a_rest_lane_that_excludes_their_folders() {
+    let mut port = sim(world("small"));
+    let intent = lanes_intent(&mut port, 3, 24).await;
+    let tasks = lane_tasks(&intent);
+    let names: Vec<&str> = tasks.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["lane-01", "lane-02", "lane-03", "rest"]);
+    assert_eq!(tasks[1].includes, ["/Dept2"]);
+    let rest = &tasks[3];
+    assert!(rest.includes.is_empty());
+    for dept in ["/Dept1", "/Dept2", "/Dept3"] {
+        assert!(rest.excludes.contains(&dept.to_string()));
+    }
+    // Every path lands in exactly one lane: the lanes' folders, root files, a folder created later.
+    for path in [
+        "/Dept1/a.docx",
+        "/Dept3/x/y",
+        "/root.txt",
+        "/NewDept/f",
+        "/Dept10/f",
+    ] {
+        let copying: Vec<&str> = tasks
+            .iter()
+            .filter(|t| task_copies(&t.includes, &t.excludes, path))
+            .map(|t| t.name.as_str())
+            .collect();
+        assert_eq!(copying.len(), 1, "{path} is copied by {copying:?}");
+    }
+    // Without a partition: one lane over everything.
+    let mut whole = intent.clone();
+    whole.transfer.lanes.clear();
+    assert_eq!(lane_tasks(&whole)[0].name, "all");
+}
+
+#[tokio::test]
+async fn each_lane_gets_its_own_task_with_its_filters_and_lane_tag() {
+    let mut port = sim(world("small"));
+    let intent = lanes_intent(&mut port, 2, 24).await;
+    let (outcome, cp) = drive_opts(
+        &mut port,
+        &intent,
+        &Checkpoint::default(),
+        until(Phase::InitialSync),
+    )
+    .await;
+    assert_eq!(outcome, Outcome::Halted(Halt::UntilReached(Phase::InitialSync)));
+    let lanes: Vec<(&str, bool)> = cp
+        .forward
+        .lanes
+        .iter()
+        .map(|l| (l.name.as_str(), l.task_arn.is_some()))
+        .collect();
+    assert_eq!(lanes, [("lane-01", true), ("lane-02", true), ("rest", true)]);
+    assert_eq!(port.world.tasks.len(), 3);
+    for lane in &cp.forward.lanes {
+        let task = port
+            .world
+            .tasks
+            .iter()
+            .find(|t| Some(&t.arn) == lane.task_arn.as_ref())
+            .unwrap();
+        assert_eq!(task.tags.get(LANE_TAG), Some(&lane.name));
+    }
+    // Found again by tag on a resume: no second task per lane.
+    let (_, again) = drive_opts(
+        &mut port,
+        &intent,
+        &Checkpoint::default(),
+        until(Phase::InitialSync),
+    )
+    .await;
+    assert_eq!(port.world.tasks.len(), 3);
+    assert_eq!(again.forward.lanes.len(), 3);
+}
+
+#[tokio::test]
+async fn lanes_run_in_parallel_up_to_the_limit_and_a_freed_slot_starts_the_next() {
+    let mut port = sim(world("small"));
+    let i = lanes_intent(&mut port, 4, 3).await;
+    let cp = at(&i, Phase::InitialSync);
+    let (started, cp, action) = start_all(&i, cp, t0());
+    assert_eq!(started, ["task-lane-01", "task-lane-02", "task-lane-03"]);
+    let Action::WaitUntil { at, .. } = action else {
+        panic!("{action:?}")
+    };
+    assert!(at > t0());
+    assert_eq!(cp.forward.in_flight(), 3);
+
+    // Lane 2 ends first; the others are still running: the freed slot goes to lane 4.
+    let mut s = step(&i, &cp, Input::Woke, at, &opts());
+    let mut ended = false;
+    for _ in 0..20 {
+        let input = match &s.action {
+            Action::Call(Command::DescribeExecution { execution_arn }) => {
+                let done = execution_arn.contains("lane-02");
+                ended |= done;
+                let status = if done {
+                    ExecutionStatus::Success
+                } else {
+                    ExecutionStatus::Transferring
+                };
+                Input::Response(Response::Execution(info(execution_arn, status)))
+            }
+            Action::Call(Command::FindExecution { .. }) => {
+                Input::Response(Response::ExecutionCandidates(vec![]))
+            }
+            Action::Call(Command::StartExecution(req)) => {
+                assert_eq!(
+                    req.task_arn, "task-lane-04",
+                    "the freed slot goes to the next lane"
+                );
+                Input::Response(Response::ExecutionStarted {
+                    arn: "exec-lane-04".into(),
+                })
+            }
+            _ => break,
+        };
+        s = step(&i, &s.checkpoint, input, at, &opts());
+    }
+    assert!(ended);
+    let running: Vec<&str> = s
+        .checkpoint
+        .forward
+        .lanes
+        .iter()
+        .filter(|l| l.current.is_some())
+        .map(|l| l.name.as_str())
+        .collect();
+    assert_eq!(running, ["lane-01", "lane-03", "lane-04"]);
+    assert!(matches!(s.action, Action::WaitUntil { .. }), "{:?}", s.action);
+    assert_eq!(s.checkpoint.phase, Some(Phase::InitialSync));
+}
+
+#[tokio::test]
+async fn a_failed_lane_is_retried_alone() {
+    let mut port = sim(world("small"));
+    let mut i = lanes_intent(&mut port, 2, 24).await;
+    i.sync.retry_failed_executions = 1;
+    let (started, cp, action) = start_all(&i, at(&i, Phase::InitialSync), t0());
+    assert_eq!(started.len(), 3);
+    let Action::WaitUntil { at: wake, .. } = action else {
+        panic!("{action:?}")
+    };
+    let mut s = step(&i, &cp, Input::Woke, wake, &opts());
+    let mut restarted = Vec::new();
+    for _ in 0..20 {
+        let input = match &s.action {
+            Action::Call(Command::DescribeExecution { execution_arn }) => {
+                let status = if execution_arn.contains("lane-02") {
+                    ExecutionStatus::Error
+                } else {
+                    ExecutionStatus::Transferring
+                };
+                Input::Response(Response::Execution(info(execution_arn, status)))
+            }
+            Action::Call(Command::FindExecution { task_arn, .. }) => {
+                restarted.push(task_arn.clone());
+                Input::Response(Response::ExecutionCandidates(vec![]))
+            }
+            Action::Call(Command::StartExecution(_)) => Input::Response(Response::ExecutionStarted {
+                arn: "exec-lane-02-again".into(),
+            }),
+            _ => break,
+        };
+        s = step(&i, &s.checkpoint, input, wake, &opts());
+    }
+    assert_eq!(restarted, ["task-lane-02"], "only the failed lane starts again");
+    let lane = s.checkpoint.forward.lane("lane-02").unwrap();
+    assert_eq!(lane.syncs.len(), 1);
+    assert_eq!(
+        lane.current.as_ref().and_then(|c| c.execution_arn.as_deref()),
+        Some("exec-lane-02-again")
+    );
+    for other in ["lane-01", "rest"] {
+        let l = s.checkpoint.forward.lane(other).unwrap();
+        assert!(l.syncs.is_empty() && l.current.is_some(), "{other} kept running");
+    }
+}
+
+#[tokio::test]
+async fn finals_start_at_the_freeze_within_the_limit_and_dns_waits_for_the_last_lane() {
+    let mut port = sim(world("small"));
+    let i = lanes_intent(&mut port, 3, 2).await;
+    let mut cp = at(&i, Phase::FinalSync);
+    cp.gate_opened_at = Some(t0());
+    cp.freeze_requested_at = Some(t0());
+    cp.frozen_at = Some(t0());
+    // At the freeze every lane's final starts, whatever the limit on live runs.
+    let (started, cp, action) = start_all(&i, cp, t0());
+    assert_eq!(started.len(), 2, "max_parallel_tasks holds at the freeze too");
+    assert!(matches!(action, Action::WaitUntil { .. }));
+    // Finish lanes one by one: no swap until every lane's final succeeded.
+    let mut s = fsx_migrate::core::Step {
+        checkpoint: cp,
+        action,
+        events: vec![],
+    };
+    let mut now = t0();
+    for _ in 0..200 {
+        let input = match &s.action {
+            Action::WaitUntil { at, .. } => {
+                now = *at;
+                Input::Woke
+            }
+            Action::Call(Command::DescribeExecution { execution_arn }) => {
+                Input::Response(Response::Execution(info(execution_arn, ExecutionStatus::Success)))
+            }
+            Action::Call(Command::FindExecution { .. }) => {
+                Input::Response(Response::ExecutionCandidates(vec![]))
+            }
+            Action::Call(Command::StartExecution(req)) => Input::Response(Response::ExecutionStarted {
+                arn: format!("exec-{}-final", req.task_arn),
+            }),
+            _ => break,
+        };
+        if s.checkpoint.phase == Some(Phase::FinalSync) {
+            assert!(s.checkpoint.dns_requested_at.is_none());
+        }
+        s = step(&i, &s.checkpoint, input, now, &opts());
+    }
+    assert_eq!(s.checkpoint.phase, Some(Phase::DnsSwap), "{:?}", s.action);
+    let finals = s.checkpoint.finals_after_freeze();
+    assert_eq!(finals.len(), 4, "one final per lane");
+    assert!(finals.iter().all(|f| f.succeeded()));
+}
+
+#[tokio::test]
+async fn a_partitioned_migration_completes_on_the_simulator_with_one_task_per_lane() {
+    let mut port = sim(world("small"));
+    let intent = lanes_intent(&mut port, 3, 24).await;
+    let (outcome, cp) = drive_opts(&mut port, &intent, &Checkpoint::default(), options()).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    assert_eq!(port.world.tasks.len(), 4);
+    for lane in &cp.forward.lanes {
+        assert!(lane.last_success(SyncKind::Initial).is_some(), "{}", lane.name);
+        assert_eq!(lane.finals_after(cp.frozen_at.unwrap()).len(), 1, "{}", lane.name);
+    }
+    assert_invariants(&port, &cp, true);
+}
