@@ -405,7 +405,26 @@ fn ctrl_c_checkpoints_exits_3_and_resume_finishes() {
 
 #[test]
 fn sigkill_at_random_moments_then_rerun_until_done() {
+    sigkill_until_done(&Setup::new());
+}
+
+/// The same with the share split into 12 lanes (13 DataSync tasks running in parallel).
+#[test]
+fn sigkill_at_random_moments_of_a_twelve_lane_migration_then_rerun_until_done() {
     let s = Setup::new();
+    let plan = s.read("plan.toml");
+    let lanes: String = (1..=12)
+        .map(|k| format!("[[transfer.lanes]]\nname = \"lane-{k:02}\"\nincludes = [\"/Dept{k}\"]\n\n"))
+        .collect();
+    let edited = plan.replacen("\n[sync]\n", &format!("\n{lanes}[sync]\n"), 1);
+    assert_ne!(edited, plan);
+    std::fs::write(s.path("plan.toml"), edited).unwrap();
+    sigkill_until_done(&s);
+    let w = s.world_json();
+    assert_eq!(w["tasks"].as_array().unwrap().len(), 13, "one task per lane");
+}
+
+fn sigkill_until_done(s: &Setup) {
     // A fixed pseudo-random sequence of kill delays (ms): reproducible, yet spread over the whole run.
     let mut x: u64 = 0x2545_F491_4F6C_DD1D;
     let mut delays = Vec::new();

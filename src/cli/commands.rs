@@ -310,10 +310,11 @@ pub fn completion_text(intent: &Intent, cp: &Checkpoint) -> String {
         "The source {} is untouched and still frozen: keep it for rollback, delete it when you are sure.\n",
         intent.source.file_system_id
     ));
-    out.push_str(
-        "Clients may resolve the old name for up to the record's previous TTL; SMB shares and SPNs are not moved \
-         by fsx-migrate (docs/runbook.md).\n",
-    );
+    out.push_str(&format!(
+        "Clients that cached the old answer resolve the new name within {}s (the TTL fsx-migrate lowered ahead of \
+         time); SMB shares and SPNs are not moved by fsx-migrate (docs/runbook.md).\n",
+        crate::core::forecast::cached_ttl(intent, cp)
+    ));
     out
 }
 

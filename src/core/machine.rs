@@ -891,6 +891,9 @@ impl Machine<'_> {
                 Want::Stop(flow) => return flow,
                 Want::Run if self.cp.forward.in_flight() >= limit => {}
                 Want::Run => {
+                    if round == Round::Refresh {
+                        self.cp.refresh_round_at.get_or_insert(self.now);
+                    }
                     if round == Round::Refresh
                         && let Some(age) = self.stale_age(&self.cp.forward.lanes[i])
                     {
@@ -1230,11 +1233,16 @@ impl Machine<'_> {
         Flow::Advance(Phase::DnsSwap)
     }
 
-    /// How long ago the lane's last successful sync ended, if longer than `sync.max_delta_age`.
+    /// How long ago the lane's last successful sync ended, if longer than `sync.max_delta_age` and the lane
+    /// was not refreshed in the current refresh round.
     fn stale_age(&self, lane: &LaneState) -> Option<Duration> {
         let last = lane.last_good()?;
         let age = secs_between(last.ended_at, self.now);
-        (age > self.intent.sync.max_delta_age).then_some(age)
+        let refreshed = self
+            .cp
+            .refresh_round_at
+            .is_some_and(|round| last.ended_at >= round);
+        (age > self.intent.sync.max_delta_age && !refreshed).then_some(age)
     }
 
     /// While the gate or the freeze waits: a refresh in flight, an answer about one, or a lane whose delta
@@ -1365,6 +1373,7 @@ impl Machine<'_> {
             Input::Confirmed(true) => {
                 // An answer given long after the question (overnight) first refreshes the delta.
                 self.cp.gate_opened_at = Some(self.now);
+                self.cp.refresh_round_at = None;
                 Flow::Again
             }
             Input::Confirmed(false) => Flow::Act(Action::Halt(Halt::Declined(ConfirmKind::Gate))),

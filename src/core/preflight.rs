@@ -263,10 +263,11 @@ fn check_dns(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
     {
         out.push(warning(
             format!(
-                "DNS record {} has TTL {ttl}s; clients may keep the old answer that long after the swap",
-                dns.record_name
+                "DNS record {} has TTL {ttl}s: after the initial sync fsx-migrate lowers it to {}s (same value) \
+                 and opens the gate only {ttl}s later, so clients cache the old answer for {}s at the swap",
+                dns.record_name, dns.ttl, dns.ttl
             ),
-            Some("lower the record's TTL to the plan's dns.ttl at least one old TTL before the cutover"),
+            None,
         ));
     }
 }

@@ -132,6 +132,11 @@ pub struct Checkpoint {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_lowered_at: Option<Timestamp>,
 
+    /// When the current (or last) refresh round began: each lane whose delta went stale is refreshed once
+    /// per round, so a round that takes longer than `sync.max_delta_age` still ends. Cleared when the
+    /// operator answers the gate (time under human control starts a new round).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_round_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate_opened_at: Option<Timestamp>,
     /// The operator accepted freezing although the incrementals did not converge.
