@@ -104,6 +104,7 @@ pub fn intent_from(env: &Environment, req: &PlanRequest) -> Option<Intent> {
             lanes: Vec::new(),
             max_parallel_tasks: None,
             entries_per_execution: None,
+            inventory: None,
         },
         sync: SyncPolicy {
             converged_changed_files: 50_000,
