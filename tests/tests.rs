@@ -8,6 +8,8 @@ mod cli;
 mod core;
 mod crash;
 mod engine;
+mod inventory;
+mod partition;
 mod plan_file;
 mod properties;
 mod safety;

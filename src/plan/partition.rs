@@ -232,16 +232,21 @@ pub fn partition(inventory: &Inventory, request: &PartitionRequest) -> Result<Pa
         ));
     }
     let lanes = dealt.lanes();
-    notes.insert(
-        0,
+    let summary = if lanes.is_empty() {
+        format!(
+            "one lane: the share's {total} source entries (files and directories) are too few to be worth \
+             splitting (a lane holds at least {min_lane})"
+        )
+    } else {
         format!(
             "{} lanes plus the rest lane over {total} source entries (files and directories); the largest \
              lists {}, an even share would be {}",
             lanes.len(),
             dealt.largest(),
             total.div_ceil(lanes.len() as u64 + 1)
-        ),
-    );
+        )
+    };
+    notes.insert(0, summary);
     Ok(Partition {
         lanes,
         rest_entries: dealt.rest.entries,
