@@ -89,11 +89,15 @@ fn render_lanes(o: &mut String, tr: &Transfer) {
         let _ = writeln!(o, "entries = {}\nbytes = {}", inv.entries, inv.bytes);
         let _ = writeln!(
             o,
-            "# The rest lane (Excludes = transfer.excludes and every lane's folders): files at the root,"
+            "# The rest lane (Excludes = transfer.excludes and every lane's folders) copies the files at the"
         );
         let _ = writeln!(
             o,
-            "# files directly in split folders, folders no include can name, and folders made later ({})",
+            "# root and directly in split folders, folders no include can name, and folders made later: at"
+        );
+        let _ = writeln!(
+            o,
+            "# inventory time, these source files and directories ({}).",
             Bytes(inv.rest_bytes)
         );
         let _ = writeln!(
