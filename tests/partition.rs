@@ -142,8 +142,11 @@ fn assert_balanced(inv: &Inventory, p: &Partition) {
 
 // ---- the reference share: 15 TiB, 30 M files, 1.5 M directories -----------------------------------------------
 
-/// Rows of a made-up share, two levels deep: (top folder, files directly in it, [(subfolder, files, dirs)]).
-fn two_level_csv(root_files: u64, tops: &[(&str, u64, Vec<(String, u64, u64)>)], file_bytes: u64) -> String {
+/// A subfolder at depth 2: (name, files, directories).
+type Sub = (String, u64, u64);
+
+/// Rows of a made-up share, two levels deep: (top folder, files directly in it, its subfolders).
+fn two_level_csv(root_files: u64, tops: &[(&str, u64, Vec<Sub>)], file_bytes: u64) -> String {
     let mut rows = Vec::new();
     let (mut files, mut dirs) = (root_files, 0);
     for (name, own, subs) in tops {
@@ -163,7 +166,7 @@ fn two_level_csv(root_files: u64, tops: &[(&str, u64, Vec<(String, u64, u64)>)],
     )
 }
 
-fn subs(prefix: &str, count: u64, files: u64, dirs: u64) -> Vec<(String, u64, u64)> {
+fn subs(prefix: &str, count: u64, files: u64, dirs: u64) -> Vec<Sub> {
     (1..=count)
         .map(|i| (format!("{prefix}{i:04}"), files, dirs))
         .collect()
@@ -199,7 +202,7 @@ fn the_reference_share_fits_24_parallel_tasks_each_well_under_the_quota() {
         &excludes,
     )
     .expect("partitions");
-    assert!(p.lanes.len() + 1 <= 24, "{} lanes", p.lanes.len());
+    assert!(p.lanes.len() < 24, "{} lanes and the rest lane", p.lanes.len());
     assert!(
         p.lanes.len() >= 20,
         "{} lanes: the share is large enough for ~24",

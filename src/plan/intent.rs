@@ -882,11 +882,12 @@ impl Transfer {
             problem(
                 "transfer.lanes",
                 format!(
-                    "{} ({}) and {} ({}) overlap: a path under both would be copied by two tasks",
-                    shorten(&a.1),
-                    a.0,
-                    shorten(&b.1),
-                    b.0
+                    "{} ({}) and {} ({}) overlap: a path under both would be copied twice; name each \
+                     folder in one lane, once",
+                    shorten(a.include),
+                    a.lane,
+                    shorten(b.include),
+                    b.lane
                 ),
             );
         }
@@ -940,20 +941,32 @@ fn check_include(include: &str) -> Result<(), String> {
     }
 }
 
-/// Pairs of includes (lane name, include) of which one equals or contains the other.
-fn overlapping_includes(lanes: &[LaneSpec]) -> Vec<((&str, &str), (&str, &str))> {
-    let all: Vec<(&str, &str)> = lanes
+/// One include of one lane.
+#[derive(Debug, Clone, Copy)]
+struct LaneInclude<'a> {
+    lane: &'a str,
+    include: &'a str,
+}
+
+/// Pairs of includes of which one equals or contains the other.
+fn overlapping_includes(lanes: &[LaneSpec]) -> Vec<(LaneInclude<'_>, LaneInclude<'_>)> {
+    let all: Vec<LaneInclude> = lanes
         .iter()
-        .flat_map(|l| l.includes.iter().map(|i| (l.name.as_str(), i.as_str())))
+        .flat_map(|l| {
+            l.includes.iter().map(|i| LaneInclude {
+                lane: &l.name,
+                include: i,
+            })
+        })
         .collect();
     let key = |include: &str| include.trim_end_matches('/').to_string();
-    let mut seen: HashMap<String, (&str, &str)> = HashMap::new();
+    let mut seen: HashMap<String, LaneInclude> = HashMap::new();
     let mut out = Vec::new();
-    let mut plain: Vec<(&str, &str)> = all.iter().copied().filter(|(_, i)| !i.contains('*')).collect();
+    let mut plain: Vec<LaneInclude> = all.iter().copied().filter(|i| !i.include.contains('*')).collect();
     // Byte order puts every folder before the folders under it.
-    plain.sort_by_key(|(_, include)| key(include));
-    for (lane, include) in plain {
-        let path = key(include);
+    plain.sort_by_key(|i| key(i.include));
+    for this in plain {
+        let path = key(this.include);
         // The path and each folder above it ("" is the share root, written "/").
         let ancestors = std::iter::once(path.clone()).chain(
             path.char_indices()
@@ -962,22 +975,22 @@ fn overlapping_includes(lanes: &[LaneSpec]) -> Vec<((&str, &str), (&str, &str))>
         );
         for ancestor in ancestors {
             if let Some(&other) = seen.get(&ancestor) {
-                out.push((other, (lane, include)));
+                out.push((other, this));
             }
         }
-        seen.entry(path).or_insert((lane, include));
+        seen.entry(path).or_insert(this);
     }
-    // Includes with a trailing `*` match by pattern.
-    for (i, &(lane, wild)) in all.iter().enumerate().filter(|(_, (_, i))| i.contains('*')) {
-        let pattern = [wild.to_string()];
-        let stem = wild.trim_end_matches('*');
-        for (j, &(other_lane, other)) in all.iter().enumerate() {
+    // Includes with a trailing `*` match by pattern, against every other include (each pair once).
+    for (i, wild) in all.iter().enumerate().filter(|(_, w)| w.include.contains('*')) {
+        let pattern = [wild.include.to_string()];
+        let stem = wild.include.trim_end_matches('*');
+        for (j, other) in all.iter().enumerate() {
             if i != j
-                && (j > i || !other.contains('*'))
-                && (crate::model::filter_matches(&pattern, &key(other))
-                    || crate::model::filter_matches(&[other.to_string()], stem))
+                && (j > i || !other.include.contains('*'))
+                && (crate::model::filter_matches(&pattern, &key(other.include))
+                    || crate::model::filter_matches(&[other.include.to_string()], stem))
             {
-                out.push(((lane, wild), (other_lane, other)));
+                out.push((*wild, *other));
             }
         }
     }

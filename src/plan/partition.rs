@@ -351,7 +351,7 @@ fn too_deep(row: &Row, depth: u32, cap: u64) -> PartitionError {
 
 fn rest_too_large(split: &Splitter, cap: u64) -> PartitionError {
     let mut parts = split.rest_parts.clone();
-    parts.sort_by(|a, b| b.1.cmp(&a.1));
+    parts.sort_by_key(|p| std::cmp::Reverse(p.1));
     let largest: Vec<String> = parts
         .iter()
         .filter(|p| p.1 > 1)
@@ -449,7 +449,7 @@ impl Dealt<'_> {
     /// The lanes as the plan records them: largest first, folders in byte order.
     fn lanes(&self) -> Vec<LaneSpec> {
         let mut lanes: Vec<&(Load, Vec<&Row>)> = self.lanes.iter().collect();
-        lanes.sort_by(|a, b| b.0.entries.cmp(&a.0.entries));
+        lanes.sort_by_key(|(load, _)| std::cmp::Reverse(load.entries));
         lanes
             .into_iter()
             .enumerate()
