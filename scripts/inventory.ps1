@@ -23,8 +23,9 @@ every folder down to -Depth.
 
 Folders that cannot be read are counted in `errors`, reported at the end, and skipped: their contents are
 missing from the totals. Run the script as the DataSync user or another member of the file system's
-administrators group so that nothing is skipped. Junctions and symbolic links are counted as directories
-and not followed.
+administrators group so that nothing is skipped. Junctions and symbolic links to folders are counted as
+directories, not followed, and listed at the end (DataSync does not copy links between SMB and FSx for
+Windows: the task ends with an error).
 
 The walk reads only metadata. It takes roughly as long as `dir /s` on the share: hours for tens of
 millions of files. Run it from a domain-joined Windows host close to the file system (an EC2 instance in the
@@ -101,6 +102,7 @@ $rootRow = New-Row '/' 0
 $stack = New-Object System.Collections.Generic.Stack[object]
 $stack.Push(@($root, '/', 0, (, $rootRow.Counters)))
 $unreadable = New-Object System.Collections.Generic.List[string]
+$links = New-Object System.Collections.Generic.List[string]
 $totalFiles = [long]0
 $totalFolders = [long]0
 $totalBytes = [long]0
@@ -128,6 +130,9 @@ while ($stack.Count -gt 0) {
                 }
                 if (($entry.Attributes -band [System.IO.FileAttributes]::ReparsePoint) -eq 0) {
                     $stack.Push(@($entry, $childPath, ($level + 1), $childCounters))
+                }
+                else {
+                    $links.Add($childPath)
                 }
             }
             else {
@@ -173,6 +178,10 @@ finally {
 
 Write-Host ('Wrote {0}: {1:N0} rows; {2:N0} files, {3:N0} folders, {4:N1} GiB in {5:N0} s.' -f `
         $outPath, $rows.Count, $totalFiles, $totalFolders, ($totalBytes / 1GB), $clock.Elapsed.TotalSeconds)
+if ($links.Count -gt 0) {
+    Write-Warning ("{0:N0} junctions or symbolic links to folders were counted but not followed; DataSync ends a task with an error on links between SMB and FSx for Windows. The first: {1}" -f `
+            $links.Count, (($links | Select-Object -First 10) -join ', '))
+}
 if ($unreadable.Count -gt 0) {
     Write-Warning ("{0:N0} folders could not be read; their contents are not counted (column errors). The first: {1}" -f `
             $unreadable.Count, (($unreadable | Select-Object -First 10) -join ', '))

@@ -769,9 +769,9 @@ impl Intent {
     }
 }
 
-/// The most DataSync executions a plan may run at once. Every execution of an FSx for Windows location
-/// places network interfaces in the preferred subnet and counts against the account's DataSync task quota
-/// (100 per Region by default), so a larger number is a mistake rather than a plan.
+/// The most DataSync executions a plan may run at once. Every lane is a DataSync task, the account's quota
+/// is 100 tasks per Region (adjustable), and DataSync places the tasks' network interfaces in the preferred
+/// subnet: more than 100 at once is a typo rather than a plan (docs/aws-facts.md).
 pub const MAX_PARALLEL_TASKS: u32 = 100;
 
 /// DataSync's quota of source plus destination files and directories per execution (Basic mode, between
