@@ -1107,7 +1107,7 @@ fn plan_refuses_a_bad_inventory_or_one_that_cannot_be_split_and_writes_nothing()
         (
             INVENTORY,
             &["--entries-per-execution", "2000", "--max-parallel-tasks", "2"],
-            "do not fit 2 lanes",
+            "do not fit max_parallel_tasks = 2 executions",
         ),
     ];
     for (csv, extra, needle) in cases {

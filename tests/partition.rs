@@ -340,10 +340,26 @@ fn files_directly_in_a_folder_cannot_be_split() {
     let err = split(&inv, 2_000, 10, &[]).unwrap_err();
     assert!(err.message.contains("/Flat holds 5000 files directly"), "{err:?}");
     // At the root, they overflow the rest lane.
-    let inv = parse(&inventory_csv(&Folder::new("", 5_000, vec![]), 1)).unwrap();
+    let share = Folder::new("", 5_000, vec![Folder::new("A", 10, vec![])]);
+    let inv = parse(&inventory_csv(&share, 1)).unwrap();
     let err = split(&inv, 2_000, 10, &[]).unwrap_err();
     assert!(err.message.contains("the rest lane would list 5001"), "{err:?}");
     assert!(err.message.contains("/ 5001 (its own files)"), "{err:?}");
+    let inv = parse(&inventory_csv(&Folder::new("", 5_000, vec![]), 1)).unwrap();
+    let err = split(&inv, 2_000, 10, &[]).unwrap_err();
+    assert!(err.message.contains("/ holds 5000 files directly"), "{err:?}");
+}
+
+#[test]
+fn an_inventory_of_the_root_only_asks_for_depth() {
+    let share = Folder::new("", 10, vec![Folder::new("A", 3_000, vec![])]);
+    let inv = parse(&inventory_csv(&share, 0)).unwrap();
+    assert_eq!(inv.depth(), 0);
+    let err = split(&inv, 2_000, 10, &[]).unwrap_err();
+    assert!(err.hint.contains("-Depth 1"), "{err:?}");
+    // Small enough, it is one lane.
+    let p = split(&inv, 20_000, 10, &[]).unwrap();
+    assert!(p.lanes.is_empty());
 }
 
 #[test]
@@ -353,7 +369,11 @@ fn a_share_larger_than_the_parallel_budget_is_refused() {
         .collect();
     let inv = parse(&inventory_csv(&Folder::new("", 0, tops), 1)).unwrap();
     let err = split(&inv, 2_000, 5, &[]).unwrap_err();
-    assert!(err.message.contains("do not fit 5 lanes"), "{err:?}");
+    assert!(
+        err.message
+            .contains("do not fit max_parallel_tasks = 5 executions"),
+        "{err:?}"
+    );
     assert!(err.hint.contains("max_parallel_tasks"), "{err:?}");
     let p = split(&inv, 2_000, 11, &[]).unwrap();
     assert_eq!(p.lanes.len(), 10);

@@ -142,6 +142,9 @@ pub fn partition(inventory: &Inventory, request: &PartitionRequest) -> Result<Pa
         ));
     }
     let root = inventory.root();
+    if root.entries() > cap && inventory.children("/").next().is_none() {
+        return Err(too_deep(root, inventory.depth(), cap));
+    }
     let min_lane = (cap / MIN_LANE_SHARE).max(1);
     let ideal = root.entries().div_ceil(slots).max(min_lane);
 
@@ -201,23 +204,18 @@ pub fn partition(inventory: &Inventory, request: &PartitionRequest) -> Result<Pa
     }
 
     let total: u64 = split.rest.entries + units.iter().map(|u| u.entries()).sum::<u64>();
-    let wanted = (total / min_lane).clamp(1, slots);
-    let mut best = None;
-    for bins in wanted..=slots {
-        let dealt = deal(&units, split.rest, bins - 1, excludes_len);
-        if dealt.largest() <= cap {
-            best = Some(dealt);
-            break;
-        }
-        best = Some(dealt);
+    // Executions: the rest lane and the lanes. As few as give each lane `min_lane`, more if one is over.
+    let mut executions = (total / min_lane).clamp(1, slots);
+    let mut dealt = deal(&units, split.rest, executions - 1, excludes_len);
+    while dealt.largest() > cap && executions < slots {
+        executions += 1;
+        dealt = deal(&units, split.rest, executions - 1, excludes_len);
     }
-    let mut dealt = best.expect("at least one bin count is tried");
     if dealt.largest() > cap {
         return Err(refuse(
             format!(
-                "the share's {total} entries do not fit {} lanes of at most {cap} entries each (one \
-                 execution's budget on each side): the largest would list {}",
-                slots,
+                "the share's {total} entries do not fit max_parallel_tasks = {slots} executions of at most \
+                 {cap} entries each (one execution's budget on each side): the largest would list {}",
                 dealt.largest()
             ),
             "raise transfer.max_parallel_tasks (--max-parallel-tasks, at most 100), or take the inventory \
@@ -232,7 +230,9 @@ pub fn partition(inventory: &Inventory, request: &PartitionRequest) -> Result<Pa
         ));
     }
     let lanes = dealt.lanes();
-    let summary = if lanes.is_empty() {
+    let summary = if slots == 1 {
+        "one lane: max_parallel_tasks is 1".to_string()
+    } else if lanes.is_empty() {
         format!(
             "one lane: the share's {total} source entries (files and directories) are too few to be worth \
              splitting (a lane holds at least {min_lane})"
