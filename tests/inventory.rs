@@ -104,6 +104,16 @@ fn every_inconsistency_is_refused_with_its_line() {
     );
     refused(&GOOD.replace("/Home,1,0,0,0", "/Home,1,0,0"), 6, "4 fields");
     refused(
+        &GOOD.replace("/Home,1,0,0,0", "/Home,1,18446744073709551615,0,0"),
+        6,
+        "implausible",
+    );
+    refused(
+        &GOOD.replace("/Home,1,0,0,0", "/Home,1,0,0,18446744073709551615"),
+        2,
+        "more than its own 9000",
+    );
+    refused(
         &GOOD.replace("/Home,1,0,0,0", "\"/Home,1,0,0,0"),
         6,
         "never closed",

@@ -214,6 +214,7 @@ fn the_reference_share_fits_24_parallel_tasks_each_well_under_the_quota() {
     assert_within_limits(&inv, &p, DEFAULT_ENTRIES_PER_EXECUTION, 24, &excludes);
     assert_exactly_once_every(10, &inv, &p, &excludes);
     assert_balanced(&inv, &p);
+    assert_valid_in_a_plan(&p, DEFAULT_ENTRIES_PER_EXECUTION, 24, &excludes);
     // The folders are small next to an even share, so the lanes come close to it: within 10 %.
     let total: u64 = p.lanes.iter().map(|l| l.entries.unwrap()).sum::<u64>() + p.rest_entries;
     let even = total.div_ceil(p.lanes.len() as u64 + 1);
@@ -392,6 +393,40 @@ fn filters_stay_within_datasync_limit_by_leaving_small_folders_to_the_rest_lane(
     assert!(p.notes.iter().any(|n| n.contains("102400")), "{:?}", p.notes);
     assert_within_limits(&inv, &p, 100_000, 24, &excludes());
     assert_exactly_once_every(10, &inv, &p, &excludes());
+    assert_valid_in_a_plan(&p, 100_000, 24, &excludes());
+}
+
+/// The small world's plan, to check partitions against the plan's own validation.
+fn base_intent() -> &'static fsx_migrate::plan::Intent {
+    static INTENT: std::sync::OnceLock<fsx_migrate::plan::Intent> = std::sync::OnceLock::new();
+    INTENT.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async { intent_for(&mut sim(world("small")), &plan_request()).await })
+    })
+}
+
+/// A plan holding this partition passes `Intent::problems` (names, overlaps, budgets, filter lengths).
+#[track_caller]
+fn assert_valid_in_a_plan(p: &Partition, budget: u64, slots: u32, excludes: &[String]) {
+    let mut intent = base_intent().clone();
+    let transfer = &mut intent.transfer;
+    transfer.excludes = excludes.to_vec();
+    transfer.lanes = p.lanes.clone();
+    transfer.max_parallel_tasks = Some(slots);
+    transfer.entries_per_execution = Some(budget);
+    transfer.inventory = Some(fsx_migrate::plan::intent::InventorySummary {
+        file: "share.csv".into(),
+        sha256: "0".repeat(64),
+        modified_at: None,
+        entries: 0,
+        bytes: 0,
+        rest_entries: p.rest_entries,
+        rest_bytes: p.rest_bytes,
+    });
+    assert_eq!(intent.problems(), []);
 }
 
 // ---- generated shares ---------------------------------------------------------------------------------------
@@ -474,6 +509,7 @@ proptest! {
                 assert_within_limits(&inv, &p, budget, slots, &excludes);
                 assert_exactly_once(&inv, &p, &excludes);
                 assert_balanced(&inv, &p);
+                assert_valid_in_a_plan(&p, budget, slots, &excludes);
             }
             Err(e) => {
                 let known = ["-Depth", "directly in it", "the rest lane would list", "do not fit"];

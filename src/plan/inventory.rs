@@ -203,9 +203,10 @@ pub fn parse(text: &str) -> Result<Inventory, InventoryError> {
 /// A folder's children add up to no more than the folder; above the inventory's depth every subfolder has its
 /// row, so their directories (plus themselves) add up to exactly the folder's.
 fn check_children(parent: &Row, kids: &[&Row], depth: u32, line: usize) -> Result<(), InventoryError> {
-    let files: u64 = kids.iter().map(|k| k.files).sum();
-    let directories: u64 = kids.iter().map(|k| k.directories + 1).sum();
-    let bytes: u64 = kids.iter().map(|k| k.bytes).sum();
+    let sum = |of: fn(&Row) -> u64| kids.iter().fold(0u64, |total, k| total.saturating_add(of(k)));
+    let files = sum(|k| k.files);
+    let directories = sum(|k| k.directories + 1);
+    let bytes = sum(|k| k.bytes);
     let name = &parent.path;
     let over = |what: &str, sum: u64, own: u64| {
         error(
@@ -260,14 +261,27 @@ fn row(line: usize, fields: &[String]) -> Result<Row, InventoryError> {
                 format!("depth {depth} does not match {path:?}, which is at depth {expected}"),
             )
         })?;
+    let count = |column: &str, text: &str| {
+        let n = number(line, column, text)?;
+        if n > MAX_COUNT {
+            return Err(error(
+                line,
+                format!("{column} {n} is implausible: more than {MAX_COUNT}"),
+            ));
+        }
+        Ok(n)
+    };
     Ok(Row {
         path,
         depth,
-        files: number(line, "files", &fields[2])?,
-        directories: number(line, "directories", &fields[3])?,
+        files: count("files", &fields[2])?,
+        directories: count("directories", &fields[3])?,
         bytes: number(line, "bytes", &fields[4])?,
     })
 }
+
+/// More files or directories than any share holds (FSx for Windows tops out at 64 TiB): a garbled row.
+const MAX_COUNT: u64 = 1_000_000_000_000;
 
 /// The depth of a well-formed path: `/` or `/`-separated names, none empty.
 fn check_path(path: &str) -> Result<u32, String> {

@@ -106,7 +106,7 @@ impl Load {
 }
 
 /// Whether `path` can be an include filter that names that folder and nothing else.
-pub fn includable(path: &str) -> bool {
+fn includable(path: &str) -> bool {
     !path.contains(['|', '*'])
 }
 
