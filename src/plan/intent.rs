@@ -3,7 +3,7 @@
 //! AWS enum is parsed strictly (an unknown value is an error, not `Unknown`); and [`Intent::problems`] checks
 //! the ranges AWS and the tool accept, so a plan that loads is a plan that can run.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -832,7 +832,7 @@ impl Transfer {
                 ),
             );
         }
-        let mut names = std::collections::HashSet::new();
+        let mut names = HashSet::new();
         for (i, lane) in self.lanes.iter().enumerate() {
             let field = format!("transfer.lanes[{}]", i + 1);
             if !is_lane_name(&lane.name) {
@@ -891,6 +891,7 @@ impl Transfer {
                 ),
             );
         }
+        // The rest lane's Excludes holds every pattern any other filter of the plan holds: the one to check.
         let mut rest_excludes = self.excludes.clone();
         rest_excludes.extend(self.lanes.iter().flat_map(|l| l.includes.iter().cloned()));
         let length = super::partition::filter_len(&rest_excludes);
