@@ -1069,6 +1069,32 @@ fn plan_with_an_inventory_writes_lanes_that_read_back() {
         ("share.csv", 22)
     );
     assert!(inventory.modified_at.is_some());
+    // JSON output carries the notes and the lanes.
+    let out = s.plan_with(
+        "fxm-cli",
+        &[
+            "--inventory",
+            "share.csv",
+            "--entries-per-execution",
+            "2000",
+            "--force",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("lanes plus the rest lane"),
+        "{report}"
+    );
+    assert_eq!(
+        report["intent"]["transfer"]["lanes"][0]["includes"][0],
+        "/Projects/A"
+    );
 }
 
 #[test]
