@@ -5,9 +5,12 @@
 use crate::model::{SecurityDescriptorCopy, VerifyMode};
 use crate::plan::Intent;
 use crate::plan::intent::{
-    CutoverPolicy, Dns, FreezeKind, Migration, PasswordSource, Source, SyncPolicy, TOOL_TAG_PREFIX, Target,
-    Transfer, multi_az_throughput,
+    CutoverPolicy, DEFAULT_ENTRIES_PER_EXECUTION, DEFAULT_MAX_PARALLEL_TASKS, Dns, FreezeKind,
+    InventorySummary, Migration, PasswordSource, Source, SyncPolicy, TOOL_TAG_PREFIX, Target, Transfer,
+    multi_az_throughput,
 };
+use crate::plan::inventory::Inventory;
+use crate::plan::partition::{PartitionError, PartitionRequest, partition};
 use crate::port::{Environment, InspectRequest, PLAN_TAG};
 use crate::units::{Bytes, Duration};
 
@@ -104,6 +107,7 @@ pub fn intent_from(env: &Environment, req: &PlanRequest) -> Option<Intent> {
             lanes: Vec::new(),
             max_parallel_tasks: None,
             entries_per_execution: None,
+            inventory: None,
         },
         sync: SyncPolicy {
             converged_changed_files: 50_000,
@@ -138,4 +142,57 @@ fn datasync_log_group_arn(source_arn: &str) -> Option<String> {
         ),
         _ => None,
     }
+}
+
+/// What `plan --inventory` read, and the partition settings it was given.
+#[derive(Debug, Clone)]
+pub struct InventoryInput {
+    /// The file's name (not its directory: that is the ops box's business).
+    pub file: String,
+    pub sha256: String,
+    pub modified_at: Option<jiff::Timestamp>,
+    pub inventory: Inventory,
+    /// `--max-parallel-tasks`; default [`DEFAULT_MAX_PARALLEL_TASKS`].
+    pub max_parallel_tasks: Option<u32>,
+    /// `--entries-per-execution`; default [`DEFAULT_ENTRIES_PER_EXECUTION`].
+    pub entries_per_execution: Option<u64>,
+}
+
+/// What `plan` says when it has no inventory: one lane, and what that costs.
+pub const NO_INVENTORY_NOTE: &str = "no inventory: one DataSync task (lane \"all\") copies the whole share. FSx \
+     reports no file counts, so DataSync's quota of 25 million source plus destination files and directories \
+     per execution cannot be checked, and listing the whole share floors the final sync, i.e. the downtime. \
+     Run scripts/inventory.ps1 against the share and plan again with --inventory FILE (docs/runbook.md, \
+     \"Take an inventory\")";
+
+/// Partitions the share into lanes and records them, the settings used and the inventory in the intent.
+/// Returns the partition's notes for the operator.
+pub fn apply_inventory(intent: &mut Intent, input: &InventoryInput) -> Result<Vec<String>, PartitionError> {
+    let transfer = &mut intent.transfer;
+    let max_parallel_tasks = input.max_parallel_tasks.unwrap_or(DEFAULT_MAX_PARALLEL_TASKS);
+    let entries_per_execution = input
+        .entries_per_execution
+        .unwrap_or(DEFAULT_ENTRIES_PER_EXECUTION);
+    let parts = partition(
+        &input.inventory,
+        &PartitionRequest {
+            entries_per_execution,
+            max_parallel_tasks,
+            excludes: &transfer.excludes,
+        },
+    )?;
+    let root = input.inventory.root();
+    transfer.lanes = parts.lanes;
+    transfer.max_parallel_tasks = Some(max_parallel_tasks);
+    transfer.entries_per_execution = Some(entries_per_execution);
+    transfer.inventory = Some(InventorySummary {
+        file: input.file.clone(),
+        sha256: input.sha256.clone(),
+        modified_at: input.modified_at,
+        entries: root.entries(),
+        bytes: root.bytes,
+        rest_entries: parts.rest_entries,
+        rest_bytes: parts.rest_bytes,
+    });
+    Ok(parts.notes)
 }

@@ -421,7 +421,7 @@ fn sigkill_at_random_moments_of_a_twelve_lane_migration_then_rerun_until_done() 
     std::fs::write(s.path("plan.toml"), edited).unwrap();
     sigkill_until_done(&s);
     let w = s.world_json();
-    assert_eq!(w["tasks"].as_array().unwrap().len(), 13, "one task per lane");
+    assert_eq!(w["datasync"]["tasks"], 13, "one task per lane");
 }
 
 fn sigkill_until_done(s: &Setup) {
@@ -1056,4 +1056,138 @@ fn a_huge_plan_file_is_refused_by_its_size_and_errors_stay_short() {
     let out = s.run(&["status", "plan.toml"]);
     assert_exit(&out, 1, "line 1");
     assert!(out.stderr.len() < 2000, "{} bytes of error", out.stderr.len());
+}
+
+// ---- plan --inventory -----------------------------------------------------------------------------------------
+
+/// A share of 2,210 files: /Projects (over a 2,000-entry budget, so split), /Home, and /$RECYCLE.BIN (excluded).
+const INVENTORY: &str = "path,depth,files,directories,bytes,errors\n\
+    /,0,2210,6,2317352960,0\n\
+    /Projects,1,1500,3,1572864000,0\n\
+    /Projects/A,2,700,0,734003200,0\n\
+    /Projects/B,2,500,0,524288000,0\n\
+    /Projects/C,2,290,0,304087040,0\n\
+    /Home,1,600,0,629145600,0\n\
+    /$RECYCLE.BIN,1,100,0,104857600,0\n";
+
+#[test]
+fn plan_with_an_inventory_writes_lanes_that_read_back() {
+    let s = Setup::bare();
+    std::fs::write(s.path("share.csv"), INVENTORY).unwrap();
+    let out = s.plan_with(
+        "fxm-cli",
+        &[
+            "--inventory",
+            "share.csv",
+            "--entries-per-execution",
+            "2000",
+            "--max-parallel-tasks",
+            "6",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let plan = s.read("plan.toml");
+    let lanes = &plan[plan.find("# Lanes run at once").unwrap()..plan.find("[sync]").unwrap()];
+    let notes: String = text(&out.stderr)
+        .lines()
+        .filter(|l| l.starts_with("note:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    insta::with_settings!({filters => vec![(r#"modified_at = "[^"]*""#, r#"modified_at = "[mtime]""#)]}, {
+        insta::assert_snapshot!("plan_inventory", format!("{notes}\n{lanes}"));
+    });
+    let file = fsx_migrate::plan::file::PlanFile::load(&s.path("plan.toml")).expect("the plan loads");
+    let transfer = &file.intent.transfer;
+    let includes: Vec<&[String]> = transfer.lanes.iter().map(|l| l.includes.as_slice()).collect();
+    assert_eq!(
+        includes,
+        [["/Projects/A"], ["/Home"], ["/Projects/B"], ["/Projects/C"]]
+    );
+    assert_eq!(transfer.max_parallel_tasks, Some(6));
+    assert_eq!(transfer.entries_per_execution, Some(2000));
+    let inventory = transfer.inventory.as_ref().unwrap();
+    assert_eq!(
+        (inventory.file.as_str(), inventory.rest_entries),
+        ("share.csv", 22)
+    );
+    assert!(inventory.modified_at.is_some());
+    // JSON output carries the notes and the lanes.
+    let out = s.plan_with(
+        "fxm-cli",
+        &[
+            "--inventory",
+            "share.csv",
+            "--entries-per-execution",
+            "2000",
+            "--force",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("lanes plus the rest lane"),
+        "{report}"
+    );
+    assert_eq!(
+        report["intent"]["transfer"]["lanes"][0]["includes"][0],
+        "/Projects/A"
+    );
+}
+
+#[test]
+fn plan_without_an_inventory_says_what_one_lane_costs() {
+    let s = Setup::bare();
+    let out = s.plan_with("fxm-cli", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("note: no inventory: one DataSync task"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("scripts/inventory.ps1"), "{stderr}");
+    let plan = s.read("plan.toml");
+    assert!(plan.contains("# max_parallel_tasks = 24") && !plan.contains("[[transfer.lanes]]"));
+    let out = s.plan_with("fxm-cli", &["--max-parallel-tasks", "4"]);
+    assert_eq!(out.status.code(), Some(2), "clap: needs --inventory");
+}
+
+#[test]
+fn plan_refuses_a_bad_inventory_or_one_that_cannot_be_split_and_writes_nothing() {
+    let deep = "path,depth,files,directories,bytes\n/,0,2000,2,0\n/Big,1,2000,1,0\n";
+    let cases: [(&str, &[&str], &str); 5] = [
+        (
+            &INVENTORY.replace("/Home,1,600", "/Home,1,-600"),
+            &[],
+            "line 7: files is \"-600\", not a whole number",
+        ),
+        (
+            INVENTORY,
+            &["--entries-per-execution", "30000000"],
+            "--entries-per-execution",
+        ),
+        (INVENTORY, &["--max-parallel-tasks", "0"], "--max-parallel-tasks"),
+        (deep, &["--entries-per-execution", "2000"], "-Depth 2"),
+        (
+            INVENTORY,
+            &["--entries-per-execution", "2000", "--max-parallel-tasks", "2"],
+            "do not fit max_parallel_tasks = 2 executions",
+        ),
+    ];
+    for (csv, extra, needle) in cases {
+        let s = Setup::bare();
+        std::fs::write(s.path("share.csv"), csv).unwrap();
+        let mut args = vec!["--inventory", "share.csv"];
+        args.extend_from_slice(extra);
+        let out = s.plan_with("fxm-cli", &args);
+        assert_exit(&out, 1, needle);
+        assert!(!s.path("plan.toml").exists(), "a plan was written for {extra:?}");
+    }
+    let s = Setup::bare();
+    let out = s.plan_with("fxm-cli", &["--inventory", "missing.csv"]);
+    assert_exit(&out, 1, "missing.csv");
 }

@@ -757,3 +757,238 @@ fn a_checkpoint_pinned_with_the_legacy_hash_is_accepted_and_upgraded() {
         );
     }
 }
+
+// ---- lanes ----------------------------------------------------------------------------------------------------
+
+/// The example plan's intent with lanes from a small inventory.
+async fn intent_with_lanes() -> fsx_migrate::plan::Intent {
+    use fsx_migrate::planner::{InventoryInput, apply_inventory};
+    let share = Folder::new(
+        "",
+        10,
+        vec![
+            Folder::new(
+                "Projects",
+                5,
+                (0..6)
+                    .map(|i| Folder::new(&format!("P{i}"), 300, vec![]))
+                    .collect(),
+            ),
+            Folder::new("Home", 700, vec![]),
+            Folder::new("Say \"hi\", ok", 400, vec![]),
+        ],
+    );
+    let mut port = sim(world("small"));
+    let mut intent = intent_for(&mut port, &plan_request()).await;
+    let input = InventoryInput {
+        file: "share inventory.csv".into(),
+        sha256: "ab".repeat(32),
+        modified_at: Some("2026-11-27T18:00:00Z".parse().unwrap()),
+        inventory: fsx_migrate::plan::inventory::parse(&inventory_csv(&share, 2)).unwrap(),
+        max_parallel_tasks: Some(4),
+        entries_per_execution: Some(2_000),
+    };
+    let notes = apply_inventory(&mut intent, &input).expect("partitions");
+    assert!(notes[0].contains("lanes plus the rest lane"), "{notes:?}");
+    assert!(intent.transfer.lanes.len() > 2);
+    intent
+}
+
+#[tokio::test]
+async fn a_plan_with_lanes_parses_back_to_the_same_intent_and_is_valid() {
+    let intent = intent_with_lanes().await;
+    assert_eq!(intent.problems(), []);
+    let text = render(&intent, "header");
+    assert!(text.contains("[[transfer.lanes]]\nname = \"lane-01\""), "{text}");
+    assert!(
+        text.contains("includes = [\n    \""),
+        "several folders go one per line"
+    );
+    let (parsed, _) = parse(&text).expect("parses");
+    assert_eq!(parsed, intent);
+    assert_eq!(parsed.sha256(), intent.sha256());
+}
+
+#[tokio::test]
+async fn a_plan_without_lanes_keeps_its_intent_hash() {
+    // Lanes, max_parallel_tasks, entries_per_execution and inventory are left out when unset: plans written
+    // before lanes existed hash as they did.
+    let mut port = sim(world("small"));
+    let intent = intent_for(&mut port, &plan_request()).await;
+    let json = intent.canonical_json();
+    for field in [
+        "lanes",
+        "max_parallel_tasks",
+        "entries_per_execution",
+        "inventory",
+    ] {
+        assert!(!json.contains(field), "{field} in {json}");
+    }
+    let (parsed, _) = parse(&render(&intent, "header")).unwrap();
+    assert_eq!(parsed.sha256(), intent.sha256());
+}
+
+/// A lane as an operator writes it: a name and folders.
+fn lane(name: &str, includes: &[&str]) -> fsx_migrate::plan::intent::LaneSpec {
+    fsx_migrate::plan::intent::LaneSpec {
+        name: name.into(),
+        includes: includes.iter().map(|s| s.to_string()).collect(),
+        entries: None,
+        bytes: None,
+    }
+}
+
+#[tokio::test]
+async fn operator_written_lanes_are_checked_field_by_field() {
+    let base = intent_with_lanes().await;
+    type Edit = Box<dyn Fn(&mut fsx_migrate::plan::intent::Transfer)>;
+    let cases: Vec<(Edit, &str, &str)> = vec![
+        (
+            Box::new(|t| t.lanes[0].name = "Lane_1".into()),
+            "transfer.lanes[1].name",
+            "not a lane name",
+        ),
+        (
+            Box::new(|t| t.lanes[0].name = "x".repeat(33)),
+            "transfer.lanes[1].name",
+            "not a lane name",
+        ),
+        (
+            Box::new(|t| t.lanes[0].name = "-a".into()),
+            "transfer.lanes[1].name",
+            "not a lane name",
+        ),
+        (
+            Box::new(|t| t.lanes[1].name = "rest".into()),
+            "transfer.lanes[2].name",
+            "reserved",
+        ),
+        (
+            Box::new(|t| t.lanes[1].name = "all".into()),
+            "transfer.lanes[2].name",
+            "reserved",
+        ),
+        (
+            Box::new(|t| t.lanes[1].name = "lane-01".into()),
+            "transfer.lanes[2].name",
+            "names two lanes",
+        ),
+        (
+            Box::new(|t| t.lanes[0].includes = vec![]),
+            "transfer.lanes[1].includes",
+            "is empty",
+        ),
+        (
+            Box::new(|t| t.lanes[0].includes.push("Home2".into())),
+            "transfer.lanes[1].includes",
+            "does not start with /",
+        ),
+        (
+            Box::new(|t| t.lanes[0].includes.push("/a|b".into())),
+            "transfer.lanes[1].includes",
+            "contains |",
+        ),
+        (
+            Box::new(|t| t.lanes[0].includes.push("/a*b".into())),
+            "transfer.lanes[1].includes",
+            "not its last character",
+        ),
+        (
+            Box::new(|t| t.lanes.push(lane("extra", &["/Home"]))),
+            "transfer.lanes",
+            "overlap",
+        ),
+        (
+            Box::new(|t| t.lanes.push(lane("extra", &["/Projects"]))),
+            "transfer.lanes",
+            "overlap",
+        ),
+        (
+            Box::new(|t| t.lanes.push(lane("extra", &["/Home/sub/"]))),
+            "transfer.lanes",
+            "overlap",
+        ),
+        (
+            Box::new(|t| t.lanes.push(lane("extra", &["/Proj*"]))),
+            "transfer.lanes",
+            "overlap",
+        ),
+        (
+            Box::new(|t| t.lanes.push(lane("extra", &["/"]))),
+            "transfer.lanes",
+            "overlap",
+        ),
+        (
+            Box::new(|t| t.max_parallel_tasks = Some(2)),
+            "transfer.lanes",
+            "need",
+        ),
+        (
+            Box::new(|t| t.max_parallel_tasks = Some(0)),
+            "transfer.max_parallel_tasks",
+            "outside 1-100",
+        ),
+        (
+            Box::new(|t| t.max_parallel_tasks = Some(101)),
+            "transfer.max_parallel_tasks",
+            "outside 1-100",
+        ),
+        (
+            Box::new(|t| t.entries_per_execution = Some(0)),
+            "transfer.entries_per_execution",
+            "outside 1-25000000",
+        ),
+        (
+            Box::new(|t| t.entries_per_execution = Some(25_000_001)),
+            "transfer.entries_per_execution",
+            "outside",
+        ),
+        (
+            Box::new(|t| t.lanes[0].entries = Some(1_001)),
+            "transfer.lanes[1].entries",
+            "more than entries_per_execution",
+        ),
+        (
+            Box::new(|t| t.inventory.as_mut().unwrap().rest_entries = 1_001),
+            "transfer.inventory.rest_entries",
+            "more than entries_per_execution",
+        ),
+        (
+            Box::new(|t| {
+                t.lanes[0].includes = (0..2_000).map(|i| format!("/{i:03}{}", "x".repeat(60))).collect()
+            }),
+            "transfer.lanes",
+            "rest lane's Excludes",
+        ),
+    ];
+    for (i, (change, field, needle)) in cases.into_iter().enumerate() {
+        let mut intent = base.clone();
+        change(&mut intent.transfer);
+        let problems = intent.problems();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.field == field && p.message.contains(needle)),
+            "case {i}: expected {field}: …{needle}… in {problems:?}"
+        );
+    }
+    // Wildcards that do not overlap, and siblings sharing a prefix, are fine.
+    let mut intent = base.clone();
+    intent
+        .transfer
+        .lanes
+        .push(lane("extra", &["/Homework*", "/Projects2"]));
+    intent.transfer.max_parallel_tasks = Some(20);
+    assert_eq!(intent.problems(), []);
+}
+
+#[tokio::test]
+async fn a_hand_edited_lane_is_refused_at_load_with_its_field() {
+    let text = render(&intent_with_lanes().await, "header");
+    let text = edit(&text, "name = \"lane-02\"", "name = \"rest\"");
+    let message = refused(&text);
+    assert!(message.contains("transfer.lanes[2].name"), "{message}");
+    let text = edit(&text, "name = \"rest\"", "name = \"lane-02\"\ncolour = \"blue\"");
+    let message = refused(&text);
+    assert!(message.contains("colour"), "{message}");
+}

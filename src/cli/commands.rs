@@ -15,8 +15,10 @@ use crate::driver::{Answers, Driver, Interrupt, Outcome};
 use crate::error::Failure;
 use crate::forecast_run;
 use crate::plan::file::{PlanFile, PlanLock};
+use crate::plan::intent::{check_entries_per_execution, check_max_parallel_tasks};
+use crate::plan::inventory;
 use crate::plan::{Checkpoint, Intent};
-use crate::planner::{PlanRequest, intent_from};
+use crate::planner::{InventoryInput, NO_INVENTORY_NOTE, PlanRequest, apply_inventory, intent_from};
 use crate::port::{CloudPort, Command, Environment, InspectRequest, Response};
 use crate::progress::Progress;
 use crate::report::{self, halt_failure, needs_operator_failure};
@@ -58,6 +60,43 @@ struct PlanReport<'a> {
     plan: &'a Path,
     intent: &'a Intent,
     findings: &'a [Finding],
+    /// What the partition into lanes (or its absence) means.
+    notes: &'a [String],
+}
+
+/// Reads `plan --inventory FILE` and the partition settings given with it.
+fn read_inventory(args: &PlanArgs) -> Result<Option<InventoryInput>, Failure> {
+    let Some(path) = &args.inventory else {
+        return Ok(None);
+    };
+    if let Some(n) = args.max_parallel_tasks {
+        check_max_parallel_tasks(n).map_err(|e| Failure::user(format!("--max-parallel-tasks: {e}")))?;
+    }
+    if let Some(n) = args.entries_per_execution {
+        check_entries_per_execution(n).map_err(|e| Failure::user(format!("--entries-per-execution: {e}")))?;
+    }
+    let bytes = std::fs::read(path).map_err(|e| crate::error::io_failure("read the inventory", path, e))?;
+    let inventory = inventory::parse_bytes(&bytes).map_err(|e| {
+        Failure::user(format!("the inventory {} is not valid", path.display()))
+            .cause(e)
+            .hint("write it with scripts/inventory.ps1 (docs/runbook.md, \"Take an inventory\"); no plan was written")
+    })?;
+    let modified_at = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| jiff::Timestamp::try_from(t).ok())
+        .and_then(|t| t.round(jiff::Unit::Second).ok());
+    Ok(Some(InventoryInput {
+        file: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string()),
+        sha256: crate::plan::intent::sha256_hex(&bytes),
+        modified_at,
+        inventory,
+        max_parallel_tasks: args.max_parallel_tasks,
+        entries_per_execution: args.entries_per_execution,
+    }))
 }
 
 async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
@@ -86,6 +125,7 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
         ttl: args.ttl,
         plan_id: args.plan_id.clone(),
     };
+    let inventory = read_inventory(&args)?;
     let out = args
         .out
         .clone()
@@ -99,7 +139,7 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
     }
     let mut port = AnyPort::open(global, false).await?;
     let env = inspect(&mut port, request.inspect_request()).await?;
-    let intent = intent_from(&env, &request).ok_or_else(|| {
+    let mut intent = intent_from(&env, &request).ok_or_else(|| {
         Failure::user(format!(
             "source file system {} does not exist",
             request.source_file_system_id
@@ -120,6 +160,17 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
         }
         return Err(failure.hint("fix the arguments or the environment and run `fsx-migrate plan` again"));
     }
+    let notes = match &inventory {
+        None => vec![NO_INVENTORY_NOTE.to_string()],
+        Some(input) => apply_inventory(&mut intent, input).map_err(|e| {
+            Failure::user(format!(
+                "the share cannot be split into lanes from {}; no plan was written",
+                input.file
+            ))
+            .cause(e.message)
+            .hint(e.hint)
+        })?,
+    };
     let problems = intent.problems();
     if !problems.is_empty() {
         return Err(crate::plan::file::problems_failure(&problems, None).hint(
@@ -152,10 +203,14 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
             plan: &out,
             intent: &intent,
             findings: &findings,
+            notes: &notes,
         }),
         Output::Text => {
             for f in &findings {
                 eprintln!("{f}");
+            }
+            for note in &notes {
+                eprintln!("note: {note}");
             }
             println!("Wrote {} (plan id {}).", out.display(), intent.migration.id);
             println!("Review it, then: fsx-migrate run {} --dry-run", out.display());

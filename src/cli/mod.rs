@@ -120,6 +120,16 @@ pub struct PlanArgs {
     /// TTL of the swapped CNAME, seconds.
     #[arg(long, default_value_t = 60)]
     pub ttl: u64,
+    /// The share's inventory (scripts/inventory.ps1): split the copy into lanes, one DataSync task each.
+    #[arg(long, value_name = "FILE.csv")]
+    pub inventory: Option<PathBuf>,
+    /// With --inventory: executions run at once, the rest lane included (default 24).
+    #[arg(long, requires = "inventory")]
+    pub max_parallel_tasks: Option<u32>,
+    /// With --inventory: source plus destination files and directories one execution may count
+    /// (default 20000000; DataSync's quota is 25000000).
+    #[arg(long, requires = "inventory")]
+    pub entries_per_execution: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

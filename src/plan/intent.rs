@@ -3,7 +3,7 @@
 //! AWS enum is parsed strictly (an unknown value is an error, not `Unknown`); and [`Intent::problems`] checks
 //! the ranges AWS and the tool accept, so a plan that loads is a plan that can run.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -274,6 +274,28 @@ pub struct Transfer {
     /// quota is 25 million). Default [`DEFAULT_ENTRIES_PER_EXECUTION`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entries_per_execution: Option<u64>,
+    /// The inventory `lanes` were computed from (`plan --inventory`), with what the rest lane held then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<InventorySummary>,
+}
+
+/// `[transfer.inventory]`: where the lanes came from, for the reviewer and for forecasting the rest lane.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InventorySummary {
+    /// The inventory file's name, as given to `plan --inventory`.
+    pub file: String,
+    /// SHA-256 of the file: which inventory exactly.
+    pub sha256: String,
+    /// When the file was last written: about when the inventory was taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified_at: Option<jiff::Timestamp>,
+    /// Files plus directories in the whole share (the folders themselves included), and their bytes.
+    pub entries: u64,
+    pub bytes: u64,
+    /// Source files plus directories the rest lane copied, and their bytes.
+    pub rest_entries: u64,
+    pub rest_bytes: u64,
 }
 
 /// Default of `transfer.max_parallel_tasks`.
@@ -289,7 +311,8 @@ pub struct LaneSpec {
     pub name: String,
     /// Folders relative to the location's subdirectory, each starting with `/` (e.g. `/Projects/A`).
     pub includes: Vec<String>,
-    /// Source files plus directories under these folders when the inventory was taken.
+    /// Source files plus directories under these folders (the folders themselves included) when the
+    /// inventory was taken. Twice this (source and destination) must fit `entries_per_execution`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entries: Option<u64>,
     /// Bytes under these folders when the inventory was taken.
@@ -445,7 +468,8 @@ pub fn check_plan_id(id: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+/// Lower-case hex SHA-256 of `bytes`.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(bytes);
     digest.iter().map(|b| format!("{b:02x}")).collect()
@@ -730,6 +754,8 @@ impl Intent {
             );
         }
 
+        self.transfer.lane_problems(&mut problem);
+
         if self.dns.ttl > MAX_DNS_TTL {
             problem(
                 "dns.ttl",
@@ -741,6 +767,235 @@ impl Intent {
         }
         out
     }
+}
+
+/// The most DataSync executions a plan may run at once. Every lane is a DataSync task, the account's quota
+/// is 100 tasks per Region (adjustable), and DataSync places the tasks' network interfaces in the preferred
+/// subnet: more than 100 at once is a typo rather than a plan (docs/aws-facts.md).
+pub const MAX_PARALLEL_TASKS: u32 = 100;
+
+/// DataSync's quota of source plus destination files and directories per execution (Basic mode, between
+/// AWS storage services).
+pub const DATASYNC_ENTRIES_PER_EXECUTION: u64 = 25_000_000;
+
+/// Checks `transfer.max_parallel_tasks`.
+pub fn check_max_parallel_tasks(n: u32) -> Result<(), String> {
+    if (1..=MAX_PARALLEL_TASKS).contains(&n) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{n} is outside 1-{MAX_PARALLEL_TASKS} (DataSync's default quota is 100 tasks per Region)"
+        ))
+    }
+}
+
+/// Checks `transfer.entries_per_execution`.
+pub fn check_entries_per_execution(n: u64) -> Result<(), String> {
+    if (1..=DATASYNC_ENTRIES_PER_EXECUTION).contains(&n) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{n} is outside 1-{DATASYNC_ENTRIES_PER_EXECUTION}, DataSync's quota of source plus destination \
+             files and directories per execution"
+        ))
+    }
+}
+
+/// A lane name: `^[a-z0-9][a-z0-9-]{0,31}$` (it goes into tags and task names).
+fn is_lane_name(name: &str) -> bool {
+    let lower = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    name.len() <= 32 && name.chars().next().is_some_and(lower) && name.chars().all(|c| lower(c) || c == '-')
+}
+
+impl Transfer {
+    /// The problems of `lanes`, `max_parallel_tasks`, `entries_per_execution` and `inventory`.
+    fn lane_problems(&self, problem: &mut impl FnMut(&str, String)) {
+        if let Some(n) = self.max_parallel_tasks
+            && let Err(e) = check_max_parallel_tasks(n)
+        {
+            problem("transfer.max_parallel_tasks", e);
+        }
+        if let Some(n) = self.entries_per_execution
+            && let Err(e) = check_entries_per_execution(n)
+        {
+            problem("transfer.entries_per_execution", e);
+        }
+        let budget = self.entries_per_execution();
+        let slots = self.max_parallel_tasks();
+        if !self.lanes.is_empty() && self.lanes.len() as u64 >= u64::from(slots) {
+            problem(
+                "transfer.lanes",
+                format!(
+                    "{} lanes and the rest lane need {} parallel tasks; max_parallel_tasks is {slots}",
+                    self.lanes.len(),
+                    self.lanes.len() + 1
+                ),
+            );
+        }
+        let mut names = HashSet::new();
+        for (i, lane) in self.lanes.iter().enumerate() {
+            let field = format!("transfer.lanes[{}]", i + 1);
+            if !is_lane_name(&lane.name) {
+                problem(
+                    &format!("{field}.name"),
+                    format!(
+                        "{} is not a lane name: 1-32 of a-z 0-9 -, starting with a letter or digit",
+                        shorten(&lane.name)
+                    ),
+                );
+            } else if lane.name == WHOLE_SHARE_LANE || lane.name == REST_LANE {
+                problem(
+                    &format!("{field}.name"),
+                    format!("{:?} is reserved for fsx-migrate's own lane", lane.name),
+                );
+            } else if !names.insert(lane.name.as_str()) {
+                problem(
+                    &format!("{field}.name"),
+                    format!("{:?} names two lanes", lane.name),
+                );
+            }
+            if lane.includes.is_empty() {
+                problem(
+                    &format!("{field}.includes"),
+                    "is empty: a lane names at least one folder".into(),
+                );
+            }
+            for include in &lane.includes {
+                if let Err(e) = check_include(include) {
+                    problem(&format!("{field}.includes"), e);
+                }
+            }
+            if let Some(entries) = lane.entries
+                && entries.saturating_mul(2) > budget
+            {
+                problem(
+                    &format!("{field}.entries"),
+                    format!(
+                        "{entries} source entries count {} with the destination's, more than \
+                         entries_per_execution ({budget})",
+                        entries.saturating_mul(2)
+                    ),
+                );
+            }
+        }
+        for (a, b) in overlapping_includes(&self.lanes) {
+            problem(
+                "transfer.lanes",
+                format!(
+                    "{} ({}) and {} ({}) overlap: a path under both would be copied twice; name each \
+                     folder in one lane, once",
+                    shorten(a.include),
+                    a.lane,
+                    shorten(b.include),
+                    b.lane
+                ),
+            );
+        }
+        // The rest lane's Excludes holds every pattern any other filter of the plan holds: the one to check.
+        let mut rest_excludes = self.excludes.clone();
+        rest_excludes.extend(self.lanes.iter().flat_map(|l| l.includes.iter().cloned()));
+        let length = super::partition::filter_len(&rest_excludes);
+        if length > super::partition::MAX_FILTER_CHARS {
+            problem(
+                "transfer.lanes",
+                format!(
+                    "the rest lane's Excludes (transfer.excludes and every lane's includes, joined with |) \
+                     is {length} characters; DataSync takes {}",
+                    super::partition::MAX_FILTER_CHARS
+                ),
+            );
+        }
+        if let Some(inventory) = &self.inventory
+            && inventory.rest_entries.saturating_mul(2) > budget
+        {
+            problem(
+                "transfer.inventory.rest_entries",
+                format!(
+                    "the rest lane's {} source entries count {} with the destination's, more than \
+                     entries_per_execution ({budget})",
+                    inventory.rest_entries,
+                    inventory.rest_entries.saturating_mul(2)
+                ),
+            );
+        }
+    }
+}
+
+/// An include filter DataSync takes and that names folders: starts with `/`, no `|` (it separates
+/// patterns), `*` only as the rightmost character, no control characters.
+fn check_include(include: &str) -> Result<(), String> {
+    let shown = shorten(include);
+    if !include.starts_with('/') {
+        Err(format!("{shown} does not start with /"))
+    } else if include.contains('|') {
+        Err(format!(
+            "{shown} contains |, which separates patterns in a DataSync filter"
+        ))
+    } else if include.find('*').is_some_and(|i| i + 1 != include.len()) {
+        Err(format!(
+            "{shown} has a * that is not its last character (DataSync include filters allow no other)"
+        ))
+    } else if include.chars().any(char::is_control) {
+        Err(format!("{shown} contains a control character"))
+    } else {
+        Ok(())
+    }
+}
+
+/// One include of one lane.
+#[derive(Debug, Clone, Copy)]
+struct LaneInclude<'a> {
+    lane: &'a str,
+    include: &'a str,
+}
+
+/// Pairs of includes of which one equals or contains the other.
+fn overlapping_includes(lanes: &[LaneSpec]) -> Vec<(LaneInclude<'_>, LaneInclude<'_>)> {
+    let all: Vec<LaneInclude> = lanes
+        .iter()
+        .flat_map(|l| {
+            l.includes.iter().map(|i| LaneInclude {
+                lane: &l.name,
+                include: i,
+            })
+        })
+        .collect();
+    let key = |include: &str| include.trim_end_matches('/').to_string();
+    let mut seen: HashMap<String, LaneInclude> = HashMap::new();
+    let mut out = Vec::new();
+    let mut plain: Vec<LaneInclude> = all.iter().copied().filter(|i| !i.include.contains('*')).collect();
+    // Byte order puts every folder before the folders under it.
+    plain.sort_by_key(|i| key(i.include));
+    for this in plain {
+        let path = key(this.include);
+        // The path and each folder above it ("" is the share root, written "/").
+        let ancestors = std::iter::once(path.clone()).chain(
+            path.char_indices()
+                .filter(|&(_, c)| c == '/')
+                .map(|(i, _)| path[..i].to_string()),
+        );
+        for ancestor in ancestors {
+            if let Some(&other) = seen.get(&ancestor) {
+                out.push((other, this));
+            }
+        }
+        seen.entry(path).or_insert(this);
+    }
+    // Includes with a trailing `*` match by pattern, against every other include (each pair once).
+    for (i, wild) in all.iter().enumerate().filter(|(_, w)| w.include.contains('*')) {
+        let pattern = [wild.include.to_string()];
+        let stem = wild.include.trim_end_matches('*');
+        for (j, other) in all.iter().enumerate() {
+            if i != j
+                && (j > i || !other.include.contains('*'))
+                && (crate::model::filter_matches(&pattern, &key(other.include))
+                    || crate::model::filter_matches(&[other.include.to_string()], stem))
+            {
+                out.push((*wild, *other));
+            }
+        }
+    }
+    out
 }
 
 /// `HH:MM` with HH 00-23 and MM 00-59 (FSx also takes `HHMM`).

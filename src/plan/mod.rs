@@ -3,6 +3,8 @@
 pub mod checkpoint;
 pub mod file;
 pub mod intent;
+pub mod inventory;
+pub mod partition;
 pub mod render;
 
 pub use checkpoint::{Checkpoint, CurrentSync, LaneState, Leg, Phase, PhaseEntry, SyncRecord};

@@ -4,8 +4,11 @@
 use std::fmt::Write as _;
 
 use super::file::CHECKPOINT_MARKER;
-use super::intent::{FreezeKind, Intent, SCHEMA_VERSION};
+use super::intent::{
+    DEFAULT_ENTRIES_PER_EXECUTION, DEFAULT_MAX_PARALLEL_TASKS, FreezeKind, Intent, SCHEMA_VERSION, Transfer,
+};
 use crate::model::ActiveDirectory;
+use crate::units::Bytes;
 
 /// `text` as a TOML basic string on one line: `"`, `\\` and every control character escaped.
 ///
@@ -49,6 +52,101 @@ fn opt_line(out: &mut String, comment: &str, key: &str, value: Option<&str>) {
         }
         None => {
             let _ = writeln!(out, "# {key} = \"\"   (not set on the source)");
+        }
+    }
+}
+
+/// `key = value`, or the default commented out when the plan leaves it unset.
+fn opt_number(out: &mut String, key: &str, value: Option<u64>, default: u64) {
+    match value {
+        Some(v) => {
+            let _ = writeln!(out, "{key} = {v}");
+        }
+        None => {
+            let _ = writeln!(out, "# {key} = {default}");
+        }
+    }
+}
+
+/// `[transfer.inventory]` and one `[[transfer.lanes]]` table per lane, or how to get them.
+fn render_lanes(o: &mut String, tr: &Transfer) {
+    if let Some(inv) = &tr.inventory {
+        let _ = writeln!(
+            o,
+            "\n# The inventory the lanes were computed from (`fsx-migrate plan --inventory`)."
+        );
+        let _ = writeln!(o, "[transfer.inventory]");
+        let _ = writeln!(o, "file = {}\nsha256 = {}", q(&inv.file), q(&inv.sha256));
+        if let Some(t) = &inv.modified_at {
+            let _ = writeln!(o, "# When the file was last written.");
+            let _ = writeln!(o, "modified_at = {}", q(&t.to_string()));
+        }
+        let _ = writeln!(
+            o,
+            "# The whole share: files plus directories, and bytes ({}).",
+            Bytes(inv.bytes)
+        );
+        let _ = writeln!(o, "entries = {}\nbytes = {}", inv.entries, inv.bytes);
+        let _ = writeln!(
+            o,
+            "# The rest lane (Excludes = transfer.excludes and every lane's folders) copies the files at the"
+        );
+        let _ = writeln!(
+            o,
+            "# root and directly in split folders, folders no include can name, and folders made later: at"
+        );
+        let _ = writeln!(
+            o,
+            "# inventory time, these source files and directories ({}).",
+            Bytes(inv.rest_bytes)
+        );
+        let _ = writeln!(
+            o,
+            "rest_entries = {}\nrest_bytes = {}",
+            inv.rest_entries, inv.rest_bytes
+        );
+    }
+    if tr.lanes.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n# One DataSync task copies the whole share (lane \"all\"). To split it into lanes that run in"
+        );
+        let _ = writeln!(
+            o,
+            "# parallel, take an inventory (scripts/inventory.ps1) and run `fsx-migrate plan --inventory FILE`."
+        );
+        return;
+    }
+    for (i, lane) in tr.lanes.iter().enumerate() {
+        let _ = writeln!(
+            o,
+            "\n# Lane {} of {}: one DataSync task, Includes = these folders, Excludes = transfer.excludes.",
+            i + 1,
+            tr.lanes.len()
+        );
+        if let (Some(entries), Some(bytes)) = (lane.entries, lane.bytes) {
+            let _ = writeln!(
+                o,
+                "# At inventory time: {entries} source files and directories, {}.",
+                Bytes(bytes)
+            );
+        }
+        let _ = writeln!(o, "[[transfer.lanes]]");
+        let _ = writeln!(o, "name = {}", q(&lane.name));
+        if lane.includes.len() <= 1 {
+            let _ = writeln!(o, "includes = {}", list(&lane.includes));
+        } else {
+            let _ = writeln!(o, "includes = [");
+            for include in &lane.includes {
+                let _ = writeln!(o, "    {},", q(include));
+            }
+            let _ = writeln!(o, "]");
+        }
+        if let Some(entries) = lane.entries {
+            let _ = writeln!(o, "entries = {entries}");
+        }
+        if let Some(bytes) = lane.bytes {
+            let _ = writeln!(o, "bytes = {bytes}");
         }
     }
 }
@@ -294,6 +392,27 @@ pub fn render(intent: &Intent, header: &str) -> String {
     let _ = writeln!(o, "excludes = {}", list(&tr.excludes));
     let _ = writeln!(
         o,
+        "# Lanes run at once: one DataSync execution each, the rest lane included (1-100)."
+    );
+    opt_number(
+        &mut o,
+        "max_parallel_tasks",
+        tr.max_parallel_tasks.map(u64::from),
+        DEFAULT_MAX_PARALLEL_TASKS.into(),
+    );
+    let _ = writeln!(
+        o,
+        "# Source plus destination files and directories one execution may count; DataSync's quota is"
+    );
+    let _ = writeln!(o, "# 25000000. Each lane's entries, doubled, must fit.");
+    opt_number(
+        &mut o,
+        "entries_per_execution",
+        tr.entries_per_execution,
+        DEFAULT_ENTRIES_PER_EXECUTION,
+    );
+    let _ = writeln!(
+        o,
         "# Optional DataSync task report (ERRORS_ONLY) to S3: skipped and failed files, per execution."
     );
     match &tr.task_report {
@@ -318,6 +437,8 @@ pub fn render(intent: &Intent, header: &str) -> String {
             );
         }
     }
+
+    render_lanes(&mut o, tr);
 
     let sy = &intent.sync;
     let _ = writeln!(

@@ -279,3 +279,63 @@ pub fn swaps(port: &SimPort) -> Vec<&fsx_migrate::sim::world::SimChange> {
 pub fn executions_of(port: &SimPort, kind: fsx_migrate::model::SyncKind) -> usize {
     port.world.executions.iter().filter(|e| e.kind == kind).count()
 }
+
+/// A folder of a made-up share: files directly in it (of `file_bytes` each) and subfolders.
+#[derive(Debug, Clone)]
+pub struct Folder {
+    pub name: String,
+    pub files: u64,
+    pub file_bytes: u64,
+    pub children: Vec<Folder>,
+}
+
+impl Folder {
+    pub fn new(name: &str, files: u64, children: Vec<Folder>) -> Folder {
+        Folder {
+            name: name.into(),
+            files,
+            file_bytes: 500_000,
+            children,
+        }
+    }
+
+    /// (files, directories, bytes) of the whole subtree, the folder itself not counted.
+    pub fn totals(&self) -> (u64, u64, u64) {
+        self.children.iter().fold(
+            (self.files, 0, self.files * self.file_bytes),
+            |(f, d, b), child| {
+                let (cf, cd, cb) = child.totals();
+                (f + cf, d + cd + 1, b + cb)
+            },
+        )
+    }
+}
+
+/// The inventory CSV of a share whose root is `root`, with rows down to `depth` (as scripts/inventory.ps1
+/// writes it, `errors` column included).
+pub fn inventory_csv(root: &Folder, depth: u32) -> String {
+    fn field(text: &str) -> String {
+        if text.contains([',', '"', '\r', '\n']) {
+            format!("\"{}\"", text.replace('"', "\"\""))
+        } else {
+            text.to_string()
+        }
+    }
+    fn rows(folder: &Folder, path: &str, level: u32, depth: u32, out: &mut String) {
+        let (files, dirs, bytes) = folder.totals();
+        out.push_str(&format!("{},{level},{files},{dirs},{bytes},0\n", field(path)));
+        if level < depth {
+            for child in &folder.children {
+                let child_path = if path == "/" {
+                    format!("/{}", child.name)
+                } else {
+                    format!("{path}/{}", child.name)
+                };
+                rows(child, &child_path, level + 1, depth, out);
+            }
+        }
+    }
+    let mut out = String::from("path,depth,files,directories,bytes,errors\n");
+    rows(root, "/", 0, depth, &mut out);
+    out
+}
