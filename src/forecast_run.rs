@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::core::{Action, Event, RunOptions};
 use crate::driver::{Answers, Driver, FreezeRunner, MemoryStore, Observer, Outcome};
 use crate::error::Failure;
+use crate::model::dns_eq;
 use crate::plan::{Checkpoint, Intent, Phase};
 use crate::port::CloudError;
 use crate::report::{Predictions, predictions, render_call};
@@ -195,5 +196,153 @@ pub fn render(forecast: &Forecast, intro: &str) -> String {
             );
         }
     }
+    out
+}
+
+/// One way to do the same migration, forecast on the same world.
+#[derive(Debug, Clone, Serialize)]
+pub struct Alternative {
+    pub name: String,
+    /// What it is, and what it cannot do.
+    pub note: String,
+    /// Client-perceived downtime: from the freeze until the last client resolves the new name.
+    pub downtime_secs: Option<u64>,
+    /// From the start to the name in sync.
+    pub total_secs: u64,
+    pub executions: usize,
+    pub api_calls: u64,
+    pub outcome: String,
+}
+
+/// The plan beside what an operator would otherwise do, each forecast on a copy of `world`: this plan; the
+/// same without a partition (one lane); a naive runbook (one full sync, freeze, one more sync, swap, the
+/// record's TTL untouched); and backup-and-restore, which cannot change the deployment type, so the nearest
+/// thing — a new file system filled by one full copy while users are frozen — is shown instead.
+pub async fn compare(intent: &Intent, world: &World, start: Timestamp) -> Result<Vec<Alternative>, Failure> {
+    let yes = RunOptions {
+        backend: Some(crate::core::preflight::Backend::Simulator),
+        ..RunOptions::default()
+    };
+    let mut one_lane = intent.clone();
+    one_lane.transfer.lanes.clear();
+    let mut naive = one_lane.clone();
+    naive.sync.max_incremental_runs = 0;
+    if let Some(ttl) = world
+        .records
+        .iter()
+        .find(|r| dns_eq(&r.name, &intent.dns.record_name))
+        .and_then(|r| r.ttl)
+    {
+        naive.dns.ttl = ttl;
+    }
+    let naive_opts = RunOptions {
+        accept_delta: true,
+        ..yes.clone()
+    };
+    let lanes = crate::core::lane::lane_tasks(intent).len();
+    let mut out = Vec::new();
+    for (name, note, intent, opts) in [
+        (
+            "this plan",
+            format!("{lanes} lane(s) in parallel, incrementals until converged, TTL lowered ahead of time"),
+            intent,
+            &yes,
+        ),
+        (
+            "one lane",
+            "the same without a partition: one DataSync task lists the whole share".to_string(),
+            &one_lane,
+            &yes,
+        ),
+        (
+            "naive runbook",
+            "one full sync, freeze, one more sync, swap; the record's TTL left as it is".to_string(),
+            &naive,
+            &naive_opts,
+        ),
+    ] {
+        let f = forecast(intent, &Checkpoint::default(), world, start, opts).await?;
+        out.push(alternative(name, note, &f));
+    }
+    // Rebuild and copy: users are frozen from the start of the one full copy to the swap.
+    let naive_run = &out[2];
+    let one = forecast(&one_lane, &Checkpoint::default(), world, start, &yes).await?;
+    let initial = one
+        .phase_secs
+        .iter()
+        .find(|(p, _)| *p == Phase::InitialSync)
+        .map_or(0, |(_, s)| *s);
+    let create = one
+        .phase_secs
+        .iter()
+        .filter(|(p, _)| {
+            matches!(
+                p,
+                Phase::CreateTarget | Phase::WaitTarget | Phase::PrepareTransfer
+            )
+        })
+        .map(|(_, s)| s)
+        .sum::<u64>();
+    let dns = crate::core::forecast::DNS_PROPAGATION_SECS + naive.dns.ttl;
+    out.push(Alternative {
+        name: "backup and restore".into(),
+        note: "a backup restores only to the same deployment type (Single-AZ): it cannot make the Multi-AZ file \
+               system. Shown instead: a new Multi-AZ file system filled by one full copy with users frozen"
+            .into(),
+        downtime_secs: Some(initial + dns),
+        total_secs: create + initial + dns,
+        executions: 1,
+        api_calls: naive_run.api_calls,
+        outcome: "estimate from the one-lane forecast's full copy".into(),
+    });
+    Ok(out)
+}
+
+fn alternative(name: &str, note: String, f: &Forecast) -> Alternative {
+    Alternative {
+        name: name.to_string(),
+        note,
+        downtime_secs: f.accounting.downtime_secs,
+        total_secs: u64::try_from(f.end.duration_since(f.start).as_secs()).unwrap_or(0),
+        executions: f.accounting.executions_started,
+        api_calls: f.accounting.api_calls_total,
+        outcome: f.outcome.clone(),
+    }
+}
+
+/// The comparison as a table for the operator (and their manager).
+pub fn render_comparison(alternatives: &[Alternative], intro: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{intro}\n");
+    let _ = writeln!(
+        out,
+        "  {:<20} {:>14} {:>14} {:>11} {:>10}",
+        "", "downtime", "total", "executions", "API calls"
+    );
+    for a in alternatives {
+        let downtime = a
+            .downtime_secs
+            .map_or_else(|| "not reached".to_string(), |d| Duration(d).to_string());
+        let _ = writeln!(
+            out,
+            "  {:<20} {:>14} {:>14} {:>11} {:>10}",
+            a.name,
+            downtime,
+            Duration(a.total_secs).to_string(),
+            a.executions,
+            a.api_calls
+        );
+    }
+    let _ = writeln!(out);
+    for a in alternatives {
+        let _ = writeln!(out, "  {}: {}", a.name, a.note);
+        if a.downtime_secs.is_none() {
+            let _ = writeln!(out, "    (the forecast stopped: {})", a.outcome);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n  downtime: from the freeze until the last client resolves the new name (DNS in sync + the TTL clients cached)"
+    );
     out
 }

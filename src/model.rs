@@ -428,6 +428,12 @@ mod tests {
     }
 }
 
+/// Whether two DNS names are the same name: case-insensitive, trailing dot optional.
+pub fn dns_eq(a: &str, b: &str) -> bool {
+    a.trim_end_matches('.')
+        .eq_ignore_ascii_case(b.trim_end_matches('.'))
+}
+
 /// Whether DataSync's SIMPLE_PATTERN filter `patterns` (joined with `|` in the API) matches `path`, a path
 /// relative to the location that starts with `/`. A pattern matches the folder or file it names and
 /// everything under it (`/dir` and `/dir/` alike); `*` matches any run of characters, `/` included.

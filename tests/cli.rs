@@ -1191,3 +1191,42 @@ fn plan_refuses_a_bad_inventory_or_one_that_cannot_be_split_and_writes_nothing()
     let out = s.plan_with("fxm-cli", &["--inventory", "missing.csv"]);
     assert_exit(&out, 1, "missing.csv");
 }
+
+#[test]
+fn compare_puts_the_plan_beside_one_lane_a_naive_runbook_and_backup_and_restore() {
+    let s = Setup::new();
+    let before = s.read("plan.toml");
+    let out = s.run(&["compare", "plan.toml", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["this plan", "one lane", "naive runbook", "backup and restore"]
+    );
+    for row in rows.as_array().unwrap() {
+        assert!(row["downtime_secs"].as_u64().unwrap() > 0, "{row}");
+        assert!(
+            row["total_secs"].as_u64().unwrap() >= row["downtime_secs"].as_u64().unwrap(),
+            "{row}"
+        );
+    }
+    assert!(
+        rows[3]["note"]
+            .as_str()
+            .unwrap()
+            .contains("cannot make the Multi-AZ")
+    );
+    // Users are frozen for the whole copy when a new file system is filled in one go.
+    assert!(rows[3]["downtime_secs"].as_u64() > rows[0]["downtime_secs"].as_u64());
+    let text_out = text(&s.run(&["compare", "plan.toml"]).stdout);
+    assert!(text_out.contains("naive runbook"), "{text_out}");
+    // A comparison is a forecast: nothing was created and the plan did not change.
+    assert_eq!(s.read("plan.toml"), before);
+    s.assert_world_untouched();
+}

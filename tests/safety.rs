@@ -291,7 +291,7 @@ async fn a_record_changed_by_someone_else_is_not_overwritten() {
         .world
         .records
         .iter_mut()
-        .find(|r| fsx_migrate::core::preflight::dns_eq(&r.name, &intent.dns.record_name))
+        .find(|r| fsx_migrate::model::dns_eq(&r.name, &intent.dns.record_name))
         .expect("the plan's record");
     record.values = vec!["someone-elses-server.corp.example.com".into()];
     let (outcome, _) = drive_opts(&mut port, &intent, &cp, options()).await;

@@ -34,6 +34,7 @@ pub async fn dispatch(cli: Cli, multi: MultiProgress) -> Result<(), Failure> {
         CommandLine::Run(args) => run(&global, args, false, multi).await,
         CommandLine::Resume(args) => run(&global, args, true, multi).await,
         CommandLine::Status { plan } => status(&global, &plan),
+        CommandLine::Compare(args) => compare(&global, &args).await,
         CommandLine::Demo(args) => super::demo::demo(&global, args, multi).await,
         CommandLine::Sim(SimCommand::Init(args)) => sim_init(args),
         CommandLine::Sim(SimCommand::Show { world }) => sim_show(&world),
@@ -269,6 +270,14 @@ async fn run(global: &Global, args: RunArgs, resume: bool, multi: MultiProgress)
         );
     }
     let options = run_options(global, &args);
+    if args.assume.any() && !args.dry_run {
+        return Err(Failure::user(
+            "--assume-files, --assume-bytes and --assume-change-rate describe a forecast",
+        )
+        .hint(format!(
+            "add --dry-run: `fsx-migrate run {plan_display} --dry-run …`"
+        )));
+    }
     if args.dry_run {
         return dry_run(global, &args, &file, &options, &plan_display).await;
     }
@@ -373,14 +382,14 @@ pub fn completion_text(intent: &Intent, cp: &Checkpoint) -> String {
     out
 }
 
-async fn dry_run(
+/// The world a forecast runs on: a copy of the `--sim` world, or a simulation of the source discovered in
+/// AWS (read-only) with the operator's assumptions; and the checkpoint and words that describe it.
+async fn forecast_world(
     global: &Global,
-    args: &RunArgs,
+    assume: &super::Assumptions,
     file: &PlanFile,
-    options: &RunOptions,
-    plan: &str,
-) -> Result<(), Failure> {
-    let (world, checkpoint, source) = match &global.sim {
+) -> Result<(crate::sim::world::World, Checkpoint, String), Failure> {
+    Ok(match &global.sim {
         Some(world_path) => {
             let world = simulator::load_world(world_path)?;
             let source = format!("a copy of {} (scenario {})", world_path.display(), world.scenario);
@@ -392,11 +401,11 @@ async fn dry_run(
             let env = inspect(&mut port, InspectRequest::for_intent(&file.intent)).await?;
             let capacity = env.source.as_ref().map_or(0, |s| s.settings.storage_capacity_gib);
             let mut data = DataAssumptions::from_capacity(capacity);
-            data.files = args.assume_files.unwrap_or(data.files);
-            if let Some(bytes) = &args.assume_bytes {
+            data.files = assume.assume_files.unwrap_or(data.files);
+            if let Some(bytes) = &assume.assume_bytes {
                 data.bytes = bytes.parse::<Bytes>().map_err(Failure::user)?.0;
             }
-            if let Some(rate) = &args.assume_change_rate {
+            if let Some(rate) = &assume.assume_change_rate {
                 data.change_rate_per_day = parse_rate(rate).map_err(Failure::user)?;
             }
             let world =
@@ -423,7 +432,17 @@ async fn dry_run(
             }
             (world, Checkpoint::default(), source)
         }
-    };
+    })
+}
+
+async fn dry_run(
+    global: &Global,
+    args: &RunArgs,
+    file: &PlanFile,
+    options: &RunOptions,
+    plan: &str,
+) -> Result<(), Failure> {
+    let (world, checkpoint, source) = forecast_world(global, &args.assume, file).await?;
     let now = simulator::now_of(&world);
     let forecast = forecast_run::forecast(&file.intent, &checkpoint, &world, now, options).await?;
     match global.output {
@@ -434,6 +453,24 @@ async fn dry_run(
                  ids of resources not created yet are the forecast's own."
             );
             print!("{}", forecast_run::render(&forecast, &intro));
+        }
+    }
+    Ok(())
+}
+
+async fn compare(global: &Global, args: &super::CompareArgs) -> Result<(), Failure> {
+    let file = PlanFile::load(&args.plan)?;
+    let (world, _, source) = forecast_world(global, &args.assume, &file).await?;
+    let now = simulator::now_of(&world);
+    let alternatives = forecast_run::compare(&file.intent, &world, now).await?;
+    match global.output {
+        Output::Json => print_json(&alternatives),
+        Output::Text => {
+            let intro = format!(
+                "{}: the whole migration four ways, each forecast against {source}.",
+                args.plan.display()
+            );
+            print!("{}", forecast_run::render_comparison(&alternatives, &intro));
         }
     }
     Ok(())

@@ -75,6 +75,8 @@ pub enum CommandLine {
     Resume(RunArgs),
     /// Where a migration stands: phase, sync history, predictions.
     Status { plan: PathBuf },
+    /// This plan beside one lane, a naive runbook and backup-and-restore, forecast on the same world.
+    Compare(CompareArgs),
     /// A whole migration in the embedded simulator, with a report.
     Demo(demo::DemoArgs),
     /// Create and inspect simulated worlds.
@@ -173,15 +175,35 @@ pub struct RunArgs {
     /// Swap DNS although the final sync, run twice after the freeze, still skipped files (once it happened).
     #[arg(long)]
     pub accept_skipped: bool,
-    /// Dry run against AWS: files on the source (FSx does not report it).
-    #[arg(long, requires = "dry_run")]
+    #[command(flatten)]
+    pub assume: Assumptions,
+}
+
+/// What a forecast against AWS assumes about the source (FSx does not report it); `--sim` worlds know.
+#[derive(Debug, Args, Default)]
+pub struct Assumptions {
+    /// Forecast against AWS: files on the source (FSx does not report it).
+    #[arg(long)]
     pub assume_files: Option<u64>,
-    /// Dry run against AWS: data on the source, e.g. "15 TiB" (default: 60 % of the storage capacity).
-    #[arg(long, requires = "dry_run")]
+    /// Forecast against AWS: data on the source, e.g. "15 TiB" (default: 60 % of the storage capacity).
+    #[arg(long)]
     pub assume_bytes: Option<String>,
-    /// Dry run against AWS: share of files written per day, e.g. "1%".
-    #[arg(long, requires = "dry_run")]
+    /// Forecast against AWS: share of files written per day, e.g. "1%".
+    #[arg(long)]
     pub assume_change_rate: Option<String>,
+}
+
+impl Assumptions {
+    pub fn any(&self) -> bool {
+        self.assume_files.is_some() || self.assume_bytes.is_some() || self.assume_change_rate.is_some()
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    pub plan: PathBuf,
+    #[command(flatten)]
+    pub assume: Assumptions,
 }
 
 fn parse_phase(text: &str) -> Result<Phase, String> {

@@ -957,6 +957,11 @@ impl Machine<'_> {
     /// A lane runs incrementals until its last one converged (or the operator accepted the delta).
     fn incremental_wants(&self, i: usize) -> Want {
         let lane = &self.cp.forward.lanes[i];
+        let allowed = self.intent.sync.max_incremental_runs + self.cp.extra_incremental_runs;
+        // No incremental allowed and the delta accepted: straight to the gate (the naive runbook).
+        if allowed == 0 && self.cp.delta_accepted_at.is_some() {
+            return Want::Done;
+        }
         let Some(last) = lane.syncs.last().filter(|s| s.succeeded()) else {
             return Want::Run;
         };
@@ -968,7 +973,6 @@ impl Machine<'_> {
             return Want::Done;
         }
         let runs = lane.incremental_successes();
-        let allowed = self.intent.sync.max_incremental_runs + self.cp.extra_incremental_runs;
         if runs >= allowed {
             if self.cp.delta_accepted_at.is_some() {
                 return Want::Done;
@@ -1475,7 +1479,7 @@ impl Machine<'_> {
         };
         let target = self.cp.target_dns_name.as_deref().unwrap_or_default();
         let points_at = |name: &str| {
-            !name.is_empty() && record.values.len() == 1 && preflight::dns_eq(&record.values[0], name)
+            !name.is_empty() && record.values.len() == 1 && crate::model::dns_eq(&record.values[0], name)
         };
         let mut problems = Vec::new();
         if !record.record_type.eq_ignore_ascii_case("CNAME") {

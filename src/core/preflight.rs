@@ -67,12 +67,6 @@ pub enum Backend {
     Aws,
 }
 
-/// Normalises a DNS name for comparison: lowercase, no trailing dot.
-pub fn dns_eq(a: &str, b: &str) -> bool {
-    a.trim_end_matches('.')
-        .eq_ignore_ascii_case(b.trim_end_matches('.'))
-}
-
 /// All findings for `intent` against `env`. Errors block the run.
 pub fn check(intent: &Intent, env: &Environment, backend: Backend) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -245,7 +239,10 @@ fn check_dns(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
         return;
     }
     if let Some(source) = &env.source {
-        let points_at_source = record.values.iter().any(|v| dns_eq(v, &source.dns_name));
+        let points_at_source = record
+            .values
+            .iter()
+            .any(|v| crate::model::dns_eq(v, &source.dns_name));
         if !points_at_source {
             out.push(error(
                 format!(

@@ -377,7 +377,7 @@ impl World {
         let swap = self
             .changes
             .iter()
-            .find(|c| !crate::core::preflight::dns_eq(&c.value, &self.source.dns_name));
+            .find(|c| !crate::model::dns_eq(&c.value, &self.source.dns_name));
         let swapped_at = swap.map(|c| c.submitted_at);
         let insync_at = swap
             .map(|c| after(c.submitted_at, self.model.dns_propagation_secs as f64))

@@ -244,7 +244,7 @@ pub fn assert_invariants(port: &SimPort, cp: &fsx_migrate::plan::Checkpoint, com
     let swap = w
         .changes
         .iter()
-        .find(|c| !fsx_migrate::core::preflight::dns_eq(&c.value, &w.source.dns_name));
+        .find(|c| !fsx_migrate::model::dns_eq(&c.value, &w.source.dns_name));
     if let Some(change) = swap {
         for task in &w.tasks {
             assert!(
@@ -271,7 +271,7 @@ pub fn swaps(port: &SimPort) -> Vec<&fsx_migrate::sim::world::SimChange> {
     let w = &port.world;
     w.changes
         .iter()
-        .filter(|c| !fsx_migrate::core::preflight::dns_eq(&c.value, &w.source.dns_name))
+        .filter(|c| !fsx_migrate::model::dns_eq(&c.value, &w.source.dns_name))
         .collect()
 }
 
