@@ -323,6 +323,9 @@ pub struct SubnetInfo {
     pub id: String,
     pub availability_zone: String,
     pub vpc_id: String,
+    /// EC2's AvailableIpAddressCount, when it said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_ip_addresses: Option<u32>,
 }
 
 /// A Route 53 resource record set, reduced to what a CNAME swap needs.

@@ -347,3 +347,36 @@ async fn a_partitioned_migration_completes_on_the_simulator_with_one_task_per_la
     }
     assert_invariants(&port, &cp, true);
 }
+
+#[tokio::test]
+async fn preflight_refuses_a_preferred_subnet_without_addresses_for_every_lanes_task() {
+    use fsx_migrate::core::preflight::{self, Severity};
+    let mut port = sim(world("small"));
+    let intent = lanes_intent(&mut port, 12, 24).await;
+    let mut env = environment(&mut port, fsx_migrate::port::InspectRequest::for_intent(&intent)).await;
+    let preferred = intent.target.preferred_subnet_id.clone();
+    // 13 tasks × 2 interfaces, plus the file system's 2 (the source is in this subnet too: × 2 sides).
+    let needed = 2 + 13 * 2 * 2;
+    for (free, refused) in [(needed - 1, true), (needed, false)] {
+        for subnet in &mut env.subnets {
+            subnet.available_ip_addresses = Some(if subnet.id == preferred { free } else { 2 });
+        }
+        let findings = preflight::check(&intent, &env, Backend::Simulator);
+        let errors: Vec<_> = findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error && f.message.contains("free IP addresses"))
+            .collect();
+        assert_eq!(!errors.is_empty(), refused, "{free} free: {findings:?}");
+    }
+    // The standby subnet only holds the file system's interfaces.
+    for subnet in &mut env.subnets {
+        subnet.available_ip_addresses = Some(if subnet.id == preferred { needed } else { 1 });
+    }
+    let findings = preflight::check(&intent, &env, Backend::Simulator);
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.message.contains("has 1 free IP addresses")),
+        "{findings:?}"
+    );
+}

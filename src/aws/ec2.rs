@@ -65,6 +65,7 @@ pub async fn subnets(
                 id: s.subnet_id()?.to_string(),
                 availability_zone: s.availability_zone().unwrap_or_default().to_string(),
                 vpc_id: s.vpc_id().unwrap_or_default().to_string(),
+                available_ip_addresses: s.available_ip_address_count().and_then(|n| u32::try_from(n).ok()),
             })
         })
         .collect();

@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::model::{DeploymentType, FileSystemType, Lifecycle, StorageType};
+use crate::model::{DeploymentType, FileSystemType, Lifecycle, StorageType, SubnetInfo};
 use crate::plan::intent::{FreezeKind, Intent};
 use crate::port::Environment;
 
@@ -156,6 +156,41 @@ fn check_source(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
     }
 }
 
+/// IP addresses a Multi-AZ FSx for Windows file system takes in each of its two subnets (2 ENIs, 4 addresses).
+pub const FSX_MULTI_AZ_ADDRESSES_PER_SUBNET: u32 = 2;
+/// Network interfaces DataSync places in a location's preferred subnet, per task, for an FSx for Windows
+/// location in an AWS-to-AWS transfer.
+pub const DATASYNC_ADDRESSES_PER_TASK: u32 = 2;
+
+/// The target's subnets must have room for the file system, and its preferred subnet for the network
+/// interfaces of every lane's task (DataSync puts them in the file system's preferred subnet; when the
+/// source sits in the same subnet, its location's interfaces too).
+fn check_free_addresses(intent: &Intent, env: &Environment, found: &[&SubnetInfo], out: &mut Vec<Finding>) {
+    let tasks = u32::try_from(crate::core::lane::lane_tasks(intent).len()).unwrap_or(u32::MAX);
+    for subnet in found {
+        let Some(free) = subnet.available_ip_addresses else {
+            continue;
+        };
+        let mut needed = FSX_MULTI_AZ_ADDRESSES_PER_SUBNET;
+        if subnet.id == intent.target.preferred_subnet_id {
+            let sides = match &env.source {
+                Some(source) if source.subnet_ids.contains(&subnet.id) => 2,
+                _ => 1,
+            };
+            needed += tasks.saturating_mul(DATASYNC_ADDRESSES_PER_TASK * sides);
+        }
+        if free < needed {
+            out.push(error(
+                format!(
+                    "subnet {} has {free} free IP addresses; the Multi-AZ file system and {tasks} DataSync task(s) need {needed}",
+                    subnet.id
+                ),
+                Some("free addresses in the subnet, pick another preferred subnet, or plan fewer lanes (plan --inventory … --max-parallel-tasks N)"),
+            ));
+        }
+    }
+}
+
 fn check_subnets(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
     let target = &intent.target;
     if target.subnet_ids.len() != 2 {
@@ -184,6 +219,7 @@ fn check_subnets(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
             None => out.push(error(format!("subnet {id} does not exist"), None)),
         }
     }
+    check_free_addresses(intent, env, &found, out);
     if let [a, b] = found.as_slice() {
         if a.id == b.id {
             out.push(error(format!("target.subnet_ids lists {} twice", a.id), None));

@@ -152,6 +152,8 @@ pub fn build(spec: &ScenarioSpec, start: Timestamp) -> World {
         id: id.into(),
         availability_zone: az.into(),
         vpc_id: vpc.into(),
+        // A /24 with the source and a few servers in it.
+        available_ip_addresses: Some(240),
     };
     World {
         version: WORLD_VERSION,

@@ -135,6 +135,7 @@ async fn inspect_copies_every_setting_reads_security_groups_subnets_and_pages_re
                 .subnet_id(id)
                 .availability_zone(az)
                 .vpc_id("vpc-1")
+                .available_ip_address_count(if az.ends_with('a') { 200 } else { 7 })
                 .build()
         };
         // Answered out of order: the adapter returns them in the order asked.
@@ -250,12 +251,14 @@ async fn inspect_copies_every_setting_reads_security_groups_subnets_and_pages_re
             SubnetInfo {
                 id: "subnet-a".into(),
                 availability_zone: "eu-west-1a".into(),
-                vpc_id: "vpc-1".into()
+                vpc_id: "vpc-1".into(),
+                available_ip_addresses: Some(200),
             },
             SubnetInfo {
                 id: "subnet-b".into(),
                 availability_zone: "eu-west-1b".into(),
-                vpc_id: "vpc-1".into()
+                vpc_id: "vpc-1".into(),
+                available_ip_addresses: Some(7),
             },
         ]
     );
