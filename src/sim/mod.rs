@@ -5,8 +5,10 @@
 //! case simulated time keeps flowing at `--sim-speed` × real time even while no process runs.
 
 pub mod faults;
+pub mod folders;
 pub mod model;
 pub mod scenario;
+pub mod schedule;
 pub mod world;
 
 use std::collections::BTreeMap;
@@ -17,8 +19,8 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 
 use self::faults::FaultKind;
-use self::model::{ScheduleInput, check_sim_speed, schedule_execution};
-use self::world::{SimChange, SimExecution, SimResource, SimTarget, World};
+use self::model::{ExecutionSchedule, check_sim_speed};
+use self::world::{SimChange, SimExecution, SimResource, SimTarget, SimTask, World};
 use crate::clock::Clock;
 use crate::core::preflight::dns_eq;
 use crate::error::{Failure, io_failure};
@@ -258,6 +260,7 @@ impl SimPort {
         let op = ops[0];
         for name in ops {
             *self.world.api_calls.entry((*name).to_string()).or_insert(0) += 1;
+            self.world.pace(name, now);
         }
         if self.read_only && command.is_mutating() {
             return Err(rejected(
@@ -327,11 +330,10 @@ impl SimPort {
                     )
                 }),
             Command::FindTransferResources { plan_id } => {
-                let tagged = |r: &&SimResource| r.tags.get(PLAN_TAG) == Some(plan_id);
                 let side = |s: Side| {
                     w.locations
                         .iter()
-                        .filter(tagged)
+                        .filter(|r| r.tags.get(PLAN_TAG) == Some(plan_id))
                         .find(|r| r.tags.get(SIDE_TAG).map(String::as_str) == Some(&s.to_string()))
                         .map(|r| r.arn.clone())
                 };
@@ -341,7 +343,7 @@ impl SimPort {
                     tasks: w
                         .tasks
                         .iter()
-                        .filter(tagged)
+                        .filter(|t| t.tags.get(PLAN_TAG) == Some(plan_id))
                         .rev()
                         .map(|r| (lane_of(&r.tags), r.arn.clone()))
                         .collect(),
@@ -381,10 +383,13 @@ impl SimPort {
                 }
                 let suffix = w.hex_id(17);
                 let arn = format!("arn:aws:datasync:{}:{}:task/task-{suffix}", w.region, w.account);
-                w.tasks.push(SimResource {
+                w.tasks.push(SimTask {
                     arn: arn.clone(),
                     tags: req.tags.clone(),
                     created_at: now,
+                    includes: req.includes.clone(),
+                    excludes: req.excludes.clone(),
+                    folders: folders::covered(&w.data.folders, &req.includes, &req.excludes),
                 });
                 Ok(Response::TaskCreated { arn })
             }
@@ -448,6 +453,9 @@ impl SimPort {
                         .push(format!("{now}: DNS swapped before a final sync succeeded"));
                 }
                 let name = format!("{}.", req.record_name.trim_end_matches('.'));
+                let previous = w.records.iter().find(|r| dns_eq(&r.name, &name));
+                let previous_value = previous.and_then(|r| r.values.first().cloned());
+                let previous_ttl = previous.and_then(|r| r.ttl);
                 w.records.retain(|r| !dns_eq(&r.name, &name));
                 w.records.push(crate::model::DnsRecord {
                     name: name.clone(),
@@ -462,6 +470,8 @@ impl SimPort {
                     value: req.value.clone(),
                     ttl: req.ttl,
                     submitted_at: now,
+                    previous_value,
+                    previous_ttl,
                 });
                 Ok(Response::Change {
                     id,
@@ -576,32 +586,9 @@ impl SimPort {
                 .push(format!("{now}: StartTaskExecution while {}", running.arn));
             return Err(rejected(op, "InvalidRequestException", message));
         }
-        let target_throughput = w
-            .targets
-            .first()
-            .map_or(w.source.settings.throughput_capacity_mbps, |t| {
-                t.info.settings.throughput_capacity_mbps
-            });
-        let throughput = w.source.settings.throughput_capacity_mbps.min(target_throughput);
-        let mut schedule = schedule_execution(&ScheduleInput {
-            model: &w.model,
-            profile: &w.data,
-            writes: &w.writes,
-            start: now,
-            synced_writes: w.synced_writes_at(now),
-            target_seeded: w.target_seeded_at(now),
-            deletes_synced_writes: w.delete_synced_writes_at(now),
-            remove_deleted: req.overrides.preserve_deleted_files == PreserveDeletedFiles::Remove,
-            verify_mode: req.overrides.verify_mode.clone(),
-            throughput_mbps: f64::from(throughput),
-            missing_files: w.missing_files_at(now),
-        });
-        if fails {
-            schedule.error_after_secs =
-                Some(schedule.launch_secs + schedule.prepare_secs + schedule.transfer_secs * 0.4);
-        }
-        // A skip can only hit files the run copies.
-        schedule.skipped_files = std::mem::take(&mut self.skip_files).min(schedule.files);
+        let mut schedule = ExecutionSchedule::launching(&w.model, w.listing_entries(&req.task_arn, now));
+        // A skip can only hit files the run copies (clamped once its listing says how many).
+        schedule.skipped_files = std::mem::take(&mut self.skip_files);
         let arn = format!("{}/execution/exec-{}", req.task_arn, w.hex_id(17));
         w.executions.push(SimExecution {
             arn: arn.clone(),
@@ -610,8 +597,11 @@ impl SimPort {
             started_at: now,
             tags: req.tags.clone(),
             remove_deleted: req.overrides.preserve_deleted_files == PreserveDeletedFiles::Remove,
+            verify_mode: req.overrides.verify_mode.clone(),
+            fault_error: fails,
             schedule,
         });
+        w.replan(now, w.executions.len() - 1);
         Ok(Response::ExecutionStarted { arn })
     }
 }
@@ -676,8 +666,22 @@ pub fn load_world(path: &Path) -> Result<World, Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         io_failure("read simulated world", path, e).hint("create one with `fsx-migrate sim init WORLD.json`")
     })?;
-    let world: World = serde_json::from_str(&text)
-        .map_err(|e| Failure::user(format!("invalid simulated world {}", path.display())).cause(e))?;
+    let invalid = || Failure::user(format!("invalid simulated world {}", path.display()));
+    // The version first: a world of another version has other fields, and deserialising it would only say
+    // which field is wrong.
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| invalid().cause(e))?;
+    let version = value.get("version").and_then(serde_json::Value::as_u64);
+    if version != Some(u64::from(world::WORLD_VERSION)) {
+        let found = version.map_or_else(|| "no version".to_string(), |v| format!("version {v}"));
+        return Err(Failure::user(format!(
+            "the simulated world {} is {found}; this fsx-migrate reads version {}",
+            path.display(),
+            world::WORLD_VERSION
+        ))
+        .cause("worlds before version 2 have no folder tree, which lanes and `sim inventory` need")
+        .hint("create it again with `fsx-migrate sim init WORLD.json --force` (and the same --scenario or sizes)"));
+    }
+    let world: World = serde_json::from_value(value).map_err(|e| invalid().cause(e))?;
     world.validate().map_err(|e| {
         Failure::user(format!("invalid simulated world {}", path.display()))
             .cause(e)
