@@ -152,7 +152,13 @@ fn apportion(total: u64, weights: &[f64], at_least_one: bool) -> Vec<u64> {
     let sum: f64 = weights.iter().map(|w| w.max(0.0)).sum();
     let exact: Vec<f64> = weights
         .iter()
-        .map(|w| if sum > 0.0 { rest as f64 * w.max(0.0) / sum } else { 0.0 })
+        .map(|w| {
+            if sum > 0.0 {
+                rest as f64 * w.max(0.0) / sum
+            } else {
+                0.0
+            }
+        })
         .collect();
     let mut parts: Vec<u64> = exact.iter().map(|e| e.floor() as u64).collect();
     if sum <= 0.0 {
@@ -261,10 +267,7 @@ pub fn inventory(folders: &[Folder]) -> Vec<InventoryRow> {
     }];
     for top in folders.iter().filter(|f| f.depth() == 1) {
         let prefix = format!("{}/", top.path);
-        let children: Vec<&Folder> = folders
-            .iter()
-            .filter(|f| f.path.starts_with(&prefix))
-            .collect();
+        let children: Vec<&Folder> = folders.iter().filter(|f| f.path.starts_with(&prefix)).collect();
         rows.push(InventoryRow {
             path: top.path.clone(),
             depth: 1,
@@ -333,7 +336,10 @@ mod tests {
         let biggest = tops.iter().map(|r| r.files).max().unwrap();
         let smallest = tops.iter().map(|r| r.files).min().unwrap();
         assert!(biggest > 20 * smallest, "skewed: {biggest} vs {smallest}");
-        assert!(biggest < 12_500_000, "the biggest folder fits one lane: {biggest}");
+        assert!(
+            biggest < 12_500_000,
+            "the biggest folder fits one lane: {biggest}"
+        );
         assert_eq!(generate(30_000_000, 15 * TIB, 42), folders, "deterministic");
         assert_ne!(generate(30_000_000, 15 * TIB, 7), folders, "seeded");
     }
@@ -351,7 +357,10 @@ mod tests {
         });
         assert_eq!((files, dirs, bytes), (root.files, root.directories, root.bytes));
         let csv = inventory_csv(&folders);
-        assert!(csv.starts_with("path,depth,files,directories,bytes\n/,0,200000,"), "{csv}");
+        assert!(
+            csv.starts_with("path,depth,files,directories,bytes\n/,0,200000,"),
+            "{csv}"
+        );
     }
 
     #[test]
@@ -369,7 +378,11 @@ mod tests {
         let all: Vec<u32> = (0..folders.len() as u32).collect();
         assert_eq!(covered(&folders, &[], &[]), all);
         let projects = covered(&folders, &["/Projects".into()], &[]);
-        assert!(projects.iter().all(|&i| folders[i as usize].path.starts_with("/Projects")));
+        assert!(
+            projects
+                .iter()
+                .all(|&i| folders[i as usize].path.starts_with("/Projects"))
+        );
         assert!(projects.len() > 1, "the folder's loose files and subfolders");
         let rest = covered(&folders, &[], &["/Projects".into()]);
         assert_eq!(projects.len() + rest.len(), folders.len(), "a partition");

@@ -2,7 +2,8 @@
 //! so the demo, rehearsals and most tests run the exact code path a real migration runs.
 //!
 //! A world lives in memory (tests, with a virtual clock) or in a JSON file (`--sim WORLD.json`), in which
-//! case simulated time keeps flowing at `--sim-speed` × real time even while no process runs.
+//! case simulated time keeps flowing at `--sim-speed` × real time even while no process runs, or, with
+//! `--sim-speed max`, jumps from one wake-up to the next (event time) and stands still between processes.
 
 pub mod faults;
 pub mod folders;
@@ -31,6 +32,29 @@ use crate::port::{
     CloudError, CloudPort, Command, CreateTargetRequest, Environment, ErrorClass, ExecutionCandidate,
     PLAN_TAG, PreserveDeletedFiles, Response, SIDE_TAG, StartExecutionRequest, TransferResources, lane_of,
 };
+
+/// How a persisted world's clock runs (`--sim-speed`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SimSpeed {
+    /// Simulated seconds per real second: the clock flows with real time, also between processes.
+    Scaled(f64),
+    /// Event time: the clock jumps to the next wake-up, so a rehearsal takes as long as its computation and
+    /// gives the same result as a dry run; it stands still between processes.
+    Max,
+}
+
+impl std::str::FromStr for SimSpeed {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<SimSpeed, String> {
+        if text.eq_ignore_ascii_case("max") {
+            return Ok(SimSpeed::Max);
+        }
+        text.parse().map(SimSpeed::Scaled).map_err(|_| {
+            format!("{text:?} is neither a number of simulated seconds per real second nor `max`")
+        })
+    }
+}
 
 /// The simulated start of every world, so reports and snapshots are reproducible.
 pub fn epoch() -> Timestamp {
@@ -144,7 +168,7 @@ impl SimPort {
     /// Opens a persisted world for this process alone: takes the world's lock (see [`WorldLock`]) for the
     /// port's lifetime, or fails when another process holds it. `start_clock` starts a standing clock (the
     /// first `run`); with `speed`, simulated time is re-anchored to run at that speed from now on.
-    pub fn open(path: &Path, speed: Option<f64>, start_clock: bool) -> Result<SimPort, Failure> {
+    pub fn open(path: &Path, speed: Option<SimSpeed>, start_clock: bool) -> Result<SimPort, Failure> {
         let speed = validated_speed(speed)?;
         let lock = WorldLock::acquire(path)?;
         SimPort::open_locked(path, speed, start_clock, lock)
@@ -152,7 +176,7 @@ impl SimPort {
 
     /// Opens a persisted world for read-only commands (`plan`): like [`SimPort::open`] when the world is free;
     /// when another process holds it, a snapshot that answers read-only commands and never writes the file.
-    pub fn open_for_reading(path: &Path, speed: Option<f64>) -> Result<SimPort, Failure> {
+    pub fn open_for_reading(path: &Path, speed: Option<SimSpeed>) -> Result<SimPort, Failure> {
         let speed = validated_speed(speed)?;
         if let Some(lock) = WorldLock::try_acquire(path)? {
             return SimPort::open_locked(path, speed, false, lock);
@@ -181,16 +205,23 @@ impl SimPort {
 
     fn open_locked(
         path: &Path,
-        speed: Option<f64>,
+        speed: Option<SimSpeed>,
         start_clock: bool,
         lock: WorldLock,
     ) -> Result<SimPort, Failure> {
         // Read under the lock: the last holder may have written the world since this process last saw it.
         let mut world = load_world(path)?;
-        if speed.is_some() || (start_clock && world.anchor_real.is_none()) {
-            world.anchor_sim = now_of(&world);
-            world.anchor_real = Some(Timestamp::now());
-            world.speed = speed.unwrap_or(world.speed);
+        match speed {
+            Some(SimSpeed::Max) => {
+                world.anchor_sim = now_of(&world);
+                world.anchor_real = None;
+                world.event_time = true;
+            }
+            Some(SimSpeed::Scaled(speed)) => world.start_clock(speed),
+            None if start_clock && world.anchor_real.is_none() && !world.event_time => {
+                world.start_clock(world.speed);
+            }
+            None => {}
         }
         let clock = scaled_clock(&world);
         let port = SimPort {
@@ -238,6 +269,7 @@ impl SimPort {
         self.world.last_seen = self.world.anchor_sim;
         self.world.anchor_real = None;
         self.world.speed = 1.0;
+        self.world.event_time = false;
         let _ = self.persist();
     }
 
@@ -649,8 +681,8 @@ fn scaled_clock(world: &World) -> Clock {
     }
 }
 
-fn validated_speed(speed: Option<f64>) -> Result<Option<f64>, Failure> {
-    if let Some(speed) = speed {
+fn validated_speed(speed: Option<SimSpeed>) -> Result<Option<SimSpeed>, Failure> {
+    if let Some(SimSpeed::Scaled(speed)) = speed {
         check_sim_speed("--sim-speed", speed).map_err(|e| {
             Failure::user(format!("--sim-speed {} is out of range", model::show_f64(speed)))
                 .cause(format!("--sim-speed must be {}", e.allowed))
@@ -719,7 +751,7 @@ pub fn show(world: &World, now: Timestamp) -> serde_json::Value {
     serde_json::json!({
         "now": now,
         "scenario": world.scenario,
-        "speed": world.speed,
+        "speed": if world.event_time { serde_json::json!("max") } else { serde_json::json!(world.speed) },
         "data": world.data,
         "model": world.model,
         "source": world.source,
@@ -800,7 +832,7 @@ mod tests {
             "{refused}"
         );
         assert!(
-            SimPort::open_for_reading(&path, Some(10.0)).is_err(),
+            SimPort::open_for_reading(&path, Some(SimSpeed::Scaled(10.0))).is_err(),
             "--sim-speed would write"
         );
 
@@ -859,9 +891,9 @@ mod tests {
         let path = dir.path().join("w.json");
         save_world(&path, &small()).unwrap();
         for speed in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e15] {
-            let refused = SimPort::open(&path, Some(speed), true).unwrap_err();
+            let refused = SimPort::open(&path, Some(SimSpeed::Scaled(speed)), true).unwrap_err();
             assert!(refused.message.starts_with("--sim-speed"), "{refused}");
         }
-        SimPort::open(&path, Some(1e6), true).unwrap();
+        SimPort::open(&path, Some(SimSpeed::Scaled(1e6)), true).unwrap();
     }
 }

@@ -267,7 +267,13 @@ impl DataProfile {
         sum("files", self.files, |f| f.files)?;
         sum("bytes", self.bytes, |f| f.bytes)?;
         for (i, f) in self.folders.iter().enumerate() {
-            check_f64(&format!("data.folders[{i}].write_share"), f.write_share, 0.0, 1.0, "")?;
+            check_f64(
+                &format!("data.folders[{i}].write_share"),
+                f.write_share,
+                0.0,
+                1.0,
+                "",
+            )?;
         }
         Ok(())
     }

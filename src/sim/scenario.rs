@@ -162,6 +162,7 @@ pub fn build(spec: &ScenarioSpec, start: Timestamp) -> World {
         anchor_real: None,
         anchor_sim: start,
         speed: 1.0,
+        event_time: false,
         last_seen: start,
         rng: spec.seed,
         model: ModelConstants::default(),

@@ -36,6 +36,10 @@ pub struct World {
     pub anchor_real: Option<Timestamp>,
     pub anchor_sim: Timestamp,
     pub speed: f64,
+    /// `--sim-speed max`: event time. The clock stands at `last_seen` between calls and jumps to each wake-up
+    /// the driver sleeps until (`anchor_real` is `None`).
+    #[serde(default)]
+    pub event_time: bool,
     /// The latest simulated time any call saw; the clock never goes back behind it.
     pub last_seen: Timestamp,
     pub rng: u64,
@@ -342,6 +346,14 @@ impl World {
         Ok(())
     }
 
+    /// Runs the clock at `speed` × real time from now on (anchored at the current simulated time).
+    pub fn start_clock(&mut self, speed: f64) {
+        self.anchor_sim = super::now_of(self);
+        self.anchor_real = Some(Timestamp::now());
+        self.speed = speed;
+        self.event_time = false;
+    }
+
     /// The file system `id` at `now`, source or target.
     pub fn file_system_at(&self, id: &str, now: Timestamp) -> Option<FileSystemInfo> {
         if self.source.id == id {
@@ -596,9 +608,8 @@ impl World {
                     .sum()
             })
         };
-        let secs_since_freeze = |t: Timestamp| {
-            freeze_at.and_then(|f| u64::try_from(t.duration_since(f).as_secs()).ok())
-        };
+        let secs_since_freeze =
+            |t: Timestamp| freeze_at.and_then(|f| u64::try_from(t.duration_since(f).as_secs()).ok());
         Accounting {
             now,
             target_file_systems_created: self.targets.len(),
