@@ -850,6 +850,60 @@ mod tests {
         );
     }
 
+    fn change(world: &World, secs: i64, value: &str, ttl: u64, previous: (&str, u64)) -> SimChange {
+        SimChange {
+            id: format!("C{secs}"),
+            record_name: "files.corp.example.com.".into(),
+            value: value.into(),
+            ttl,
+            submitted_at: at(world, secs),
+            previous_value: Some(previous.0.into()),
+            previous_ttl: Some(previous.1),
+        }
+    }
+
+    #[test]
+    fn downtime_lasts_until_resolvers_drop_the_ttl_they_cached_before_the_swap() {
+        let mut w = small();
+        w.writes.frozen_at = Some(at(&w, 4000));
+        w.executions.push(execution(&w, SyncKind::Initial, 0, 0));
+        w.executions.push(execution(&w, SyncKind::Final, 4000, 0));
+        // Lowered from 300 s to 60 s an hour before the swap: only the 60 s are still cached.
+        w.changes.push(change(&w, 3600, "source", 60, ("source", 300)));
+        w.changes.push(change(&w, 7700, "target", 60, ("source", 60)));
+        let acc = w.accounting(at(&w, 9000));
+        assert_eq!(
+            acc.dns_swapped_at,
+            Some(at(&w, 7700)),
+            "the TTL change is not the swap"
+        );
+        assert_eq!(acc.service_downtime_secs, Some(7745 - 4000));
+        assert_eq!(acc.downtime_secs, Some(7745 + 60 - 4000));
+        assert_eq!(acc.dns_cached_ttl_secs, Some(60));
+        // Lowered just before the swap: answers with the old 300 s are still cached.
+        w.changes[0].submitted_at = at(&w, 7650);
+        let acc = w.accounting(at(&w, 9000));
+        assert_eq!(acc.downtime_secs, Some(7695 + 300 - 4000));
+        // Not lowered at all.
+        w.changes.remove(0);
+        w.changes[0].previous_ttl = Some(300);
+        let acc = w.accounting(at(&w, 9000));
+        assert_eq!(acc.downtime_secs, Some(7745 + 300 - 4000));
+    }
+
+    #[test]
+    fn api_pacing_keeps_the_busiest_simulated_second() {
+        let mut w = small();
+        for secs in [0, 0, 0, 1, 5, 5] {
+            let t = at(&w, secs);
+            w.pace("datasync:DescribeTaskExecution", t);
+        }
+        w.pace("route53:GetChange", at(&w, 9));
+        let acc = w.accounting(at(&w, 10));
+        assert_eq!(acc.api_calls_max_per_sec["datasync:DescribeTaskExecution"], 3);
+        assert_eq!(acc.api_calls_max_per_sec["route53:GetChange"], 1);
+    }
+
     #[test]
     fn a_world_with_a_bad_value_fails_validation_with_the_field() {
         small().validate().unwrap();
