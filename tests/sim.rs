@@ -536,3 +536,75 @@ async fn an_execution_over_the_quota_ends_in_error_after_preparing() {
     finish_all(&port);
     assert_eq!(describe(&mut port, &arn).await.status, ExecutionStatus::Success);
 }
+
+#[tokio::test]
+async fn the_reference_final_sync_lists_in_parallel_lanes_far_faster_than_one_task() {
+    let recorded = recorded_requests().await;
+    // One task over the whole share (the quota lifted, or it could not run at all).
+    let mut one = sim(world("reference"));
+    one.world.model.entries_per_execution_quota = u64::MAX;
+    let task = task_in(&mut one, &recorded).await;
+    sync_lanes(&mut one, &recorded, &[task], SyncKind::Final).await;
+    // Twelve lanes and the rest lane: folders packed by size, the top-level folders over 1.5 M files split
+    // into their subfolders (what the planner does from `sim inventory`).
+    let mut twelve = sim(world("reference"));
+    let rows = folders::inventory(&twelve.world.data.folders);
+    let big = |path: &str| {
+        rows.iter()
+            .any(|r| r.depth == 1 && r.path == path && r.files > 1_500_000)
+    };
+    let mut units: Vec<(&str, u64)> = rows
+        .iter()
+        .filter(|r| match r.depth {
+            1 => !big(&r.path),
+            2 => big(&r.path[..r.path.rfind('/').unwrap()]),
+            _ => false,
+        })
+        .map(|r| (r.path.as_str(), r.files + r.directories))
+        .collect();
+    units.sort_by(|a, b| b.1.cmp(&a.1));
+    let mut lanes: Vec<(Vec<&str>, u64)> = vec![(Vec::new(), 0); 12];
+    for (path, entries) in &units {
+        let lightest = lanes.iter_mut().min_by_key(|l| l.1).unwrap();
+        lightest.0.push(path);
+        lightest.1 += entries;
+    }
+    let lanes: Vec<Vec<&str>> = lanes.into_iter().map(|l| l.0).collect();
+    let all: Vec<&str> = units.iter().map(|u| u.0).collect();
+    let mut specs: Vec<(&[&str], &[&str])> = lanes.iter().map(|l| (l.as_slice(), &[][..])).collect();
+    specs.push((&[], &all));
+    let tasks = lanes_in(&mut twelve, &recorded, &specs).await;
+    sync_lanes(&mut twelve, &recorded, &tasks, SyncKind::Final).await;
+    let (single, parallel) = (
+        phase_span(&one, SyncKind::Final, false),
+        phase_span(&twelve, SyncKind::Final, false),
+    );
+    let (a, b) = (
+        one.world.accounting(one.now()),
+        twelve.world.accounting(twelve.now()),
+    );
+    eprintln!(
+        "reference final sync (a day of writes after the initial copy), end of PREPARING: one task {single:.0}s, \
+         13 lanes {parallel:.0}s; service downtime {:?}s vs {:?}s; largest lane {} entries",
+        a.service_downtime_secs,
+        b.service_downtime_secs,
+        twelve
+            .world
+            .executions
+            .iter()
+            .map(|e| e.schedule.entries)
+            .max()
+            .unwrap()
+    );
+    assert!(parallel < single / 3.0, "{parallel}s vs {single}s");
+    assert_eq!(b.writes_lost_at_swap, Some(0));
+    assert_eq!(b.files_not_covered, Some(0));
+    assert_eq!(b.files_covered_twice, Some(0));
+    assert!(
+        twelve
+            .world
+            .executions
+            .iter()
+            .all(|e| e.schedule.exceeded_quota.is_none())
+    );
+}
