@@ -266,7 +266,7 @@ fn top_folders(port: &SimPort) -> Vec<(String, u64)> {
         .filter(|r| r.depth == 1)
         .map(|r| (r.path, r.files))
         .collect();
-    tops.sort_by(|a, b| b.1.cmp(&a.1));
+    tops.sort_by_key(|t| std::cmp::Reverse(t.1));
     tops
 }
 
@@ -529,7 +529,7 @@ async fn an_execution_over_the_quota_ends_in_error_after_preparing() {
     // A lane of the biggest folder stays under the quota (and preflight can tell from entries_for).
     let biggest = top_folders(&port)[0].0.clone();
     let lane = [biggest.as_str()];
-    assert!(2 * port.world.entries_for(&[biggest.clone()], &[]) < 25_000_000);
+    assert!(2 * port.world.entries_for(std::slice::from_ref(&biggest), &[]) < 25_000_000);
     let mut port = sim(world("reference"));
     let tasks = lanes_in(&mut port, &recorded, &[(&lane, &[])]).await;
     let arn = start(&mut port, &recorded, &tasks[0]).await;
@@ -562,7 +562,7 @@ async fn the_reference_final_sync_lists_in_parallel_lanes_far_faster_than_one_ta
         })
         .map(|r| (r.path.as_str(), r.files + r.directories))
         .collect();
-    units.sort_by(|a, b| b.1.cmp(&a.1));
+    units.sort_by_key(|u| std::cmp::Reverse(u.1));
     let mut lanes: Vec<(Vec<&str>, u64)> = vec![(Vec::new(), 0); 12];
     for (path, entries) in &units {
         let lightest = lanes.iter_mut().min_by_key(|l| l.1).unwrap();

@@ -240,7 +240,7 @@ impl World {
                 if s.entries > quota {
                     s.error_after_secs = Some(now);
                     s.exceeded_quota = Some(quota);
-                    (s.transfer_secs, s.verify_secs) = (0.0, 0.0);
+                    (s.transfer_secs, s.verify_secs, s.skipped_files) = (0.0, 0.0, 0);
                     job.step = Step::Done;
                     return;
                 }

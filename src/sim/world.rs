@@ -343,6 +343,18 @@ impl World {
         for (i, e) in self.executions.iter().enumerate() {
             e.schedule.validate(&format!("executions[{i}].schedule"))?;
         }
+        let parts = self.data.folders.len() as u64;
+        for (i, t) in self.tasks.iter().enumerate() {
+            for (k, &f) in t.folders.iter().enumerate() {
+                check_u64(
+                    &format!("tasks[{i}].folders[{k}]"),
+                    u64::from(f),
+                    0,
+                    parts.saturating_sub(1),
+                    " (an index into data.folders)",
+                )?;
+            }
+        }
         Ok(())
     }
 
