@@ -740,8 +740,26 @@ pub fn show(world: &World, now: Timestamp) -> serde_json::Value {
         .map(|e| {
             serde_json::json!({
                 "kind": e.kind,
+                "task_arn": e.task_arn,
                 "started_at": e.started_at,
+                "entries_listed": e.schedule.entries,
                 "info": e.info_at(now),
+            })
+        })
+        .collect();
+    // What each task copies: its lane, filters, and the files and entries (one side) of its folders.
+    let tasks: Vec<serde_json::Value> = world
+        .tasks
+        .iter()
+        .map(|t| {
+            let covered = t.folders.iter().map(|&i| &world.data.folders[i as usize]);
+            serde_json::json!({
+                "arn": t.arn,
+                "lane": lane_of(&t.tags),
+                "includes": t.includes,
+                "excludes": t.excludes,
+                "files": covered.clone().map(|f| f.files).sum::<u64>(),
+                "entries": covered.map(folders::Folder::entries).sum::<u64>(),
             })
         })
         .collect();
@@ -758,6 +776,7 @@ pub fn show(world: &World, now: Timestamp) -> serde_json::Value {
         "source_frozen_at": world.writes.frozen_at,
         "targets": targets,
         "datasync": counts,
+        "tasks": tasks,
         "executions": executions,
         "records": world.records,
         "faults": world.faults,
