@@ -1,5 +1,6 @@
-//! Time for the driver and the simulator: the real clock, a virtual clock that jumps on every sleep, or a
-//! scaled clock that runs a persisted simulated world at `--sim-speed` × real time.
+//! Time for the driver and the simulator: the real clock, a virtual clock that jumps on every sleep (tests,
+//! dry runs, and a persisted world at `--sim-speed max`), or a scaled clock that runs a persisted simulated
+//! world at `--sim-speed` × real time.
 //!
 //! The core never reads a clock: the driver passes `now` in. This is the only place time comes from.
 
@@ -62,11 +63,15 @@ impl Clock {
 
     /// How long `duration` of this clock's time lasts in real time.
     pub fn real_duration(&self, duration: Duration) -> std::time::Duration {
+        self.real_time(duration.as_std())
+    }
+
+    fn real_time(&self, duration: std::time::Duration) -> std::time::Duration {
         match self {
-            Clock::System => duration.as_std(),
-            Clock::Virtual { pace, .. } if *pace > 0.0 => duration.as_std().div_f64(*pace),
+            Clock::System => duration,
+            Clock::Virtual { pace, .. } if *pace > 0.0 => duration.div_f64(*pace),
             Clock::Virtual { .. } => std::time::Duration::ZERO,
-            Clock::Scaled { speed, .. } => duration.as_std().div_f64(speed.max(1e-9)),
+            Clock::Scaled { speed, .. } => duration.div_f64(speed.max(1e-9)),
         }
     }
 
@@ -79,6 +84,22 @@ impl Clock {
         self.advance(duration);
     }
 
+    /// Lets this clock's time pass until `at` (returns at once when it is past). A virtual clock jumps to
+    /// `at` exactly, so event time never drifts with the host's load.
+    pub async fn sleep_until(&self, at: Timestamp) {
+        let ahead = at.duration_since(self.now());
+        if let Ok(ahead) = std::time::Duration::try_from(ahead) {
+            let real = self.real_time(ahead);
+            if !real.is_zero() {
+                tokio::time::sleep(real).await;
+            }
+        }
+        if let Clock::Virtual { now, .. } = self {
+            let mut now = now.lock().expect("clock lock");
+            *now = (*now).max(at);
+        }
+    }
+
     /// Moves a virtual clock forward; other clocks move by themselves.
     pub fn advance(&self, duration: Duration) {
         if let Clock::Virtual { now, .. } = self {
@@ -86,5 +107,41 @@ impl Clock {
             let step = SignedDuration::from_secs(i64::try_from(duration.as_secs()).unwrap_or(i64::MAX));
             *now = now.checked_add(step).unwrap_or(*now);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_virtual_clock_jumps_to_the_wake_up_and_never_back() {
+        let clock = Clock::virtual_at(t("2026-12-01T08:00:00Z"));
+        clock.sleep_until(t("2026-12-03T08:00:00.5Z")).await;
+        assert_eq!(clock.now(), t("2026-12-03T08:00:00.5Z"));
+        clock.sleep_until(t("2026-12-01T09:00:00Z")).await;
+        assert_eq!(
+            clock.now(),
+            t("2026-12-03T08:00:00.5Z"),
+            "a past deadline returns at once"
+        );
+        clock.sleep(Duration::secs(60)).await;
+        assert_eq!(clock.now(), t("2026-12-03T08:01:00.5Z"));
+    }
+
+    #[tokio::test]
+    async fn a_past_deadline_returns_at_once_on_every_clock() {
+        let past = t("2000-01-01T00:00:00Z");
+        Clock::System.sleep_until(past).await;
+        let scaled = Clock::Scaled {
+            anchor_real: Timestamp::now(),
+            anchor_sim: t("2026-12-01T08:00:00Z"),
+            speed: 1.0,
+        };
+        scaled.sleep_until(past).await;
     }
 }

@@ -180,15 +180,17 @@ pub fn render(forecast: &Forecast, intro: &str) -> String {
     let _ = writeln!(out, "  {:<18} {}", "total", Duration(total));
     let p = &forecast.predictions;
     let _ = writeln!(out, "  incremental runs   {}", p.incremental_runs);
-    match forecast.accounting.downtime_secs {
-        Some(d) => {
+    let acc = &forecast.accounting;
+    match (acc.downtime_secs, acc.service_downtime_secs) {
+        (Some(d), Some(service)) => {
             let _ = writeln!(
                 out,
-                "  downtime           {} (freeze until clients resolve the new name)",
-                Duration(d)
+                "  downtime           {} (freeze until the last client resolves the new name; {} to DNS in sync)",
+                Duration(d),
+                Duration(service)
             );
         }
-        None => {
+        _ => {
             let _ = writeln!(
                 out,
                 "  downtime           not reached: the forecast stopped with {}",

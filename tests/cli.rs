@@ -360,6 +360,156 @@ fn status_shows_phases_syncs_and_downtime() {
     );
 }
 
+/// The accounting figures a rehearsal and a dry run of the same world must agree on.
+fn outcome(accounting: &serde_json::Value) -> serde_json::Value {
+    let keys = [
+        "freeze_at",
+        "dns_swapped_at",
+        "dns_insync_at",
+        "downtime_secs",
+        "service_downtime_secs",
+        "executions_by_kind",
+        "writes_lost_at_swap",
+        "target_file_systems_created",
+    ];
+    keys.iter()
+        .map(|k| (k.to_string(), accounting[k].clone()))
+        .collect()
+}
+
+#[test]
+fn a_max_speed_rehearsal_runs_in_event_time_and_matches_the_dry_run() {
+    let s = Setup::new();
+    let dry = s.run(&["run", "plan.toml", "--dry-run", "--output", "json"]);
+    assert_eq!(dry.status.code(), Some(0), "{}", text(&dry.stderr));
+    let dry: serde_json::Value = serde_json::from_slice(&dry.stdout).unwrap();
+    // Two processes: the first stops after the initial sync, the second resumes without --sim-speed (the
+    // world stays in event time, its clock persisted in between).
+    let out = s.run(&[
+        "--sim-speed",
+        "max",
+        "run",
+        "plan.toml",
+        "--yes",
+        "--until",
+        "incremental_sync",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let between = s.world_json();
+    assert_eq!(between["speed"], "max");
+    let paused_at = between["now"].clone();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(
+        s.world_json()["now"],
+        paused_at,
+        "event time stands still between processes"
+    );
+    let out = s.run(&["resume", "plan.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let acc = &s.world_json()["accounting"];
+    assert_eq!(acc["writes_lost_at_swap"], 0);
+    assert!(acc["downtime_secs"].as_u64().unwrap() > 0);
+    assert_eq!(outcome(acc), outcome(&dry["accounting"]), "rehearsal vs dry run");
+}
+
+#[test]
+fn a_max_speed_run_killed_at_any_moment_resumes_on_a_clock_that_never_goes_back() {
+    let s = Setup::new();
+    let mut last = String::new();
+    for delay in [40, 120, 250, 400] {
+        let mut child = bin()
+            .current_dir(s.dir.path())
+            .args([
+                "--sim",
+                "w.json",
+                "--sim-speed",
+                "max",
+                "run",
+                "plan.toml",
+                "--yes",
+            ])
+            .stderr(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let now = s.world_json()["now"].as_str().unwrap().to_string();
+        let parsed = |t: &str| t.parse::<jiff::Timestamp>().unwrap();
+        assert!(
+            last.is_empty() || parsed(&now) >= parsed(&last),
+            "{now} before {last}"
+        );
+        last = now;
+    }
+    let out = s.run(&["run", "plan.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let acc = &s.world_json()["accounting"];
+    assert_eq!(acc["writes_lost_at_swap"], 0);
+    assert_eq!(acc["violations"].as_array().unwrap().len(), 0, "{acc}");
+    assert_eq!(acc["target_file_systems_created"], 1);
+}
+
+#[test]
+fn sim_inventory_prints_the_folders_as_csv_that_sums_up() {
+    let s = Setup::bare();
+    let out = run_in(s.dir.path(), &["sim", "inventory", "w.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let csv = text(&out.stdout);
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("path,depth,files,directories,bytes"));
+    let rows: Vec<(String, u64, [u64; 3])> = lines
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            assert_eq!(f.len(), 5, "{line}");
+            let n = |i: usize| f[i].parse::<u64>().unwrap();
+            (f[0].to_string(), n(1), [n(2), n(3), n(4)])
+        })
+        .collect();
+    let (root, rest) = rows.split_first().unwrap();
+    assert_eq!((root.0.as_str(), root.1), ("/", 0));
+    assert_eq!(root.2[0], 200_000, "the small scenario's files");
+    assert_eq!(root.2[2], 100 << 30, "and bytes");
+    // Each top-level folder's subtree is its subfolders' plus its own loose files.
+    for (path, depth, totals) in rest.iter().filter(|r| r.1 == 1) {
+        let children: Vec<&[u64; 3]> = rest
+            .iter()
+            .filter(|r| r.1 == 2 && r.0.starts_with(&format!("{path}/")))
+            .map(|r| &r.2)
+            .collect();
+        assert!(!children.is_empty(), "{path} has subfolders");
+        assert!(children.iter().map(|c| c[0]).sum::<u64>() <= totals[0]);
+        assert_eq!(
+            children.iter().map(|c| c[1] + 1).sum::<u64>(),
+            totals[1],
+            "{path}: directories under it"
+        );
+        assert_eq!(*depth, 1);
+    }
+    let tops = rest.iter().filter(|r| r.1 == 1);
+    let top_files: u64 = tops.clone().map(|r| r.2[0]).sum();
+    assert!(
+        top_files <= root.2[0] && top_files > root.2[0] * 99 / 100,
+        "root files are few"
+    );
+    assert_eq!(tops.map(|r| r.2[1] + 1).sum::<u64>(), root.2[1]);
+    let file = run_in(s.dir.path(), &["sim", "inventory", "w.json", "--out", "inv.csv"]);
+    assert_eq!(file.status.code(), Some(0), "{}", text(&file.stderr));
+    assert_eq!(s.read("inv.csv"), csv);
+}
+
+#[test]
+fn a_world_of_an_older_version_is_refused_with_a_hint() {
+    let s = Setup::bare();
+    let mut world: serde_json::Value = serde_json::from_str(&s.read("w.json")).unwrap();
+    world["version"] = 1.into();
+    std::fs::write(s.path("w.json"), world.to_string()).unwrap();
+    let out = run_in(s.dir.path(), &["sim", "show", "w.json"]);
+    assert_exit(&out, 1, "is version 1; this fsx-migrate reads version 2");
+    assert!(text(&out.stderr).contains("sim init"), "{}", text(&out.stderr));
+}
+
 fn signal(pid: u32, sig: i32) {
     // SAFETY: sending a signal to our own child process.
     unsafe {
@@ -396,7 +546,8 @@ fn ctrl_c_checkpoints_exits_3_and_resume_finishes() {
     signal(child.id(), libc::SIGINT);
     let out = child.wait_with_output().unwrap();
     assert_exit(&out, 3, "resume");
-    let out = s.run(&["--sim-speed", "50000", "resume", "plan.toml", "--yes"]);
+    // Event time: how long the resumed run takes in simulated time does not depend on the host's load.
+    let out = s.run(&["--sim-speed", "max", "resume", "plan.toml", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let acc = &s.world_json()["accounting"];
     assert_eq!(acc["target_file_systems_created"], 1);

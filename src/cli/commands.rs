@@ -38,6 +38,7 @@ pub async fn dispatch(cli: Cli, multi: MultiProgress) -> Result<(), Failure> {
         CommandLine::Demo(args) => super::demo::demo(&global, args, multi).await,
         CommandLine::Sim(SimCommand::Init(args)) => sim_init(args),
         CommandLine::Sim(SimCommand::Show { world }) => sim_show(&world),
+        CommandLine::Sim(SimCommand::Inventory { world, out }) => sim_inventory(&world, out.as_deref()),
     }
 }
 
@@ -764,4 +765,16 @@ fn sim_show(path: &Path) -> Result<(), Failure> {
     let now = simulator::now_of(&world);
     print_json(&simulator::show(&world, now));
     Ok(())
+}
+
+fn sim_inventory(path: &Path, out: Option<&Path>) -> Result<(), Failure> {
+    let world = simulator::load_world(path)?;
+    let csv = simulator::folders::inventory_csv(&world.data.folders);
+    match out {
+        Some(out) => crate::plan::file::write_atomically(out, csv.as_bytes()),
+        None => {
+            print!("{csv}");
+            Ok(())
+        }
+    }
 }

@@ -45,9 +45,9 @@ pub struct Global {
     /// Run against a simulated world file instead of AWS.
     #[arg(long, global = true, value_name = "WORLD.json")]
     pub sim: Option<PathBuf>,
-    /// Simulated seconds per real second for --sim.
-    #[arg(long, global = true, requires = "sim")]
-    pub sim_speed: Option<f64>,
+    /// Simulated seconds per real second for --sim, or `max`: event time (the clock jumps to the next wake-up).
+    #[arg(long, global = true, requires = "sim", value_name = "N|max")]
+    pub sim_speed: Option<crate::sim::SimSpeed>,
     /// Output format of plan, status, sim show and run --dry-run.
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
     pub output: Output,
@@ -219,6 +219,13 @@ pub enum SimCommand {
     Init(commands::SimInitArgs),
     /// Print a simulated world and its accounting as JSON.
     Show { world: PathBuf },
+    /// Print the simulated share's folders as CSV (path,depth,files,directories,bytes), for `plan --inventory`.
+    Inventory {
+        world: PathBuf,
+        /// Write the CSV to this file instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Parses the command line, runs the command, and returns the process exit code.

@@ -2,11 +2,14 @@
 //! so the demo, rehearsals and most tests run the exact code path a real migration runs.
 //!
 //! A world lives in memory (tests, with a virtual clock) or in a JSON file (`--sim WORLD.json`), in which
-//! case simulated time keeps flowing at `--sim-speed` × real time even while no process runs.
+//! case simulated time keeps flowing at `--sim-speed` × real time even while no process runs, or, with
+//! `--sim-speed max`, jumps from one wake-up to the next (event time) and stands still between processes.
 
 pub mod faults;
+pub mod folders;
 pub mod model;
 pub mod scenario;
+pub mod schedule;
 pub mod world;
 
 use std::collections::BTreeMap;
@@ -17,8 +20,8 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 
 use self::faults::FaultKind;
-use self::model::{ScheduleInput, check_sim_speed, schedule_execution};
-use self::world::{SimChange, SimExecution, SimResource, SimTarget, World};
+use self::model::{ExecutionSchedule, check_sim_speed};
+use self::world::{SimChange, SimExecution, SimResource, SimTarget, SimTask, World};
 use crate::clock::Clock;
 use crate::error::{Failure, io_failure};
 use crate::model::dns_eq;
@@ -29,6 +32,29 @@ use crate::port::{
     CloudError, CloudPort, Command, CreateTargetRequest, Environment, ErrorClass, ExecutionCandidate,
     PLAN_TAG, PreserveDeletedFiles, Response, SIDE_TAG, StartExecutionRequest, TransferResources, lane_of,
 };
+
+/// How a persisted world's clock runs (`--sim-speed`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SimSpeed {
+    /// Simulated seconds per real second: the clock flows with real time, also between processes.
+    Scaled(f64),
+    /// Event time: the clock jumps to the next wake-up, so a rehearsal takes as long as its computation and
+    /// gives the same result as a dry run; it stands still between processes.
+    Max,
+}
+
+impl std::str::FromStr for SimSpeed {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<SimSpeed, String> {
+        if text.eq_ignore_ascii_case("max") {
+            return Ok(SimSpeed::Max);
+        }
+        text.parse().map(SimSpeed::Scaled).map_err(|_| {
+            format!("{text:?} is neither a number of simulated seconds per real second nor `max`")
+        })
+    }
+}
 
 /// The simulated start of every world, so reports and snapshots are reproducible.
 pub fn epoch() -> Timestamp {
@@ -142,7 +168,7 @@ impl SimPort {
     /// Opens a persisted world for this process alone: takes the world's lock (see [`WorldLock`]) for the
     /// port's lifetime, or fails when another process holds it. `start_clock` starts a standing clock (the
     /// first `run`); with `speed`, simulated time is re-anchored to run at that speed from now on.
-    pub fn open(path: &Path, speed: Option<f64>, start_clock: bool) -> Result<SimPort, Failure> {
+    pub fn open(path: &Path, speed: Option<SimSpeed>, start_clock: bool) -> Result<SimPort, Failure> {
         let speed = validated_speed(speed)?;
         let lock = WorldLock::acquire(path)?;
         SimPort::open_locked(path, speed, start_clock, lock)
@@ -150,7 +176,7 @@ impl SimPort {
 
     /// Opens a persisted world for read-only commands (`plan`): like [`SimPort::open`] when the world is free;
     /// when another process holds it, a snapshot that answers read-only commands and never writes the file.
-    pub fn open_for_reading(path: &Path, speed: Option<f64>) -> Result<SimPort, Failure> {
+    pub fn open_for_reading(path: &Path, speed: Option<SimSpeed>) -> Result<SimPort, Failure> {
         let speed = validated_speed(speed)?;
         if let Some(lock) = WorldLock::try_acquire(path)? {
             return SimPort::open_locked(path, speed, false, lock);
@@ -179,16 +205,23 @@ impl SimPort {
 
     fn open_locked(
         path: &Path,
-        speed: Option<f64>,
+        speed: Option<SimSpeed>,
         start_clock: bool,
         lock: WorldLock,
     ) -> Result<SimPort, Failure> {
         // Read under the lock: the last holder may have written the world since this process last saw it.
         let mut world = load_world(path)?;
-        if speed.is_some() || (start_clock && world.anchor_real.is_none()) {
-            world.anchor_sim = now_of(&world);
-            world.anchor_real = Some(Timestamp::now());
-            world.speed = speed.unwrap_or(world.speed);
+        match speed {
+            Some(SimSpeed::Max) => {
+                world.anchor_sim = now_of(&world);
+                world.anchor_real = None;
+                world.event_time = true;
+            }
+            Some(SimSpeed::Scaled(speed)) => world.start_clock(speed),
+            None if start_clock && world.anchor_real.is_none() && !world.event_time => {
+                world.start_clock(world.speed);
+            }
+            None => {}
         }
         let clock = scaled_clock(&world);
         let port = SimPort {
@@ -236,6 +269,7 @@ impl SimPort {
         self.world.last_seen = self.world.anchor_sim;
         self.world.anchor_real = None;
         self.world.speed = 1.0;
+        self.world.event_time = false;
         let _ = self.persist();
     }
 
@@ -258,6 +292,7 @@ impl SimPort {
         let op = ops[0];
         for name in ops {
             *self.world.api_calls.entry((*name).to_string()).or_insert(0) += 1;
+            self.world.pace(name, now);
         }
         if self.read_only && command.is_mutating() {
             return Err(rejected(
@@ -327,11 +362,10 @@ impl SimPort {
                     )
                 }),
             Command::FindTransferResources { plan_id } => {
-                let tagged = |r: &&SimResource| r.tags.get(PLAN_TAG) == Some(plan_id);
                 let side = |s: Side| {
                     w.locations
                         .iter()
-                        .filter(tagged)
+                        .filter(|r| r.tags.get(PLAN_TAG) == Some(plan_id))
                         .find(|r| r.tags.get(SIDE_TAG).map(String::as_str) == Some(&s.to_string()))
                         .map(|r| r.arn.clone())
                 };
@@ -341,7 +375,7 @@ impl SimPort {
                     tasks: w
                         .tasks
                         .iter()
-                        .filter(tagged)
+                        .filter(|t| t.tags.get(PLAN_TAG) == Some(plan_id))
                         .rev()
                         .map(|r| (lane_of(&r.tags), r.arn.clone()))
                         .collect(),
@@ -381,10 +415,13 @@ impl SimPort {
                 }
                 let suffix = w.hex_id(17);
                 let arn = format!("arn:aws:datasync:{}:{}:task/task-{suffix}", w.region, w.account);
-                w.tasks.push(SimResource {
+                w.tasks.push(SimTask {
                     arn: arn.clone(),
                     tags: req.tags.clone(),
                     created_at: now,
+                    includes: req.includes.clone(),
+                    excludes: req.excludes.clone(),
+                    folders: folders::covered(&w.data.folders, &req.includes, &req.excludes),
                 });
                 Ok(Response::TaskCreated { arn })
             }
@@ -452,6 +489,9 @@ impl SimPort {
                         .push(format!("{now}: DNS swapped before a final sync succeeded"));
                 }
                 let name = format!("{}.", req.record_name.trim_end_matches('.'));
+                let previous = w.records.iter().find(|r| dns_eq(&r.name, &name));
+                let previous_value = previous.and_then(|r| r.values.first().cloned());
+                let previous_ttl = previous.and_then(|r| r.ttl);
                 w.records.retain(|r| !dns_eq(&r.name, &name));
                 w.records.push(crate::model::DnsRecord {
                     name: name.clone(),
@@ -466,6 +506,8 @@ impl SimPort {
                     value: req.value.clone(),
                     ttl: req.ttl,
                     submitted_at: now,
+                    previous_value,
+                    previous_ttl,
                 });
                 Ok(Response::Change {
                     id,
@@ -580,32 +622,9 @@ impl SimPort {
                 .push(format!("{now}: StartTaskExecution while {}", running.arn));
             return Err(rejected(op, "InvalidRequestException", message));
         }
-        let target_throughput = w
-            .targets
-            .first()
-            .map_or(w.source.settings.throughput_capacity_mbps, |t| {
-                t.info.settings.throughput_capacity_mbps
-            });
-        let throughput = w.source.settings.throughput_capacity_mbps.min(target_throughput);
-        let mut schedule = schedule_execution(&ScheduleInput {
-            model: &w.model,
-            profile: &w.data,
-            writes: &w.writes,
-            start: now,
-            synced_writes: w.synced_writes_at(now),
-            target_seeded: w.target_seeded_at(now),
-            deletes_synced_writes: w.delete_synced_writes_at(now),
-            remove_deleted: req.overrides.preserve_deleted_files == PreserveDeletedFiles::Remove,
-            verify_mode: req.overrides.verify_mode.clone(),
-            throughput_mbps: f64::from(throughput),
-            missing_files: w.missing_files_at(now),
-        });
-        if fails {
-            schedule.error_after_secs =
-                Some(schedule.launch_secs + schedule.prepare_secs + schedule.transfer_secs * 0.4);
-        }
-        // A skip can only hit files the run copies.
-        schedule.skipped_files = std::mem::take(&mut self.skip_files).min(schedule.files);
+        let mut schedule = ExecutionSchedule::launching(&w.model, w.listing_entries(&req.task_arn, now));
+        // A skip can only hit files the run copies (clamped once its listing says how many).
+        schedule.skipped_files = std::mem::take(&mut self.skip_files);
         let arn = format!("{}/execution/exec-{}", req.task_arn, w.hex_id(17));
         w.executions.push(SimExecution {
             arn: arn.clone(),
@@ -614,8 +633,11 @@ impl SimPort {
             started_at: now,
             tags: req.tags.clone(),
             remove_deleted: req.overrides.preserve_deleted_files == PreserveDeletedFiles::Remove,
+            verify_mode: req.overrides.verify_mode.clone(),
+            fault_error: fails,
             schedule,
         });
+        w.replan(now, w.executions.len() - 1);
         Ok(Response::ExecutionStarted { arn })
     }
 }
@@ -663,8 +685,8 @@ fn scaled_clock(world: &World) -> Clock {
     }
 }
 
-fn validated_speed(speed: Option<f64>) -> Result<Option<f64>, Failure> {
-    if let Some(speed) = speed {
+fn validated_speed(speed: Option<SimSpeed>) -> Result<Option<SimSpeed>, Failure> {
+    if let Some(SimSpeed::Scaled(speed)) = speed {
         check_sim_speed("--sim-speed", speed).map_err(|e| {
             Failure::user(format!("--sim-speed {} is out of range", model::show_f64(speed)))
                 .cause(format!("--sim-speed must be {}", e.allowed))
@@ -680,8 +702,22 @@ pub fn load_world(path: &Path) -> Result<World, Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         io_failure("read simulated world", path, e).hint("create one with `fsx-migrate sim init WORLD.json`")
     })?;
-    let world: World = serde_json::from_str(&text)
-        .map_err(|e| Failure::user(format!("invalid simulated world {}", path.display())).cause(e))?;
+    let invalid = || Failure::user(format!("invalid simulated world {}", path.display()));
+    // The version first: a world of another version has other fields, and deserialising it would only say
+    // which field is wrong.
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| invalid().cause(e))?;
+    let version = value.get("version").and_then(serde_json::Value::as_u64);
+    if version != Some(u64::from(world::WORLD_VERSION)) {
+        let found = version.map_or_else(|| "no version".to_string(), |v| format!("version {v}"));
+        return Err(Failure::user(format!(
+            "the simulated world {} is {found}; this fsx-migrate reads version {}",
+            path.display(),
+            world::WORLD_VERSION
+        ))
+        .cause("worlds before version 2 have no folder tree, which lanes and `sim inventory` need")
+        .hint("create it again with `fsx-migrate sim init WORLD.json --force` (and the same --scenario or sizes)"));
+    }
+    let world: World = serde_json::from_value(value).map_err(|e| invalid().cause(e))?;
     world.validate().map_err(|e| {
         Failure::user(format!("invalid simulated world {}", path.display()))
             .cause(e)
@@ -708,8 +744,26 @@ pub fn show(world: &World, now: Timestamp) -> serde_json::Value {
         .map(|e| {
             serde_json::json!({
                 "kind": e.kind,
+                "task_arn": e.task_arn,
                 "started_at": e.started_at,
+                "entries_listed": e.schedule.entries,
                 "info": e.info_at(now),
+            })
+        })
+        .collect();
+    // What each task copies: its lane, filters, and the files and entries (one side) of its folders.
+    let tasks: Vec<serde_json::Value> = world
+        .tasks
+        .iter()
+        .map(|t| {
+            let covered = t.folders.iter().map(|&i| &world.data.folders[i as usize]);
+            serde_json::json!({
+                "arn": t.arn,
+                "lane": lane_of(&t.tags),
+                "includes": t.includes,
+                "excludes": t.excludes,
+                "files": covered.clone().map(|f| f.files).sum::<u64>(),
+                "entries": covered.map(folders::Folder::entries).sum::<u64>(),
             })
         })
         .collect();
@@ -719,13 +773,14 @@ pub fn show(world: &World, now: Timestamp) -> serde_json::Value {
     serde_json::json!({
         "now": now,
         "scenario": world.scenario,
-        "speed": world.speed,
+        "speed": if world.event_time { serde_json::json!("max") } else { serde_json::json!(world.speed) },
         "data": world.data,
         "model": world.model,
         "source": world.source,
         "source_frozen_at": world.writes.frozen_at,
         "targets": targets,
         "datasync": counts,
+        "tasks": tasks,
         "executions": executions,
         "records": world.records,
         "faults": world.faults,
@@ -800,7 +855,7 @@ mod tests {
             "{refused}"
         );
         assert!(
-            SimPort::open_for_reading(&path, Some(10.0)).is_err(),
+            SimPort::open_for_reading(&path, Some(SimSpeed::Scaled(10.0))).is_err(),
             "--sim-speed would write"
         );
 
@@ -859,9 +914,9 @@ mod tests {
         let path = dir.path().join("w.json");
         save_world(&path, &small()).unwrap();
         for speed in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e15] {
-            let refused = SimPort::open(&path, Some(speed), true).unwrap_err();
+            let refused = SimPort::open(&path, Some(SimSpeed::Scaled(speed)), true).unwrap_err();
             assert!(refused.message.starts_with("--sim-speed"), "{refused}");
         }
-        SimPort::open(&path, Some(1e6), true).unwrap();
+        SimPort::open(&path, Some(SimSpeed::Scaled(1e6)), true).unwrap();
     }
 }

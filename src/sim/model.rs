@@ -7,7 +7,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::model::VerifyMode;
+use super::folders::Folder;
 
 /// What the simulator accepts (`sim init` flags, and every world it loads): outside these ranges the closed-form
 /// model breaks (a zero rate is a division by zero) or simulated time leaves the representable range.
@@ -27,6 +27,8 @@ pub mod limits {
     /// Entries or files per second (PREPARING listing, TRANSFERRING small-file bound).
     pub const MIN_FILES_PER_SEC: f64 = 1.0;
     pub const MAX_FILES_PER_SEC: f64 = 1e9;
+    /// Listing entries per second per MB/s of throughput capacity (8 MB/s then still lists 8 entries/s).
+    pub const MIN_METADATA_RATE: f64 = 1.0;
     /// Share of throughput capacity a transfer achieves.
     pub const MIN_TRANSFER_EFFICIENCY: f64 = 0.01;
     pub const MAX_TRANSFER_EFFICIENCY: f64 = 1.0;
@@ -128,12 +130,18 @@ pub struct ModelConstants {
     pub prepare_files_per_sec: f64,
     /// Share of the slower file system's throughput capacity a DataSync transfer achieves. Assumption.
     pub transfer_efficiency: f64,
-    /// Per-task cap, MB/s: DataSync's 10 Gbps per task.
+    /// Per-task cap, MB/s: agentless (AWS storage to AWS storage) DataSync tasks move at most 5 Gbps.
     pub task_cap_mbps: f64,
     /// Small-file bound on transfer: files per second. Assumption.
     pub transfer_files_per_sec: f64,
     /// Route 53 PENDING to INSYNC, seconds ("generally within 60 seconds").
     pub dns_propagation_secs: u64,
+    /// Listing entries per second a file system serves to all DataSync executions together, per MB/s of its
+    /// throughput capacity. Assumption (nothing public gives a file server's aggregate listing rate).
+    pub metadata_entries_per_sec_per_mbps: f64,
+    /// DataSync's quota of source plus destination files and directories per task execution (Basic mode,
+    /// AWS storage to AWS storage): an execution over more ends in ERROR after PREPARING.
+    pub entries_per_execution_quota: u64,
 }
 
 impl ModelConstants {
@@ -182,6 +190,20 @@ impl ModelConstants {
             0,
             MAX_STEP_SECS,
             " s",
+        )?;
+        check_f64(
+            "model.metadata_entries_per_sec_per_mbps",
+            self.metadata_entries_per_sec_per_mbps,
+            MIN_METADATA_RATE,
+            MAX_FILES_PER_SEC,
+            " entries/s per MB/s",
+        )?;
+        check_u64(
+            "model.entries_per_execution_quota",
+            self.entries_per_execution_quota,
+            1,
+            u64::MAX,
+            " entries",
         )
     }
 }
@@ -193,9 +215,11 @@ impl Default for ModelConstants {
             launch_secs: 90,
             prepare_files_per_sec: 20_000.0,
             transfer_efficiency: 0.8,
-            task_cap_mbps: 1250.0,
+            task_cap_mbps: 625.0,
             transfer_files_per_sec: 1_500.0,
             dns_propagation_secs: 45,
+            metadata_entries_per_sec_per_mbps: 100.0,
+            entries_per_execution_quota: 25_000_000,
         }
     }
 }
@@ -206,16 +230,16 @@ impl Default for ModelConstants {
 pub struct DataProfile {
     pub files: u64,
     pub bytes: u64,
-    /// Top-level folders the files are spread over (shown, and used by folder-level reports).
-    pub folders: u32,
     /// File writes per day (a write creates, modifies or deletes one file).
     pub writes_per_day: f64,
     /// Share of writes that delete a file (a create replaces it, so the file count stays level).
     pub delete_share: f64,
+    /// The folder tree to depth 2 (see [`super::folders`]): its files and bytes add up to `files` and `bytes`.
+    pub folders: Vec<Folder>,
 }
 
 impl DataProfile {
-    /// Files, bytes, write rate and delete share in range.
+    /// Files, bytes, write rate and delete share in range; the folders add up to the totals.
     pub fn validate(&self) -> Result<(), OutOfRange> {
         use limits::*;
         check_u64("data.files", self.files, 0, MAX_FILES, "")?;
@@ -228,25 +252,35 @@ impl DataProfile {
             max_writes,
             &format!(" ({MAX_CHANGE_RATE_PER_DAY} x data.files)"),
         )?;
-        check_f64("data.delete_share", self.delete_share, 0.0, 1.0, "")
+        check_f64("data.delete_share", self.delete_share, 0.0, 1.0, "")?;
+        let sum = |field: &str, total: u64, of: fn(&Folder) -> u64| {
+            let sum = self.folders.iter().map(of).fold(0u64, u64::saturating_add);
+            if sum == total {
+                return Ok(());
+            }
+            Err(OutOfRange {
+                field: format!("data.folders[*].{field}"),
+                value: format!("{sum} in all"),
+                allowed: format!("data.{field} ({total}) in all"),
+            })
+        };
+        sum("files", self.files, |f| f.files)?;
+        sum("bytes", self.bytes, |f| f.bytes)?;
+        for (i, f) in self.folders.iter().enumerate() {
+            check_f64(
+                &format!("data.folders[{i}].write_share"),
+                f.write_share,
+                0.0,
+                1.0,
+                "",
+            )?;
+        }
+        Ok(())
     }
 
-    pub fn average_file_bytes(&self) -> f64 {
-        if self.files == 0 {
-            0.0
-        } else {
-            self.bytes as f64 / self.files as f64
-        }
-    }
-
-    /// Distinct files touched by `writes` random writes: F·(1 − e^(−w/F)).
-    pub fn distinct_files(&self, writes: f64) -> f64 {
-        let f = self.files as f64;
-        if f == 0.0 || writes <= 0.0 {
-            0.0
-        } else {
-            f * (1.0 - (-writes / f).exp())
-        }
+    /// Files and directories on one side (what a listing of the whole share visits).
+    pub fn entries(&self) -> u64 {
+        self.folders.iter().map(Folder::entries).sum()
     }
 }
 
@@ -271,8 +305,9 @@ impl WriteProcess {
     }
 }
 
-/// What one DataSync execution will do, fixed when it starts (only one runs at a time and the source's
-/// freeze never happens during one, so its future is known).
+/// What one DataSync execution does: its phases' durations and what it copies. Planned when it starts and
+/// planned again, from then on, whenever another execution starts: executions share the file systems'
+/// throughput and metadata rate (see [`super::schedule`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExecutionSchedule {
@@ -282,18 +317,72 @@ pub struct ExecutionSchedule {
     pub verify_secs: f64,
     /// Source writes included once this execution succeeds (its listing ends with PREPARING).
     pub snapshot_writes: f64,
+    /// Source plus destination files and directories PREPARING lists (what DataSync's quota counts).
+    #[serde(default)]
+    pub entries: u64,
     pub files: u64,
     pub bytes: u64,
     pub deletes: u64,
-    /// Seconds after start at which an injected fault ends the execution in ERROR.
+    /// Seconds after start at which the execution ends in ERROR (an injected fault, or the quota).
     pub error_after_secs: Option<f64>,
+    /// The ERROR is DataSync's per-execution quota, this one (else the injected transfer fault).
+    #[serde(default)]
+    pub exceeded_quota: Option<u64>,
     /// Files of `files` this execution skips (fault `skipped_files`): it still ends SUCCESS, reports them in
     /// `files_skipped`, and they stay missing on the target until a later execution succeeds without skips.
     #[serde(default)]
     pub skipped_files: u64,
+    /// Where the last re-planning found the phase then running (seconds after start, share of the phase
+    /// done): counters stay continuous when the phase's end moves.
+    #[serde(default)]
+    pub anchor: Option<ProgressAnchor>,
+}
+
+/// A point of a phase's progress: `fraction` of it was done `secs` after the execution started.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProgressAnchor {
+    pub secs: f64,
+    pub fraction: f64,
 }
 
 impl ExecutionSchedule {
+    /// A new execution listing `entries`: LAUNCHING; the rest is planned by [`super::schedule`].
+    pub fn launching(model: &ModelConstants, entries: u64) -> ExecutionSchedule {
+        ExecutionSchedule {
+            launch_secs: model.launch_secs as f64,
+            prepare_secs: 0.0,
+            transfer_secs: 0.0,
+            verify_secs: 0.0,
+            snapshot_writes: 0.0,
+            entries,
+            files: 0,
+            bytes: 0,
+            deletes: 0,
+            error_after_secs: None,
+            exceeded_quota: None,
+            skipped_files: 0,
+            anchor: None,
+        }
+    }
+
+    /// Share done at `clock` seconds after start of the phase from `start` lasting `len`: linear, through the
+    /// anchor when it lies in this phase.
+    pub fn progress(&self, start: f64, len: f64, clock: f64) -> f64 {
+        if len <= 0.0 {
+            return 1.0;
+        }
+        let end = start + len;
+        let (from, done) = match self.anchor {
+            Some(a) if a.secs > start && a.secs < end && clock >= a.secs => (a.secs, a.fraction),
+            Some(a) if a.secs > start && a.secs < end => {
+                return (a.fraction * (clock - start) / (a.secs - start)).clamp(0.0, 1.0);
+            }
+            _ => (start, 0.0),
+        };
+        (done + (1.0 - done) * (clock - from) / (end - from)).clamp(0.0, 1.0)
+    }
+
     /// Durations that keep simulated time representable (a hand-edited world may hold anything).
     pub fn validate(&self, field: &str) -> Result<(), OutOfRange> {
         let max = limits::MAX_PHASE_SECS;
@@ -323,6 +412,10 @@ impl ExecutionSchedule {
         if let Some(e) = self.error_after_secs {
             check_f64(&format!("{field}.error_after_secs"), e, 0.0, max, " s")?;
         }
+        if let Some(a) = self.anchor {
+            check_f64(&format!("{field}.anchor.secs"), a.secs, 0.0, max, " s")?;
+            check_f64(&format!("{field}.anchor.fraction"), a.fraction, 0.0, 1.0, "")?;
+        }
         check_u64(
             &format!("{field}.skipped_files"),
             self.skipped_files,
@@ -330,73 +423,6 @@ impl ExecutionSchedule {
             self.files,
             " (its files)",
         )
-    }
-}
-
-/// Inputs to [`schedule_execution`].
-pub struct ScheduleInput<'a> {
-    pub model: &'a ModelConstants,
-    pub profile: &'a DataProfile,
-    pub writes: &'a WriteProcess,
-    pub start: Timestamp,
-    /// Writes the target already has (0 before the first success).
-    pub synced_writes: f64,
-    /// Whether the target has had a full copy.
-    pub target_seeded: bool,
-    /// Writes already propagated as deletes (only REMOVE runs propagate deletes).
-    pub deletes_synced_writes: f64,
-    pub remove_deleted: bool,
-    pub verify_mode: VerifyMode,
-    pub throughput_mbps: f64,
-    /// Files an earlier execution skipped that the target still lacks: this run copies them too.
-    pub missing_files: u64,
-}
-
-/// Plans an execution: phase durations follow the data (prepare with file count, transfer with changed
-/// files and bytes, verify with the verify mode).
-pub fn schedule_execution(input: &ScheduleInput<'_>) -> ExecutionSchedule {
-    let m = input.model;
-    let p = input.profile;
-    let target_files = if input.target_seeded { p.files } else { 0 };
-    let prepare_secs = (p.files + target_files) as f64 / m.prepare_files_per_sec;
-    let snapshot_time = jiff::SignedDuration::try_from_secs_f64(m.launch_secs as f64 + prepare_secs)
-        .ok()
-        .and_then(|d| input.start.checked_add(d).ok())
-        .unwrap_or(input.start);
-    let snapshot_writes = input.writes.writes_by(p, snapshot_time);
-    let (files, bytes) = if input.target_seeded {
-        let changed = (p.distinct_files(snapshot_writes - input.synced_writes) + input.missing_files as f64)
-            .min(p.files as f64);
-        (changed, changed * p.average_file_bytes())
-    } else {
-        (p.files as f64, p.bytes as f64)
-    };
-    let deletes = if input.remove_deleted {
-        p.distinct_files(snapshot_writes - input.deletes_synced_writes) * p.delete_share
-    } else {
-        0.0
-    };
-    let bytes_per_sec = (input.throughput_mbps.max(1.0) * m.transfer_efficiency).min(m.task_cap_mbps) * 1e6;
-    let transfer_secs = (bytes / bytes_per_sec).max(files / m.transfer_files_per_sec);
-    let verify_secs = match input.verify_mode {
-        VerifyMode::None => 0.0,
-        VerifyMode::OnlyFilesTransferred => transfer_secs * 0.5,
-        // Re-lists both sides and reads back every file (DataSync docs: "can take a significant amount of time").
-        VerifyMode::PointInTimeConsistent | VerifyMode::Unknown(_) => {
-            (2 * p.files) as f64 / m.prepare_files_per_sec + p.bytes as f64 / bytes_per_sec
-        }
-    };
-    ExecutionSchedule {
-        launch_secs: m.launch_secs as f64,
-        prepare_secs,
-        transfer_secs,
-        verify_secs,
-        snapshot_writes,
-        files: files.round() as u64,
-        bytes: bytes.round() as u64,
-        deletes: deletes.round() as u64,
-        error_after_secs: None,
-        skipped_files: 0,
     }
 }
 
@@ -432,9 +458,9 @@ mod tests {
         let profile = DataProfile {
             files: 1000,
             bytes: 1 << 30,
-            folders: 1,
             writes_per_day: 1e308,
             delete_share: 0.05,
+            folders: super::super::folders::generate(1000, 1 << 30, 1),
         };
         let e = profile.validate().unwrap_err();
         assert_eq!(e.field, "data.writes_per_day");

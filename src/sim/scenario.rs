@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
+use super::folders;
 use super::model::{DataProfile, ModelConstants, OutOfRange, WriteProcess, check_f64, check_u64, limits};
 use super::world::{WORLD_VERSION, World};
 use crate::model::{
@@ -163,15 +164,16 @@ pub fn build(spec: &ScenarioSpec, start: Timestamp) -> World {
         anchor_real: None,
         anchor_sim: start,
         speed: 1.0,
+        event_time: false,
         last_seen: start,
         rng: spec.seed,
         model: ModelConstants::default(),
         data: DataProfile {
             files: spec.files,
             bytes: spec.bytes,
-            folders: 24,
             writes_per_day: spec.files as f64 * spec.change_rate_per_day,
             delete_share: 0.05,
+            folders: folders::generate(spec.files, spec.bytes, spec.seed),
         },
         writes: WriteProcess {
             origin: start,
@@ -221,6 +223,7 @@ pub fn build(spec: &ScenarioSpec, start: Timestamp) -> World {
         changes: Vec::new(),
         faults: Vec::new(),
         api_calls: BTreeMap::new(),
+        api_pacing: BTreeMap::new(),
         violations: Vec::new(),
     }
 }

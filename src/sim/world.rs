@@ -14,13 +14,15 @@ use super::model::{
     DataProfile, ExecutionSchedule, ModelConstants, OutOfRange, WriteProcess, check_sim_speed, check_u64,
     limits,
 };
+use crate::model::dns_eq;
 use crate::model::{
     ChangeStatus, DnsRecord, ExecutionCounters, ExecutionInfo, ExecutionStatus, FileSystemInfo, Lifecycle,
-    PhaseDurations, SubnetInfo, SyncKind,
+    PhaseDurations, SubnetInfo, SyncKind, VerifyMode,
 };
 use crate::port::{CreateTargetRequest, MigrationResource, PLAN_TAG, ResourceKind, SOURCE_TAG};
 
-pub const WORLD_VERSION: u32 = 1;
+/// Version 2: the data's folder tree, tasks with filters, executions sharing the hardware.
+pub const WORLD_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +36,10 @@ pub struct World {
     pub anchor_real: Option<Timestamp>,
     pub anchor_sim: Timestamp,
     pub speed: f64,
+    /// `--sim-speed max`: event time. The clock stands at `last_seen` between calls and jumps to each wake-up
+    /// the driver sleeps until (`anchor_real` is `None`).
+    #[serde(default)]
+    pub event_time: bool,
     /// The latest simulated time any call saw; the clock never goes back behind it.
     pub last_seen: Timestamp,
     pub rng: u64,
@@ -53,7 +59,7 @@ pub struct World {
     #[serde(default)]
     pub locations: Vec<SimResource>,
     #[serde(default)]
-    pub tasks: Vec<SimResource>,
+    pub tasks: Vec<SimTask>,
     #[serde(default)]
     pub executions: Vec<SimExecution>,
     #[serde(default)]
@@ -62,6 +68,8 @@ pub struct World {
     pub faults: Vec<FaultRule>,
     #[serde(default)]
     pub api_calls: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub api_pacing: BTreeMap<String, ApiPacing>,
     /// Invariant breaches seen from the cloud's side (must stay empty).
     #[serde(default)]
     pub violations: Vec<String>,
@@ -86,6 +94,21 @@ pub struct SimResource {
     pub created_at: Timestamp,
 }
 
+/// A DataSync task: what it copies is fixed by its filters when it is created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimTask {
+    pub arn: String,
+    pub tags: BTreeMap<String, String>,
+    pub created_at: Timestamp,
+    #[serde(default)]
+    pub includes: Vec<String>,
+    #[serde(default)]
+    pub excludes: Vec<String>,
+    /// The indices of `data.folders` the filters select (see [`super::folders::covered`]).
+    pub folders: Vec<u32>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimExecution {
@@ -97,7 +120,22 @@ pub struct SimExecution {
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
     pub remove_deleted: bool,
+    pub verify_mode: VerifyMode,
+    /// Fault `execution_error`: the execution ends in ERROR during TRANSFERRING.
+    #[serde(default)]
+    pub fault_error: bool,
     pub schedule: ExecutionSchedule,
+}
+
+/// What the target holds of one folder (see [`World::folder_state_at`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct FolderState {
+    /// A task covering the folder has copied it in full.
+    pub seeded: bool,
+    /// Source writes (counted share-wide) the target holds for this folder.
+    pub synced_writes: f64,
+    /// Source writes whose deletes reached the target for this folder.
+    pub delete_synced_writes: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,6 +146,11 @@ pub struct SimChange {
     pub value: String,
     pub ttl: u64,
     pub submitted_at: Timestamp,
+    /// The record's value and TTL before this change (`None`: it did not exist).
+    #[serde(default)]
+    pub previous_value: Option<String>,
+    #[serde(default)]
+    pub previous_ttl: Option<u64>,
 }
 
 fn after(t: Timestamp, secs: f64) -> Timestamp {
@@ -162,13 +205,7 @@ impl SimExecution {
         } else {
             ExecutionStatus::Success
         };
-        let fraction = |start: f64, len: f64| {
-            if len <= 0.0 {
-                1.0
-            } else {
-                ((clock - start) / len).clamp(0.0, 1.0)
-            }
-        };
+        let fraction = |start: f64, len: f64| s.progress(start, len, clock);
         let mut counters = ExecutionCounters::default();
         // Skipped files are counted (like DataSync's FilesSkipped) but neither transferred nor verified.
         let skipped = s.skipped_files.min(s.files);
@@ -198,13 +235,22 @@ impl SimExecution {
             verify_ms: spent(t_verify, s.verify_secs),
             total_ms: ms(clock.min(t_done)),
         };
-        let (error_code, error_detail) = if failed.is_some() {
-            (
+        let (error_code, error_detail) = match (failed, s.exceeded_quota) {
+            (None, _) => (None, None),
+            // Paraphrased: DataSync's own wording for this error is not published.
+            (Some(_), Some(quota)) => (
+                Some("QuotaExceeded".to_string()),
+                Some(format!(
+                    "The task execution found {} files, objects and directories at the source and destination \
+                     locations, more than the quota of {} per task execution. Use filters or a manifest to \
+                     split the transfer into task executions under the quota.",
+                    s.entries, quota
+                )),
+            ),
+            (Some(_), None) => (
                 Some("SimulatedTransferError".to_string()),
                 Some("simulated fault: the transfer was interrupted (fault injection)".to_string()),
-            )
-        } else {
-            (None, None)
+            ),
         };
         ExecutionInfo {
             arn: self.arn.clone(),
@@ -233,15 +279,38 @@ pub struct Accounting {
     /// Source writes made before the freeze that the target did not have at the swap (must be 0), including
     /// `files_missing_at_swap`.
     pub writes_lost_at_swap: Option<u64>,
-    /// Files an execution skipped (fault `skipped_files`) that the target still lacked at the swap.
+    /// Files the target still lacked at the swap: skipped by an execution (fault `skipped_files`) and not
+    /// copied since, or in a folder no task had copied (a gap in the partition).
     pub files_missing_at_swap: Option<u64>,
+    /// Files in folders no task copies (`None` before any task exists): a gap in the partition.
+    pub files_not_covered: Option<u64>,
+    /// Files in folders two or more tasks copy (counted once in the other figures): an overlap.
+    pub files_covered_twice: Option<u64>,
     /// Writes the source accepted between the freeze and the swap (0 when the freeze really froze).
     pub writes_during_freeze: Option<u64>,
-    /// Freeze to DNS in sync, seconds.
+    /// Downtime users see, seconds: from when the source stopped taking writes until the last client can
+    /// resolve the new name (Route 53 INSYNC plus the TTL resolvers had cached; see
+    /// [`World::last_resolve_at`]).
     pub downtime_secs: Option<u64>,
+    /// Freeze to Route 53 INSYNC, seconds.
+    pub service_downtime_secs: Option<u64>,
+    /// The record's TTL before the swap's UPSERT: how long resolvers may keep the old answer.
+    pub dns_cached_ttl_secs: Option<u64>,
     pub api_calls: BTreeMap<String, u64>,
     pub api_calls_total: u64,
+    /// Per operation, the most calls made within one simulated second (API rate limits are per second).
+    pub api_calls_max_per_sec: BTreeMap<String, u64>,
     pub violations: Vec<String>,
+}
+
+/// Calls of one operation per simulated second.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiPacing {
+    /// The simulated second (Unix) the last call fell in, and the calls in it so far.
+    pub second: i64,
+    pub in_second: u64,
+    pub max_per_sec: u64,
 }
 
 impl World {
@@ -274,7 +343,27 @@ impl World {
         for (i, e) in self.executions.iter().enumerate() {
             e.schedule.validate(&format!("executions[{i}].schedule"))?;
         }
+        let parts = self.data.folders.len() as u64;
+        for (i, t) in self.tasks.iter().enumerate() {
+            for (k, &f) in t.folders.iter().enumerate() {
+                check_u64(
+                    &format!("tasks[{i}].folders[{k}]"),
+                    u64::from(f),
+                    0,
+                    parts.saturating_sub(1),
+                    " (an index into data.folders)",
+                )?;
+            }
+        }
         Ok(())
+    }
+
+    /// Runs the clock at `speed` × real time from now on (anchored at the current simulated time).
+    pub fn start_clock(&mut self, speed: f64) {
+        self.anchor_sim = super::now_of(self);
+        self.anchor_real = Some(Timestamp::now());
+        self.speed = speed;
+        self.event_time = false;
     }
 
     /// The file system `id` at `now`, source or target.
@@ -302,48 +391,132 @@ impl World {
         Some(info)
     }
 
-    /// Source writes the target holds at `now`: the snapshot of the last successful execution.
-    pub fn synced_writes_at(&self, now: Timestamp) -> f64 {
-        self.executions
+    /// The folders task `task_arn` copies (none for a task this world does not know).
+    pub fn task_folders(&self, task_arn: &str) -> &[u32] {
+        self.tasks
             .iter()
-            .filter(|e| e.succeeded_by(now))
-            .map(|e| e.schedule.snapshot_writes)
-            .fold(0.0, f64::max)
+            .find(|t| t.arn == task_arn)
+            .map_or(&[], |t| t.folders.as_slice())
     }
 
-    /// Writes whose deletes reached the target (only REMOVE runs propagate deletes).
-    pub fn delete_synced_writes_at(&self, now: Timestamp) -> f64 {
-        let seeded = self
-            .executions
-            .iter()
-            .filter(|e| e.succeeded_by(now))
-            .map(|e| e.schedule.snapshot_writes);
-        let first = seeded.clone().fold(f64::INFINITY, f64::min);
-        let removed = self
-            .executions
-            .iter()
-            .filter(|e| e.remove_deleted && e.succeeded_by(now))
-            .map(|e| e.schedule.snapshot_writes)
-            .fold(0.0, f64::max);
-        if first.is_finite() {
-            first.max(removed)
-        } else {
-            0.0
+    /// What the target holds of each folder at `now`, from the executions that succeeded by then: a folder is
+    /// as fresh as the latest listing of any task covering it; deletes reach it from the first full copy on
+    /// and then only through REMOVE runs.
+    pub fn folder_state_at(&self, now: Timestamp) -> Vec<FolderState> {
+        let mut state = vec![FolderState::default(); self.data.folders.len()];
+        let mut first = vec![f64::INFINITY; state.len()];
+        for e in self.executions.iter().filter(|e| e.succeeded_by(now)) {
+            let snapshot = e.schedule.snapshot_writes;
+            for &i in self.task_folders(&e.task_arn) {
+                let (f, s) = (i as usize, &mut state[i as usize]);
+                s.seeded = true;
+                s.synced_writes = s.synced_writes.max(snapshot);
+                first[f] = first[f].min(snapshot);
+                if e.remove_deleted {
+                    s.delete_synced_writes = s.delete_synced_writes.max(snapshot);
+                }
+            }
         }
+        for (s, first) in state.iter_mut().zip(first) {
+            if s.seeded {
+                s.delete_synced_writes = s.delete_synced_writes.max(first);
+            }
+        }
+        state
     }
 
-    /// Files the target lacks at `now` because an execution skipped them: the skips of the latest execution
-    /// that succeeded by `now` (a later success copies what an earlier one skipped).
+    /// Files the target lacks at `now` because an execution skipped them: for each task, the skips of its
+    /// latest execution that succeeded by `now` (a later success of the task copies what it skipped).
     pub fn missing_files_at(&self, now: Timestamp) -> u64 {
-        self.executions
-            .iter()
-            .filter(|e| e.succeeded_by(now))
-            .max_by_key(|e| e.end())
-            .map_or(0, |e| e.schedule.skipped_files.min(e.schedule.files))
+        self.skipped_by_task_at(now).values().sum()
     }
 
-    pub fn target_seeded_at(&self, now: Timestamp) -> bool {
-        self.executions.iter().any(|e| e.succeeded_by(now))
+    fn skipped_by_task_at(&self, now: Timestamp) -> BTreeMap<&str, u64> {
+        let mut latest: BTreeMap<&str, &SimExecution> = BTreeMap::new();
+        for e in self.executions.iter().filter(|e| e.succeeded_by(now)) {
+            let slot = latest.entry(e.task_arn.as_str()).or_insert(e);
+            if e.end() >= slot.end() {
+                *slot = e;
+            }
+        }
+        latest
+            .into_iter()
+            .map(|(task, e)| (task, e.schedule.skipped_files.min(e.schedule.files)))
+            .collect()
+    }
+
+    /// Source files and directories a task with these filters would list on one side (the source; the
+    /// destination holds as many once seeded, and DataSync's quota counts both sides).
+    pub fn entries_for(&self, includes: &[String], excludes: &[String]) -> u64 {
+        super::folders::covered(&self.data.folders, includes, excludes)
+            .into_iter()
+            .map(|i| self.data.folders[i as usize].entries())
+            .sum()
+    }
+
+    /// Entries an execution of `task_arn` starting at `now` lists: its folders on the source, and on the
+    /// target those already copied there.
+    pub fn listing_entries(&self, task_arn: &str, now: Timestamp) -> u64 {
+        let state = self.folder_state_at(now);
+        self.task_folders(task_arn)
+            .iter()
+            .map(|&i| {
+                let entries = self.data.folders[i as usize].entries();
+                entries + if state[i as usize].seeded { entries } else { 0 }
+            })
+            .sum()
+    }
+
+    /// Entries and bytes of execution `index`'s folders on one side.
+    pub fn coverage_size(&self, index: usize) -> (u64, u64) {
+        let folders = self.task_folders(&self.executions[index].task_arn);
+        folders.iter().fold((0, 0), |(entries, bytes), &i| {
+            let f = &self.data.folders[i as usize];
+            (entries + f.entries(), bytes + f.bytes)
+        })
+    }
+
+    /// Files, bytes and deletes execution `index` moves when its listing ends with the source at `snapshot`
+    /// writes: for each of its folders, everything if the target does not have it yet, else the files
+    /// written since the target's copy (deletes only in REMOVE runs); plus what its task's last success
+    /// skipped. The target's state is taken at the execution's start.
+    pub fn transfer_work(&self, index: usize, snapshot: f64) -> (u64, u64, u64) {
+        let e = &self.executions[index];
+        let state = self.folder_state_at(e.started_at);
+        let (mut files, mut bytes, mut deletes) = (0.0, 0.0, 0.0);
+        let (mut all_files, mut all_bytes) = (0u64, 0u64);
+        for &i in self.task_folders(&e.task_arn) {
+            let (f, s) = (&self.data.folders[i as usize], state[i as usize]);
+            all_files += f.files;
+            all_bytes += f.bytes;
+            let changed = if s.seeded {
+                f.distinct_files(snapshot - s.synced_writes)
+            } else {
+                f.files as f64
+            };
+            files += changed;
+            bytes += changed * f.average_file_bytes();
+            if e.remove_deleted && s.seeded {
+                deletes += f.distinct_files(snapshot - s.delete_synced_writes) * self.data.delete_share;
+            }
+        }
+        let skipped = self
+            .skipped_by_task_at(e.started_at)
+            .get(e.task_arn.as_str())
+            .copied()
+            .unwrap_or(0) as f64;
+        let average = if all_files == 0 {
+            0.0
+        } else {
+            all_bytes as f64 / all_files as f64
+        };
+        let files_copied = (files + skipped).min(all_files as f64);
+        let bytes_copied = (bytes + (files_copied - files).max(0.0) * average).min(all_bytes as f64);
+        (
+            files_copied.round() as u64,
+            bytes_copied.round() as u64,
+            deletes.round() as u64,
+        )
     }
 
     /// The execution of `task_arn` still running at `now`, if any.
@@ -371,25 +544,61 @@ impl World {
         })
     }
 
-    pub fn accounting(&self, now: Timestamp) -> Accounting {
-        // The swap is the first change that points the name away from the source (an UPSERT of the same
-        // value, e.g. to lower the TTL ahead of time, is not a swap).
-        let swap = self
-            .changes
+    /// The DNS swap: the first change that points the record somewhere else (a change that only lowers the
+    /// TTL keeps the value).
+    pub fn swap(&self) -> Option<&SimChange> {
+        self.changes
             .iter()
-            .find(|c| !crate::model::dns_eq(&c.value, &self.source.dns_name));
+            .find(|c| c.previous_value.as_deref() != Some(c.value.as_str()))
+    }
+
+    fn insync_at(&self, change: &SimChange) -> Timestamp {
+        after(change.submitted_at, self.model.dns_propagation_secs as f64)
+    }
+
+    /// When the last client resolves the swapped name: resolvers may cache an answer served until a change
+    /// reached every Route 53 server (INSYNC) for the TTL it had before that change. A TTL lowered ahead of
+    /// the swap only helps once the old, longer TTL has run out.
+    pub fn last_resolve_at(&self, swap: &SimChange) -> Timestamp {
+        self.changes
+            .iter()
+            .take_while(|c| c.submitted_at <= swap.submitted_at)
+            .filter(|c| dns_eq(&c.record_name, &swap.record_name))
+            .map(|c| after(self.insync_at(c), c.previous_ttl.unwrap_or(0) as f64))
+            .chain(std::iter::once(self.insync_at(swap)))
+            .max()
+            .expect("the swap itself")
+    }
+
+    /// How many tasks copy each folder.
+    fn coverage_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.data.folders.len()];
+        for t in &self.tasks {
+            for &i in &t.folders {
+                counts[i as usize] += 1;
+            }
+        }
+        counts
+    }
+
+    pub fn accounting(&self, now: Timestamp) -> Accounting {
+        let swap = self.swap();
         let swapped_at = swap.map(|c| c.submitted_at);
-        let insync_at = swap
-            .map(|c| after(c.submitted_at, self.model.dns_propagation_secs as f64))
-            .filter(|t| *t <= now);
+        let insync_at = swap.map(|c| self.insync_at(c)).filter(|t| *t <= now);
         let freeze_at = self.freeze_at();
         let writes = |t: Timestamp| self.writes.writes_by(&self.data, t);
         let (lost, missing, during) = match swapped_at {
             Some(swap_at) => {
-                let synced = self.synced_writes_at(swap_at);
                 let before_freeze = writes(freeze_at.map_or(swap_at, |f| f.min(swap_at)));
-                let missing = self.missing_files_at(swap_at);
-                let lost = (before_freeze - synced).max(0.0).round() as u64 + missing;
+                // A folder no task copied (a gap in the partition) misses all its files and writes.
+                let (mut unsynced, mut not_copied) = (0.0, 0);
+                for (f, s) in self.data.folders.iter().zip(self.folder_state_at(swap_at)) {
+                    let synced = if s.seeded { s.synced_writes } else { 0.0 };
+                    unsynced += (before_freeze - synced).max(0.0) * f.write_share;
+                    not_copied += if s.seeded { 0 } else { f.files };
+                }
+                let missing = self.missing_files_at(swap_at) + not_copied;
+                let lost = unsynced.round() as u64 + missing;
                 let during = freeze_at.map_or(0.0, |f| (writes(swap_at) - writes(f)).max(0.0));
                 (Some(lost), Some(missing), Some(during.round() as u64))
             }
@@ -399,6 +608,20 @@ impl World {
         for e in &self.executions {
             *by_kind.entry(e.kind.to_string()).or_insert(0) += 1;
         }
+        let coverage = (!self.tasks.is_empty()).then(|| self.coverage_counts());
+        let files_covered = |keep: fn(usize) -> bool| {
+            coverage.as_ref().map(|counts| {
+                self.data
+                    .folders
+                    .iter()
+                    .zip(counts)
+                    .filter(|(_, c)| keep(**c))
+                    .map(|(f, _)| f.files)
+                    .sum()
+            })
+        };
+        let secs_since_freeze =
+            |t: Timestamp| freeze_at.and_then(|f| u64::try_from(t.duration_since(f).as_secs()).ok());
         Accounting {
             now,
             target_file_systems_created: self.targets.len(),
@@ -410,15 +633,34 @@ impl World {
             dns_insync_at: insync_at,
             writes_lost_at_swap: lost,
             files_missing_at_swap: missing,
+            files_not_covered: files_covered(|c| c == 0),
+            files_covered_twice: files_covered(|c| c > 1),
             writes_during_freeze: during,
-            downtime_secs: match (freeze_at, insync_at) {
-                (Some(f), Some(i)) => u64::try_from(i.duration_since(f).as_secs()).ok(),
-                _ => None,
-            },
+            downtime_secs: insync_at
+                .and(swap)
+                .and_then(|c| secs_since_freeze(self.last_resolve_at(c))),
+            service_downtime_secs: insync_at.and_then(secs_since_freeze),
+            dns_cached_ttl_secs: swap.and_then(|c| c.previous_ttl),
             api_calls_total: self.api_calls.values().sum(),
             api_calls: self.api_calls.clone(),
+            api_calls_max_per_sec: self
+                .api_pacing
+                .iter()
+                .map(|(op, p)| (op.clone(), p.max_per_sec))
+                .collect(),
             violations: self.violations.clone(),
         }
+    }
+
+    /// Counts a call of `operation` at `now` in its simulated second (for `api_calls_max_per_sec`).
+    pub fn pace(&mut self, operation: &str, now: Timestamp) {
+        let second = now.as_second();
+        let p = self.api_pacing.entry(operation.to_string()).or_default();
+        if p.second != second {
+            (p.second, p.in_second) = (second, 0);
+        }
+        p.in_second += 1;
+        p.max_per_sec = p.max_per_sec.max(p.in_second);
     }
 
     /// Every target and task any fsx-migrate plan created for `source_id`, found by their tags.
@@ -478,8 +720,24 @@ mod tests {
     use crate::sim::model::ExecutionSchedule;
     use crate::sim::scenario::{self, ScenarioSpec};
 
+    /// The small world with one task over the whole share (ARN `task`).
     fn small() -> World {
-        scenario::build(&ScenarioSpec::named("small").unwrap(), crate::sim::epoch())
+        let mut w = scenario::build(&ScenarioSpec::named("small").unwrap(), crate::sim::epoch());
+        w.tasks.push(task(&w, "task", &[], &[]));
+        w
+    }
+
+    fn task(w: &World, arn: &str, includes: &[&str], excludes: &[&str]) -> SimTask {
+        let includes: Vec<String> = includes.iter().map(|s| s.to_string()).collect();
+        let excludes: Vec<String> = excludes.iter().map(|s| s.to_string()).collect();
+        SimTask {
+            arn: arn.into(),
+            tags: BTreeMap::new(),
+            created_at: w.anchor_sim,
+            folders: crate::sim::folders::covered(&w.data.folders, &includes, &excludes),
+            includes,
+            excludes,
+        }
     }
 
     fn at(world: &World, secs: i64) -> Timestamp {
@@ -495,6 +753,8 @@ mod tests {
             started_at: at(world, start),
             tags: BTreeMap::new(),
             remove_deleted: kind == SyncKind::Final,
+            verify_mode: VerifyMode::OnlyFilesTransferred,
+            fault_error: false,
             schedule: ExecutionSchedule {
                 launch_secs: 600.0,
                 prepare_secs: 600.0,
@@ -506,6 +766,9 @@ mod tests {
                 deletes: 0,
                 error_after_secs: None,
                 skipped_files: skipped,
+                entries: 2000,
+                exceeded_quota: None,
+                anchor: None,
             },
         }
     }
@@ -517,6 +780,8 @@ mod tests {
             value: "target".into(),
             ttl: 60,
             submitted_at: at(world, secs),
+            previous_value: Some("source".into()),
+            previous_ttl: Some(300),
         });
     }
 
@@ -595,6 +860,60 @@ mod tests {
             (acc.files_missing_at_swap, acc.writes_lost_at_swap),
             (Some(0), Some(0))
         );
+    }
+
+    fn change(world: &World, secs: i64, value: &str, ttl: u64, previous: (&str, u64)) -> SimChange {
+        SimChange {
+            id: format!("C{secs}"),
+            record_name: "files.corp.example.com.".into(),
+            value: value.into(),
+            ttl,
+            submitted_at: at(world, secs),
+            previous_value: Some(previous.0.into()),
+            previous_ttl: Some(previous.1),
+        }
+    }
+
+    #[test]
+    fn downtime_lasts_until_resolvers_drop_the_ttl_they_cached_before_the_swap() {
+        let mut w = small();
+        w.writes.frozen_at = Some(at(&w, 4000));
+        w.executions.push(execution(&w, SyncKind::Initial, 0, 0));
+        w.executions.push(execution(&w, SyncKind::Final, 4000, 0));
+        // Lowered from 300 s to 60 s an hour before the swap: only the 60 s are still cached.
+        w.changes.push(change(&w, 3600, "source", 60, ("source", 300)));
+        w.changes.push(change(&w, 7700, "target", 60, ("source", 60)));
+        let acc = w.accounting(at(&w, 9000));
+        assert_eq!(
+            acc.dns_swapped_at,
+            Some(at(&w, 7700)),
+            "the TTL change is not the swap"
+        );
+        assert_eq!(acc.service_downtime_secs, Some(7745 - 4000));
+        assert_eq!(acc.downtime_secs, Some(7745 + 60 - 4000));
+        assert_eq!(acc.dns_cached_ttl_secs, Some(60));
+        // Lowered just before the swap: answers with the old 300 s are still cached.
+        w.changes[0].submitted_at = at(&w, 7650);
+        let acc = w.accounting(at(&w, 9000));
+        assert_eq!(acc.downtime_secs, Some(7695 + 300 - 4000));
+        // Not lowered at all.
+        w.changes.remove(0);
+        w.changes[0].previous_ttl = Some(300);
+        let acc = w.accounting(at(&w, 9000));
+        assert_eq!(acc.downtime_secs, Some(7745 + 300 - 4000));
+    }
+
+    #[test]
+    fn api_pacing_keeps_the_busiest_simulated_second() {
+        let mut w = small();
+        for secs in [0, 0, 0, 1, 5, 5] {
+            let t = at(&w, secs);
+            w.pace("datasync:DescribeTaskExecution", t);
+        }
+        w.pace("route53:GetChange", at(&w, 9));
+        let acc = w.accounting(at(&w, 10));
+        assert_eq!(acc.api_calls_max_per_sec["datasync:DescribeTaskExecution"], 3);
+        assert_eq!(acc.api_calls_max_per_sec["route53:GetChange"], 1);
     }
 
     #[test]
