@@ -260,9 +260,8 @@ impl<'a, P: CloudPort> Driver<'a, P> {
                     }
                 }
                 Action::WaitUntil { at, .. } => {
-                    let duration = secs_between(self.clock.now(), at);
                     tokio::select! {
-                        _ = self.clock.sleep(duration) => Input::Woke,
+                        _ = self.clock.sleep_until(at) => Input::Woke,
                         _ = self.interrupt.wait() => return Ok(Outcome::Interrupted),
                     }
                 }

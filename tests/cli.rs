@@ -559,20 +559,37 @@ fn sigkill_at_random_moments_then_rerun_until_done() {
     sigkill_until_done(&Setup::new());
 }
 
-/// The same with the share split into 12 lanes (13 DataSync tasks running in parallel).
+/// The same with the share split into lanes: many DataSync tasks running in parallel.
 #[test]
-fn sigkill_at_random_moments_of_a_twelve_lane_migration_then_rerun_until_done() {
-    let s = Setup::new();
-    let plan = s.read("plan.toml");
-    let lanes: String = (1..=12)
-        .map(|k| format!("[[transfer.lanes]]\nname = \"lane-{k:02}\"\nincludes = [\"/Dept{k}\"]\n\n"))
-        .collect();
-    let edited = plan.replacen("\n[sync]\n", &format!("\n{lanes}[sync]\n"), 1);
-    assert_ne!(edited, plan);
-    std::fs::write(s.path("plan.toml"), edited).unwrap();
+fn sigkill_at_random_moments_of_a_partitioned_migration_then_rerun_until_done() {
+    // The plan's lanes come from the simulated share's own inventory, as an operator's would.
+    let s = Setup::bare();
+    let out = s.run(&["sim", "inventory", "w.json", "--out", "share.csv"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = s.plan_with(
+        "fxm-cli",
+        &[
+            "--inventory",
+            "share.csv",
+            "--entries-per-execution",
+            "80000",
+            "--max-parallel-tasks",
+            "13",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lanes = s.read("plan.toml").matches("[[transfer.lanes]]").count();
+    assert!(lanes >= 6, "{lanes} lanes");
     sigkill_until_done(&s);
     let w = s.world_json();
-    assert_eq!(w["datasync"]["tasks"], 13, "one task per lane");
+    assert_eq!(
+        w["datasync"]["tasks"],
+        lanes + 1,
+        "one task per lane and the rest lane"
+    );
+    let acc = &w["accounting"];
+    assert_eq!(acc["files_not_covered"], 0, "{acc}");
+    assert_eq!(acc["files_covered_twice"], 0, "{acc}");
 }
 
 fn sigkill_until_done(s: &Setup) {

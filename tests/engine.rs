@@ -121,23 +121,30 @@ async fn a_manual_freeze_that_does_not_stop_writers_shows_up_in_the_accounting()
 
 #[tokio::test]
 async fn the_reference_scenario_simulates_in_virtual_time() {
-    // One task over the whole share lists 31.5 M entries, more than DataSync's 25 M per execution
-    // (tests/sim.rs proves the quota ERROR): this test measures the engine on one lane, so it lifts the quota
-    // until the plan partitions the share into lanes.
-    let mut reference = world("reference");
-    reference.model.entries_per_execution_quota = u64::MAX;
-    let mut port = sim(reference);
-    let intent = intent_for(&mut port, &plan_request()).await;
+    // The user's own share (30 M files) planned from its inventory: lanes under DataSync's quota.
+    let mut port = sim(world("reference"));
+    let intent = partitioned_intent(&mut port, &plan_request()).await;
+    let lanes = intent.transfer.lanes.len() + 1;
+    assert!(lanes > 1, "the reference share needs lanes");
     let wall = std::time::Instant::now();
     let (outcome, cp, _) = drive_mem(&mut port, &intent, &Default::default(), None).await;
     let elapsed = wall.elapsed();
     assert_eq!(outcome, Outcome::Halted(Halt::Completed));
     assert_invariants(&port, &cp, true);
     let acc = port.world.accounting(port.now());
+    assert_eq!(acc.files_not_covered, Some(0));
+    assert_eq!(acc.files_covered_twice, Some(0));
+    assert!(
+        port.world
+            .executions
+            .iter()
+            .all(|e| e.schedule.exceeded_quota.is_none() && !e.fault_error),
+        "an execution ended in error (quota?)"
+    );
     eprintln!(
-        "reference scenario: {} incremental runs, downtime {}s, {} API calls, simulated in {:?}",
-        cp.forward.lanes[0].incremental_successes(),
+        "reference scenario: {lanes} lanes, downtime {}s (service {}s), {} API calls, simulated in {:?}",
         acc.downtime_secs.unwrap(),
+        acc.service_downtime_secs.unwrap(),
         acc.api_calls_total,
         elapsed
     );

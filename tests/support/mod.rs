@@ -92,6 +92,23 @@ pub fn yes() -> Answers {
     Answers::Scripted(VecDeque::new())
 }
 
+/// The plan an operator would write from the simulated share's inventory (`sim inventory`, then
+/// `plan --inventory` with the default budget and parallelism).
+pub async fn partitioned_intent(port: &mut SimPort, req: &PlanRequest) -> fsx_migrate::plan::Intent {
+    let mut intent = intent_for(port, req).await;
+    let csv = fsx_migrate::sim::folders::inventory_csv(&port.world.data.folders);
+    let input = fsx_migrate::planner::InventoryInput {
+        file: "share.csv".into(),
+        sha256: "test".into(),
+        modified_at: None,
+        inventory: fsx_migrate::plan::inventory::parse(&csv).expect("the simulator's inventory parses"),
+        max_parallel_tasks: None,
+        entries_per_execution: None,
+    };
+    fsx_migrate::planner::apply_inventory(&mut intent, &input).expect("the share partitions");
+    intent
+}
+
 /// A plan's intent for the small world, without touching disk.
 pub async fn intent_for(port: &mut SimPort, req: &PlanRequest) -> fsx_migrate::plan::Intent {
     intent_from(&environment(port, req.inspect_request()).await, req).expect("source exists")
