@@ -3,16 +3,10 @@
 
 pub mod aws;
 pub mod cli;
-pub mod clock;
+pub mod cloud;
 pub mod core;
-pub mod driver;
+pub mod engine;
 pub mod error;
-pub mod forecast_run;
-pub mod model;
+pub mod files;
 pub mod plan;
-pub mod planner;
-pub mod port;
-pub mod progress;
-pub mod report;
 pub mod sim;
-pub mod units;

@@ -1,15 +1,15 @@
 //! Every transition of the core, one at a time, with a virtual clock and no I/O.
 
-use fsx_migrate::core::preflight::Backend;
-use fsx_migrate::core::{Action, ConfirmKind, Event, Halt, Input, RunOptions, step};
-use fsx_migrate::model::*;
-use fsx_migrate::plan::checkpoint::CHECKPOINT_SCHEMA;
-use fsx_migrate::plan::intent::FreezeKind;
-use fsx_migrate::plan::{Checkpoint, CurrentSync, Intent, LaneState, Phase, PhaseEntry, SyncRecord};
-use fsx_migrate::port::{
+use fsx_migrate::cloud::model::*;
+use fsx_migrate::cloud::port::{
     CloudError, Command, ErrorClass, ExecutionCandidate, PLAN_TAG, PreserveDeletedFiles, Response, SYNC_TAG,
     TransferResources,
 };
+use fsx_migrate::core::preflight::Backend;
+use fsx_migrate::core::{Action, ConfirmKind, Event, Halt, Input, RunOptions, step};
+use fsx_migrate::plan::checkpoint::CHECKPOINT_SCHEMA;
+use fsx_migrate::plan::intent::FreezeKind;
+use fsx_migrate::plan::{Checkpoint, CurrentSync, Intent, LaneState, Phase, PhaseEntry, SyncRecord};
 use jiff::Timestamp;
 
 use crate::support::*;
@@ -184,7 +184,11 @@ fn preflight_passes_to_the_billable_confirmation() {
         .unwrap()
         .block_on(async {
             let mut port = sim(world("small"));
-            environment(&mut port, fsx_migrate::port::InspectRequest::for_intent(&i)).await
+            environment(
+                &mut port,
+                fsx_migrate::cloud::port::InspectRequest::for_intent(&i),
+            )
+            .await
         });
     let s = step(
         &i,
@@ -760,8 +764,8 @@ fn tagged_target(i: &Intent) -> FileSystemInfo {
 }
 
 /// What Inspect finds when the record points at `value`.
-fn env_with_record(i: &Intent, value: &str) -> fsx_migrate::port::Environment {
-    fsx_migrate::port::Environment {
+fn env_with_record(i: &Intent, value: &str) -> fsx_migrate::cloud::port::Environment {
+    fsx_migrate::cloud::port::Environment {
         source: Some(source_fs(i)),
         subnets: vec![],
         hosted_zone_name: Some("corp.example.com.".into()),
@@ -777,7 +781,10 @@ fn env_with_record(i: &Intent, value: &str) -> fsx_migrate::port::Environment {
 }
 
 /// From the swap's first step: the target and the record are checked, then the UPSERT is sent.
-fn swap_after_checks(i: &Intent, s: &fsx_migrate::core::Step) -> fsx_migrate::port::UpsertCnameRequest {
+fn swap_after_checks(
+    i: &Intent,
+    s: &fsx_migrate::core::Step,
+) -> fsx_migrate::cloud::port::UpsertCnameRequest {
     let Action::Call(Command::DescribeFileSystem { file_system_id }) = &s.action else {
         panic!("the swap first describes the target: {:?}", s.action)
     };
@@ -1235,8 +1242,8 @@ fn another_plans_target_for_the_same_source_stops_the_create() {
     let i = intent();
     let mut cp = at(&i, Phase::CreateTarget);
     cp.billable_confirmed_at = Some(t0());
-    let theirs = fsx_migrate::port::MigrationResource {
-        kind: fsx_migrate::port::ResourceKind::FileSystem,
+    let theirs = fsx_migrate::cloud::port::MigrationResource {
+        kind: fsx_migrate::cloud::port::ResourceKind::FileSystem,
         id: "fs-0theirs".into(),
         plan_id: "fxm-other".into(),
         source_file_system_id: i.source.file_system_id.clone(),
@@ -1257,7 +1264,7 @@ fn another_plans_target_for_the_same_source_stops_the_create() {
     };
     assert!(problems[0].contains("fs-0theirs") && problems[0].contains("fxm-other"));
     // This plan's own target, found by tag (a token FSx no longer remembers): adopted, not created again.
-    let ours = fsx_migrate::port::MigrationResource {
+    let ours = fsx_migrate::cloud::port::MigrationResource {
         id: "fs-0ours".into(),
         plan_id: i.migration.id.clone(),
         ..theirs

@@ -2,7 +2,7 @@
 //! checkpoint that records it, resume, and check that the migration still ends exactly once and loses nothing.
 
 use fsx_migrate::core::Halt;
-use fsx_migrate::driver::Outcome;
+use fsx_migrate::engine::driver::Outcome;
 use fsx_migrate::plan::Checkpoint;
 
 use crate::support::*;
@@ -14,7 +14,7 @@ async fn a_crash_at_every_boundary_resumes_to_one_clean_migration() {
     // A clean run tells how many boundaries there are.
     let mut probe = sim(world("small"));
     let mut intent = intent_for(&mut probe, &req).await;
-    intent.sync.poll_interval = fsx_migrate::units::Duration::mins(5);
+    intent.sync.poll_interval = fsx_migrate::plan::units::Duration::mins(5);
     let (outcome, _, boundaries) = drive_mem(&mut probe, &intent, &Checkpoint::default(), None).await;
     assert_eq!(outcome, Outcome::Halted(Halt::Completed));
     assert!(boundaries > 40, "only {boundaries} boundaries");
@@ -40,7 +40,7 @@ async fn a_crash_at_every_boundary_of_a_twelve_lane_migration_resumes_to_one_cle
     req.plan_id = Some("fxm-crash-lanes".into());
     let mut probe = sim(world("small"));
     let mut intent = intent_for(&mut probe, &req).await;
-    intent.sync.poll_interval = fsx_migrate::units::Duration::mins(5);
+    intent.sync.poll_interval = fsx_migrate::plan::units::Duration::mins(5);
     intent.transfer.max_parallel_tasks = Some(6);
     intent.transfer.lanes = (1..=12)
         .map(|k| fsx_migrate::plan::intent::LaneSpec {

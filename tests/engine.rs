@@ -1,7 +1,7 @@
 //! End-to-end migrations in the simulator with a virtual clock.
 
 use fsx_migrate::core::Halt;
-use fsx_migrate::driver::Outcome;
+use fsx_migrate::engine::driver::Outcome;
 use fsx_migrate::plan::Phase;
 use fsx_migrate::plan::file::PlanFile;
 
@@ -85,7 +85,7 @@ async fn a_target_that_fails_to_create_stops_with_fsx_failure_details() {
     let Outcome::Halted(Halt::TargetFailed { lifecycle, message }) = outcome else {
         panic!("{outcome:?}")
     };
-    assert_eq!(lifecycle, fsx_migrate::model::Lifecycle::Failed);
+    assert_eq!(lifecycle, fsx_migrate::cloud::model::Lifecycle::Failed);
     assert!(message.unwrap().contains("unable to create"));
 }
 
@@ -96,10 +96,10 @@ async fn a_manual_freeze_that_does_not_stop_writers_shows_up_in_the_accounting()
     req.freeze = fsx_migrate::plan::intent::FreezeKind::Manual;
     let mut port = sim(world("small"));
     let intent = intent_for(&mut port, &req).await;
-    let mut store = fsx_migrate::driver::MemoryStore::default();
+    let mut store = fsx_migrate::engine::driver::MemoryStore::default();
     let clock = port.clock();
-    let mut quiet = fsx_migrate::driver::Quiet;
-    let mut driver = fsx_migrate::driver::Driver::new(
+    let mut quiet = fsx_migrate::engine::driver::Quiet;
+    let mut driver = fsx_migrate::engine::driver::Driver::new(
         &mut port,
         clock,
         intent,
@@ -108,7 +108,7 @@ async fn a_manual_freeze_that_does_not_stop_writers_shows_up_in_the_accounting()
         options(),
         &mut quiet,
     );
-    driver.answers = fsx_migrate::driver::Answers::AlwaysYes;
+    driver.answers = fsx_migrate::engine::driver::Answers::AlwaysYes;
     assert_eq!(driver.drive().await.unwrap(), Outcome::Halted(Halt::Completed));
     let acc = port.world.accounting(port.now());
     assert!(acc.writes_during_freeze.unwrap() > 0, "{acc:?}");

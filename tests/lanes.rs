@@ -1,15 +1,15 @@
 //! Lanes: the share split into several DataSync tasks that run in parallel, each converging on its own.
 //! Driven step by step through the core (virtual time, no I/O) and end to end on the simulator.
 
+use fsx_migrate::cloud::model::*;
+use fsx_migrate::cloud::port::{Command, LANE_TAG, Response};
 use fsx_migrate::core::lane::lane_tasks;
 use fsx_migrate::core::preflight::Backend;
 use fsx_migrate::core::{Action, Halt, Input, RunOptions, step};
-use fsx_migrate::driver::Outcome;
-use fsx_migrate::model::*;
+use fsx_migrate::engine::driver::Outcome;
 use fsx_migrate::plan::checkpoint::CHECKPOINT_SCHEMA;
 use fsx_migrate::plan::intent::LaneSpec;
 use fsx_migrate::plan::{Checkpoint, Intent, LaneState, Phase, PhaseEntry};
-use fsx_migrate::port::{Command, LANE_TAG, Response};
 use jiff::Timestamp;
 
 use crate::support::*;
@@ -353,7 +353,11 @@ async fn preflight_refuses_a_preferred_subnet_without_addresses_for_every_lanes_
     use fsx_migrate::core::preflight::{self, Severity};
     let mut port = sim(world("small"));
     let intent = lanes_intent(&mut port, 12, 24).await;
-    let mut env = environment(&mut port, fsx_migrate::port::InspectRequest::for_intent(&intent)).await;
+    let mut env = environment(
+        &mut port,
+        fsx_migrate::cloud::port::InspectRequest::for_intent(&intent),
+    )
+    .await;
     let preferred = intent.target.preferred_subnet_id.clone();
     // 13 tasks × 2 interfaces, plus the file system's 2 (the source is in this subnet too: × 2 sides).
     let needed = 2 + 13 * 2 * 2;

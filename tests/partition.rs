@@ -1,13 +1,13 @@
 //! The partition into lanes: every path copied by exactly one task, every execution within its budget, the
 //! lane count within max_parallel_tasks, and lanes balanced as the folders allow.
 
-use fsx_migrate::model::{filter_matches, task_copies};
+use fsx_migrate::cloud::model::{filter_matches, task_copies};
 use fsx_migrate::plan::intent::{DEFAULT_ENTRIES_PER_EXECUTION, DEFAULT_MAX_PARALLEL_TASKS};
 use fsx_migrate::plan::inventory::{Inventory, parse};
 use fsx_migrate::plan::partition::{
     MAX_FILTER_CHARS, Partition, PartitionError, PartitionRequest, filter_len, partition,
 };
-use fsx_migrate::planner::DEFAULT_EXCLUDES;
+use fsx_migrate::plan::planner::DEFAULT_EXCLUDES;
 use proptest::prelude::*;
 
 use crate::support::*;

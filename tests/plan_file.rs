@@ -68,7 +68,7 @@ async fn saving_a_checkpoint_keeps_the_operators_text_and_comments() {
 
 #[test]
 fn a_checkpoint_with_every_field_round_trips_through_toml() {
-    use fsx_migrate::model::*;
+    use fsx_migrate::cloud::model::*;
     use fsx_migrate::plan::{CurrentSync, PhaseEntry, SyncRecord};
     let t: jiff::Timestamp = "2026-12-01T08:00:00Z".parse().unwrap();
     let cp = Checkpoint {
@@ -280,7 +280,7 @@ fn a_misspelled_enum_is_refused_with_its_field_line_and_the_allowed_values() {
 
 #[tokio::test]
 async fn known_enum_values_in_every_optional_setting_load() {
-    use fsx_migrate::model::*;
+    use fsx_migrate::cloud::model::*;
     let mut port = sim(world("small"));
     let mut intent = intent_for(&mut port, &plan_request()).await;
     let s = &mut intent.target.settings;
@@ -762,7 +762,7 @@ fn a_checkpoint_pinned_with_the_legacy_hash_is_accepted_and_upgraded() {
 
 /// The example plan's intent with lanes from a small inventory.
 async fn intent_with_lanes() -> fsx_migrate::plan::Intent {
-    use fsx_migrate::planner::{InventoryInput, apply_inventory};
+    use fsx_migrate::plan::planner::{InventoryInput, apply_inventory};
     let share = Folder::new(
         "",
         10,

@@ -2,13 +2,13 @@
 
 use std::collections::BTreeMap;
 
+use fsx_migrate::cloud::model::*;
+use fsx_migrate::cloud::port::{CloudError, Command, Environment, ErrorClass, Response, TransferResources};
 use fsx_migrate::core::Halt;
 use fsx_migrate::core::preflight::Backend;
 use fsx_migrate::core::{Action, Input, RunOptions, step};
-use fsx_migrate::driver::Outcome;
-use fsx_migrate::model::*;
+use fsx_migrate::engine::driver::Outcome;
 use fsx_migrate::plan::{Checkpoint, Intent};
-use fsx_migrate::port::{CloudError, Command, Environment, ErrorClass, Response, TransferResources};
 use fsx_migrate::sim::faults::{FaultKind, FaultRule};
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
@@ -26,7 +26,11 @@ fn base_intent() -> (Intent, Environment) {
     runtime().block_on(async {
         let mut port = sim(world("small"));
         let intent = intent_for(&mut port, &plan_request()).await;
-        let env = environment(&mut port, fsx_migrate::port::InspectRequest::for_intent(&intent)).await;
+        let env = environment(
+            &mut port,
+            fsx_migrate::cloud::port::InspectRequest::for_intent(&intent),
+        )
+        .await;
         (intent, env)
     })
 }
@@ -84,7 +88,7 @@ proptest! {
             let mut intent = intent_for(&mut port, &plan_request()).await;
             // Faults start after planning: `plan` is a separate command with its own error handling.
             port.world.faults = faults;
-            intent.sync.poll_interval = fsx_migrate::units::Duration::mins(5);
+            intent.sync.poll_interval = fsx_migrate::plan::units::Duration::mins(5);
             let mut cp = Checkpoint::default();
             let plan = crashes.into_iter().map(Some).chain(std::iter::repeat_n(None, 6));
             let mut completed = false;
@@ -233,7 +237,7 @@ proptest! {
 /// so the cutover rules are checked on every path, and the test asserts that every phase was reached.
 #[test]
 fn protocol_aware_inputs_reach_every_phase_and_keep_the_cutover_rules() {
-    use fsx_migrate::port::CloudPort;
+    use fsx_migrate::cloud::port::CloudPort;
     use proptest::strategy::ValueTree;
     use proptest::test_runner::{Config, TestRunner};
     const CASES: u32 = 48;
@@ -269,7 +273,7 @@ fn protocol_aware_inputs_reach_every_phase_and_keep_the_cutover_rules() {
                         .as_ref()
                         .expect("write-ahead");
                     assert_eq!(
-                        req.tags.get(fsx_migrate::port::SYNC_TAG),
+                        req.tags.get(fsx_migrate::cloud::port::SYNC_TAG),
                         Some(&current.sync_id())
                     );
                     if req.kind == SyncKind::Final {

@@ -2,13 +2,13 @@
 //! One test per rule (docs/ARCHITECTURE.md, "Irreversible steps re-check the world"); the core tests in
 //! `core.rs` pin single transitions, these drive whole migrations against the simulated cloud.
 
+use fsx_migrate::cloud::model::SyncKind;
+use fsx_migrate::cloud::port::{PLAN_TAG, SYNC_TAG};
 use fsx_migrate::core::{Halt, IrreversibleStep, RunOptions};
-use fsx_migrate::driver::Outcome;
-use fsx_migrate::model::SyncKind;
+use fsx_migrate::engine::driver::Outcome;
 use fsx_migrate::plan::{Checkpoint, Phase};
-use fsx_migrate::port::{PLAN_TAG, SYNC_TAG};
 
-use fsx_migrate::port::CloudPort;
+use fsx_migrate::cloud::port::CloudPort;
 
 use crate::support::*;
 
@@ -75,15 +75,15 @@ async fn a_running_execution_of_a_lost_request_is_waited_for_not_adopted() {
     .await;
     // An initial sync this plan started for a request its checkpoint no longer has.
     let task_arn = cp.forward.lanes[0].task_arn.clone().unwrap();
-    let lost = fsx_migrate::port::StartExecutionRequest {
+    let lost = fsx_migrate::cloud::port::StartExecutionRequest {
         task_arn,
         kind: SyncKind::Initial,
-        overrides: fsx_migrate::port::TaskOptions {
-            transfer_mode: fsx_migrate::port::TransferMode::Changed,
-            verify_mode: fsx_migrate::model::VerifyMode::OnlyFilesTransferred,
-            preserve_deleted_files: fsx_migrate::port::PreserveDeletedFiles::Preserve,
-            security_descriptor_copy: fsx_migrate::model::SecurityDescriptorCopy::OwnerDacl,
-            log_level: fsx_migrate::model::LogLevel::Off,
+        overrides: fsx_migrate::cloud::port::TaskOptions {
+            transfer_mode: fsx_migrate::cloud::port::TransferMode::Changed,
+            verify_mode: fsx_migrate::cloud::model::VerifyMode::OnlyFilesTransferred,
+            preserve_deleted_files: fsx_migrate::cloud::port::PreserveDeletedFiles::Preserve,
+            security_descriptor_copy: fsx_migrate::cloud::model::SecurityDescriptorCopy::OwnerDacl,
+            log_level: fsx_migrate::cloud::model::LogLevel::Off,
         },
         tags: [
             (PLAN_TAG.to_string(), intent.migration.id.clone()),
@@ -92,7 +92,7 @@ async fn a_running_execution_of_a_lost_request_is_waited_for_not_adopted() {
         .into(),
     };
     let started = port
-        .execute(&fsx_migrate::port::Command::StartExecution(lost))
+        .execute(&fsx_migrate::cloud::port::Command::StartExecution(lost))
         .await;
     assert!(started.is_ok(), "{started:?}");
     let (outcome, cp) = drive_opts(&mut port, &intent, &cp, options()).await;
@@ -291,7 +291,7 @@ async fn a_record_changed_by_someone_else_is_not_overwritten() {
         .world
         .records
         .iter_mut()
-        .find(|r| fsx_migrate::model::dns_eq(&r.name, &intent.dns.record_name))
+        .find(|r| fsx_migrate::cloud::model::dns_eq(&r.name, &intent.dns.record_name))
         .expect("the plan's record");
     record.values = vec!["someone-elses-server.corp.example.com".into()];
     let (outcome, _) = drive_opts(&mut port, &intent, &cp, options()).await;
@@ -364,7 +364,7 @@ async fn an_unset_password_variable_fails_before_anything_is_created() {
     let mut port = sim(world("small"));
     let mut req = plan_request();
     req.smb_password =
-        fsx_migrate::plan::intent::PasswordSource::Env("FSX_MIGRATE_TEST_UNSET_VARIABLE".into());
+        fsx_migrate::cloud::model::PasswordSource::Env("FSX_MIGRATE_TEST_UNSET_VARIABLE".into());
     let intent = intent_for(&mut port, &req).await;
     let (outcome, cp) = drive_opts(&mut port, &intent, &Checkpoint::default(), options()).await;
     let Outcome::Halted(halt @ Halt::PreflightFailed(_)) = outcome else {
@@ -463,7 +463,7 @@ async fn a_crash_at_every_boundary_of_the_lookup_and_retry_paths_resumes_cleanly
     ];
     let mut probe = world_with_faults(&faults);
     let mut intent = intent_for(&mut probe, &plan_request()).await;
-    intent.sync.poll_interval = fsx_migrate::units::Duration::mins(5);
+    intent.sync.poll_interval = fsx_migrate::plan::units::Duration::mins(5);
     let (outcome, _, boundaries) = drive_mem(&mut probe, &intent, &Checkpoint::default(), None).await;
     assert_eq!(outcome, Outcome::Halted(Halt::Completed));
     for k in 0..boundaries {

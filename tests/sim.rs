@@ -1,14 +1,14 @@
 //! The simulator's own behaviour behind the port: faults that change what happened (lost responses, skipped
 //! files) and the operations fault rules may name.
 
-use fsx_migrate::driver::{Driver, MemoryStore, Outcome, Quiet};
-use fsx_migrate::model::{ExecutionStatus, Side, SyncKind};
-use fsx_migrate::port::ALL_OPERATIONS;
-use fsx_migrate::port::{CloudError, CloudPort, Command, ErrorClass, Response};
+use fsx_migrate::cloud::model::{ExecutionStatus, Side, SyncKind};
+use fsx_migrate::cloud::port::ALL_OPERATIONS;
+use fsx_migrate::cloud::port::{CloudError, CloudPort, Command, ErrorClass, Response};
+use fsx_migrate::engine::driver::{Driver, MemoryStore, Outcome, Quiet};
+use fsx_migrate::plan::units::Duration;
 use fsx_migrate::sim::faults::FaultRule;
 use fsx_migrate::sim::scenario::{self, ScenarioSpec};
 use fsx_migrate::sim::{SimPort, epoch, folders};
-use fsx_migrate::units::Duration;
 
 use crate::support::*;
 
@@ -193,7 +193,7 @@ async fn start(port: &mut SimPort, recorded: &[Command], task_arn: &str) -> Stri
     start_kind(port, recorded, task_arn, SyncKind::Initial).await
 }
 
-async fn describe(port: &mut SimPort, arn: &str) -> fsx_migrate::model::ExecutionInfo {
+async fn describe(port: &mut SimPort, arn: &str) -> fsx_migrate::cloud::model::ExecutionInfo {
     let command = Command::DescribeExecution {
         execution_arn: arn.to_string(),
     };
@@ -295,7 +295,7 @@ async fn sync_lanes(port: &mut SimPort, recorded: &[Command], tasks: &[String], 
             // The swap, not the UPSERT that lowered the TTL ahead of it (same value).
             .find(|c| {
                 matches!(c, Command::UpsertCname(r)
-                    if !fsx_migrate::model::dns_eq(&r.value, &port.world.source.dns_name))
+                    if !fsx_migrate::cloud::model::dns_eq(&r.value, &port.world.source.dns_name))
             })
             .cloned()
             .unwrap();

@@ -2,16 +2,16 @@
 
 use std::collections::BTreeMap;
 
-use fsx_migrate::core::{Halt, RunOptions};
-use fsx_migrate::driver::Outcome;
-use fsx_migrate::model::SyncKind;
-use fsx_migrate::plan::checkpoint::CHECKPOINT_SCHEMA;
-use fsx_migrate::plan::file::{CHECKPOINT_MARKER, PlanFile};
-use fsx_migrate::plan::{CurrentSync, Phase};
-use fsx_migrate::port::{
+use fsx_migrate::cloud::model::SyncKind;
+use fsx_migrate::cloud::port::{
     CloudPort, Command, PLAN_TAG, PreserveDeletedFiles, Response, SYNC_TAG, StartExecutionRequest,
     TaskOptions, TransferMode,
 };
+use fsx_migrate::core::{Halt, RunOptions};
+use fsx_migrate::engine::driver::Outcome;
+use fsx_migrate::plan::checkpoint::CHECKPOINT_SCHEMA;
+use fsx_migrate::plan::file::{CHECKPOINT_MARKER, PlanFile};
+use fsx_migrate::plan::{CurrentSync, Phase};
 
 use crate::support::*;
 
@@ -73,10 +73,10 @@ async fn a_schema_1_plan_captured_mid_migration_resumes_and_completes() {
             kind: SyncKind::Incremental,
             overrides: TaskOptions {
                 transfer_mode: TransferMode::Changed,
-                verify_mode: fsx_migrate::model::VerifyMode::OnlyFilesTransferred,
+                verify_mode: fsx_migrate::cloud::model::VerifyMode::OnlyFilesTransferred,
                 preserve_deleted_files: PreserveDeletedFiles::Preserve,
-                security_descriptor_copy: fsx_migrate::model::SecurityDescriptorCopy::OwnerDacl,
-                log_level: fsx_migrate::model::LogLevel::Basic,
+                security_descriptor_copy: fsx_migrate::cloud::model::SecurityDescriptorCopy::OwnerDacl,
+                log_level: fsx_migrate::cloud::model::LogLevel::Basic,
             },
             tags: BTreeMap::from([
                 (PLAN_TAG.to_string(), before_plan_id(&plan)),

@@ -13,8 +13,8 @@ use aws_sdk_datasync::types as ds;
 use crate::aws::errors;
 use crate::aws::retries;
 use crate::aws::secrets;
-use crate::model::{ExecutionCounters, ExecutionInfo, ExecutionStatus, PhaseDurations, TaskReport};
-use crate::port::{
+use crate::cloud::model::{ExecutionCounters, ExecutionInfo, ExecutionStatus, PhaseDurations, TaskReport};
+use crate::cloud::port::{
     CloudError, CreateLocationRequest, CreateTaskRequest, ExecutionCandidate, MigrationResource, PLAN_TAG,
     PreserveDeletedFiles, ResourceKind, SIDE_TAG, SOURCE_TAG, StartExecutionRequest, TaskOptions,
     TransferMode, TransferResources, lane_of,

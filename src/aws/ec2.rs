@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 use aws_sdk_ec2::types::Filter;
 
 use crate::aws::errors;
-use crate::model::SubnetInfo;
-use crate::port::CloudError;
+use crate::cloud::model::SubnetInfo;
+use crate::cloud::port::CloudError;
 
 const DESCRIBE_ENIS: &str = "ec2:DescribeNetworkInterfaces";
 const DESCRIBE_SUBNETS: &str = "ec2:DescribeSubnets";

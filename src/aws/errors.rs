@@ -12,7 +12,7 @@ use aws_sdk_fsx::error::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::port::{CloudError, ErrorClass};
+use crate::cloud::port::{CloudError, ErrorClass};
 
 /// Error codes AWS uses for throttling (the SDK's own list in `aws-runtime` retries/classifiers.rs).
 const THROTTLING_CODES: &[&str] = &[

@@ -11,11 +11,13 @@ use aws_sdk_fsx::types as fsx;
 
 use crate::aws::errors;
 use crate::aws::secrets;
-use crate::model::{
+use crate::cloud::model::{
     ActiveDirectory, AuditLog, DeploymentType, DiskIops, FileSystemInfo, FileSystemSettings, FileSystemType,
     Lifecycle, StorageType,
 };
-use crate::port::{CloudError, CreateTargetRequest, MigrationResource, PLAN_TAG, ResourceKind, SOURCE_TAG};
+use crate::cloud::port::{
+    CloudError, CreateTargetRequest, MigrationResource, PLAN_TAG, ResourceKind, SOURCE_TAG,
+};
 
 const DESCRIBE: &str = "fsx:DescribeFileSystems";
 const CREATE: &str = "fsx:CreateFileSystem";

@@ -10,7 +10,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::aws::errors;
-use crate::port::{CloudError, ErrorClass};
+use crate::cloud::port::{CloudError, ErrorClass};
 
 const DESCRIBE: &str = "logs:DescribeLogGroups";
 const CREATE: &str = "logs:CreateLogGroup";

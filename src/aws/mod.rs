@@ -21,7 +21,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
-use crate::port::{CloudError, CloudPort, Command, Environment, ErrorClass, Response};
+use crate::cloud::port::{CloudError, CloudPort, Command, Environment, ErrorClass, Response};
 
 /// The Region used with `--endpoint-url` when nothing else names one (emulators accept any).
 const EMULATOR_DEFAULT_REGION: &str = "us-east-1";
@@ -125,7 +125,7 @@ impl AwsPort {
     }
 
     /// Preflight facts: the source (with its security groups from EC2), the subnets, the zone and record.
-    async fn inspect(&self, request: &crate::port::InspectRequest) -> Result<Environment, CloudError> {
+    async fn inspect(&self, request: &crate::cloud::port::InspectRequest) -> Result<Environment, CloudError> {
         let source = match fsx::describe(&self.fsx, &request.source_file_system_id).await? {
             Some(described) => {
                 let mut info = described.info;
@@ -163,7 +163,7 @@ impl AwsPort {
     async fn migration_resources(
         &self,
         source_id: &str,
-    ) -> Result<Vec<crate::port::MigrationResource>, CloudError> {
+    ) -> Result<Vec<crate::cloud::port::MigrationResource>, CloudError> {
         let mut found = fsx::migration_file_systems(&self.fsx, source_id).await?;
         found.extend(datasync::migration_tasks(&self.datasync, source_id).await?);
         Ok(found)

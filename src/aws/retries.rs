@@ -2,7 +2,7 @@
 //!
 //! The standard retry mode resends a request after throttling, a timeout or a 5xx. For the DataSync creates
 //! that take no client token (CreateLocationFsxWindows, CreateTask, StartTaskExecution; see
-//! [`crate::port::NON_IDEMPOTENT_OPERATIONS`]) a timeout or a 5xx does not say whether the first request
+//! [`crate::cloud::port::NON_IDEMPOTENT_OPERATIONS`]) a timeout or a 5xx does not say whether the first request
 //! acted, and a resend could make a second location, task or execution. For those operations only
 //! throttling, which is a refusal, is retried by the SDK; any other failure reaches the core after one
 //! attempt, which resolves it by looking the resource up by its tags (`core::machine`, `failed`).

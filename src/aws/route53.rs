@@ -7,8 +7,8 @@
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
 
 use crate::aws::errors;
-use crate::model::{ChangeStatus, DnsRecord};
-use crate::port::{CloudError, UpsertCnameRequest};
+use crate::cloud::model::{ChangeStatus, DnsRecord};
+use crate::cloud::port::{CloudError, UpsertCnameRequest};
 
 const GET_ZONE: &str = "route53:GetHostedZone";
 const LIST_RECORDS: &str = "route53:ListResourceRecordSets";

@@ -7,8 +7,8 @@
 use std::fmt;
 
 use crate::aws::errors;
-use crate::plan::intent::PasswordSource;
-use crate::port::{CloudError, ErrorClass};
+use crate::cloud::model::PasswordSource;
+use crate::cloud::port::{CloudError, ErrorClass};
 
 /// The operation name used in errors raised while reading a password locally.
 const LOCAL_OPERATION: &str = "fsx-migrate:ReadPassword";

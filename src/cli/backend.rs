@@ -5,9 +5,9 @@ use jiff::Timestamp;
 
 use super::Global;
 use crate::aws::{AwsOptions, AwsPort};
-use crate::clock::Clock;
+use crate::cloud::port::{CloudError, CloudPort, Command, Response};
+use crate::engine::clock::Clock;
 use crate::error::Failure;
-use crate::port::{CloudError, CloudPort, Command, Response};
 use crate::sim::SimPort;
 
 /// The port a command runs against.

@@ -9,23 +9,23 @@ use serde::Serialize;
 
 use super::backend::AnyPort;
 use super::{Cli, CommandLine, Global, Output, PlanArgs, RunArgs, SimCommand};
+use crate::cli::progress::Progress;
+use crate::cli::report::{self, halt_failure, needs_operator_failure};
+use crate::cloud::port::{CloudPort, Command, Environment, InspectRequest, Response};
 use crate::core::RunOptions;
 use crate::core::preflight::{self, Backend, Finding};
-use crate::driver::{Answers, Driver, Interrupt, Outcome};
+use crate::engine::driver::{Answers, Driver, Interrupt, Outcome};
+use crate::engine::dry_run;
 use crate::error::Failure;
-use crate::forecast_run;
 use crate::plan::file::{PlanFile, PlanLock};
 use crate::plan::intent::{check_entries_per_execution, check_max_parallel_tasks};
 use crate::plan::inventory;
+use crate::plan::planner::{InventoryInput, NO_INVENTORY_NOTE, PlanRequest, apply_inventory, intent_from};
+use crate::plan::units::Bytes;
 use crate::plan::{Checkpoint, Intent};
-use crate::planner::{InventoryInput, NO_INVENTORY_NOTE, PlanRequest, apply_inventory, intent_from};
-use crate::port::{CloudPort, Command, Environment, InspectRequest, Response};
-use crate::progress::Progress;
-use crate::report::{self, halt_failure, needs_operator_failure};
 use crate::sim::faults::FaultRule;
 use crate::sim::scenario::{self, DataAssumptions, ScenarioSpec};
 use crate::sim::{self as simulator};
-use crate::units::Bytes;
 
 pub async fn dispatch(cli: Cli, multi: MultiProgress) -> Result<(), Failure> {
     let global = cli.global;
@@ -199,7 +199,7 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
             );
         }
     }
-    crate::plan::file::write_atomically(&out, text.as_bytes())?;
+    crate::files::write_atomically(&out, text.as_bytes())?;
     match global.output {
         Output::Json => print_json(&PlanReport {
             plan: &out,
@@ -356,7 +356,7 @@ fn finish(outcome: Outcome, file: &PlanFile, plan: &str) -> Result<(), Failure> 
 
 /// The summary printed when a migration completes.
 pub fn completion_text(intent: &Intent, cp: &Checkpoint) -> String {
-    let p = report::predictions(intent, cp);
+    let p = crate::core::forecast::predictions(intent, cp);
     let mut out = format!(
         "Migration {} complete: {} now points at {} ({}).\n",
         intent.migration.id,
@@ -367,8 +367,8 @@ pub fn completion_text(intent: &Intent, cp: &Checkpoint) -> String {
     if let (Some(d), Some(service)) = (p.downtime_secs, p.service_downtime_secs) {
         out.push_str(&format!(
             "Downtime users saw: {} (freeze to DNS in sync: {}, then the TTL clients cached).\n",
-            crate::units::Duration(d),
-            crate::units::Duration(service)
+            crate::plan::units::Duration(d),
+            crate::plan::units::Duration(service)
         ));
     }
     out.push_str(&format!(
@@ -445,7 +445,7 @@ async fn dry_run(
 ) -> Result<(), Failure> {
     let (world, checkpoint, source) = forecast_world(global, &args.assume, file).await?;
     let now = simulator::now_of(&world);
-    let forecast = forecast_run::forecast(&file.intent, &checkpoint, &world, now, options).await?;
+    let forecast = dry_run::forecast(&file.intent, &checkpoint, &world, now, options).await?;
     match global.output {
         Output::Json => print_json(&forecast),
         Output::Text => {
@@ -453,7 +453,7 @@ async fn dry_run(
                 "Dry run of {plan}: nothing is created, changed or confirmed. Forecast against {source}; \
                  ids of resources not created yet are the forecast's own."
             );
-            print!("{}", forecast_run::render(&forecast, &intro));
+            print!("{}", report::dry_run_text(&forecast, &intro));
         }
     }
     Ok(())
@@ -463,7 +463,7 @@ async fn compare(global: &Global, args: &super::CompareArgs) -> Result<(), Failu
     let file = PlanFile::load(&args.plan)?;
     let (world, _, source) = forecast_world(global, &args.assume, &file).await?;
     let now = simulator::now_of(&world);
-    let alternatives = forecast_run::compare(&file.intent, &world, now).await?;
+    let alternatives = dry_run::compare(&file.intent, &world, now).await?;
     match global.output {
         Output::Json => print_json(&alternatives),
         Output::Text => {
@@ -471,7 +471,7 @@ async fn compare(global: &Global, args: &super::CompareArgs) -> Result<(), Failu
                 "{}: the whole migration four ways, each forecast against {source}.",
                 args.plan.display()
             );
-            print!("{}", forecast_run::render_comparison(&alternatives, &intro));
+            print!("{}", report::comparison_text(&alternatives, &intro));
         }
     }
     Ok(())
@@ -493,8 +493,8 @@ struct StatusReport<'a> {
     lanes: &'a [crate::plan::LaneState],
     /// The guards on the final sync that tripped, and who accepted them.
     guards: Vec<GuardStatus<'a>>,
-    phases: Vec<report::PhaseRow>,
-    predictions: report::Predictions,
+    phases: Vec<crate::plan::checkpoint::PhaseRow>,
+    predictions: crate::core::forecast::Predictions,
 }
 
 #[derive(Serialize)]
@@ -546,8 +546,8 @@ fn status(global: &Global, path: &Path) -> Result<(), Failure> {
         target_dns_name: cp.target_dns_name.as_deref(),
         lanes: &cp.forward.lanes,
         guards: guards(cp),
-        phases: report::phase_rows(cp, None),
-        predictions: report::predictions(intent, cp),
+        phases: cp.phase_rows(None),
+        predictions: crate::core::forecast::predictions(intent, cp),
     };
     match global.output {
         Output::Json => print_json(&report),
@@ -623,7 +623,7 @@ fn status_text(r: &StatusReport<'_>) -> String {
         let spent = if current {
             "(current)".to_string()
         } else {
-            crate::units::Duration(row.duration_secs).to_string()
+            crate::plan::units::Duration(row.duration_secs).to_string()
         };
         let _ = writeln!(o, "  {:<18} {}  {spent}", row.phase.name(), row.entered_at);
     }
@@ -649,14 +649,14 @@ fn status_text(r: &StatusReport<'_>) -> String {
         let _ = writeln!(
             o,
             "Downtime users saw: {} (freeze to DNS in sync: {}, then the TTL clients cached).",
-            crate::units::Duration(d),
-            crate::units::Duration(service)
+            crate::plan::units::Duration(d),
+            crate::plan::units::Duration(service)
         );
     } else if let Some(d) = p.predicted_downtime_secs {
         let _ = writeln!(
             o,
             "Predicted downtime users see: about {} (the slowest lane's last sync, DNS propagation, the TTL clients cache).",
-            crate::units::Duration(d)
+            crate::plan::units::Duration(d)
         );
     }
     o
@@ -771,7 +771,7 @@ fn sim_inventory(path: &Path, out: Option<&Path>) -> Result<(), Failure> {
     let world = simulator::load_world(path)?;
     let csv = simulator::folders::inventory_csv(&world.data.folders);
     match out {
-        Some(out) => crate::plan::file::write_atomically(out, csv.as_bytes()),
+        Some(out) => crate::files::write_atomically(out, csv.as_bytes()),
         None => {
             print!("{csv}");
             Ok(())

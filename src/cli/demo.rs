@@ -8,24 +8,25 @@ use clap::Args;
 use indicatif::MultiProgress;
 
 use super::{Global, Output};
-use crate::clock::Clock;
+use crate::cloud::model::PasswordSource;
 use crate::core::preflight::Backend;
 use crate::core::{Halt, RunOptions};
-use crate::driver::{Answers, Driver, Interrupt, Outcome};
+use crate::engine::clock::Clock;
+use crate::engine::driver::{Answers, Driver, Interrupt, Outcome};
+use crate::engine::dry_run::forecast;
 use crate::error::Failure;
-use crate::forecast_run::forecast;
 use crate::plan::file::PlanFile;
-use crate::plan::intent::{FreezeKind, PasswordSource};
+use crate::plan::intent::FreezeKind;
 
 /// The demo's simulated DataSync user reads its password from this variable, which `main` sets for the demo
 /// (the simulator checks that a plan's password source resolves, as a real run does).
 pub const DEMO_PASSWORD_VARIABLE: &str = "FSX_MIGRATE_DEMO_PASSWORD";
-use crate::planner::{PlanRequest, intent_from};
-use crate::progress::Progress;
-use crate::report;
+use crate::cli::progress::Progress;
+use crate::cli::report;
+use crate::plan::planner::{PlanRequest, intent_from};
+use crate::plan::units::Duration;
 use crate::sim::scenario::{self, ScenarioSpec};
 use crate::sim::{self as simulator, SimPort};
-use crate::units::Duration;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -74,7 +75,7 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
     let env = super::commands::inspect(&mut discovery, request.inspect_request()).await?;
     let intent = intent_from(&env, &request).ok_or_else(|| Failure::internal("demo source missing"))?;
     let header = "Written by `fsx-migrate demo` against its simulated world.";
-    crate::plan::file::write_atomically(
+    crate::files::write_atomically(
         &plan_path,
         crate::plan::render::render(&intent, header).as_bytes(),
     )?;
@@ -92,7 +93,7 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
     eprintln!(
         "fsx-migrate demo: {} files, {} on {} ({} MB/s), {:.1}% of files written per day.",
         spec.files,
-        crate::units::Bytes(spec.bytes),
+        crate::plan::units::Bytes(spec.bytes),
         scenario::SOURCE_ID,
         spec.throughput_mbps,
         spec.change_rate_per_day * 100.0
@@ -143,7 +144,7 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
         let value = serde_json::json!({
             "world": world_path, "plan": plan_path,
             "wall_secs": wall.elapsed().as_secs_f64(),
-            "phases": report::phase_rows(&file.checkpoint, Some(now)),
+            "phases": file.checkpoint.phase_rows(Some(now)),
             "lanes": file.checkpoint.forward.lanes,
             "accounting": accounting,
         });

@@ -4,6 +4,8 @@
 mod backend;
 mod commands;
 mod demo;
+pub mod progress;
+pub mod report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -237,7 +239,7 @@ pub fn main() -> ExitCode {
         // concurrently. The value is a stand-in: the demo's DataSync user is simulated.
         unsafe { std::env::set_var(demo::DEMO_PASSWORD_VARIABLE, "simulated") };
     }
-    let multi = crate::progress::Progress::stderr_target();
+    let multi = crate::cli::progress::Progress::stderr_target();
     init_logging(&cli.global, &multi);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -275,7 +277,7 @@ fn init_logging(global: &Global, multi: &indicatif::MultiProgress) {
     });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(crate::progress::LogWriter(multi.clone()))
+        .with_writer(crate::cli::progress::LogWriter(multi.clone()))
         .without_time()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)

@@ -4,9 +4,11 @@
 //! proportional to the bytes changed; the measured phase durations of the last incremental are the best
 //! forecast of the final sync (peers-and-pain-points §3.1).
 
-use crate::model::{SyncKind, VerifyMode};
+use serde::Serialize;
+
+use crate::cloud::model::{SyncKind, VerifyMode};
+use crate::plan::units::Duration;
 use crate::plan::{Checkpoint, Intent, SyncRecord};
-use crate::units::Duration;
 
 /// Route 53 propagation we budget for after the UPSERT ("generally within 60 seconds").
 pub const DNS_PROPAGATION_SECS: u64 = 60;
@@ -48,8 +50,8 @@ impl Convergence {
         if self.changed_bytes.0 >= self.changed_bytes.1 {
             out.push(format!(
                 "{} changed (threshold {})",
-                crate::units::Bytes(self.changed_bytes.0),
-                crate::units::Bytes(self.changed_bytes.1)
+                crate::plan::units::Bytes(self.changed_bytes.0),
+                crate::plan::units::Bytes(self.changed_bytes.1)
             ));
         }
         if self.duration_secs.0 >= self.duration_secs.1 {
@@ -112,5 +114,58 @@ pub fn cached_ttl(intent: &Intent, cp: &Checkpoint) -> u64 {
         (Some(_), _) => plan,
         (None, Some(record)) => record.ttl.unwrap_or(plan).max(plan),
         (None, None) => plan,
+    }
+}
+
+/// What the operator needs to know about the cutover from the history so far.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Predictions {
+    /// Successful incremental runs of the lane that ran the most.
+    pub incremental_runs: u32,
+    /// Every lane's last incremental is under every threshold (None before every lane ran one).
+    pub converged: Option<bool>,
+    pub still_over: Vec<String>,
+    /// Client-perceived downtime: freeze until the last client resolves the new name.
+    pub predicted_downtime_secs: Option<u64>,
+    /// Measured the same way once the swap is in sync: freeze to INSYNC plus the TTL clients cached.
+    pub downtime_secs: Option<u64>,
+    /// Freeze to Route 53 INSYNC.
+    pub service_downtime_secs: Option<u64>,
+}
+
+pub fn predictions(intent: &Intent, cp: &Checkpoint) -> Predictions {
+    let lanes = &cp.forward.lanes;
+    let convergences: Vec<(String, Option<Convergence>)> = lanes
+        .iter()
+        .map(|l| {
+            let last = l.last_success(SyncKind::Incremental);
+            (l.name.clone(), last.map(|r| Convergence::of(intent, r)))
+        })
+        .collect();
+    let converged = if lanes.is_empty() || convergences.iter().any(|(_, c)| c.is_none()) {
+        None
+    } else {
+        Some(
+            convergences
+                .iter()
+                .all(|(_, c)| c.as_ref().is_some_and(Convergence::converged)),
+        )
+    };
+    let still_over = convergences
+        .iter()
+        .filter_map(|(name, c)| c.as_ref().map(|c| (name, c.misses())))
+        .flat_map(|(name, misses)| misses.into_iter().map(move |m| format!("lane {name}: {m}")))
+        .collect();
+    let service = match (cp.frozen_at, cp.dns_insync_at) {
+        (Some(f), Some(i)) => Some(super::lane::secs_between(f, i).as_secs()),
+        _ => None,
+    };
+    Predictions {
+        incremental_runs: lanes.iter().map(|l| l.incremental_successes()).max().unwrap_or(0),
+        converged,
+        still_over,
+        predicted_downtime_secs: predicted_downtime(intent, cp).map(Duration::as_secs),
+        downtime_secs: service.map(|s| s + cached_ttl(intent, cp)),
+        service_downtime_secs: service,
     }
 }

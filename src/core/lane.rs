@@ -7,11 +7,11 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::model::SyncKind;
+use crate::cloud::model::SyncKind;
+use crate::cloud::port::{ExecutionCandidate, PLAN_TAG, SYNC_TAG};
 use crate::plan::checkpoint::{CurrentSync, LaneState};
 use crate::plan::intent::{Intent, REST_LANE, WHOLE_SHARE_LANE};
-use crate::port::{ExecutionCandidate, PLAN_TAG, SYNC_TAG};
-use crate::units::Duration;
+use crate::plan::units::Duration;
 
 /// How far DataSync's StartTime may be before our write-ahead `requested_at` and still be ours: the ops
 /// box's clock and AWS's may disagree a little. The per-request sync tag is the primary proof.

@@ -13,19 +13,19 @@ use super::lane::{
     ExecutionChoice, after, choose_execution, lane_tasks, next_poll, predicted_run, secs_between,
 };
 use super::preflight::{self, Backend, Finding, Severity};
-use crate::model::{
+use crate::cloud::model::{
     ChangeStatus, DeploymentType, ExecutionInfo, FileSystemInfo, Lifecycle, LogLevel, Side, SyncKind,
 };
-use crate::plan::checkpoint::{CHECKPOINT_SCHEMA, GuardTrip, LaneState};
-use crate::plan::intent::{FreezeKind, changed_fields};
-use crate::plan::{Checkpoint, CurrentSync, Intent, Phase, PhaseEntry, SyncRecord};
-use crate::port::{
+use crate::cloud::port::{
     CloudError, Command, CreateLocationRequest, CreateTargetRequest, CreateTaskRequest, Environment,
     ErrorClass, ExecutionCandidate, InspectRequest, LANE_TAG, MigrationResource, NON_IDEMPOTENT_OPERATIONS,
     PLAN_TAG, PreserveDeletedFiles, ResourceKind, Response, SIDE_TAG, SOURCE_TAG, SYNC_TAG,
     StartExecutionRequest, TaskOptions, TransferMode, UpsertCnameRequest,
 };
-use crate::units::Duration;
+use crate::plan::checkpoint::{CHECKPOINT_SCHEMA, GuardTrip, LaneState};
+use crate::plan::intent::{FreezeKind, changed_fields};
+use crate::plan::units::Duration;
+use crate::plan::{Checkpoint, CurrentSync, Intent, Phase, PhaseEntry, SyncRecord};
 
 /// How often to poll a file system that is being created.
 pub const TARGET_POLL: Duration = Duration::secs(60);
@@ -1274,7 +1274,7 @@ impl Machine<'_> {
             details.push(format!(
                 "last syncs of {} lane(s): {files} files, {} changed; the slowest took {}; the oldest ended {} ago",
                 lasts.len(),
-                crate::units::Bytes(bytes),
+                crate::plan::units::Bytes(bytes),
                 Duration(slowest.run_secs()),
                 secs_between(oldest, self.now)
             ));
@@ -1479,7 +1479,9 @@ impl Machine<'_> {
         };
         let target = self.cp.target_dns_name.as_deref().unwrap_or_default();
         let points_at = |name: &str| {
-            !name.is_empty() && record.values.len() == 1 && crate::model::dns_eq(&record.values[0], name)
+            !name.is_empty()
+                && record.values.len() == 1
+                && crate::cloud::model::dns_eq(&record.values[0], name)
         };
         let mut problems = Vec::new();
         if !record.record_type.eq_ignore_ascii_case("CNAME") {

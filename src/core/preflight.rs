@@ -6,9 +6,9 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::model::{DeploymentType, FileSystemType, Lifecycle, StorageType, SubnetInfo};
+use crate::cloud::model::{DeploymentType, FileSystemType, Lifecycle, StorageType, SubnetInfo};
+use crate::cloud::port::Environment;
 use crate::plan::intent::{FreezeKind, Intent};
-use crate::port::Environment;
 
 /// The longest AD domain name Single-AZ 2 and Multi-AZ file systems accept (FSx docs).
 pub const MAX_MULTI_AZ_DOMAIN_LEN: usize = 47;
@@ -278,7 +278,7 @@ fn check_dns(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
         let points_at_source = record
             .values
             .iter()
-            .any(|v| crate::model::dns_eq(v, &source.dns_name));
+            .any(|v| crate::cloud::model::dns_eq(v, &source.dns_name));
         if !points_at_source {
             out.push(error(
                 format!(

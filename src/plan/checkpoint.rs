@@ -10,8 +10,8 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{DnsRecord, ExecutionCounters, ExecutionStatus, PhaseDurations, SyncKind};
-use crate::port::WHOLE_SHARE_LANE;
+use crate::cloud::model::{DnsRecord, ExecutionCounters, ExecutionStatus, PhaseDurations, SyncKind};
+use crate::cloud::port::WHOLE_SHARE_LANE;
 
 /// The checkpoint schema this release writes.
 pub const CHECKPOINT_SCHEMA: u32 = 2;
@@ -474,5 +474,40 @@ impl Checkpoint {
         if had_started {
             self.schema = CHECKPOINT_SCHEMA;
         }
+    }
+}
+
+/// One row of a phase timeline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PhaseRow {
+    pub phase: Phase,
+    pub entered_at: Timestamp,
+    /// Until the next phase, or until `now` for the current one.
+    pub duration_secs: u64,
+}
+
+impl Checkpoint {
+    /// The timeline as rows with the time spent in each phase (the current one until `now`).
+    pub fn phase_rows(&self, now: Option<Timestamp>) -> Vec<PhaseRow> {
+        let mut rows = Vec::new();
+        for (i, entry) in self.timeline.iter().enumerate() {
+            let end = self
+                .timeline
+                .get(i + 1)
+                .map(|e| e.at)
+                .or(if entry.phase == Phase::Complete {
+                    Some(entry.at)
+                } else {
+                    now
+                });
+            rows.push(PhaseRow {
+                phase: entry.phase,
+                entered_at: entry.at,
+                duration_secs: end.map_or(0, |e| {
+                    u64::try_from(e.duration_since(entry.at).as_secs()).unwrap_or(0)
+                }),
+            });
+        }
+        rows
     }
 }

@@ -6,7 +6,7 @@
 //! below it — so comments and formatting in the intent survive every write.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -16,7 +16,8 @@ use super::intent::{
     CutoverPolicy, Dns, Intent, Migration, Problem, SCHEMA_VERSION, Source, SyncPolicy, Target, Transfer,
     changed_fields,
 };
-use crate::error::{Failure, io_failure};
+use crate::error::Failure;
+use crate::files::{FileLock, resolve, write_atomically};
 
 /// Everything below this line is rewritten by the tool. It counts only as a whole line of its own, outside
 /// any string (see [`find_marker`]).
@@ -412,90 +413,24 @@ pub fn with_checkpoint(text: &str, checkpoint: &Checkpoint) -> String {
     out
 }
 
-/// The file a path names, symlinks followed (also a dangling one, whose target is yet to be created).
-pub fn resolve(path: &Path) -> PathBuf {
-    if let Ok(real) = std::fs::canonicalize(path) {
-        return real;
-    }
-    let mut current = path.to_path_buf();
-    for _ in 0..40 {
-        match std::fs::read_link(&current) {
-            Ok(target) => {
-                current = match current.parent() {
-                    Some(dir) => dir.join(target),
-                    None => target,
-                }
-            }
-            Err(_) => break,
-        }
-    }
-    current
-}
-
-/// Writes a file so that a reader sees the old or the new content, never a mix (invariant 4).
-///
-/// A symlink is followed: its target is replaced, the link stays. The file keeps its permissions.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    let real = resolve(path);
-    let permissions = std::fs::metadata(&real).ok().map(|m| m.permissions());
-    let mut file =
-        atomic_write_file::AtomicWriteFile::open(&real).map_err(|e| io_failure("write", path, e))?;
-    file.write_all(bytes).map_err(|e| io_failure("write", path, e))?;
-    file.commit().map_err(|e| io_failure("write", path, e))?;
-    if let Some(permissions) = permissions
-        && std::fs::metadata(&real).is_ok_and(|m| m.permissions() != permissions)
-    {
-        std::fs::set_permissions(&real, permissions)
-            .map_err(|e| io_failure("set permissions of", path, e))?;
-    }
-    Ok(())
-}
-
 /// An exclusive lock on a plan, held for the whole run (released when dropped or when the process dies).
 #[derive(Debug)]
 pub struct PlanLock {
-    _file: File,
+    _lock: FileLock,
 }
 
 impl PlanLock {
-    /// The lock file that sits beside the plan.
-    pub fn path_for(plan: &Path) -> PathBuf {
-        let mut name = plan.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-        name.push(".lock");
-        plan.with_file_name(name)
-    }
-
     /// Locks the plan file itself: through a symlink, the lock sits beside the link's target, so every path to
     /// one plan takes the same lock.
     pub fn acquire(plan: &Path) -> Result<PlanLock, Failure> {
-        let path = Self::path_for(&resolve(plan));
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(|e| io_failure("open lock file", &path, e))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let holder = std::fs::read_to_string(&path).unwrap_or_default();
-                return Err(Failure::user(format!(
-                    "another fsx-migrate run holds the lock on {}",
-                    plan.display()
-                ))
-                .cause(format!(
-                    "lock file {} is held by {}",
-                    path.display(),
-                    holder.trim()
-                ))
-                .hint("wait for that run to finish, or stop it (Ctrl-C) and run this command again"));
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io_failure("lock", &path, e)),
+        let real = resolve(plan);
+        match FileLock::try_acquire(&real)? {
+            Some(lock) => Ok(PlanLock { _lock: lock }),
+            None => Err(FileLock::in_use(
+                &real,
+                format!("another fsx-migrate run holds the lock on {}", plan.display()),
+            )
+            .hint("wait for that run to finish, or stop it (Ctrl-C) and run this command again")),
         }
-        file.set_len(0)
-            .map_err(|e| io_failure("write lock file", &path, e))?;
-        let _ = write!(file, "pid {}", std::process::id());
-        Ok(PlanLock { _file: file })
     }
 }

@@ -7,11 +7,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{
+use crate::cloud::model::{
     ActiveDirectory, AuditLog, AuditLogLevel, DiskIops, DiskIopsMode, FileSystemSettings, LogLevel,
-    SecurityDescriptorCopy, StorageType, TaskReport, VerifyMode, strict,
+    PasswordSource, SecurityDescriptorCopy, StorageType, TaskReport, VerifyMode, strict,
 };
-use crate::units::{Bytes, Duration};
+use crate::plan::units::{Bytes, Duration};
 
 /// The version of the plan file format this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -132,102 +132,6 @@ fn strict_settings<'de, D: serde::Deserializer<'de>>(d: D) -> Result<FileSystemS
     })
 }
 
-/// Where the SMB password for DataSync comes from. It is never stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PasswordSource {
-    /// An environment variable of the ops box.
-    Env(String),
-    /// A no-echo prompt on the terminal.
-    Prompt,
-    /// An AWS Secrets Manager secret (ARN or name).
-    SecretsManager(String),
-}
-
-impl std::fmt::Display for PasswordSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Env(var) => write!(f, "env:{var}"),
-            Self::Prompt => f.write_str("prompt"),
-            Self::SecretsManager(id) => write!(f, "secretsmanager:{id}"),
-        }
-    }
-}
-
-impl std::str::FromStr for PasswordSource {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text.split_once(':') {
-            None if text == "prompt" => Ok(Self::Prompt),
-            Some(("env", var)) if !var.is_empty() => Ok(Self::Env(var.to_string())),
-            Some(("secretsmanager", id)) if !id.is_empty() => Ok(Self::SecretsManager(id.to_string())),
-            // Never echo the text: it may be the password itself, typed where its source belongs.
-            _ => Err(PASSWORD_SOURCE_EXPECTED.to_string()),
-        }
-    }
-}
-
-const PASSWORD_SOURCE_EXPECTED: &str = "invalid password source (not shown, in case it is a password): expected \
-     \"env:VARIABLE\", \"prompt\" or \"secretsmanager:ARN\"; the password itself never goes in the plan or on the \
-     command line";
-
-impl Serialize for PasswordSource {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for PasswordSource {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(PasswordSourceVisitor)
-    }
-}
-
-/// Reads a password source without ever repeating the value in an error (serde's default messages quote
-/// numbers and booleans: `smb_password = 12345678` must not print 12345678).
-struct PasswordSourceVisitor;
-
-impl PasswordSourceVisitor {
-    fn refuse<E: serde::de::Error>(self) -> Result<PasswordSource, E> {
-        Err(E::custom(PASSWORD_SOURCE_EXPECTED))
-    }
-}
-
-impl serde::de::Visitor<'_> for PasswordSourceVisitor {
-    type Value = PasswordSource;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a password source: \"env:VARIABLE\", \"prompt\" or \"secretsmanager:ARN\"")
-    }
-
-    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<PasswordSource, E> {
-        text.parse().map_err(E::custom)
-    }
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<PasswordSource, E> {
-        self.refuse()
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<PasswordSource, E> {
-        self.refuse()
-    }
-    fn visit_i128<E: serde::de::Error>(self, _: i128) -> Result<PasswordSource, E> {
-        self.refuse()
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<PasswordSource, E> {
-        self.refuse()
-    }
-    fn visit_u128<E: serde::de::Error>(self, _: u128) -> Result<PasswordSource, E> {
-        self.refuse()
-    }
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<PasswordSource, E> {
-        self.refuse()
-    }
-    fn visit_char<E: serde::de::Error>(self, _: char) -> Result<PasswordSource, E> {
-        self.refuse()
-    }
-    fn visit_bytes<E: serde::de::Error>(self, _: &[u8]) -> Result<PasswordSource, E> {
-        self.refuse()
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Transfer {
@@ -302,7 +206,7 @@ pub struct InventorySummary {
 pub const DEFAULT_MAX_PARALLEL_TASKS: u32 = 24;
 /// Default of `transfer.entries_per_execution`: DataSync's 25 M quota with a margin.
 pub const DEFAULT_ENTRIES_PER_EXECUTION: u64 = 20_000_000;
-pub use crate::port::{REST_LANE, WHOLE_SHARE_LANE};
+pub use crate::cloud::port::{REST_LANE, WHOLE_SHARE_LANE};
 
 /// One lane of the partition: a DataSync task whose Includes filter names these folders.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -988,8 +892,8 @@ fn overlapping_includes(lanes: &[LaneSpec]) -> Vec<(LaneInclude<'_>, LaneInclude
         for (j, other) in all.iter().enumerate() {
             if i != j
                 && (j > i || !other.include.contains('*'))
-                && (crate::model::filter_matches(&pattern, &key(other.include))
-                    || crate::model::filter_matches(&[other.include.to_string()], stem))
+                && (crate::cloud::model::filter_matches(&pattern, &key(other.include))
+                    || crate::cloud::model::filter_matches(&[other.include.to_string()], stem))
             {
                 out.push((*wild, *other));
             }

@@ -5,7 +5,9 @@ pub mod file;
 pub mod intent;
 pub mod inventory;
 pub mod partition;
+pub mod planner;
 pub mod render;
+pub mod units;
 
 pub use checkpoint::{Checkpoint, CurrentSync, LaneState, Leg, Phase, PhaseEntry, SyncRecord};
 pub use intent::Intent;

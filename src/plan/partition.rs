@@ -35,7 +35,7 @@ use std::collections::BinaryHeap;
 
 use super::intent::LaneSpec;
 use super::inventory::{Inventory, Row};
-use crate::model::filter_matches;
+use crate::cloud::model::filter_matches;
 
 /// DataSync's largest filter Value, in characters (counted here in UTF-8 bytes, never fewer).
 pub const MAX_FILTER_CHARS: usize = 102_400;

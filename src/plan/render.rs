@@ -7,8 +7,8 @@ use super::file::CHECKPOINT_MARKER;
 use super::intent::{
     DEFAULT_ENTRIES_PER_EXECUTION, DEFAULT_MAX_PARALLEL_TASKS, FreezeKind, Intent, SCHEMA_VERSION, Transfer,
 };
-use crate::model::ActiveDirectory;
-use crate::units::Bytes;
+use crate::cloud::model::ActiveDirectory;
+use crate::plan::units::Bytes;
 
 /// `text` as a TOML basic string on one line: `"`, `\\` and every control character escaped.
 ///

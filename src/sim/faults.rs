@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::{OutOfRange, show_f64};
-use crate::port::{ALL_OPERATIONS, CloudError, ErrorClass};
+use crate::cloud::port::{ALL_OPERATIONS, CloudError, ErrorClass};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::task_copies;
+use crate::cloud::model::task_copies;
 
 /// Directories per file: an assumption (documented in docs/simulator.md).
 pub const DIRECTORY_SHARE: f64 = 0.05;

@@ -13,8 +13,6 @@ pub mod schedule;
 pub mod world;
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -22,16 +20,16 @@ use jiff::Timestamp;
 use self::faults::FaultKind;
 use self::model::{ExecutionSchedule, check_sim_speed};
 use self::world::{SimChange, SimExecution, SimResource, SimTarget, SimTask, World};
-use crate::clock::Clock;
-use crate::error::{Failure, io_failure};
-use crate::model::dns_eq;
-use crate::model::{ChangeStatus, DeploymentType, FileSystemInfo, Lifecycle, Side, SyncKind};
-use crate::plan::file::write_atomically;
-use crate::plan::intent::PasswordSource;
-use crate::port::{
+use crate::cloud::model::PasswordSource;
+use crate::cloud::model::dns_eq;
+use crate::cloud::model::{ChangeStatus, DeploymentType, FileSystemInfo, Lifecycle, Side, SyncKind};
+use crate::cloud::port::{
     CloudError, CloudPort, Command, CreateTargetRequest, Environment, ErrorClass, ExecutionCandidate,
     PLAN_TAG, PreserveDeletedFiles, Response, SIDE_TAG, StartExecutionRequest, TransferResources, lane_of,
 };
+use crate::engine::clock::Clock;
+use crate::error::{Failure, io_failure};
+use crate::files::{FileLock, write_atomically};
 
 /// How a persisted world's clock runs (`--sim-speed`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -81,17 +79,10 @@ pub struct SimPort {
 /// process dies). Two processes writing one world would each believe they created the same target.
 #[derive(Debug)]
 pub struct WorldLock {
-    _file: File,
+    _lock: FileLock,
 }
 
 impl WorldLock {
-    /// The lock file that sits beside the world.
-    pub fn path_for(world: &Path) -> PathBuf {
-        let mut name = world.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-        name.push(".lock");
-        world.with_file_name(name)
-    }
-
     /// Takes the lock, or fails saying another process uses the world.
     pub fn acquire(world: &Path) -> Result<WorldLock, Failure> {
         WorldLock::try_acquire(world)?.ok_or_else(|| WorldLock::in_use(world))
@@ -99,39 +90,19 @@ impl WorldLock {
 
     /// The failure of a process that finds `world` locked by another.
     fn in_use(world: &Path) -> Failure {
-        let path = WorldLock::path_for(world);
-        let holder = std::fs::read_to_string(&path).unwrap_or_default();
-        Failure::user(format!(
-            "another fsx-migrate process uses the simulated world {}",
-            world.display()
-        ))
-        .cause(format!(
-            "lock file {} is held by {}",
-            path.display(),
-            holder.trim()
-        ))
+        FileLock::in_use(
+            world,
+            format!(
+                "another fsx-migrate process uses the simulated world {}",
+                world.display()
+            ),
+        )
         .hint("wait for that process to finish, or stop it (Ctrl-C) and run this command again")
     }
 
     /// Takes the lock if no other process holds it.
     pub fn try_acquire(world: &Path) -> Result<Option<WorldLock>, Failure> {
-        let path = WorldLock::path_for(world);
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(|e| io_failure("open lock file", &path, e))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
-            Err(std::fs::TryLockError::Error(e)) => return Err(io_failure("lock", &path, e)),
-        }
-        file.set_len(0)
-            .map_err(|e| io_failure("write lock file", &path, e))?;
-        let _ = write!(file, "pid {}", std::process::id());
-        Ok(Some(WorldLock { _file: file }))
+        Ok(FileLock::try_acquire(world)?.map(|lock| WorldLock { _lock: lock }))
     }
 }
 
@@ -493,7 +464,7 @@ impl SimPort {
                 let previous_value = previous.and_then(|r| r.values.first().cloned());
                 let previous_ttl = previous.and_then(|r| r.ttl);
                 w.records.retain(|r| !dns_eq(&r.name, &name));
-                w.records.push(crate::model::DnsRecord {
+                w.records.push(crate::cloud::model::DnsRecord {
                     name: name.clone(),
                     record_type: "CNAME".into(),
                     values: vec![req.value.clone()],
@@ -577,7 +548,7 @@ impl SimPort {
             arn: format!("arn:aws:fsx:{}:{}:file-system/{id}", w.region, w.account),
             dns_name: format!("amznfsx{}.corp.example.com", w.hex_id(8)),
             id,
-            file_system_type: crate::model::FileSystemType::Windows,
+            file_system_type: crate::cloud::model::FileSystemType::Windows,
             deployment_type: DeploymentType::MultiAz1,
             lifecycle: Lifecycle::Creating,
             failure_message: None,

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use super::folders;
 use super::model::{DataProfile, ModelConstants, OutOfRange, WriteProcess, check_f64, check_u64, limits};
 use super::world::{WORLD_VERSION, World};
-use crate::model::{
+use crate::cloud::model::{
     ActiveDirectory, DeploymentType, DnsRecord, FileSystemInfo, FileSystemSettings, FileSystemType,
     Lifecycle, StorageType, SubnetInfo,
 };
@@ -251,7 +251,7 @@ impl DataAssumptions {
 /// A world built from what discovery found in a real account, for forecasting a real migration: the same
 /// source, subnets and record, with the data profile `data` assumes.
 pub fn world_from_environment(
-    env: &crate::port::Environment,
+    env: &crate::cloud::port::Environment,
     hosted_zone_id: &str,
     data: &DataAssumptions,
     start: Timestamp,

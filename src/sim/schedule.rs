@@ -19,7 +19,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::model::{ExecutionSchedule, ProgressAnchor};
 use super::world::World;
-use crate::model::VerifyMode;
+use crate::cloud::model::VerifyMode;
 
 /// The share of its transfer an execution with the injected `execution_error` fault completes.
 const FAULT_AT_TRANSFER_SHARE: f64 = 0.4;

@@ -14,12 +14,12 @@ use super::model::{
     DataProfile, ExecutionSchedule, ModelConstants, OutOfRange, WriteProcess, check_sim_speed, check_u64,
     limits,
 };
-use crate::model::dns_eq;
-use crate::model::{
+use crate::cloud::model::dns_eq;
+use crate::cloud::model::{
     ChangeStatus, DnsRecord, ExecutionCounters, ExecutionInfo, ExecutionStatus, FileSystemInfo, Lifecycle,
     PhaseDurations, SubnetInfo, SyncKind, VerifyMode,
 };
-use crate::port::{CreateTargetRequest, MigrationResource, PLAN_TAG, ResourceKind, SOURCE_TAG};
+use crate::cloud::port::{CreateTargetRequest, MigrationResource, PLAN_TAG, ResourceKind, SOURCE_TAG};
 
 /// Version 2: the data's folder tree, tasks with filters, executions sharing the hardware.
 pub const WORLD_VERSION: u32 = 2;
@@ -31,7 +31,7 @@ pub struct World {
     pub scenario: String,
     pub region: String,
     pub account: String,
-    /// Real and simulated time at the last anchoring, for `--sim-speed` (see [`crate::clock::Clock::Scaled`]).
+    /// Real and simulated time at the last anchoring, for `--sim-speed` (see [`crate::engine::clock::Clock::Scaled`]).
     /// `None` until the first `run`: a new world's clock stands still, so plans and dry runs are repeatable.
     pub anchor_real: Option<Timestamp>,
     pub anchor_sim: Timestamp,

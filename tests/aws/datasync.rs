@@ -15,17 +15,17 @@ use aws_smithy_mocks::mock;
 
 use std::collections::BTreeMap;
 
-use fsx_migrate::core::lane::{ExecutionChoice, choose_execution};
-use fsx_migrate::model::{
+use fsx_migrate::cloud::model::PasswordSource;
+use fsx_migrate::cloud::model::{
     ExecutionStatus, LogLevel, SecurityDescriptorCopy, Side, SyncKind, TaskReport, VerifyMode,
 };
-use fsx_migrate::plan::checkpoint::CurrentSync;
-use fsx_migrate::plan::intent::PasswordSource;
-use fsx_migrate::port::{
+use fsx_migrate::cloud::port::{
     CloudPort, Command, CreateLocationRequest, CreateTaskRequest, ErrorClass, ExecutionCandidate, PLAN_TAG,
     PreserveDeletedFiles, Response, SIDE_TAG, SOURCE_TAG, SYNC_TAG, StartExecutionRequest, TaskOptions,
     TransferMode, TransferResources,
 };
+use fsx_migrate::core::lane::{ExecutionChoice, choose_execution};
+use fsx_migrate::plan::checkpoint::CurrentSync;
 
 use super::support::{self, PASSWORD, Recorder, Rules, SOURCE_ARN};
 

@@ -11,8 +11,8 @@ use aws_sdk_route53::types::{ChangeInfo, ChangeStatus as R53Status};
 use aws_smithy_mocks::mock;
 use aws_smithy_types::error::ErrorMetadata;
 
-use fsx_migrate::model::{ChangeStatus, ExecutionStatus, Lifecycle};
-use fsx_migrate::port::{CloudPort, Command, CreateTargetRequest, ErrorClass, Response};
+use fsx_migrate::cloud::model::{ChangeStatus, ExecutionStatus, Lifecycle};
+use fsx_migrate::cloud::port::{CloudPort, Command, CreateTargetRequest, ErrorClass, Response};
 
 use super::support::{self, Rules};
 
@@ -235,15 +235,15 @@ async fn datasync_invalid_request_is_rejected() {
         datasync: vec![&start],
         ..Default::default()
     });
-    let request = fsx_migrate::port::StartExecutionRequest {
+    let request = fsx_migrate::cloud::port::StartExecutionRequest {
         task_arn: "arn:task".into(),
-        kind: fsx_migrate::model::SyncKind::Incremental,
-        overrides: fsx_migrate::port::TaskOptions {
-            transfer_mode: fsx_migrate::port::TransferMode::Changed,
-            verify_mode: fsx_migrate::model::VerifyMode::OnlyFilesTransferred,
-            preserve_deleted_files: fsx_migrate::port::PreserveDeletedFiles::Preserve,
-            security_descriptor_copy: fsx_migrate::model::SecurityDescriptorCopy::OwnerDacl,
-            log_level: fsx_migrate::model::LogLevel::Off,
+        kind: fsx_migrate::cloud::model::SyncKind::Incremental,
+        overrides: fsx_migrate::cloud::port::TaskOptions {
+            transfer_mode: fsx_migrate::cloud::port::TransferMode::Changed,
+            verify_mode: fsx_migrate::cloud::model::VerifyMode::OnlyFilesTransferred,
+            preserve_deleted_files: fsx_migrate::cloud::port::PreserveDeletedFiles::Preserve,
+            security_descriptor_copy: fsx_migrate::cloud::model::SecurityDescriptorCopy::OwnerDacl,
+            log_level: fsx_migrate::cloud::model::LogLevel::Off,
         },
         tags: support::plan_tags(&[]),
     };
@@ -373,7 +373,7 @@ async fn an_ec2_refusal_during_inspect_names_the_ec2_operation() {
         ec2: vec![&enis],
         ..Default::default()
     });
-    let request = fsx_migrate::port::InspectRequest {
+    let request = fsx_migrate::cloud::port::InspectRequest {
         source_file_system_id: "fs-0source000000001".into(),
         subnet_ids: vec![],
         hosted_zone_id: "Z1".into(),
@@ -409,14 +409,14 @@ async fn a_missing_password_secret_stops_before_datasync_is_called() {
         secrets: vec![&secret],
         ..Default::default()
     });
-    let request = fsx_migrate::port::CreateLocationRequest {
-        side: fsx_migrate::model::Side::Target,
+    let request = fsx_migrate::cloud::port::CreateLocationRequest {
+        side: fsx_migrate::cloud::model::Side::Target,
         file_system_arn: support::SOURCE_ARN.into(),
         security_group_ids: vec!["sg-1".into()],
         subdirectory: "/share".into(),
         user: "svc-datasync".into(),
         domain: "CORP".into(),
-        password: fsx_migrate::plan::intent::PasswordSource::SecretsManager("missing".into()),
+        password: fsx_migrate::cloud::model::PasswordSource::SecretsManager("missing".into()),
         tags: support::plan_tags(&[]),
     };
     let err = port
@@ -428,8 +428,8 @@ async fn a_missing_password_secret_stops_before_datasync_is_called() {
     assert!(!err.class.is_retryable());
 }
 
-fn task_request() -> fsx_migrate::port::CreateTaskRequest {
-    fsx_migrate::port::CreateTaskRequest {
+fn task_request() -> fsx_migrate::cloud::port::CreateTaskRequest {
+    fsx_migrate::cloud::port::CreateTaskRequest {
         lane: "all".into(),
         name: "fsx-migrate plan-42".into(),
         source_location_arn: "arn:src".into(),
@@ -443,13 +443,13 @@ fn task_request() -> fsx_migrate::port::CreateTaskRequest {
     }
 }
 
-fn sync_options() -> fsx_migrate::port::TaskOptions {
-    fsx_migrate::port::TaskOptions {
-        transfer_mode: fsx_migrate::port::TransferMode::Changed,
-        verify_mode: fsx_migrate::model::VerifyMode::OnlyFilesTransferred,
-        preserve_deleted_files: fsx_migrate::port::PreserveDeletedFiles::Preserve,
-        security_descriptor_copy: fsx_migrate::model::SecurityDescriptorCopy::OwnerDacl,
-        log_level: fsx_migrate::model::LogLevel::Off,
+fn sync_options() -> fsx_migrate::cloud::port::TaskOptions {
+    fsx_migrate::cloud::port::TaskOptions {
+        transfer_mode: fsx_migrate::cloud::port::TransferMode::Changed,
+        verify_mode: fsx_migrate::cloud::model::VerifyMode::OnlyFilesTransferred,
+        preserve_deleted_files: fsx_migrate::cloud::port::PreserveDeletedFiles::Preserve,
+        security_descriptor_copy: fsx_migrate::cloud::model::SecurityDescriptorCopy::OwnerDacl,
+        log_level: fsx_migrate::cloud::model::LogLevel::Off,
     }
 }
 
@@ -458,19 +458,19 @@ fn sync_options() -> fsx_migrate::port::TaskOptions {
 fn creates_without_a_token(
     error: fn() -> aws_smithy_runtime_api::client::orchestrator::HttpResponse,
 ) -> Vec<(Command, &'static str, aws_smithy_mocks::Rule)> {
-    let location = fsx_migrate::port::CreateLocationRequest {
-        side: fsx_migrate::model::Side::Source,
+    let location = fsx_migrate::cloud::port::CreateLocationRequest {
+        side: fsx_migrate::cloud::model::Side::Source,
         file_system_arn: support::SOURCE_ARN.into(),
         security_group_ids: vec!["sg-1".into()],
         subdirectory: "/share".into(),
         user: "svc-datasync".into(),
         domain: "CORP".into(),
-        password: fsx_migrate::plan::intent::PasswordSource::SecretsManager("smb".into()),
+        password: fsx_migrate::cloud::model::PasswordSource::SecretsManager("smb".into()),
         tags: support::plan_tags(&[]),
     };
-    let start = fsx_migrate::port::StartExecutionRequest {
+    let start = fsx_migrate::cloud::port::StartExecutionRequest {
         task_arn: "arn:task".into(),
-        kind: fsx_migrate::model::SyncKind::Final,
+        kind: fsx_migrate::cloud::model::SyncKind::Final,
         overrides: sync_options(),
         tags: support::plan_tags(&[]),
     };
@@ -681,7 +681,7 @@ fn fsx_with_credentials(
     (client, describe)
 }
 
-async fn describe_with(client: aws_sdk_fsx::Client) -> fsx_migrate::port::CloudError {
+async fn describe_with(client: aws_sdk_fsx::Client) -> fsx_migrate::cloud::port::CloudError {
     let mut port = support::port_with_fsx(client);
     port.execute(&describe_command())
         .await

@@ -6,11 +6,11 @@ use aws_sdk_fsx::operation::describe_file_systems::{DescribeFileSystemsError, De
 use aws_sdk_fsx::types as fsx;
 use aws_smithy_mocks::mock;
 
-use fsx_migrate::model::{
+use fsx_migrate::cloud::model::PasswordSource;
+use fsx_migrate::cloud::model::{
     ActiveDirectory, DeploymentType, DnsRecord, FileSystemType, Lifecycle, StorageType, SubnetInfo,
 };
-use fsx_migrate::plan::intent::PasswordSource;
-use fsx_migrate::port::{
+use fsx_migrate::cloud::port::{
     CloudPort, Command, CreateTargetRequest, ErrorClass, InspectRequest, MigrationResource, PLAN_TAG,
     ResourceKind, Response, SOURCE_TAG,
 };
@@ -551,7 +551,7 @@ async fn create_target_with_managed_ad_and_automatic_iops_sends_only_what_fsx_ac
         directory_id: "d-1234567890".into(),
         domain_name: Some("corp.example.com".into()),
     });
-    request.settings.disk_iops = Some(fsx_migrate::model::DiskIops {
+    request.settings.disk_iops = Some(fsx_migrate::cloud::model::DiskIops {
         mode: "AUTOMATIC".into(),
         iops: Some(6144),
     });

@@ -12,7 +12,7 @@ use aws_sdk_cloudwatchlogs::types::LogGroup;
 use aws_smithy_mocks::{Rule, mock};
 
 use fsx_migrate::aws::logs::{LogGroupArn, policy_name};
-use fsx_migrate::port::{CloudPort, Command, ErrorClass, Response};
+use fsx_migrate::cloud::port::{CloudPort, Command, ErrorClass, Response};
 
 use super::support::{self, Recorder, Rules};
 
@@ -52,7 +52,7 @@ fn put_policy() -> (Rule, Recorder<PutResourcePolicyInput>) {
     (rule, requests)
 }
 
-async fn ensure(rules: Vec<&Rule>, arn: &str) -> Result<Response, fsx_migrate::port::CloudError> {
+async fn ensure(rules: Vec<&Rule>, arn: &str) -> Result<Response, fsx_migrate::cloud::port::CloudError> {
     let mut port = support::port(Rules {
         logs: rules,
         ..Default::default()

@@ -27,14 +27,15 @@ use aws_sdk_route53::types::{
 };
 use aws_smithy_mocks::{Rule, mock};
 
-use fsx_migrate::clock::Clock;
+use fsx_migrate::cloud::model::PasswordSource;
+use fsx_migrate::cloud::port::{CloudPort, Command, Response};
 use fsx_migrate::core::preflight::Backend;
 use fsx_migrate::core::{Halt, RunOptions};
-use fsx_migrate::driver::{Driver, MemoryStore, Outcome, Quiet};
-use fsx_migrate::plan::intent::{FreezeKind, PasswordSource};
+use fsx_migrate::engine::clock::Clock;
+use fsx_migrate::engine::driver::{Driver, MemoryStore, Outcome, Quiet};
+use fsx_migrate::plan::intent::FreezeKind;
+use fsx_migrate::plan::planner::{PlanRequest, intent_from};
 use fsx_migrate::plan::{Checkpoint, Intent};
-use fsx_migrate::planner::{PlanRequest, intent_from};
-use fsx_migrate::port::{CloudPort, Command, Response};
 
 use super::fsx::source_file_system;
 use super::support::{self, PASSWORD, Rules};
@@ -431,7 +432,7 @@ async fn drive(
         options,
         &mut quiet,
     );
-    driver.answers = fsx_migrate::driver::Answers::AlwaysYes;
+    driver.answers = fsx_migrate::engine::driver::Answers::AlwaysYes;
     driver.crash_at = crash_at;
     let outcome = driver.drive().await.expect("drive");
     let passed = driver.boundaries_passed();

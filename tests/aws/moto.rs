@@ -27,11 +27,11 @@ use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, 
 use aws_smithy_types::retry::RetryConfig;
 
 use fsx_migrate::aws::{AwsOptions, AwsPort, datasync, logs};
-use fsx_migrate::model::{
+use fsx_migrate::cloud::model::{
     ActiveDirectory, ChangeStatus, DeploymentType, ExecutionStatus, FileSystemType, Lifecycle, LogLevel,
     SecurityDescriptorCopy, StorageType, SyncKind, VerifyMode,
 };
-use fsx_migrate::port::{
+use fsx_migrate::cloud::port::{
     CloudPort, Command, CreateTargetRequest, CreateTaskRequest, ErrorClass, InspectRequest,
     MigrationResource, PLAN_TAG, PreserveDeletedFiles, ResourceKind, Response, SOURCE_TAG,
     StartExecutionRequest, TaskOptions, TransferMode, UpsertCnameRequest,
@@ -407,7 +407,7 @@ async fn moto_create_target_sends_a_multi_az_file_system_that_describe_then_find
         described
             .settings
             .tags
-            .get(fsx_migrate::port::PLAN_TAG)
+            .get(fsx_migrate::cloud::port::PLAN_TAG)
             .map(String::as_str),
         Some("plan-42")
     );
@@ -418,7 +418,7 @@ async fn moto_create_target_sends_a_multi_az_file_system_that_describe_then_find
         })
         .await
         .expect_err("unknown id");
-    assert_eq!(err.class, fsx_migrate::port::ErrorClass::NotFound);
+    assert_eq!(err.class, fsx_migrate::cloud::port::ErrorClass::NotFound);
 }
 
 #[tokio::test(flavor = "multi_thread")]

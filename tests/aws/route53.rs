@@ -8,8 +8,8 @@ use aws_sdk_route53::types::{ChangeAction, ChangeInfo, ChangeStatus as R53Status
 use aws_smithy_mocks::mock;
 use aws_smithy_types::DateTime;
 
-use fsx_migrate::model::ChangeStatus;
-use fsx_migrate::port::{CloudPort, Command, Response, UpsertCnameRequest};
+use fsx_migrate::cloud::model::ChangeStatus;
+use fsx_migrate::cloud::port::{CloudPort, Command, Response, UpsertCnameRequest};
 
 use super::support::{self, Recorder, Rules};
 

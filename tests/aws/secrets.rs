@@ -5,8 +5,8 @@ use aws_sdk_fsx::operation::describe_file_systems::DescribeFileSystemsError;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
 use aws_smithy_mocks::{Rule, mock};
 
-use fsx_migrate::plan::intent::PasswordSource;
-use fsx_migrate::port::{CloudPort, Command, ErrorClass, InspectRequest, Response};
+use fsx_migrate::cloud::model::PasswordSource;
+use fsx_migrate::cloud::port::{CloudPort, Command, ErrorClass, InspectRequest, Response};
 
 use super::support::{self, PASSWORD, Rules};
 

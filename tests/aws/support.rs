@@ -12,7 +12,7 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::retry::RetryConfig;
 
 use fsx_migrate::aws::AwsPort;
-use fsx_migrate::model::{ActiveDirectory, AuditLog, DiskIops, FileSystemSettings, StorageType};
+use fsx_migrate::cloud::model::{ActiveDirectory, AuditLog, DiskIops, FileSystemSettings, StorageType};
 
 /// Retries like production (standard mode) but with 1 ms backoff, so retry tests take no time.
 pub fn fast_retries() -> RetryConfig {
@@ -161,7 +161,10 @@ pub fn settings() -> FileSystemSettings {
 }
 
 pub fn plan_tags(extra: &[(&str, &str)]) -> BTreeMap<String, String> {
-    let mut tags = BTreeMap::from([(fsx_migrate::port::PLAN_TAG.to_string(), "plan-42".to_string())]);
+    let mut tags = BTreeMap::from([(
+        fsx_migrate::cloud::port::PLAN_TAG.to_string(),
+        "plan-42".to_string(),
+    )]);
     for (k, v) in extra {
         tags.insert(k.to_string(), v.to_string());
     }

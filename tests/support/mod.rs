@@ -5,15 +5,16 @@
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
-use fsx_migrate::clock::Clock;
+use fsx_migrate::cloud::model::PasswordSource;
+use fsx_migrate::cloud::port::{CloudPort, Command, InspectRequest, Response};
 use fsx_migrate::core::RunOptions;
 use fsx_migrate::core::preflight::Backend;
-use fsx_migrate::driver::{Answers, Driver, Outcome, Quiet};
+use fsx_migrate::engine::clock::Clock;
+use fsx_migrate::engine::driver::{Answers, Driver, Outcome, Quiet};
 use fsx_migrate::plan::file::PlanFile;
-use fsx_migrate::plan::intent::{FreezeKind, PasswordSource};
+use fsx_migrate::plan::intent::FreezeKind;
+use fsx_migrate::plan::planner::{PlanRequest, intent_from};
 use fsx_migrate::plan::render::render;
-use fsx_migrate::planner::{PlanRequest, intent_from};
-use fsx_migrate::port::{CloudPort, Command, InspectRequest, Response};
 use fsx_migrate::sim::scenario::{self, ScenarioSpec};
 use fsx_migrate::sim::world::World;
 use fsx_migrate::sim::{SimPort, epoch};
@@ -97,7 +98,7 @@ pub fn yes() -> Answers {
 pub async fn partitioned_intent(port: &mut SimPort, req: &PlanRequest) -> fsx_migrate::plan::Intent {
     let mut intent = intent_for(port, req).await;
     let csv = fsx_migrate::sim::folders::inventory_csv(&port.world.data.folders);
-    let input = fsx_migrate::planner::InventoryInput {
+    let input = fsx_migrate::plan::planner::InventoryInput {
         file: "share.csv".into(),
         sha256: "test".into(),
         modified_at: None,
@@ -105,7 +106,7 @@ pub async fn partitioned_intent(port: &mut SimPort, req: &PlanRequest) -> fsx_mi
         max_parallel_tasks: None,
         entries_per_execution: None,
     };
-    fsx_migrate::planner::apply_inventory(&mut intent, &input).expect("the share partitions");
+    fsx_migrate::plan::planner::apply_inventory(&mut intent, &input).expect("the share partitions");
     intent
 }
 
@@ -115,7 +116,10 @@ pub async fn intent_for(port: &mut SimPort, req: &PlanRequest) -> fsx_migrate::p
 }
 
 /// What discovery finds for `request` in the simulated world.
-pub async fn environment(port: &mut SimPort, request: InspectRequest) -> fsx_migrate::port::Environment {
+pub async fn environment(
+    port: &mut SimPort,
+    request: InspectRequest,
+) -> fsx_migrate::cloud::port::Environment {
     match port.execute(&Command::Inspect(request)).await {
         Ok(Response::Environment(env)) => env,
         other => panic!("inspect failed: {other:?}"),
@@ -124,10 +128,10 @@ pub async fn environment(port: &mut SimPort, request: InspectRequest) -> fsx_mig
 
 /// A Multi-AZ target file system as DescribeFileSystems would show it.
 pub fn target_file_system(
-    lifecycle: fsx_migrate::model::Lifecycle,
-    settings: fsx_migrate::model::FileSystemSettings,
-) -> fsx_migrate::model::FileSystemInfo {
-    use fsx_migrate::model::*;
+    lifecycle: fsx_migrate::cloud::model::Lifecycle,
+    settings: fsx_migrate::cloud::model::FileSystemSettings,
+) -> fsx_migrate::cloud::model::FileSystemInfo {
+    use fsx_migrate::cloud::model::*;
     FileSystemInfo {
         id: "fs-target".into(),
         arn: "arn:aws:fsx:us-east-1:111122223333:file-system/fs-target".into(),
@@ -171,7 +175,7 @@ async fn drive_in_memory(
     opts: RunOptions,
     crash_at: Option<u64>,
 ) -> (Outcome, fsx_migrate::plan::Checkpoint, u64) {
-    let mut store = fsx_migrate::driver::MemoryStore {
+    let mut store = fsx_migrate::engine::driver::MemoryStore {
         last: Some(checkpoint.clone()),
     };
     let clock = port.clock();
@@ -205,7 +209,7 @@ pub fn world_with_faults(specs: &[&str]) -> SimPort {
 
 /// Checks the invariants of product.md §3 from the simulated cloud's side and the checkpoint's.
 pub fn assert_invariants(port: &SimPort, cp: &fsx_migrate::plan::Checkpoint, completed: bool) {
-    use fsx_migrate::model::SyncKind;
+    use fsx_migrate::cloud::model::SyncKind;
     let w = &port.world;
     let now = port.now();
     let acc = w.accounting(now);
@@ -261,7 +265,7 @@ pub fn assert_invariants(port: &SimPort, cp: &fsx_migrate::plan::Checkpoint, com
     let swap = w
         .changes
         .iter()
-        .find(|c| !fsx_migrate::model::dns_eq(&c.value, &w.source.dns_name));
+        .find(|c| !fsx_migrate::cloud::model::dns_eq(&c.value, &w.source.dns_name));
     if let Some(change) = swap {
         for task in &w.tasks {
             assert!(
@@ -288,12 +292,12 @@ pub fn swaps(port: &SimPort) -> Vec<&fsx_migrate::sim::world::SimChange> {
     let w = &port.world;
     w.changes
         .iter()
-        .filter(|c| !fsx_migrate::model::dns_eq(&c.value, &w.source.dns_name))
+        .filter(|c| !fsx_migrate::cloud::model::dns_eq(&c.value, &w.source.dns_name))
         .collect()
 }
 
 /// Executions of `kind` the simulated cloud ran.
-pub fn executions_of(port: &SimPort, kind: fsx_migrate::model::SyncKind) -> usize {
+pub fn executions_of(port: &SimPort, kind: fsx_migrate::cloud::model::SyncKind) -> usize {
     port.world.executions.iter().filter(|e| e.kind == kind).count()
 }
 

@@ -2,17 +2,16 @@
 //!
 //! The target copies the source's settings; the policies get defaults an operator can defend.
 
-use crate::model::{SecurityDescriptorCopy, VerifyMode};
+use crate::cloud::model::{PasswordSource, SecurityDescriptorCopy, VerifyMode};
+use crate::cloud::port::{Environment, InspectRequest, PLAN_TAG};
 use crate::plan::Intent;
 use crate::plan::intent::{
     CutoverPolicy, DEFAULT_ENTRIES_PER_EXECUTION, DEFAULT_MAX_PARALLEL_TASKS, Dns, FreezeKind,
-    InventorySummary, Migration, PasswordSource, Source, SyncPolicy, TOOL_TAG_PREFIX, Target, Transfer,
-    multi_az_throughput,
+    InventorySummary, Migration, Source, SyncPolicy, TOOL_TAG_PREFIX, Target, Transfer, multi_az_throughput,
 };
 use crate::plan::inventory::Inventory;
 use crate::plan::partition::{PartitionError, PartitionRequest, partition};
-use crate::port::{Environment, InspectRequest, PLAN_TAG};
-use crate::units::{Bytes, Duration};
+use crate::plan::units::{Bytes, Duration};
 
 /// What the operator passes to `plan`.
 #[derive(Debug, Clone)]
@@ -68,7 +67,7 @@ pub fn intent_from(env: &Environment, req: &PlanRequest) -> Option<Intent> {
         .unwrap_or("corp.example.com")
         .to_string();
     let ad_join_password = match &settings.active_directory {
-        Some(crate::model::ActiveDirectory::SelfManaged { .. }) => {
+        Some(crate::cloud::model::ActiveDirectory::SelfManaged { .. }) => {
             Some(PasswordSource::Env("FSX_MIGRATE_AD_PASSWORD".into()))
         }
         _ => None,

@@ -12,14 +12,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use jiff::Timestamp;
 use tokio::sync::Notify;
 
-use crate::clock::Clock;
+use crate::cloud::port::{CloudError, CloudPort, Command, ErrorClass, Response};
 use crate::core::lane::secs_between;
 use crate::core::{Action, ConfirmKind, Confirmation, Event, Halt, Input, RunOptions, step};
+use crate::engine::clock::Clock;
 use crate::error::Failure;
 use crate::plan::file::PlanFile;
+use crate::plan::units::Duration;
 use crate::plan::{Checkpoint, Intent, Phase};
-use crate::port::{CloudError, CloudPort, Command, ErrorClass, Response};
-use crate::units::Duration;
 
 /// Where checkpoints go: the plan file, or memory for dry runs.
 pub trait CheckpointStore {

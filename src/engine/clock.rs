@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::units::Duration;
+use crate::plan::units::Duration;
 
 #[derive(Debug, Clone)]
 pub enum Clock {

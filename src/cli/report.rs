@@ -4,15 +4,13 @@
 use std::fmt::Write as _;
 
 use jiff::Timestamp;
-use serde::Serialize;
 
-use crate::core::forecast::{Convergence, cached_ttl, predicted_downtime};
+use crate::cloud::port::Command;
 use crate::core::{ConfirmKind, Confirmation, Halt};
+use crate::engine::dry_run::{Alternative, Forecast, PlannedAction};
 use crate::error::{ExitKind, Failure};
-use crate::model::SyncKind;
-use crate::plan::{Checkpoint, Intent, Leg, Phase, SyncRecord};
-use crate::port::Command;
-use crate::units::{Bytes, Duration};
+use crate::plan::units::{Bytes, Duration};
+use crate::plan::{Checkpoint, Leg, SyncRecord};
 
 fn list(items: &[String]) -> String {
     format!("[{}]", items.join(","))
@@ -47,10 +45,10 @@ pub fn render_call(command: &Command) -> String {
                 let _ = write!(windows, ", WeeklyMaintenanceStartTime={t}");
             }
             match &s.active_directory {
-                Some(crate::model::ActiveDirectory::Managed { directory_id, .. }) => {
+                Some(crate::cloud::model::ActiveDirectory::Managed { directory_id, .. }) => {
                     let _ = write!(windows, ", ActiveDirectoryId={directory_id}");
                 }
-                Some(crate::model::ActiveDirectory::SelfManaged { domain_name, .. }) => {
+                Some(crate::cloud::model::ActiveDirectory::SelfManaged { domain_name, .. }) => {
                     let _ = write!(
                         windows,
                         ", SelfManagedActiveDirectoryConfiguration={{DomainName={domain_name}, Password=<from {}>}}",
@@ -81,7 +79,7 @@ pub fn render_call(command: &Command) -> String {
         }
         Command::FindTransferResources { plan_id } => format!(
             "datasync:ListLocations, datasync:ListTasks, datasync:ListTagsForResource (look for tag {}={plan_id})",
-            crate::port::PLAN_TAG
+            crate::cloud::port::PLAN_TAG
         ),
         Command::CreateLocation(r) => format!(
             "datasync:CreateLocationFsxWindows FsxFilesystemArn={} Subdirectory={} User={} Domain={} \
@@ -114,7 +112,7 @@ pub fn render_call(command: &Command) -> String {
             source_file_system_id,
         } => format!(
             "fsx:DescribeFileSystems, datasync:ListTasks, datasync:ListTagsForResource (look for tag {}={source_file_system_id})",
-            crate::port::SOURCE_TAG
+            crate::cloud::port::SOURCE_TAG
         ),
         Command::EnsureLogGroup { arn } => format!(
             "logs:DescribeLogGroups, logs:CreateLogGroup (if missing), logs:PutResourcePolicy (DataSync may write) {arn}"
@@ -137,7 +135,7 @@ pub fn render_call(command: &Command) -> String {
     }
 }
 
-fn render_options(o: &crate::port::TaskOptions) -> String {
+fn render_options(o: &crate::cloud::port::TaskOptions) -> String {
     format!(
         "TransferMode={:?}, VerifyMode={}, PreserveDeletedFiles={:?}, SecurityDescriptorCopyFlags={}, LogLevel={}",
         o.transfer_mode, o.verify_mode, o.preserve_deleted_files, o.security_descriptor_copy, o.log_level
@@ -147,43 +145,9 @@ fn render_options(o: &crate::port::TaskOptions) -> String {
     .replace("Remove,", "REMOVE,")
 }
 
-/// One row of a phase timeline.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PhaseRow {
-    pub phase: Phase,
-    pub entered_at: Timestamp,
-    /// Until the next phase, or until `now` for the current one.
-    pub duration_secs: u64,
-}
-
-fn secs_between(a: Timestamp, b: Timestamp) -> u64 {
-    u64::try_from(b.duration_since(a).as_secs()).unwrap_or(0)
-}
-
-pub fn phase_rows(cp: &Checkpoint, now: Option<Timestamp>) -> Vec<PhaseRow> {
-    let mut rows = Vec::new();
-    for (i, entry) in cp.timeline.iter().enumerate() {
-        let end = cp
-            .timeline
-            .get(i + 1)
-            .map(|e| e.at)
-            .or(if entry.phase == Phase::Complete {
-                Some(entry.at)
-            } else {
-                now
-            });
-        rows.push(PhaseRow {
-            phase: entry.phase,
-            entered_at: entry.at,
-            duration_secs: end.map_or(0, |e| secs_between(entry.at, e)),
-        });
-    }
-    rows
-}
-
 pub fn timeline_text(cp: &Checkpoint, now: Option<Timestamp>) -> String {
     let mut out = String::new();
-    for row in phase_rows(cp, now) {
+    for row in cp.phase_rows(now) {
         let _ = writeln!(
             out,
             "  {:<18} {}  {}",
@@ -244,59 +208,6 @@ pub fn syncs_text(leg: &Leg) -> String {
         }
     }
     out
-}
-
-/// What the operator needs to know about the cutover from the history so far.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Predictions {
-    /// Successful incremental runs of the lane that ran the most.
-    pub incremental_runs: u32,
-    /// Every lane's last incremental is under every threshold (None before every lane ran one).
-    pub converged: Option<bool>,
-    pub still_over: Vec<String>,
-    /// Client-perceived downtime: freeze until the last client resolves the new name.
-    pub predicted_downtime_secs: Option<u64>,
-    /// Measured the same way once the swap is in sync: freeze to INSYNC plus the TTL clients cached.
-    pub downtime_secs: Option<u64>,
-    /// Freeze to Route 53 INSYNC.
-    pub service_downtime_secs: Option<u64>,
-}
-
-pub fn predictions(intent: &Intent, cp: &Checkpoint) -> Predictions {
-    let lanes = &cp.forward.lanes;
-    let convergences: Vec<(String, Option<Convergence>)> = lanes
-        .iter()
-        .map(|l| {
-            let last = l.last_success(SyncKind::Incremental);
-            (l.name.clone(), last.map(|r| Convergence::of(intent, r)))
-        })
-        .collect();
-    let converged = if lanes.is_empty() || convergences.iter().any(|(_, c)| c.is_none()) {
-        None
-    } else {
-        Some(
-            convergences
-                .iter()
-                .all(|(_, c)| c.as_ref().is_some_and(Convergence::converged)),
-        )
-    };
-    let still_over = convergences
-        .iter()
-        .filter_map(|(name, c)| c.as_ref().map(|c| (name, c.misses())))
-        .flat_map(|(name, misses)| misses.into_iter().map(move |m| format!("lane {name}: {m}")))
-        .collect();
-    let service = match (cp.frozen_at, cp.dns_insync_at) {
-        (Some(f), Some(i)) => Some(secs_between(f, i)),
-        _ => None,
-    };
-    Predictions {
-        incremental_runs: lanes.iter().map(|l| l.incremental_successes()).max().unwrap_or(0),
-        converged,
-        still_over,
-        predicted_downtime_secs: predicted_downtime(intent, cp).map(Duration::as_secs),
-        downtime_secs: service.map(|s| s + cached_ttl(intent, cp)),
-        service_downtime_secs: service,
-    }
 }
 
 fn confirm_name(kind: ConfirmKind) -> &'static str {
@@ -405,7 +316,7 @@ pub fn halt_failure(halt: &Halt, plan: &str) -> Option<Failure> {
         Halt::CloudFailed { phase, error } => {
             let f = Failure::user(format!("{} failed during {phase}", error.operation))
                 .cause(format!("{}: {}", error.code, error.message));
-            if error.class == crate::port::ErrorClass::Credentials {
+            if error.class == crate::cloud::port::ErrorClass::Credentials {
                 f.hint("the ops box has no valid AWS credentials: run `aws sso login` (with --profile if you use one), or pass --profile / set AWS_PROFILE")
                     .hint(format!("then `{resume}` continues from {phase}"))
             } else if error.class.is_retryable() {
@@ -418,4 +329,105 @@ pub fn halt_failure(halt: &Halt, plan: &str) -> Option<Failure> {
             .cause(input)
             .hint("this is a bug; the checkpoint is intact, so `resume` may get past it. Please report it with the plan file"),
     })
+}
+
+/// A forecast step as the dry run lists it.
+fn planned_text(action: &PlannedAction) -> String {
+    match action {
+        PlannedAction::Call(command) => render_call(command),
+        PlannedAction::Confirm(question) => format!("confirm: {question}"),
+        PlannedAction::RunFreezeCommand(command) => format!("run freeze command: {command}"),
+        PlannedAction::Finding(finding) => format!("preflight {finding}"),
+    }
+}
+
+/// The dry run's text.
+pub fn dry_run_text(forecast: &Forecast, intro: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{intro}\n");
+    let _ = writeln!(out, "  {:>4}  {:<12} {:<17} action", "step", "at (T+)", "phase");
+    for (i, s) in forecast.steps.iter().enumerate() {
+        let mut action = planned_text(&s.action);
+        if s.times > 1 {
+            let _ = write!(action, "   ×{} until T+{}", s.times, Duration(s.until_secs));
+        }
+        let marker = if s.mutating { "*" } else { " " };
+        let _ = writeln!(
+            out,
+            "  {:>4}{marker} {:<12} {:<17} {action}",
+            i + 1,
+            Duration(s.at_secs).to_string(),
+            s.phase.name()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n  * changes something in the cloud (billable or visible to users)\n"
+    );
+    let _ = writeln!(out, "Estimates (simulated, see docs/simulator.md for the model):");
+    for (phase, secs) in &forecast.phase_secs {
+        if *secs > 0 {
+            let _ = writeln!(out, "  {:<18} {}", phase.name(), Duration(*secs));
+        }
+    }
+    let total = u64::try_from(forecast.end.duration_since(forecast.start).as_secs()).unwrap_or(0);
+    let _ = writeln!(out, "  {:<18} {}", "total", Duration(total));
+    let p = &forecast.predictions;
+    let _ = writeln!(out, "  incremental runs   {}", p.incremental_runs);
+    let acc = &forecast.accounting;
+    match (acc.downtime_secs, acc.service_downtime_secs) {
+        (Some(d), Some(service)) => {
+            let _ = writeln!(
+                out,
+                "  downtime           {} (freeze until the last client resolves the new name; {} to DNS in sync)",
+                Duration(d),
+                Duration(service)
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "  downtime           not reached: the forecast stopped with {}",
+                forecast.outcome
+            );
+        }
+    }
+    out
+}
+
+/// The comparison as a table for the operator (and their manager).
+pub fn comparison_text(alternatives: &[Alternative], intro: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{intro}\n");
+    let _ = writeln!(
+        out,
+        "  {:<20} {:>14} {:>14} {:>11} {:>10}",
+        "", "downtime", "total", "executions", "API calls"
+    );
+    for a in alternatives {
+        let downtime = a
+            .downtime_secs
+            .map_or_else(|| "not reached".to_string(), |d| Duration(d).to_string());
+        let _ = writeln!(
+            out,
+            "  {:<20} {:>14} {:>14} {:>11} {:>10}",
+            a.name,
+            downtime,
+            Duration(a.total_secs).to_string(),
+            a.executions,
+            a.api_calls
+        );
+    }
+    let _ = writeln!(out);
+    for a in alternatives {
+        let _ = writeln!(out, "  {}: {}", a.name, a.note);
+        if a.downtime_secs.is_none() {
+            let _ = writeln!(out, "    (the forecast stopped: {})", a.outcome);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n  downtime: from the freeze until the last client resolves the new name (DNS in sync + the TTL clients cached)"
+    );
+    out
 }

@@ -2,22 +2,31 @@
 //! virtual clock. It lists every action in order with its simulated time and estimates the durations and
 //! the downtime — and it cannot touch anything, because its port is a copy in memory (invariant 5).
 
-use std::fmt::Write as _;
-
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::clock::Clock;
+use crate::cloud::model::dns_eq;
+use crate::cloud::port::{CloudError, Command};
+use crate::core::forecast::{Predictions, predictions};
 use crate::core::{Action, Event, RunOptions};
-use crate::driver::{Answers, Driver, FreezeRunner, MemoryStore, Observer, Outcome};
+use crate::engine::clock::Clock;
+use crate::engine::driver::{Answers, Driver, FreezeRunner, MemoryStore, Observer, Outcome};
 use crate::error::Failure;
-use crate::model::dns_eq;
+use crate::plan::units::Duration;
 use crate::plan::{Checkpoint, Intent, Phase};
-use crate::port::CloudError;
-use crate::report::{Predictions, predictions, render_call};
 use crate::sim::SimPort;
 use crate::sim::world::{Accounting, World};
-use crate::units::Duration;
+
+/// What a forecast step does, as data (the CLI renders it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlannedAction {
+    Call(Box<Command>),
+    Confirm(String),
+    RunFreezeCommand(String),
+    /// A preflight finding, as the operator would read it.
+    Finding(String),
+}
 
 /// One listed action of a forecast; repeated polls are folded into one row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -25,7 +34,7 @@ pub struct PlannedStep {
     pub at_secs: u64,
     pub until_secs: u64,
     pub phase: Phase,
-    pub action: String,
+    pub action: PlannedAction,
     /// How many times it repeats (polls).
     pub times: u32,
     pub mutating: bool,
@@ -48,7 +57,7 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn push(&mut self, phase: Phase, now: Timestamp, action: String, mutating: bool) {
+    fn push(&mut self, phase: Phase, now: Timestamp, action: PlannedAction, mutating: bool) {
         let at = u64::try_from(now.duration_since(self.start).as_secs()).unwrap_or(0);
         if let Some(last) = self.steps.last_mut()
             && last.phase == phase
@@ -72,17 +81,27 @@ impl Recorder {
 impl Observer for Recorder {
     fn event(&mut self, event: &Event, _checkpoint: &Checkpoint, now: Timestamp) {
         if let Event::Finding(finding) = event {
-            self.push(Phase::Preflight, now, format!("preflight {finding}"), false);
+            self.push(
+                Phase::Preflight,
+                now,
+                PlannedAction::Finding(finding.to_string()),
+                false,
+            );
         }
     }
 
     fn action(&mut self, action: &Action, checkpoint: &Checkpoint, now: Timestamp) {
         let phase = checkpoint.phase();
         match action {
-            Action::Call(command) => self.push(phase, now, render_call(command), command.is_mutating()),
-            Action::Confirm(c) => self.push(phase, now, format!("confirm: {}", c.question), false),
+            Action::Call(command) => self.push(
+                phase,
+                now,
+                PlannedAction::Call(Box::new(command.clone())),
+                command.is_mutating(),
+            ),
+            Action::Confirm(c) => self.push(phase, now, PlannedAction::Confirm(c.question.clone()), false),
             Action::RunFreezeCommand(cmd) => {
-                self.push(phase, now, format!("run freeze command: {cmd}"), true)
+                self.push(phase, now, PlannedAction::RunFreezeCommand(cmd.clone()), true)
             }
             Action::WaitUntil { .. } | Action::Halt(_) => {}
         }
@@ -129,7 +148,8 @@ pub async fn forecast(
         (outcome, driver.checkpoint.clone())
     };
     let end = clock.now();
-    let phase_secs = crate::report::phase_rows(&cp, Some(end))
+    let phase_secs = cp
+        .phase_rows(Some(end))
         .into_iter()
         .map(|r| (r.phase, r.duration_secs))
         .collect();
@@ -145,60 +165,6 @@ pub async fn forecast(
         predictions: predictions(intent, &cp),
         accounting: port.world.accounting(end),
     })
-}
-
-/// The dry run's text.
-pub fn render(forecast: &Forecast, intro: &str) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "{intro}\n");
-    let _ = writeln!(out, "  {:>4}  {:<12} {:<17} action", "step", "at (T+)", "phase");
-    for (i, s) in forecast.steps.iter().enumerate() {
-        let mut action = s.action.clone();
-        if s.times > 1 {
-            let _ = write!(action, "   ×{} until T+{}", s.times, Duration(s.until_secs));
-        }
-        let marker = if s.mutating { "*" } else { " " };
-        let _ = writeln!(
-            out,
-            "  {:>4}{marker} {:<12} {:<17} {action}",
-            i + 1,
-            Duration(s.at_secs).to_string(),
-            s.phase.name()
-        );
-    }
-    let _ = writeln!(
-        out,
-        "\n  * changes something in the cloud (billable or visible to users)\n"
-    );
-    let _ = writeln!(out, "Estimates (simulated, see docs/simulator.md for the model):");
-    for (phase, secs) in &forecast.phase_secs {
-        if *secs > 0 {
-            let _ = writeln!(out, "  {:<18} {}", phase.name(), Duration(*secs));
-        }
-    }
-    let total = u64::try_from(forecast.end.duration_since(forecast.start).as_secs()).unwrap_or(0);
-    let _ = writeln!(out, "  {:<18} {}", "total", Duration(total));
-    let p = &forecast.predictions;
-    let _ = writeln!(out, "  incremental runs   {}", p.incremental_runs);
-    let acc = &forecast.accounting;
-    match (acc.downtime_secs, acc.service_downtime_secs) {
-        (Some(d), Some(service)) => {
-            let _ = writeln!(
-                out,
-                "  downtime           {} (freeze until the last client resolves the new name; {} to DNS in sync)",
-                Duration(d),
-                Duration(service)
-            );
-        }
-        _ => {
-            let _ = writeln!(
-                out,
-                "  downtime           not reached: the forecast stopped with {}",
-                forecast.outcome
-            );
-        }
-    }
-    out
 }
 
 /// One way to do the same migration, forecast on the same world.
@@ -310,41 +276,4 @@ fn alternative(name: &str, note: String, f: &Forecast) -> Alternative {
         api_calls: f.accounting.api_calls_total,
         outcome: f.outcome.clone(),
     }
-}
-
-/// The comparison as a table for the operator (and their manager).
-pub fn render_comparison(alternatives: &[Alternative], intro: &str) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "{intro}\n");
-    let _ = writeln!(
-        out,
-        "  {:<20} {:>14} {:>14} {:>11} {:>10}",
-        "", "downtime", "total", "executions", "API calls"
-    );
-    for a in alternatives {
-        let downtime = a
-            .downtime_secs
-            .map_or_else(|| "not reached".to_string(), |d| Duration(d).to_string());
-        let _ = writeln!(
-            out,
-            "  {:<20} {:>14} {:>14} {:>11} {:>10}",
-            a.name,
-            downtime,
-            Duration(a.total_secs).to_string(),
-            a.executions,
-            a.api_calls
-        );
-    }
-    let _ = writeln!(out);
-    for a in alternatives {
-        let _ = writeln!(out, "  {}: {}", a.name, a.note);
-        if a.downtime_secs.is_none() {
-            let _ = writeln!(out, "    (the forecast stopped: {})", a.outcome);
-        }
-    }
-    let _ = writeln!(
-        out,
-        "\n  downtime: from the freeze until the last client resolves the new name (DNS in sync + the TTL clients cached)"
-    );
-    out
 }

@@ -8,12 +8,12 @@ use std::io::Write;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jiff::Timestamp;
 
+use crate::cloud::model::{ExecutionInfo, SyncKind};
+use crate::cloud::port::CloudError;
 use crate::core::{Action, Event};
-use crate::driver::Observer;
-use crate::model::{ExecutionInfo, SyncKind};
+use crate::engine::driver::Observer;
 use crate::plan::Checkpoint;
-use crate::port::CloudError;
-use crate::units::{Bytes, Duration};
+use crate::plan::units::{Bytes, Duration};
 
 /// The terminal observer.
 pub struct Progress {
@@ -126,7 +126,7 @@ impl Observer for Progress {
         match action {
             Action::WaitUntil { reason, .. } => self.phase.set_message(format!("{phase}: {reason}")),
             Action::Call(command) => {
-                tracing::debug!("{}", crate::report::render_call(command));
+                tracing::debug!("{}", crate::cli::report::render_call(command));
             }
             _ => {}
         }

@@ -431,6 +431,102 @@ mod tests {
     }
 }
 
+/// Where the SMB password for DataSync comes from. It is never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordSource {
+    /// An environment variable of the ops box.
+    Env(String),
+    /// A no-echo prompt on the terminal.
+    Prompt,
+    /// An AWS Secrets Manager secret (ARN or name).
+    SecretsManager(String),
+}
+
+impl std::fmt::Display for PasswordSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Env(var) => write!(f, "env:{var}"),
+            Self::Prompt => f.write_str("prompt"),
+            Self::SecretsManager(id) => write!(f, "secretsmanager:{id}"),
+        }
+    }
+}
+
+impl std::str::FromStr for PasswordSource {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.split_once(':') {
+            None if text == "prompt" => Ok(Self::Prompt),
+            Some(("env", var)) if !var.is_empty() => Ok(Self::Env(var.to_string())),
+            Some(("secretsmanager", id)) if !id.is_empty() => Ok(Self::SecretsManager(id.to_string())),
+            // Never echo the text: it may be the password itself, typed where its source belongs.
+            _ => Err(PASSWORD_SOURCE_EXPECTED.to_string()),
+        }
+    }
+}
+
+const PASSWORD_SOURCE_EXPECTED: &str = "invalid password source (not shown, in case it is a password): expected \
+     \"env:VARIABLE\", \"prompt\" or \"secretsmanager:ARN\"; the password itself never goes in the plan or on the \
+     command line";
+
+impl Serialize for PasswordSource {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PasswordSource {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(PasswordSourceVisitor)
+    }
+}
+
+/// Reads a password source without ever repeating the value in an error (serde's default messages quote
+/// numbers and booleans: `smb_password = 12345678` must not print 12345678).
+struct PasswordSourceVisitor;
+
+impl PasswordSourceVisitor {
+    fn refuse<E: serde::de::Error>(self) -> Result<PasswordSource, E> {
+        Err(E::custom(PASSWORD_SOURCE_EXPECTED))
+    }
+}
+
+impl serde::de::Visitor<'_> for PasswordSourceVisitor {
+    type Value = PasswordSource;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a password source: \"env:VARIABLE\", \"prompt\" or \"secretsmanager:ARN\"")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<PasswordSource, E> {
+        text.parse().map_err(E::custom)
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<PasswordSource, E> {
+        self.refuse()
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<PasswordSource, E> {
+        self.refuse()
+    }
+    fn visit_i128<E: serde::de::Error>(self, _: i128) -> Result<PasswordSource, E> {
+        self.refuse()
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<PasswordSource, E> {
+        self.refuse()
+    }
+    fn visit_u128<E: serde::de::Error>(self, _: u128) -> Result<PasswordSource, E> {
+        self.refuse()
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<PasswordSource, E> {
+        self.refuse()
+    }
+    fn visit_char<E: serde::de::Error>(self, _: char) -> Result<PasswordSource, E> {
+        self.refuse()
+    }
+    fn visit_bytes<E: serde::de::Error>(self, _: &[u8]) -> Result<PasswordSource, E> {
+        self.refuse()
+    }
+}
+
 /// Whether two DNS names are the same name: case-insensitive, trailing dot optional.
 pub fn dns_eq(a: &str, b: &str) -> bool {
     a.trim_end_matches('.')

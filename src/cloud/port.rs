@@ -10,11 +10,11 @@ use std::fmt;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{
+use crate::cloud::model::PasswordSource;
+use crate::cloud::model::{
     ChangeStatus, DnsRecord, ExecutionInfo, ExecutionStatus, FileSystemInfo, FileSystemSettings, LogLevel,
     SecurityDescriptorCopy, Side, SubnetInfo, SyncKind, TaskReport, VerifyMode,
 };
-use crate::plan::intent::PasswordSource;
 
 /// The tag key every created resource carries; its value is the plan id.
 pub const PLAN_TAG: &str = "fsx-migrate:plan-id";
