@@ -184,11 +184,7 @@ fn preflight_passes_to_the_billable_confirmation() {
         .unwrap()
         .block_on(async {
             let mut port = sim(world("small"));
-            environment(
-                &mut port,
-                fsx_migrate::cloud::port::InspectRequest::for_intent(&i),
-            )
-            .await
+            environment(&mut port, i.inspect_request()).await
         });
     let s = step(
         &i,

@@ -353,11 +353,7 @@ async fn preflight_refuses_a_preferred_subnet_without_addresses_for_every_lanes_
     use fsx_migrate::core::preflight::{self, Severity};
     let mut port = sim(world("small"));
     let intent = lanes_intent(&mut port, 12, 24).await;
-    let mut env = environment(
-        &mut port,
-        fsx_migrate::cloud::port::InspectRequest::for_intent(&intent),
-    )
-    .await;
+    let mut env = environment(&mut port, intent.inspect_request()).await;
     let preferred = intent.target.preferred_subnet_id.clone();
     // 13 tasks × 2 interfaces, plus the file system's 2 (the source is in this subnet too: × 2 sides).
     let needed = 2 + 13 * 2 * 2;

@@ -26,11 +26,7 @@ fn base_intent() -> (Intent, Environment) {
     runtime().block_on(async {
         let mut port = sim(world("small"));
         let intent = intent_for(&mut port, &plan_request()).await;
-        let env = environment(
-            &mut port,
-            fsx_migrate::cloud::port::InspectRequest::for_intent(&intent),
-        )
-        .await;
+        let env = environment(&mut port, intent.inspect_request()).await;
         (intent, env)
     })
 }

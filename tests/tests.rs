@@ -15,4 +15,5 @@ mod plan_file;
 mod properties;
 mod safety;
 mod sim;
+mod tidy;
 mod upgrade;

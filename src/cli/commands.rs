@@ -303,7 +303,7 @@ async fn run(global: &Global, args: RunArgs, resume: bool, multi: MultiProgress)
         );
         driver.assume_yes = args.yes;
         driver.answers = if std::io::stdin().is_terminal() {
-            Answers::Terminal
+            Answers::Ask(ask_terminal)
         } else {
             Answers::Nobody
         };
@@ -399,7 +399,7 @@ async fn forecast_world(
         None => {
             // Against AWS: discover (read-only), then forecast on a simulated copy of what was found.
             let mut port = AnyPort::open(global, false).await?;
-            let env = inspect(&mut port, InspectRequest::for_intent(&file.intent)).await?;
+            let env = inspect(&mut port, file.intent.inspect_request()).await?;
             let capacity = env.source.as_ref().map_or(0, |s| s.settings.storage_capacity_gib);
             let mut data = DataAssumptions::from_capacity(capacity);
             data.files = assume.assume_files.unwrap_or(data.files);
@@ -777,4 +777,22 @@ fn sim_inventory(path: &Path, out: Option<&Path>) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// Asks a yes/no question on the terminal; `None` if stdin is not a terminal.
+fn ask_terminal(confirmation: &crate::core::Confirmation) -> Option<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return None;
+    }
+    let mut err = std::io::stderr();
+    let _ = writeln!(err, "\n{}", confirmation.question);
+    for detail in &confirmation.details {
+        let _ = writeln!(err, "  - {detail}");
+    }
+    let _ = write!(err, "Type yes to continue: ");
+    let _ = err.flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).ok()?;
+    Some(line.trim().eq_ignore_ascii_case("yes"))
 }

@@ -186,29 +186,6 @@ pub struct InspectRequest {
     pub password_sources: Vec<PasswordSource>,
 }
 
-impl InspectRequest {
-    /// The facts preflight needs for `intent`.
-    pub fn for_intent(intent: &crate::plan::Intent) -> InspectRequest {
-        InspectRequest {
-            source_file_system_id: intent.source.file_system_id.clone(),
-            subnet_ids: intent.target.subnet_ids.clone(),
-            hosted_zone_id: intent.dns.hosted_zone_id.clone(),
-            record_name: intent.dns.record_name.clone(),
-            password_sources: std::iter::once(intent.transfer.smb_password.clone())
-                .chain(intent.target.ad_join_password.clone())
-                .collect(),
-        }
-    }
-
-    /// The same facts without resolving passwords (re-checks before irreversible steps).
-    pub fn without_passwords(intent: &crate::plan::Intent) -> InspectRequest {
-        InspectRequest {
-            password_sources: Vec::new(),
-            ..InspectRequest::for_intent(intent)
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateTargetRequest {
     pub client_request_token: String,

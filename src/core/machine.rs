@@ -18,9 +18,9 @@ use crate::cloud::model::{
 };
 use crate::cloud::port::{
     CloudError, Command, CreateLocationRequest, CreateTargetRequest, CreateTaskRequest, Environment,
-    ErrorClass, ExecutionCandidate, InspectRequest, LANE_TAG, MigrationResource, NON_IDEMPOTENT_OPERATIONS,
-    PLAN_TAG, PreserveDeletedFiles, ResourceKind, Response, SIDE_TAG, SOURCE_TAG, SYNC_TAG,
-    StartExecutionRequest, TaskOptions, TransferMode, UpsertCnameRequest,
+    ErrorClass, ExecutionCandidate, LANE_TAG, MigrationResource, NON_IDEMPOTENT_OPERATIONS, PLAN_TAG,
+    PreserveDeletedFiles, ResourceKind, Response, SIDE_TAG, SOURCE_TAG, SYNC_TAG, StartExecutionRequest,
+    TaskOptions, TransferMode, UpsertCnameRequest,
 };
 use crate::plan::checkpoint::{CHECKPOINT_SCHEMA, GuardTrip, LaneState};
 use crate::plan::intent::{FreezeKind, changed_fields};
@@ -480,9 +480,9 @@ impl Machine<'_> {
 
     fn preflight(&mut self, input: Input) -> Flow {
         match input {
-            Input::Start | Input::Woke => Flow::Act(Action::Call(Command::Inspect(
-                InspectRequest::for_intent(self.intent),
-            ))),
+            Input::Start | Input::Woke => {
+                Flow::Act(Action::Call(Command::Inspect(self.intent.inspect_request())))
+            }
             Input::Response(Response::Environment(env)) => {
                 let backend = self.opts.backend.unwrap_or(Backend::Aws);
                 let findings = preflight::check(self.intent, &env, backend);
@@ -1296,9 +1296,7 @@ impl Machine<'_> {
         match input {
             Input::Start | Input::Woke => match self.cp.ttl_change_id.clone() {
                 Some(change_id) => Flow::Act(Action::Call(Command::GetChange { change_id })),
-                None => Flow::Act(Action::Call(Command::Inspect(InspectRequest::without_passwords(
-                    self.intent,
-                )))),
+                None => Flow::Act(Action::Call(Command::Inspect(self.intent.recheck_request()))),
             },
             Input::Response(Response::Environment(env)) => {
                 let problems = self.record_problems(&env, false);
@@ -1398,9 +1396,9 @@ impl Machine<'_> {
             return self.drive(Round::Refresh, input);
         }
         match input {
-            Input::Start | Input::Woke => Flow::Act(Action::Call(Command::Inspect(
-                InspectRequest::without_passwords(self.intent),
-            ))),
+            Input::Start | Input::Woke => {
+                Flow::Act(Action::Call(Command::Inspect(self.intent.recheck_request())))
+            }
             Input::Response(Response::Environment(env)) => {
                 let problems = self.record_problems(&env, false);
                 if !problems.is_empty() {
@@ -1582,9 +1580,7 @@ impl Machine<'_> {
                 }
                 // The name users get is the one the target has now.
                 self.record_target(&fs);
-                Flow::Act(Action::Call(Command::Inspect(InspectRequest::without_passwords(
-                    self.intent,
-                ))))
+                Flow::Act(Action::Call(Command::Inspect(self.intent.recheck_request())))
             }
             Input::Response(Response::Environment(env)) => {
                 let swap_sent = self.cp.dns_requested_at.is_some();

@@ -48,8 +48,8 @@ impl CheckpointStore for MemoryStore {
 /// Who answers confirmations.
 #[derive(Debug)]
 pub enum Answers {
-    /// Ask on the terminal (stdin must be one).
-    Terminal,
+    /// Ask a person: the CLI's terminal prompt; `None` from it means nobody answered.
+    Ask(fn(&Confirmation) -> Option<bool>),
     /// Nobody can be asked: confirmations not covered by `--yes` stop the run.
     Nobody,
     /// Pre-recorded answers, for tests; when they run out, nobody can be asked.
@@ -345,9 +345,10 @@ impl<'a, P: CloudPort> Driver<'a, P> {
             Answers::AlwaysYes => Some(true),
             Answers::Nobody => None,
             Answers::Scripted(answers) => answers.pop_front(),
-            Answers::Terminal => {
+            Answers::Ask(ask) => {
+                let ask = *ask;
                 let mut answer = None;
-                self.observer.suspend(&mut || answer = ask_terminal(confirmation));
+                self.observer.suspend(&mut || answer = ask(confirmation));
                 answer
             }
         }
@@ -380,22 +381,4 @@ impl<'a, P: CloudPort> Driver<'a, P> {
             tail.iter().map(|l| format!("\n  {l}")).collect::<String>()
         ))
     }
-}
-
-/// Asks a yes/no question on the terminal; `None` if stdin is not a terminal.
-fn ask_terminal(confirmation: &Confirmation) -> Option<bool> {
-    use std::io::{BufRead, IsTerminal, Write};
-    if !std::io::stdin().is_terminal() {
-        return None;
-    }
-    let mut err = std::io::stderr();
-    let _ = writeln!(err, "\n{}", confirmation.question);
-    for detail in &confirmation.details {
-        let _ = writeln!(err, "  - {detail}");
-    }
-    let _ = write!(err, "Type yes to continue: ");
-    let _ = err.flush();
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).ok()?;
-    Some(line.trim().eq_ignore_ascii_case("yes"))
 }

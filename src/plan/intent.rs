@@ -11,6 +11,7 @@ use crate::cloud::model::{
     ActiveDirectory, AuditLog, AuditLogLevel, DiskIops, DiskIopsMode, FileSystemSettings, LogLevel,
     PasswordSource, SecurityDescriptorCopy, StorageType, TaskReport, VerifyMode, strict,
 };
+use crate::cloud::port::InspectRequest;
 use crate::plan::units::{Bytes, Duration};
 
 /// The version of the plan file format this build reads and writes.
@@ -288,6 +289,27 @@ pub struct Dns {
 }
 
 impl Intent {
+    /// The facts preflight needs for this intent (the password sources are checked, never read out).
+    pub fn inspect_request(&self) -> InspectRequest {
+        InspectRequest {
+            source_file_system_id: self.source.file_system_id.clone(),
+            subnet_ids: self.target.subnet_ids.clone(),
+            hosted_zone_id: self.dns.hosted_zone_id.clone(),
+            record_name: self.dns.record_name.clone(),
+            password_sources: std::iter::once(self.transfer.smb_password.clone())
+                .chain(self.target.ad_join_password.clone())
+                .collect(),
+        }
+    }
+
+    /// The same facts without the password sources: the re-checks before irreversible steps.
+    pub fn recheck_request(&self) -> InspectRequest {
+        InspectRequest {
+            password_sources: Vec::new(),
+            ..self.inspect_request()
+        }
+    }
+
     /// SHA-256 of the intent's canonical JSON: comments and formatting do not change it, values do.
     pub fn sha256(&self) -> String {
         sha256_hex(self.canonical_json().as_bytes())
