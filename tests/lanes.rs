@@ -9,7 +9,7 @@ use fsx_migrate::core::{Action, Halt, Input, RunOptions, step};
 use fsx_migrate::engine::driver::Outcome;
 use fsx_migrate::plan::checkpoint::CHECKPOINT_SCHEMA;
 use fsx_migrate::plan::intent::LaneSpec;
-use fsx_migrate::plan::{Checkpoint, Intent, LaneState, Phase, PhaseEntry};
+use fsx_migrate::plan::{Checkpoint, Intent, LaneState, Phase, PhaseEntry, SyncRecord};
 use jiff::Timestamp;
 
 use crate::support::*;
@@ -379,4 +379,43 @@ async fn preflight_refuses_a_preferred_subnet_without_addresses_for_every_lanes_
             .any(|f| f.message.contains("has 1 free IP addresses")),
         "{findings:?}"
     );
+}
+
+#[tokio::test]
+async fn the_downtime_prediction_pays_the_contended_listing_in_full_and_scales_the_delta() {
+    use fsx_migrate::core::forecast::predicted_downtime;
+    let mut port = sim(world("small"));
+    let i = lanes_intent(&mut port, 1, 24).await;
+    let mut cp = at(&i, Phase::CutoverGate);
+    let run = |kind, start: i64, secs: i64, prepare: u64, transfer: u64| SyncRecord {
+        kind,
+        execution_arn: format!("exec-{start}"),
+        run: 1,
+        started_at: t0() + jiff::SignedDuration::from_secs(start),
+        ended_at: t0() + jiff::SignedDuration::from_secs(start + secs),
+        status: ExecutionStatus::Success,
+        counters: ExecutionCounters::default(),
+        durations: PhaseDurations {
+            prepare_ms: prepare * 1000,
+            transfer_ms: transfer * 1000,
+            verify_ms: 0,
+            total_ms: (90 + prepare + transfer) * 1000,
+        },
+        execution_started_at: None,
+        error_code: None,
+        error_detail: None,
+    };
+    // The initial listed one side in 300 s with every lane at once; the incremental (started 4 h later,
+    // listing 200 s staggered) moved 4 h of changes in 1 000 s while it ran for 1 290 s.
+    let history = vec![
+        run(SyncKind::Initial, 0, 14_400, 300, 14_000),
+        run(SyncKind::Incremental, 14_400, 1_290, 200, 1_000),
+    ];
+    for lane in &mut cp.forward.lanes {
+        lane.syncs = history.clone();
+    }
+    // Launch 90 + both sides listed at the initial's pace 600 + 1 000 × 1 290 / 14 400 = 90 transferred,
+    // then one start per lane (2), Route 53 (60) and the plan's TTL (60).
+    let predicted = predicted_downtime(&i, &cp).unwrap().as_secs();
+    assert_eq!(predicted, 90 + 600 + 90 + 2 + 60 + 60);
 }

@@ -83,13 +83,24 @@ pub fn predicted_downtime(intent: &Intent, cp: &Checkpoint) -> Option<Duration> 
             let last = lane
                 .last_success(SyncKind::Incremental)
                 .or_else(|| lane.last_success(SyncKind::Initial))?;
+            let d = &last.durations;
+            // Launch and listing do not depend on the delta; they are what the final sync pays in full. At the
+            // freeze every lane lists at once, as in the initial round, but both sides: twice the initial
+            // listing is the contended figure when incrementals ran staggered.
+            let mut fixed = d.total_ms.saturating_sub(d.transfer_ms + d.verify_ms) / 1000;
+            if last.kind != SyncKind::Initial
+                && let Some(initial) = lane.last_success(SyncKind::Initial)
+            {
+                let launch = d
+                    .total_ms
+                    .saturating_sub(d.prepare_ms + d.transfer_ms + d.verify_ms)
+                    / 1000;
+                fixed = fixed.max(launch + 2 * initial.durations.prepare_ms / 1000);
+            }
             let mut secs = match last.kind {
                 // No incremental yet: the delta is unknown, budget the launch and the scan only.
-                SyncKind::Initial => {
-                    let d = &last.durations;
-                    (d.total_ms.saturating_sub(d.transfer_ms + d.verify_ms)) / 1000
-                }
-                _ => last.run_secs(),
+                SyncKind::Initial => fixed,
+                _ => fixed + delta_secs(lane, last),
             };
             if full_verify && let Some(initial) = lane.last_success(SyncKind::Initial) {
                 secs += initial.durations.transfer_ms / 1000;
@@ -104,6 +115,26 @@ pub fn predicted_downtime(intent: &Intent, cp: &Checkpoint) -> Option<Duration> 
     Some(Duration(
         slowest + starts + DNS_PROPAGATION_SECS + cached_ttl(intent, cp),
     ))
+}
+
+/// The transfer and verification a final sync right after `last` would need: `last`'s own, scaled by how
+/// long the final's delta accumulates (while `last` ran) against how long `last`'s delta did (since the sync
+/// before it started). A long incremental that followed a longer one moved a bigger delta than the final will.
+fn delta_secs(lane: &crate::plan::LaneState, last: &SyncRecord) -> u64 {
+    let moved = (last.durations.transfer_ms + last.durations.verify_ms) / 1000;
+    let before = lane
+        .syncs
+        .iter()
+        .filter(|s| s.succeeded() && s.started_at < last.started_at)
+        .map(|s| s.started_at)
+        .max();
+    let Some(before) = before else {
+        return moved;
+    };
+    let own_window = (last.started_at - before).as_secs().max(1) as f64;
+    let final_window = (last.ended_at - last.started_at).as_secs().max(0) as f64;
+    let scale = (final_window / own_window).min(1.0);
+    (moved as f64 * scale).ceil() as u64
 }
 
 /// The TTL clients hold the old answer for at the swap: the plan's once fsx-migrate lowered it ahead of
