@@ -419,3 +419,24 @@ async fn the_downtime_prediction_pays_the_contended_listing_in_full_and_scales_t
     let predicted = predicted_downtime(&i, &cp).unwrap().as_secs();
     assert_eq!(predicted, 90 + 600 + 90 + 2 + 60 + 60);
 }
+
+#[tokio::test]
+async fn a_plan_whose_final_listing_is_long_advises_more_throughput_for_the_cutover() {
+    let notes = |name: &str| {
+        let name = name.to_string();
+        async move {
+            let mut port = sim(world(&name));
+            let mut intent = intent_for(&mut port, &plan_request()).await;
+            fsx_migrate::plan::planner::apply_inventory(&mut intent, &inventory_input(&port)).unwrap()
+        }
+    };
+    let reference = notes("reference").await;
+    let advice: Vec<&String> = reference
+        .iter()
+        .filter(|n| n.contains("Raising the source's throughput"))
+        .collect();
+    assert_eq!(advice.len(), 1, "{reference:#?}");
+    assert!(advice[0].contains("to 1024 MB/s"), "{}", advice[0]);
+    let small = notes("small").await;
+    assert!(!small.iter().any(|n| n.contains("Raising")), "{small:#?}");
+}

@@ -527,6 +527,13 @@ impl serde::de::Visitor<'_> for PasswordSourceVisitor {
     }
 }
 
+/// Listing entries per second a file system serves to all DataSync executions together, per MB/s of its
+/// throughput capacity. An assumption, chosen conservatively: public figures put one task's listing at roughly
+/// 5,000–40,000 entries/s and nothing public gives a file server's aggregate. The simulator models it; the
+/// planner uses it to say how long the final sync's listing may take. A pilot replaces it: one no-change
+/// execution at 1, 4 and 12 parallel tasks, reading `PrepareDuration` (docs/simulator.md).
+pub const ASSUMED_METADATA_ENTRIES_PER_SEC_PER_MBPS: f64 = 100.0;
+
 /// Whether two DNS names are the same name: case-insensitive, trailing dot optional.
 pub fn dns_eq(a: &str, b: &str) -> bool {
     a.trim_end_matches('.')

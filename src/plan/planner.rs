@@ -2,7 +2,9 @@
 //!
 //! The target copies the source's settings; the policies get defaults an operator can defend.
 
-use crate::cloud::model::{PasswordSource, SecurityDescriptorCopy, VerifyMode};
+use crate::cloud::model::{
+    ASSUMED_METADATA_ENTRIES_PER_SEC_PER_MBPS, PasswordSource, SecurityDescriptorCopy, VerifyMode,
+};
 use crate::cloud::port::{Environment, InspectRequest, PLAN_TAG};
 use crate::plan::Intent;
 use crate::plan::intent::{
@@ -181,6 +183,12 @@ pub fn apply_inventory(intent: &mut Intent, input: &InventoryInput) -> Result<Ve
         },
     )?;
     let root = input.inventory.root();
+    let mut notes = parts.notes;
+    notes.extend(listing_advice(
+        root.entries(),
+        intent.target.settings.throughput_capacity_mbps,
+    ));
+    let transfer = &mut intent.transfer;
     transfer.lanes = parts.lanes;
     transfer.max_parallel_tasks = Some(max_parallel_tasks);
     transfer.entries_per_execution = Some(entries_per_execution);
@@ -193,5 +201,30 @@ pub fn apply_inventory(intent: &mut Intent, input: &InventoryInput) -> Result<Ve
         rest_entries: parts.rest_entries,
         rest_bytes: parts.rest_bytes,
     });
-    Ok(parts.notes)
+    Ok(notes)
 }
+
+/// The final sync lists the whole share on both sides while users are frozen. At the assumed aggregate
+/// listing rate of the two file systems ([`ASSUMED_METADATA_ENTRIES_PER_SEC_PER_MBPS`]), say how long that takes,
+/// and when it is most of the downtime budget, what throughput would halve it.
+fn listing_advice(entries: u64, throughput_mbps: u32) -> Option<String> {
+    let rate = |mbps: u32| 2.0 * f64::from(mbps) * ASSUMED_METADATA_ENTRIES_PER_SEC_PER_MBPS;
+    let listing = |mbps: u32| Duration((2.0 * entries as f64 / rate(mbps)).ceil() as u64);
+    let now = listing(throughput_mbps);
+    if now.as_secs() < LISTING_ADVICE_SECS {
+        return None;
+    }
+    let raised = multi_az_throughput(throughput_mbps.saturating_mul(2));
+    Some(format!(
+        "the final sync lists {entries} entries on each side while users are frozen: about {now} at {throughput_mbps} \
+         MB/s (assuming {} listed entries/s per MB/s of throughput; measure it in a pilot, docs/simulator.md). \
+         Raising the source's throughput capacity to {raised} MB/s before the cutover (on Single-AZ a short outage \
+         of its own, days ahead) and planning again, so the target is created at that size too, brings it to \
+         about {}; both can be lowered after the migration",
+        ASSUMED_METADATA_ENTRIES_PER_SEC_PER_MBPS,
+        listing(raised)
+    ))
+}
+
+/// Above this predicted listing time the plan advises more throughput for the cutover.
+const LISTING_ADVICE_SECS: u64 = 6 * 60;

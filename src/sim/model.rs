@@ -218,7 +218,7 @@ impl Default for ModelConstants {
             task_cap_mbps: 625.0,
             transfer_files_per_sec: 1_500.0,
             dns_propagation_secs: 45,
-            metadata_entries_per_sec_per_mbps: 100.0,
+            metadata_entries_per_sec_per_mbps: crate::cloud::model::ASSUMED_METADATA_ENTRIES_PER_SEC_PER_MBPS,
             entries_per_execution_quota: 25_000_000,
         }
     }

@@ -93,20 +93,25 @@ pub fn yes() -> Answers {
     Answers::Scripted(VecDeque::new())
 }
 
-/// The plan an operator would write from the simulated share's inventory (`sim inventory`, then
-/// `plan --inventory` with the default budget and parallelism).
-pub async fn partitioned_intent(port: &mut SimPort, req: &PlanRequest) -> fsx_migrate::plan::Intent {
-    let mut intent = intent_for(port, req).await;
+/// What `plan --inventory` reads for the simulated share: its `sim inventory`, default budget and parallelism.
+pub fn inventory_input(port: &SimPort) -> fsx_migrate::plan::planner::InventoryInput {
     let csv = fsx_migrate::sim::folders::inventory_csv(&port.world.data.folders);
-    let input = fsx_migrate::plan::planner::InventoryInput {
+    fsx_migrate::plan::planner::InventoryInput {
         file: "share.csv".into(),
         sha256: "test".into(),
         modified_at: None,
         inventory: fsx_migrate::plan::inventory::parse(&csv).expect("the simulator's inventory parses"),
         max_parallel_tasks: None,
         entries_per_execution: None,
-    };
-    fsx_migrate::plan::planner::apply_inventory(&mut intent, &input).expect("the share partitions");
+    }
+}
+
+/// The plan an operator would write from the simulated share's inventory (`sim inventory`, then
+/// `plan --inventory` with the default budget and parallelism).
+pub async fn partitioned_intent(port: &mut SimPort, req: &PlanRequest) -> fsx_migrate::plan::Intent {
+    let mut intent = intent_for(port, req).await;
+    fsx_migrate::plan::planner::apply_inventory(&mut intent, &inventory_input(port))
+        .expect("the share partitions");
     intent
 }
 
