@@ -129,6 +129,28 @@ impl Setup {
         run_in(self.dir.path(), &all)
     }
 
+    /// `run PLAN --yes` at `--sim-speed speed`, killed (SIGKILL) after `delay_ms` of real time.
+    fn run_killed_after(&self, speed: &str, delay_ms: u64) {
+        let mut child = bin()
+            .current_dir(self.dir.path())
+            .args([
+                "--sim",
+                "w.json",
+                "--sim-speed",
+                speed,
+                "run",
+                "plan.toml",
+                "--yes",
+            ])
+            .stderr(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+    }
+
     fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.path(name)).unwrap()
     }
@@ -417,24 +439,7 @@ fn a_max_speed_run_killed_at_any_moment_resumes_on_a_clock_that_never_goes_back(
     let s = Setup::new();
     let mut last = String::new();
     for delay in [40, 120, 250, 400] {
-        let mut child = bin()
-            .current_dir(s.dir.path())
-            .args([
-                "--sim",
-                "w.json",
-                "--sim-speed",
-                "max",
-                "run",
-                "plan.toml",
-                "--yes",
-            ])
-            .stderr(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(delay));
-        let _ = child.kill(); // SIGKILL
-        let _ = child.wait();
+        s.run_killed_after("max", delay);
         let now = s.world_json()["now"].as_str().unwrap().to_string();
         let parsed = |t: &str| t.parse::<jiff::Timestamp>().unwrap();
         assert!(
@@ -603,24 +608,7 @@ fn sigkill_until_done(s: &Setup) {
         delays.push(60 + x % 500);
     }
     for delay in delays {
-        let mut child = bin()
-            .current_dir(s.dir.path())
-            .args([
-                "--sim",
-                "w.json",
-                "--sim-speed",
-                "20000",
-                "run",
-                "plan.toml",
-                "--yes",
-            ])
-            .stderr(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(delay));
-        let _ = child.kill(); // SIGKILL
-        let _ = child.wait();
+        s.run_killed_after("20000", delay);
     }
     let mut done = false;
     for _ in 0..5 {

@@ -20,48 +20,44 @@ async fn a_crash_at_every_boundary_resumes_to_one_clean_migration() {
     assert!(boundaries > 40, "only {boundaries} boundaries");
     eprintln!("walking {boundaries} crash boundaries");
 
-    for k in 0..boundaries {
-        let mut port = sim(world("small"));
-        let (first, cp, _) = drive_mem(&mut port, &intent, &Checkpoint::default(), Some(k)).await;
-        assert!(matches!(first, Outcome::Crashed(_)), "boundary {k}: {first:?}");
-        assert_invariants(&port, &cp, false);
-        let (second, cp, _) = drive_mem(&mut port, &intent, &cp, None).await;
-        assert_eq!(second, Outcome::Halted(Halt::Completed), "boundary {k}");
-        assert_invariants(&port, &cp, true);
-        assert!(matches!(cp.runs, 1 | 2), "boundary {k}: {} runs", cp.runs);
-    }
+    crash_at_every_boundary(&intent, boundaries, 1).await;
 }
 
-/// The same with the share split into 12 lanes (13 tasks with the rest lane), run 6 at a time: a crash
-/// between any write-ahead record and its side effect in any lane resumes without doubling anything.
+/// The same with the share split into lanes from its inventory (a budget small enough for a dozen lanes),
+/// all running at once: a crash between any write-ahead record and its side effect in any lane resumes
+/// without doubling anything.
 #[tokio::test]
-async fn a_crash_at_every_boundary_of_a_twelve_lane_migration_resumes_to_one_clean_migration() {
+async fn a_crash_at_every_boundary_of_a_partitioned_migration_resumes_to_one_clean_migration() {
     let mut req = plan_request();
     req.plan_id = Some("fxm-crash-lanes".into());
     let mut probe = sim(world("small"));
     let mut intent = intent_for(&mut probe, &req).await;
     intent.sync.poll_interval = fsx_migrate::plan::units::Duration::mins(5);
-    intent.transfer.max_parallel_tasks = Some(6);
-    intent.transfer.lanes = (1..=12)
-        .map(|k| fsx_migrate::plan::intent::LaneSpec {
-            name: format!("lane-{k:02}"),
-            includes: vec![format!("/Dept{k}")],
-            entries: None,
-            bytes: None,
-        })
-        .collect();
+    let mut input = inventory_input(&probe);
+    input.entries_per_execution = Some(80_000);
+    input.max_parallel_tasks = Some(13);
+    fsx_migrate::plan::planner::apply_inventory(&mut intent, &input).unwrap();
+    let tasks = intent.transfer.lanes.len() + 1;
+    assert!(tasks >= 8, "{tasks} tasks");
     let (outcome, _, boundaries) = drive_mem(&mut probe, &intent, &Checkpoint::default(), None).await;
     assert_eq!(outcome, Outcome::Halted(Halt::Completed));
-    eprintln!("walking {boundaries} crash boundaries of a 12-lane migration");
+    eprintln!("walking {boundaries} crash boundaries of a migration with {tasks} tasks");
 
+    crash_at_every_boundary(&intent, boundaries, tasks).await;
+}
+
+/// Crashes a fresh migration of the small world at boundary k, for every k, then resumes it: it completes once,
+/// with `tasks` DataSync tasks, nothing lost, no orphan, in one or two runs.
+async fn crash_at_every_boundary(intent: &fsx_migrate::plan::Intent, boundaries: u64, tasks: usize) {
     for k in 0..boundaries {
         let mut port = sim(world("small"));
-        let (first, cp, _) = drive_mem(&mut port, &intent, &Checkpoint::default(), Some(k)).await;
+        let (first, cp, _) = drive_mem(&mut port, intent, &Checkpoint::default(), Some(k)).await;
         assert!(matches!(first, Outcome::Crashed(_)), "boundary {k}: {first:?}");
         assert_invariants(&port, &cp, false);
-        let (second, cp, _) = drive_mem(&mut port, &intent, &cp, None).await;
+        let (second, cp, _) = drive_mem(&mut port, intent, &cp, None).await;
         assert_eq!(second, Outcome::Halted(Halt::Completed), "boundary {k}");
         assert_invariants(&port, &cp, true);
-        assert_eq!(port.world.tasks.len(), 13, "boundary {k}: one task per lane");
+        assert!(matches!(cp.runs, 1 | 2), "boundary {k}: {} runs", cp.runs);
+        assert_eq!(port.world.tasks.len(), tasks, "boundary {k}: one task per lane");
     }
 }
