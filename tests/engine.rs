@@ -149,3 +149,43 @@ async fn the_reference_scenario_simulates_in_virtual_time() {
         elapsed
     );
 }
+
+/// Polls are not written ahead: only steps that decide something reach the plan file, so a three-day
+/// migration does not fsync the plan on every look at a running execution.
+#[tokio::test]
+async fn only_decisions_are_written_not_observations() {
+    struct Recording(Vec<fsx_migrate::plan::Checkpoint>);
+    impl fsx_migrate::engine::driver::CheckpointStore for Recording {
+        fn save(&mut self, cp: &fsx_migrate::plan::Checkpoint) -> Result<(), fsx_migrate::error::Failure> {
+            self.0.push(cp.clone());
+            Ok(())
+        }
+    }
+    let mut port = sim(world("small"));
+    let intent = intent_for(&mut port, &plan_request()).await;
+    let mut store = Recording(Vec::new());
+    let clock = port.clock();
+    let mut quiet = fsx_migrate::engine::driver::Quiet;
+    let mut driver = fsx_migrate::engine::driver::Driver::new(
+        &mut port,
+        clock,
+        intent,
+        Default::default(),
+        &mut store,
+        options(),
+        &mut quiet,
+    );
+    driver.assume_yes = true;
+    assert_eq!(driver.drive().await.unwrap(), Outcome::Halted(Halt::Completed));
+    drop(driver);
+    let polls = port.world.api_calls["datasync:DescribeTaskExecution"];
+    assert!(
+        (store.0.len() as u64) < polls,
+        "{} writes for {polls} polls",
+        store.0.len()
+    );
+    for pair in store.0.windows(2) {
+        assert!(!pair[1].same_decisions(&pair[0]), "a write that decided nothing");
+    }
+    assert_eq!(store.0.last().unwrap().phase, Some(Phase::Complete));
+}

@@ -173,6 +173,8 @@ pub struct Driver<'a, P: CloudPort> {
     /// Test hook: crash at the n-th boundary (0-based).
     pub crash_at: Option<u64>,
     boundaries: u64,
+    /// The checkpoint as last written (the one a crash would resume from).
+    saved: Checkpoint,
     /// When each operation was last sent: no operation is sent more than once per second.
     last_sent: BTreeMap<&'static str, Timestamp>,
 }
@@ -192,6 +194,7 @@ impl<'a, P: CloudPort> Driver<'a, P> {
             port,
             clock,
             intent,
+            saved: checkpoint.clone(),
             checkpoint,
             store,
             options,
@@ -226,9 +229,12 @@ impl<'a, P: CloudPort> Driver<'a, P> {
             let step = step(&self.intent, &self.checkpoint, input, now, &self.options);
             // Preflight is read-only and may fail on intent the operator will then fix: nothing is written
             // until it passes, so a failed preflight leaves the plan file untouched and the intent unpinned.
-            let worth_saving = step.checkpoint.phase() != Phase::Preflight;
-            if step.checkpoint != self.checkpoint && worth_saving {
+            // A step that only observed (a poll) is not written: what it saw is written with the next decision.
+            let worth_saving =
+                step.checkpoint.phase() != Phase::Preflight && !step.checkpoint.same_decisions(&self.saved);
+            if worth_saving {
                 self.store.save(&step.checkpoint)?;
+                self.saved = step.checkpoint.clone();
                 self.checkpoint = step.checkpoint;
                 if self.crash_here() {
                     return Ok(Outcome::Crashed(Boundary::AfterCheckpoint));

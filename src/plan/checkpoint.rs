@@ -426,6 +426,25 @@ impl Checkpoint {
         self.timeline.iter().find(|e| e.phase == phase).map(|e| e.at)
     }
 
+    /// Whether `other` differs from this checkpoint only in what was observed, not decided: a running
+    /// execution's last status and counters, when to look at a lane again, which lane the call in flight is
+    /// for. Such a step need not be written ahead: a resumed run looks at every running execution first.
+    pub fn same_decisions(&self, other: &Checkpoint) -> bool {
+        fn decisions(cp: &Checkpoint) -> Checkpoint {
+            let mut cp = cp.clone();
+            cp.forward.awaiting = None;
+            for lane in &mut cp.forward.lanes {
+                lane.next_check_at = None;
+                if let Some(current) = &mut lane.current {
+                    current.last_status = None;
+                    current.last_counters = None;
+                }
+            }
+            cp
+        }
+        decisions(self) == decisions(other)
+    }
+
     /// Every finished sync of the forward leg, in the order they ended.
     pub fn syncs(&self) -> Vec<&SyncRecord> {
         self.forward.syncs()
