@@ -293,8 +293,8 @@ pub fn halt_failure(halt: &Halt, plan: &str) -> Option<Failure> {
         Halt::DeleteGuard { deleted, limit } => Failure::user(format!(
             "delete guard: a sync removed {deleted} files from the target (limit {limit}); DNS was not swapped"
         ))
-        .cause("users are still frozen on the source, which is untouched")
-        .hint(format!("check the deletions, then `{resume} --accept-deletes` to swap DNS, or unfreeze the source to roll back")),
+        .cause("the source is untouched: deletes only ever go from the source to the target (before the freeze users keep working on it; after the freeze they stay frozen)")
+        .hint(format!("check the deletions on the source (a mass delete, ransomware?), then `{resume} --accept-deletes` to go on; after the freeze, unfreezing the source rolls back")),
         Halt::SkippedFiles { lane, skipped, execution_arn, log_group_arn } => Failure::user(format!(
             "lane {lane}: the final sync skipped {skipped} files, also when run again with the source frozen; DNS was not swapped"
         ))
