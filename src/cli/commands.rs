@@ -577,9 +577,18 @@ fn status_text(r: &StatusReport<'_>) -> String {
         r.target_dns_name.map(|d| format!("({d})")).unwrap_or_default()
     );
     for lane in r.lanes {
+        let last = lane.syncs.last().map_or(String::new(), |s| {
+            format!(
+                "; last {} {} ({} files, {})",
+                s.kind,
+                s.status.as_str(),
+                s.counters.files_transferred,
+                crate::plan::units::Duration(s.run_secs())
+            )
+        });
         let _ = writeln!(
             o,
-            "Lane {}: DataSync task {}",
+            "Lane {}: DataSync task {}{last}",
             lane.name,
             lane.task_arn.as_deref().unwrap_or("(not created)")
         );
