@@ -73,7 +73,22 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
     };
     let mut discovery = SimPort::in_memory(world.clone(), Clock::virtual_at(start));
     let env = super::commands::inspect(&mut discovery, request.inspect_request()).await?;
-    let intent = intent_from(&env, &request).ok_or_else(|| Failure::internal("demo source missing"))?;
+    let mut intent = intent_from(&env, &request).ok_or_else(|| Failure::internal("demo source missing"))?;
+    // As an operator would: plan from the share's inventory, so the copy runs in lanes.
+    let csv = crate::sim::folders::inventory_csv(&world.data.folders);
+    let inventory = crate::plan::inventory::parse(&csv).map_err(|e| {
+        Failure::internal("the simulated share's inventory does not parse").cause(e.to_string())
+    })?;
+    let input = crate::plan::planner::InventoryInput {
+        file: "sim inventory".into(),
+        sha256: crate::plan::intent::sha256_hex(csv.as_bytes()),
+        modified_at: None,
+        inventory,
+        max_parallel_tasks: None,
+        entries_per_execution: None,
+    };
+    crate::plan::planner::apply_inventory(&mut intent, &input)
+        .map_err(|e| Failure::internal("the simulated share does not partition").cause(e.message))?;
     let header = "Written by `fsx-migrate demo` against its simulated world.";
     crate::files::write_atomically(
         &plan_path,
