@@ -440,3 +440,21 @@ async fn a_plan_whose_final_listing_is_long_advises_more_throughput_for_the_cuto
     let small = notes("small").await;
     assert!(!small.iter().any(|n| n.contains("Raising")), "{small:#?}");
 }
+
+#[tokio::test]
+async fn preflight_warns_that_a_plan_without_an_inventory_cannot_be_checked_against_the_quota() {
+    use fsx_migrate::core::preflight::{self, Severity};
+    let mut port = sim(world("small"));
+    let whole = intent_for(&mut port, &plan_request()).await;
+    let env = environment(&mut port, whole.inspect_request()).await;
+    let quota = |intent: &Intent| {
+        preflight::check(intent, &env, Backend::Simulator)
+            .into_iter()
+            .filter(|f| f.message.contains("25 million"))
+            .map(|f| f.severity)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(quota(&whole), [Severity::Warning]);
+    let partitioned = lanes_intent(&mut port, 3, 24).await;
+    assert!(quota(&partitioned).is_empty());
+}

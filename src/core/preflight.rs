@@ -75,6 +75,7 @@ pub fn check(intent: &Intent, env: &Environment, backend: Backend) -> Vec<Findin
     check_dns(intent, env, &mut out);
     check_policy(intent, backend, &mut out);
     check_other_migrations(intent, env, &mut out);
+    check_partition(intent, &mut out);
     for problem in &env.unresolved_passwords {
         out.push(error(
             format!("password source {problem}"),
@@ -152,6 +153,21 @@ fn check_source(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
                 domain.len()
             ),
             Some("a Multi-AZ file system cannot join this domain"),
+        ));
+    }
+}
+
+/// A plan without an inventory copies the share with one task: nothing says it fits DataSync's quota. (A
+/// partition's lanes were checked against the quota when the plan was loaded, `Intent::problems`.)
+fn check_partition(intent: &Intent, out: &mut Vec<Finding>) {
+    let transfer = &intent.transfer;
+    if transfer.lanes.is_empty() && transfer.inventory.is_none() {
+        out.push(warning(
+            "one DataSync task copies the whole share and FSx reports no file counts: whether it stays under \
+             DataSync's 25 million source plus destination files and directories per execution is not known, \
+             and listing the whole share floors the downtime"
+                .into(),
+            Some("run scripts/inventory.ps1 against the share and plan again with --inventory FILE"),
         ));
     }
 }
