@@ -566,7 +566,7 @@ impl Machine<'_> {
         let s = &t.settings;
         Confirmation {
             kind: ConfirmKind::Billable,
-            question: "Create the Multi-AZ target file system and the DataSync task (billable)?".into(),
+            question: "Create the Multi-AZ target file system and the DataSync tasks (billable)?".into(),
             details: vec![
                 format!(
                     "FSx for Windows MULTI_AZ_1: {} GiB {}, {} MB/s, subnets {} (preferred {})",
