@@ -458,3 +458,35 @@ async fn preflight_warns_that_a_plan_without_an_inventory_cannot_be_checked_agai
     let partitioned = lanes_intent(&mut port, 3, 24).await;
     assert!(quota(&partitioned).is_empty());
 }
+
+#[tokio::test]
+async fn a_task_tagged_for_a_lane_the_plan_does_not_have_stops_before_creating_tasks() {
+    use fsx_migrate::cloud::port::TransferResources;
+    use fsx_migrate::core::IrreversibleStep;
+    let mut port = sim(world("small"));
+    let i = lanes_intent(&mut port, 2, 24).await;
+    let mut cp = at(&i, Phase::PrepareTransfer);
+    for lane in &mut cp.forward.lanes {
+        lane.task_arn = None;
+    }
+    let found = TransferResources {
+        source_location_arn: Some("loc-s".into()),
+        target_location_arn: Some("loc-t".into()),
+        tasks: [("lane-09".to_string(), "task-stray".to_string())].into(),
+    };
+    let s = step(
+        &i,
+        &cp,
+        Input::Response(Response::TransferResources(found)),
+        t0(),
+        &opts(),
+    );
+    let Action::Halt(Halt::PreconditionFailed { step, problems }) = &s.action else {
+        panic!("{:?}", s.action)
+    };
+    assert_eq!(*step, IrreversibleStep::CreateTasks);
+    assert!(
+        problems[0].contains("task-stray") && problems[0].contains("lane-09"),
+        "{problems:?}"
+    );
+}

@@ -167,6 +167,7 @@ pub enum Halt {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IrreversibleStep {
     CreateTarget,
+    CreateTasks,
     LowerTtl,
     Freeze,
     FinalSync,
@@ -177,6 +178,7 @@ impl std::fmt::Display for IrreversibleStep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::CreateTarget => "creating the target",
+            Self::CreateTasks => "creating the DataSync tasks",
             Self::LowerTtl => "lowering the record's TTL",
             Self::Freeze => "freezing the source",
             Self::FinalSync => "starting the final sync",
@@ -661,7 +663,7 @@ impl Machine<'_> {
                         })
                         .collect();
                     return Flow::Act(Action::Halt(Halt::PreconditionFailed {
-                        step: IrreversibleStep::FinalSync,
+                        step: IrreversibleStep::CreateTasks,
                         problems,
                     }));
                 }

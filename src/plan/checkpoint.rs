@@ -241,10 +241,6 @@ impl Leg {
         self.lanes.iter().find(|l| l.name == name)
     }
 
-    pub fn lane_mut(&mut self, name: &str) -> Option<&mut LaneState> {
-        self.lanes.iter_mut().find(|l| l.name == name)
-    }
-
     /// Every finished sync of every lane, in the order they ended.
     pub fn syncs(&self) -> Vec<&SyncRecord> {
         let mut all: Vec<&SyncRecord> = self.lanes.iter().flat_map(|l| &l.syncs).collect();
