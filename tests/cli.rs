@@ -432,6 +432,11 @@ fn a_max_speed_rehearsal_runs_in_event_time_and_matches_the_dry_run() {
     assert_eq!(acc["writes_lost_at_swap"], 0);
     assert!(acc["downtime_secs"].as_u64().unwrap() > 0);
     assert_eq!(outcome(acc), outcome(&dry["accounting"]), "rehearsal vs dry run");
+    // Three processes (plan, run, resume) in a world whose clock stands still between them: no operation
+    // was sent twice in one simulated second, not even across a restart.
+    for (operation, per_sec) in acc["api_calls_max_per_sec"].as_object().unwrap() {
+        assert!(per_sec.as_u64().unwrap() <= 1, "{operation}: {per_sec}/s");
+    }
 }
 
 #[test]

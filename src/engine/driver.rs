@@ -177,6 +177,9 @@ pub struct Driver<'a, P: CloudPort> {
     saved: Checkpoint,
     /// When each operation was last sent: no operation is sent more than once per second.
     last_sent: BTreeMap<&'static str, Timestamp>,
+    /// When this driver started. A previous process may have sent any operation just before, so an operation
+    /// this one has not sent yet counts as sent at the start.
+    started: Timestamp,
 }
 
 impl<'a, P: CloudPort> Driver<'a, P> {
@@ -192,7 +195,6 @@ impl<'a, P: CloudPort> Driver<'a, P> {
     ) -> Self {
         Driver {
             port,
-            clock,
             intent,
             saved: checkpoint.clone(),
             checkpoint,
@@ -207,6 +209,8 @@ impl<'a, P: CloudPort> Driver<'a, P> {
             crash_at: None,
             boundaries: 0,
             last_sent: BTreeMap::new(),
+            started: clock.now(),
+            clock,
         }
     }
 
@@ -310,13 +314,13 @@ impl<'a, P: CloudPort> Driver<'a, P> {
     }
 
     /// Waits until the command's operations were last sent at least a second ago, so that however many lanes
-    /// are due at once, no operation is sent more than once per second. False if interrupted.
+    /// are due at once, and across a restart, no operation is sent more than once per second. False if
+    /// interrupted.
     async fn pace(&mut self, command: &Command) -> bool {
         let now = self.clock.now();
         let busy = command.operations().iter().any(|op| {
-            self.last_sent
-                .get(op)
-                .is_some_and(|t| secs_between(*t, now) < Duration(1))
+            let sent = self.last_sent.get(op).copied().unwrap_or(self.started);
+            secs_between(sent, now) < Duration(1)
         });
         if busy {
             tokio::select! {
