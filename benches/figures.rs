@@ -11,7 +11,6 @@ use fsx_migrate::cloud::model::{PasswordSource, StorageType};
 use fsx_migrate::cloud::port::{CloudPort, Command, Response};
 use fsx_migrate::core::RunOptions;
 use fsx_migrate::core::forecast::predicted_downtime;
-use fsx_migrate::core::preflight::Backend;
 use fsx_migrate::engine::driver::{Driver, MemoryStore, Outcome, Quiet};
 use fsx_migrate::engine::dry_run;
 use fsx_migrate::plan::intent::FreezeKind;
@@ -22,6 +21,10 @@ use fsx_migrate::sim::scenario::{self, ScenarioSpec};
 use fsx_migrate::sim::world::World;
 
 const TIB: u64 = 1 << 40;
+
+/// Stands in for the operator's freeze script (freeze = "command"); the simulated users stop writing when
+/// fsx-migrate then tags the source frozen.
+const FREEZE_COMMAND: &str = "true";
 
 fn spec(name: &str, files: u64, bytes: u64, rate: f64, mbps: u32, seed: u64) -> ScenarioSpec {
     ScenarioSpec {
@@ -43,8 +46,8 @@ fn request() -> PlanRequest {
         hosted_zone_id: scenario::HOSTED_ZONE_ID.into(),
         record_name: scenario::RECORD_NAME.into(),
         name: Some("figures".into()),
-        freeze: FreezeKind::Simulator,
-        freeze_command: None,
+        freeze: FreezeKind::Command,
+        freeze_command: Some(FREEZE_COMMAND.into()),
         smb_user: "svc-datasync".into(),
         smb_password: PasswordSource::Env("FSX_MIGRATE_TEST_SMB_PASSWORD".into()),
         ttl: 60,
@@ -104,7 +107,6 @@ async fn drive(
     let clock = port.clock();
     let mut quiet = Quiet;
     let opts = RunOptions {
-        backend: Some(Backend::Simulator),
         until,
         operator: "bench@figures".into(),
         ..RunOptions::default()
@@ -248,7 +250,6 @@ fn main() {
             let intent = plan(&world).await;
             let m = measure(&world, &intent).await;
             let dry = dry_run::forecast(&intent, &Checkpoint::default(), &world, start, &RunOptions {
-                backend: Some(Backend::Simulator),
                 ..RunOptions::default()
             })
             .await

@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use crate::support::FREEZE_COMMAND;
+
 const SOURCE: &str = "fs-0123456789abcdef0";
 const SUBNET_A: &str = "subnet-0aaa1111aaaa1111a";
 const SUBNET_B: &str = "subnet-0bbb2222bbbb2222b";
@@ -88,7 +90,9 @@ impl Setup {
                 "--out",
                 "plan.toml",
                 "--freeze",
-                "simulator",
+                "command",
+                "--freeze-command",
+                FREEZE_COMMAND,
                 "--plan-id",
                 "fxm-cli",
             ],
@@ -115,7 +119,9 @@ impl Setup {
             "--out",
             "plan.toml",
             "--freeze",
-            "simulator",
+            "command",
+            "--freeze-command",
+            FREEZE_COMMAND,
             "--plan-id",
             plan_id,
         ];
@@ -1011,7 +1017,9 @@ fn a_world_in_use_by_another_process_is_refused_and_left_untouched() {
             "--out",
             "plan2.toml",
             "--freeze",
-            "simulator",
+            "command",
+            "--freeze-command",
+            FREEZE_COMMAND,
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

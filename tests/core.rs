@@ -2,10 +2,9 @@
 
 use fsx_migrate::cloud::model::*;
 use fsx_migrate::cloud::port::{
-    CloudError, Command, ErrorClass, ExecutionCandidate, PLAN_TAG, PreserveDeletedFiles, Response, SYNC_TAG,
-    TransferResources,
+    CloudError, Command, ErrorClass, ExecutionCandidate, FROZEN_TAG, PLAN_TAG, PreserveDeletedFiles,
+    Response, SYNC_TAG, TransferResources,
 };
-use fsx_migrate::core::preflight::Backend;
 use fsx_migrate::core::{Action, ConfirmKind, Event, Halt, Input, RunOptions, step};
 use fsx_migrate::plan::checkpoint::CHECKPOINT_SCHEMA;
 use fsx_migrate::plan::intent::FreezeKind;
@@ -30,7 +29,6 @@ fn intent() -> Intent {
 
 fn opts() -> RunOptions {
     RunOptions {
-        backend: Some(Backend::Simulator),
         ..RunOptions::default()
     }
 }
@@ -68,6 +66,7 @@ fn at(intent: &Intent, phase: Phase) -> Checkpoint {
     if phase > Phase::Freeze {
         cp.freeze_requested_at = Some(t0());
         cp.frozen_at = Some(t0());
+        cp.frozen_marked_at = Some(t0());
     }
     cp
 }
@@ -611,12 +610,7 @@ fn the_gate_needs_a_yes_and_declining_stops_before_the_freeze() {
     let s = step(&i, &cp, Input::Confirmed(true), t0(), &opts());
     assert_eq!(s.checkpoint.phase, Some(Phase::Freeze));
     let s = after_freeze_checks(&i, &s);
-    assert_eq!(
-        s.action,
-        Action::Call(Command::FreezeSource {
-            file_system_id: i.source.file_system_id.clone()
-        })
-    );
+    assert_eq!(s.action, Action::RunFreezeCommand(FREEZE_COMMAND.into()));
     assert_eq!(s.checkpoint.freeze_requested_at, Some(t0()));
     let until = RunOptions {
         until: Some(Phase::Freeze),
@@ -635,9 +629,33 @@ fn freeze_actions_manual_command_and_an_uncertain_command() {
     let cp = at(&i, Phase::Freeze);
     let s = after_freeze_checks(&i, &step(&i, &cp, Input::Start, t0(), &opts()));
     assert!(matches!(s.action, Action::Confirm(ref c) if c.kind == ConfirmKind::ManualFreeze));
-    let done = step(&i, &s.checkpoint, Input::Confirmed(true), t0(), &opts());
+    let frozen = step(&i, &s.checkpoint, Input::Confirmed(true), t0(), &opts());
+    assert_eq!(frozen.checkpoint.frozen_at, Some(t0()));
+    // The freeze is recorded on the source (a tag) before anything else happens.
+    assert_eq!(frozen.checkpoint.phase, Some(Phase::Freeze));
+    let Action::Call(Command::MarkFrozen {
+        file_system_arn,
+        plan_id,
+    }) = &frozen.action
+    else {
+        panic!("{:?}", frozen.action);
+    };
+    assert!(file_system_arn.ends_with(&format!("file-system/{}", i.source.file_system_id)));
+    assert_eq!(plan_id, &i.migration.id);
+    let crashed = step(&i, &frozen.checkpoint, Input::Start, t0(), &opts());
+    assert_eq!(
+        crashed.action, frozen.action,
+        "after a crash the tag is sent again, not the freeze"
+    );
+    let done = step(
+        &i,
+        &frozen.checkpoint,
+        Input::Response(Response::MarkedFrozen),
+        t0(),
+        &opts(),
+    );
     assert_eq!(done.checkpoint.phase, Some(Phase::FinalSync));
-    assert_eq!(done.checkpoint.frozen_at, Some(t0()));
+    assert_eq!(done.checkpoint.frozen_marked_at, Some(t0()));
 
     i.cutover.freeze = FreezeKind::Command;
     i.cutover.freeze_command = Some("./freeze.ps1".into());
@@ -667,7 +685,82 @@ fn freeze_actions_manual_command_and_an_uncertain_command() {
         matches!(uncertain.action, Action::Confirm(ref c) if c.kind == ConfirmKind::FreezeOutcomeUnknown)
     );
     let ok = step(&i, &s.checkpoint, Input::FreezeFinished(Ok(())), t0(), &opts());
-    assert_eq!(ok.checkpoint.phase, Some(Phase::FinalSync));
+    assert_eq!(ok.checkpoint.frozen_at, Some(t0()));
+    assert!(matches!(ok.action, Action::Call(Command::MarkFrozen { .. })));
+}
+
+#[test]
+fn the_swap_needs_the_freeze_recorded_on_the_source() {
+    let i = intent();
+    let mut cp = at(&i, Phase::DnsSwap);
+    cp.forward.lanes[0]
+        .syncs
+        .push(record(SyncKind::Final, ExecutionStatus::Success, 10, 60, 1));
+    let started = step(&i, &cp, Input::Start, t0(), &opts());
+    let checked = step(
+        &i,
+        &started.checkpoint,
+        Input::Response(Response::FileSystem(tagged_target(&i))),
+        t0(),
+        &opts(),
+    );
+    assert!(matches!(checked.action, Action::Call(Command::Inspect(_))));
+    let mut untagged = env_with_record(&i, "amznfsxsource.corp.example.com");
+    untagged.source.as_mut().unwrap().settings.tags.remove(FROZEN_TAG);
+    let mut other = untagged.clone();
+    other
+        .source
+        .as_mut()
+        .unwrap()
+        .settings
+        .tags
+        .insert(FROZEN_TAG.into(), "fxm-other".into());
+    for (env, says) in [
+        (untagged, "carries no fsx-migrate:frozen-by tag"),
+        (other, "another plan froze it"),
+    ] {
+        let s = step(
+            &i,
+            &checked.checkpoint,
+            Input::Response(Response::Environment(env)),
+            t0(),
+            &opts(),
+        );
+        let Action::Halt(Halt::PreconditionFailed { problems, .. }) = &s.action else {
+            panic!("{:?}", s.action);
+        };
+        assert!(problems.iter().any(|p| p.contains(says)), "{problems:?}");
+        assert!(s.checkpoint.dns_requested_at.is_none(), "nothing was sent");
+    }
+}
+
+#[test]
+fn a_freeze_recorded_before_freezes_were_tagged_is_tagged_before_the_swap() {
+    let i = intent();
+    let mut cp = at(&i, Phase::DnsSwap);
+    cp.forward.lanes[0]
+        .syncs
+        .push(record(SyncKind::Final, ExecutionStatus::Success, 10, 60, 1));
+    cp.frozen_marked_at = None;
+    let s = step(&i, &cp, Input::Start, t0(), &opts());
+    assert!(
+        matches!(s.action, Action::Call(Command::MarkFrozen { .. })),
+        "{:?}",
+        s.action
+    );
+    let s = step(
+        &i,
+        &s.checkpoint,
+        Input::Response(Response::MarkedFrozen),
+        t0(),
+        &opts(),
+    );
+    assert_eq!(s.checkpoint.frozen_marked_at, Some(t0()));
+    assert!(
+        matches!(s.action, Action::Call(Command::DescribeFileSystem { .. })),
+        "{:?}",
+        s.action
+    );
 }
 
 #[test]
@@ -760,9 +853,15 @@ fn tagged_target(i: &Intent) -> FileSystemInfo {
 }
 
 /// What Inspect finds when the record points at `value`.
+/// The world as the freeze and the swap re-check it: the source (tagged frozen for this plan) and the record.
 fn env_with_record(i: &Intent, value: &str) -> fsx_migrate::cloud::port::Environment {
+    let mut source = source_fs(i);
+    source
+        .settings
+        .tags
+        .insert(FROZEN_TAG.into(), i.migration.id.clone());
     fsx_migrate::cloud::port::Environment {
-        source: Some(source_fs(i)),
+        source: Some(source),
         subnets: vec![],
         hosted_zone_name: Some("corp.example.com.".into()),
         record: Some(DnsRecord {

@@ -94,7 +94,7 @@ async fn a_manual_freeze_that_does_not_stop_writers_shows_up_in_the_accounting()
     // The operator confirms a freeze, but the simulated users keep writing: the simulator must count it.
     let mut req = plan_request();
     req.freeze = fsx_migrate::plan::intent::FreezeKind::Manual;
-    let mut port = sim(world("small"));
+    let mut port = world_with_faults(&["ignored_freeze"]);
     let intent = intent_for(&mut port, &req).await;
     let mut store = fsx_migrate::engine::driver::MemoryStore::default();
     let clock = port.clock();

@@ -4,7 +4,6 @@
 use fsx_migrate::cloud::model::*;
 use fsx_migrate::cloud::port::{Command, LANE_TAG, Response};
 use fsx_migrate::core::lane::lane_tasks;
-use fsx_migrate::core::preflight::Backend;
 use fsx_migrate::core::{Action, Halt, Input, RunOptions, step};
 use fsx_migrate::engine::driver::Outcome;
 use fsx_migrate::plan::checkpoint::CHECKPOINT_SCHEMA;
@@ -20,7 +19,6 @@ fn t0() -> Timestamp {
 
 fn opts() -> RunOptions {
     RunOptions {
-        backend: Some(Backend::Simulator),
         ..RunOptions::default()
     }
 }
@@ -361,7 +359,7 @@ async fn preflight_refuses_a_preferred_subnet_without_addresses_for_every_lanes_
         for subnet in &mut env.subnets {
             subnet.available_ip_addresses = Some(if subnet.id == preferred { free } else { 2 });
         }
-        let findings = preflight::check(&intent, &env, Backend::Simulator);
+        let findings = preflight::check(&intent, &env);
         let errors: Vec<_> = findings
             .iter()
             .filter(|f| f.severity == Severity::Error && f.message.contains("free IP addresses"))
@@ -372,7 +370,7 @@ async fn preflight_refuses_a_preferred_subnet_without_addresses_for_every_lanes_
     for subnet in &mut env.subnets {
         subnet.available_ip_addresses = Some(if subnet.id == preferred { needed } else { 1 });
     }
-    let findings = preflight::check(&intent, &env, Backend::Simulator);
+    let findings = preflight::check(&intent, &env);
     assert!(
         findings
             .iter()
@@ -448,7 +446,7 @@ async fn preflight_warns_that_a_plan_without_an_inventory_cannot_be_checked_agai
     let whole = intent_for(&mut port, &plan_request()).await;
     let env = environment(&mut port, whole.inspect_request()).await;
     let quota = |intent: &Intent| {
-        preflight::check(intent, &env, Backend::Simulator)
+        preflight::check(intent, &env)
             .into_iter()
             .filter(|f| f.message.contains("25 million"))
             .map(|f| f.severity)

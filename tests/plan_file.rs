@@ -263,7 +263,7 @@ fn a_misspelled_enum_is_refused_with_its_field_line_and_the_allowed_values() {
             edit(&plan, "freeze = \"command\"", "freeze = \"commando\""),
             "commando",
             "cutover.freeze",
-            "simulator",
+            "manual",
         ),
     ];
     for (text, bad, field, allowed) in cases {

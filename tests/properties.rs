@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use fsx_migrate::cloud::model::*;
 use fsx_migrate::cloud::port::{CloudError, Command, Environment, ErrorClass, Response, TransferResources};
 use fsx_migrate::core::Halt;
-use fsx_migrate::core::preflight::Backend;
 use fsx_migrate::core::{Action, Input, RunOptions, step};
 use fsx_migrate::engine::driver::Outcome;
 use fsx_migrate::plan::{Checkpoint, Intent};
@@ -176,7 +175,7 @@ fn input_strategy(env: Environment) -> impl Strategy<Value = Input> {
                 status,
             })
         }),
-        Just(Input::Response(Response::SourceFrozen)),
+        Just(Input::Response(Response::MarkedFrozen)),
     ]
 }
 
@@ -189,7 +188,7 @@ proptest! {
     #[test]
     fn the_core_keeps_its_invariants_under_any_inputs(inputs in proptest::collection::vec(input_strategy(base_intent().1), 1..120)) {
         let (intent, _) = base_intent();
-        let opts = RunOptions { backend: Some(Backend::Simulator), ..RunOptions::default() };
+        let opts = RunOptions::default();
         let mut cp = Checkpoint::default();
         let mut now: jiff::Timestamp = "2026-12-01T08:00:00Z".parse().unwrap();
         let mut seen: BTreeMap<&str, u32> = BTreeMap::new();
@@ -218,7 +217,7 @@ proptest! {
                     prop_assert!(s.checkpoint.forward.lanes[0].last_success(SyncKind::Final).is_some(), "DNS swap before the final sync succeeded");
                     prop_assert!(s.checkpoint.dns_requested_at.is_some());
                 }
-                Action::Call(Command::FreezeSource { .. }) => prop_assert!(s.checkpoint.gate_opened_at.is_some()),
+                Action::Call(Command::MarkFrozen { .. }) => prop_assert!(s.checkpoint.gate_opened_at.is_some() && s.checkpoint.frozen_at.is_some()),
                 _ => {}
             }
             *seen.entry(s.checkpoint.phase().name()).or_default() += 1;
@@ -239,10 +238,7 @@ fn protocol_aware_inputs_reach_every_phase_and_keep_the_cutover_rules() {
     const CASES: u32 = 48;
     let rt = runtime();
     let (intent, _) = base_intent();
-    let opts = RunOptions {
-        backend: Some(Backend::Simulator),
-        ..RunOptions::default()
-    };
+    let opts = RunOptions::default();
     let mut runner = TestRunner::new(Config {
         rng_seed: RngSeed::Fixed(0xc0de_5afe),
         ..Config::default()

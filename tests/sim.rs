@@ -279,8 +279,10 @@ async fn sync_lanes(port: &mut SimPort, recorded: &[Command], tasks: &[String], 
     finish_all(port);
     port.clock().advance(Duration::secs(86_400));
     if kind == SyncKind::Final {
-        port.execute(&Command::FreezeSource {
-            file_system_id: scenario::SOURCE_ID.into(),
+        let file_system_arn = port.world.source.arn.clone();
+        port.execute(&Command::MarkFrozen {
+            file_system_arn,
+            plan_id: "fxm-test".into(),
         })
         .await
         .unwrap();

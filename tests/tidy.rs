@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use fsx_migrate::cloud::port::ALL_OPERATIONS;
+
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -171,10 +173,19 @@ fn modules_import_only_downwards() {
 }
 
 #[test]
-fn the_port_has_no_simulator_only_command_beyond_the_freeze() {
-    // `FreezeSource` is the simulator's stand-in for the freeze that the Windows work (SSM, shares) makes a
-    // real command; nothing else in the port may exist for one adapter only.
+fn the_port_has_no_simulator_only_command() {
+    // Every command is an AWS call both adapters carry out; nothing in the port exists for one adapter only.
     let port = code(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cloud/port.rs"));
-    let simulator_only = port.matches("simulator:").count();
-    assert_eq!(simulator_only, 2, "simulator-only operations in the port");
+    assert_eq!(
+        port.matches("simulator:").count(),
+        0,
+        "simulator-only operations in the port"
+    );
+    for operation in ALL_OPERATIONS {
+        let service = operation.split(':').next().unwrap();
+        assert!(
+            ["fsx", "ec2", "route53", "datasync", "logs"].contains(&service),
+            "{operation} is not an AWS operation"
+        );
+    }
 }

@@ -16,11 +16,12 @@ use crate::cloud::model::{
     Lifecycle, StorageType,
 };
 use crate::cloud::port::{
-    CloudError, CreateTargetRequest, MigrationResource, PLAN_TAG, ResourceKind, SOURCE_TAG,
+    CloudError, CreateTargetRequest, FROZEN_TAG, MigrationResource, PLAN_TAG, ResourceKind, SOURCE_TAG,
 };
 
 const DESCRIBE: &str = "fsx:DescribeFileSystems";
 const CREATE: &str = "fsx:CreateFileSystem";
+const TAG: &str = "fsx:TagResource";
 
 /// What a lifecycle or type is shown as when FSx (or an emulator) does not return the field.
 const NOT_RETURNED: &str = "(not returned)";
@@ -212,6 +213,22 @@ fn to_i32(field: &str, value: u32) -> Result<i32, CloudError> {
             format!("{field} {value} is too large"),
         )
     })
+}
+
+/// Tags the source frozen for `plan_id` (TagResource sets the same value again harmlessly).
+pub async fn mark_frozen(
+    client: &aws_sdk_fsx::Client,
+    file_system_arn: &str,
+    plan_id: &str,
+) -> Result<(), CloudError> {
+    client
+        .tag_resource()
+        .resource_arn(file_system_arn)
+        .tags(fsx::Tag::builder().key(FROZEN_TAG).value(plan_id).build())
+        .send()
+        .await
+        .map_err(|e| errors::from_sdk(TAG, e))?;
+    Ok(())
 }
 
 /// CreateFileSystem: a MULTI_AZ_1 Windows file system with the copied settings and the plan's token.

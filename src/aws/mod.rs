@@ -269,12 +269,12 @@ impl CloudPort for AwsPort {
             Command::GetChange { change_id } => route53::get_change(&self.route53, change_id)
                 .await
                 .map(|(id, status)| Response::Change { id, status }),
-            Command::FreezeSource { .. } => Err(errors::rejected(
-                "fsx-migrate:FreezeSource",
-                "NotSupported",
-                "the simulator freeze is not available on AWS: set cutover.freeze to \"manual\" (confirm by \
-                 hand) or \"command\" (run your own freeze script, e.g. PowerShell through SSM)",
-            )),
+            Command::MarkFrozen {
+                file_system_arn,
+                plan_id,
+            } => fsx::mark_frozen(&self.fsx, file_system_arn, plan_id)
+                .await
+                .map(|()| Response::MarkedFrozen),
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::cli::progress::Progress;
 use crate::cli::report::{self, halt_failure, needs_operator_failure};
 use crate::cloud::port::{CloudPort, Command, Environment, InspectRequest, Response};
 use crate::core::RunOptions;
-use crate::core::preflight::{self, Backend, Finding};
+use crate::core::preflight::{self, Finding};
 use crate::engine::driver::{Answers, Driver, Interrupt, Outcome};
 use crate::engine::dry_run;
 use crate::error::Failure;
@@ -39,14 +39,6 @@ pub async fn dispatch(cli: Cli, multi: MultiProgress) -> Result<(), Failure> {
         CommandLine::Sim(SimCommand::Init(args)) => sim_init(args),
         CommandLine::Sim(SimCommand::Show { world }) => sim_show(&world),
         CommandLine::Sim(SimCommand::Inventory { world, out }) => sim_inventory(&world, out.as_deref()),
-    }
-}
-
-fn backend_kind(global: &Global) -> Backend {
-    if global.sim.is_some() {
-        Backend::Simulator
-    } else {
-        Backend::Aws
     }
 }
 
@@ -148,7 +140,7 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
         ))
         .hint("check the id, the --region and the --profile")
     })?;
-    let findings = preflight::check(&intent, &env, backend_kind(global));
+    let findings = preflight::check(&intent, &env);
     if preflight::has_errors(&findings) {
         let mut failure = Failure::user(format!(
             "preflight found problems with {}; no plan was written",
@@ -249,9 +241,8 @@ fn operator() -> String {
     format!("{user}@{host}")
 }
 
-fn run_options(global: &Global, args: &RunArgs) -> RunOptions {
+fn run_options(args: &RunArgs) -> RunOptions {
     RunOptions {
-        backend: Some(backend_kind(global)),
         until: args.until,
         accept_delta: args.accept_delta,
         more_incrementals: args.more_incrementals,
@@ -270,7 +261,7 @@ async fn run(global: &Global, args: RunArgs, resume: bool, multi: MultiProgress)
                 .hint(format!("start it with `fsx-migrate run {plan_display}`")),
         );
     }
-    let options = run_options(global, &args);
+    let options = run_options(&args);
     if args.assume.any() && !args.dry_run {
         return Err(Failure::user(
             "--assume-files, --assume-bytes and --assume-change-rate describe a forecast",

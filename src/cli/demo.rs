@@ -9,7 +9,6 @@ use indicatif::MultiProgress;
 
 use super::{Global, Output};
 use crate::cloud::model::PasswordSource;
-use crate::core::preflight::Backend;
 use crate::core::{Halt, RunOptions};
 use crate::engine::clock::Clock;
 use crate::engine::driver::{Answers, Driver, Interrupt, Outcome};
@@ -64,7 +63,7 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
         hosted_zone_id: scenario::HOSTED_ZONE_ID.into(),
         record_name: scenario::RECORD_NAME.into(),
         name: Some(format!("demo: {} scenario to Multi-AZ", spec.name)),
-        freeze: FreezeKind::Simulator,
+        freeze: FreezeKind::Manual,
         freeze_command: None,
         smb_user: "svc-datasync".into(),
         smb_password: PasswordSource::Env(DEMO_PASSWORD_VARIABLE.into()),
@@ -97,10 +96,7 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
     let lock = simulator::WorldLock::acquire(&world_path)?;
     simulator::save_world(&world_path, &world)?;
 
-    let options = RunOptions {
-        backend: Some(Backend::Simulator),
-        ..RunOptions::default()
-    };
+    let options = RunOptions::default();
     let preview = forecast(&intent, &Default::default(), &world, start, &options).await?;
     let simulated = preview.end.duration_since(preview.start).as_secs_f64().max(1.0);
     let pace = simulated / args.seconds.max(1.0);
@@ -114,7 +110,10 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
         spec.change_rate_per_day * 100.0
     );
     eprintln!("World {}, plan {}.", world_path.display(), plan_path.display());
-    eprintln!("Gates are auto-approved for the demo (as with --yes); the freeze is the simulator's own.");
+    eprintln!(
+        "Gates and the manual freeze are auto-approved for the demo; the simulated users stop writing when \
+         fsx-migrate tags the source frozen."
+    );
     eprintln!("Simulated time runs {pace:.0}x faster than real time.\n");
 
     let clock = Clock::paced_at(start, pace);

@@ -140,7 +140,6 @@ pub struct PlanArgs {
 pub enum FreezeArg {
     Manual,
     Command,
-    Simulator,
 }
 
 impl From<FreezeArg> for FreezeKind {
@@ -148,7 +147,6 @@ impl From<FreezeArg> for FreezeKind {
         match arg {
             FreezeArg::Manual => FreezeKind::Manual,
             FreezeArg::Command => FreezeKind::Command,
-            FreezeArg::Simulator => FreezeKind::Simulator,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use jiff::Timestamp;
 
-use crate::cloud::port::Command;
+use crate::cloud::port::{Command, FROZEN_TAG};
 use crate::core::{ConfirmKind, Confirmation, Halt};
 use crate::engine::dry_run::{Alternative, Forecast, PlannedAction};
 use crate::error::{ExitKind, Failure};
@@ -131,7 +131,10 @@ pub fn render_call(command: &Command) -> String {
             r.hosted_zone_id, r.record_name, r.ttl, r.value
         ),
         Command::GetChange { change_id } => format!("route53:GetChange Id={change_id}"),
-        Command::FreezeSource { file_system_id } => format!("simulator: freeze writes to {file_system_id}"),
+        Command::MarkFrozen {
+            file_system_arn,
+            plan_id,
+        } => format!("fsx:TagResource ResourceARN={file_system_arn} Tags=[{FROZEN_TAG}={plan_id}]"),
     }
 }
 

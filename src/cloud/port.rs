@@ -26,6 +26,10 @@ pub const SIDE_TAG: &str = "fsx-migrate:side";
 pub const SYNC_TAG: &str = "fsx-migrate:sync";
 /// The tag key of a DataSync task: the name of the lane (partition) it carries.
 pub const LANE_TAG: &str = "fsx-migrate:lane";
+/// The tag key fsx-migrate puts on the source once the operator's freeze has taken effect; its value is the
+/// plan id. It records the freeze on AWS, where other administrators, other plans and the swap's re-check see
+/// it, and the simulator's users stop writing when it appears (see docs/simulator.md).
+pub const FROZEN_TAG: &str = "fsx-migrate:frozen-by";
 /// The lane over the whole share when the plan has no partition (and of a task without a lane tag, which
 /// plans made before lanes created).
 pub const WHOLE_SHARE_LANE: &str = "all";
@@ -67,7 +71,7 @@ pub const ALL_OPERATIONS: &[&str] = &[
     "logs:DescribeLogGroups",
     "logs:CreateLogGroup",
     "logs:PutResourcePolicy",
-    "simulator:FreezeSource",
+    "fsx:TagResource",
 ];
 
 /// A request to the cloud. Read-only commands are marked by [`Command::is_mutating`].
@@ -103,8 +107,11 @@ pub enum Command {
     UpsertCname(UpsertCnameRequest),
     /// Route 53 GetChange.
     GetChange { change_id: String },
-    /// The simulator's own freeze of the source (simulator only).
-    FreezeSource { file_system_id: String },
+    /// FSx TagResource: record on the source that it is frozen for this plan ([`FROZEN_TAG`]).
+    MarkFrozen {
+        file_system_arn: String,
+        plan_id: String,
+    },
 }
 
 impl Command {
@@ -118,7 +125,7 @@ impl Command {
                 | Command::CreateTask(_)
                 | Command::StartExecution(_)
                 | Command::UpsertCname(_)
-                | Command::FreezeSource { .. }
+                | Command::MarkFrozen { .. }
         )
     }
 
@@ -169,7 +176,7 @@ impl Command {
             Command::DescribeExecution { .. } => &["datasync:DescribeTaskExecution"],
             Command::UpsertCname(_) => &["route53:ChangeResourceRecordSets"],
             Command::GetChange { .. } => &["route53:GetChange"],
-            Command::FreezeSource { .. } => &["simulator:FreezeSource"],
+            Command::MarkFrozen { .. } => &["fsx:TagResource"],
         }
     }
 }
@@ -358,7 +365,7 @@ pub enum Response {
         id: String,
         status: ChangeStatus,
     },
-    SourceFrozen,
+    MarkedFrozen,
 }
 
 /// Why a command failed, classified so the caller knows whether trying again can help.

@@ -12,15 +12,15 @@ use super::forecast::{Convergence, predicted_downtime};
 use super::lane::{
     ExecutionChoice, after, choose_execution, lane_tasks, next_poll, predicted_run, secs_between,
 };
-use super::preflight::{self, Backend, Finding, Severity};
+use super::preflight::{self, Finding, Severity};
 use crate::cloud::model::{
     ChangeStatus, DeploymentType, ExecutionInfo, FileSystemInfo, Lifecycle, LogLevel, Side, SyncKind,
 };
 use crate::cloud::port::{
     CloudError, Command, CreateLocationRequest, CreateTargetRequest, CreateTaskRequest, Environment,
-    ErrorClass, ExecutionCandidate, LANE_TAG, MigrationResource, NON_IDEMPOTENT_OPERATIONS, PLAN_TAG,
-    PreserveDeletedFiles, ResourceKind, Response, SIDE_TAG, SOURCE_TAG, SYNC_TAG, StartExecutionRequest,
-    TaskOptions, TransferMode, UpsertCnameRequest,
+    ErrorClass, ExecutionCandidate, FROZEN_TAG, LANE_TAG, MigrationResource, NON_IDEMPOTENT_OPERATIONS,
+    PLAN_TAG, PreserveDeletedFiles, ResourceKind, Response, SIDE_TAG, SOURCE_TAG, SYNC_TAG,
+    StartExecutionRequest, TaskOptions, TransferMode, UpsertCnameRequest,
 };
 use crate::plan::checkpoint::{CHECKPOINT_SCHEMA, GuardTrip, LaneState};
 use crate::plan::intent::{FreezeKind, changed_fields};
@@ -38,7 +38,6 @@ pub const UNKNOWN_OUTCOME_WAIT: Duration = Duration::secs(30);
 /// Operator decisions for this run that are not intent (they do not change the plan's hash).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunOptions {
-    pub backend: Option<Backend>,
     /// Stop before entering this phase.
     pub until: Option<Phase>,
     /// Freeze although the incrementals did not converge.
@@ -486,8 +485,7 @@ impl Machine<'_> {
                 Flow::Act(Action::Call(Command::Inspect(self.intent.inspect_request())))
             }
             Input::Response(Response::Environment(env)) => {
-                let backend = self.opts.backend.unwrap_or(Backend::Aws);
-                let findings = preflight::check(self.intent, &env, backend);
+                let findings = preflight::check(self.intent, &env);
                 if preflight::has_errors(&findings) {
                     return Flow::Act(Action::Halt(Halt::PreflightFailed(findings)));
                 }
@@ -1389,7 +1387,7 @@ impl Machine<'_> {
     /// source), then the configured freeze action. A command freeze that may have run is never re-run.
     fn freeze(&mut self, input: Input) -> Flow {
         if self.cp.frozen_at.is_some() {
-            return Flow::Advance(Phase::FinalSync);
+            return self.mark_frozen(input);
         }
         let command_may_have_run =
             self.intent.cutover.freeze == FreezeKind::Command && self.cp.freeze_requested_at.is_some();
@@ -1409,11 +1407,9 @@ impl Machine<'_> {
                 self.cp.freeze_requested_at.get_or_insert(self.now);
                 Flow::Act(self.freeze_action(command_may_have_run))
             }
-            Input::Response(Response::SourceFrozen)
-            | Input::Confirmed(true)
-            | Input::FreezeFinished(Ok(())) => {
+            Input::Confirmed(true) | Input::FreezeFinished(Ok(())) => {
                 self.cp.frozen_at = Some(self.now);
-                Flow::Advance(Phase::FinalSync)
+                Flow::Again
             }
             Input::Confirmed(false) => {
                 self.cp.freeze_requested_at = None;
@@ -1428,14 +1424,34 @@ impl Machine<'_> {
         }
     }
 
+    /// Records the freeze on the source (an idempotent tag, so sent again after a crash), then the final sync.
+    fn mark_frozen(&mut self, input: Input) -> Flow {
+        if self.cp.frozen_marked_at.is_some() {
+            return Flow::Advance(Phase::FinalSync);
+        }
+        match input {
+            Input::Start | Input::Woke => match self.source_arn() {
+                Some(file_system_arn) => Flow::Act(Action::Call(Command::MarkFrozen {
+                    file_system_arn,
+                    plan_id: self.intent.migration.id.clone(),
+                })),
+                None => self.unexpected(&input),
+            },
+            Input::Response(Response::MarkedFrozen) => {
+                self.cp.frozen_marked_at = Some(self.now);
+                match self.cp.phase() {
+                    Phase::Freeze => Flow::Advance(Phase::FinalSync),
+                    _ => Flow::Again,
+                }
+            }
+            other => self.unexpected(&other),
+        }
+    }
+
     fn freeze_action(&self, command_may_have_run: bool) -> Action {
         let cutover = &self.intent.cutover;
         let source = self.intent.source.file_system_id.clone();
         match cutover.freeze {
-            // The simulator's freeze is idempotent, so it may run again.
-            FreezeKind::Simulator => Action::Call(Command::FreezeSource {
-                file_system_id: source,
-            }),
             FreezeKind::Manual => {
                 let mut details = self.delta_details();
                 details.extend([
@@ -1460,6 +1476,23 @@ impl Machine<'_> {
             FreezeKind::Command => {
                 Action::RunFreezeCommand(cutover.freeze_command.clone().unwrap_or_default())
             }
+        }
+    }
+
+    /// The swap needs the freeze recorded on the source itself, not only in the checkpoint.
+    fn freeze_record_problem(&self, env: &Environment) -> Option<String> {
+        let source = env.source.as_ref()?;
+        let plan_id = &self.intent.migration.id;
+        match source.settings.tags.get(FROZEN_TAG) {
+            Some(value) if value == plan_id => None,
+            Some(other) => Some(format!(
+                "the source {} is tagged {FROZEN_TAG}={other}, not {plan_id}: another plan froze it",
+                source.id
+            )),
+            None => Some(format!(
+                "the source {} carries no {FROZEN_TAG} tag: the freeze is not recorded on AWS (was it undone?)",
+                source.id
+            )),
         }
     }
 
@@ -1570,11 +1603,16 @@ impl Machine<'_> {
                 if !problems.is_empty() {
                     return Self::refuse(IrreversibleStep::DnsSwap, problems);
                 }
+                if self.cp.frozen_marked_at.is_none() {
+                    // A checkpoint written before freezes were tagged: record the freeze now.
+                    return self.mark_frozen(input);
+                }
                 let Some(id) = self.cp.target_file_system_id.clone() else {
                     return self.missing("no target file system id in the checkpoint");
                 };
                 Flow::Act(Action::Call(Command::DescribeFileSystem { file_system_id: id }))
             }
+            Input::Response(Response::MarkedFrozen) => self.mark_frozen(input),
             Input::Response(Response::FileSystem(fs)) => {
                 let problems = self.target_problems(&fs);
                 if !problems.is_empty() {
@@ -1586,7 +1624,8 @@ impl Machine<'_> {
             }
             Input::Response(Response::Environment(env)) => {
                 let swap_sent = self.cp.dns_requested_at.is_some();
-                let problems = self.record_problems(&env, swap_sent);
+                let mut problems = self.record_problems(&env, swap_sent);
+                problems.extend(self.freeze_record_problem(&env));
                 if !problems.is_empty() {
                     return Self::refuse(IrreversibleStep::DnsSwap, problems);
                 }

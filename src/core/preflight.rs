@@ -60,20 +60,13 @@ fn warning(message: String, hint: Option<&str>) -> Finding {
     }
 }
 
-/// Where the run will execute; some settings only make sense on one backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Simulator,
-    Aws,
-}
-
 /// All findings for `intent` against `env`. Errors block the run.
-pub fn check(intent: &Intent, env: &Environment, backend: Backend) -> Vec<Finding> {
+pub fn check(intent: &Intent, env: &Environment) -> Vec<Finding> {
     let mut out = Vec::new();
     check_source(intent, env, &mut out);
     check_subnets(intent, env, &mut out);
     check_dns(intent, env, &mut out);
-    check_policy(intent, backend, &mut out);
+    check_policy(intent, &mut out);
     check_other_migrations(intent, env, &mut out);
     check_partition(intent, &mut out);
     for problem in &env.unresolved_passwords {
@@ -321,13 +314,9 @@ fn check_dns(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
     }
 }
 
-fn check_policy(intent: &Intent, backend: Backend, out: &mut Vec<Finding>) {
+fn check_policy(intent: &Intent, out: &mut Vec<Finding>) {
     let cutover = &intent.cutover;
     match cutover.freeze {
-        FreezeKind::Simulator if backend == Backend::Aws => out.push(error(
-            "cutover.freeze = \"simulator\" only works with --sim".to_string(),
-            Some("use \"manual\" or \"command\" against AWS"),
-        )),
         FreezeKind::Command
             if cutover
                 .freeze_command

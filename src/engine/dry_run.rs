@@ -187,10 +187,7 @@ pub struct Alternative {
 /// record's TTL untouched); and backup-and-restore, which cannot change the deployment type, so the nearest
 /// thing — a new file system filled by one full copy while users are frozen — is shown instead.
 pub async fn compare(intent: &Intent, world: &World, start: Timestamp) -> Result<Vec<Alternative>, Failure> {
-    let yes = RunOptions {
-        backend: Some(crate::core::preflight::Backend::Simulator),
-        ..RunOptions::default()
-    };
+    let yes = RunOptions::default();
     let mut one_lane = intent.clone();
     one_lane.transfer.lanes.clear();
     let mut naive = one_lane.clone();

@@ -148,8 +148,12 @@ pub struct Checkpoint {
     /// Write-ahead: set before the freeze action runs. Never re-run blindly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub freeze_requested_at: Option<Timestamp>,
+    /// When the operator's freeze (confirmed, or its command succeeded) took effect.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frozen_at: Option<Timestamp>,
+    /// When the source was tagged frozen for this plan (`fsx-migrate:frozen-by`), the freeze's record on AWS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frozen_marked_at: Option<Timestamp>,
     /// The delete guard tripped (one run, or the final syncs together, removed more than the limit); it
     /// stops every later run until accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -266,8 +266,6 @@ pub enum FreezeKind {
     Manual,
     /// fsx-migrate runs `freeze_command`; a non-zero exit stops the run.
     Command,
-    /// The simulator's own freeze (simulator only).
-    Simulator,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -491,12 +491,15 @@ pub fn render(intent: &Intent, header: &str) -> String {
     );
     let _ = writeln!(
         o,
-        "# (fsx-migrate runs freeze_command; non-zero exit stops the run) or \"simulator\"."
+        "# (fsx-migrate runs freeze_command; non-zero exit stops the run). Either way fsx-migrate then tags"
+    );
+    let _ = writeln!(
+        o,
+        "# the source fsx-migrate:frozen-by = <plan id>, and swaps DNS only while that tag is there."
     );
     let freeze = match cu.freeze {
         FreezeKind::Manual => "manual",
         FreezeKind::Command => "command",
-        FreezeKind::Simulator => "simulator",
     };
     let _ = writeln!(o, "freeze = {}", q(freeze));
     opt_line(

@@ -23,11 +23,13 @@ pub enum FaultKind {
     SkippedFiles,
     /// The call is carried out in full, then its response is lost: the caller sees a timeout (retryable).
     LostResponse,
+    /// The source is tagged frozen, but its users keep writing: a freeze that did not take effect.
+    IgnoredFreeze,
 }
 
 impl FaultKind {
-    const NAMES: &'static str =
-        "throttle, server_error, timeout, lost_response, execution_error, skipped_files or creation_failed";
+    const NAMES: &'static str = "throttle, server_error, timeout, lost_response, execution_error, skipped_files, creation_failed or \
+         ignored_freeze";
 
     fn name(self) -> &'static str {
         match self {
@@ -38,6 +40,7 @@ impl FaultKind {
             FaultKind::CreationFailed => "creation_failed",
             FaultKind::SkippedFiles => "skipped_files",
             FaultKind::LostResponse => "lost_response",
+            FaultKind::IgnoredFreeze => "ignored_freeze",
         }
     }
 
@@ -46,6 +49,7 @@ impl FaultKind {
         match self {
             FaultKind::ExecutionError | FaultKind::SkippedFiles => Some("datasync:StartTaskExecution"),
             FaultKind::CreationFailed => Some("fsx:CreateFileSystem"),
+            FaultKind::IgnoredFreeze => Some("fsx:TagResource"),
             FaultKind::Throttle | FaultKind::ServerError | FaultKind::Timeout | FaultKind::LostResponse => {
                 None
             }
@@ -92,6 +96,7 @@ impl FaultRule {
             "creation_failed" => FaultKind::CreationFailed,
             "skipped_files" => FaultKind::SkippedFiles,
             "lost_response" => FaultKind::LostResponse,
+            "ignored_freeze" => FaultKind::IgnoredFreeze,
             other => {
                 return Err(format!(
                     "unknown fault kind {other:?}: expected {}",
@@ -237,7 +242,10 @@ impl FaultRule {
                 "RequestTimeout",
                 "the request timed out (simulated fault: the call was carried out, its response was lost)",
             ),
-            FaultKind::ExecutionError | FaultKind::CreationFailed | FaultKind::SkippedFiles => return None,
+            FaultKind::ExecutionError
+            | FaultKind::CreationFailed
+            | FaultKind::SkippedFiles
+            | FaultKind::IgnoredFreeze => return None,
         };
         Some(CloudError {
             class,

@@ -25,7 +25,8 @@ use crate::cloud::model::dns_eq;
 use crate::cloud::model::{ChangeStatus, DeploymentType, FileSystemInfo, Lifecycle, Side, SyncKind};
 use crate::cloud::port::{
     CloudError, CloudPort, Command, CreateTargetRequest, Environment, ErrorClass, ExecutionCandidate,
-    PLAN_TAG, PreserveDeletedFiles, Response, SIDE_TAG, StartExecutionRequest, TransferResources, lane_of,
+    FROZEN_TAG, PLAN_TAG, PreserveDeletedFiles, Response, SIDE_TAG, StartExecutionRequest, TransferResources,
+    lane_of,
 };
 use crate::engine::clock::Clock;
 use crate::error::{Failure, io_failure};
@@ -500,9 +501,28 @@ impl SimPort {
                         format!("A change with the specified change ID does not exist: {change_id}"),
                     )
                 }),
-            Command::FreezeSource { .. } => {
-                w.writes.frozen_at.get_or_insert(now);
-                Ok(Response::SourceFrozen)
+            Command::MarkFrozen {
+                file_system_arn,
+                plan_id,
+            } => {
+                let tags = if w.source.arn == *file_system_arn {
+                    // The simulated users obey the freeze the moment it is recorded (docs/simulator.md),
+                    // unless the freeze is faulted to have no effect.
+                    if !injected.contains(&FaultKind::IgnoredFreeze) {
+                        w.writes.frozen_at.get_or_insert(now);
+                    }
+                    &mut w.source.settings.tags
+                } else if let Some(target) = w.targets.iter_mut().find(|t| t.info.arn == *file_system_arn) {
+                    &mut target.info.settings.tags
+                } else {
+                    return Err(not_found(
+                        op,
+                        "ResourceNotFound",
+                        format!("The resource ARN {file_system_arn} does not exist"),
+                    ));
+                };
+                tags.insert(FROZEN_TAG.to_string(), plan_id.clone());
+                Ok(Response::MarkedFrozen)
             }
         }
     }
@@ -769,9 +789,10 @@ mod tests {
         scenario::build(&ScenarioSpec::named("small").unwrap(), epoch())
     }
 
-    fn freeze() -> Command {
-        Command::FreezeSource {
-            file_system_id: scenario::SOURCE_ID.into(),
+    fn freeze(world: &World) -> Command {
+        Command::MarkFrozen {
+            file_system_arn: world.source.arn.clone(),
+            plan_id: "fxm-test".into(),
         }
     }
 
@@ -780,17 +801,19 @@ mod tests {
         let mut world = small();
         world
             .faults
-            .push(FaultRule::parse("lost_response,op=simulator:FreezeSource").unwrap());
+            .push(FaultRule::parse("lost_response,op=fsx:TagResource").unwrap());
+        let freeze = freeze(&world);
         let mut port = SimPort::in_memory(world, Clock::virtual_at(epoch()));
-        let error = port.execute(&freeze()).await.unwrap_err();
+        let error = port.execute(&freeze).await.unwrap_err();
         assert_eq!(error.class, ErrorClass::Transient);
         assert_eq!(error.code, "RequestTimeout");
-        assert_eq!(error.operation, "simulator:FreezeSource");
+        assert_eq!(error.operation, "fsx:TagResource");
         assert_eq!(port.world.writes.frozen_at, Some(epoch()), "the call happened");
-        assert_eq!(port.world.api_calls["simulator:FreezeSource"], 1);
+        assert_eq!(port.world.source.settings.tags[FROZEN_TAG], "fxm-test");
+        assert_eq!(port.world.api_calls["fsx:TagResource"], 1);
         assert_eq!(port.world.faults[0].fired, 1);
         // times=1: the next call gets its answer.
-        assert_eq!(port.execute(&freeze()).await, Ok(Response::SourceFrozen));
+        assert_eq!(port.execute(&freeze).await, Ok(Response::MarkedFrozen));
     }
 
     #[tokio::test]
@@ -798,9 +821,10 @@ mod tests {
         let mut world = small();
         world
             .faults
-            .push(FaultRule::parse("timeout,op=simulator:FreezeSource").unwrap());
+            .push(FaultRule::parse("timeout,op=fsx:TagResource").unwrap());
+        let freeze = freeze(&world);
         let mut port = SimPort::in_memory(world, Clock::virtual_at(epoch()));
-        assert_eq!(port.execute(&freeze()).await.unwrap_err().code, "RequestTimeout");
+        assert_eq!(port.execute(&freeze).await.unwrap_err().code, "RequestTimeout");
         assert_eq!(
             port.world.writes.frozen_at, None,
             "a plain timeout never reached the service"
@@ -839,7 +863,7 @@ mod tests {
             })
             .await;
         assert!(matches!(found, Ok(Response::FileSystem(_))), "{found:?}");
-        let refused = reader.execute(&freeze()).await.unwrap_err();
+        let refused = reader.execute(&freeze(&small())).await.unwrap_err();
         assert_eq!(refused.code, "SimulatorWorldInUse");
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
@@ -847,7 +871,7 @@ mod tests {
             "the reader wrote the world"
         );
 
-        first.execute(&freeze()).await.unwrap();
+        first.execute(&freeze(&small())).await.unwrap();
         drop(first);
         let second = SimPort::open(&path, None, false).unwrap();
         assert!(

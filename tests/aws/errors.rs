@@ -335,20 +335,6 @@ async fn an_unknown_execution_status_is_unknown_not_a_crash() {
 }
 
 #[tokio::test]
-async fn freeze_source_is_not_an_aws_operation() {
-    let mut port = support::port(Rules::default());
-    let err = port
-        .execute(&Command::FreezeSource {
-            file_system_id: "fs-0source000000001".into(),
-        })
-        .await
-        .expect_err("not on AWS");
-    assert_eq!(err.class, ErrorClass::Rejected);
-    assert_eq!(err.code, "NotSupported");
-    assert!(err.message.contains("manual"), "{}", err.message);
-}
-
-#[tokio::test]
 async fn an_ec2_refusal_during_inspect_names_the_ec2_operation() {
     let describe = mock!(aws_sdk_fsx::Client::describe_file_systems).then_output(|| {
         DescribeFileSystemsOutput::builder()

@@ -11,8 +11,8 @@ use fsx_migrate::cloud::model::{
     ActiveDirectory, DeploymentType, DnsRecord, FileSystemType, Lifecycle, StorageType, SubnetInfo,
 };
 use fsx_migrate::cloud::port::{
-    CloudPort, Command, CreateTargetRequest, ErrorClass, InspectRequest, MigrationResource, PLAN_TAG,
-    ResourceKind, Response, SOURCE_TAG,
+    CloudPort, Command, CreateTargetRequest, ErrorClass, FROZEN_TAG, InspectRequest, MigrationResource,
+    PLAN_TAG, ResourceKind, Response, SOURCE_TAG,
 };
 
 use super::support::{self, PASSWORD, Recorder, Rules, SOURCE_ARN};
@@ -787,4 +787,34 @@ async fn find_migration_resources_returns_every_plans_target_and_task_for_the_so
     );
     assert_eq!(tasks.num_calls(), 2, "ListTasks is paginated");
     assert_eq!(tags.num_calls(), 4, "every task's tags are read");
+}
+
+#[tokio::test]
+async fn mark_frozen_tags_the_source_with_the_plan_id() {
+    use aws_sdk_fsx::operation::tag_resource::{TagResourceInput, TagResourceOutput};
+    let requests = Recorder::<TagResourceInput>::new();
+    let seen = requests.clone();
+    let tag = mock!(aws_sdk_fsx::Client::tag_resource).then_compute_output(move |r| {
+        seen.record(r);
+        TagResourceOutput::builder().build()
+    });
+    let mut port = support::port(Rules {
+        fsx: vec![&tag],
+        ..Default::default()
+    });
+    let answer = port
+        .execute(&Command::MarkFrozen {
+            file_system_arn: SOURCE_ARN.into(),
+            plan_id: "fxm-finance".into(),
+        })
+        .await;
+    assert_eq!(answer, Ok(Response::MarkedFrozen));
+    let sent = requests.only();
+    assert_eq!(sent.resource_arn(), Some(SOURCE_ARN));
+    let tags: Vec<(&str, &str)> = sent
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default()))
+        .collect();
+    assert_eq!(tags, [(FROZEN_TAG, "fxm-finance")]);
 }

@@ -28,8 +28,7 @@ use aws_sdk_route53::types::{
 use aws_smithy_mocks::{Rule, mock};
 
 use fsx_migrate::cloud::model::PasswordSource;
-use fsx_migrate::cloud::port::{CloudPort, Command, Response};
-use fsx_migrate::core::preflight::Backend;
+use fsx_migrate::cloud::port::{CloudPort, Command, FROZEN_TAG, Response};
 use fsx_migrate::core::{Halt, RunOptions};
 use fsx_migrate::engine::clock::Clock;
 use fsx_migrate::engine::driver::{Driver, MemoryStore, Outcome, Quiet};
@@ -59,6 +58,8 @@ struct Cloud {
     started_while_running: u32,
     upserts: Vec<ChangeResourceRecordSetsInput>,
     change_polls: u32,
+    /// Tags TagResource put on the source (the freeze's record).
+    source_tags: Vec<fsx::Tag>,
 }
 
 /// One execution: it succeeds once it has been described twice.
@@ -71,6 +72,14 @@ struct Execution {
 }
 
 impl Cloud {
+    fn source(&self) -> fsx::FileSystem {
+        let mut source = source_file_system();
+        let tags = source.tags.get_or_insert_with(Vec::new);
+        tags.retain(|t| !self.source_tags.iter().any(|n| n.key() == t.key()));
+        tags.extend(self.source_tags.iter().cloned());
+        source
+    }
+
     fn running(&self) -> Option<String> {
         self.executions
             .iter()
@@ -114,7 +123,7 @@ fn services(cloud: &Arc<Mutex<Cloud>>, clock: &Clock) -> Vec<(&'static str, Rule
             // tags CreateFileSystem sent.
             [] => {
                 let cloud = c.lock().unwrap();
-                let out = out.file_systems(source_file_system());
+                let out = out.file_systems(cloud.source());
                 match cloud.creates.first() {
                     Some(create) => {
                         let mut target = target(fsx::FileSystemLifecycle::Creating);
@@ -124,7 +133,7 @@ fn services(cloud: &Arc<Mutex<Cloud>>, clock: &Clock) -> Vec<(&'static str, Rule
                     None => out.build(),
                 }
             }
-            [id] if id == SOURCE => out.file_systems(source_file_system()).build(),
+            [id] if id == SOURCE => out.file_systems(c.lock().unwrap().source()).build(),
             [id] if id == TARGET => {
                 let mut cloud = c.lock().unwrap();
                 cloud.target_describes += 1;
@@ -146,6 +155,16 @@ fn services(cloud: &Arc<Mutex<Cloud>>, clock: &Clock) -> Vec<(&'static str, Rule
         CreateFileSystemOutput::builder()
             .file_system(target(fsx::FileSystemLifecycle::Creating))
             .build()
+    });
+    let c = Arc::clone(cloud);
+    let tag_fs = mock!(aws_sdk_fsx::Client::tag_resource).then_compute_output(move |r| {
+        assert!(r.resource_arn().is_some_and(|arn| arn.ends_with(SOURCE)), "{r:?}");
+        let mut cloud = c.lock().unwrap();
+        for tag in r.tags() {
+            cloud.source_tags.retain(|t| t.key() != tag.key());
+            cloud.source_tags.push(tag.clone());
+        }
+        aws_sdk_fsx::operation::tag_resource::TagResourceOutput::builder().build()
     });
     let enis = mock!(aws_sdk_ec2::Client::describe_network_interfaces).then_output(|| {
         use aws_sdk_ec2::types::{GroupIdentifier, NetworkInterface};
@@ -348,6 +367,7 @@ fn services(cloud: &Arc<Mutex<Cloud>>, clock: &Clock) -> Vec<(&'static str, Rule
     vec![
         ("fsx", describe_fs),
         ("fsx", create_fs),
+        ("fsx", tag_fs),
         ("ec2", enis),
         ("ec2", subnets),
         ("route53", zone),
@@ -420,7 +440,6 @@ async fn drive(
     };
     let mut quiet = Quiet;
     let options = RunOptions {
-        backend: Some(Backend::Aws),
         ..RunOptions::default()
     };
     let mut driver = Driver::new(
@@ -502,6 +521,13 @@ async fn a_whole_migration_through_the_aws_adapter_survives_a_crash_at_every_bou
         assert_eq!(
             (set.ttl(), set.resource_records()[0].value()),
             (Some(60), TARGET_DNS)
+        );
+        // The freeze is recorded on the source, for this plan.
+        let frozen: Vec<_> = cloud.source_tags.iter().map(|t| (t.key(), t.value())).collect();
+        assert_eq!(
+            frozen,
+            [(Some(FROZEN_TAG), Some(intent.migration.id.as_str()))],
+            "boundary {k}"
         );
         assert_eq!(cp.target_file_system_id.as_deref(), Some(TARGET));
         assert_eq!(cp.syncs().len(), 3);

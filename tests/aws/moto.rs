@@ -412,6 +412,31 @@ async fn moto_create_target_sends_a_multi_az_file_system_that_describe_then_find
         Some("plan-42")
     );
 
+    // The freeze's record: TagResource over the wire, read back by DescribeFileSystems.
+    let answer = port
+        .execute(&Command::MarkFrozen {
+            file_system_arn: described.arn.clone(),
+            plan_id: "plan-42".into(),
+        })
+        .await;
+    assert_eq!(answer, Ok(Response::MarkedFrozen));
+    let Ok(Response::FileSystem(tagged)) = port
+        .execute(&Command::DescribeFileSystem {
+            file_system_id: target.id.clone(),
+        })
+        .await
+    else {
+        panic!("DescribeFileSystem after TagResource failed")
+    };
+    assert_eq!(
+        tagged
+            .settings
+            .tags
+            .get(fsx_migrate::cloud::port::FROZEN_TAG)
+            .map(String::as_str),
+        Some("plan-42")
+    );
+
     let err = port
         .execute(&Command::DescribeFileSystem {
             file_system_id: "fs-0000000000doesnotexist".into(),

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use fsx_migrate::cloud::model::PasswordSource;
 use fsx_migrate::cloud::port::{CloudPort, Command, InspectRequest, Response};
 use fsx_migrate::core::RunOptions;
-use fsx_migrate::core::preflight::Backend;
 use fsx_migrate::engine::clock::Clock;
 use fsx_migrate::engine::driver::{Answers, Driver, Outcome, Quiet};
 use fsx_migrate::plan::file::PlanFile;
@@ -18,6 +17,10 @@ use fsx_migrate::plan::render::render;
 use fsx_migrate::sim::scenario::{self, ScenarioSpec};
 use fsx_migrate::sim::world::World;
 use fsx_migrate::sim::{SimPort, epoch};
+
+/// The freeze script the test plans run (freeze = "command"): it stands in for the operator's PowerShell and
+/// succeeds; fsx-migrate then tags the source frozen, which is when the simulated users stop writing.
+pub const FREEZE_COMMAND: &str = "echo shares read-only, sessions closed";
 
 pub fn world(name: &str) -> World {
     scenario::build(&ScenarioSpec::named(name).expect("known scenario"), epoch())
@@ -35,8 +38,8 @@ pub fn plan_request() -> PlanRequest {
         hosted_zone_id: scenario::HOSTED_ZONE_ID.into(),
         record_name: scenario::RECORD_NAME.into(),
         name: Some("finance share".into()),
-        freeze: FreezeKind::Simulator,
-        freeze_command: None,
+        freeze: FreezeKind::Command,
+        freeze_command: Some(FREEZE_COMMAND.into()),
         smb_user: "svc-datasync".into(),
         // Set for every test process by .cargo/config.toml: the simulator checks it resolves.
         smb_password: PasswordSource::Env("FSX_MIGRATE_TEST_SMB_PASSWORD".into()),
@@ -63,7 +66,6 @@ pub fn until(phase: fsx_migrate::plan::Phase) -> RunOptions {
 
 pub fn options() -> RunOptions {
     RunOptions {
-        backend: Some(Backend::Simulator),
         ..RunOptions::default()
     }
 }
@@ -83,6 +85,9 @@ pub async fn drive(
     let mut driver = Driver::new(port, clock, intent, checkpoint, &mut file, opts, &mut quiet);
     driver.answers = answers;
     driver.assume_yes = true;
+    // The harness's operator answers yes, e.g. "is the source frozen?" after a crash while the freeze
+    // command ran (its stand-in always succeeds).
+    driver.answers = Answers::AlwaysYes;
     driver.crash_at = crash_at;
     let outcome = driver.drive().await.expect("drive");
     let passed = driver.boundaries_passed();
@@ -195,6 +200,9 @@ async fn drive_in_memory(
         &mut quiet,
     );
     driver.assume_yes = true;
+    // The harness's operator answers yes, e.g. "is the source frozen?" after a crash while the freeze
+    // command ran (its stand-in always succeeds).
+    driver.answers = Answers::AlwaysYes;
     driver.crash_at = crash_at;
     let outcome = driver.drive().await.expect("drive");
     let passed = driver.boundaries_passed();
