@@ -25,6 +25,7 @@ const TIB: u64 = 1 << 40;
 /// Stands in for the operator's freeze script (freeze = "command"); the simulated users stop writing when
 /// fsx-migrate then tags the source frozen.
 const FREEZE_COMMAND: &str = "true";
+const UNFREEZE_COMMAND: &str = "true";
 
 fn spec(name: &str, files: u64, bytes: u64, rate: f64, mbps: u32, seed: u64) -> ScenarioSpec {
     ScenarioSpec {
@@ -48,6 +49,7 @@ fn request() -> PlanRequest {
         name: Some("figures".into()),
         freeze: FreezeKind::Command,
         freeze_command: Some(FREEZE_COMMAND.into()),
+        unfreeze_command: Some(UNFREEZE_COMMAND.into()),
         smb_user: "svc-datasync".into(),
         smb_password: PasswordSource::Env("FSX_MIGRATE_TEST_SMB_PASSWORD".into()),
         ttl: 60,

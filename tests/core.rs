@@ -340,6 +340,7 @@ fn transfer_resources_found_by_tag_are_reused_and_missing_ones_created_in_order(
         source_location_arn: Some("loc-s".into()),
         target_location_arn: None,
         tasks: Default::default(),
+        reverse_tasks: Default::default(),
     };
     let s = step(
         &i,
@@ -610,7 +611,10 @@ fn the_gate_needs_a_yes_and_declining_stops_before_the_freeze() {
     let s = step(&i, &cp, Input::Confirmed(true), t0(), &opts());
     assert_eq!(s.checkpoint.phase, Some(Phase::Freeze));
     let s = after_freeze_checks(&i, &s);
-    assert_eq!(s.action, Action::RunFreezeCommand(FREEZE_COMMAND.into()));
+    let Action::RunCommand(command) = &s.action else {
+        panic!("{:?}", s.action)
+    };
+    assert_eq!(command.command, FREEZE_COMMAND);
     assert_eq!(s.checkpoint.freeze_requested_at, Some(t0()));
     let until = RunOptions {
         until: Some(Phase::Freeze),
@@ -661,11 +665,14 @@ fn freeze_actions_manual_command_and_an_uncertain_command() {
     i.cutover.freeze_command = Some("./freeze.ps1".into());
     let cp = at(&i, Phase::Freeze);
     let s = after_freeze_checks(&i, &step(&i, &cp, Input::Start, t0(), &opts()));
-    assert_eq!(s.action, Action::RunFreezeCommand("./freeze.ps1".into()));
+    let Action::RunCommand(command) = &s.action else {
+        panic!("{:?}", s.action)
+    };
+    assert_eq!(command.command, "./freeze.ps1");
     let failed = step(
         &i,
         &s.checkpoint,
-        Input::FreezeFinished(Err("exit status 1".into())),
+        Input::CommandFinished(Err("exit status 1".into())),
         t0(),
         &opts(),
     );
@@ -684,7 +691,7 @@ fn freeze_actions_manual_command_and_an_uncertain_command() {
     assert!(
         matches!(uncertain.action, Action::Confirm(ref c) if c.kind == ConfirmKind::FreezeOutcomeUnknown)
     );
-    let ok = step(&i, &s.checkpoint, Input::FreezeFinished(Ok(())), t0(), &opts());
+    let ok = step(&i, &s.checkpoint, Input::CommandFinished(Ok(())), t0(), &opts());
     assert_eq!(ok.checkpoint.frozen_at, Some(t0()));
     assert!(matches!(ok.action, Action::Call(Command::MarkFrozen { .. })));
 }

@@ -341,7 +341,7 @@ async fn a_partitioned_migration_completes_on_the_simulator_with_one_task_per_la
     assert_eq!(port.world.tasks.len(), 4);
     for lane in &cp.forward.lanes {
         assert!(lane.last_success(SyncKind::Initial).is_some(), "{}", lane.name);
-        assert_eq!(lane.finals_after(cp.frozen_at.unwrap()).len(), 1, "{}", lane.name);
+        assert_eq!(lane.runs_after(SyncKind::Final, cp.frozen_at.unwrap()).len(), 1, "{}", lane.name);
     }
     assert_invariants(&port, &cp, true);
 }
@@ -471,6 +471,7 @@ async fn a_task_tagged_for_a_lane_the_plan_does_not_have_stops_before_creating_t
         source_location_arn: Some("loc-s".into()),
         target_location_arn: Some("loc-t".into()),
         tasks: [("lane-09".to_string(), "task-stray".to_string())].into(),
+        reverse_tasks: Default::default(),
     };
     let s = step(
         &i,

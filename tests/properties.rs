@@ -141,8 +141,8 @@ fn input_strategy(env: Environment) -> impl Strategy<Value = Input> {
         Just(Input::Start),
         Just(Input::Woke),
         any::<bool>().prop_map(Input::Confirmed),
-        Just(Input::FreezeFinished(Ok(()))),
-        Just(Input::FreezeFinished(Err("exit 1".into()))),
+        Just(Input::CommandFinished(Ok(()))),
+        Just(Input::CommandFinished(Err("exit 1".into()))),
         Just(Input::Failed(CloudError {
             class: ErrorClass::Rejected,
             operation: "op".into(),
@@ -238,15 +238,16 @@ fn protocol_aware_inputs_reach_every_phase_and_keep_the_cutover_rules() {
     const CASES: u32 = 48;
     let rt = runtime();
     let (intent, _) = base_intent();
-    let opts = RunOptions::default();
     let mut runner = TestRunner::new(Config {
         rng_seed: RngSeed::Fixed(0xc0de_5afe),
         ..Config::default()
     });
     let choices = proptest::collection::vec(0u8..100, 2000);
     let mut reached: BTreeMap<&'static str, u32> = BTreeMap::new();
-    let (mut swaps, mut completed) = (0u32, 0u32);
+    let (mut swaps, mut completed, mut rolled_back, mut swaps_back) = (0u32, 0u32, 0u32, 0u32);
     for case in 0..CASES {
+        // Every other case that completes is then rolled back, an hour of users' writes to the target later.
+        let mut opts = RunOptions::default();
         let choices = choices.new_tree(&mut runner).unwrap().current();
         let mut port = sim(world("small"));
         let clock = port.clock();
@@ -260,7 +261,12 @@ fn protocol_aware_inputs_reach_every_phase_and_keep_the_cutover_rules() {
             assert!(s.checkpoint.phase() >= before, "case {case}: phase went back");
             match &s.action {
                 Action::Call(Command::StartExecution(req)) => {
-                    let current = s.checkpoint.forward.lanes[0]
+                    let leg = if req.kind == SyncKind::Reverse {
+                        &s.checkpoint.reverse
+                    } else {
+                        &s.checkpoint.forward
+                    };
+                    let current = leg.lanes[0]
                         .current
                         .as_ref()
                         .expect("write-ahead");
@@ -287,13 +293,33 @@ fn protocol_aware_inputs_reach_every_phase_and_keep_the_cutover_rules() {
                     );
                     swaps += 1;
                 }
+                // The swap back: only once every lane copied back after the target's freeze.
+                Action::Call(Command::UpsertCname(req)) if s.checkpoint.rollback.is_some() => {
+                    let frozen = s.checkpoint.rollback.as_ref().and_then(|r| r.target_frozen_at);
+                    let frozen = frozen.expect("swap back before the target's freeze");
+                    for lane in &s.checkpoint.reverse.lanes {
+                        let last = lane.runs_after(SyncKind::Reverse, frozen).last().map(|r| r.succeeded());
+                        assert_eq!(last, Some(true), "case {case}: swap back without a reverse sync");
+                    }
+                    swaps_back += 1;
+                }
                 _ => {}
             }
             phases_seen.insert(s.checkpoint.phase().name());
             cp = s.checkpoint;
             input = match s.action {
+                Action::Halt(Halt::Completed) if case % 2 == 1 && !opts.rollback => {
+                    completed += 1;
+                    opts.rollback = true;
+                    rt.block_on(clock.sleep(fsx_migrate::plan::units::Duration::hours(1)));
+                    Input::Start
+                }
                 Action::Halt(Halt::Completed) => {
                     completed += 1;
+                    break;
+                }
+                Action::Halt(Halt::RolledBack) => {
+                    rolled_back += 1;
                     break;
                 }
                 Action::Halt(_) if halts >= 5 => break,
@@ -317,7 +343,7 @@ fn protocol_aware_inputs_reach_every_phase_and_keep_the_cutover_rules() {
                     Input::Woke
                 }
                 Action::Confirm(_) => Input::Confirmed(c >= 8),
-                Action::RunFreezeCommand(_) => Input::FreezeFinished(Ok(())),
+                Action::RunCommand(_) => Input::CommandFinished(Ok(())),
             };
         }
         assert_invariants(&port, &cp, false);
@@ -326,7 +352,8 @@ fn protocol_aware_inputs_reach_every_phase_and_keep_the_cutover_rules() {
         }
     }
     eprintln!(
-        "protocol-aware cases: {CASES}; completed {completed}; swaps sent {swaps}; phases reached: {reached:?}"
+        "protocol-aware cases: {CASES}; completed {completed}; swaps sent {swaps}; rolled back {rolled_back}; \
+         swaps back sent {swaps_back}; phases reached: {reached:?}"
     );
     for phase in fsx_migrate::plan::Phase::ALL {
         assert!(

@@ -17,7 +17,7 @@ use crate::cloud::model::{ExecutionCounters, ExecutionInfo, ExecutionStatus, Pha
 use crate::cloud::port::{
     CloudError, CreateLocationRequest, CreateTaskRequest, ExecutionCandidate, MigrationResource, PLAN_TAG,
     PreserveDeletedFiles, ResourceKind, SIDE_TAG, SOURCE_TAG, StartExecutionRequest, TaskOptions,
-    TransferMode, TransferResources, lane_of,
+    TransferMode, TransferResources, is_reverse, lane_of,
 };
 
 const LIST_LOCATIONS: &str = "datasync:ListLocations";
@@ -81,7 +81,12 @@ pub async fn find_transfer_resources(
             continue;
         }
         let lane = lane_of(&tags);
-        if let Some(first) = found.tasks.get(&lane) {
+        let tasks = if is_reverse(&tags) {
+            &mut found.reverse_tasks
+        } else {
+            &mut found.tasks
+        };
+        if let Some(first) = tasks.get(&lane) {
             tracing::warn!(
                 task = arn.as_str(),
                 first = first.as_str(),
@@ -90,7 +95,7 @@ pub async fn find_transfer_resources(
                 "a second DataSync task is tagged for this plan and lane"
             );
         } else {
-            found.tasks.insert(lane, arn);
+            tasks.insert(lane, arn);
         }
     }
     Ok(found)

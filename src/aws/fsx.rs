@@ -22,6 +22,7 @@ use crate::cloud::port::{
 const DESCRIBE: &str = "fsx:DescribeFileSystems";
 const CREATE: &str = "fsx:CreateFileSystem";
 const TAG: &str = "fsx:TagResource";
+const UNTAG: &str = "fsx:UntagResource";
 
 /// What a lifecycle or type is shown as when FSx (or an emulator) does not return the field.
 const NOT_RETURNED: &str = "(not returned)";
@@ -228,6 +229,18 @@ pub async fn mark_frozen(
         .send()
         .await
         .map_err(|e| errors::from_sdk(TAG, e))?;
+    Ok(())
+}
+
+/// Removes the freeze tag (UntagResource of a key that is not there succeeds too).
+pub async fn unmark_frozen(client: &aws_sdk_fsx::Client, file_system_arn: &str) -> Result<(), CloudError> {
+    client
+        .untag_resource()
+        .resource_arn(file_system_arn)
+        .tag_keys(FROZEN_TAG)
+        .send()
+        .await
+        .map_err(|e| errors::from_sdk(UNTAG, e))?;
     Ok(())
 }
 

@@ -275,6 +275,9 @@ impl CloudPort for AwsPort {
             } => fsx::mark_frozen(&self.fsx, file_system_arn, plan_id)
                 .await
                 .map(|()| Response::MarkedFrozen),
+            Command::UnmarkFrozen { file_system_arn } => fsx::unmark_frozen(&self.fsx, file_system_arn)
+                .await
+                .map(|()| Response::UnmarkedFrozen),
         }
     }
 }

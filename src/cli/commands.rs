@@ -114,6 +114,7 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
         name: args.name.clone(),
         freeze: args.freeze.into(),
         freeze_command: args.freeze_command.clone(),
+        unfreeze_command: args.unfreeze_command.clone(),
         smb_user: args.smb_user.clone(),
         smb_password,
         ttl: args.ttl,
@@ -249,6 +250,7 @@ fn run_options(args: &RunArgs) -> RunOptions {
         accept_deletes: args.accept_deletes,
         accept_skipped: args.accept_skipped,
         operator: operator(),
+        rollback: false,
     }
 }
 

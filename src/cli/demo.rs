@@ -65,6 +65,7 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
         name: Some(format!("demo: {} scenario to Multi-AZ", spec.name)),
         freeze: FreezeKind::Manual,
         freeze_command: None,
+        unfreeze_command: None,
         smb_user: "svc-datasync".into(),
         smb_password: PasswordSource::Env(DEMO_PASSWORD_VARIABLE.into()),
         ttl: 60,

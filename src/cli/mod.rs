@@ -113,6 +113,9 @@ pub struct PlanArgs {
     pub freeze: FreezeArg,
     #[arg(long)]
     pub freeze_command: Option<String>,
+    /// With --freeze command: the command a rollback runs at its end to undo the freeze.
+    #[arg(long)]
+    pub unfreeze_command: Option<String>,
     #[arg(long, default_value = "svc-datasync")]
     pub smb_user: String,
     /// env:VARIABLE, prompt, or secretsmanager:ARN.

@@ -135,6 +135,9 @@ pub fn render_call(command: &Command) -> String {
             file_system_arn,
             plan_id,
         } => format!("fsx:TagResource ResourceARN={file_system_arn} Tags=[{FROZEN_TAG}={plan_id}]"),
+        Command::UnmarkFrozen { file_system_arn } => {
+            format!("fsx:UntagResource ResourceARN={file_system_arn} TagKeys=[{FROZEN_TAG}]")
+        }
     }
 }
 
@@ -219,6 +222,8 @@ fn confirm_name(kind: ConfirmKind) -> &'static str {
         ConfirmKind::Gate => "opening the cutover gate",
         ConfirmKind::ManualFreeze => "the manual freeze",
         ConfirmKind::FreezeOutcomeUnknown => "the freeze outcome",
+        ConfirmKind::Rollback => "the rollback",
+        ConfirmKind::ManualUnfreeze => "the manual unfreeze",
     }
 }
 
@@ -236,9 +241,14 @@ pub fn needs_operator_failure(confirmation: &Confirmation, plan: &str) -> Failur
         ConfirmKind::Billable | ConfirmKind::Gate => {
             failure.hint(format!("run `fsx-migrate run {plan}` on a terminal to answer, or add --yes to approve"))
         }
-        ConfirmKind::ManualFreeze | ConfirmKind::FreezeOutcomeUnknown => failure.hint(format!(
-            "a person must confirm the freeze: run `fsx-migrate resume {plan}` on a terminal (--yes does not answer this)"
+        ConfirmKind::Rollback => failure.hint(format!(
+            "run `fsx-migrate rollback {plan}` on a terminal to answer, or add --yes to approve"
         )),
+        ConfirmKind::ManualFreeze | ConfirmKind::FreezeOutcomeUnknown | ConfirmKind::ManualUnfreeze => {
+            failure.hint(format!(
+                "a person must confirm it: run `fsx-migrate resume {plan}` on a terminal (--yes does not answer this)"
+            ))
+        }
     }
 }
 
@@ -246,7 +256,12 @@ pub fn needs_operator_failure(confirmation: &Confirmation, plan: &str) -> Failur
 pub fn halt_failure(halt: &Halt, plan: &str) -> Option<Failure> {
     let resume = format!("fsx-migrate resume {plan}");
     Some(match halt {
-        Halt::Completed | Halt::UntilReached(_) => return None,
+        Halt::Completed | Halt::RolledBack | Halt::UntilReached(_) => return None,
+        Halt::NothingToRollBack(phase) => Failure::user(format!(
+            "nothing to roll back: the plan is at {phase}, and DNS was never swapped to the target"
+        ))
+        .cause("before the swap users still work on the source; nothing fsx-migrate did needs undoing there")
+        .hint(format!("`fsx-migrate status {plan}` shows where it stands")),
         Halt::AlreadyAt { until, phase } if until == phase => return None,
         Halt::AlreadyAt { until, phase } => Failure::user(format!(
             "nothing done: --until {until}, but the plan is already at {phase}, past {until}"
@@ -290,9 +305,9 @@ pub fn halt_failure(halt: &Halt, plan: &str) -> Option<Failure> {
         .cause(format!("{}: {}", code.as_deref().unwrap_or("no error code"), detail.as_deref().unwrap_or("no detail")))
         .hint("check the task's CloudWatch logs and the SMB user's permissions")
         .hint(format!("`{resume}` starts the sync again")),
-        Halt::FreezeFailed(message) => Failure::user("the freeze command failed; the final sync was not started")
+        Halt::FreezeFailed(message) => Failure::user("the freeze (or unfreeze) command failed; nothing after it was done")
             .cause(message)
-            .hint(format!("the source may be partly frozen: check it, then `{resume}` runs the freeze command again")),
+            .hint(format!("the file system may be partly frozen: check it, then `{resume}` runs the command again")),
         Halt::DeleteGuard { deleted, limit } => Failure::user(format!(
             "delete guard: a sync removed {deleted} files from the target (limit {limit}); DNS was not swapped"
         ))
@@ -339,7 +354,7 @@ fn planned_text(action: &PlannedAction) -> String {
     match action {
         PlannedAction::Call(command) => render_call(command),
         PlannedAction::Confirm(question) => format!("confirm: {question}"),
-        PlannedAction::RunFreezeCommand(command) => format!("run freeze command: {command}"),
+        PlannedAction::RunCommand(command) => format!("run command: {command}"),
         PlannedAction::Finding(finding) => format!("preflight {finding}"),
     }
 }

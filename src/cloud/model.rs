@@ -373,7 +373,7 @@ pub struct ExecutionInfo {
     pub error_detail: Option<String>,
 }
 
-/// Which of the three kinds of DataSync run an execution is.
+/// Which kind of DataSync run an execution is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncKind {
@@ -383,6 +383,8 @@ pub enum SyncKind {
     Incremental,
     /// The copy after the freeze: deletes propagated, verified.
     Final,
+    /// A rollback's copy back, target to source, after the target's freeze: deletes propagated, verified.
+    Reverse,
 }
 
 impl fmt::Display for SyncKind {
@@ -391,6 +393,7 @@ impl fmt::Display for SyncKind {
             Self::Initial => "initial",
             Self::Incremental => "incremental",
             Self::Final => "final",
+            Self::Reverse => "reverse",
         })
     }
 }

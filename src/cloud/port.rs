@@ -30,6 +30,10 @@ pub const LANE_TAG: &str = "fsx-migrate:lane";
 /// plan id. It records the freeze on AWS, where other administrators, other plans and the swap's re-check see
 /// it, and the simulator's users stop writing when it appears (see docs/simulator.md).
 pub const FROZEN_TAG: &str = "fsx-migrate:frozen-by";
+/// The tag key of a DataSync task that copies back, target to source, for a rollback (value [`REVERSE_LEG`]);
+/// a task without it copies forward.
+pub const LEG_TAG: &str = "fsx-migrate:leg";
+pub const REVERSE_LEG: &str = "reverse";
 /// The lane over the whole share when the plan has no partition (and of a task without a lane tag, which
 /// plans made before lanes created).
 pub const WHOLE_SHARE_LANE: &str = "all";
@@ -41,6 +45,11 @@ pub fn lane_of(tags: &BTreeMap<String, String>) -> String {
     tags.get(LANE_TAG)
         .cloned()
         .unwrap_or_else(|| WHOLE_SHARE_LANE.to_string())
+}
+
+/// Whether a task copies back, target to source (a rollback's), from its tags.
+pub fn is_reverse(tags: &BTreeMap<String, String>) -> bool {
+    tags.get(LEG_TAG).map(String::as_str) == Some(REVERSE_LEG)
 }
 
 /// The operations that have no client token: sent twice, they act twice (see [`Command::is_idempotent`]).
@@ -72,6 +81,7 @@ pub const ALL_OPERATIONS: &[&str] = &[
     "logs:CreateLogGroup",
     "logs:PutResourcePolicy",
     "fsx:TagResource",
+    "fsx:UntagResource",
 ];
 
 /// A request to the cloud. Read-only commands are marked by [`Command::is_mutating`].
@@ -107,11 +117,13 @@ pub enum Command {
     UpsertCname(UpsertCnameRequest),
     /// Route 53 GetChange.
     GetChange { change_id: String },
-    /// FSx TagResource: record on the source that it is frozen for this plan ([`FROZEN_TAG`]).
+    /// FSx TagResource: record on a file system that it is frozen for this plan ([`FROZEN_TAG`]).
     MarkFrozen {
         file_system_arn: String,
         plan_id: String,
     },
+    /// FSx UntagResource of [`FROZEN_TAG`]: the file system was unfrozen (a rollback's end).
+    UnmarkFrozen { file_system_arn: String },
 }
 
 impl Command {
@@ -126,6 +138,7 @@ impl Command {
                 | Command::StartExecution(_)
                 | Command::UpsertCname(_)
                 | Command::MarkFrozen { .. }
+                | Command::UnmarkFrozen { .. }
         )
     }
 
@@ -177,6 +190,7 @@ impl Command {
             Command::UpsertCname(_) => &["route53:ChangeResourceRecordSets"],
             Command::GetChange { .. } => &["route53:GetChange"],
             Command::MarkFrozen { .. } => &["fsx:TagResource"],
+            Command::UnmarkFrozen { .. } => &["fsx:UntagResource"],
         }
     }
 }
@@ -335,8 +349,10 @@ pub struct ExecutionCandidate {
 pub struct TransferResources {
     pub source_location_arn: Option<String>,
     pub target_location_arn: Option<String>,
-    /// This plan's tasks by lane (see [`lane_of`]).
+    /// This plan's forward tasks by lane (see [`lane_of`]).
     pub tasks: BTreeMap<String, String>,
+    /// This plan's reverse (rollback) tasks by lane: tagged [`LEG_TAG`] = [`REVERSE_LEG`].
+    pub reverse_tasks: BTreeMap<String, String>,
 }
 
 /// A successful answer to a [`Command`].
@@ -366,6 +382,7 @@ pub enum Response {
         status: ChangeStatus,
     },
     MarkedFrozen,
+    UnmarkedFrozen,
 }
 
 /// Why a command failed, classified so the caller knows whether trying again can help.

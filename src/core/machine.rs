@@ -10,7 +10,7 @@ use jiff::Timestamp;
 
 use super::forecast::{Convergence, predicted_downtime};
 use super::lane::{
-    ExecutionChoice, after, choose_execution, lane_tasks, next_poll, predicted_run, secs_between,
+    ExecutionChoice, LaneTask, after, choose_execution, lane_tasks, next_poll, predicted_run, secs_between,
 };
 use super::preflight::{self, Finding, Severity};
 use crate::cloud::model::{
@@ -18,14 +18,15 @@ use crate::cloud::model::{
 };
 use crate::cloud::port::{
     CloudError, Command, CreateLocationRequest, CreateTargetRequest, CreateTaskRequest, Environment,
-    ErrorClass, ExecutionCandidate, FROZEN_TAG, LANE_TAG, MigrationResource, NON_IDEMPOTENT_OPERATIONS,
-    PLAN_TAG, PreserveDeletedFiles, ResourceKind, Response, SIDE_TAG, SOURCE_TAG, SYNC_TAG,
+    ErrorClass, ExecutionCandidate, FROZEN_TAG, LANE_TAG, LEG_TAG, MigrationResource,
+    NON_IDEMPOTENT_OPERATIONS, PLAN_TAG, PreserveDeletedFiles, REVERSE_LEG, ResourceKind, Response, SIDE_TAG,
+    SOURCE_TAG, SYNC_TAG,
     StartExecutionRequest, TaskOptions, TransferMode, UpsertCnameRequest,
 };
-use crate::plan::checkpoint::{CHECKPOINT_SCHEMA, GuardTrip, LaneState};
+use crate::plan::checkpoint::{CHECKPOINT_SCHEMA, GuardTrip, LaneState, Rollback};
 use crate::plan::intent::{FreezeKind, changed_fields};
 use crate::plan::units::Duration;
-use crate::plan::{Checkpoint, CurrentSync, Intent, Phase, PhaseEntry, SyncRecord};
+use crate::plan::{Checkpoint, CurrentSync, Intent, Leg, Phase, PhaseEntry, SyncRecord};
 
 /// How often to poll a file system that is being created.
 pub const TARGET_POLL: Duration = Duration::secs(60);
@@ -34,6 +35,8 @@ pub const DNS_POLL: Duration = Duration::secs(10);
 /// How long to wait after a create whose outcome is unknown (a timeout) before looking it up by tag:
 /// DataSync's List calls may not show a resource the moment it is created.
 pub const UNKNOWN_OUTCOME_WAIT: Duration = Duration::secs(30);
+/// How long a freeze or unfreeze command may run when the plan does not say (`cutover.command_timeout`).
+pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::mins(10);
 
 /// Operator decisions for this run that are not intent (they do not change the plan's hash).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -50,6 +53,8 @@ pub struct RunOptions {
     pub accept_skipped: bool,
     /// Who runs this (`user@host`), recorded with every acceptance.
     pub operator: String,
+    /// Roll back a migration whose DNS swap was sent (`fsx-migrate rollback`).
+    pub rollback: bool,
 }
 
 /// What happened since the last step.
@@ -66,8 +71,8 @@ pub enum Input {
     Failed(CloudError),
     /// The operator's answer to the last [`Action::Confirm`].
     Confirmed(bool),
-    /// The freeze command's outcome: `Err` carries its exit status and output tail.
-    FreezeFinished(Result<(), String>),
+    /// The operator command's outcome: `Err` carries its exit status (or timeout) and output tail.
+    CommandFinished(Result<(), String>),
 }
 
 /// What the driver must do next. Exactly one per step.
@@ -81,8 +86,17 @@ pub enum Action {
         reason: String,
     },
     Confirm(Confirmation),
-    RunFreezeCommand(String),
+    RunCommand(OperatorCommand),
     Halt(Halt),
+}
+
+/// A command from the plan (`freeze_command`, `unfreeze_command`) with the context it gets as environment
+/// variables (`FSX_MIGRATE_*`) and how long it may take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorCommand {
+    pub command: String,
+    pub env: Vec<(String, String)>,
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,8 +107,12 @@ pub enum ConfirmKind {
     Gate,
     /// The operator freezes the source by hand; needs a person.
     ManualFreeze,
-    /// A freeze command started but its result was not recorded; needs a person.
+    /// A freeze or unfreeze command started but its result was not recorded; needs a person.
     FreezeOutcomeUnknown,
+    /// Roll back after the swap; `--yes` answers it.
+    Rollback,
+    /// The operator unfreezes the source by hand at the end of a rollback; needs a person.
+    ManualUnfreeze,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +126,11 @@ pub struct Confirmation {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Halt {
     Completed,
+    /// The rollback is complete: the record points at the source again and the source takes writes.
+    RolledBack,
+    /// `rollback` on a plan whose DNS swap was never sent: there is nothing to roll back (`abort` is the
+    /// way out before the swap).
+    NothingToRollBack(Phase),
     UntilReached(Phase),
     /// `--until PHASE` on a plan already at or past PHASE: nothing was done.
     AlreadyAt {
@@ -171,6 +194,8 @@ pub enum IrreversibleStep {
     Freeze,
     FinalSync,
     DnsSwap,
+    FreezeTarget,
+    SwapBack,
 }
 
 impl std::fmt::Display for IrreversibleStep {
@@ -182,6 +207,8 @@ impl std::fmt::Display for IrreversibleStep {
             Self::Freeze => "freezing the source",
             Self::FinalSync => "starting the final sync",
             Self::DnsSwap => "swapping DNS",
+            Self::FreezeTarget => "freezing the target for a rollback",
+            Self::SwapBack => "swapping DNS back to the source",
         })
     }
 }
@@ -243,6 +270,8 @@ enum Round {
     /// One incremental on each lane whose delta went stale while the gate or the freeze waited.
     Refresh,
     Final,
+    /// A rollback's copy back, on the reverse leg.
+    Reverse,
 }
 
 impl Round {
@@ -251,7 +280,23 @@ impl Round {
             Round::Initial => SyncKind::Initial,
             Round::Incremental | Round::Refresh => SyncKind::Incremental,
             Round::Final => SyncKind::Final,
+            Round::Reverse => SyncKind::Reverse,
         }
+    }
+}
+
+/// The leg the current phase drives: the reverse one while a rollback copies back, else the forward one.
+fn leg(cp: &Checkpoint) -> &Leg {
+    match cp.phase() {
+        Phase::ReverseSync => &cp.reverse,
+        _ => &cp.forward,
+    }
+}
+
+fn leg_mut(cp: &mut Checkpoint) -> &mut Leg {
+    match cp.phase() {
+        Phase::ReverseSync => &mut cp.reverse,
+        _ => &mut cp.forward,
     }
 }
 
@@ -266,6 +311,49 @@ enum Want {
     Done,
     /// The migration stops here (a guard, a budget).
     Stop(Flow),
+}
+
+/// What an operator command or confirmation does to a file system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OperatorAct {
+    Freeze,
+    Unfreeze,
+}
+
+impl OperatorAct {
+    fn name(self) -> &'static str {
+        match self {
+            OperatorAct::Freeze => "freeze",
+            OperatorAct::Unfreeze => "unfreeze",
+        }
+    }
+}
+
+/// The operator's answer to a freeze or unfreeze: a yes or a command that succeeded, a no, or a command that
+/// failed (its outcome is known).
+enum OperatorAnswer {
+    Done,
+    Declined,
+    Failed(String),
+}
+
+impl OperatorAnswer {
+    fn of(input: &Input) -> Option<OperatorAnswer> {
+        match input {
+            Input::Confirmed(true) | Input::CommandFinished(Ok(())) => Some(OperatorAnswer::Done),
+            Input::Confirmed(false) => Some(OperatorAnswer::Declined),
+            Input::CommandFinished(Err(message)) => Some(OperatorAnswer::Failed(message.clone())),
+            _ => None,
+        }
+    }
+
+    /// The stop for an answer that is not `Done`.
+    fn halt(self, declined: ConfirmKind) -> Flow {
+        Flow::Act(Action::Halt(match self {
+            OperatorAnswer::Failed(message) => Halt::FreezeFailed(message),
+            OperatorAnswer::Declined | OperatorAnswer::Done => Halt::Declined(declined),
+        }))
+    }
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -310,10 +398,27 @@ impl Machine<'_> {
                     Phase::Freeze => self.freeze(input),
                     Phase::FinalSync => self.drive(Round::Final, input),
                     Phase::DnsSwap => self.dns_swap(input),
+                    Phase::DnsWait if self.opts.rollback => self.start_rollback(input),
                     Phase::DnsWait => self.dns_wait(input),
                     Phase::Complete => {
                         self.cp.completed_at.get_or_insert(self.now);
-                        Flow::Act(Action::Halt(Halt::Completed))
+                        if self.opts.rollback {
+                            self.start_rollback(input)
+                        } else {
+                            Flow::Act(Action::Halt(Halt::Completed))
+                        }
+                    }
+                    Phase::FreezeTarget => self.freeze_target(input),
+                    Phase::PrepareReverse => self.prepare_reverse(input),
+                    Phase::ReverseSync => self.drive(Round::Reverse, input),
+                    Phase::SwapBack => self.swap_back(input),
+                    Phase::SwapBackWait => self.swap_back_wait(input),
+                    Phase::UnfreezeSource => self.unfreeze_source(input),
+                    Phase::RolledBack => {
+                        if let Some(rollback) = &mut self.cp.rollback {
+                            rollback.rolled_back_at.get_or_insert(self.now);
+                        }
+                        Flow::Act(Action::Halt(Halt::RolledBack))
                     }
                 },
             };
@@ -361,8 +466,12 @@ impl Machine<'_> {
             self.cp.intent_at_start = Some(self.intent.canonical_json());
         }
         self.cp.runs = self.cp.runs.saturating_add(1);
+        // `rollback` needs a swap to undo; before it, `abort` is the way out.
+        if self.opts.rollback && self.cp.phase() < Phase::DnsWait {
+            return Some(Halt::NothingToRollBack(self.cp.phase()));
+        }
         // A new process looks at every running execution once before trusting any recorded deadline.
-        for lane in &mut self.cp.forward.lanes {
+        for lane in self.cp.forward.lanes.iter_mut().chain(&mut self.cp.reverse.lanes) {
             lane.next_check_at = None;
         }
         self.cp.started_at.get_or_insert(self.now);
@@ -727,9 +836,15 @@ impl Machine<'_> {
         {
             return Flow::Act(Action::Call(Command::EnsureLogGroup { arn: arn.clone() }));
         }
+        Flow::Act(Action::Call(Command::CreateTask(self.task_request(task, from, to))))
+    }
+
+    /// The task of one lane between two locations, tagged with the plan and the lane.
+    fn task_request(&self, task: LaneTask, from: String, to: String) -> CreateTaskRequest {
+        let tr = &self.intent.transfer;
         let mut tags = self.plan_tags();
         tags.insert(LANE_TAG.to_string(), task.name.clone());
-        Flow::Act(Action::Call(Command::CreateTask(CreateTaskRequest {
+        CreateTaskRequest {
             name: format!("fsx-migrate {} {}", self.intent.migration.id, task.name),
             lane: task.name,
             source_location_arn: from,
@@ -741,7 +856,7 @@ impl Machine<'_> {
             cloudwatch_log_group_arn: tr.cloudwatch_log_group_arn.clone(),
             task_report: tr.task_report.clone(),
             tags,
-        })))
+        }
     }
 
     /// The source's ARN, derived from the target's (same partition, region and account).
@@ -775,7 +890,7 @@ impl Machine<'_> {
     /// final sync carries only the last delta); only the final uses the final verify mode.
     fn task_options(&self, kind: SyncKind) -> TaskOptions {
         let tr = &self.intent.transfer;
-        let is_final = kind == SyncKind::Final;
+        let is_final = matches!(kind, SyncKind::Final | SyncKind::Reverse);
         TaskOptions {
             transfer_mode: TransferMode::Changed,
             verify_mode: if is_final {
@@ -820,7 +935,7 @@ impl Machine<'_> {
                 None
             }
             Input::Response(Response::Execution(info)) => {
-                let lanes = &self.cp.forward.lanes;
+                let lanes = &leg(&self.cp).lanes;
                 let Some(i) = lanes.iter().position(|l| {
                     l.current.as_ref().and_then(|c| c.execution_arn.as_deref()) == Some(info.arn.as_str())
                 }) else {
@@ -838,7 +953,7 @@ impl Machine<'_> {
 
     /// The lane the last call was for, if it is between its write-ahead request and a known execution.
     fn awaiting_lane_without_execution(&self) -> Option<usize> {
-        let leg = &self.cp.forward;
+        let leg = leg(&self.cp);
         let name = leg.awaiting.as_deref()?;
         leg.lanes
             .iter()
@@ -847,7 +962,8 @@ impl Machine<'_> {
 
     /// Records which lane a call is for, then makes it.
     fn lane_call(&mut self, i: usize, command: Command) -> Flow {
-        self.cp.forward.awaiting = Some(self.cp.forward.lanes[i].name.clone());
+        let leg = leg_mut(&mut self.cp);
+        leg.awaiting = Some(leg.lanes[i].name.clone());
         Flow::Act(Action::Call(command))
     }
 
@@ -859,8 +975,8 @@ impl Machine<'_> {
                 earliest = Some((at, reason));
             }
         };
-        for i in 0..self.cp.forward.lanes.len() {
-            let lane = &self.cp.forward.lanes[i];
+        for i in 0..leg(&self.cp).lanes.len() {
+            let lane = &leg(&self.cp).lanes[i];
             if let Some(current) = &lane.current {
                 if current.kind != round.kind() {
                     return self.missing(&format!(
@@ -889,17 +1005,17 @@ impl Machine<'_> {
                 Want::Done => {}
                 Want::NotBefore(at, reason) => wait(at, reason),
                 Want::Stop(flow) => return flow,
-                Want::Run if self.cp.forward.in_flight() >= limit => {}
+                Want::Run if leg(&self.cp).in_flight() >= limit => {}
                 Want::Run => {
                     if round == Round::Refresh {
                         self.cp.refresh_round_at.get_or_insert(self.now);
                     }
                     if round == Round::Refresh
-                        && let Some(age) = self.stale_age(&self.cp.forward.lanes[i])
+                        && let Some(age) = self.stale_age(&leg(&self.cp).lanes[i])
                     {
                         self.events.push(Event::Note(format!(
                             "lane {}: the last sync ended {age} ago (sync.max_delta_age {}): one more incremental first",
-                            self.cp.forward.lanes[i].name, self.intent.sync.max_delta_age
+                            leg(&self.cp).lanes[i].name, self.intent.sync.max_delta_age
                         )));
                     }
                     if round == Round::Final && self.cp.frozen_at.is_none() {
@@ -912,8 +1028,9 @@ impl Machine<'_> {
                         );
                     }
                     // Write-ahead: the request (its time and run give the sync tag) before the lookup.
-                    let lane = &mut self.cp.forward.lanes[i];
-                    lane.current = Some(CurrentSync::requested(round.kind(), self.now, self.cp.runs));
+                    let runs = self.cp.runs;
+                    let lane = &mut leg_mut(&mut self.cp).lanes[i];
+                    lane.current = Some(CurrentSync::requested(round.kind(), self.now, runs));
                     lane.next_check_at = None;
                     let command = self.find_execution(i);
                     return self.lane_call(i, command);
@@ -927,7 +1044,7 @@ impl Machine<'_> {
     }
 
     fn find_execution(&self, i: usize) -> Command {
-        let lane = &self.cp.forward.lanes[i];
+        let lane = &leg(&self.cp).lanes[i];
         Command::FindExecution {
             task_arn: lane.task_arn.clone().unwrap_or_default(),
             known: lane.known_execution_arns(),
@@ -936,7 +1053,7 @@ impl Machine<'_> {
 
     /// Whether an idle lane needs a run in this round.
     fn lane_wants(&mut self, round: Round, i: usize) -> Want {
-        let lane = &self.cp.forward.lanes[i];
+        let lane = &leg(&self.cp).lanes[i];
         if lane.task_arn.is_none() {
             return Want::Stop(
                 self.missing(&format!("lane {}: no DataSync task in the checkpoint", lane.name)),
@@ -951,12 +1068,13 @@ impl Machine<'_> {
                 None => Want::Done,
             },
             Round::Final => self.final_wants(i),
+            Round::Reverse => self.reverse_wants(i),
         }
     }
 
     /// A lane runs incrementals until its last one converged (or the operator accepted the delta).
     fn incremental_wants(&self, i: usize) -> Want {
-        let lane = &self.cp.forward.lanes[i];
+        let lane = &leg(&self.cp).lanes[i];
         let allowed = self.intent.sync.max_incremental_runs + self.cp.extra_incremental_runs;
         // No incremental allowed and the delta accepted: straight to the gate (the naive runbook).
         if allowed == 0 && self.cp.delta_accepted_at.is_some() {
@@ -1001,8 +1119,8 @@ impl Machine<'_> {
         let Some(frozen) = self.cp.frozen_at else {
             return Want::Run;
         };
-        let lane = &self.cp.forward.lanes[i];
-        let finals = lane.finals_after(frozen);
+        let lane = &leg(&self.cp).lanes[i];
+        let finals = lane.runs_after(SyncKind::Final, frozen);
         let Some(last) = finals.last().filter(|s| s.succeeded()) else {
             return Want::Run;
         };
@@ -1034,7 +1152,7 @@ impl Machine<'_> {
     }
 
     fn on_candidates(&mut self, round: Round, i: usize, candidates: Vec<ExecutionCandidate>) -> Option<Flow> {
-        let lane = &self.cp.forward.lanes[i];
+        let lane = &leg(&self.cp).lanes[i];
         let current = lane.current.clone()?;
         let kind = current.kind;
         match choose_execution(&candidates, &current, &self.intent.migration.id) {
@@ -1043,7 +1161,7 @@ impl Machine<'_> {
                     "lane {}: re-attached to {kind} execution {arn}, started for this request",
                     lane.name
                 )));
-                let lane = &mut self.cp.forward.lanes[i];
+                let lane = &mut leg_mut(&mut self.cp).lanes[i];
                 if let Some(current) = &mut lane.current {
                     current.execution_arn = Some(arn.clone());
                 }
@@ -1056,7 +1174,7 @@ impl Machine<'_> {
                     lane.name
                 );
                 self.events.push(Event::Note(reason));
-                self.cp.forward.lanes[i].next_check_at =
+                leg_mut(&mut self.cp).lanes[i].next_check_at =
                     Some(after(self.now, self.intent.sync.poll_interval));
                 None
             }
@@ -1076,9 +1194,9 @@ impl Machine<'_> {
     }
 
     fn on_started(&mut self, round: Round, i: usize, arn: String) {
-        let lanes = self.cp.forward.lanes.len();
+        let lanes = leg(&self.cp).lanes.len();
         let poll = self.intent.sync.poll_interval;
-        let lane = &mut self.cp.forward.lanes[i];
+        let lane = &mut leg_mut(&mut self.cp).lanes[i];
         let predicted = predicted_run(lane, round.kind());
         if let Some(current) = &mut lane.current {
             current.execution_arn = Some(arn.clone());
@@ -1090,9 +1208,10 @@ impl Machine<'_> {
     }
 
     fn on_execution(&mut self, i: usize, info: ExecutionInfo) -> Option<Flow> {
-        let lanes = self.cp.forward.lanes.len();
+        let lanes = leg(&self.cp).lanes.len();
         let poll = self.intent.sync.poll_interval;
-        let lane = &mut self.cp.forward.lanes[i];
+        let runs = self.cp.runs;
+        let lane = &mut leg_mut(&mut self.cp).lanes[i];
         let current = lane.current.as_mut()?;
         let kind = current.kind;
         self.events.push(Event::Execution {
@@ -1125,7 +1244,7 @@ impl Machine<'_> {
         lane.next_check_at = None;
         lane.syncs.push(record.clone());
         let name = lane.name.clone();
-        let attempts = lane.trailing_failures(kind, self.cp.runs);
+        let attempts = lane.trailing_failures(kind, runs);
         self.events.push(Event::SyncFinished {
             lane: name.clone(),
             record: record.clone(),
@@ -1150,7 +1269,7 @@ impl Machine<'_> {
         // Incrementals propagate deletes too: one run that removed more than the limit stops the migration
         // until someone accepts it (final syncs are counted together, after the round).
         let limit = self.intent.cutover.max_final_deletes;
-        if kind != SyncKind::Final && record.counters.files_deleted > limit {
+        if kind == SyncKind::Incremental && record.counters.files_deleted > limit {
             self.trip_delete_guard(&record, record.counters.files_deleted);
             return Some(self.delete_guard_halt());
         }
@@ -1201,6 +1320,7 @@ impl Machine<'_> {
             }
             Round::Refresh => Flow::Again,
             Round::Final => self.final_guards(),
+            Round::Reverse => self.reverse_guards(),
         }
     }
 
@@ -1405,22 +1525,26 @@ impl Machine<'_> {
                     return Self::refuse(IrreversibleStep::Freeze, problems);
                 }
                 self.cp.freeze_requested_at.get_or_insert(self.now);
-                Flow::Act(self.freeze_action(command_may_have_run))
+                let source = self.intent.source.file_system_id.clone();
+                Flow::Act(self.operator_action(
+                    OperatorAct::Freeze,
+                    &source,
+                    command_may_have_run,
+                    self.delta_details(),
+                ))
             }
-            Input::Confirmed(true) | Input::FreezeFinished(Ok(())) => {
-                self.cp.frozen_at = Some(self.now);
-                Flow::Again
-            }
-            Input::Confirmed(false) => {
-                self.cp.freeze_requested_at = None;
-                Flow::Act(Action::Halt(Halt::Declined(ConfirmKind::ManualFreeze)))
-            }
-            Input::FreezeFinished(Err(message)) => {
-                // The command's outcome is known: it failed. Running it again later is the operator's call.
-                self.cp.freeze_requested_at = None;
-                Flow::Act(Action::Halt(Halt::FreezeFailed(message)))
-            }
-            other => self.unexpected(&other),
+            input => match OperatorAnswer::of(&input) {
+                Some(OperatorAnswer::Done) => {
+                    self.cp.frozen_at = Some(self.now);
+                    Flow::Again
+                }
+                Some(answer) => {
+                    // Declined, or the command failed (its outcome is known): trying again is the operator's call.
+                    self.cp.freeze_requested_at = None;
+                    answer.halt(ConfirmKind::ManualFreeze)
+                }
+                None => self.unexpected(&input),
+            },
         }
     }
 
@@ -1448,12 +1572,47 @@ impl Machine<'_> {
         }
     }
 
-    fn freeze_action(&self, command_may_have_run: bool) -> Action {
+    /// The action that freezes or unfreezes `file_system_id` as the plan says: with `freeze = "command"` the
+    /// plan's command runs (never twice blindly: a command that may have run is asked about instead); else a
+    /// person does it and confirms.
+    fn operator_action(
+        &self,
+        act: OperatorAct,
+        file_system_id: &str,
+        may_have_run: bool,
+        mut details: Vec<String>,
+    ) -> Action {
         let cutover = &self.intent.cutover;
-        let source = self.intent.source.file_system_id.clone();
-        match cutover.freeze {
-            FreezeKind::Manual => {
-                let mut details = self.delta_details();
+        let command = match act {
+            OperatorAct::Freeze => cutover.freeze_command.as_ref(),
+            OperatorAct::Unfreeze => cutover.unfreeze_command.as_ref(),
+        }
+        .filter(|_| cutover.freeze == FreezeKind::Command);
+        let role = if file_system_id == self.intent.source.file_system_id {
+            "source"
+        } else {
+            "target"
+        };
+        match (command, act) {
+            (Some(_), _) if may_have_run => Action::Confirm(Confirmation {
+                kind: ConfirmKind::FreezeOutcomeUnknown,
+                question: match act {
+                    OperatorAct::Freeze => format!(
+                        "The freeze command was started but its result was not recorded. Is {file_system_id} frozen?"
+                    ),
+                    OperatorAct::Unfreeze => format!(
+                        "The unfreeze command was started but its result was not recorded. Does {file_system_id} \
+                         take writes again?"
+                    ),
+                },
+                details: vec!["fsx-migrate does not re-run a freeze or unfreeze command blindly".into()],
+            }),
+            (Some(command), _) => Action::RunCommand(OperatorCommand {
+                command: command.clone(),
+                env: self.command_env(act, file_system_id),
+                timeout: cutover.command_timeout.unwrap_or(DEFAULT_COMMAND_TIMEOUT),
+            }),
+            (None, OperatorAct::Freeze) => {
                 details.extend([
                     "make the shares read-only for users (keep the DataSync user's access), then".into(),
                     "close open sessions and files (Close-FSxSmbSession, Close-FSxSmbOpenFile)".into(),
@@ -1461,22 +1620,44 @@ impl Machine<'_> {
                 Action::Confirm(Confirmation {
                     kind: ConfirmKind::ManualFreeze,
                     question: format!(
-                        "Freeze {source} now, then confirm: is the source frozen (no more writes)?"
+                        "Freeze {file_system_id} now, then confirm: is the {role} frozen (no more writes)?"
                     ),
                     details,
                 })
             }
-            FreezeKind::Command if command_may_have_run => Action::Confirm(Confirmation {
-                kind: ConfirmKind::FreezeOutcomeUnknown,
-                question: format!(
-                    "The freeze command was started but its result was not recorded. Is {source} frozen?"
-                ),
-                details: vec!["fsx-migrate does not re-run a freeze command blindly".into()],
-            }),
-            FreezeKind::Command => {
-                Action::RunFreezeCommand(cutover.freeze_command.clone().unwrap_or_default())
+            (None, OperatorAct::Unfreeze) => {
+                details.push(
+                    "restore the share permissions you recorded before the freeze (keep the DataSync user's \
+                     access)"
+                        .into(),
+                );
+                Action::Confirm(Confirmation {
+                    kind: ConfirmKind::ManualUnfreeze,
+                    question: format!(
+                        "Unfreeze {file_system_id} now, then confirm: does the {role} take writes again?"
+                    ),
+                    details,
+                })
             }
         }
+    }
+
+    /// What a freeze or unfreeze command learns from its environment.
+    fn command_env(&self, act: OperatorAct, file_system_id: &str) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("FSX_MIGRATE_PLAN_ID", self.intent.migration.id.clone()),
+            ("FSX_MIGRATE_ACTION", act.name().to_string()),
+            ("FSX_MIGRATE_FILE_SYSTEM_ID", file_system_id.to_string()),
+            ("FSX_MIGRATE_SOURCE_ID", self.intent.source.file_system_id.clone()),
+            ("FSX_MIGRATE_PHASE", self.cp.phase().name().to_string()),
+        ];
+        if let Some(target) = &self.cp.target_file_system_id {
+            env.push(("FSX_MIGRATE_TARGET_ID", target.clone()));
+        }
+        if let Some(dns) = &self.cp.target_dns_name {
+            env.push(("FSX_MIGRATE_TARGET_DNS_NAME", dns.clone()));
+        }
+        env.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     }
 
     /// The swap needs the freeze recorded on the source itself, not only in the checkpoint.
@@ -1546,7 +1727,7 @@ impl Machine<'_> {
             problems.push("the checkpoint holds no lane".into());
         }
         for lane in &cp.forward.lanes {
-            let finals = cp.frozen_at.map(|t| lane.finals_after(t)).unwrap_or_default();
+            let finals = cp.frozen_at.map(|t| lane.runs_after(SyncKind::Final, t)).unwrap_or_default();
             match finals.last() {
                 Some(last) if last.succeeded() => {
                     if last.counters.files_skipped > 0 && cp.skipped_accepted_at.is_none() {
@@ -1674,6 +1855,374 @@ impl Machine<'_> {
                 reason: format!("Route 53 change {change_id} is {status}"),
             }),
             other => self.unexpected(&other),
+        }
+    }
+
+    // ---- rollback: the reverse leg ----------------------------------------------------------------------
+
+    /// `rollback` after the swap: confirmed (`--yes` answers), recorded with who asked, then the target's freeze.
+    fn start_rollback(&mut self, input: Input) -> Flow {
+        match input {
+            Input::Confirmed(true) => {
+                self.cp.rollback = Some(Rollback::new(self.now, self.opts.operator.clone()));
+                Flow::Advance(Phase::FreezeTarget)
+            }
+            Input::Confirmed(false) => Flow::Act(Action::Halt(Halt::Declined(ConfirmKind::Rollback))),
+            _ => {
+                let target = self.cp.target_file_system_id.clone().unwrap_or_default();
+                let source = &self.intent.source.file_system_id;
+                Flow::Act(Action::Confirm(Confirmation {
+                    kind: ConfirmKind::Rollback,
+                    question: format!(
+                        "Roll back to {source}: freeze {target}, copy what users wrote to it since the swap back \
+                         to {source}, and point {} at {source} again?",
+                        self.intent.dns.record_name
+                    ),
+                    details: vec![
+                        format!("users cannot write from the target's freeze until the source is unfrozen"),
+                        format!("{target} is kept (frozen): delete it yourself once you are sure"),
+                    ],
+                }))
+            }
+        }
+    }
+
+    fn rollback_mut(&mut self) -> &mut Rollback {
+        self.cp
+            .rollback
+            .get_or_insert_with(|| Rollback::new(self.now, self.opts.operator.clone()))
+    }
+
+    /// The target stops taking writes: the record must still point at it (this plan's swap), then the
+    /// operator's freeze of the target, recorded on it with the freeze tag.
+    fn freeze_target(&mut self, input: Input) -> Flow {
+        let Some(target_arn) = self.cp.target_arn.clone() else {
+            return self.missing("no target ARN in the checkpoint");
+        };
+        let target = self.cp.target_file_system_id.clone().unwrap_or_default();
+        let rollback = self.rollback_mut().clone();
+        if rollback.target_frozen_marked_at.is_some() {
+            return Flow::Advance(Phase::PrepareReverse);
+        }
+        if rollback.target_frozen_at.is_some() {
+            return match input {
+                Input::Response(Response::MarkedFrozen) => {
+                    self.rollback_mut().target_frozen_marked_at = Some(self.now);
+                    Flow::Advance(Phase::PrepareReverse)
+                }
+                Input::Start | Input::Woke => Flow::Act(Action::Call(Command::MarkFrozen {
+                    file_system_arn: target_arn,
+                    plan_id: self.intent.migration.id.clone(),
+                })),
+                other => self.unexpected(&other),
+            };
+        }
+        let command_may_have_run =
+            self.intent.cutover.freeze == FreezeKind::Command && rollback.target_freeze_requested_at.is_some();
+        match input {
+            Input::Start | Input::Woke => {
+                Flow::Act(Action::Call(Command::Inspect(self.intent.recheck_request())))
+            }
+            Input::Response(Response::Environment(env)) => {
+                let problems = self.points_at_target_problems(&env);
+                if !problems.is_empty() {
+                    return Self::refuse(IrreversibleStep::FreezeTarget, problems);
+                }
+                let now = self.now;
+                self.rollback_mut().target_freeze_requested_at.get_or_insert(now);
+                let details = vec![format!(
+                    "users have written to {target} since the swap; after the freeze fsx-migrate copies that back"
+                )];
+                Flow::Act(self.operator_action(OperatorAct::Freeze, &target, command_may_have_run, details))
+            }
+            input => match OperatorAnswer::of(&input) {
+                Some(OperatorAnswer::Done) => {
+                    self.rollback_mut().target_frozen_at = Some(self.now);
+                    Flow::Again
+                }
+                Some(answer) => {
+                    self.rollback_mut().target_freeze_requested_at = None;
+                    answer.halt(ConfirmKind::ManualFreeze)
+                }
+                None => self.unexpected(&input),
+            },
+        }
+    }
+
+    /// What is wrong with the record for a rollback step: it must point at this plan's target.
+    fn points_at_target_problems(&self, env: &Environment) -> Vec<String> {
+        let dns = &self.intent.dns;
+        let target = self.cp.target_dns_name.as_deref().unwrap_or_default();
+        match &env.record {
+            None => vec![format!(
+                "the record {} no longer exists in hosted zone {}",
+                dns.record_name, dns.hosted_zone_id
+            )],
+            Some(record)
+                if record.record_type.eq_ignore_ascii_case("CNAME")
+                    && record.values.len() == 1
+                    && crate::cloud::model::dns_eq(&record.values[0], target) =>
+            {
+                Vec::new()
+            }
+            Some(record) => vec![format!(
+                "{} points at {}, not at this plan's target {target}: someone else changed it",
+                record.name,
+                record.values.join(", ")
+            )],
+        }
+    }
+
+    /// One reverse task per lane, target → source over the forward leg's locations, found by tag first.
+    fn prepare_reverse(&mut self, input: Input) -> Flow {
+        for task in lane_tasks(self.intent) {
+            if self.cp.reverse.lane(&task.name).is_none() {
+                self.cp.reverse.lanes.push(LaneState::new(&task.name));
+            }
+        }
+        match input {
+            Input::Start | Input::Woke => Flow::Act(Action::Call(Command::FindTransferResources {
+                plan_id: self.intent.migration.id.clone(),
+            })),
+            Input::Response(Response::TransferResources(found)) => {
+                let (forward, reverse) = (&self.cp.forward, &mut self.cp.reverse);
+                reverse.from_location_arn = forward.to_location_arn.clone();
+                reverse.to_location_arn = forward.from_location_arn.clone();
+                for lane in &mut reverse.lanes {
+                    if lane.task_arn.is_none() {
+                        lane.task_arn = found.reverse_tasks.get(&lane.name).cloned();
+                    }
+                }
+                self.create_missing_reverse_task()
+            }
+            Input::Response(Response::TaskCreated { arn }) => {
+                let Some(lane) = self.cp.reverse.lanes.iter_mut().find(|l| l.task_arn.is_none()) else {
+                    return self.unexpected(&Input::Response(Response::TaskCreated { arn }));
+                };
+                lane.task_arn = Some(arn);
+                self.create_missing_reverse_task()
+            }
+            other => self.unexpected(&other),
+        }
+    }
+
+    fn create_missing_reverse_task(&mut self) -> Flow {
+        let leg = &self.cp.reverse;
+        let (Some(from), Some(to)) = (leg.from_location_arn.clone(), leg.to_location_arn.clone()) else {
+            return self.missing("the forward leg's locations are missing from the checkpoint");
+        };
+        let Some(task) = lane_tasks(self.intent)
+            .into_iter()
+            .find(|t| leg.lane(&t.name).is_some_and(|l| l.task_arn.is_none()))
+        else {
+            return Flow::Advance(Phase::ReverseSync);
+        };
+        let mut request = self.task_request(task, from, to);
+        request.name.push_str(" reverse");
+        request
+            .tags
+            .insert(LEG_TAG.to_string(), REVERSE_LEG.to_string());
+        Flow::Act(Action::Call(Command::CreateTask(request)))
+    }
+
+    /// A lane's reverse sync is complete once one succeeded after the target's freeze.
+    fn reverse_wants(&self, i: usize) -> Want {
+        let Some(frozen) = self.cp.rollback.as_ref().and_then(|r| r.target_frozen_at) else {
+            return Want::Stop(Self::refuse(
+                IrreversibleStep::SwapBack,
+                vec!["no freeze of the target is recorded: the reverse sync runs only after it".into()],
+            ));
+        };
+        let lane = &self.cp.reverse.lanes[i];
+        match lane.runs_after(SyncKind::Reverse, frozen).last() {
+            Some(last) if last.succeeded() => Want::Done,
+            _ => Want::Run,
+        }
+    }
+
+    /// After every lane's reverse sync: the deletes they carried back against the guard, then the swap back.
+    fn reverse_guards(&mut self) -> Flow {
+        let frozen = self.cp.rollback.as_ref().and_then(|r| r.target_frozen_at);
+        let Some(frozen) = frozen else {
+            return self.missing("no freeze of the target is recorded");
+        };
+        let runs: Vec<SyncRecord> = self
+            .cp
+            .reverse
+            .lanes
+            .iter()
+            .flat_map(|l| l.runs_after(SyncKind::Reverse, frozen))
+            .cloned()
+            .collect();
+        let deleted: u64 = runs.iter().map(|s| s.counters.files_deleted).sum();
+        let covered = self
+            .cp
+            .delete_guard
+            .as_ref()
+            .is_some_and(|t| t.at >= frozen && deleted <= t.count);
+        if deleted > self.intent.cutover.max_final_deletes
+            && !covered
+            && let Some(last) = runs.last()
+        {
+            self.trip_delete_guard(last, deleted);
+        }
+        if let Flow::Act(halt) = self.delete_guard_halt() {
+            return Flow::Act(halt);
+        }
+        Flow::Advance(Phase::SwapBack)
+    }
+
+    /// The record goes back to what it was before fsx-migrate touched it (value and TTL), after every lane's
+    /// reverse sync succeeded; an interrupted swap back is sent again (UPSERT is idempotent).
+    fn swap_back(&mut self, input: Input) -> Flow {
+        let Some(original) = self
+            .cp
+            .dns_original_record
+            .clone()
+            .or_else(|| self.cp.dns_previous_record.clone())
+        else {
+            return self.missing("no record from before the swap in the checkpoint");
+        };
+        let rollback = self.rollback_mut().clone();
+        match input {
+            Input::Start | Input::Woke => {
+                if rollback.swap_back_change_id.is_some() {
+                    return Flow::Advance(Phase::SwapBackWait);
+                }
+                let problems = self.reverse_checkpoint_problems();
+                if !problems.is_empty() {
+                    return Self::refuse(IrreversibleStep::SwapBack, problems);
+                }
+                Flow::Act(Action::Call(Command::Inspect(self.intent.recheck_request())))
+            }
+            Input::Response(Response::Environment(env)) => {
+                let value = original.values.first().cloned().unwrap_or_default();
+                let already_back = env.record.as_ref().is_some_and(|r| {
+                    r.values.len() == 1 && crate::cloud::model::dns_eq(&r.values[0], &value)
+                });
+                if !(rollback.swap_back_requested_at.is_some() && already_back) {
+                    let problems = self.points_at_target_problems(&env);
+                    if !problems.is_empty() {
+                        return Self::refuse(IrreversibleStep::SwapBack, problems);
+                    }
+                }
+                let now = self.now;
+                self.rollback_mut().swap_back_requested_at.get_or_insert(now);
+                let dns = &self.intent.dns;
+                Flow::Act(Action::Call(Command::UpsertCname(UpsertCnameRequest {
+                    hosted_zone_id: dns.hosted_zone_id.clone(),
+                    record_name: dns.record_name.clone(),
+                    value,
+                    ttl: original.ttl.unwrap_or(dns.ttl),
+                    comment: format!(
+                        "fsx-migrate {}: roll back to the source",
+                        self.intent.migration.id
+                    ),
+                })))
+            }
+            Input::Response(Response::Change { id, .. }) => {
+                self.rollback_mut().swap_back_change_id = Some(id);
+                Flow::Advance(Phase::SwapBackWait)
+            }
+            other => self.unexpected(&other),
+        }
+    }
+
+    /// The checkpoint must show the target frozen and every lane's reverse sync succeeded after it.
+    fn reverse_checkpoint_problems(&self) -> Vec<String> {
+        let Some(frozen) = self.cp.rollback.as_ref().and_then(|r| r.target_frozen_at) else {
+            return vec!["no freeze of the target is recorded".into()];
+        };
+        let mut problems = Vec::new();
+        if self.cp.reverse.lanes.is_empty() {
+            problems.push("the checkpoint holds no reverse lane".into());
+        }
+        for lane in &self.cp.reverse.lanes {
+            if !lane
+                .runs_after(SyncKind::Reverse, frozen)
+                .last()
+                .is_some_and(|s| s.succeeded())
+            {
+                problems.push(format!(
+                    "lane {}: no reverse sync succeeded after the target's freeze",
+                    lane.name
+                ));
+            }
+        }
+        if self.cp.delete_guard.is_some() && self.cp.deletes_accepted_at.is_none() {
+            problems.push("the delete guard tripped and nobody accepted the deletes".into());
+        }
+        problems
+    }
+
+    fn swap_back_wait(&mut self, input: Input) -> Flow {
+        let Some(change_id) = self.rollback_mut().swap_back_change_id.clone() else {
+            return self.missing("no Route 53 change id of the swap back in the checkpoint");
+        };
+        match input {
+            Input::Start | Input::Woke => Flow::Act(Action::Call(Command::GetChange { change_id })),
+            Input::Response(Response::Change {
+                status: ChangeStatus::InSync,
+                ..
+            }) => {
+                self.rollback_mut().swap_back_insync_at = Some(self.now);
+                Flow::Advance(Phase::UnfreezeSource)
+            }
+            Input::Response(Response::Change { status, .. }) => Flow::Act(Action::WaitUntil {
+                at: after(self.now, DNS_POLL),
+                reason: format!("Route 53 change {change_id} (swap back) is {status}"),
+            }),
+            other => self.unexpected(&other),
+        }
+    }
+
+    /// The source takes writes again: the operator's unfreeze, then the freeze tag removed.
+    fn unfreeze_source(&mut self, input: Input) -> Flow {
+        let Some(source_arn) = self.source_arn() else {
+            return self.missing("no target ARN in the checkpoint");
+        };
+        let source = self.intent.source.file_system_id.clone();
+        let rollback = self.rollback_mut().clone();
+        if rollback.source_unmarked_at.is_some() {
+            return Flow::Advance(Phase::RolledBack);
+        }
+        if rollback.source_unfrozen_at.is_some() {
+            return match input {
+                Input::Response(Response::UnmarkedFrozen) => {
+                    self.rollback_mut().source_unmarked_at = Some(self.now);
+                    Flow::Advance(Phase::RolledBack)
+                }
+                Input::Start | Input::Woke => Flow::Act(Action::Call(Command::UnmarkFrozen {
+                    file_system_arn: source_arn,
+                })),
+                other => self.unexpected(&other),
+            };
+        }
+        let command_may_have_run = self.intent.cutover.freeze == FreezeKind::Command
+            && self.intent.cutover.unfreeze_command.is_some()
+            && rollback.unfreeze_requested_at.is_some();
+        match input {
+            Input::Start | Input::Woke => {
+                let now = self.now;
+                self.rollback_mut().unfreeze_requested_at.get_or_insert(now);
+                Flow::Act(self.operator_action(
+                    OperatorAct::Unfreeze,
+                    &source,
+                    command_may_have_run,
+                    Vec::new(),
+                ))
+            }
+            input => match OperatorAnswer::of(&input) {
+                Some(OperatorAnswer::Done) => {
+                    self.rollback_mut().source_unfrozen_at = Some(self.now);
+                    Flow::Again
+                }
+                Some(answer) => {
+                    self.rollback_mut().unfreeze_requested_at = None;
+                    answer.halt(ConfirmKind::ManualUnfreeze)
+                }
+                None => self.unexpected(&input),
+            },
         }
     }
 }

@@ -14,7 +14,9 @@ use tokio::sync::Notify;
 
 use crate::cloud::port::{CloudError, CloudPort, Command, ErrorClass, Response};
 use crate::core::lane::secs_between;
-use crate::core::{Action, ConfirmKind, Confirmation, Event, Halt, Input, RunOptions, step};
+use crate::core::{
+    Action, ConfirmKind, Confirmation, Event, Halt, Input, OperatorCommand, RunOptions, step,
+};
 use crate::engine::clock::Clock;
 use crate::error::Failure;
 use crate::plan::file::PlanFile;
@@ -58,10 +60,10 @@ pub enum Answers {
     AlwaysYes,
 }
 
-/// How the freeze command is carried out.
+/// How an operator command (freeze, unfreeze) is carried out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FreezeRunner {
-    /// `sh -c COMMAND`; exit 0 means frozen.
+pub enum CommandRunner {
+    /// `sh -c COMMAND` with the context in its environment; exit 0 within the timeout means done.
     Shell,
     /// Pretend it succeeded (dry runs).
     Pretend,
@@ -166,7 +168,7 @@ pub struct Driver<'a, P: CloudPort> {
     pub options: RunOptions,
     pub answers: Answers,
     pub assume_yes: bool,
-    pub freeze_runner: FreezeRunner,
+    pub command_runner: CommandRunner,
     pub observer: &'a mut dyn Observer,
     pub interrupt: Interrupt,
     pub retry: RetryPolicy,
@@ -202,7 +204,7 @@ impl<'a, P: CloudPort> Driver<'a, P> {
             options,
             answers: Answers::Nobody,
             assume_yes: false,
-            freeze_runner: FreezeRunner::Shell,
+            command_runner: CommandRunner::Shell,
             observer,
             interrupt: Interrupt::default(),
             retry: RetryPolicy::default(),
@@ -279,7 +281,7 @@ impl<'a, P: CloudPort> Driver<'a, P> {
                     Some(answer) => Input::Confirmed(answer),
                     None => return Ok(Outcome::NeedsOperator(confirmation)),
                 },
-                Action::RunFreezeCommand(command) => Input::FreezeFinished(self.run_freeze(&command).await),
+                Action::RunCommand(command) => Input::CommandFinished(self.run_command(&command).await),
                 Action::Halt(_) => unreachable!("handled above"),
             };
         }
@@ -347,7 +349,10 @@ impl<'a, P: CloudPort> Driver<'a, P> {
     }
 
     fn confirm(&mut self, confirmation: &Confirmation) -> Option<bool> {
-        let auto = matches!(confirmation.kind, ConfirmKind::Billable | ConfirmKind::Gate);
+        let auto = matches!(
+            confirmation.kind,
+            ConfirmKind::Billable | ConfirmKind::Gate | ConfirmKind::Rollback
+        );
         if auto && self.assume_yes {
             return Some(true);
         }
@@ -364,17 +369,32 @@ impl<'a, P: CloudPort> Driver<'a, P> {
         }
     }
 
-    async fn run_freeze(&mut self, command: &str) -> Result<(), String> {
-        if self.freeze_runner == FreezeRunner::Pretend {
+    async fn run_command(&mut self, operator: &OperatorCommand) -> Result<(), String> {
+        if self.command_runner == CommandRunner::Pretend {
             return Ok(());
         }
-        let output = tokio::process::Command::new("sh")
+        let command = &operator.command;
+        let child = tokio::process::Command::new("sh")
             .arg("-c")
             .arg(command)
+            .envs(operator.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(std::process::Stdio::null())
-            .output()
-            .await
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
             .map_err(|e| format!("could not start `{command}`: {e}"))?;
+        let limit = std::time::Duration::from_secs(operator.timeout.as_secs());
+        let output = match tokio::time::timeout(limit, child.wait_with_output()).await {
+            Ok(output) => output.map_err(|e| format!("`{command}` could not be waited for: {e}"))?,
+            Err(_) => {
+                return Err(format!(
+                    "`{command}` did not finish within {} (cutover.command_timeout) and was stopped: what it \
+                     did is unknown",
+                    operator.timeout
+                ));
+            }
+        };
         if output.status.success() {
             return Ok(());
         }

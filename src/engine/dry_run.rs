@@ -10,7 +10,7 @@ use crate::cloud::port::{CloudError, Command};
 use crate::core::forecast::{Predictions, predictions};
 use crate::core::{Action, Event, RunOptions};
 use crate::engine::clock::Clock;
-use crate::engine::driver::{Answers, Driver, FreezeRunner, MemoryStore, Observer, Outcome};
+use crate::engine::driver::{Answers, Driver, CommandRunner, MemoryStore, Observer, Outcome};
 use crate::error::Failure;
 use crate::plan::units::Duration;
 use crate::plan::{Checkpoint, Intent, Phase};
@@ -23,7 +23,7 @@ use crate::sim::world::{Accounting, World};
 pub enum PlannedAction {
     Call(Box<Command>),
     Confirm(String),
-    RunFreezeCommand(String),
+    RunCommand(String),
     /// A preflight finding, as the operator would read it.
     Finding(String),
 }
@@ -100,8 +100,8 @@ impl Observer for Recorder {
                 command.is_mutating(),
             ),
             Action::Confirm(c) => self.push(phase, now, PlannedAction::Confirm(c.question.clone()), false),
-            Action::RunFreezeCommand(cmd) => {
-                self.push(phase, now, PlannedAction::RunFreezeCommand(cmd.clone()), true)
+            Action::RunCommand(cmd) => {
+                self.push(phase, now, PlannedAction::RunCommand(cmd.command.clone()), true)
             }
             Action::WaitUntil { .. } | Action::Halt(_) => {}
         }
@@ -143,7 +143,7 @@ pub async fn forecast(
             &mut recorder,
         );
         driver.answers = Answers::AlwaysYes;
-        driver.freeze_runner = FreezeRunner::Pretend;
+        driver.command_runner = CommandRunner::Pretend;
         let outcome = driver.drive().await?;
         (outcome, driver.checkpoint.clone())
     };

@@ -33,10 +33,22 @@ pub enum Phase {
     DnsSwap,
     DnsWait,
     Complete,
+    /// Rollback (after the swap): the target stops taking writes.
+    FreezeTarget,
+    /// Rollback: one reverse task per lane (target → source).
+    PrepareReverse,
+    /// Rollback: what users wrote to the target since the swap is copied back.
+    ReverseSync,
+    /// Rollback: the record goes back to its value and TTL before fsx-migrate touched it.
+    SwapBack,
+    SwapBackWait,
+    /// Rollback: the source takes writes again.
+    UnfreezeSource,
+    RolledBack,
 }
 
 impl Phase {
-    pub const ALL: [Phase; 13] = [
+    pub const ALL: [Phase; 20] = [
         Phase::Preflight,
         Phase::CreateTarget,
         Phase::WaitTarget,
@@ -50,6 +62,13 @@ impl Phase {
         Phase::DnsSwap,
         Phase::DnsWait,
         Phase::Complete,
+        Phase::FreezeTarget,
+        Phase::PrepareReverse,
+        Phase::ReverseSync,
+        Phase::SwapBack,
+        Phase::SwapBackWait,
+        Phase::UnfreezeSource,
+        Phase::RolledBack,
     ];
 
     pub fn name(self) -> &'static str {
@@ -67,6 +86,13 @@ impl Phase {
             Phase::DnsSwap => "dns_swap",
             Phase::DnsWait => "dns_wait",
             Phase::Complete => "complete",
+            Phase::FreezeTarget => "freeze_target",
+            Phase::PrepareReverse => "prepare_reverse",
+            Phase::ReverseSync => "reverse_sync",
+            Phase::SwapBack => "swap_back",
+            Phase::SwapBackWait => "swap_back_wait",
+            Phase::UnfreezeSource => "unfreeze_source",
+            Phase::RolledBack => "rolled_back",
         }
     }
 
@@ -183,6 +209,13 @@ pub struct Checkpoint {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<Timestamp>,
 
+    /// A rollback after the swap: who asked, and each of its steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<Rollback>,
+    /// The rollback's copy back, target → source (same lanes as the forward leg).
+    #[serde(default, skip_serializing_if = "Leg::is_empty")]
+    pub reverse: Leg,
+
     /// When each phase was entered, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timeline: Vec<PhaseEntry>,
@@ -198,6 +231,59 @@ pub struct Checkpoint {
     pub v1_current_sync: Option<CurrentSync>,
     #[serde(default, rename = "syncs", skip_serializing)]
     pub v1_syncs: Vec<SyncRecord>,
+}
+
+/// The second leg: after the swap, back to the source without losing what users wrote to the target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rollback {
+    pub requested_at: Timestamp,
+    /// Who confirmed the rollback (`user@host`).
+    pub requested_by: String,
+    /// Write-ahead: set before the target's freeze action runs. Never re-run blindly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_freeze_requested_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_frozen_at: Option<Timestamp>,
+    /// When the target was tagged frozen (`fsx-migrate:frozen-by`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_frozen_marked_at: Option<Timestamp>,
+    /// Write-ahead: set before the Route 53 UPSERT back to the recorded record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap_back_requested_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap_back_change_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap_back_insync_at: Option<Timestamp>,
+    /// Write-ahead: set before the source's unfreeze action runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unfreeze_requested_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_unfrozen_at: Option<Timestamp>,
+    /// When the source's `fsx-migrate:frozen-by` tag was removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_unmarked_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back_at: Option<Timestamp>,
+}
+
+impl Rollback {
+    pub fn new(at: Timestamp, by: String) -> Rollback {
+        Rollback {
+            requested_at: at,
+            requested_by: by,
+            target_freeze_requested_at: None,
+            target_frozen_at: None,
+            target_frozen_marked_at: None,
+            swap_back_requested_at: None,
+            swap_back_change_id: None,
+            swap_back_insync_at: None,
+            unfreeze_requested_at: None,
+            source_unfrozen_at: None,
+            source_unmarked_at: None,
+            rolled_back_at: None,
+        }
+    }
 }
 
 /// One direction of copying: source → target (the migration), target → source (a rollback).
@@ -285,11 +371,12 @@ impl LaneState {
         u32::try_from(n).unwrap_or(u32::MAX)
     }
 
-    /// Final syncs requested after `frozen_at`, oldest first (a final sync before the freeze does not count).
-    pub fn finals_after(&self, frozen_at: Timestamp) -> Vec<&SyncRecord> {
+    /// Syncs of `kind` requested after `frozen_at`, oldest first: the final (or reverse) syncs that count
+    /// for a swap (one before the freeze does not).
+    pub fn runs_after(&self, kind: SyncKind, frozen_at: Timestamp) -> Vec<&SyncRecord> {
         self.syncs
             .iter()
-            .filter(|s| s.kind == SyncKind::Final && s.started_at >= frozen_at)
+            .filter(|s| s.kind == kind && s.started_at >= frozen_at)
             .collect()
     }
 
@@ -432,12 +519,14 @@ impl Checkpoint {
     pub fn same_decisions(&self, other: &Checkpoint) -> bool {
         fn decisions(cp: &Checkpoint) -> Checkpoint {
             let mut cp = cp.clone();
-            cp.forward.awaiting = None;
-            for lane in &mut cp.forward.lanes {
-                lane.next_check_at = None;
-                if let Some(current) = &mut lane.current {
-                    current.last_status = None;
-                    current.last_counters = None;
+            for leg in [&mut cp.forward, &mut cp.reverse] {
+                leg.awaiting = None;
+                for lane in &mut leg.lanes {
+                    lane.next_check_at = None;
+                    if let Some(current) = &mut lane.current {
+                        current.last_status = None;
+                        current.last_counters = None;
+                    }
                 }
             }
             cp
@@ -459,7 +548,7 @@ impl Checkpoint {
             .forward
             .lanes
             .iter()
-            .flat_map(|l| l.finals_after(frozen))
+            .flat_map(|l| l.runs_after(SyncKind::Final, frozen))
             .collect();
         finals.sort_by_key(|s| s.ended_at);
         finals

@@ -274,6 +274,13 @@ pub struct CutoverPolicy {
     pub freeze: FreezeKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub freeze_command: Option<String>,
+    /// Undoes `freeze_command` at the end of a rollback (with `freeze = "command"`); without it, a person
+    /// unfreezes the source and confirms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unfreeze_command: Option<String>,
+    /// How long the freeze or unfreeze command may run before it is stopped (and the run stops); default 10m.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_timeout: Option<Duration>,
     /// The delete guard: the final sync may remove at most this many files from the target before the DNS swap.
     pub max_final_deletes: u64,
 }
@@ -636,6 +643,21 @@ impl Intent {
                     format!("{value} is outside {least} to {most}"),
                 );
             }
+        }
+        if let Some(timeout) = self.cutover.command_timeout
+            && (timeout < Duration::secs(1) || timeout > Duration::hours(24))
+        {
+            problem(
+                "cutover.command_timeout",
+                format!("{timeout} is outside 1s to 1d"),
+            );
+        }
+        if self.cutover.unfreeze_command.is_some() && self.cutover.freeze != FreezeKind::Command {
+            problem(
+                "cutover.unfreeze_command",
+                "is set, but cutover.freeze is not \"command\": the freeze and the unfreeze are done the same way"
+                    .into(),
+            );
         }
         if sync.max_delta_age.as_secs() < 2 * sync.poll_interval.as_secs() {
             problem(

@@ -26,6 +26,7 @@ pub struct PlanRequest {
     pub name: Option<String>,
     pub freeze: FreezeKind,
     pub freeze_command: Option<String>,
+    pub unfreeze_command: Option<String>,
     pub smb_user: String,
     pub smb_password: PasswordSource,
     pub ttl: u64,
@@ -123,6 +124,8 @@ pub fn intent_from(env: &Environment, req: &PlanRequest) -> Option<Intent> {
         cutover: CutoverPolicy {
             freeze: req.freeze,
             freeze_command: req.freeze_command.clone(),
+            unfreeze_command: req.unfreeze_command.clone(),
+            command_timeout: None,
             max_final_deletes: 100_000,
         },
         dns: Dns {

@@ -508,6 +508,26 @@ pub fn render(intent: &Intent, header: &str) -> String {
         "freeze_command",
         cu.freeze_command.as_deref(),
     );
+    opt_line(
+        &mut o,
+        "Command a rollback runs at its end to undo freeze_command (else you unfreeze by hand and confirm).",
+        "unfreeze_command",
+        cu.unfreeze_command.as_deref(),
+    );
+    let _ = writeln!(
+        o,
+        "# How long freeze_command or unfreeze_command may run before it is stopped (and the run stops). They get\n\
+         # FSX_MIGRATE_PLAN_ID, _ACTION (freeze|unfreeze), _FILE_SYSTEM_ID, _SOURCE_ID, _TARGET_ID, _TARGET_DNS_NAME\n\
+         # and _PHASE in their environment."
+    );
+    match &cu.command_timeout {
+        Some(timeout) => {
+            let _ = writeln!(o, "command_timeout = {}", q(&timeout.to_string()));
+        }
+        None => {
+            let _ = writeln!(o, "# command_timeout = \"10m\"");
+        }
+    }
     let _ = writeln!(
         o,
         "# Delete guard: stop before the DNS swap if the final sync removed more files than this."

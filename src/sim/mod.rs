@@ -18,14 +18,14 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 
 use self::faults::FaultKind;
-use self::model::{ExecutionSchedule, check_sim_speed};
+use self::model::{ExecutionSchedule, WriteProcess, check_sim_speed};
 use self::world::{SimChange, SimExecution, SimResource, SimTarget, SimTask, World};
 use crate::cloud::model::PasswordSource;
 use crate::cloud::model::dns_eq;
 use crate::cloud::model::{ChangeStatus, DeploymentType, FileSystemInfo, Lifecycle, Side, SyncKind};
 use crate::cloud::port::{
     CloudError, CloudPort, Command, CreateTargetRequest, Environment, ErrorClass, ExecutionCandidate,
-    FROZEN_TAG, PLAN_TAG, PreserveDeletedFiles, Response, SIDE_TAG, StartExecutionRequest, TransferResources,
+    FROZEN_TAG, PLAN_TAG, PreserveDeletedFiles, Response, is_reverse, SIDE_TAG, StartExecutionRequest, TransferResources,
     lane_of,
 };
 use crate::engine::clock::Clock;
@@ -341,16 +341,19 @@ impl SimPort {
                         .find(|r| r.tags.get(SIDE_TAG).map(String::as_str) == Some(&s.to_string()))
                         .map(|r| r.arn.clone())
                 };
+                let tasks = |reverse: bool| {
+                    w.tasks
+                        .iter()
+                        .filter(|t| t.tags.get(PLAN_TAG) == Some(plan_id) && is_reverse(&t.tags) == reverse)
+                        .rev()
+                        .map(|r| (lane_of(&r.tags), r.arn.clone()))
+                        .collect()
+                };
                 Ok(Response::TransferResources(TransferResources {
                     source_location_arn: side(Side::Source),
                     target_location_arn: side(Side::Target),
-                    tasks: w
-                        .tasks
-                        .iter()
-                        .filter(|t| t.tags.get(PLAN_TAG) == Some(plan_id))
-                        .rev()
-                        .map(|r| (lane_of(&r.tags), r.arn.clone()))
-                        .collect(),
+                    tasks: tasks(false),
+                    reverse_tasks: tasks(true),
                 }))
             }
             Command::CreateLocation(req) => {
@@ -387,6 +390,11 @@ impl SimPort {
                 }
                 let suffix = w.hex_id(17);
                 let arn = format!("arn:aws:datasync:{}:{}:task/task-{suffix}", w.region, w.account);
+                // A task from the target's location copies back (a rollback's).
+                let reverse = w.locations.iter().any(|l| {
+                    l.arn == req.source_location_arn
+                        && l.tags.get(SIDE_TAG).map(String::as_str) == Some("target")
+                });
                 w.tasks.push(SimTask {
                     arn: arn.clone(),
                     tags: req.tags.clone(),
@@ -394,6 +402,7 @@ impl SimPort {
                     includes: req.includes.clone(),
                     excludes: req.excludes.clone(),
                     folders: folders::covered(&w.data.folders, &req.includes, &req.excludes),
+                    reverse,
                 });
                 Ok(Response::TaskCreated { arn })
             }
@@ -451,14 +460,33 @@ impl SimPort {
                 // A swap (the name moves away from the source) needs a successful final sync on every task;
                 // an UPSERT of the same value (lowering the TTL) is not a swap.
                 let swap = !dns_eq(&req.value, &w.source.dns_name);
-                let final_done = w.tasks.iter().all(|t| {
-                    w.executions
-                        .iter()
-                        .any(|e| e.task_arn == t.arn && e.kind == SyncKind::Final && e.succeeded_by(now))
-                });
-                if swap && !final_done {
+                let synced_after = |reverse: bool, kind: SyncKind, since: Option<Timestamp>| {
+                    w.tasks.iter().filter(|t| t.reverse == reverse).all(|t| {
+                        w.executions.iter().any(|e| {
+                            e.task_arn == t.arn
+                                && e.kind == kind
+                                && since.is_none_or(|s| e.started_at >= s)
+                                && e.succeeded_by(now)
+                        })
+                    })
+                };
+                if swap && !synced_after(false, SyncKind::Final, None) {
                     w.violations
                         .push(format!("{now}: DNS swapped before a final sync succeeded"));
+                }
+                // Back to the source after users wrote to the target: every reverse task must have copied
+                // back since the target stopped taking writes.
+                if let Some(target_writes) = &w.target_writes
+                    && !swap
+                    && (target_writes.frozen_at.is_none()
+                        || !synced_after(true, SyncKind::Reverse, target_writes.frozen_at))
+                {
+                    w.violations.push(format!(
+                        "{now}: DNS swapped back before the target was frozen and copied back"
+                    ));
+                }
+                if swap && w.target_writes.is_none() {
+                    w.target_writes = Some(WriteProcess::starting(now));
                 }
                 let name = format!("{}.", req.record_name.trim_end_matches('.'));
                 let previous = w.records.iter().find(|r| dns_eq(&r.name, &name));
@@ -505,11 +533,34 @@ impl SimPort {
                 file_system_arn,
                 plan_id,
             } => {
+                // The simulated users obey a freeze the moment it is recorded (docs/simulator.md), unless
+                // it is faulted to have no effect.
+                let obeyed = !injected.contains(&FaultKind::IgnoredFreeze);
                 let tags = if w.source.arn == *file_system_arn {
-                    // The simulated users obey the freeze the moment it is recorded (docs/simulator.md),
-                    // unless the freeze is faulted to have no effect.
-                    if !injected.contains(&FaultKind::IgnoredFreeze) {
+                    if obeyed {
                         w.writes.frozen_at.get_or_insert(now);
+                    }
+                    &mut w.source.settings.tags
+                } else if let Some(target) = w.targets.iter_mut().find(|t| t.info.arn == *file_system_arn) {
+                    if obeyed && let Some(writes) = &mut w.target_writes {
+                        writes.frozen_at.get_or_insert(now);
+                    }
+                    &mut target.info.settings.tags
+                } else {
+                    return Err(not_found(
+                        op,
+                        "ResourceNotFound",
+                        format!("The resource ARN {file_system_arn} does not exist"),
+                    ));
+                };
+                tags.insert(FROZEN_TAG.to_string(), plan_id.clone());
+                Ok(Response::MarkedFrozen)
+            }
+            Command::UnmarkFrozen { file_system_arn } => {
+                let tags = if w.source.arn == *file_system_arn {
+                    // Users write to the source again (a rollback's end).
+                    if w.writes.frozen_at.is_some() {
+                        w.writes.resumed_at.get_or_insert(now);
                     }
                     &mut w.source.settings.tags
                 } else if let Some(target) = w.targets.iter_mut().find(|t| t.info.arn == *file_system_arn) {
@@ -521,8 +572,8 @@ impl SimPort {
                         format!("The resource ARN {file_system_arn} does not exist"),
                     ));
                 };
-                tags.insert(FROZEN_TAG.to_string(), plan_id.clone());
-                Ok(Response::MarkedFrozen)
+                tags.remove(FROZEN_TAG);
+                Ok(Response::UnmarkedFrozen)
             }
         }
     }
@@ -613,6 +664,15 @@ impl SimPort {
                 .push(format!("{now}: StartTaskExecution while {}", running.arn));
             return Err(rejected(op, "InvalidRequestException", message));
         }
+        let reverse = w.tasks.iter().any(|t| t.arn == req.task_arn && t.reverse);
+        if reverse != (req.kind == SyncKind::Reverse) {
+            w.violations.push(format!(
+                "{now}: a {} sync started on {} task {}",
+                req.kind,
+                if reverse { "a reverse" } else { "a forward" },
+                req.task_arn
+            ));
+        }
         let mut schedule = ExecutionSchedule::launching(&w.model, w.listing_entries(&req.task_arn, now));
         // A skip can only hit files the run copies (clamped once its listing says how many).
         schedule.skipped_files = std::mem::take(&mut self.skip_files);
@@ -626,6 +686,7 @@ impl SimPort {
             remove_deleted: req.overrides.preserve_deleted_files == PreserveDeletedFiles::Remove,
             verify_mode: req.overrides.verify_mode.clone(),
             fault_error: fails,
+            reverse,
             schedule,
         });
         w.replan(now, w.executions.len() - 1);

@@ -284,23 +284,38 @@ impl DataProfile {
     }
 }
 
-/// The source's write process: a constant rate from `origin` until `frozen_at`.
+/// Users' writes to one file system: a constant rate from `origin` until `frozen_at`, and again from
+/// `resumed_at` (a rollback unfreezes the source).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WriteProcess {
     pub origin: Timestamp,
-    /// Set by the simulator's own freeze: no write is accepted after it.
+    /// When the file system was tagged frozen: no write is accepted after it (until `resumed_at`).
     pub frozen_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed_at: Option<Timestamp>,
 }
 
 impl WriteProcess {
-    /// Cumulative writes to the source by time `t`.
+    pub fn starting(origin: Timestamp) -> WriteProcess {
+        WriteProcess {
+            origin,
+            frozen_at: None,
+            resumed_at: None,
+        }
+    }
+
+    /// Cumulative writes by time `t`.
     pub fn writes_by(&self, profile: &DataProfile, t: Timestamp) -> f64 {
+        let secs_between = |from: Timestamp, to: Timestamp| to.duration_since(from).as_secs_f64().max(0.0);
         let end = match self.frozen_at {
             Some(f) if f < t => f,
             _ => t,
         };
-        let secs = end.duration_since(self.origin).as_secs_f64().max(0.0);
+        let mut secs = secs_between(self.origin, end);
+        if let Some(resumed) = self.resumed_at {
+            secs += secs_between(resumed, t);
+        }
         profile.writes_per_day / 86_400.0 * secs
     }
 }

@@ -175,10 +175,8 @@ pub fn build(spec: &ScenarioSpec, start: Timestamp) -> World {
             delete_share: 0.05,
             folders: folders::generate(spec.files, spec.bytes, spec.seed),
         },
-        writes: WriteProcess {
-            origin: start,
-            frozen_at: None,
-        },
+        writes: WriteProcess::starting(start),
+        target_writes: None,
         records: vec![
             DnsRecord {
                 name: format!("{RECORD_NAME}."),

@@ -224,7 +224,8 @@ impl World {
     fn next_step(&mut self, job: &mut Job) {
         let now = job.clock;
         let e = &self.executions[job.index];
-        let (started_at, fails, verify_mode) = (e.started_at, e.fault_error, e.verify_mode.clone());
+        let (started_at, fails, verify_mode, reverse) =
+            (e.started_at, e.fault_error, e.verify_mode.clone(), e.reverse);
         match job.step {
             Step::Launch => {
                 let entries = e.schedule.entries as f64;
@@ -233,7 +234,12 @@ impl World {
             }
             Step::Prepare => {
                 let quota = self.model.entries_per_execution_quota;
-                let snapshot = self.writes.writes_by(&self.data, at(started_at, now));
+                // The listing ends here: what it copies is what its source side held at this moment.
+                let snapshot = if reverse {
+                    self.target_writes_by(at(started_at, now))
+                } else {
+                    self.writes.writes_by(&self.data, at(started_at, now))
+                };
                 let work = self.transfer_work(job.index, snapshot);
                 let s = &mut self.executions[job.index].schedule;
                 s.prepare_secs = now - job.step_start;

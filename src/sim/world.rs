@@ -46,6 +46,9 @@ pub struct World {
     pub model: ModelConstants,
     pub data: DataProfile,
     pub writes: WriteProcess,
+    /// Users' writes to the target, from the swap on (they follow the record), until it is frozen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_writes: Option<WriteProcess>,
     pub source: FileSystemInfo,
     /// Other file systems that exist in the account (not ours), for preflight tests.
     #[serde(default)]
@@ -107,6 +110,9 @@ pub struct SimTask {
     pub excludes: Vec<String>,
     /// The indices of `data.folders` the filters select (see [`super::folders::covered`]).
     pub folders: Vec<u32>,
+    /// It copies from the target's location to the source's (a rollback's task).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reverse: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,6 +130,9 @@ pub struct SimExecution {
     /// Fault `execution_error`: the execution ends in ERROR during TRANSFERRING.
     #[serde(default)]
     pub fault_error: bool,
+    /// An execution of a reverse task: it copies the target's writes back to the source.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reverse: bool,
     pub schedule: ExecutionSchedule,
 }
 
@@ -301,6 +310,15 @@ pub struct Accounting {
     /// Per operation, the most calls made within one simulated second (API rate limits are per second).
     pub api_calls_max_per_sec: BTreeMap<String, u64>,
     pub violations: Vec<String>,
+    /// After a rollback: writes users made to the target after the swap (they followed the record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_writes_total: Option<u64>,
+    /// After a rollback: when the record was swapped back to the source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap_back_at: Option<Timestamp>,
+    /// Writes users made to the target that the source did not have when the record went back (must be 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writes_lost_at_swap_back: Option<u64>,
 }
 
 /// Calls of one operation per simulated second.
@@ -405,7 +423,7 @@ impl World {
     pub fn folder_state_at(&self, now: Timestamp) -> Vec<FolderState> {
         let mut state = vec![FolderState::default(); self.data.folders.len()];
         let mut first = vec![f64::INFINITY; state.len()];
-        for e in self.executions.iter().filter(|e| e.succeeded_by(now)) {
+        for e in self.executions.iter().filter(|e| !e.reverse && e.succeeded_by(now)) {
             let snapshot = e.schedule.snapshot_writes;
             for &i in self.task_folders(&e.task_arn) {
                 let (f, s) = (i as usize, &mut state[i as usize]);
@@ -433,7 +451,7 @@ impl World {
 
     fn skipped_by_task_at(&self, now: Timestamp) -> BTreeMap<&str, u64> {
         let mut latest: BTreeMap<&str, &SimExecution> = BTreeMap::new();
-        for e in self.executions.iter().filter(|e| e.succeeded_by(now)) {
+        for e in self.executions.iter().filter(|e| !e.reverse && e.succeeded_by(now)) {
             let slot = latest.entry(e.task_arn.as_str()).or_insert(e);
             if e.end() >= slot.end() {
                 *slot = e;
@@ -482,6 +500,9 @@ impl World {
     /// skipped. The target's state is taken at the execution's start.
     pub fn transfer_work(&self, index: usize, snapshot: f64) -> (u64, u64, u64) {
         let e = &self.executions[index];
+        if e.reverse {
+            return self.reverse_work(index, snapshot);
+        }
         let state = self.folder_state_at(e.started_at);
         let (mut files, mut bytes, mut deletes) = (0.0, 0.0, 0.0);
         let (mut all_files, mut all_bytes) = (0u64, 0u64);
@@ -519,6 +540,43 @@ impl World {
         )
     }
 
+    /// For each folder, the target's writes (the `target_writes` count) the source holds at `now`: the
+    /// snapshot of the latest reverse execution covering it that succeeded by then.
+    pub fn reverse_synced_at(&self, now: Timestamp) -> Vec<f64> {
+        let mut synced = vec![0.0_f64; self.data.folders.len()];
+        for e in self.executions.iter().filter(|e| e.reverse && e.succeeded_by(now)) {
+            for &i in self.task_folders(&e.task_arn) {
+                synced[i as usize] = synced[i as usize].max(e.schedule.snapshot_writes);
+            }
+        }
+        synced
+    }
+
+    /// What a reverse execution copies back: per folder, the files users wrote to the target since the
+    /// source last got them (deletes only in REMOVE runs).
+    fn reverse_work(&self, index: usize, snapshot: f64) -> (u64, u64, u64) {
+        let e = &self.executions[index];
+        let synced = self.reverse_synced_at(e.started_at);
+        let (mut files, mut bytes, mut deletes) = (0.0, 0.0, 0.0);
+        for &i in self.task_folders(&e.task_arn) {
+            let f = &self.data.folders[i as usize];
+            let changed = f.distinct_files(snapshot - synced[i as usize]);
+            files += changed;
+            bytes += changed * f.average_file_bytes();
+            if e.remove_deleted {
+                deletes += changed * self.data.delete_share;
+            }
+        }
+        (files.round() as u64, bytes.round() as u64, deletes.round() as u64)
+    }
+
+    /// Cumulative writes users made to the target by `t`.
+    pub fn target_writes_by(&self, t: Timestamp) -> f64 {
+        self.target_writes
+            .as_ref()
+            .map_or(0.0, |w| w.writes_by(&self.data, t))
+    }
+
     /// The execution of `task_arn` still running at `now`, if any.
     pub fn running_execution(&self, task_arn: &str, now: Timestamp) -> Option<&SimExecution> {
         self.executions
@@ -550,6 +608,33 @@ impl World {
         self.changes
             .iter()
             .find(|c| c.previous_value.as_deref() != Some(c.value.as_str()))
+    }
+
+    /// A rollback's swap: the first change after the swap that points the record at the source again.
+    pub fn swap_back(&self) -> Option<&SimChange> {
+        let swap = self.swap()?;
+        self.changes.iter().find(|c| {
+            c.submitted_at >= swap.submitted_at
+                && !std::ptr::eq(*c, swap)
+                && crate::cloud::model::dns_eq(&c.value, &self.source.dns_name)
+        })
+    }
+
+    /// Target writes the source lacked when the record went back: per folder, what users wrote to the
+    /// target until it was frozen (or the swap back) beyond what reverse syncs had copied back by then.
+    fn writes_lost_at_swap_back(&self, back_at: Timestamp) -> f64 {
+        let stop = self
+            .target_writes
+            .as_ref()
+            .and_then(|w| w.frozen_at)
+            .map_or(back_at, |f| f.min(back_at));
+        let written = self.target_writes_by(stop);
+        self.data
+            .folders
+            .iter()
+            .zip(self.reverse_synced_at(back_at))
+            .map(|(f, synced)| (written - synced).max(0.0) * f.write_share)
+            .sum()
     }
 
     fn insync_at(&self, change: &SimChange) -> Timestamp {
@@ -649,6 +734,14 @@ impl World {
                 .map(|(op, p)| (op.clone(), p.max_per_sec))
                 .collect(),
             violations: self.violations.clone(),
+            target_writes_total: self
+                .target_writes
+                .as_ref()
+                .map(|_| self.target_writes_by(now).round() as u64),
+            swap_back_at: self.swap_back().map(|c| c.submitted_at),
+            writes_lost_at_swap_back: self
+                .swap_back()
+                .map(|c| self.writes_lost_at_swap_back(c.submitted_at).round() as u64),
         }
     }
 
@@ -737,6 +830,7 @@ mod tests {
             folders: crate::sim::folders::covered(&w.data.folders, &includes, &excludes),
             includes,
             excludes,
+            reverse: false,
         }
     }
 
@@ -755,6 +849,7 @@ mod tests {
             remove_deleted: kind == SyncKind::Final,
             verify_mode: VerifyMode::OnlyFilesTransferred,
             fault_error: false,
+            reverse: kind == SyncKind::Reverse,
             schedule: ExecutionSchedule {
                 launch_secs: 600.0,
                 prepare_secs: 600.0,

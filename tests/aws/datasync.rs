@@ -20,9 +20,9 @@ use fsx_migrate::cloud::model::{
     ExecutionStatus, LogLevel, SecurityDescriptorCopy, Side, SyncKind, TaskReport, VerifyMode,
 };
 use fsx_migrate::cloud::port::{
-    CloudPort, Command, CreateLocationRequest, CreateTaskRequest, ErrorClass, ExecutionCandidate, PLAN_TAG,
-    PreserveDeletedFiles, Response, SIDE_TAG, SOURCE_TAG, SYNC_TAG, StartExecutionRequest, TaskOptions,
-    TransferMode, TransferResources,
+    CloudPort, Command, CreateLocationRequest, CreateTaskRequest, ErrorClass, ExecutionCandidate, LEG_TAG,
+    PLAN_TAG, PreserveDeletedFiles, REVERSE_LEG, Response, SIDE_TAG, SOURCE_TAG, SYNC_TAG, StartExecutionRequest,
+    TaskOptions, TransferMode, TransferResources,
 };
 use fsx_migrate::core::lane::{ExecutionChoice, choose_execution};
 use fsx_migrate::plan::checkpoint::CurrentSync;
@@ -30,6 +30,7 @@ use fsx_migrate::plan::checkpoint::CurrentSync;
 use super::support::{self, PASSWORD, Recorder, Rules, SOURCE_ARN};
 
 const TASK: &str = "arn:aws:datasync:eu-west-1:123456789012:task/task-0123456789abcdef0";
+const REVERSE_TASK: &str = "arn:aws:datasync:eu-west-1:123456789012:task/task-0123456789abcdef1";
 
 fn tag(key: &str, value: &str) -> ds::TagListEntry {
     ds::TagListEntry::builder()
@@ -73,6 +74,7 @@ async fn find_transfer_resources_matches_plan_and_side_tags_across_pages() {
                     .build(),
             )
             .tasks(ds::TaskListEntry::builder().task_arn(TASK).build())
+            .tasks(ds::TaskListEntry::builder().task_arn(REVERSE_TASK).build())
             .build()
     });
     let tags_by_arn = move |arn: &str| -> Vec<ds::TagListEntry> {
@@ -82,6 +84,7 @@ async fn find_transfer_resources_matches_plan_and_side_tags_across_pages() {
             a if a == l3 => vec![tag("Name", "unrelated")],
             a if a == l4 => vec![tag(SIDE_TAG, "source"), tag(PLAN_TAG, "plan-42")],
             TASK => vec![tag(PLAN_TAG, "plan-42")],
+            REVERSE_TASK => vec![tag(PLAN_TAG, "plan-42"), tag(LEG_TAG, REVERSE_LEG)],
             _ => vec![],
         }
     };
@@ -107,10 +110,11 @@ async fn find_transfer_resources_matches_plan_and_side_tags_across_pages() {
             source_location_arn: Some(loc(4)),
             target_location_arn: Some(loc(2)),
             tasks: BTreeMap::from([("all".into(), TASK.into())]),
+            reverse_tasks: BTreeMap::from([("all".into(), REVERSE_TASK.into())]),
         }))
     );
     assert_eq!(locations.num_calls(), 2, "ListLocations is paginated");
-    assert_eq!(tags.num_calls(), 6, "every location and task is checked by tag");
+    assert_eq!(tags.num_calls(), 7, "every location and task is checked by tag");
 }
 
 fn smb_secret() -> aws_smithy_mocks::Rule {

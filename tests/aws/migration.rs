@@ -414,6 +414,7 @@ async fn plan(port: &mut fsx_migrate::aws::AwsPort) -> Intent {
         name: None,
         freeze: FreezeKind::Manual,
         freeze_command: None,
+        unfreeze_command: None,
         smb_user: "svc-datasync".into(),
         smb_password: PasswordSource::SecretsManager(SECRET.into()),
         ttl: 60,

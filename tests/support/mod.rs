@@ -21,6 +21,8 @@ use fsx_migrate::sim::{SimPort, epoch};
 /// The freeze script the test plans run (freeze = "command"): it stands in for the operator's PowerShell and
 /// succeeds; fsx-migrate then tags the source frozen, which is when the simulated users stop writing.
 pub const FREEZE_COMMAND: &str = "echo shares read-only, sessions closed";
+/// The unfreeze script a rollback runs at its end (it stands in for restoring the recorded permissions).
+pub const UNFREEZE_COMMAND: &str = "echo share permissions restored";
 
 pub fn world(name: &str) -> World {
     scenario::build(&ScenarioSpec::named(name).expect("known scenario"), epoch())
@@ -40,6 +42,7 @@ pub fn plan_request() -> PlanRequest {
         name: Some("finance share".into()),
         freeze: FreezeKind::Command,
         freeze_command: Some(FREEZE_COMMAND.into()),
+        unfreeze_command: Some(UNFREEZE_COMMAND.into()),
         smb_user: "svc-datasync".into(),
         // Set for every test process by .cargo/config.toml: the simulator checks it resolves.
         smb_password: PasswordSource::Env("FSX_MIGRATE_TEST_SMB_PASSWORD".into()),
@@ -241,6 +244,7 @@ pub fn assert_invariants(port: &SimPort, cp: &fsx_migrate::plan::Checkpoint, com
             .forward
             .lanes
             .iter()
+            .chain(&cp.reverse.lanes)
             .flat_map(|l| l.known_execution_arns())
             .collect();
         for e in &w.executions {
@@ -280,7 +284,7 @@ pub fn assert_invariants(port: &SimPort, cp: &fsx_migrate::plan::Checkpoint, com
         .iter()
         .find(|c| !fsx_migrate::cloud::model::dns_eq(&c.value, &w.source.dns_name));
     if let Some(change) = swap {
-        for task in &w.tasks {
+        for task in w.tasks.iter().filter(|t| !t.reverse) {
             assert!(
                 w.executions.iter().any(|e| e.task_arn == task.arn
                     && e.kind == SyncKind::Final
@@ -290,6 +294,17 @@ pub fn assert_invariants(port: &SimPort, cp: &fsx_migrate::plan::Checkpoint, com
             );
         }
         assert_eq!(acc.writes_lost_at_swap, Some(0), "writes lost at the swap");
+    }
+    // Rollback order: reverse syncs start after the target's freeze; the swap back loses no target write.
+    for e in w.executions.iter().filter(|e| e.kind == SyncKind::Reverse) {
+        let frozen = w.target_writes.as_ref().and_then(|t| t.frozen_at);
+        assert!(
+            frozen.is_some_and(|f| e.started_at >= f),
+            "reverse sync before the target's freeze"
+        );
+    }
+    if acc.swap_back_at.is_some() {
+        assert_eq!(acc.writes_lost_at_swap_back, Some(0), "writes lost at the swap back");
     }
     if completed {
         assert_eq!(w.targets.len(), 1);
