@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::support::FREEZE_COMMAND;
+use crate::support::{FREEZE_COMMAND, UNFREEZE_COMMAND};
 
 const SOURCE: &str = "fs-0123456789abcdef0";
 const SUBNET_A: &str = "subnet-0aaa1111aaaa1111a";
@@ -93,6 +93,8 @@ impl Setup {
                 "command",
                 "--freeze-command",
                 FREEZE_COMMAND,
+                "--unfreeze-command",
+                UNFREEZE_COMMAND,
                 "--plan-id",
                 "fxm-cli",
             ],
@@ -122,6 +124,8 @@ impl Setup {
             "command",
             "--freeze-command",
             FREEZE_COMMAND,
+            "--unfreeze-command",
+            UNFREEZE_COMMAND,
             "--plan-id",
             plan_id,
         ];
@@ -1020,6 +1024,8 @@ fn a_world_in_use_by_another_process_is_refused_and_left_untouched() {
             "command",
             "--freeze-command",
             FREEZE_COMMAND,
+            "--unfreeze-command",
+            UNFREEZE_COMMAND,
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -1398,4 +1404,84 @@ fn compare_puts_the_plan_beside_one_lane_a_naive_runbook_and_backup_and_restore(
     // A comparison is a forecast: nothing was created and the plan did not change.
     assert_eq!(s.read("plan.toml"), before);
     s.assert_world_untouched();
+}
+
+#[test]
+fn rollback_after_a_day_on_the_target_copies_it_back_swaps_back_and_loses_nothing() {
+    let s = Setup::new();
+    let out = s.run(&["--sim-speed", "max", "run", "plan.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Rolling back before anything was swapped is refused; here the swap is done, so users now work on the
+    // target: let a day of their writes pass (the world's clock stands still between processes).
+    let path = s.path("w.json");
+    let mut world: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let now: jiff::Timestamp = world["last_seen"].as_str().unwrap().parse().unwrap();
+    world["last_seen"] = serde_json::json!((now + jiff::SignedDuration::from_hours(24)).to_string());
+    std::fs::write(&path, serde_json::to_string_pretty(&world).unwrap()).unwrap();
+
+    let out = s.run(&["--sim-speed", "max", "rollback", "plan.toml"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "nobody to confirm: {}",
+        text(&out.stderr)
+    );
+    assert!(text(&out.stderr).contains("rollback"), "{}", text(&out.stderr));
+    let out = s.run(&["--sim-speed", "max", "rollback", "plan.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let w = s.world_json();
+    let acc = &w["accounting"];
+    assert!(acc["target_writes_total"].as_u64().unwrap() > 0, "{acc}");
+    assert!(acc["swap_back_at"].is_string(), "{acc}");
+    assert_eq!(acc["writes_lost_at_swap_back"], 0, "{acc}");
+    assert_eq!(acc["violations"].as_array().unwrap().len(), 0, "{acc}");
+    assert_eq!(acc["executions_by_kind"]["reverse"], 1, "{acc}");
+    let record = w["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == format!("{RECORD}."))
+        .unwrap();
+    assert_eq!(
+        record["values"][0], w["source"]["dns_name"],
+        "the record is back on the source"
+    );
+    assert_eq!(record["ttl"], 300, "with its TTL from before the migration");
+    let frozen_tag = &w["source"]["settings"]["tags"]["fsx-migrate:frozen-by"];
+    assert!(frozen_tag.is_null(), "the source is unfrozen: {frozen_tag}");
+
+    // Done is done: rolling back again changes nothing.
+    let out = s.run(&["--sim-speed", "max", "rollback", "plan.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(s.world_json()["accounting"]["executions_by_kind"]["reverse"], 1);
+}
+
+#[test]
+fn rollback_before_the_swap_is_refused_and_changes_nothing() {
+    let s = Setup::new();
+    let out = s.run(&[
+        "--sim-speed",
+        "max",
+        "run",
+        "plan.toml",
+        "--yes",
+        "--until",
+        "cutover_gate",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let before = s.world_json()["accounting"]["api_calls_total"].clone();
+    let out = s.run(&["--sim-speed", "max", "rollback", "plan.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("nothing to roll back"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        s.world_json()["accounting"]["api_calls_total"],
+        before,
+        "no call was made"
+    );
 }

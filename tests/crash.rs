@@ -61,3 +61,71 @@ async fn crash_at_every_boundary(intent: &fsx_migrate::plan::Intent, boundaries:
         assert_eq!(port.world.tasks.len(), tasks, "boundary {k}: one task per lane");
     }
 }
+
+/// The rollback leg: a migration of the small world completes, users work on the target for an hour, then
+/// a rollback crashes at each of its boundaries and is resumed. It rolls back once, with one reverse task,
+/// nothing users wrote on the target lost, and the record back on the source.
+#[tokio::test]
+async fn a_crash_at_every_boundary_of_a_rollback_resumes_to_one_clean_rollback() {
+    let mut req = plan_request();
+    req.plan_id = Some("fxm-crash-back".into());
+    let mut probe = sim(world("small"));
+    let mut intent = intent_for(&mut probe, &req).await;
+    intent.sync.poll_interval = fsx_migrate::plan::units::Duration::mins(5);
+    let rollback = fsx_migrate::core::RunOptions {
+        rollback: true,
+        ..options()
+    };
+    let an_hour = fsx_migrate::plan::units::Duration::hours(1);
+    let (outcome, done, _) = drive_mem(&mut probe, &intent, &Checkpoint::default(), None).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    probe.clock().advance(an_hour);
+    let (outcome, _, boundaries) = drive_in_memory(&mut probe, &intent, &done, rollback.clone(), None).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::RolledBack));
+    assert!(boundaries > 10, "only {boundaries} boundaries");
+    eprintln!("walking {boundaries} crash boundaries of a rollback");
+
+    for k in 0..boundaries {
+        let mut port = sim(world("small"));
+        let (outcome, done, _) = drive_mem(&mut port, &intent, &Checkpoint::default(), None).await;
+        assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+        port.clock().advance(an_hour);
+        let (first, cp, _) = drive_in_memory(&mut port, &intent, &done, rollback.clone(), Some(k)).await;
+        assert!(matches!(first, Outcome::Crashed(_)), "boundary {k}: {first:?}");
+        assert_invariants(&port, &cp, false);
+        // `resume` continues a rollback in progress; a rollback that never got going needs `rollback` again.
+        let again = if cp.rollback.is_some() {
+            options()
+        } else {
+            rollback.clone()
+        };
+        let (second, cp, _) = drive_in_memory(&mut port, &intent, &cp, again, None).await;
+        assert_eq!(second, Outcome::Halted(Halt::RolledBack), "boundary {k}");
+        assert_invariants(&port, &cp, true);
+        let acc = port.world.accounting(port.now());
+        assert!(
+            acc.target_writes_total.unwrap() > 0,
+            "boundary {k}: users wrote to the target"
+        );
+        assert_eq!(acc.writes_lost_at_swap_back, Some(0), "boundary {k}");
+        assert_eq!(
+            port.world.tasks.len(),
+            2,
+            "boundary {k}: one forward and one reverse task"
+        );
+        let record = port
+            .world
+            .records
+            .iter()
+            .find(|r| r.record_type == "CNAME")
+            .unwrap();
+        assert!(
+            fsx_migrate::cloud::model::dns_eq(&record.values[0], &port.world.source.dns_name),
+            "boundary {k}: the record is back on the source"
+        );
+        assert!(
+            port.world.writes.resumed_at.is_some(),
+            "boundary {k}: the source takes writes again"
+        );
+    }
+}

@@ -341,7 +341,12 @@ async fn a_partitioned_migration_completes_on_the_simulator_with_one_task_per_la
     assert_eq!(port.world.tasks.len(), 4);
     for lane in &cp.forward.lanes {
         assert!(lane.last_success(SyncKind::Initial).is_some(), "{}", lane.name);
-        assert_eq!(lane.runs_after(SyncKind::Final, cp.frozen_at.unwrap()).len(), 1, "{}", lane.name);
+        assert_eq!(
+            lane.runs_after(SyncKind::Final, cp.frozen_at.unwrap()).len(),
+            1,
+            "{}",
+            lane.name
+        );
     }
     assert_invariants(&port, &cp, true);
 }

@@ -266,10 +266,7 @@ fn protocol_aware_inputs_reach_every_phase_and_keep_the_cutover_rules() {
                     } else {
                         &s.checkpoint.forward
                     };
-                    let current = leg.lanes[0]
-                        .current
-                        .as_ref()
-                        .expect("write-ahead");
+                    let current = leg.lanes[0].current.as_ref().expect("write-ahead");
                     assert_eq!(
                         req.tags.get(fsx_migrate::cloud::port::SYNC_TAG),
                         Some(&current.sync_id())
@@ -298,7 +295,10 @@ fn protocol_aware_inputs_reach_every_phase_and_keep_the_cutover_rules() {
                     let frozen = s.checkpoint.rollback.as_ref().and_then(|r| r.target_frozen_at);
                     let frozen = frozen.expect("swap back before the target's freeze");
                     for lane in &s.checkpoint.reverse.lanes {
-                        let last = lane.runs_after(SyncKind::Reverse, frozen).last().map(|r| r.succeeded());
+                        let last = lane
+                            .runs_after(SyncKind::Reverse, frozen)
+                            .last()
+                            .map(|r| r.succeeded());
                         assert_eq!(last, Some(true), "case {case}: swap back without a reverse sync");
                     }
                     swaps_back += 1;

@@ -31,8 +31,9 @@ pub async fn dispatch(cli: Cli, multi: MultiProgress) -> Result<(), Failure> {
     let global = cli.global;
     match cli.command {
         CommandLine::Plan(args) => plan(&global, args).await,
-        CommandLine::Run(args) => run(&global, args, false, multi).await,
-        CommandLine::Resume(args) => run(&global, args, true, multi).await,
+        CommandLine::Run(args) => run(&global, args, RunMode::Run, multi).await,
+        CommandLine::Resume(args) => run(&global, args, RunMode::Resume, multi).await,
+        CommandLine::Rollback(args) => run(&global, args, RunMode::Rollback, multi).await,
         CommandLine::Status { plan } => status(&global, &plan),
         CommandLine::Compare(args) => compare(&global, &args).await,
         CommandLine::Demo(args) => super::demo::demo(&global, args, multi).await,
@@ -254,16 +255,32 @@ fn run_options(args: &RunArgs) -> RunOptions {
     }
 }
 
-async fn run(global: &Global, args: RunArgs, resume: bool, multi: MultiProgress) -> Result<(), Failure> {
+/// Which command drives the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RunMode {
+    Run,
+    /// Refuses a plan that never ran.
+    Resume,
+    /// Refuses a plan that never ran; the core refuses one whose DNS was never swapped.
+    Rollback,
+}
+
+async fn run(global: &Global, args: RunArgs, mode: RunMode, multi: MultiProgress) -> Result<(), Failure> {
     let plan_display = args.plan.display().to_string();
     let mut file = PlanFile::load(&args.plan)?;
-    if resume && !file.checkpoint.has_started() {
+    if mode != RunMode::Run && !file.checkpoint.has_started() {
+        let what = if mode == RunMode::Resume {
+            "resume"
+        } else {
+            "roll back"
+        };
         return Err(
-            Failure::user(format!("nothing to resume: {plan_display} has never run"))
+            Failure::user(format!("nothing to {what}: {plan_display} has never run"))
                 .hint(format!("start it with `fsx-migrate run {plan_display}`")),
         );
     }
-    let options = run_options(&args);
+    let mut options = run_options(&args);
+    options.rollback = mode == RunMode::Rollback;
     if args.assume.any() && !args.dry_run {
         return Err(Failure::user(
             "--assume-files, --assume-bytes and --assume-change-rate describe a forecast",

@@ -75,6 +75,9 @@ pub enum CommandLine {
     Run(RunArgs),
     /// Like run, but refuses when the plan has never run.
     Resume(RunArgs),
+    /// After the DNS swap: freeze the target, copy what users wrote to it back to the source, swap the record
+    /// back to its recorded value and TTL, and unfreeze the source. Resumable like run.
+    Rollback(RunArgs),
     /// Where a migration stands: phase, sync history, predictions.
     Status { plan: PathBuf },
     /// This plan beside one lane, a naive runbook and backup-and-restore, forecast on the same world.

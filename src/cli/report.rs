@@ -354,7 +354,7 @@ fn planned_text(action: &PlannedAction) -> String {
     match action {
         PlannedAction::Call(command) => render_call(command),
         PlannedAction::Confirm(question) => format!("confirm: {question}"),
-        PlannedAction::RunCommand(command) => format!("run command: {command}"),
+        PlannedAction::RunCommand { purpose, command } => format!("run {purpose} command: {command}"),
         PlannedAction::Finding(finding) => format!("preflight {finding}"),
     }
 }

@@ -20,8 +20,7 @@ use crate::cloud::port::{
     CloudError, Command, CreateLocationRequest, CreateTargetRequest, CreateTaskRequest, Environment,
     ErrorClass, ExecutionCandidate, FROZEN_TAG, LANE_TAG, LEG_TAG, MigrationResource,
     NON_IDEMPOTENT_OPERATIONS, PLAN_TAG, PreserveDeletedFiles, REVERSE_LEG, ResourceKind, Response, SIDE_TAG,
-    SOURCE_TAG, SYNC_TAG,
-    StartExecutionRequest, TaskOptions, TransferMode, UpsertCnameRequest,
+    SOURCE_TAG, SYNC_TAG, StartExecutionRequest, TaskOptions, TransferMode, UpsertCnameRequest,
 };
 use crate::plan::checkpoint::{CHECKPOINT_SCHEMA, GuardTrip, LaneState, Rollback};
 use crate::plan::intent::{FreezeKind, changed_fields};
@@ -94,6 +93,8 @@ pub enum Action {
 /// variables (`FSX_MIGRATE_*`) and how long it may take.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OperatorCommand {
+    /// `freeze` or `unfreeze`.
+    pub purpose: &'static str,
     pub command: String,
     pub env: Vec<(String, String)>,
     pub timeout: Duration,
@@ -836,7 +837,9 @@ impl Machine<'_> {
         {
             return Flow::Act(Action::Call(Command::EnsureLogGroup { arn: arn.clone() }));
         }
-        Flow::Act(Action::Call(Command::CreateTask(self.task_request(task, from, to))))
+        Flow::Act(Action::Call(Command::CreateTask(
+            self.task_request(task, from, to),
+        )))
     }
 
     /// The task of one lane between two locations, tagged with the plan and the lane.
@@ -1608,6 +1611,7 @@ impl Machine<'_> {
                 details: vec!["fsx-migrate does not re-run a freeze or unfreeze command blindly".into()],
             }),
             (Some(command), _) => Action::RunCommand(OperatorCommand {
+                purpose: act.name(),
                 command: command.clone(),
                 env: self.command_env(act, file_system_id),
                 timeout: cutover.command_timeout.unwrap_or(DEFAULT_COMMAND_TIMEOUT),
@@ -1727,7 +1731,10 @@ impl Machine<'_> {
             problems.push("the checkpoint holds no lane".into());
         }
         for lane in &cp.forward.lanes {
-            let finals = cp.frozen_at.map(|t| lane.runs_after(SyncKind::Final, t)).unwrap_or_default();
+            let finals = cp
+                .frozen_at
+                .map(|t| lane.runs_after(SyncKind::Final, t))
+                .unwrap_or_default();
             match finals.last() {
                 Some(last) if last.succeeded() => {
                     if last.counters.files_skipped > 0 && cp.skipped_accepted_at.is_none() {
@@ -1917,8 +1924,8 @@ impl Machine<'_> {
                 other => self.unexpected(&other),
             };
         }
-        let command_may_have_run =
-            self.intent.cutover.freeze == FreezeKind::Command && rollback.target_freeze_requested_at.is_some();
+        let command_may_have_run = self.intent.cutover.freeze == FreezeKind::Command
+            && rollback.target_freeze_requested_at.is_some();
         match input {
             Input::Start | Input::Woke => {
                 Flow::Act(Action::Call(Command::Inspect(self.intent.recheck_request())))
@@ -2019,9 +2026,7 @@ impl Machine<'_> {
         };
         let mut request = self.task_request(task, from, to);
         request.name.push_str(" reverse");
-        request
-            .tags
-            .insert(LEG_TAG.to_string(), REVERSE_LEG.to_string());
+        request.tags.insert(LEG_TAG.to_string(), REVERSE_LEG.to_string());
         Flow::Act(Action::Call(Command::CreateTask(request)))
     }
 

@@ -8,6 +8,6 @@ pub mod machine;
 pub mod preflight;
 
 pub use machine::{
-    Action, ConfirmKind, Confirmation, Event, Halt, Input, IrreversibleStep, OperatorCommand, RunOptions, Step,
-    step,
+    Action, ConfirmKind, Confirmation, Event, Halt, Input, IrreversibleStep, OperatorCommand, RunOptions,
+    Step, step,
 };

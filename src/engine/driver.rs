@@ -14,9 +14,7 @@ use tokio::sync::Notify;
 
 use crate::cloud::port::{CloudError, CloudPort, Command, ErrorClass, Response};
 use crate::core::lane::secs_between;
-use crate::core::{
-    Action, ConfirmKind, Confirmation, Event, Halt, Input, OperatorCommand, RunOptions, step,
-};
+use crate::core::{Action, ConfirmKind, Confirmation, Event, Halt, Input, OperatorCommand, RunOptions, step};
 use crate::engine::clock::Clock;
 use crate::error::Failure;
 use crate::plan::file::PlanFile;

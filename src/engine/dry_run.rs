@@ -10,7 +10,7 @@ use crate::cloud::port::{CloudError, Command};
 use crate::core::forecast::{Predictions, predictions};
 use crate::core::{Action, Event, RunOptions};
 use crate::engine::clock::Clock;
-use crate::engine::driver::{Answers, Driver, CommandRunner, MemoryStore, Observer, Outcome};
+use crate::engine::driver::{Answers, CommandRunner, Driver, MemoryStore, Observer, Outcome};
 use crate::error::Failure;
 use crate::plan::units::Duration;
 use crate::plan::{Checkpoint, Intent, Phase};
@@ -23,7 +23,10 @@ use crate::sim::world::{Accounting, World};
 pub enum PlannedAction {
     Call(Box<Command>),
     Confirm(String),
-    RunCommand(String),
+    RunCommand {
+        purpose: &'static str,
+        command: String,
+    },
     /// A preflight finding, as the operator would read it.
     Finding(String),
 }
@@ -101,7 +104,11 @@ impl Observer for Recorder {
             ),
             Action::Confirm(c) => self.push(phase, now, PlannedAction::Confirm(c.question.clone()), false),
             Action::RunCommand(cmd) => {
-                self.push(phase, now, PlannedAction::RunCommand(cmd.command.clone()), true)
+                let planned = PlannedAction::RunCommand {
+                    purpose: cmd.purpose,
+                    command: cmd.command.clone(),
+                };
+                self.push(phase, now, planned, true)
             }
             Action::WaitUntil { .. } | Action::Halt(_) => {}
         }

@@ -25,8 +25,8 @@ use crate::cloud::model::dns_eq;
 use crate::cloud::model::{ChangeStatus, DeploymentType, FileSystemInfo, Lifecycle, Side, SyncKind};
 use crate::cloud::port::{
     CloudError, CloudPort, Command, CreateTargetRequest, Environment, ErrorClass, ExecutionCandidate,
-    FROZEN_TAG, PLAN_TAG, PreserveDeletedFiles, Response, is_reverse, SIDE_TAG, StartExecutionRequest, TransferResources,
-    lane_of,
+    FROZEN_TAG, PLAN_TAG, PreserveDeletedFiles, Response, SIDE_TAG, StartExecutionRequest, TransferResources,
+    is_reverse, lane_of,
 };
 use crate::engine::clock::Clock;
 use crate::error::{Failure, io_failure};

@@ -423,7 +423,11 @@ impl World {
     pub fn folder_state_at(&self, now: Timestamp) -> Vec<FolderState> {
         let mut state = vec![FolderState::default(); self.data.folders.len()];
         let mut first = vec![f64::INFINITY; state.len()];
-        for e in self.executions.iter().filter(|e| !e.reverse && e.succeeded_by(now)) {
+        for e in self
+            .executions
+            .iter()
+            .filter(|e| !e.reverse && e.succeeded_by(now))
+        {
             let snapshot = e.schedule.snapshot_writes;
             for &i in self.task_folders(&e.task_arn) {
                 let (f, s) = (i as usize, &mut state[i as usize]);
@@ -451,7 +455,11 @@ impl World {
 
     fn skipped_by_task_at(&self, now: Timestamp) -> BTreeMap<&str, u64> {
         let mut latest: BTreeMap<&str, &SimExecution> = BTreeMap::new();
-        for e in self.executions.iter().filter(|e| !e.reverse && e.succeeded_by(now)) {
+        for e in self
+            .executions
+            .iter()
+            .filter(|e| !e.reverse && e.succeeded_by(now))
+        {
             let slot = latest.entry(e.task_arn.as_str()).or_insert(e);
             if e.end() >= slot.end() {
                 *slot = e;
@@ -544,7 +552,11 @@ impl World {
     /// snapshot of the latest reverse execution covering it that succeeded by then.
     pub fn reverse_synced_at(&self, now: Timestamp) -> Vec<f64> {
         let mut synced = vec![0.0_f64; self.data.folders.len()];
-        for e in self.executions.iter().filter(|e| e.reverse && e.succeeded_by(now)) {
+        for e in self
+            .executions
+            .iter()
+            .filter(|e| e.reverse && e.succeeded_by(now))
+        {
             for &i in self.task_folders(&e.task_arn) {
                 synced[i as usize] = synced[i as usize].max(e.schedule.snapshot_writes);
             }

@@ -21,8 +21,8 @@ use fsx_migrate::cloud::model::{
 };
 use fsx_migrate::cloud::port::{
     CloudPort, Command, CreateLocationRequest, CreateTaskRequest, ErrorClass, ExecutionCandidate, LEG_TAG,
-    PLAN_TAG, PreserveDeletedFiles, REVERSE_LEG, Response, SIDE_TAG, SOURCE_TAG, SYNC_TAG, StartExecutionRequest,
-    TaskOptions, TransferMode, TransferResources,
+    PLAN_TAG, PreserveDeletedFiles, REVERSE_LEG, Response, SIDE_TAG, SOURCE_TAG, SYNC_TAG,
+    StartExecutionRequest, TaskOptions, TransferMode, TransferResources,
 };
 use fsx_migrate::core::lane::{ExecutionChoice, choose_execution};
 use fsx_migrate::plan::checkpoint::CurrentSync;

@@ -181,7 +181,9 @@ pub async fn drive_opts(
     (outcome, cp)
 }
 
-async fn drive_in_memory(
+/// Drives with the run's options, crashing at boundary `crash_at` (if any): the outcome, the checkpoint as
+/// last written, and the boundaries passed.
+pub async fn drive_in_memory(
     port: &mut SimPort,
     intent: &fsx_migrate::plan::Intent,
     checkpoint: &fsx_migrate::plan::Checkpoint,
@@ -304,7 +306,11 @@ pub fn assert_invariants(port: &SimPort, cp: &fsx_migrate::plan::Checkpoint, com
         );
     }
     if acc.swap_back_at.is_some() {
-        assert_eq!(acc.writes_lost_at_swap_back, Some(0), "writes lost at the swap back");
+        assert_eq!(
+            acc.writes_lost_at_swap_back,
+            Some(0),
+            "writes lost at the swap back"
+        );
     }
     if completed {
         assert_eq!(w.targets.len(), 1);
