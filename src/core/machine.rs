@@ -373,6 +373,7 @@ impl Machine<'_> {
         if self.cp.phase() <= Phase::IncrementalSync {
             if self.opts.accept_delta {
                 self.cp.delta_accepted_at = Some(self.now);
+                self.cp.delta_accepted_by = Some(self.opts.operator.clone());
             }
             self.cp.extra_incremental_runs = self
                 .cp
@@ -517,6 +518,7 @@ impl Machine<'_> {
             }
             Input::Confirmed(true) => {
                 self.cp.billable_confirmed_at = Some(self.now);
+                self.cp.billable_confirmed_by = Some(self.opts.operator.clone());
                 Flow::Again
             }
             Input::Confirmed(false) => Flow::Act(Action::Halt(Halt::Declined(ConfirmKind::Billable))),
@@ -1377,6 +1379,7 @@ impl Machine<'_> {
             Input::Confirmed(true) => {
                 // An answer given long after the question (overnight) first refreshes the delta.
                 self.cp.gate_opened_at = Some(self.now);
+                self.cp.gate_opened_by = Some(self.opts.operator.clone());
                 self.cp.refresh_round_at = None;
                 Flow::Again
             }
@@ -1412,6 +1415,9 @@ impl Machine<'_> {
             Input::Response(Response::SourceFrozen)
             | Input::Confirmed(true)
             | Input::FreezeFinished(Ok(())) => {
+                if matches!(input, Input::Confirmed(true)) {
+                    self.cp.frozen_by = Some(self.opts.operator.clone());
+                }
                 self.cp.frozen_at = Some(self.now);
                 Flow::Advance(Phase::FinalSync)
             }
