@@ -16,6 +16,8 @@ fn bin() -> Command {
         .env_remove("AWS_PROFILE")
         // The plans' default SMB password source; the simulator checks that it resolves.
         .env("FSX_MIGRATE_SMB_PASSWORD", "test-only-password")
+        // Approvals are recorded as user@host: the user is fixed, the host replaced in snapshots.
+        .env("USER", "ops")
         .env("NO_COLOR", "1");
     cmd
 }
@@ -352,7 +354,8 @@ fn the_dry_run_lists_every_call_and_touches_nothing() {
 fn status_shows_phases_syncs_and_downtime() {
     let s = Setup::new();
     let out = s.run(&["status", "plan.toml"]);
-    assert!(text(&out.stdout).contains("Not started"));
+    assert!(text(&out.stdout).contains("State: not started"));
+    assert_eq!(out.status.code(), Some(13));
     let demo = run_in(
         s.dir.path(),
         &["demo", "--dir", "d", "--scenario", "small", "--seconds", "1"],
@@ -1096,7 +1099,12 @@ fn a_name_holding_the_marker_or_newlines_survives_plan_and_run() {
     assert_eq!(file.intent.dns.ttl, 60);
     assert!(file.checkpoint.has_started());
     let out = s.run(&["status", "plan.toml"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(12),
+        "stopped (--until): {}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -1390,4 +1398,140 @@ fn compare_puts_the_plan_beside_one_lane_a_naive_runbook_and_backup_and_restore(
     // A comparison is a forecast: nothing was created and the plan did not change.
     assert_eq!(s.read("plan.toml"), before);
     s.assert_world_untouched();
+}
+
+// ---- status and report ------------------------------------------------------------------------------------
+
+/// Text with this machine's host name replaced, so snapshots hold on any machine.
+fn without_host(text: &str) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    match host.trim() {
+        "" => text.to_string(),
+        host => text.replace(host, "[host]"),
+    }
+}
+
+/// `status PLAN` (text), its exit code, and the JSON status.
+fn status_of(s: &Setup) -> (String, i32, serde_json::Value) {
+    let out = s.run(&["status", "plan.toml"]);
+    let json = s.run(&["status", "plan.toml", "--output", "json"]);
+    assert_eq!(json.status.code(), out.status.code(), "{}", text(&json.stderr));
+    let value = serde_json::from_slice(&json.stdout).unwrap();
+    (
+        without_host(&text(&out.stdout)),
+        out.status.code().unwrap(),
+        value,
+    )
+}
+
+/// The status's first block: the plan, the state and why, the phase and the ETA.
+fn state_block(status: &str) -> String {
+    status
+        .lines()
+        .take_while(|l| !l.is_empty() && !l.starts_with("Lane "))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn status_says_waiting_at_the_gate_then_done_and_the_report_has_the_evidence() {
+    let s = Setup::new();
+    let (status, code, json) = status_of(&s);
+    assert_eq!(code, 13, "not started: {status}");
+    assert_eq!(json["state"], "not_started");
+    let max = |args: &[&str]| {
+        let mut all = vec!["--sim-speed", "max"];
+        all.extend_from_slice(args);
+        s.run(&all)
+    };
+    let out = max(&["run", "plan.toml", "--yes", "--until", "cutover_gate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Without --yes and without a terminal nobody opens the gate: the run waits for an operator.
+    let out = max(&["resume", "plan.toml"]);
+    assert_exit(&out, 1, "--sim w.json --sim-speed max run plan.toml");
+    let (status, code, json) = status_of(&s);
+    assert_eq!(code, 11, "waiting: {status}");
+    assert_eq!(json["state"], "waiting_for_operator");
+    assert_eq!(json["waiting_for"], "cutover_gate");
+    assert_eq!(json["exit_code"], 11);
+    assert_eq!(
+        json["run"]["operator"].as_str().map(without_host).as_deref(),
+        Some("ops@[host]")
+    );
+    assert_eq!(json["run"]["ended"]["state"], "waiting_for_operator");
+    assert!(json["eta"]["dns_in_sync_at"].is_null(), "no freeze yet");
+    insta::assert_snapshot!("status_waiting_at_the_gate", state_block(&status));
+    let out = max(&["resume", "plan.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let (status, code, json) = status_of(&s);
+    assert_eq!(code, 0, "done: {status}");
+    assert_eq!(json["state"], "done");
+    assert!(status.contains("State: done"), "{status}");
+
+    let markdown = s.run(&["report", "plan.toml"]);
+    assert_eq!(markdown.status.code(), Some(0), "{}", text(&markdown.stderr));
+    insta::assert_snapshot!("report_markdown", without_host(&text(&markdown.stdout)));
+    let json = s.run(&["report", "plan.toml", "--format", "json"]);
+    assert_eq!(json.status.code(), Some(0), "{}", text(&json.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let decisions: Vec<&str> = value["approvals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(decisions, ["billable_confirmation", "cutover_gate"]);
+    assert_eq!(value["data_check"]["passed"], true);
+    assert_eq!(
+        value["dns_change"]["new_value"], value["target_dns_name"],
+        "the record now names the target"
+    );
+    insta::assert_snapshot!("report_json", without_host(&text(&json.stdout)));
+}
+
+#[test]
+fn status_names_the_process_driving_the_plan_then_why_it_stopped() {
+    let s = Setup::new();
+    // At real-time speed the target takes 45 minutes: the run is alive while status looks.
+    let child = bin()
+        .current_dir(s.dir.path())
+        .args(["--sim", "w.json", "--sim-speed", "1", "run", "plan.toml", "--yes"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !s.read("plan.toml").contains("phase = \"wait_target\"") || !s.path("plan.toml.run.json").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never reached wait_target"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let (status, code, json) = status_of(&s);
+    assert_eq!(code, 10, "running: {status}");
+    assert_eq!(json["state"], "running");
+    assert_eq!(json["run"]["pid"], child.id());
+    assert!(json["run"]["heartbeat_at"].is_string());
+    let redactions = vec![
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[time]"),
+        (r"pid \d+", "pid [pid]"),
+    ];
+    insta::with_settings!({filters => redactions.clone()}, {
+        insta::assert_snapshot!("status_running", state_block(&status));
+    });
+    signal(child.id(), libc::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    assert_exit(&out, 3, "--sim w.json --sim-speed 1 resume plan.toml");
+    let (status, code, json) = status_of(&s);
+    assert_eq!(code, 12, "stopped: {status}");
+    assert_eq!(json["state"], "stopped");
+    assert!(
+        json["hints"][0]
+            .as_str()
+            .unwrap()
+            .contains("fsx-migrate --sim w.json --sim-speed 1 resume plan.toml")
+    );
+    insta::with_settings!({filters => redactions}, {
+        insta::assert_snapshot!("status_stopped", state_block(&status));
+    });
 }

@@ -9,8 +9,8 @@ use indicatif::MultiProgress;
 
 use super::{Global, Output};
 use crate::cloud::model::PasswordSource;
-use crate::core::preflight::Backend;
 use crate::core::evidence::evidence;
+use crate::core::preflight::Backend;
 use crate::core::{Halt, RunOptions};
 use crate::engine::clock::Clock;
 use crate::engine::driver::{Answers, Driver, Interrupt, Outcome};

@@ -277,9 +277,10 @@ pub fn needs_operator_failure(confirmation: &Confirmation, replay: &Replay) -> F
         failure = failure.cause(detail);
     }
     match confirmation.kind {
-        ConfirmKind::Billable | ConfirmKind::Gate => {
-            failure.hint(format!("run `{}` on a terminal to answer, or add --yes to approve", replay.command("run")))
-        }
+        ConfirmKind::Billable | ConfirmKind::Gate => failure.hint(format!(
+            "run `{}` on a terminal to answer, or add --yes to approve",
+            replay.command("run")
+        )),
         ConfirmKind::ManualFreeze | ConfirmKind::FreezeOutcomeUnknown => failure.hint(format!(
             "a person must confirm the freeze: run `{}` on a terminal (--yes does not answer this)",
             replay.resume()
@@ -514,11 +515,7 @@ pub fn evidence_markdown(e: &Evidence) -> String {
         _ => "not created".into(),
     };
     let _ = writeln!(o, "| Target (Multi-AZ) | {target} |");
-    let _ = writeln!(
-        o,
-        "| Phase | {} |",
-        e.phase.map_or("not started", |p| p.name())
-    );
+    let _ = writeln!(o, "| Phase | {} |", e.phase.map_or("not started", |p| p.name()));
     let _ = writeln!(o, "| Started | {} |", when(e.started_at));
     let _ = writeln!(o, "| Completed | {} |", when(e.completed_at));
 
@@ -649,7 +646,11 @@ pub fn evidence_markdown(e: &Evidence) -> String {
             let _ = writeln!(o, "- the record has not been swapped");
         }
         Some(d) => {
-            let _ = writeln!(o, "- record: {} (hosted zone {})", d.record_name, d.hosted_zone_id);
+            let _ = writeln!(
+                o,
+                "- record: {} (hosted zone {})",
+                d.record_name, d.hosted_zone_id
+            );
             let _ = writeln!(
                 o,
                 "- CNAME: {} → {}",
@@ -681,8 +682,16 @@ pub fn evidence_markdown(e: &Evidence) -> String {
         "| forecast before the freeze (users) | {} |",
         secs(d.forecast_secs)
     );
-    let _ = writeln!(o, "| measured (users: freeze until the last client resolves the new name) | {} |", secs(d.measured_secs));
-    let _ = writeln!(o, "| measured (service: freeze to DNS in sync) | {} |", secs(d.service_secs));
+    let _ = writeln!(
+        o,
+        "| measured (users: freeze until the last client resolves the new name) | {} |",
+        secs(d.measured_secs)
+    );
+    let _ = writeln!(
+        o,
+        "| measured (service: freeze to DNS in sync) | {} |",
+        secs(d.service_secs)
+    );
     let difference = d.difference_secs.map_or("-".to_string(), |diff| {
         let sign = if diff < 0 { "-" } else { "+" };
         format!("{sign}{}", Duration(diff.unsigned_abs()))
@@ -691,7 +700,11 @@ pub fn evidence_markdown(e: &Evidence) -> String {
 
     let _ = writeln!(o, "\n## Data check\n");
     let c = &e.data_check;
-    let _ = writeln!(o, "Final syncs after the freeze, verified by DataSync ({}):\n", c.verify_mode);
+    let _ = writeln!(
+        o,
+        "Final syncs after the freeze, verified by DataSync ({}):\n",
+        c.verify_mode
+    );
     if c.finals.is_empty() {
         let _ = writeln!(o, "None yet.");
     } else {
