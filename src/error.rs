@@ -25,6 +25,22 @@ impl ExitKind {
     }
 }
 
+/// The exit codes of `status PLAN`: where the migration stands, for scripts. 0 is done, as any success;
+/// 1, 2 and 4 keep their meaning (the plan could not be read, a usage error, a bug); the states a script
+/// waits on take codes above those of a run, so none reads as one.
+pub mod status_exit {
+    /// The migration completed.
+    pub const DONE: u8 = 0;
+    /// A process holds the plan's lock and drives it.
+    pub const RUNNING: u8 = 10;
+    /// A person must answer or decide before it goes on.
+    pub const WAITING: u8 = 11;
+    /// Interrupted, stopped on a condition to fix, or killed: the hint says what continues it.
+    pub const STOPPED: u8 = 12;
+    /// `run` has not started on this plan.
+    pub const NOT_STARTED: u8 = 13;
+}
+
 /// A failure with its explanation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {

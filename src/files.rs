@@ -82,6 +82,16 @@ impl FileLock {
         Ok(Some(FileLock { _file: lock }))
     }
 
+    /// Whether another process holds the lock on `file` now, without taking it (a shared lock, tried and
+    /// dropped at once: for the instant it is held, another process's exclusive `try_acquire` would fail, so
+    /// only read-only commands such as `status` ask).
+    pub fn is_held(file: &Path) -> bool {
+        let Ok(lock) = File::open(FileLock::path_for(file)) else {
+            return false;
+        };
+        matches!(lock.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock))
+    }
+
     /// The failure of a process that finds `file` locked by another: `headline`, and who holds it.
     pub fn in_use(file: &Path, headline: String) -> Failure {
         let path = FileLock::path_for(file);

@@ -18,6 +18,8 @@ fn bin() -> Command {
         .env_remove("AWS_PROFILE")
         // The plans' default SMB password source; the simulator checks that it resolves.
         .env("FSX_MIGRATE_SMB_PASSWORD", "test-only-password")
+        // Approvals are recorded as user@host: the user is fixed, the host replaced in snapshots.
+        .env("USER", "ops")
         .env("NO_COLOR", "1");
     cmd
 }
@@ -362,7 +364,8 @@ fn the_dry_run_lists_every_call_and_touches_nothing() {
 fn status_shows_phases_syncs_and_downtime() {
     let s = Setup::new();
     let out = s.run(&["status", "plan.toml"]);
-    assert!(text(&out.stdout).contains("Not started"));
+    assert!(text(&out.stdout).contains("State: not started"));
+    assert_eq!(out.status.code(), Some(13));
     let demo = run_in(
         s.dir.path(),
         &["demo", "--dir", "d", "--scenario", "small", "--seconds", "1"],
@@ -627,7 +630,16 @@ fn sigkill_until_done(s: &Setup) {
     }
     let mut done = false;
     for _ in 0..5 {
-        let out = s.run(&["--sim-speed", "20000", "run", "plan.toml", "--yes"]);
+        // A kill while the freeze command ran leaves its outcome unknown: the operator checks the source and
+        // says it is frozen (the command is never re-run blindly).
+        let out = s.run(&[
+            "--sim-speed",
+            "20000",
+            "run",
+            "plan.toml",
+            "--yes",
+            "--confirm-frozen",
+        ]);
         if out.status.code() == Some(0) {
             done = true;
             break;
@@ -1110,7 +1122,12 @@ fn a_name_holding_the_marker_or_newlines_survives_plan_and_run() {
     assert_eq!(file.intent.dns.ttl, 60);
     assert!(file.checkpoint.has_started());
     let out = s.run(&["status", "plan.toml"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(12),
+        "stopped (--until): {}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -1483,5 +1500,175 @@ fn rollback_before_the_swap_is_refused_and_changes_nothing() {
         s.world_json()["accounting"]["api_calls_total"],
         before,
         "no call was made"
+    );
+}
+
+// ---- status and report ------------------------------------------------------------------------------------
+
+/// Text with this machine's host name replaced, so snapshots hold on any machine.
+fn without_host(text: &str) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    match host.trim() {
+        "" => text.to_string(),
+        host => text.replace(host, "[host]"),
+    }
+}
+
+/// `status PLAN` (text), its exit code, and the JSON status.
+fn status_of(s: &Setup) -> (String, i32, serde_json::Value) {
+    let out = s.run(&["status", "plan.toml"]);
+    let json = s.run(&["status", "plan.toml", "--output", "json"]);
+    assert_eq!(json.status.code(), out.status.code(), "{}", text(&json.stderr));
+    let value = serde_json::from_slice(&json.stdout).unwrap();
+    (
+        without_host(&text(&out.stdout)),
+        out.status.code().unwrap(),
+        value,
+    )
+}
+
+/// The status's first block: the plan, the state and why, the phase and the ETA.
+fn state_block(status: &str) -> String {
+    status
+        .lines()
+        .take_while(|l| !l.is_empty() && !l.starts_with("Lane "))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn status_says_waiting_at_the_gate_then_done_and_the_report_has_the_evidence() {
+    let s = Setup::new();
+    let (status, code, json) = status_of(&s);
+    assert_eq!(code, 13, "not started: {status}");
+    assert_eq!(json["state"], "not_started");
+    let max = |args: &[&str]| {
+        let mut all = vec!["--sim-speed", "max"];
+        all.extend_from_slice(args);
+        s.run(&all)
+    };
+    let out = max(&["run", "plan.toml", "--yes", "--until", "cutover_gate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Without --yes and without a terminal nobody opens the gate: the run waits for an operator.
+    let out = max(&["resume", "plan.toml"]);
+    assert_exit(&out, 1, "--sim w.json --sim-speed max run plan.toml");
+    let (status, code, json) = status_of(&s);
+    assert_eq!(code, 11, "waiting: {status}");
+    assert_eq!(json["state"], "waiting_for_operator");
+    assert_eq!(json["waiting_for"], "cutover_gate");
+    assert_eq!(json["exit_code"], 11);
+    assert_eq!(
+        json["run"]["operator"].as_str().map(without_host).as_deref(),
+        Some("ops@[host]")
+    );
+    assert_eq!(json["run"]["ended"]["state"], "waiting_for_operator");
+    assert!(json["eta"]["dns_in_sync_at"].is_null(), "no freeze yet");
+    insta::assert_snapshot!("status_waiting_at_the_gate", state_block(&status));
+    let out = max(&["resume", "plan.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let (status, code, json) = status_of(&s);
+    assert_eq!(code, 0, "done: {status}");
+    assert_eq!(json["state"], "done");
+    assert!(status.contains("State: done"), "{status}");
+
+    let markdown = s.run(&["report", "plan.toml"]);
+    assert_eq!(markdown.status.code(), Some(0), "{}", text(&markdown.stderr));
+    insta::assert_snapshot!("report_markdown", without_host(&text(&markdown.stdout)));
+    let json = s.run(&["report", "plan.toml", "--format", "json"]);
+    assert_eq!(json.status.code(), Some(0), "{}", text(&json.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let decisions: Vec<&str> = value["approvals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(decisions, ["billable_confirmation", "cutover_gate"]);
+    assert_eq!(value["data_check"]["passed"], true);
+    assert_eq!(
+        value["dns_change"]["new_value"], value["target_dns_name"],
+        "the record now names the target"
+    );
+    insta::assert_snapshot!("report_json", without_host(&text(&json.stdout)));
+}
+
+#[test]
+fn status_names_the_process_driving_the_plan_then_why_it_stopped() {
+    let s = Setup::new();
+    // At real-time speed the target takes 45 minutes: the run is alive while status looks.
+    let child = bin()
+        .current_dir(s.dir.path())
+        .args(["--sim", "w.json", "--sim-speed", "1", "run", "plan.toml", "--yes"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !s.read("plan.toml").contains("phase = \"wait_target\"") || !s.path("plan.toml.run.json").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never reached wait_target"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let (status, code, json) = status_of(&s);
+    assert_eq!(code, 10, "running: {status}");
+    assert_eq!(json["state"], "running");
+    assert_eq!(json["run"]["pid"], child.id());
+    assert!(json["run"]["heartbeat_at"].is_string());
+    let redactions = vec![
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[time]"),
+        (r"pid \d+", "pid [pid]"),
+    ];
+    insta::with_settings!({filters => redactions.clone()}, {
+        insta::assert_snapshot!("status_running", state_block(&status));
+    });
+    signal(child.id(), libc::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    assert_exit(&out, 3, "--sim w.json --sim-speed 1 resume plan.toml");
+    let (status, code, json) = status_of(&s);
+    assert_eq!(code, 12, "stopped: {status}");
+    assert_eq!(json["state"], "stopped");
+    assert!(
+        json["hints"][0]
+            .as_str()
+            .unwrap()
+            .contains("fsx-migrate --sim w.json --sim-speed 1 resume plan.toml")
+    );
+    insta::with_settings!({filters => redactions}, {
+        insta::assert_snapshot!("status_stopped", state_block(&status));
+    });
+}
+
+#[test]
+fn a_manual_freeze_is_confirmed_with_confirm_frozen_never_with_yes_and_who_is_recorded() {
+    let s = Setup::new();
+    s.set_line("freeze = ", "freeze = \"manual\"");
+    s.set_line("freeze_command = ", "");
+    s.set_line("unfreeze_command = ", "");
+    let out = s.run(&["--sim-speed", "max", "run", "plan.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("--confirm-frozen"),
+        "the hint names the flag: {stderr}"
+    );
+    assert_eq!(
+        s.world_json()["accounting"]["writes_during_freeze"],
+        serde_json::Value::Null
+    );
+    let out = s.run(&[
+        "--sim-speed",
+        "max",
+        "resume",
+        "plan.toml",
+        "--yes",
+        "--confirm-frozen",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let acc = &s.world_json()["accounting"];
+    assert_eq!(acc["writes_lost_at_swap"], 0, "{acc}");
+    assert!(
+        s.read("plan.toml").contains("frozen_by = "),
+        "the confirmation is recorded"
     );
 }

@@ -8,9 +8,10 @@ use indicatif::MultiProgress;
 use serde::Serialize;
 
 use super::backend::AnyPort;
-use super::{Cli, CommandLine, Global, Output, PlanArgs, RunArgs, SimCommand};
+use super::heartbeat::Heartbeat;
+use super::{Cli, CommandLine, Global, Output, PlanArgs, ReportArgs, ReportFormat, RunArgs, SimCommand};
 use crate::cli::progress::Progress;
-use crate::cli::report::{self, halt_failure, needs_operator_failure};
+use crate::cli::report::{self, Replay, halt_failure, needs_operator_failure};
 use crate::cloud::port::{CloudPort, Command, Environment, InspectRequest, Response};
 use crate::core::RunOptions;
 use crate::core::preflight::{self, Finding};
@@ -27,23 +28,26 @@ use crate::sim::faults::FaultRule;
 use crate::sim::scenario::{self, DataAssumptions, ScenarioSpec};
 use crate::sim::{self as simulator};
 
-pub async fn dispatch(cli: Cli, multi: MultiProgress) -> Result<(), Failure> {
+/// Runs the command; its exit code on success (0, or the state `status` reports).
+pub async fn dispatch(cli: Cli, multi: MultiProgress) -> Result<u8, Failure> {
     let global = cli.global;
-    match cli.command {
+    let done = match cli.command {
         CommandLine::Plan(args) => plan(&global, args).await,
         CommandLine::Run(args) => run(&global, args, RunMode::Run, multi).await,
         CommandLine::Resume(args) => run(&global, args, RunMode::Resume, multi).await,
         CommandLine::Rollback(args) => run(&global, args, RunMode::Rollback, multi).await,
-        CommandLine::Status { plan } => status(&global, &plan),
+        CommandLine::Status { plan } => return super::status::status(&global, &plan),
+        CommandLine::Report(args) => report(&args),
         CommandLine::Compare(args) => compare(&global, &args).await,
         CommandLine::Demo(args) => super::demo::demo(&global, args, multi).await,
         CommandLine::Sim(SimCommand::Init(args)) => sim_init(args),
         CommandLine::Sim(SimCommand::Show { world }) => sim_show(&world),
         CommandLine::Sim(SimCommand::Inventory { world, out }) => sim_inventory(&world, out.as_deref()),
-    }
+    };
+    done.map(|()| 0)
 }
 
-fn print_json<T: Serialize>(value: &T) {
+pub(super) fn print_json<T: Serialize>(value: &T) {
     println!(
         "{}",
         serde_json::to_string_pretty(value).expect("reports serialise")
@@ -209,7 +213,8 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
                 eprintln!("note: {note}");
             }
             println!("Wrote {} (plan id {}).", out.display(), intent.migration.id);
-            println!("Review it, then: fsx-migrate run {} --dry-run", out.display());
+            let replay = Replay::new(global.replay_flags(), &out.display().to_string());
+            println!("Review it, then: {} --dry-run", replay.command("run"));
         }
     }
     Ok(())
@@ -229,18 +234,12 @@ pub(super) async fn inspect<P: CloudPort>(
     }
 }
 
-/// Who is running this, as `user@host`, for the acceptances the checkpoint records.
-fn operator() -> String {
+/// Who is running this, as `user@host`, for the approvals the checkpoint records.
+pub(super) fn operator() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "unknown-user".into());
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "unknown-host".into());
-    format!("{user}@{host}")
+    format!("{user}@{}", super::heartbeat::host())
 }
 
 fn run_options(args: &RunArgs) -> RunOptions {
@@ -252,6 +251,8 @@ fn run_options(args: &RunArgs) -> RunOptions {
         accept_skipped: args.accept_skipped,
         operator: operator(),
         rollback: false,
+        confirm_frozen: args.confirm_frozen,
+        confirm_unfrozen: args.confirm_unfrozen,
     }
 }
 
@@ -267,6 +268,7 @@ enum RunMode {
 
 async fn run(global: &Global, args: RunArgs, mode: RunMode, multi: MultiProgress) -> Result<(), Failure> {
     let plan_display = args.plan.display().to_string();
+    let replay = Replay::new(global.replay_flags(), &plan_display);
     let mut file = PlanFile::load(&args.plan)?;
     if mode != RunMode::Run && !file.checkpoint.has_started() {
         let what = if mode == RunMode::Resume {
@@ -276,7 +278,7 @@ async fn run(global: &Global, args: RunArgs, mode: RunMode, multi: MultiProgress
         };
         return Err(
             Failure::user(format!("nothing to {what}: {plan_display} has never run"))
-                .hint(format!("start it with `fsx-migrate run {plan_display}`")),
+                .hint(format!("start it with `{}`", replay.command("run"))),
         );
     }
     let mut options = run_options(&args);
@@ -285,46 +287,53 @@ async fn run(global: &Global, args: RunArgs, mode: RunMode, multi: MultiProgress
         return Err(Failure::user(
             "--assume-files, --assume-bytes and --assume-change-rate describe a forecast",
         )
-        .hint(format!(
-            "add --dry-run: `fsx-migrate run {plan_display} --dry-run …`"
-        )));
+        .hint(format!("add --dry-run: `{} --dry-run …`", replay.command("run"))));
     }
     if args.dry_run {
         return dry_run(global, &args, &file, &options, &plan_display).await;
     }
     let _lock = PlanLock::acquire(&args.plan)?;
+    let heartbeat = Heartbeat::start(args.plan.clone(), options.operator.clone(), global.replay_flags());
+    let outcome = drive_plan(global, &args, &mut file, options, multi, &heartbeat, &replay).await;
+    let result = match &outcome {
+        Ok(outcome) => finish(outcome, &file, &replay),
+        Err(failure) => Err(failure.clone()),
+    };
+    heartbeat.end(outcome.as_ref().ok(), &result);
+    print!("{}", result?);
+    Ok(())
+}
+
+/// Drives the plan under its lock until the core halts, an interrupt, or a question nobody can answer.
+async fn drive_plan(
+    global: &Global,
+    args: &RunArgs,
+    file: &mut PlanFile,
+    options: RunOptions,
+    multi: MultiProgress,
+    heartbeat: &Heartbeat,
+    replay: &Replay,
+) -> Result<Outcome, Failure> {
     // Re-read under the lock: another run may have written a checkpoint since.
-    file = PlanFile::load(&args.plan)?;
+    *file = PlanFile::load(&args.plan)?;
     let mut port = AnyPort::open(global, true).await?;
     let clock = port.clock();
     let interrupt = Interrupt::default();
-    spawn_interrupt_handler(interrupt.clone());
-    let mut progress = Progress::new(multi);
+    spawn_interrupt_handler(interrupt.clone(), replay.resume());
+    let mut progress = Progress::new(multi).with_heartbeat(heartbeat.clone());
     let (intent, checkpoint) = (file.intent.clone(), file.checkpoint.clone());
-    let outcome = {
-        let mut driver = Driver::new(
-            &mut port,
-            clock,
-            intent,
-            checkpoint,
-            &mut file,
-            options,
-            &mut progress,
-        );
-        driver.assume_yes = args.yes;
-        driver.answers = if std::io::stdin().is_terminal() {
-            Answers::Ask(ask_terminal)
-        } else {
-            Answers::Nobody
-        };
-        driver.interrupt = interrupt;
-        driver.drive().await?
+    let mut driver = Driver::new(&mut port, clock, intent, checkpoint, file, options, &mut progress);
+    driver.assume_yes = args.yes;
+    driver.answers = if std::io::stdin().is_terminal() {
+        Answers::Ask(ask_terminal)
+    } else {
+        Answers::Nobody
     };
-    drop(progress);
-    finish(outcome, &file, &plan_display)
+    driver.interrupt = interrupt;
+    driver.drive().await
 }
 
-fn spawn_interrupt_handler(interrupt: Interrupt) {
+fn spawn_interrupt_handler(interrupt: Interrupt, resume: String) {
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             eprintln!(
@@ -333,33 +342,32 @@ fn spawn_interrupt_handler(interrupt: Interrupt) {
             interrupt.trigger();
         }
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("Aborted. The checkpoint is consistent (write-ahead); `fsx-migrate resume` continues.");
+            eprintln!("Aborted. The checkpoint is consistent (write-ahead); `{resume}` continues.");
             std::process::exit(130);
         }
     });
 }
 
-fn finish(outcome: Outcome, file: &PlanFile, plan: &str) -> Result<(), Failure> {
+/// What a drive's outcome means for the operator: the text to print, or the failure with its exit code.
+fn finish(outcome: &Outcome, file: &PlanFile, replay: &Replay) -> Result<String, Failure> {
+    let resume = replay.resume();
     match outcome {
-        Outcome::Halted(halt) => match halt_failure(&halt, plan) {
+        Outcome::Halted(halt) => match halt_failure(halt, replay) {
             Some(failure) => Err(failure),
-            None => {
-                match halt {
-                    crate::core::Halt::UntilReached(phase) => {
-                        println!("Stopped before {phase} as asked (--until). `fsx-migrate resume {plan}` continues.")
-                    }
-                    crate::core::Halt::AlreadyAt { phase, .. } => {
-                        println!("Nothing done: the plan is already at {phase} (--until). `fsx-migrate resume {plan}` continues.")
-                    }
-                    _ => print!("{}", completion_text(&file.intent, &file.checkpoint)),
+            None => Ok(match halt {
+                crate::core::Halt::UntilReached(phase) => {
+                    format!("Stopped before {phase} as asked (--until). `{resume}` continues.\n")
                 }
-                Ok(())
-            }
+                crate::core::Halt::AlreadyAt { phase, .. } => {
+                    format!("Nothing done: the plan is already at {phase} (--until). `{resume}` continues.\n")
+                }
+                _ => completion_text(&file.intent, &file.checkpoint),
+            }),
         },
         Outcome::Interrupted => Err(Failure::interrupted(format!("interrupted during {}", file.checkpoint.phase()))
             .cause("the checkpoint holds everything done so far; DataSync and FSx work already started keeps running")
-            .hint(format!("`fsx-migrate resume {plan}` re-attaches and continues"))),
-        Outcome::NeedsOperator(confirmation) => Err(needs_operator_failure(&confirmation, plan)),
+            .hint(format!("`{resume}` re-attaches and continues"))),
+        Outcome::NeedsOperator(confirmation) => Err(needs_operator_failure(confirmation, replay)),
         Outcome::Crashed(_) => Err(Failure::internal("test crash hook fired outside a test")),
     }
 }
@@ -487,198 +495,14 @@ async fn compare(global: &Global, args: &super::CompareArgs) -> Result<(), Failu
     Ok(())
 }
 
-#[derive(Serialize)]
-struct StatusReport<'a> {
-    plan: &'a Path,
-    migration_id: &'a str,
-    name: &'a str,
-    source: &'a str,
-    phase: Option<crate::plan::Phase>,
-    runs: u32,
-    started_at: Option<jiff::Timestamp>,
-    completed_at: Option<jiff::Timestamp>,
-    target_file_system_id: Option<&'a str>,
-    target_dns_name: Option<&'a str>,
-    /// Each lane: its task, the sync in flight, and its history.
-    lanes: &'a [crate::plan::LaneState],
-    /// The guards on the final sync that tripped, and who accepted them.
-    guards: Vec<GuardStatus<'a>>,
-    phases: Vec<crate::plan::checkpoint::PhaseRow>,
-    predictions: crate::core::forecast::Predictions,
-}
-
-#[derive(Serialize)]
-struct GuardStatus<'a> {
-    guard: &'static str,
-    tripped: &'a crate::plan::checkpoint::GuardTrip,
-    accepted_at: Option<jiff::Timestamp>,
-    accepted_by: Option<&'a str>,
-    /// The flag that accepts it.
-    accept_with: &'static str,
-}
-
-fn guards(cp: &Checkpoint) -> Vec<GuardStatus<'_>> {
-    let mut out = Vec::new();
-    if let Some(trip) = &cp.delete_guard {
-        out.push(GuardStatus {
-            guard: "delete_guard",
-            tripped: trip,
-            accepted_at: cp.deletes_accepted_at,
-            accepted_by: cp.deletes_accepted_by.as_deref(),
-            accept_with: "--accept-deletes",
-        });
-    }
-    if let Some(trip) = &cp.skipped_files {
-        out.push(GuardStatus {
-            guard: "skipped_files",
-            tripped: trip,
-            accepted_at: cp.skipped_accepted_at,
-            accepted_by: cp.skipped_accepted_by.as_deref(),
-            accept_with: "--accept-skipped",
-        });
-    }
-    out
-}
-
-fn status(global: &Global, path: &Path) -> Result<(), Failure> {
-    let file = PlanFile::load(path)?;
-    let (intent, cp) = (&file.intent, &file.checkpoint);
-    let report = StatusReport {
-        plan: path,
-        migration_id: &intent.migration.id,
-        name: &intent.migration.name,
-        source: &intent.source.file_system_id,
-        phase: cp.phase,
-        runs: cp.runs,
-        started_at: cp.started_at,
-        completed_at: cp.completed_at,
-        target_file_system_id: cp.target_file_system_id.as_deref(),
-        target_dns_name: cp.target_dns_name.as_deref(),
-        lanes: &cp.forward.lanes,
-        guards: guards(cp),
-        phases: cp.phase_rows(None),
-        predictions: crate::core::forecast::predictions(intent, cp),
-    };
-    match global.output {
-        Output::Json => print_json(&report),
-        Output::Text => print!("{}", status_text(&report)),
+fn report(args: &ReportArgs) -> Result<(), Failure> {
+    let file = PlanFile::load(&args.plan)?;
+    let evidence = crate::core::evidence::evidence(&file.intent, &file.checkpoint);
+    match args.format {
+        ReportFormat::Json => print_json(&evidence),
+        ReportFormat::Markdown => print!("{}", report::evidence_markdown(&evidence)),
     }
     Ok(())
-}
-
-fn status_text(r: &StatusReport<'_>) -> String {
-    use std::fmt::Write as _;
-    let mut o = String::new();
-    let _ = writeln!(o, "Plan {}: {} ({})", r.plan.display(), r.name, r.migration_id);
-    let Some(phase) = r.phase else {
-        let _ = writeln!(
-            o,
-            "Not started. `fsx-migrate run {} --dry-run` shows what would happen.",
-            r.plan.display()
-        );
-        return o;
-    };
-    let _ = writeln!(o, "Phase: {phase} (runs: {})", r.runs);
-    let _ = writeln!(
-        o,
-        "Source {} -> target {} {}",
-        r.source,
-        r.target_file_system_id.unwrap_or("(not created)"),
-        r.target_dns_name.map(|d| format!("({d})")).unwrap_or_default()
-    );
-    for lane in r.lanes {
-        let last = lane.syncs.last().map_or(String::new(), |s| {
-            format!(
-                "; last {} {} ({} files, {})",
-                s.kind,
-                s.status.as_str(),
-                s.counters.files_transferred,
-                crate::plan::units::Duration(s.run_secs())
-            )
-        });
-        let _ = writeln!(
-            o,
-            "Lane {}: DataSync task {}{last}",
-            lane.name,
-            lane.task_arn.as_deref().unwrap_or("(not created)")
-        );
-        let Some(c) = &lane.current else {
-            continue;
-        };
-        let counters = c.last_counters.clone().unwrap_or_default();
-        let _ = writeln!(
-            o,
-            "  running: {} sync {} {}: {}/{} files, {}/{}",
-            c.kind,
-            c.execution_arn.as_deref().unwrap_or("(being started)"),
-            c.last_status.as_ref().map_or("?", |s| s.as_str()),
-            counters.files_transferred,
-            counters.estimated_files_to_transfer,
-            Bytes(counters.bytes_transferred),
-            Bytes(counters.estimated_bytes_to_transfer)
-        );
-    }
-    for g in &r.guards {
-        let t = g.tripped;
-        let _ = write!(
-            o,
-            "Guard {}: tripped at {} ({} files, limit {}, execution {}); ",
-            g.guard, t.at, t.count, t.limit, t.execution_arn
-        );
-        let _ = match (g.accepted_at, g.accepted_by) {
-            (Some(at), by) => writeln!(o, "accepted by {} at {at}", by.unwrap_or("?")),
-            (None, _) => writeln!(
-                o,
-                "not accepted: the run stops here until `fsx-migrate resume {} {}`",
-                r.plan.display(),
-                g.accept_with
-            ),
-        };
-    }
-    let _ = writeln!(o, "\nPhases (entered at, time spent):");
-    for (i, row) in r.phases.iter().enumerate() {
-        // The current phase has no end yet; status reads only the plan, so it cannot know "now".
-        let current = i + 1 == r.phases.len() && row.phase != crate::plan::Phase::Complete;
-        let spent = if current {
-            "(current)".to_string()
-        } else {
-            crate::plan::units::Duration(row.duration_secs).to_string()
-        };
-        let _ = writeln!(o, "  {:<18} {}  {spent}", row.phase.name(), row.entered_at);
-    }
-    if r.lanes.iter().any(|l| !l.syncs.is_empty()) {
-        let _ = writeln!(o, "\nSyncs:");
-        o.push_str(&report::syncs_text(&crate::plan::Leg {
-            lanes: r.lanes.to_vec(),
-            ..Default::default()
-        }));
-    }
-    let p = &r.predictions;
-    let _ = writeln!(o, "\nIncremental runs: {}", p.incremental_runs);
-    match p.converged {
-        Some(true) => {
-            let _ = writeln!(o, "Last incremental: converged (under every threshold).");
-        }
-        Some(false) => {
-            let _ = writeln!(o, "Last incremental: not converged: {}.", p.still_over.join("; "));
-        }
-        None => {}
-    }
-    if let (Some(d), Some(service)) = (p.downtime_secs, p.service_downtime_secs) {
-        let _ = writeln!(
-            o,
-            "Downtime users saw: {} (freeze to DNS in sync: {}, then the TTL clients cached).",
-            crate::plan::units::Duration(d),
-            crate::plan::units::Duration(service)
-        );
-    } else if let Some(d) = p.predicted_downtime_secs {
-        let _ = writeln!(
-            o,
-            "Predicted downtime users see: about {} (the slowest lane's last sync, DNS propagation, the TTL clients cache).",
-            crate::plan::units::Duration(d)
-        );
-    }
-    o
 }
 
 #[derive(Debug, Args)]

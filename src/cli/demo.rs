@@ -9,6 +9,7 @@ use indicatif::MultiProgress;
 
 use super::{Global, Output};
 use crate::cloud::model::PasswordSource;
+use crate::core::evidence::evidence;
 use crate::core::{Halt, RunOptions};
 use crate::engine::clock::Clock;
 use crate::engine::driver::{Answers, Driver, Interrupt, Outcome};
@@ -23,7 +24,6 @@ pub const DEMO_PASSWORD_VARIABLE: &str = "FSX_MIGRATE_DEMO_PASSWORD";
 use crate::cli::progress::Progress;
 use crate::cli::report;
 use crate::plan::planner::{PlanRequest, intent_from};
-use crate::plan::units::Duration;
 use crate::sim::scenario::{self, ScenarioSpec};
 use crate::sim::{self as simulator, SimPort};
 
@@ -97,7 +97,10 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
     let lock = simulator::WorldLock::acquire(&world_path)?;
     simulator::save_world(&world_path, &world)?;
 
-    let options = RunOptions::default();
+    let options = RunOptions {
+        operator: super::commands::operator(),
+        ..RunOptions::default()
+    };
     let preview = forecast(&intent, &Default::default(), &world, start, &options).await?;
     let simulated = preview.end.duration_since(preview.start).as_secs_f64().max(1.0);
     let pace = simulated / args.seconds.max(1.0);
@@ -159,30 +162,18 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
         let value = serde_json::json!({
             "world": world_path, "plan": plan_path,
             "wall_secs": wall.elapsed().as_secs_f64(),
-            "phases": file.checkpoint.phase_rows(Some(now)),
-            "lanes": file.checkpoint.forward.lanes,
+            "report": evidence(&file.intent, &file.checkpoint),
             "accounting": accounting,
         });
         println!("{}", serde_json::to_string_pretty(&value).expect("serialises"));
         return Ok(());
     }
-    let cp = &file.checkpoint;
-    println!("\nTimeline (simulated time):");
-    print!("{}", report::timeline_text(cp, Some(now)));
-    println!("\nSync history:");
-    print!("{}", report::syncs_text(&cp.forward));
-    println!("\nCutover:");
-    let show = |t: Option<jiff::Timestamp>| t.map_or("-".to_string(), |t| t.to_string());
-    println!("  source frozen at     {}", show(accounting.freeze_at));
-    println!("  DNS swapped at       {}", show(accounting.dns_swapped_at));
-    println!("  DNS in sync at       {}", show(accounting.dns_insync_at));
-    println!(
-        "  downtime             {}",
-        accounting
-            .downtime_secs
-            .map_or("-".into(), |d| Duration(d).to_string())
+    println!();
+    print!(
+        "{}",
+        report::evidence_markdown(&evidence(&file.intent, &file.checkpoint))
     );
-    println!("\nData check:");
+    println!("\nThe simulator's accounting:");
     println!(
         "  source writes during the migration   {}",
         accounting.source_writes_total
@@ -212,10 +203,11 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
         accounting.violations.len()
     );
     println!(
-        "\nDone in {:.1} s of wall time. Inspect: fsx-migrate status {} ; fsx-migrate sim show {}",
+        "\nDone in {:.1} s of wall time. Inspect: fsx-migrate status {plan} ; fsx-migrate report {plan} ; \
+         fsx-migrate sim show {}",
         wall.elapsed().as_secs_f64(),
-        plan_path.display(),
-        world_path.display()
+        world_path.display(),
+        plan = plan_path.display()
     );
     Ok(())
 }

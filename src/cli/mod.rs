@@ -4,8 +4,10 @@
 mod backend;
 mod commands;
 mod demo;
+mod heartbeat;
 pub mod progress;
 pub mod report;
+mod status;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,7 +26,8 @@ use crate::plan::intent::FreezeKind;
 )]
 #[command(
     after_help = "Exit codes: 0 success; 1 stopped on a condition to fix or confirm; 2 usage error; \
-3 interrupted, resume continues; 4 internal error."
+3 interrupted, resume continues; 4 internal error. `status` also: 10 running, 11 waiting for an operator, \
+12 stopped, 13 not started."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -61,6 +64,30 @@ pub struct Global {
     pub quiet: bool,
 }
 
+impl Global {
+    /// The flags that choose the account or world, as words, for commands the operator is told to paste.
+    pub fn replay_flags(&self) -> Vec<String> {
+        let mut flags = Vec::new();
+        let mut add = |flag: &str, value: Option<String>| {
+            if let Some(value) = value {
+                flags.extend([flag.to_string(), value]);
+            }
+        };
+        add("--sim", self.sim.as_ref().map(|p| p.display().to_string()));
+        add(
+            "--sim-speed",
+            self.sim_speed.map(|speed| match speed {
+                crate::sim::SimSpeed::Max => "max".to_string(),
+                crate::sim::SimSpeed::Scaled(n) => n.to_string(),
+            }),
+        );
+        add("--profile", self.profile.clone());
+        add("--region", self.region.clone());
+        add("--endpoint-url", self.endpoint_url.clone());
+        flags
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Output {
     Text,
@@ -78,8 +105,11 @@ pub enum CommandLine {
     /// After the DNS swap: freeze the target, copy what users wrote to it back to the source, swap the record
     /// back to its recorded value and TTL, and unfreeze the source. Resumable like run.
     Rollback(RunArgs),
-    /// Where a migration stands: phase, sync history, predictions.
+    /// Where a migration stands: running, waiting for an operator, stopped or done; phase, ETA, lanes,
+    /// predictions. The exit code tells scripts the state.
     Status { plan: PathBuf },
+    /// Evidence of the migration for a change ticket: approvals, syncs, freeze, DNS change, downtime, data check.
+    Report(ReportArgs),
     /// This plan beside one lane, a naive runbook and backup-and-restore, forecast on the same world.
     Compare(CompareArgs),
     /// A whole migration in the embedded simulator, with a report.
@@ -181,6 +211,13 @@ pub struct RunArgs {
     /// Swap DNS although the final sync, run twice after the freeze, still skipped files (once it happened).
     #[arg(long)]
     pub accept_skipped: bool,
+    /// You froze the file system being frozen (or checked that the freeze command did): answers that question
+    /// without a terminal, recorded with your user@host. --yes never answers it.
+    #[arg(long)]
+    pub confirm_frozen: bool,
+    /// The same for unfreezing the source at the end of a rollback.
+    #[arg(long)]
+    pub confirm_unfrozen: bool,
     #[command(flatten)]
     pub assume: Assumptions,
 }
@@ -203,6 +240,19 @@ impl Assumptions {
     pub fn any(&self) -> bool {
         self.assume_files.is_some() || self.assume_bytes.is_some() || self.assume_change_rate.is_some()
     }
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    pub plan: PathBuf,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Markdown,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -257,7 +307,7 @@ pub fn main() -> ExitCode {
         }
     };
     match runtime.block_on(commands::dispatch(cli, multi)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(failure) => {
             eprintln!("{failure}");
             ExitCode::from(failure.kind.code())

@@ -8,6 +8,7 @@ use std::io::Write;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jiff::Timestamp;
 
+use super::heartbeat::Heartbeat;
 use crate::cloud::model::{ExecutionInfo, SyncKind};
 use crate::cloud::port::CloudError;
 use crate::core::{Action, Event};
@@ -21,6 +22,8 @@ pub struct Progress {
     phase: ProgressBar,
     /// Per lane: the execution shown and its bar.
     executions: BTreeMap<String, (String, ProgressBar)>,
+    /// The run record `status` reads: told when the run starts or stops asking a question.
+    heartbeat: Option<Heartbeat>,
 }
 
 impl Progress {
@@ -31,7 +34,14 @@ impl Progress {
             multi,
             phase,
             executions: BTreeMap::new(),
+            heartbeat: None,
         }
+    }
+
+    /// Keeps `heartbeat` told of the questions the run asks.
+    pub fn with_heartbeat(mut self, heartbeat: Heartbeat) -> Progress {
+        self.heartbeat = Some(heartbeat);
+        self
     }
 
     /// A MultiProgress on stderr (hidden when stderr is not a terminal).
@@ -122,6 +132,12 @@ impl Observer for Progress {
     }
 
     fn action(&mut self, action: &Action, checkpoint: &Checkpoint, _now: Timestamp) {
+        if let Some(heartbeat) = &self.heartbeat {
+            heartbeat.asking(match action {
+                Action::Confirm(confirmation) => Some(confirmation.kind),
+                _ => None,
+            });
+        }
         let phase = checkpoint.phase();
         match action {
             Action::WaitUntil { reason, .. } => self.phase.set_message(format!("{phase}: {reason}")),

@@ -1,16 +1,63 @@
-//! Text the operator reads: API calls with their parameters, phase timelines, sync histories, and the
-//! message for every way a run can stop. Shared by `run --dry-run`, `status`, `run` and `demo`.
+//! Text the operator reads: API calls with their parameters, phase timelines, sync histories, the message
+//! for every way a run can stop (with the command that continues it), and the evidence report. Shared by
+//! `run --dry-run`, `status`, `run`, `report` and `demo`.
 
 use std::fmt::Write as _;
 
 use jiff::Timestamp;
 
 use crate::cloud::port::{Command, FROZEN_TAG};
+use crate::core::evidence::Evidence;
 use crate::core::{ConfirmKind, Confirmation, Halt};
 use crate::engine::dry_run::{Alternative, Forecast, PlannedAction};
 use crate::error::{ExitKind, Failure};
 use crate::plan::units::{Bytes, Duration};
 use crate::plan::{Checkpoint, Leg, SyncRecord};
+
+/// A command for the operator to paste: `fsx-migrate`, the global flags of the command they typed (so it
+/// talks to the same account or simulated world), a subcommand and the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replay {
+    flags: Vec<String>,
+    plan: String,
+}
+
+impl Replay {
+    /// `flags` as separate words (`["--sim", "world.json"]`), `plan` as the operator named it.
+    pub fn new(flags: Vec<String>, plan: &str) -> Replay {
+        Replay {
+            flags,
+            plan: plan.to_string(),
+        }
+    }
+
+    /// `fsx-migrate FLAGS SUBCOMMAND PLAN`, each word quoted for a POSIX shell where it needs it.
+    pub fn command(&self, subcommand: &str) -> String {
+        let mut words = vec!["fsx-migrate".to_string()];
+        words.extend(self.flags.iter().map(|f| shell_word(f)));
+        words.push(subcommand.to_string());
+        words.push(shell_word(&self.plan));
+        words.join(" ")
+    }
+
+    /// `fsx-migrate FLAGS resume PLAN`.
+    pub fn resume(&self) -> String {
+        self.command("resume")
+    }
+}
+
+/// A word as a POSIX shell reads it back: as is when it holds only safe characters, else single-quoted.
+fn shell_word(word: &str) -> String {
+    let safe = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c));
+    if safe {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
 
 fn list(items: &[String]) -> String {
     format!("[{}]", items.join(","))
@@ -228,7 +275,7 @@ fn confirm_name(kind: ConfirmKind) -> &'static str {
 }
 
 /// The message and exit code for a run that needs a person who is not there.
-pub fn needs_operator_failure(confirmation: &Confirmation, plan: &str) -> Failure {
+pub fn needs_operator_failure(confirmation: &Confirmation, replay: &Replay) -> Failure {
     let mut failure = Failure::user(format!(
         "stopped before {}: nobody to confirm it",
         confirm_name(confirmation.kind)
@@ -238,35 +285,43 @@ pub fn needs_operator_failure(confirmation: &Confirmation, plan: &str) -> Failur
         failure = failure.cause(detail);
     }
     match confirmation.kind {
-        ConfirmKind::Billable | ConfirmKind::Gate => {
-            failure.hint(format!("run `fsx-migrate run {plan}` on a terminal to answer, or add --yes to approve"))
-        }
-        ConfirmKind::Rollback => failure.hint(format!(
-            "run `fsx-migrate rollback {plan}` on a terminal to answer, or add --yes to approve"
+        ConfirmKind::Billable | ConfirmKind::Gate => failure.hint(format!(
+            "run `{}` on a terminal to answer, or add --yes to approve",
+            replay.command("run")
         )),
-        ConfirmKind::ManualFreeze | ConfirmKind::FreezeOutcomeUnknown | ConfirmKind::ManualUnfreeze => {
-            failure.hint(format!(
-                "a person must confirm it: run `fsx-migrate resume {plan}` on a terminal (--yes does not answer this)"
-            ))
-        }
+        ConfirmKind::Rollback => failure.hint(format!(
+            "run `{}` on a terminal to answer, or add --yes to approve",
+            replay.command("rollback")
+        )),
+        ConfirmKind::ManualFreeze | ConfirmKind::FreezeOutcomeUnknown => failure.hint(format!(
+            "a person must confirm it (--yes does not): answer on a terminal with `{0}`, or once you have \
+             checked the file system is frozen, `{0} --confirm-frozen`",
+            replay.resume()
+        )),
+        ConfirmKind::ManualUnfreeze => failure.hint(format!(
+            "a person must confirm it (--yes does not): answer on a terminal with `{0}`, or once you have \
+             checked the source takes writes again, `{0} --confirm-unfrozen`",
+            replay.resume()
+        )),
     }
 }
 
 /// The message and exit code for a halt; `None` for a successful stop.
-pub fn halt_failure(halt: &Halt, plan: &str) -> Option<Failure> {
-    let resume = format!("fsx-migrate resume {plan}");
+pub fn halt_failure(halt: &Halt, replay: &Replay) -> Option<Failure> {
+    let resume = replay.resume();
+    let status = replay.command("status");
     Some(match halt {
         Halt::Completed | Halt::RolledBack | Halt::UntilReached(_) => return None,
         Halt::NothingToRollBack(phase) => Failure::user(format!(
             "nothing to roll back: the plan is at {phase}, and DNS was never swapped to the target"
         ))
         .cause("before the swap users still work on the source; nothing fsx-migrate did needs undoing there")
-        .hint(format!("`fsx-migrate status {plan}` shows where it stands")),
+        .hint(format!("`{status}` shows where it stands")),
         Halt::AlreadyAt { until, phase } if until == phase => return None,
         Halt::AlreadyAt { until, phase } => Failure::user(format!(
             "nothing done: --until {until}, but the plan is already at {phase}, past {until}"
         ))
-        .hint(format!("`fsx-migrate status {plan}` shows where it stands; `{resume}` without --until continues")),
+        .hint(format!("`{status}` shows where it stands; `{resume}` without --until continues")),
         Halt::IntentChanged(fields) => {
             let mut f = Failure::user(format!("the plan's intent changed after the migration started ({} fields)", fields.len()));
             for field in fields {
@@ -296,8 +351,8 @@ pub fn halt_failure(halt: &Halt, plan: &str) -> Option<Failure> {
             if let Some(d) = predicted_downtime {
                 f = f.cause(format!("freezing now would mean about {d} of downtime"));
             }
-            f.hint(format!("to freeze anyway: `fsx-migrate resume {plan} --accept-delta`"))
-                .hint(format!("to try more incrementals (e.g. off-hours): `fsx-migrate resume {plan} --more-incrementals 3`"))
+            f.hint(format!("to freeze anyway: `{resume} --accept-delta`"))
+                .hint(format!("to try more incrementals (e.g. off-hours): `{resume} --more-incrementals 3`"))
         }
         Halt::ExecutionFailed { lane, kind, attempts, code, detail } => Failure::user(format!(
             "lane {lane}: the {kind} DataSync execution ended in ERROR ({attempts} attempt(s) in this run)"
@@ -329,7 +384,7 @@ pub fn halt_failure(halt: &Halt, plan: &str) -> Option<Failure> {
                 f = f.cause(problem);
             }
             f.hint("nothing irreversible was done; check the causes above (a hand-edited checkpoint, another plan, a changed record)")
-                .hint(format!("`fsx-migrate status {plan}` shows what the checkpoint holds"))
+                .hint(format!("`{status}` shows what the checkpoint holds"))
         }
         Halt::CloudFailed { phase, error } => {
             let f = Failure::user(format!("{} failed during {phase}", error.operation))
@@ -448,4 +503,257 @@ pub fn comparison_text(alternatives: &[Alternative], intro: &str) -> String {
         "\n  downtime: from the freeze until the last client resolves the new name (DNS in sync + the TTL clients cached)"
     );
     out
+}
+
+/// A Markdown table cell: pipes escaped, line breaks flattened.
+fn cell(text: impl std::fmt::Display) -> String {
+    text.to_string().replace('|', "\\|").replace('\n', " ")
+}
+
+fn when(t: Option<Timestamp>) -> String {
+    t.map_or("-".to_string(), |t| t.to_string())
+}
+
+fn approval_name(decision: &str) -> &str {
+    match decision {
+        "billable_confirmation" => "create the billable target",
+        "delta_acceptance" => "freeze although the delta did not converge",
+        "cutover_gate" => "open the cutover gate",
+        "manual_freeze" => "the source is frozen (manual freeze)",
+        "delete_acceptance" => "accept the deletions (delete guard)",
+        "skipped_acceptance" => "accept the skipped files",
+        other => other,
+    }
+}
+
+/// The evidence as Markdown, attachable to a change ticket as it is.
+pub fn evidence_markdown(e: &Evidence) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# Migration report: {} ({})\n", cell(&e.name), e.migration_id);
+    let _ = writeln!(o, "| | |\n|---|---|");
+    let _ = writeln!(o, "| Source (Single-AZ) | {} |", e.source_file_system_id);
+    let target = match (&e.target_file_system_id, &e.target_dns_name) {
+        (Some(id), Some(dns)) => format!("{id} ({dns})"),
+        (Some(id), None) => id.clone(),
+        _ => "not created".into(),
+    };
+    let _ = writeln!(o, "| Target (Multi-AZ) | {target} |");
+    let _ = writeln!(o, "| Phase | {} |", e.phase.map_or("not started", |p| p.name()));
+    let _ = writeln!(o, "| Started | {} |", when(e.started_at));
+    let _ = writeln!(o, "| Completed | {} |", when(e.completed_at));
+
+    let _ = writeln!(o, "\n## Approvals\n");
+    if e.approvals.is_empty() {
+        let _ = writeln!(o, "None recorded yet.");
+    } else {
+        let _ = writeln!(o, "| decision | at | by |\n|---|---|---|");
+        for a in &e.approvals {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} |",
+                approval_name(a.decision),
+                a.at,
+                cell(a.by.as_deref().unwrap_or("not recorded"))
+            );
+        }
+    }
+    if !e.guards.is_empty() {
+        let _ = writeln!(o, "\n## Guards\n");
+        let _ = writeln!(
+            o,
+            "| guard | tripped at | files | limit | execution | accepted |\n|---|---|---|---|---|---|"
+        );
+        for g in &e.guards {
+            let accepted = match (g.accepted_at, &g.accepted_by) {
+                (Some(at), by) => format!("{at} by {}", cell(by.as_deref().unwrap_or("?"))),
+                (None, _) => format!("no (`{}`)", g.accept_with),
+            };
+            let t = &g.tripped;
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {accepted} |",
+                g.guard, t.at, t.count, t.limit, t.execution_arn
+            );
+        }
+    }
+
+    let _ = writeln!(o, "\n## Timeline\n");
+    let _ = writeln!(o, "| phase | entered at | time spent |\n|---|---|---|");
+    for (i, row) in e.timeline.iter().enumerate() {
+        let current = i + 1 == e.timeline.len() && row.phase != crate::plan::Phase::Complete;
+        let spent = if current {
+            "(current)".to_string()
+        } else {
+            Duration(row.duration_secs).to_string()
+        };
+        let _ = writeln!(o, "| {} | {} | {spent} |", row.phase.name(), row.entered_at);
+    }
+
+    let _ = writeln!(o, "\n## Syncs\n");
+    for lane in &e.lanes {
+        let _ = writeln!(
+            o,
+            "### Lane {}\n\nDataSync task {}.\n",
+            lane.name,
+            lane.task_arn.as_deref().unwrap_or("(not created)")
+        );
+        let _ = writeln!(
+            o,
+            "| kind | status | started | ended | files | bytes | deleted | skipped | verified | prepare | transfer | verify | execution |"
+        );
+        let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        for s in &lane.syncs {
+            let c = &s.counters;
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                s.kind,
+                s.status,
+                s.started_at,
+                s.ended_at,
+                c.files_transferred,
+                Bytes(c.bytes_transferred),
+                c.files_deleted,
+                c.files_skipped,
+                c.files_verified,
+                Duration(s.durations.prepare_ms / 1000),
+                Duration(s.durations.transfer_ms / 1000),
+                Duration(s.durations.verify_ms / 1000),
+                s.execution_arn
+            );
+        }
+        let _ = writeln!(
+            o,
+            "\nTotal: {} files, {} copied; {} files deleted on the target; {} files skipped.\n",
+            lane.files_transferred,
+            Bytes(lane.bytes_transferred),
+            lane.files_deleted,
+            lane.files_skipped
+        );
+    }
+
+    let _ = writeln!(o, "## Freeze\n");
+    match &e.freeze {
+        None => {
+            let _ = writeln!(o, "The source has not been frozen.");
+        }
+        Some(f) => {
+            let _ = writeln!(o, "- method: {}", format!("{:?}", f.method).to_lowercase());
+            let _ = writeln!(o, "- requested at: {}", when(f.requested_at));
+            let _ = writeln!(o, "- frozen at: {}", f.frozen_at);
+            if let Some(by) = &f.confirmed_by {
+                let _ = writeln!(o, "- confirmed by: {by}");
+            }
+            let _ = writeln!(
+                o,
+                "- frozen until DNS was in sync: {}",
+                f.until_dns_in_sync_secs
+                    .map_or("not yet".to_string(), |d| Duration(d).to_string())
+            );
+        }
+    }
+
+    let _ = writeln!(o, "\n## DNS change\n");
+    if let Some(t) = &e.ttl_lowering {
+        let _ = writeln!(
+            o,
+            "- TTL lowered ahead of the swap: {} → {} s (change {}, in sync at {})",
+            t.from_ttl.map_or("?".to_string(), |ttl| format!("{ttl} s")),
+            t.to_ttl,
+            t.change_id.as_deref().unwrap_or("-"),
+            when(t.in_sync_at)
+        );
+    }
+    match &e.dns_change {
+        None => {
+            let _ = writeln!(o, "- the record has not been swapped");
+        }
+        Some(d) => {
+            let _ = writeln!(
+                o,
+                "- record: {} (hosted zone {})",
+                d.record_name, d.hosted_zone_id
+            );
+            let _ = writeln!(
+                o,
+                "- CNAME: {} → {}",
+                if d.old_values.is_empty() {
+                    "?".to_string()
+                } else {
+                    d.old_values.join(", ")
+                },
+                d.new_value.as_deref().unwrap_or("?")
+            );
+            let _ = writeln!(
+                o,
+                "- TTL: {} → {} s",
+                d.old_ttl.map_or("?".to_string(), |t| format!("{t} s")),
+                d.new_ttl
+            );
+            let _ = writeln!(o, "- change id: {}", d.change_id.as_deref().unwrap_or("-"));
+            let _ = writeln!(o, "- requested at: {}", when(d.requested_at));
+            let _ = writeln!(o, "- INSYNC at: {}", when(d.in_sync_at));
+        }
+    }
+
+    let _ = writeln!(o, "\n## Downtime\n");
+    let secs = |d: Option<u64>| d.map_or("-".to_string(), |d| Duration(d).to_string());
+    let d = &e.downtime;
+    let _ = writeln!(o, "| | |\n|---|---|");
+    let _ = writeln!(
+        o,
+        "| forecast before the freeze (users) | {} |",
+        secs(d.forecast_secs)
+    );
+    let _ = writeln!(
+        o,
+        "| measured (users: freeze until the last client resolves the new name) | {} |",
+        secs(d.measured_secs)
+    );
+    let _ = writeln!(
+        o,
+        "| measured (service: freeze to DNS in sync) | {} |",
+        secs(d.service_secs)
+    );
+    let difference = d.difference_secs.map_or("-".to_string(), |diff| {
+        let sign = if diff < 0 { "-" } else { "+" };
+        format!("{sign}{}", Duration(diff.unsigned_abs()))
+    });
+    let _ = writeln!(o, "| measured minus forecast | {difference} |");
+
+    let _ = writeln!(o, "\n## Data check\n");
+    let c = &e.data_check;
+    let _ = writeln!(
+        o,
+        "Final syncs after the freeze, verified by DataSync ({}):\n",
+        c.verify_mode
+    );
+    if c.finals.is_empty() {
+        let _ = writeln!(o, "None yet.");
+    } else {
+        let _ = writeln!(
+            o,
+            "| lane | status | files | verified | deleted | skipped | execution |\n|---|---|---|---|---|---|---|"
+        );
+        for v in &c.finals {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                v.lane,
+                v.status,
+                v.files_transferred,
+                v.files_verified,
+                v.files_deleted,
+                v.files_skipped,
+                v.execution_arn
+            );
+        }
+    }
+    let verdict = match c.passed {
+        Some(true) => "passed: every lane's last final sync succeeded and skipped nothing",
+        Some(false) => "NOT passed: a lane's last final sync failed or skipped files (see Guards)",
+        None => "not yet: not every lane has run its final sync after the freeze",
+    };
+    let _ = writeln!(o, "\nResult: {verdict}.");
+    o
 }

@@ -4,11 +4,13 @@
 //! proportional to the bytes changed; the measured phase durations of the last incremental are the best
 //! forecast of the final sync (peers-and-pain-points §3.1).
 
+use jiff::Timestamp;
 use serde::Serialize;
 
+use super::lane::{after, predicted_run};
 use crate::cloud::model::{SyncKind, VerifyMode};
 use crate::plan::units::Duration;
-use crate::plan::{Checkpoint, Intent, SyncRecord};
+use crate::plan::{Checkpoint, Intent, Phase, SyncRecord};
 
 /// Route 53 propagation we budget for after the UPSERT ("generally within 60 seconds").
 pub const DNS_PROPAGATION_SECS: u64 = 60;
@@ -198,5 +200,49 @@ pub fn predictions(intent: &Intent, cp: &Checkpoint) -> Predictions {
         predicted_downtime_secs: predicted_downtime(intent, cp).map(Duration::as_secs),
         downtime_secs: service.map(|s| s + cached_ttl(intent, cp)),
         service_downtime_secs: service,
+    }
+}
+
+/// When the current phase and the cutover are predicted to end, from the checkpoint alone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Eta {
+    /// The slowest running sync's predicted end (its request plus the lane's last run of the same kind), or
+    /// DNS propagation after the swap; none when a running lane has nothing to go by (a first initial sync).
+    pub phase_ends_at: Option<Timestamp>,
+    /// When DNS is in sync: measured once it is, predicted after the freeze (the freeze plus the predicted
+    /// downtime less the TTL clients cache).
+    pub dns_in_sync_at: Option<Timestamp>,
+}
+
+pub fn eta(intent: &Intent, cp: &Checkpoint) -> Eta {
+    let phase_ends_at = if cp.phase == Some(Phase::DnsWait) {
+        cp.dns_requested_at
+            .map(|at| after(at, Duration(DNS_PROPAGATION_SECS)))
+    } else {
+        let running: Vec<Option<Timestamp>> = cp
+            .forward
+            .lanes
+            .iter()
+            .filter_map(|lane| {
+                let current = lane.current.as_ref()?;
+                Some(predicted_run(lane, current.kind).map(|d| after(current.requested_at, d)))
+            })
+            .collect();
+        running
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+            .and_then(|ends| ends.into_iter().max())
+    };
+    let dns_in_sync_at = cp.dns_insync_at.or_else(|| {
+        let frozen = cp.frozen_at?;
+        let downtime = predicted_downtime(intent, cp)?.as_secs();
+        Some(after(
+            frozen,
+            Duration(downtime.saturating_sub(cached_ttl(intent, cp))),
+        ))
+    });
+    Eta {
+        phase_ends_at,
+        dns_in_sync_at,
     }
 }

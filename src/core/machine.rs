@@ -54,6 +54,11 @@ pub struct RunOptions {
     pub operator: String,
     /// Roll back a migration whose DNS swap was sent (`fsx-migrate rollback`).
     pub rollback: bool,
+    /// The operator checked that the file system being frozen is frozen: answers the manual freeze and the
+    /// "did the freeze command run?" question (`--yes` never does).
+    pub confirm_frozen: bool,
+    /// The same for the source's unfreeze at the end of a rollback.
+    pub confirm_unfrozen: bool,
 }
 
 /// What happened since the last step.
@@ -112,7 +117,8 @@ pub enum ConfirmKind {
     FreezeOutcomeUnknown,
     /// Roll back after the swap; `--yes` answers it.
     Rollback,
-    /// The operator unfreezes the source by hand at the end of a rollback; needs a person.
+    /// The operator unfreezes the source by hand at the end of a rollback (or says whether the unfreeze
+    /// command did); needs a person.
     ManualUnfreeze,
 }
 
@@ -482,6 +488,7 @@ impl Machine<'_> {
         if self.cp.phase() <= Phase::IncrementalSync {
             if self.opts.accept_delta {
                 self.cp.delta_accepted_at = Some(self.now);
+                self.cp.delta_accepted_by = Some(self.opts.operator.clone());
             }
             self.cp.extra_incremental_runs = self
                 .cp
@@ -625,6 +632,7 @@ impl Machine<'_> {
             }
             Input::Confirmed(true) => {
                 self.cp.billable_confirmed_at = Some(self.now);
+                self.cp.billable_confirmed_by = Some(self.opts.operator.clone());
                 Flow::Again
             }
             Input::Confirmed(false) => Flow::Act(Action::Halt(Halt::Declined(ConfirmKind::Billable))),
@@ -1498,6 +1506,7 @@ impl Machine<'_> {
             Input::Confirmed(true) => {
                 // An answer given long after the question (overnight) first refreshes the delta.
                 self.cp.gate_opened_at = Some(self.now);
+                self.cp.gate_opened_by = Some(self.opts.operator.clone());
                 self.cp.refresh_round_at = None;
                 Flow::Again
             }
@@ -1538,6 +1547,9 @@ impl Machine<'_> {
             }
             input => match OperatorAnswer::of(&input) {
                 Some(OperatorAnswer::Done) => {
+                    if input == Input::Confirmed(true) {
+                        self.cp.frozen_by = Some(self.opts.operator.clone());
+                    }
                     self.cp.frozen_at = Some(self.now);
                     Flow::Again
                 }
@@ -1598,7 +1610,10 @@ impl Machine<'_> {
         };
         match (command, act) {
             (Some(_), _) if may_have_run => Action::Confirm(Confirmation {
-                kind: ConfirmKind::FreezeOutcomeUnknown,
+                kind: match act {
+                    OperatorAct::Freeze => ConfirmKind::FreezeOutcomeUnknown,
+                    OperatorAct::Unfreeze => ConfirmKind::ManualUnfreeze,
+                },
                 question: match act {
                     OperatorAct::Freeze => format!(
                         "The freeze command was started but its result was not recorded. Is {file_system_id} frozen?"

@@ -2,6 +2,7 @@
 //!
 //! Nothing in here performs I/O, awaits, or knows about the SDK; it is tested with a virtual clock.
 
+pub mod evidence;
 pub mod forecast;
 pub mod lane;
 pub mod machine;

@@ -354,6 +354,14 @@ impl<'a, P: CloudPort> Driver<'a, P> {
         if auto && self.assume_yes {
             return Some(true);
         }
+        let checked = match confirmation.kind {
+            ConfirmKind::ManualFreeze | ConfirmKind::FreezeOutcomeUnknown => self.options.confirm_frozen,
+            ConfirmKind::ManualUnfreeze => self.options.confirm_unfrozen,
+            ConfirmKind::Billable | ConfirmKind::Gate | ConfirmKind::Rollback => false,
+        };
+        if checked {
+            return Some(true);
+        }
         match &mut self.answers {
             Answers::AlwaysYes => Some(true),
             Answers::Nobody => None,

@@ -129,6 +129,9 @@ pub struct Checkpoint {
 
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billable_confirmed_at: Option<Timestamp>,
+    /// Who confirmed creating billable resources (`user@host`; with `--yes`, who passed it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billable_confirmed_by: Option<String>,
     /// Write-ahead: set before CreateFileSystem is called with the plan's token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_requested_at: Option<Timestamp>,
@@ -165,9 +168,14 @@ pub struct Checkpoint {
     pub refresh_round_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate_opened_at: Option<Timestamp>,
+    /// Who opened the cutover gate (`user@host`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate_opened_by: Option<String>,
     /// The operator accepted freezing although the incrementals did not converge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delta_accepted_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta_accepted_by: Option<String>,
     /// Extra incremental runs (per lane) the operator allowed beyond `max_incremental_runs`.
     #[serde(default)]
     pub extra_incremental_runs: u32,
@@ -180,6 +188,9 @@ pub struct Checkpoint {
     /// When the source was tagged frozen for this plan (`fsx-migrate:frozen-by`), the freeze's record on AWS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frozen_marked_at: Option<Timestamp>,
+    /// Who confirmed a manual freeze (`user@host`); none for a freeze command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frozen_by: Option<String>,
     /// The delete guard tripped (one run, or the final syncs together, removed more than the limit); it
     /// stops every later run until accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -7,6 +7,7 @@ pub mod inventory;
 pub mod partition;
 pub mod planner;
 pub mod render;
+pub mod run_record;
 pub mod units;
 
 pub use checkpoint::{Checkpoint, CurrentSync, LaneState, Leg, Phase, PhaseEntry, SyncRecord};
