@@ -13,6 +13,8 @@ pub enum ExitKind {
     Interrupted,
     /// 4: a bug or an environment problem fsx-migrate did not expect.
     Internal,
+    /// 5: parked at the cutover gate (postponed): not a failure; `resume` continues.
+    Parked,
 }
 
 impl ExitKind {
@@ -21,6 +23,7 @@ impl ExitKind {
             ExitKind::User => 1,
             ExitKind::Interrupted => 3,
             ExitKind::Internal => 4,
+            ExitKind::Parked => 5,
         }
     }
 }
@@ -63,6 +66,13 @@ impl Failure {
     pub fn internal(message: impl Into<String>) -> Self {
         Self {
             kind: ExitKind::Internal,
+            ..Self::user(message)
+        }
+    }
+
+    pub fn parked(message: impl Into<String>) -> Self {
+        Self {
+            kind: ExitKind::Parked,
             ..Self::user(message)
         }
     }

@@ -1672,3 +1672,41 @@ fn a_manual_freeze_is_confirmed_with_confirm_frozen_never_with_yes_and_who_is_re
         "the confirmation is recorded"
     );
 }
+
+#[test]
+fn postpone_parks_the_run_at_the_gate_with_its_own_exit_code_and_resume_continues() {
+    let s = Setup::new();
+    let out = s.run(&["postpone", "plan.toml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(s.path("plan.toml.postpone").exists());
+    let out = s.run(&["--sim-speed", "max", "run", "plan.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(5), "parked: {}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("parked at the cutover gate"), "{stderr}");
+    assert!(
+        stderr.contains("resume plan.toml"),
+        "the hint names resume: {stderr}"
+    );
+    assert_eq!(
+        s.world_json()["accounting"]["freeze_at"],
+        serde_json::Value::Null,
+        "nothing frozen"
+    );
+    let status = run_in(s.dir.path(), &["status", "plan.toml"]);
+    assert_eq!(
+        status.status.code(),
+        Some(11),
+        "status says waiting: {}",
+        text(&status.stdout)
+    );
+    // `run --yes` never carries a parked run past the gate.
+    let out = s.run(&["--sim-speed", "max", "run", "plan.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    let out = s.run(&["--sim-speed", "max", "resume", "plan.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        !s.path("plan.toml.postpone").exists(),
+        "resume removed the flag file"
+    );
+    assert_eq!(s.world_json()["accounting"]["writes_lost_at_swap"], 0);
+}

@@ -601,12 +601,19 @@ fn incrementals_stop_when_converged_or_when_out_of_runs() {
 }
 
 #[test]
-fn the_gate_needs_a_yes_and_declining_stops_before_the_freeze() {
+fn the_gate_needs_a_yes_and_declining_parks_before_the_freeze() {
     let i = intent();
     let cp = at(&i, Phase::CutoverGate);
+    let declined = step(&i, &cp, Input::Confirmed(false), t0(), &opts());
+    let Action::Halt(Halt::Parked { reason, .. }) = &declined.action else {
+        panic!("{:?}", declined.action)
+    };
+    assert!(reason.contains("declined"), "{reason}");
+    assert_eq!(declined.checkpoint.parked_at, Some(t0()));
     assert_eq!(
-        step(&i, &cp, Input::Confirmed(false), t0(), &opts()).action,
-        Action::Halt(Halt::Declined(ConfirmKind::Gate))
+        declined.checkpoint.phase,
+        Some(Phase::CutoverGate),
+        "nothing after the gate"
     );
     let s = step(&i, &cp, Input::Confirmed(true), t0(), &opts());
     assert_eq!(s.checkpoint.phase, Some(Phase::Freeze));

@@ -992,3 +992,30 @@ async fn a_hand_edited_lane_is_refused_at_load_with_its_field() {
     let message = refused(&text);
     assert!(message.contains("colour"), "{message}");
 }
+
+#[tokio::test]
+async fn a_plan_with_a_window_a_budget_and_an_unfreeze_command_round_trips() {
+    let mut port = sim(world("small"));
+    let mut intent = intent_for(&mut port, &plan_request()).await;
+    intent.cutover.window = Some(fsx_migrate::plan::intent::CutoverWindow {
+        time_zone: "Asia/Tokyo".into(),
+        opens: vec!["Sat 22:00".into(), "Sun 03:00".into()],
+        duration: fsx_migrate::plan::units::Duration::hours(4),
+    });
+    intent.cutover.max_downtime = Some(fsx_migrate::plan::units::Duration::mins(30));
+    intent.cutover.keep_warm_interval = Some(fsx_migrate::plan::units::Duration::hours(6));
+    intent.cutover.command_timeout = Some(fsx_migrate::plan::units::Duration::mins(2));
+    let (parsed, _) = parse(&render(&intent, "header")).expect("parses");
+    assert_eq!(parsed, intent);
+    assert!(parsed.problems().is_empty(), "{:?}", parsed.problems());
+
+    let mut bad = intent.clone();
+    bad.cutover.window.as_mut().unwrap().time_zone = "Asia/Atlantis".into();
+    bad.cutover.max_downtime = Some(fsx_migrate::plan::units::Duration::secs(5));
+    let problems = format!("{:?}", bad.problems());
+    assert!(
+        problems.contains("cutover.window") && problems.contains("Asia/Atlantis"),
+        "{problems}"
+    );
+    assert!(problems.contains("cutover.max_downtime"), "{problems}");
+}

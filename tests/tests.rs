@@ -17,3 +17,4 @@ mod safety;
 mod sim;
 mod tidy;
 mod upgrade;
+mod window;

@@ -36,6 +36,7 @@ pub async fn dispatch(cli: Cli, multi: MultiProgress) -> Result<u8, Failure> {
         CommandLine::Run(args) => run(&global, args, RunMode::Run, multi).await,
         CommandLine::Resume(args) => run(&global, args, RunMode::Resume, multi).await,
         CommandLine::Rollback(args) => run(&global, args, RunMode::Rollback, multi).await,
+        CommandLine::Postpone { plan } => postpone(&plan),
         CommandLine::Status { plan } => return super::status::status(&global, &plan),
         CommandLine::Report(args) => report(&args),
         CommandLine::Compare(args) => compare(&global, &args).await,
@@ -253,7 +254,31 @@ fn run_options(args: &RunArgs) -> RunOptions {
         rollback: false,
         confirm_frozen: args.confirm_frozen,
         confirm_unfrozen: args.confirm_unfrozen,
+        postpone_requested: false,
+        unpark: false,
     }
+}
+
+/// The postpone flag file beside a plan (`PLAN.postpone`): while it exists, runs park at the cutover gate.
+pub fn postpone_flag(plan: &std::path::Path) -> PathBuf {
+    let mut name = plan.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".postpone");
+    plan.with_file_name(name)
+}
+
+/// `postpone PLAN`: creates the flag file; a running process parks at the gate when it gets there.
+fn postpone(plan: &std::path::Path) -> Result<(), Failure> {
+    PlanFile::load(plan)?;
+    let flag = postpone_flag(plan);
+    let note = format!("postponed by {} at {}\n", operator(), jiff::Timestamp::now());
+    crate::files::write_atomically(&flag, note.as_bytes())?;
+    println!(
+        "Postponed: {} exists, so the migration parks at the cutover gate (before any freeze) and stays there. \
+         `fsx-migrate resume {}` removes the file and continues.",
+        flag.display(),
+        plan.display()
+    );
+    Ok(())
 }
 
 /// Which command drives the plan.
@@ -283,6 +308,15 @@ async fn run(global: &Global, args: RunArgs, mode: RunMode, multi: MultiProgress
     }
     let mut options = run_options(&args);
     options.rollback = mode == RunMode::Rollback;
+    options.unpark = mode == RunMode::Resume;
+    let flag = postpone_flag(&args.plan);
+    if options.unpark && !args.dry_run && flag.exists() {
+        std::fs::remove_file(&flag).map_err(|e| crate::error::io_failure("remove", &flag, e))?;
+        eprintln!(
+            "Removed the postpone flag file {}: the run continues past the gate.",
+            flag.display()
+        );
+    }
     if args.assume.any() && !args.dry_run {
         return Err(Failure::user(
             "--assume-files, --assume-bytes and --assume-change-rate describe a forecast",
@@ -324,6 +358,7 @@ async fn drive_plan(
     let (intent, checkpoint) = (file.intent.clone(), file.checkpoint.clone());
     let mut driver = Driver::new(&mut port, clock, intent, checkpoint, file, options, &mut progress);
     driver.assume_yes = args.yes;
+    driver.postpone_flag = Some(postpone_flag(&args.plan));
     driver.answers = if std::io::stdin().is_terminal() {
         Answers::Ask(ask_terminal)
     } else {
@@ -361,6 +396,7 @@ fn finish(outcome: &Outcome, file: &PlanFile, replay: &Replay) -> Result<String,
                 crate::core::Halt::AlreadyAt { phase, .. } => {
                     format!("Nothing done: the plan is already at {phase} (--until). `{resume}` continues.\n")
                 }
+                crate::core::Halt::RolledBack => rolled_back_text(&file.intent, &file.checkpoint),
                 _ => completion_text(&file.intent, &file.checkpoint),
             }),
         },
@@ -370,6 +406,17 @@ fn finish(outcome: &Outcome, file: &PlanFile, replay: &Replay) -> Result<String,
         Outcome::NeedsOperator(confirmation) => Err(needs_operator_failure(confirmation, replay)),
         Outcome::Crashed(_) => Err(Failure::internal("test crash hook fired outside a test")),
     }
+}
+
+/// The summary printed when a rollback completes.
+fn rolled_back_text(intent: &Intent, cp: &Checkpoint) -> String {
+    format!(
+        "Rolled back: {} points at the source {} again, and it takes writes. The target {} is kept, frozen: \
+         delete it (and the DataSync tasks) once you are sure.\n",
+        intent.dns.record_name,
+        intent.source.file_system_id,
+        cp.target_file_system_id.as_deref().unwrap_or("?"),
+    )
 }
 
 /// The summary printed when a migration completes.

@@ -113,6 +113,8 @@ fn state_of(outcome: &Outcome) -> (State, Option<Waiting>) {
         Outcome::Halted(Halt::NotConverged { .. }) => waiting(Waiting::DeltaDecision),
         Outcome::Halted(Halt::DeleteGuard { .. }) => waiting(Waiting::DeleteAcceptance),
         Outcome::Halted(Halt::SkippedFiles { .. }) => waiting(Waiting::SkippedAcceptance),
+        Outcome::Halted(Halt::Parked { .. }) => waiting(Waiting::Resume),
+        Outcome::Halted(Halt::OverBudget { .. }) => waiting(Waiting::DeltaDecision),
         _ => (State::Stopped, None),
     }
 }

@@ -102,6 +102,9 @@ pub enum CommandLine {
     Run(RunArgs),
     /// Like run, but refuses when the plan has never run.
     Resume(RunArgs),
+    /// Park the migration at the cutover gate (a flag file beside the plan, which a running process sees):
+    /// nothing is frozen until `resume`.
+    Postpone { plan: PathBuf },
     /// After the DNS swap: freeze the target, copy what users wrote to it back to the source, swap the record
     /// back to its recorded value and TTL, and unfreeze the source. Resumable like run.
     Rollback(RunArgs),

@@ -312,6 +312,17 @@ pub fn halt_failure(halt: &Halt, replay: &Replay) -> Option<Failure> {
     let status = replay.command("status");
     Some(match halt {
         Halt::Completed | Halt::RolledBack | Halt::UntilReached(_) => return None,
+        Halt::Parked { since, by, reason } => Failure::parked(format!(
+            "parked at the cutover gate since {since} ({reason}, {by}): nothing was frozen"
+        ))
+        .cause("the copy is complete up to the last incremental; a run that resumes refreshes it first")
+        .hint(format!("`{resume}` continues (it removes the postpone flag file); `run --yes` does not")),
+        Halt::OverBudget { predicted, budget } => Failure::user(format!(
+            "stopped at the gate: the predicted downtime users would see, {predicted}, is over cutover.max_downtime {budget}"
+        ))
+        .cause("nothing was frozen")
+        .hint(format!("later (off-hours) `{resume}` refreshes stale lanes first, and the prediction follows the last sync"))
+        .hint(format!("to freeze anyway: `{resume} --accept-delta`")),
         Halt::NothingToRollBack(phase) => Failure::user(format!(
             "nothing to roll back: the plan is at {phase}, and DNS was never swapped to the target"
         ))

@@ -25,6 +25,7 @@ use crate::cloud::port::{
 use crate::plan::checkpoint::{CHECKPOINT_SCHEMA, GuardTrip, LaneState, Rollback};
 use crate::plan::intent::{FreezeKind, changed_fields};
 use crate::plan::units::Duration;
+use crate::plan::window::{WindowState, local, next_opening, window_state};
 use crate::plan::{Checkpoint, CurrentSync, Intent, Leg, Phase, PhaseEntry, SyncRecord};
 
 /// How often to poll a file system that is being created.
@@ -59,6 +60,10 @@ pub struct RunOptions {
     pub confirm_frozen: bool,
     /// The same for the source's unfreeze at the end of a rollback.
     pub confirm_unfrozen: bool,
+    /// Park at the gate: the postpone flag file exists (the driver looks before each step).
+    pub postpone_requested: bool,
+    /// `resume`: un-park a plan parked at the gate.
+    pub unpark: bool,
 }
 
 /// What happened since the last step.
@@ -138,6 +143,17 @@ pub enum Halt {
     /// `rollback` on a plan whose DNS swap was never sent: there is nothing to roll back (`abort` is the
     /// way out before the swap).
     NothingToRollBack(Phase),
+    /// Parked at the gate (postponed): not a failure; `resume` continues.
+    Parked {
+        since: Timestamp,
+        by: String,
+        reason: String,
+    },
+    /// No cutover window is set and the predicted downtime users would see is over `cutover.max_downtime`.
+    OverBudget {
+        predicted: Duration,
+        budget: Duration,
+    },
     UntilReached(Phase),
     /// `--until PHASE` on a plan already at or past PHASE: nothing was done.
     AlreadyAt {
@@ -485,11 +501,12 @@ impl Machine<'_> {
         if self.cp.phase.is_none() {
             self.enter(Phase::Preflight);
         }
+        // Accepting the delta also accepts a predicted downtime over the budget, at the gate.
+        if self.cp.phase() <= Phase::CutoverGate && self.opts.accept_delta {
+            self.cp.delta_accepted_at = Some(self.now);
+            self.cp.delta_accepted_by = Some(self.opts.operator.clone());
+        }
         if self.cp.phase() <= Phase::IncrementalSync {
-            if self.opts.accept_delta {
-                self.cp.delta_accepted_at = Some(self.now);
-                self.cp.delta_accepted_by = Some(self.opts.operator.clone());
-            }
             self.cp.extra_incremental_runs = self
                 .cp
                 .extra_incremental_runs
@@ -1377,7 +1394,7 @@ impl Machine<'_> {
             .cp
             .refresh_round_at
             .is_some_and(|round| last.ended_at >= round);
-        (age > self.intent.sync.max_delta_age && !refreshed).then_some(age)
+        (age > self.freshness() && !refreshed).then_some(age)
     }
 
     /// While the gate or the freeze waits: a refresh in flight, an answer about one, or a lane whose delta
@@ -1495,6 +1512,12 @@ impl Machine<'_> {
                         reason: "resolvers may still cache the record's old TTL".into(),
                     });
                 }
+                if let Some(halt) = self.parked() {
+                    return Flow::Act(Action::Halt(halt));
+                }
+                if let Some(flow) = self.window_hold() {
+                    return flow;
+                }
                 let mut details = self.delta_details();
                 details.push(format!("freeze action: {:?}", self.intent.cutover.freeze).to_lowercase());
                 Flow::Act(Action::Confirm(Confirmation {
@@ -1510,9 +1533,117 @@ impl Machine<'_> {
                 self.cp.refresh_round_at = None;
                 Flow::Again
             }
-            Input::Confirmed(false) => Flow::Act(Action::Halt(Halt::Declined(ConfirmKind::Gate))),
+            Input::Confirmed(false) => {
+                // Declining is postponing: the run parks at the gate, and `resume` continues.
+                self.park("declined the cutover gate prompt");
+                Flow::Again
+            }
             other => self.unexpected(&other),
         }
+    }
+
+    /// Parks at the gate when asked to (a postpone flag file, a declined prompt), un-parks on `resume`; the
+    /// stop while parked. `--yes` and `--until` never carry a parked run past the gate.
+    fn parked(&mut self) -> Option<Halt> {
+        if self.opts.unpark
+            && let Some(since) = self.cp.parked_at.take()
+        {
+            let by = self.cp.parked_by.take().unwrap_or_default();
+            self.cp.park_reason = None;
+            self.events.push(Event::Note(format!(
+                "resumed by {}: parked at the gate since {since} by {by}",
+                self.opts.operator
+            )));
+        }
+        if self.opts.postpone_requested && !self.opts.unpark {
+            self.park("the postpone flag file exists");
+        }
+        Some(Halt::Parked {
+            since: self.cp.parked_at?,
+            by: self.cp.parked_by.clone().unwrap_or_default(),
+            reason: self.cp.park_reason.clone().unwrap_or_default(),
+        })
+    }
+
+    fn park(&mut self, reason: &str) {
+        if self.cp.parked_at.is_none() {
+            self.cp.parked_at = Some(self.now);
+            self.cp.parked_by = Some(self.opts.operator.clone());
+            self.cp.park_reason = Some(reason.to_string());
+        }
+    }
+
+    /// Holds at the gate until the cutover window is open and the predicted downtime fits both the budget
+    /// and what is left of the window, keeping the copy warm meanwhile; without a window, a prediction over
+    /// the budget stops the run (`--accept-delta` accepts it).
+    fn window_hold(&mut self) -> Option<Flow> {
+        let cutover = &self.intent.cutover;
+        let predicted = predicted_downtime(self.intent, &self.cp);
+        let over_budget = match (cutover.max_downtime, predicted) {
+            (Some(budget), Some(p)) if p > budget && self.cp.delta_accepted_at.is_none() => Some((p, budget)),
+            _ => None,
+        };
+        let Some(window) = &cutover.window else {
+            let (predicted, budget) = over_budget?;
+            return Some(Flow::Act(Action::Halt(Halt::OverBudget { predicted, budget })));
+        };
+        let (reason, reopens) = match window_state(window, self.now) {
+            WindowState::Closed { opens_at } => (
+                format!(
+                    "holding at the gate: the cutover window opens {}",
+                    local(window, opens_at)
+                ),
+                opens_at,
+            ),
+            WindowState::Open { closes_at } => {
+                let left = secs_between(self.now, closes_at);
+                let misfit = match (over_budget, predicted) {
+                    (Some((p, budget)), _) => Some(format!(
+                        "the predicted downtime {p} is over cutover.max_downtime {budget}"
+                    )),
+                    (None, Some(p)) if p > left => Some(format!(
+                        "the predicted downtime {p} does not fit the {left} left in this window"
+                    )),
+                    _ => None,
+                };
+                let misfit = misfit?;
+                let next = next_opening(window, self.now);
+                let reason = format!("{misfit}: waiting for the next window, {}", local(window, next));
+                self.events.push(Event::Note(reason.clone()));
+                (reason, next)
+            }
+        };
+        // A new keep-warm round may start once this one is over.
+        self.cp.refresh_round_at = None;
+        let warm = self.next_keep_warm().filter(|t| *t < reopens);
+        Some(Flow::Act(Action::WaitUntil {
+            at: warm.unwrap_or(reopens),
+            reason,
+        }))
+    }
+
+    /// How fresh the lanes are kept while the gate holds for a window (else `sync.max_delta_age`).
+    fn freshness(&self) -> Duration {
+        let max_age = self.intent.sync.max_delta_age;
+        let cutover = &self.intent.cutover;
+        let holding = cutover.window.is_some() && self.cp.gate_opened_at.is_none();
+        match cutover.keep_warm_interval {
+            Some(warm) if holding => warm,
+            _ => max_age,
+        }
+    }
+
+    /// When the stalest lane needs its keep-warm incremental: just past `freshness` (a lane is stale once
+    /// older than it).
+    fn next_keep_warm(&self) -> Option<Timestamp> {
+        let freshness = Duration(self.freshness().as_secs().saturating_add(1));
+        self.cp
+            .forward
+            .lanes
+            .iter()
+            .filter_map(|l| l.last_good())
+            .map(|s| after(s.ended_at, freshness))
+            .min()
     }
 
     /// The freeze: refresh a stale delta first, re-check the world (source available, record still on the

@@ -167,6 +167,8 @@ pub struct Driver<'a, P: CloudPort> {
     pub answers: Answers,
     pub assume_yes: bool,
     pub command_runner: CommandRunner,
+    /// The postpone flag file: while it exists, the run parks at the cutover gate (looked at before each step).
+    pub postpone_flag: Option<std::path::PathBuf>,
     pub observer: &'a mut dyn Observer,
     pub interrupt: Interrupt,
     pub retry: RetryPolicy,
@@ -203,6 +205,7 @@ impl<'a, P: CloudPort> Driver<'a, P> {
             answers: Answers::Nobody,
             assume_yes: false,
             command_runner: CommandRunner::Shell,
+            postpone_flag: None,
             observer,
             interrupt: Interrupt::default(),
             retry: RetryPolicy::default(),
@@ -230,6 +233,9 @@ impl<'a, P: CloudPort> Driver<'a, P> {
         let mut input = Input::Start;
         loop {
             let now = self.clock.now();
+            if let Some(flag) = &self.postpone_flag {
+                self.options.postpone_requested = flag.exists();
+            }
             let step = step(&self.intent, &self.checkpoint, input, now, &self.options);
             // Preflight is read-only and may fail on intent the operator will then fix: nothing is written
             // until it passes, so a failed preflight leaves the plan file untouched and the intent unpinned.

@@ -176,6 +176,13 @@ pub struct Checkpoint {
     pub delta_accepted_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delta_accepted_by: Option<String>,
+    /// Parked at the gate (postponed): no freeze until `resume` un-parks it. Not a failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parked_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parked_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub park_reason: Option<String>,
     /// Extra incremental runs (per lane) the operator allowed beyond `max_incremental_runs`.
     #[serde(default)]
     pub extra_incremental_runs: u32,

@@ -281,8 +281,29 @@ pub struct CutoverPolicy {
     /// How long the freeze or unfreeze command may run before it is stopped (and the run stops); default 10m.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command_timeout: Option<Duration>,
+    /// When the business allows the freeze; outside it the run holds at the gate and keeps the copy warm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<CutoverWindow>,
+    /// The downtime budget: the freeze starts only when the predicted downtime users see fits it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_downtime: Option<Duration>,
+    /// While holding for the window, an incremental on every lane whose last sync is older than this;
+    /// default `sync.max_delta_age`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_warm_interval: Option<Duration>,
     /// The delete guard: the final sync may remove at most this many files from the target before the DNS swap.
     pub max_final_deletes: u64,
+}
+
+/// Weekly openings in a time zone, each lasting `duration`: e.g. Saturday 22:00 for 4h, Asia/Tokyo.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CutoverWindow {
+    /// An IANA time zone name, e.g. "Asia/Tokyo" or "UTC".
+    pub time_zone: String,
+    /// When each opening starts: a weekday and a 24-hour local time, e.g. "Sat 22:00".
+    pub opens: Vec<String>,
+    pub duration: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -651,6 +672,21 @@ impl Intent {
                 "cutover.command_timeout",
                 format!("{timeout} is outside 1s to 1d"),
             );
+        }
+        if let Some(window) = &self.cutover.window {
+            for p in crate::plan::window::window_problems(window) {
+                problem("cutover.window", p);
+            }
+        }
+        for (name, value) in [
+            ("cutover.max_downtime", self.cutover.max_downtime),
+            ("cutover.keep_warm_interval", self.cutover.keep_warm_interval),
+        ] {
+            if let Some(d) = value
+                && (d < Duration::mins(1) || d > Duration::hours(7 * 24))
+            {
+                problem(name, format!("{d} is outside 1m to 7d"));
+            }
         }
         if self.cutover.unfreeze_command.is_some() && self.cutover.freeze != FreezeKind::Command {
             problem(

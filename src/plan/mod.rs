@@ -9,6 +9,7 @@ pub mod planner;
 pub mod render;
 pub mod run_record;
 pub mod units;
+pub mod window;
 
 pub use checkpoint::{Checkpoint, CurrentSync, LaneState, Leg, Phase, PhaseEntry, SyncRecord};
 pub use intent::Intent;

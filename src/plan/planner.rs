@@ -126,6 +126,9 @@ pub fn intent_from(env: &Environment, req: &PlanRequest) -> Option<Intent> {
             freeze_command: req.freeze_command.clone(),
             unfreeze_command: req.unfreeze_command.clone(),
             command_timeout: None,
+            window: None,
+            max_downtime: None,
+            keep_warm_interval: None,
             max_final_deletes: 100_000,
         },
         dns: Dns {

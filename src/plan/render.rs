@@ -533,6 +533,51 @@ pub fn render(intent: &Intent, header: &str) -> String {
         "# Delete guard: stop before the DNS swap if the final sync removed more files than this."
     );
     let _ = writeln!(o, "max_final_deletes = {}", cu.max_final_deletes);
+    let _ = writeln!(
+        o,
+        "# The downtime budget: freeze only when the predicted downtime users see fits it (and, with a window,\n\
+         # what is left of the window); over it, the run holds (window) or stops (no window)."
+    );
+    match &cu.max_downtime {
+        Some(d) => {
+            let _ = writeln!(o, "max_downtime = {}", q(&d.to_string()));
+        }
+        None => {
+            let _ = writeln!(o, "# max_downtime = \"30m\"");
+        }
+    }
+    let _ = writeln!(
+        o,
+        "# While holding for the window: an incremental on every lane older than this (default sync.max_delta_age)."
+    );
+    match &cu.keep_warm_interval {
+        Some(d) => {
+            let _ = writeln!(o, "keep_warm_interval = {}", q(&d.to_string()));
+        }
+        None => {
+            let _ = writeln!(o, "# keep_warm_interval = \"6h\"");
+        }
+    }
+    let _ = writeln!(
+        o,
+        "# When the business allows the freeze: weekly openings (\"Sat 22:00\") in a time zone, each lasting\n\
+         # duration. Outside it the run holds at the gate (alive, polling slowly) and keeps the copy warm."
+    );
+    match &cu.window {
+        Some(w) => {
+            let opens: Vec<String> = w.opens.iter().map(|x| q(x)).collect();
+            let _ = writeln!(o, "[cutover.window]");
+            let _ = writeln!(o, "time_zone = {}", q(&w.time_zone));
+            let _ = writeln!(o, "opens = [{}]", opens.join(", "));
+            let _ = writeln!(o, "duration = {}", q(&w.duration.to_string()));
+        }
+        None => {
+            let _ = writeln!(
+                o,
+                "# [cutover.window]\n# time_zone = \"Asia/Tokyo\"\n# opens = [\"Sat 22:00\"]\n# duration = \"4h\""
+            );
+        }
+    }
 
     let d = &intent.dns;
     let _ = writeln!(

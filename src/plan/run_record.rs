@@ -76,6 +76,8 @@ pub enum Waiting {
     RollbackConfirmation,
     /// A person unfreezes the source at the end of a rollback and confirms it.
     ManualUnfreeze,
+    /// Parked at the gate (postponed): `resume` continues.
+    Resume,
 }
 
 impl Waiting {
@@ -94,6 +96,7 @@ impl Waiting {
             Waiting::SkippedAcceptance => "the skipped files to be closed, or accepted",
             Waiting::RollbackConfirmation => "the confirmation to roll back to the source",
             Waiting::ManualUnfreeze => "a person to unfreeze the source and confirm it",
+            Waiting::Resume => "`resume`: the migration is parked at the cutover gate",
         }
     }
 }
