@@ -27,16 +27,43 @@ pub fn resolve(path: &Path) -> PathBuf {
     current
 }
 
-/// Writes a file so that a reader sees the old or the new content, never a mix (invariant 4).
+/// What a write must survive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// A power loss too: the file and its directory are fsynced (the plan: its checkpoint is the migration's
+    /// memory).
+    PowerLoss,
+    /// The writer's crash (SIGKILL): the renamed file is in the page cache. For the simulator's world, which
+    /// stands in for the cloud and is written on every call: fsyncing it made rehearsals I/O-bound.
+    ProcessCrash,
+}
+
+/// Writes a file so that a reader sees the old or the new content, never a mix (invariant 4), durably.
 ///
 /// A symlink is followed: its target is replaced, the link stays. The file keeps its permissions.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    write_atomically_with(path, bytes, Durability::PowerLoss)
+}
+
+/// [`write_atomically`] with the durability the file needs.
+pub fn write_atomically_with(path: &Path, bytes: &[u8], durability: Durability) -> Result<(), Failure> {
     let real = resolve(path);
     let permissions = std::fs::metadata(&real).ok().map(|m| m.permissions());
-    let mut file =
-        atomic_write_file::AtomicWriteFile::open(&real).map_err(|e| io_failure("write", path, e))?;
-    file.write_all(bytes).map_err(|e| io_failure("write", path, e))?;
-    file.commit().map_err(|e| io_failure("write", path, e))?;
+    match durability {
+        Durability::PowerLoss => {
+            let mut file = atomic_write_file::AtomicWriteFile::open(&real)
+                .map_err(|e| io_failure("write", path, e))?;
+            file.write_all(bytes).map_err(|e| io_failure("write", path, e))?;
+            file.commit().map_err(|e| io_failure("write", path, e))?;
+        }
+        Durability::ProcessCrash => {
+            let mut name = real.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+            name.push(format!(".tmp-{}", std::process::id()));
+            let temp = real.with_file_name(name);
+            std::fs::write(&temp, bytes).map_err(|e| io_failure("write", &temp, e))?;
+            std::fs::rename(&temp, &real).map_err(|e| io_failure("replace", path, e))?;
+        }
+    }
     if let Some(permissions) = permissions
         && std::fs::metadata(&real).is_ok_and(|m| m.permissions() != permissions)
     {

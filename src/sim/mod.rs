@@ -30,7 +30,7 @@ use crate::cloud::port::{
 };
 use crate::engine::clock::Clock;
 use crate::error::{Failure, io_failure};
-use crate::files::{FileLock, write_atomically};
+use crate::files::{Durability, FileLock, write_atomically_with};
 
 /// How a persisted world's clock runs (`--sim-speed`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -780,7 +780,7 @@ pub fn load_world(path: &Path) -> Result<World, Failure> {
 
 pub fn save_world(path: &Path, world: &World) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(world).expect("worlds serialise");
-    write_atomically(path, text.as_bytes())
+    write_atomically_with(path, text.as_bytes(), Durability::ProcessCrash)
 }
 
 /// The world and its derived state as `sim show` prints it.
