@@ -51,8 +51,8 @@ pub fn write_atomically_with(path: &Path, bytes: &[u8], durability: Durability) 
     let permissions = std::fs::metadata(&real).ok().map(|m| m.permissions());
     match durability {
         Durability::PowerLoss => {
-            let mut file = atomic_write_file::AtomicWriteFile::open(&real)
-                .map_err(|e| io_failure("write", path, e))?;
+            let mut file =
+                atomic_write_file::AtomicWriteFile::open(&real).map_err(|e| io_failure("write", path, e))?;
             file.write_all(bytes).map_err(|e| io_failure("write", path, e))?;
             file.commit().map_err(|e| io_failure("write", path, e))?;
         }

@@ -1710,3 +1710,64 @@ fn postpone_parks_the_run_at_the_gate_with_its_own_exit_code_and_resume_continue
     );
     assert_eq!(s.world_json()["accounting"]["writes_lost_at_swap"], 0);
 }
+
+#[test]
+fn the_event_hook_hears_every_phase_the_gate_and_the_end_and_a_failing_hook_is_not_fatal() {
+    let s = Setup::new();
+    let plan = s.read("plan.toml");
+    let hook = "[hooks]\non_event = \"cat >> events.jsonl; echo >> events.jsonl; exit 3\"\n";
+    let marker = plan.find("\n# Event hook").expect("the plan documents the hook");
+    std::fs::write(
+        s.path("plan.toml"),
+        format!("{}\n{hook}{}", &plan[..marker], &plan[marker..]),
+    )
+    .unwrap();
+    let out = s.run(&["--sim-speed", "max", "run", "plan.toml", "--yes"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a failing hook is not fatal: {}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stderr).contains("event hook failed"),
+        "and it is logged"
+    );
+    let events: Vec<serde_json::Value> = s
+        .read("events.jsonl")
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    let phases: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "phase_entered")
+        .map(|e| e["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            "preflight",
+            "create_target",
+            "wait_target",
+            "prepare_transfer",
+            "initial_sync",
+            "lower_ttl",
+            "incremental_sync",
+            "cutover_gate",
+            "freeze",
+            "final_sync",
+            "dns_swap",
+            "dns_wait",
+            "complete"
+        ]
+    );
+    assert!(kinds.contains(&"gate"), "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&"completed"), "{kinds:?}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e["plan_id"] == "fxm-cli" && e["at"].is_string())
+    );
+}

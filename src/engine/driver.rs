@@ -16,6 +16,7 @@ use crate::cloud::port::{CloudError, CloudPort, Command, ErrorClass, Response};
 use crate::core::lane::secs_between;
 use crate::core::{Action, ConfirmKind, Confirmation, Event, Halt, Input, OperatorCommand, RunOptions, step};
 use crate::engine::clock::Clock;
+use crate::engine::hooks;
 use crate::error::Failure;
 use crate::plan::file::PlanFile;
 use crate::plan::units::Duration;
@@ -228,8 +229,42 @@ impl<'a, P: CloudPort> Driver<'a, P> {
         self.boundaries
     }
 
-    /// Runs until the core halts, an interrupt, or a confirmation nobody can give.
+    /// Runs until the core halts, an interrupt, or a confirmation nobody can give; tells the event hook how
+    /// it ended.
     pub async fn drive(&mut self) -> Result<Outcome, Failure> {
+        let outcome = self.drive_steps().await;
+        if let Ok(outcome) = &outcome
+            && let Some((event, detail)) = hooks::outcome_event(outcome)
+        {
+            self.hook(event, detail).await;
+        }
+        outcome
+    }
+
+    /// Runs the plan's event hook, if any (not in dry runs); a failure is logged, never fatal.
+    async fn hook(&mut self, event: &'static str, detail: String) {
+        let Some(hooks) = self.intent.hooks.clone() else {
+            return;
+        };
+        if self.command_runner == CommandRunner::Pretend {
+            return;
+        }
+        let event = hooks::HookEvent {
+            plan_id: self.intent.migration.id.clone(),
+            event,
+            phase: self.checkpoint.phase(),
+            at: self.clock.now(),
+            detail,
+        };
+        if let Err(error) = hooks::fire(&hooks, &event).await {
+            tracing::warn!(
+                "the event hook failed on {} (the migration goes on): {error}",
+                event.event
+            );
+        }
+    }
+
+    async fn drive_steps(&mut self) -> Result<Outcome, Failure> {
         let mut input = Input::Start;
         loop {
             let now = self.clock.now();
@@ -256,6 +291,9 @@ impl<'a, P: CloudPort> Driver<'a, P> {
                 self.observer.event(event, &self.checkpoint, now);
             }
             self.observer.action(&step.action, &self.checkpoint, now);
+            for (event, detail) in hooks::step_events(&step.events, &step.action) {
+                self.hook(event, detail).await;
+            }
             if let Action::Halt(halt) = step.action {
                 return Ok(Outcome::Halted(halt));
             }
@@ -385,42 +423,7 @@ impl<'a, P: CloudPort> Driver<'a, P> {
         if self.command_runner == CommandRunner::Pretend {
             return Ok(());
         }
-        let command = &operator.command;
-        let child = tokio::process::Command::new("sh")
-            .arg("-c")
-            .arg(command)
-            .envs(operator.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("could not start `{command}`: {e}"))?;
-        let limit = std::time::Duration::from_secs(operator.timeout.as_secs());
-        let output = match tokio::time::timeout(limit, child.wait_with_output()).await {
-            Ok(output) => output.map_err(|e| format!("`{command}` could not be waited for: {e}"))?,
-            Err(_) => {
-                return Err(format!(
-                    "`{command}` did not finish within {} (cutover.command_timeout) and was stopped: what it \
-                     did is unknown",
-                    operator.timeout
-                ));
-            }
-        };
-        if output.status.success() {
-            return Ok(());
-        }
-        let mut tail: Vec<String> = String::from_utf8_lossy(&output.stderr)
-            .lines()
-            .chain(String::from_utf8_lossy(&output.stdout).lines())
-            .map(str::to_string)
-            .collect();
-        let keep = tail.len().saturating_sub(5);
-        tail.drain(..keep);
-        Err(format!(
-            "`{command}` exited with {}{}",
-            output.status,
-            tail.iter().map(|l| format!("\n  {l}")).collect::<String>()
-        ))
+        let context = "cutover.command_timeout";
+        super::shell::run_shell(&operator.command, &operator.env, None, operator.timeout, context).await
     }
 }

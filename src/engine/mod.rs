@@ -5,3 +5,5 @@
 pub mod clock;
 pub mod driver;
 pub mod dry_run;
+pub mod hooks;
+pub mod shell;

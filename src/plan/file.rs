@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::checkpoint::Checkpoint;
 use super::intent::{
-    CutoverPolicy, Dns, Intent, Migration, Problem, SCHEMA_VERSION, Source, SyncPolicy, Target, Transfer,
-    changed_fields,
+    CutoverPolicy, Dns, Hooks, Intent, Migration, Problem, SCHEMA_VERSION, Source, SyncPolicy, Target,
+    Transfer, changed_fields,
 };
 use crate::error::Failure;
 use crate::files::{FileLock, resolve, write_atomically};
@@ -55,6 +55,8 @@ struct Document {
     sync: SyncPolicy,
     cutover: CutoverPolicy,
     dns: Dns,
+    #[serde(default)]
+    hooks: Option<Hooks>,
     #[serde(default)]
     checkpoint: Option<Checkpoint>,
 }
@@ -234,6 +236,7 @@ pub fn parse(text: &str) -> Result<(Intent, Checkpoint), Failure> {
         sync: doc.sync,
         cutover: doc.cutover,
         dns: doc.dns,
+        hooks: doc.hooks,
     };
     let problems = intent.problems();
     if !problems.is_empty() {

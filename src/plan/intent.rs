@@ -28,6 +28,20 @@ pub struct Intent {
     pub sync: SyncPolicy,
     pub cutover: CutoverPolicy,
     pub dns: Dns,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<Hooks>,
+}
+
+/// Commands told about the migration's events (`[hooks]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hooks {
+    /// Run with one JSON event on stdin for every phase change, the gate, every stop and the end; a failure is
+    /// logged, never fatal.
+    pub on_event: String,
+    /// How long the hook may run (1s–10m, default 30s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -672,6 +686,19 @@ impl Intent {
                 "cutover.command_timeout",
                 format!("{timeout} is outside 1s to 1d"),
             );
+        }
+        if let Some(hooks) = &self.hooks {
+            if hooks.on_event.trim().is_empty() {
+                problem(
+                    "hooks.on_event",
+                    "is empty: remove [hooks] or name a command".into(),
+                );
+            }
+            if let Some(t) = hooks.timeout
+                && (t < Duration::secs(1) || t > Duration::mins(10))
+            {
+                problem("hooks.timeout", format!("{t} is outside 1s to 10m"));
+            }
         }
         if let Some(window) = &self.cutover.window {
             for p in crate::plan::window::window_problems(window) {

@@ -136,6 +136,7 @@ pub fn intent_from(env: &Environment, req: &PlanRequest) -> Option<Intent> {
             record_name: req.record_name.clone(),
             ttl: req.ttl,
         },
+        hooks: None,
     })
 }
 

@@ -596,6 +596,25 @@ pub fn render(intent: &Intent, header: &str) -> String {
         "# Seconds. Lower the record's TTL to this at least one old TTL before the cutover."
     );
     let _ = writeln!(o, "ttl = {}", d.ttl);
+    let _ = writeln!(
+        o,
+        "\n# Event hook (optional): run with one JSON event on stdin (plan_id, event, phase, at, detail) for every\n\
+         # phase change, the cutover gate, every stop and the end. A failing hook is logged, never fatal."
+    );
+    match &intent.hooks {
+        Some(h) => {
+            let _ = writeln!(o, "[hooks]\non_event = {}", q(&h.on_event));
+            if let Some(t) = &h.timeout {
+                let _ = writeln!(o, "timeout = {}", q(&t.to_string()));
+            }
+        }
+        None => {
+            let _ = writeln!(
+                o,
+                "# [hooks]\n# on_event = \"curl -s -H 'Content-Type: application/json' --data-binary @- https://chat.example.com/hook\"\n# timeout = \"30s\""
+            );
+        }
+    }
     let _ = writeln!(o, "\n{CHECKPOINT_MARKER}");
     o
 }
