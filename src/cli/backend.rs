@@ -68,4 +68,11 @@ impl CloudPort for AnyPort {
             AnyPort::Aws(aws) => aws.execute(command).await,
         }
     }
+
+    fn settle(&mut self) -> Result<(), CloudError> {
+        match self {
+            AnyPort::Sim(sim) => sim.settle(),
+            AnyPort::Aws(aws) => aws.settle(),
+        }
+    }
 }

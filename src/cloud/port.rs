@@ -428,4 +428,10 @@ impl std::error::Error for CloudError {}
 #[allow(async_fn_in_trait)]
 pub trait CloudPort {
     async fn execute(&mut self, command: &Command) -> Result<Response, CloudError>;
+
+    /// Called before the driver writes a checkpoint: an adapter that keeps state of its own (the simulator's
+    /// world) makes what the checkpoint is about to rely on as durable as the checkpoint. AWS needs nothing.
+    fn settle(&mut self) -> Result<(), CloudError> {
+        Ok(())
+    }
 }

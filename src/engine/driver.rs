@@ -278,6 +278,10 @@ impl<'a, P: CloudPort> Driver<'a, P> {
             let worth_saving =
                 step.checkpoint.phase() != Phase::Preflight && !step.checkpoint.same_decisions(&self.saved);
             if worth_saving {
+                self.port.settle().map_err(|e| {
+                    Failure::internal("the cloud's state could not be written before the checkpoint")
+                        .cause(e.to_string())
+                })?;
                 self.store.save(&step.checkpoint)?;
                 self.saved = step.checkpoint.clone();
                 self.checkpoint = step.checkpoint;

@@ -74,6 +74,9 @@ pub struct SimPort {
     lost_response: Option<CloudError>,
     /// Set by the fault preamble of one call: files the execution it starts skips.
     skip_files: u64,
+    /// Calls that only observed (and counted) since the world was last written: written before the next
+    /// checkpoint, the next change, or when the port is dropped.
+    unwritten: bool,
 }
 
 /// An exclusive lock on a world file, held while a process may write it (released when dropped or when the
@@ -134,6 +137,7 @@ impl SimPort {
             read_only: false,
             lost_response: None,
             skip_files: 0,
+            unwritten: false,
         }
     }
 
@@ -172,6 +176,7 @@ impl SimPort {
             read_only: true,
             lost_response: None,
             skip_files: 0,
+            unwritten: false,
         })
     }
 
@@ -204,6 +209,7 @@ impl SimPort {
             read_only: false,
             lost_response: None,
             skip_files: 0,
+            unwritten: false,
         };
         port.persist()
             .map_err(|e| Failure::internal("cannot write the simulated world").cause(e))?;
@@ -221,6 +227,7 @@ impl SimPort {
             read_only: false,
             lost_response: None,
             skip_files: 0,
+            unwritten: false,
         }
     }
 
@@ -695,16 +702,40 @@ impl SimPort {
 }
 
 impl CloudPort for SimPort {
+    /// Every call that changes the world (or a fault rule's count) is written before its answer; a call that
+    /// only observed is written with the next one, or before the next checkpoint (`settle`). A rehearsal
+    /// writes its world a few hundred times instead of thousands; a process killed between a read and the
+    /// next write loses only that read's counts, never a clock a checkpoint relies on.
     async fn execute(&mut self, command: &Command) -> Result<Response, CloudError> {
         let now = self.now();
         self.world.last_seen = now;
+        let faults_before: Vec<u64> = self.world.faults.iter().map(|f| f.seen).collect();
         let result = self.handle(command, now);
-        self.persist()?;
+        let faults_after: Vec<u64> = self.world.faults.iter().map(|f| f.seen).collect();
+        self.unwritten = true;
+        if command.is_mutating() || self.lost_response.is_some() || faults_before != faults_after {
+            self.settle()?;
+        }
         // Fault `lost_response`: the call was carried out (and persisted), its answer never arrives.
         match self.lost_response.take() {
             Some(lost) => Err(lost),
             None => result,
         }
+    }
+
+    fn settle(&mut self) -> Result<(), CloudError> {
+        if self.unwritten && !self.read_only {
+            self.persist()?;
+            self.unwritten = false;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SimPort {
+    /// The last observations are written when the process ends normally (a killed one loses only them).
+    fn drop(&mut self) {
+        let _ = self.settle();
     }
 }
 
