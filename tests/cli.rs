@@ -1652,6 +1652,8 @@ fn a_manual_freeze_is_confirmed_with_confirm_frozen_never_with_yes_and_who_is_re
         stderr.contains("--confirm-frozen"),
         "the hint names the flag: {stderr}"
     );
+    let prompt = &stderr[stderr.find("Error:").expect("an error block")..];
+    insta::assert_snapshot!("manual_freeze_without_a_terminal", prompt);
     assert_eq!(
         s.world_json()["accounting"]["writes_during_freeze"],
         serde_json::Value::Null

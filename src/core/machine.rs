@@ -1669,12 +1669,12 @@ impl Machine<'_> {
                 }
                 self.cp.freeze_requested_at.get_or_insert(self.now);
                 let source = self.intent.source.file_system_id.clone();
-                Flow::Act(self.operator_action(
-                    OperatorAct::Freeze,
-                    &source,
-                    command_may_have_run,
-                    self.delta_details(),
-                ))
+                // A Single-AZ file system's remote management endpoint is its DNS name.
+                let mut details = self.delta_details();
+                details.extend(manual_freeze_steps(
+                    env.source.as_ref().map(|s| s.dns_name.as_str()),
+                ));
+                Flow::Act(self.operator_action(OperatorAct::Freeze, &source, command_may_have_run, details))
             }
             input => match OperatorAnswer::of(&input) {
                 Some(OperatorAnswer::Done) => {
@@ -1763,10 +1763,9 @@ impl Machine<'_> {
                 timeout: cutover.command_timeout.unwrap_or(DEFAULT_COMMAND_TIMEOUT),
             }),
             (None, OperatorAct::Freeze) => {
-                details.extend([
-                    "make the shares read-only for users (keep the DataSync user's access), then".into(),
-                    "close open sessions and files (Close-FSxSmbSession, Close-FSxSmbOpenFile)".into(),
-                ]);
+                if !details.iter().any(|d| d.contains("FSxRemoteAdmin")) {
+                    details.extend(manual_freeze_steps(None));
+                }
                 Action::Confirm(Confirmation {
                     kind: ConfirmKind::ManualFreeze,
                     question: format!(
@@ -2376,6 +2375,25 @@ impl Machine<'_> {
             },
         }
     }
+}
+
+/// What a person does for a manual freeze, and what each answer leads to: against `endpoint` (the file
+/// system's remote management endpoint) when known.
+fn manual_freeze_steps(endpoint: Option<&str>) -> Vec<String> {
+    let endpoint = endpoint.unwrap_or("<its WindowsConfiguration.RemoteAdministrationEndpoint>");
+    vec![
+        format!(
+            "on a domain-joined Windows host, as an FSx administrator (TCP 5985 open to {endpoint}): \
+             Invoke-Command -ComputerName {endpoint} -ConfigurationName FSxRemoteAdmin -ScriptBlock {{ \
+             Get-FSxSmbShare; Revoke-FSxSmbShareAccess -Name <share> -AccountName <users> -Force; \
+             Grant-FSxSmbShareAccess -Name <share> -AccountName <users> -AccessRight Read -Force; \
+             Get-FSxSmbSession | Close-FSxSmbSession -Force; Get-FSxSmbOpenFile | Close-FSxSmbOpenFile -Force }}"
+        ),
+        "keep the DataSync user's and the administrators' access; note the permissions you changed (to undo them)"
+            .into(),
+        "yes: fsx-migrate tags it frozen and runs the last copy from it (the final or the reverse sync)".into(),
+        "no: nothing after the freeze happens; `resume` asks again".into(),
+    ]
 }
 
 /// Another plan's resources for the same source, as problems naming them (one migration per source).
