@@ -42,6 +42,8 @@ pub struct PlanFile {
     pub checkpoint: Checkpoint,
     /// The file itself, symlinks resolved at load: checkpoints are written there.
     real_path: PathBuf,
+    /// The text this process last wrote, checked when written: the same text on disk needs no new parse.
+    last_written: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -89,6 +91,7 @@ impl PlanFile {
             real_path: resolve(path),
             intent,
             checkpoint,
+            last_written: None,
         })
     }
 
@@ -98,9 +101,44 @@ impl PlanFile {
     /// or another plan moved over it), or when the new text would not parse back to the same intent and
     /// checkpoint.
     pub fn save_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<(), Failure> {
-        let shown = self.path.display();
         let text = read_plan_text(&self.real_path)?;
-        let (on_disk, _) = parse(&text).map_err(|f| {
+        if self.last_written.as_deref() != Some(text.as_str()) {
+            self.check_on_disk_intent(&text)?;
+        }
+        let new_text = with_checkpoint(&text, checkpoint);
+        let expected = if checkpoint.has_started() {
+            checkpoint.clone()
+        } else {
+            Checkpoint::default()
+        };
+        match parse(&new_text) {
+            Ok((intent, written)) if intent == self.intent && written == expected => {}
+            other => {
+                let cause = match other {
+                    Ok(_) => "it parses to another intent or checkpoint".to_string(),
+                    Err(f) => f.message,
+                };
+                return Err(Failure::internal(format!(
+                    "the new checkpoint of {} does not read back as written; the plan file was left untouched",
+                    self.path.display()
+                ))
+                .cause(cause)
+                .hint(format!(
+                    "check that the marker line is in the file exactly once, on a line of its own, and that \
+                     the intent above it holds no [checkpoint] table:\n{CHECKPOINT_MARKER}"
+                )));
+            }
+        }
+        write_atomically(&self.real_path, new_text.as_bytes())?;
+        self.checkpoint = checkpoint.clone();
+        self.last_written = Some(new_text);
+        Ok(())
+    }
+
+    /// Refuses a file on disk that no longer loads or holds another intent than this run's.
+    fn check_on_disk_intent(&self, text: &str) -> Result<(), Failure> {
+        let shown = self.path.display();
+        let (on_disk, _) = parse(text).map_err(|f| {
             Failure::user(format!(
                 "{shown} changed during the run and no longer loads; the checkpoint was not written"
             ))
@@ -128,31 +166,6 @@ impl PlanFile {
                  the checkpoint of the last step that was written",
             ));
         }
-        let new_text = with_checkpoint(&text, checkpoint);
-        let expected = if checkpoint.has_started() {
-            checkpoint.clone()
-        } else {
-            Checkpoint::default()
-        };
-        match parse(&new_text) {
-            Ok((intent, written)) if intent == self.intent && written == expected => {}
-            other => {
-                let cause = match other {
-                    Ok(_) => "it parses to another intent or checkpoint".to_string(),
-                    Err(f) => f.message,
-                };
-                return Err(Failure::internal(format!(
-                    "the new checkpoint of {shown} does not read back as written; the plan file was left untouched"
-                ))
-                .cause(cause)
-                .hint(format!(
-                    "check that the marker line is in the file exactly once, on a line of its own, and that \
-                     the intent above it holds no [checkpoint] table:\n{CHECKPOINT_MARKER}"
-                )));
-            }
-        }
-        write_atomically(&self.real_path, new_text.as_bytes())?;
-        self.checkpoint = checkpoint.clone();
         Ok(())
     }
 }

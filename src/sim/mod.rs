@@ -211,7 +211,7 @@ impl SimPort {
             skip_files: 0,
             unwritten: false,
         };
-        port.persist()
+        port.persist(Layout::Readable)
             .map_err(|e| Failure::internal("cannot write the simulated world").cause(e))?;
         Ok(port)
     }
@@ -249,7 +249,7 @@ impl SimPort {
         self.world.anchor_real = None;
         self.world.speed = 1.0;
         self.world.event_time = false;
-        let _ = self.persist();
+        let _ = self.persist(Layout::Readable);
     }
 
     pub fn clock(&self) -> Clock {
@@ -261,9 +261,10 @@ impl SimPort {
         self.clock.now().max(self.world.last_seen)
     }
 
-    fn persist(&self) -> Result<(), CloudError> {
+    fn persist(&self, layout: Layout) -> Result<(), CloudError> {
         let Some(path) = &self.path else { return Ok(()) };
-        save_world(path, &self.world).map_err(|f| rejected("simulator", "SimulatorIoError", f.to_string()))
+        write_world(path, &self.world, layout)
+            .map_err(|f| rejected("simulator", "SimulatorIoError", f.to_string()))
     }
 
     fn handle(&mut self, command: &Command, now: Timestamp) -> Result<Response, CloudError> {
@@ -725,7 +726,7 @@ impl CloudPort for SimPort {
 
     fn settle(&mut self) -> Result<(), CloudError> {
         if self.unwritten && !self.read_only {
-            self.persist()?;
+            self.persist(Layout::Compact)?;
             self.unwritten = false;
         }
         Ok(())
@@ -733,9 +734,12 @@ impl CloudPort for SimPort {
 }
 
 impl Drop for SimPort {
-    /// The last observations are written when the process ends normally (a killed one loses only them).
+    /// The last observations are written when the process ends normally (a killed one loses only them),
+    /// indented for whoever reads the file next.
     fn drop(&mut self) {
-        let _ = self.settle();
+        if self.path.is_some() && !self.read_only {
+            let _ = self.persist(Layout::Readable);
+        }
     }
 }
 
@@ -809,8 +813,23 @@ pub fn load_world(path: &Path) -> Result<World, Failure> {
     Ok(world)
 }
 
+/// How a world file is laid out: indented for people where a process leaves it, compact while one runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    Readable,
+    Compact,
+}
+
 pub fn save_world(path: &Path, world: &World) -> Result<(), Failure> {
-    let text = serde_json::to_string_pretty(world).expect("worlds serialise");
+    write_world(path, world, Layout::Readable)
+}
+
+fn write_world(path: &Path, world: &World, layout: Layout) -> Result<(), Failure> {
+    let text = match layout {
+        Layout::Readable => serde_json::to_string_pretty(world),
+        Layout::Compact => serde_json::to_string(world),
+    }
+    .expect("worlds serialise");
     write_atomically_with(path, text.as_bytes(), Durability::ProcessCrash)
 }
 
