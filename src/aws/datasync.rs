@@ -336,7 +336,11 @@ pub async fn find_execution(
         .map(str::to_string)
         .collect();
     let mut candidates = Vec::with_capacity(unknown.len());
-    for arn in unknown {
+    for (i, arn) in unknown.into_iter().enumerate() {
+        // No operation more than once a second, also inside one lookup.
+        if i > 0 {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
         let info = describe_execution(client, &arn).await?;
         candidates.push(ExecutionCandidate {
             tags: tags_of(client, &arn).await?,

@@ -674,9 +674,12 @@ async fn find_execution_describes_the_newest_unknown_executions_newest_first_acr
         task_arn: TASK.into(),
         known: vec![execution(1), execution(7)],
     };
+    let began = std::time::Instant::now();
     let Ok(Response::ExecutionCandidates(candidates)) = port.execute(&command).await else {
         panic!("candidates")
     };
+    // Five describes, never two in one second (a lower bound: it cannot flake).
+    assert!(began.elapsed() >= std::time::Duration::from_secs(4), "{:?}", began.elapsed());
 
     let candidate = |n: u32, status: ExecutionStatus, started_at: Option<u32>| ExecutionCandidate {
         arn: execution(n),
