@@ -153,13 +153,68 @@ fn watching_initial() -> CurrentSync {
 }
 
 #[test]
-fn a_first_start_pins_the_intent_and_inspects_the_environment() {
+fn a_first_start_inspects_the_environment_and_the_billable_yes_pins_the_intent() {
     let i = intent();
     let s = step(&i, &Checkpoint::default(), Input::Start, t0(), &opts());
     assert_eq!(s.checkpoint.phase, Some(Phase::Preflight));
     assert_eq!(s.checkpoint.runs, 1);
-    assert_eq!(s.checkpoint.intent_sha256, Some(i.sha256()));
+    assert_eq!(
+        s.checkpoint.intent_sha256, None,
+        "nothing approved yet: the plan may still be edited"
+    );
     assert!(matches!(s.action, Action::Call(Command::Inspect(_))));
+
+    let mut cp = at(&i, Phase::CreateTarget);
+    (cp.billable_confirmed_at, cp.intent_sha256, cp.intent_at_start) = (None, None, None);
+    let declined = step(&i, &cp, Input::Confirmed(false), t0(), &opts());
+    assert!(matches!(
+        declined.action,
+        Action::Halt(Halt::Declined(ConfirmKind::Billable))
+    ));
+    assert_eq!(
+        declined.checkpoint.intent_sha256, None,
+        "a declined prompt pins nothing"
+    );
+    let approved = step(&i, &cp, Input::Confirmed(true), t0(), &opts());
+    assert_eq!(approved.checkpoint.intent_sha256, Some(i.sha256()));
+}
+
+#[test]
+fn settings_that_change_no_resource_may_be_edited_mid_run_and_are_named() {
+    let i = intent();
+    let cp = at(&i, Phase::IncrementalSync);
+    let mut edited = i.clone();
+    edited.sync.poll_interval = fsx_migrate::plan::units::Duration::mins(2);
+    edited.cutover.max_downtime = Some(fsx_migrate::plan::units::Duration::mins(20));
+    let s = step(&edited, &cp, Input::Start, t0(), &opts());
+    assert!(!matches!(s.action, Action::Halt(_)), "{:?}", s.action);
+    let notes: Vec<&String> = s
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Note(n) if n.starts_with("picked up") => Some(n),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(
+        notes.iter().any(|n| n.contains("sync.poll_interval")),
+        "{notes:?}"
+    );
+    assert_eq!(
+        s.checkpoint.intent_sha256,
+        Some(edited.sha256()),
+        "the edit is the new pin"
+    );
+    // A resource's description still may not change.
+    let mut resource = edited.clone();
+    resource.transfer.smb_user = "someone-else".into();
+    let s = step(&resource, &s.checkpoint, Input::Start, t0(), &opts());
+    assert!(
+        matches!(s.action, Action::Halt(Halt::IntentChanged(_))),
+        "{:?}",
+        s.action
+    );
 }
 
 #[test]

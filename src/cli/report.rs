@@ -338,7 +338,7 @@ pub fn halt_failure(halt: &Halt, replay: &Replay) -> Option<Failure> {
             for field in fields {
                 f = f.cause(field);
             }
-            f.hint("undo the edits above: the intent is frozen once a run has started")
+            f.hint("undo the edits above: what describes resources is frozen once billable work was approved ([sync], [cutover] and [hooks] may change)")
                 .hint("to migrate with different settings, write a new plan with `fsx-migrate plan`")
         }
         Halt::PreflightFailed(findings) => {

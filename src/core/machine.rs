@@ -467,12 +467,22 @@ impl Machine<'_> {
     /// and record operator decisions.
     fn begin_run(&mut self) -> Option<Halt> {
         let hash = self.intent.sha256();
-        match &self.cp.intent_sha256 {
-            Some(pinned) if *pinned != hash => {
-                let before = self.cp.intent_at_start.clone().unwrap_or_default();
-                return Some(Halt::IntentChanged(changed_fields(&before, self.intent)));
+        if let Some(pinned) = &self.cp.intent_sha256
+            && *pinned != hash
+        {
+            let before = self.cp.intent_at_start.clone().unwrap_or_default();
+            let (live, frozen): (Vec<String>, Vec<String>) = changed_fields(&before, self.intent)
+                .into_iter()
+                .partition(|field| is_live_editable(field));
+            if !frozen.is_empty() {
+                return Some(Halt::IntentChanged(frozen));
             }
-            _ => {}
+            // Settings that change no resource (thresholds, polling, the window, the hooks): taken as edited.
+            for field in live {
+                self.events
+                    .push(Event::Note(format!("picked up the plan's new {field}")));
+            }
+            self.pin_intent();
         }
         // `--until` a phase the plan already reached: stop before doing anything, and say where it stands.
         if let Some(until) = self.opts.until
@@ -484,9 +494,9 @@ impl Machine<'_> {
             });
         }
         self.cp.schema = CHECKPOINT_SCHEMA;
-        if self.cp.intent_sha256.is_none() {
-            self.cp.intent_sha256 = Some(hash);
-            self.cp.intent_at_start = Some(self.intent.canonical_json());
+        // The intent is pinned once the operator approved billable work (a declined prompt pins nothing).
+        if self.cp.intent_sha256.is_none() && self.cp.billable_confirmed_at.is_some() {
+            self.pin_intent();
         }
         self.cp.runs = self.cp.runs.saturating_add(1);
         // `rollback` needs a swap to undo; before it, `abort` is the way out.
@@ -514,6 +524,12 @@ impl Machine<'_> {
         }
         self.record_acceptances();
         None
+    }
+
+    /// Records the intent the run drives: later edits of what describes resources stop the run.
+    fn pin_intent(&mut self) {
+        self.cp.intent_sha256 = Some(self.intent.sha256());
+        self.cp.intent_at_start = Some(self.intent.canonical_json());
     }
 
     /// `--accept-deletes` and `--accept-skipped` accept a guard that tripped, recorded with who and when.
@@ -650,6 +666,7 @@ impl Machine<'_> {
             Input::Confirmed(true) => {
                 self.cp.billable_confirmed_at = Some(self.now);
                 self.cp.billable_confirmed_by = Some(self.opts.operator.clone());
+                self.pin_intent();
                 Flow::Again
             }
             Input::Confirmed(false) => Flow::Act(Action::Halt(Halt::Declined(ConfirmKind::Billable))),
@@ -2394,6 +2411,15 @@ fn manual_freeze_steps(endpoint: Option<&str>) -> Vec<String> {
         "yes: fsx-migrate tags it frozen and runs the last copy from it (the final or the reverse sync)".into(),
         "no: nothing after the freeze happens; `resume` asks again".into(),
     ]
+}
+
+/// Whether a changed intent field (as [`changed_fields`] names it) may change while a migration runs: the
+/// `[sync]`, `[cutover]` and `[hooks]` sections change no resource (thresholds, polling, the freeze action,
+/// the window and budget, the hooks). Everything else describes resources and stays as the run started.
+fn is_live_editable(field: &str) -> bool {
+    ["sync.", "cutover.", "hooks"]
+        .iter()
+        .any(|section| field.starts_with(section))
 }
 
 /// Another plan's resources for the same source, as problems naming them (one migration per source).

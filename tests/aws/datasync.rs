@@ -679,7 +679,11 @@ async fn find_execution_describes_the_newest_unknown_executions_newest_first_acr
         panic!("candidates")
     };
     // Five describes, never two in one second (a lower bound: it cannot flake).
-    assert!(began.elapsed() >= std::time::Duration::from_secs(4), "{:?}", began.elapsed());
+    assert!(
+        began.elapsed() >= std::time::Duration::from_secs(4),
+        "{:?}",
+        began.elapsed()
+    );
 
     let candidate = |n: u32, status: ExecutionStatus, started_at: Option<u32>| ExecutionCandidate {
         arn: execution(n),
