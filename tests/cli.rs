@@ -1469,6 +1469,15 @@ fn rollback_after_a_day_on_the_target_copies_it_back_swaps_back_and_loses_nothin
     let frozen_tag = &w["source"]["settings"]["tags"]["fsx-migrate:frozen-by"];
     assert!(frozen_tag.is_null(), "the source is unfrozen: {frozen_tag}");
 
+    // The evidence report tells the rollback too.
+    let report = text(&s.run(&["report", "plan.toml"]).stdout);
+    assert!(report.contains("## Rollback"), "{report}");
+    assert!(report.contains("copied back (reverse syncs)"), "{report}");
+    assert!(
+        report.contains("| rollback |"),
+        "the approval is listed: {report}"
+    );
+
     // Done is done: rolling back again changes nothing.
     let out = s.run(&["--sim-speed", "max", "rollback", "plan.toml", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

@@ -766,5 +766,26 @@ pub fn evidence_markdown(e: &Evidence) -> String {
         None => "not yet: not every lane has run its final sync after the freeze",
     };
     let _ = writeln!(o, "\nResult: {verdict}.");
+    if let Some(r) = &e.rollback {
+        let _ = writeln!(o, "\n## Rollback\n");
+        let _ = writeln!(o, "| | |\n|---|---|");
+        let _ = writeln!(o, "| asked for | {} by {} |", r.requested_at, r.requested_by);
+        let _ = writeln!(o, "| target frozen | {} |", when(r.target_frozen_at));
+        let copied: u64 = r.lanes.iter().map(|l| l.files_transferred).sum();
+        let deleted: u64 = r.lanes.iter().map(|l| l.files_deleted).sum();
+        let _ = writeln!(
+            o,
+            "| copied back (reverse syncs) | {copied} files, {deleted} deletes, {} lane(s) |",
+            r.lanes.len()
+        );
+        let change = r.swap_back_change_id.as_deref().unwrap_or("-");
+        let _ = writeln!(
+            o,
+            "| record back on the source | change {change}, in sync {} |",
+            when(r.swap_back_in_sync_at)
+        );
+        let _ = writeln!(o, "| source unfrozen | {} |", when(r.source_unfrozen_at));
+        let _ = writeln!(o, "| rolled back | {} |", when(r.rolled_back_at));
+    }
     o
 }

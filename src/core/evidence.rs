@@ -35,6 +35,23 @@ pub struct Evidence {
     pub dns_change: Option<DnsChange>,
     pub downtime: Downtime,
     pub data_check: DataCheck,
+    /// The rollback after the swap, if one was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<RollbackEvidence>,
+}
+
+/// What a rollback did: the target's freeze, the copy back per lane, the swap back, the source's unfreeze.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RollbackEvidence {
+    pub requested_at: Timestamp,
+    pub requested_by: String,
+    pub target_frozen_at: Option<Timestamp>,
+    /// Each lane's reverse syncs (target → source).
+    pub lanes: Vec<LaneEvidence>,
+    pub swap_back_change_id: Option<String>,
+    pub swap_back_in_sync_at: Option<Timestamp>,
+    pub source_unfrozen_at: Option<Timestamp>,
+    pub rolled_back_at: Option<Timestamp>,
 }
 
 /// A decision a person made, with who (`user@host`; absent in plans written before it was recorded).
@@ -181,6 +198,16 @@ pub fn evidence(intent: &Intent, cp: &Checkpoint) -> Evidence {
                 .map(|(m, f)| i64::try_from(m).unwrap_or(i64::MAX) - i64::try_from(f).unwrap_or(i64::MAX)),
         },
         data_check: data_check(intent, cp),
+        rollback: cp.rollback.as_ref().map(|r| RollbackEvidence {
+            requested_at: r.requested_at,
+            requested_by: r.requested_by.clone(),
+            target_frozen_at: r.target_frozen_at,
+            lanes: cp.reverse.lanes.iter().map(lane_evidence).collect(),
+            swap_back_change_id: r.swap_back_change_id.clone(),
+            swap_back_in_sync_at: r.swap_back_insync_at,
+            source_unfrozen_at: r.source_unfrozen_at,
+            rolled_back_at: r.rolled_back_at,
+        }),
     }
 }
 
@@ -208,6 +235,11 @@ fn approvals(cp: &Checkpoint) -> Vec<Approval> {
             "skipped_acceptance",
             cp.skipped_accepted_at,
             &cp.skipped_accepted_by,
+        ),
+        (
+            "rollback",
+            cp.rollback.as_ref().map(|r| r.requested_at),
+            &cp.rollback.as_ref().map(|r| r.requested_by.clone()),
         ),
     ];
     let mut out: Vec<Approval> = decisions
