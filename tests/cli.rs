@@ -1782,3 +1782,62 @@ fn the_event_hook_hears_every_phase_the_gate_and_the_end_and_a_failing_hook_is_n
             .all(|e| e["plan_id"] == "fxm-cli" && e["at"].is_string())
     );
 }
+
+#[test]
+fn abort_after_the_freeze_unfreezes_the_source_puts_the_ttl_back_and_after_the_swap_is_refused() {
+    let s = Setup::new();
+    let out = s.run(&[
+        "--sim-speed",
+        "max",
+        "run",
+        "plan.toml",
+        "--yes",
+        "--until",
+        "final_sync",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let w = s.world_json();
+    assert!(
+        w["source"]["settings"]["tags"]["fsx-migrate:frozen-by"].is_string(),
+        "frozen"
+    );
+    let out = s.run(&["--sim-speed", "max", "abort", "plan.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("Aborted before the cutover"),
+        "{}",
+        text(&out.stdout)
+    );
+    let w = s.world_json();
+    assert!(
+        w["source"]["settings"]["tags"]["fsx-migrate:frozen-by"].is_null(),
+        "unfrozen"
+    );
+    assert!(
+        w["source_writes_resumed_at"].is_string(),
+        "users write to the source again"
+    );
+    let record = w["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == format!("{RECORD}."))
+        .unwrap();
+    assert_eq!(record["values"][0], w["source"]["dns_name"]);
+    assert_eq!(record["ttl"], 300, "the TTL from before the migration");
+    assert_eq!(w["accounting"]["violations"].as_array().unwrap().len(), 0);
+    let status = run_in(s.dir.path(), &["status", "plan.toml"]);
+    assert_eq!(
+        status.status.code(),
+        Some(0),
+        "aborted is done: {}",
+        text(&status.stdout)
+    );
+
+    let swapped = Setup::new();
+    let out = swapped.run(&["--sim-speed", "max", "run", "plan.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = swapped.run(&["--sim-speed", "max", "abort", "plan.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("rollback"), "{}", text(&out.stderr));
+}

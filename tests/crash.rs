@@ -129,3 +129,73 @@ async fn a_crash_at_every_boundary_of_a_rollback_resumes_to_one_clean_rollback()
         );
     }
 }
+
+/// Abort after the freeze: a crash at each of its boundaries, then a resume, unfreezes the source once and
+/// puts the record's TTL back.
+#[tokio::test]
+async fn a_crash_at_every_boundary_of_an_abort_resumes_to_one_clean_abort() {
+    let mut req = plan_request();
+    req.plan_id = Some("fxm-crash-abort".into());
+    let mut probe = sim(world("small"));
+    let intent = intent_for(&mut probe, &req).await;
+    let until_final = fsx_migrate::core::RunOptions {
+        until: Some(fsx_migrate::plan::Phase::FinalSync),
+        ..options()
+    };
+    let abort = fsx_migrate::core::RunOptions {
+        abort: true,
+        ..options()
+    };
+    let (outcome, frozen, _) = drive_in_memory(
+        &mut probe,
+        &intent,
+        &Checkpoint::default(),
+        until_final.clone(),
+        None,
+    )
+    .await;
+    assert!(
+        matches!(outcome, Outcome::Halted(Halt::UntilReached(_))),
+        "{outcome:?}"
+    );
+    let (outcome, _, boundaries) = drive_in_memory(&mut probe, &intent, &frozen, abort.clone(), None).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Aborted));
+    eprintln!("walking {boundaries} crash boundaries of an abort");
+
+    for k in 0..boundaries {
+        let mut port = sim(world("small"));
+        let (_, frozen, _) = drive_in_memory(
+            &mut port,
+            &intent,
+            &Checkpoint::default(),
+            until_final.clone(),
+            None,
+        )
+        .await;
+        let (first, cp, _) = drive_in_memory(&mut port, &intent, &frozen, abort.clone(), Some(k)).await;
+        assert!(matches!(first, Outcome::Crashed(_)), "boundary {k}: {first:?}");
+        let again = if cp.abort.is_some() {
+            options()
+        } else {
+            abort.clone()
+        };
+        let (second, cp, _) = drive_in_memory(&mut port, &intent, &cp, again, None).await;
+        assert_eq!(second, Outcome::Halted(Halt::Aborted), "boundary {k}");
+        assert_invariants(&port, &cp, false);
+        assert!(
+            port.world.writes.resumed_at.is_some(),
+            "boundary {k}: the source takes writes again"
+        );
+        let record = port
+            .world
+            .records
+            .iter()
+            .find(|r| r.record_type == "CNAME")
+            .unwrap();
+        assert_eq!(record.ttl, Some(300), "boundary {k}: the TTL is back");
+        assert!(
+            fsx_migrate::cloud::model::dns_eq(&record.values[0], &port.world.source.dns_name),
+            "boundary {k}: DNS stayed on the source"
+        );
+    }
+}

@@ -7,7 +7,7 @@ use fsx_migrate::cloud::port::{CloudError, Command, Environment, ErrorClass, Res
 use fsx_migrate::core::Halt;
 use fsx_migrate::core::{Action, Input, RunOptions, step};
 use fsx_migrate::engine::driver::Outcome;
-use fsx_migrate::plan::{Checkpoint, Intent};
+use fsx_migrate::plan::{Checkpoint, Intent, Phase};
 use fsx_migrate::sim::faults::{FaultKind, FaultRule};
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
@@ -307,6 +307,12 @@ fn protocol_aware_inputs_reach_every_phase_and_keep_the_cutover_rules() {
             }
             phases_seen.insert(s.checkpoint.phase().name());
             cp = s.checkpoint;
+            // Every fourth case is aborted by a new process once its final sync is under way.
+            if case % 4 == 2 && cp.phase() == Phase::FinalSync && !opts.abort {
+                opts.abort = true;
+                input = Input::Start;
+                continue;
+            }
             input = match s.action {
                 Action::Halt(Halt::Completed) if case % 2 == 1 && !opts.rollback => {
                     completed += 1;
@@ -320,6 +326,10 @@ fn protocol_aware_inputs_reach_every_phase_and_keep_the_cutover_rules() {
                 }
                 Action::Halt(Halt::RolledBack) => {
                     rolled_back += 1;
+                    break;
+                }
+                Action::Halt(Halt::Aborted) => {
+                    assert!(port.world.swap().is_none(), "case {case}: aborted after a swap");
                     break;
                 }
                 Action::Halt(_) if halts >= 5 => break,

@@ -37,6 +37,7 @@ pub async fn dispatch(cli: Cli, multi: MultiProgress) -> Result<u8, Failure> {
         CommandLine::Resume(args) => run(&global, args, RunMode::Resume, multi).await,
         CommandLine::Rollback(args) => run(&global, args, RunMode::Rollback, multi).await,
         CommandLine::Postpone { plan } => postpone(&plan),
+        CommandLine::Abort(args) => run(&global, args, RunMode::Abort, multi).await,
         CommandLine::Status { plan } => return super::status::status(&global, &plan),
         CommandLine::Report(args) => report(&args),
         CommandLine::Compare(args) => compare(&global, &args).await,
@@ -256,6 +257,7 @@ fn run_options(args: &RunArgs) -> RunOptions {
         confirm_unfrozen: args.confirm_unfrozen,
         postpone_requested: false,
         unpark: false,
+        abort: false,
     }
 }
 
@@ -289,6 +291,8 @@ enum RunMode {
     Resume,
     /// Refuses a plan that never ran; the core refuses one whose DNS was never swapped.
     Rollback,
+    /// Refuses a plan that never ran; the core refuses one whose DNS was swapped.
+    Abort,
 }
 
 async fn run(global: &Global, args: RunArgs, mode: RunMode, multi: MultiProgress) -> Result<(), Failure> {
@@ -296,10 +300,10 @@ async fn run(global: &Global, args: RunArgs, mode: RunMode, multi: MultiProgress
     let replay = Replay::new(global.replay_flags(), &plan_display);
     let mut file = PlanFile::load(&args.plan)?;
     if mode != RunMode::Run && !file.checkpoint.has_started() {
-        let what = if mode == RunMode::Resume {
-            "resume"
-        } else {
-            "roll back"
+        let what = match mode {
+            RunMode::Resume => "resume",
+            RunMode::Rollback => "roll back",
+            RunMode::Run | RunMode::Abort => "abort",
         };
         return Err(
             Failure::user(format!("nothing to {what}: {plan_display} has never run"))
@@ -308,6 +312,7 @@ async fn run(global: &Global, args: RunArgs, mode: RunMode, multi: MultiProgress
     }
     let mut options = run_options(&args);
     options.rollback = mode == RunMode::Rollback;
+    options.abort = mode == RunMode::Abort;
     options.unpark = mode == RunMode::Resume;
     let flag = postpone_flag(&args.plan);
     if options.unpark && !args.dry_run && flag.exists() {
@@ -397,6 +402,11 @@ fn finish(outcome: &Outcome, file: &PlanFile, replay: &Replay) -> Result<String,
                     format!("Nothing done: the plan is already at {phase} (--until). `{resume}` continues.\n")
                 }
                 crate::core::Halt::RolledBack => rolled_back_text(&file.intent, &file.checkpoint),
+                crate::core::Halt::Aborted => format!(
+                    "Aborted before the cutover: {} takes writes and {} points at it, as before. The target, the \
+                     DataSync tasks and locations are kept: delete them when you are sure.\n",
+                    file.intent.source.file_system_id, file.intent.dns.record_name
+                ),
                 _ => completion_text(&file.intent, &file.checkpoint),
             }),
         },

@@ -107,7 +107,7 @@ impl Heartbeat {
 fn state_of(outcome: &Outcome) -> (State, Option<Waiting>) {
     let waiting = |w| (State::WaitingForOperator, Some(w));
     match outcome {
-        Outcome::Halted(Halt::Completed | Halt::RolledBack) => (State::Done, None),
+        Outcome::Halted(Halt::Completed | Halt::RolledBack | Halt::Aborted) => (State::Done, None),
         Outcome::NeedsOperator(c) => waiting(waiting_for_answer(c.kind)),
         Outcome::Halted(Halt::Declined(kind)) => waiting(waiting_for_answer(*kind)),
         Outcome::Halted(Halt::NotConverged { .. }) => waiting(Waiting::DeltaDecision),
@@ -126,6 +126,7 @@ fn waiting_for_answer(kind: ConfirmKind) -> Waiting {
         ConfirmKind::ManualFreeze => Waiting::ManualFreeze,
         ConfirmKind::FreezeOutcomeUnknown => Waiting::FreezeOutcome,
         ConfirmKind::Rollback => Waiting::RollbackConfirmation,
+        ConfirmKind::Abort => Waiting::AbortConfirmation,
         ConfirmKind::ManualUnfreeze => Waiting::ManualUnfreeze,
     }
 }

@@ -102,6 +102,9 @@ pub enum CommandLine {
     Run(RunArgs),
     /// Like run, but refuses when the plan has never run.
     Resume(RunArgs),
+    /// Before the DNS swap: back out. Unfreezes the source if it was frozen (the unfreeze command, or you),
+    /// puts the record's TTL back, leaves DNS on the source. Resources are kept.
+    Abort(RunArgs),
     /// Park the migration at the cutover gate (a flag file beside the plan, which a running process sees):
     /// nothing is frozen until `resume`.
     Postpone { plan: PathBuf },

@@ -270,6 +270,7 @@ fn confirm_name(kind: ConfirmKind) -> &'static str {
         ConfirmKind::ManualFreeze => "the manual freeze",
         ConfirmKind::FreezeOutcomeUnknown => "the freeze outcome",
         ConfirmKind::Rollback => "the rollback",
+        ConfirmKind::Abort => "the abort",
         ConfirmKind::ManualUnfreeze => "the manual unfreeze",
     }
 }
@@ -288,6 +289,10 @@ pub fn needs_operator_failure(confirmation: &Confirmation, replay: &Replay) -> F
         ConfirmKind::Billable | ConfirmKind::Gate => failure.hint(format!(
             "run `{}` on a terminal to answer, or add --yes to approve",
             replay.command("run")
+        )),
+        ConfirmKind::Abort => failure.hint(format!(
+            "run `{}` on a terminal to answer, or add --yes to approve",
+            replay.command("abort")
         )),
         ConfirmKind::Rollback => failure.hint(format!(
             "run `{}` on a terminal to answer, or add --yes to approve",
@@ -311,7 +316,12 @@ pub fn halt_failure(halt: &Halt, replay: &Replay) -> Option<Failure> {
     let resume = replay.resume();
     let status = replay.command("status");
     Some(match halt {
-        Halt::Completed | Halt::RolledBack | Halt::UntilReached(_) => return None,
+        Halt::Completed | Halt::RolledBack | Halt::Aborted | Halt::UntilReached(_) => return None,
+        Halt::SwappedAlready(phase) => Failure::user(format!(
+            "not aborted: the plan is at {phase}, and the DNS swap to the target was already sent"
+        ))
+        .cause("users may already write to the target; backing out now must copy that back")
+        .hint(format!("`{}` copies it back and swaps the record back", replay.command("rollback"))),
         Halt::Parked { since, by, reason } => Failure::parked(format!(
             "parked at the cutover gate since {since} ({reason}, {by}): nothing was frozen"
         ))

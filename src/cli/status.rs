@@ -150,7 +150,7 @@ fn standing(
             ..Standing::plain(State::NotStarted)
         };
     }
-    if matches!(cp.phase(), Phase::Complete | Phase::RolledBack) {
+    if matches!(cp.phase(), Phase::Complete | Phase::RolledBack | Phase::Aborted) {
         return Standing::plain(State::Done);
     }
     if let Some(end) = ended {

@@ -205,7 +205,7 @@ pub fn evidence(intent: &Intent, cp: &Checkpoint) -> Evidence {
             lanes: cp.reverse.lanes.iter().map(lane_evidence).collect(),
             swap_back_change_id: r.swap_back_change_id.clone(),
             swap_back_in_sync_at: r.swap_back_insync_at,
-            source_unfrozen_at: r.source_unfrozen_at,
+            source_unfrozen_at: cp.unfreeze.unfrozen_at,
             rolled_back_at: r.rolled_back_at,
         }),
     }

@@ -22,7 +22,7 @@ use crate::cloud::port::{
     NON_IDEMPOTENT_OPERATIONS, PLAN_TAG, PreserveDeletedFiles, REVERSE_LEG, ResourceKind, Response, SIDE_TAG,
     SOURCE_TAG, SYNC_TAG, StartExecutionRequest, TaskOptions, TransferMode, UpsertCnameRequest,
 };
-use crate::plan::checkpoint::{CHECKPOINT_SCHEMA, GuardTrip, LaneState, Rollback};
+use crate::plan::checkpoint::{Abort, CHECKPOINT_SCHEMA, GuardTrip, LaneState, Rollback};
 use crate::plan::intent::{FreezeKind, changed_fields};
 use crate::plan::units::Duration;
 use crate::plan::window::{WindowState, local, next_opening, window_state};
@@ -60,6 +60,8 @@ pub struct RunOptions {
     pub confirm_frozen: bool,
     /// The same for the source's unfreeze at the end of a rollback.
     pub confirm_unfrozen: bool,
+    /// Back out before the swap (`fsx-migrate abort`).
+    pub abort: bool,
     /// Park at the gate: the postpone flag file exists (the driver looks before each step).
     pub postpone_requested: bool,
     /// `resume`: un-park a plan parked at the gate.
@@ -122,6 +124,8 @@ pub enum ConfirmKind {
     FreezeOutcomeUnknown,
     /// Roll back after the swap; `--yes` answers it.
     Rollback,
+    /// Abort before the swap; `--yes` answers it.
+    Abort,
     /// The operator unfreezes the source by hand at the end of a rollback (or says whether the unfreeze
     /// command did); needs a person.
     ManualUnfreeze,
@@ -140,6 +144,10 @@ pub enum Halt {
     Completed,
     /// The rollback is complete: the record points at the source again and the source takes writes.
     RolledBack,
+    /// The abort is complete: the source takes writes, the record is as it was before the migration.
+    Aborted,
+    /// `abort` after the DNS swap was sent: `rollback` is the way back.
+    SwappedAlready(Phase),
     /// `rollback` on a plan whose DNS swap was never sent: there is nothing to roll back (`abort` is the
     /// way out before the swap).
     NothingToRollBack(Phase),
@@ -409,6 +417,7 @@ impl Machine<'_> {
             let phase = self.cp.phase();
             let flow = match input {
                 Input::Failed(error) => self.failed(error),
+                input if self.opts.abort && phase < Phase::Aborting => self.start_abort(input),
                 input => match phase {
                     Phase::Preflight => self.preflight(input),
                     Phase::CreateTarget => self.create_target(input),
@@ -436,7 +445,14 @@ impl Machine<'_> {
                     Phase::ReverseSync => self.drive(Round::Reverse, input),
                     Phase::SwapBack => self.swap_back(input),
                     Phase::SwapBackWait => self.swap_back_wait(input),
-                    Phase::UnfreezeSource => self.unfreeze_source(input),
+                    Phase::UnfreezeSource => self.unfreeze_source(input, Some(Phase::RolledBack)),
+                    Phase::Aborting => self.aborting(input),
+                    Phase::Aborted => {
+                        if let Some(abort) = &mut self.cp.abort {
+                            abort.aborted_at.get_or_insert(self.now);
+                        }
+                        Flow::Act(Action::Halt(Halt::Aborted))
+                    }
                     Phase::RolledBack => {
                         if let Some(rollback) = &mut self.cp.rollback {
                             rollback.rolled_back_at.get_or_insert(self.now);
@@ -502,6 +518,9 @@ impl Machine<'_> {
         // `rollback` needs a swap to undo; before it, `abort` is the way out.
         if self.opts.rollback && self.cp.phase() < Phase::DnsWait {
             return Some(Halt::NothingToRollBack(self.cp.phase()));
+        }
+        if self.opts.abort && self.cp.dns_requested_at.is_some() && self.cp.phase() < Phase::Aborting {
+            return Some(Halt::SwappedAlready(self.cp.phase()));
         }
         // A new process looks at every running execution once before trusting any recorded deadline.
         for lane in self.cp.forward.lanes.iter_mut().chain(&mut self.cp.reverse.lanes) {
@@ -2343,21 +2362,23 @@ impl Machine<'_> {
         }
     }
 
-    /// The source takes writes again: the operator's unfreeze, then the freeze tag removed.
-    fn unfreeze_source(&mut self, input: Input) -> Flow {
+    /// The source takes writes again: the operator's unfreeze, then the freeze tag removed; then `next` (or
+    /// the same phase again).
+    fn unfreeze_source(&mut self, input: Input, next: Option<Phase>) -> Flow {
+        let done = || next.map_or(Flow::Again, Flow::Advance);
         let Some(source_arn) = self.source_arn() else {
             return self.missing("no target ARN in the checkpoint");
         };
         let source = self.intent.source.file_system_id.clone();
-        let rollback = self.rollback_mut().clone();
-        if rollback.source_unmarked_at.is_some() {
-            return Flow::Advance(Phase::RolledBack);
+        let unfreeze = self.cp.unfreeze.clone();
+        if unfreeze.unmarked_at.is_some() {
+            return done();
         }
-        if rollback.source_unfrozen_at.is_some() {
+        if unfreeze.unfrozen_at.is_some() {
             return match input {
                 Input::Response(Response::UnmarkedFrozen) => {
-                    self.rollback_mut().source_unmarked_at = Some(self.now);
-                    Flow::Advance(Phase::RolledBack)
+                    self.cp.unfreeze.unmarked_at = Some(self.now);
+                    done()
                 }
                 Input::Start | Input::Woke => Flow::Act(Action::Call(Command::UnmarkFrozen {
                     file_system_arn: source_arn,
@@ -2367,11 +2388,10 @@ impl Machine<'_> {
         }
         let command_may_have_run = self.intent.cutover.freeze == FreezeKind::Command
             && self.intent.cutover.unfreeze_command.is_some()
-            && rollback.unfreeze_requested_at.is_some();
+            && unfreeze.requested_at.is_some();
         match input {
             Input::Start | Input::Woke => {
-                let now = self.now;
-                self.rollback_mut().unfreeze_requested_at.get_or_insert(now);
+                self.cp.unfreeze.requested_at.get_or_insert(self.now);
                 Flow::Act(self.operator_action(
                     OperatorAct::Unfreeze,
                     &source,
@@ -2381,15 +2401,126 @@ impl Machine<'_> {
             }
             input => match OperatorAnswer::of(&input) {
                 Some(OperatorAnswer::Done) => {
-                    self.rollback_mut().source_unfrozen_at = Some(self.now);
+                    self.cp.unfreeze.unfrozen_at = Some(self.now);
                     Flow::Again
                 }
                 Some(answer) => {
-                    self.rollback_mut().unfreeze_requested_at = None;
+                    self.cp.unfreeze.requested_at = None;
                     answer.halt(ConfirmKind::ManualUnfreeze)
                 }
                 None => self.unexpected(&input),
             },
+        }
+    }
+
+    // ---- abort: backing out before the swap --------------------------------------------------------------
+
+    /// `abort` before the swap: confirmed (`--yes` answers), recorded with who asked, then the unwinding.
+    fn start_abort(&mut self, input: Input) -> Flow {
+        match input {
+            Input::Confirmed(true) => {
+                self.cp.abort = Some(Abort {
+                    requested_at: self.now,
+                    requested_by: self.opts.operator.clone(),
+                    ttl_restore_requested_at: None,
+                    ttl_restore_change_id: None,
+                    ttl_restored_at: None,
+                    aborted_at: None,
+                });
+                Flow::Advance(Phase::Aborting)
+            }
+            Input::Confirmed(false) => Flow::Act(Action::Halt(Halt::Declined(ConfirmKind::Abort))),
+            _ => {
+                let mut details = vec![
+                    "DNS stays on the source; DataSync executions already running finish on their own (they only \
+                     write to the target)"
+                        .to_string(),
+                    "the target, the DataSync tasks and locations are kept: delete them yourself when sure".into(),
+                ];
+                if self.cp.frozen_at.is_some() {
+                    details.insert(0, "the source was frozen: it is unfrozen first".into());
+                }
+                if self.cp.ttl_lowering_requested_at.is_some() {
+                    details.insert(
+                        0,
+                        "the record's TTL is put back to its value before the migration".into(),
+                    );
+                }
+                Flow::Act(Action::Confirm(Confirmation {
+                    kind: ConfirmKind::Abort,
+                    question: format!(
+                        "Abort the migration of {} before the cutover?",
+                        self.intent.source.file_system_id
+                    ),
+                    details,
+                }))
+            }
+        }
+    }
+
+    /// Unwinds what users would notice: the source's freeze, then the record's lowered TTL.
+    fn aborting(&mut self, input: Input) -> Flow {
+        if self.cp.frozen_at.is_some() && self.cp.unfreeze.unmarked_at.is_none() {
+            return self.unfreeze_source(input, None);
+        }
+        let Some(abort) = self.cp.abort.clone() else {
+            return self.missing("no abort recorded in the checkpoint");
+        };
+        if self.cp.ttl_lowering_requested_at.is_none() || abort.ttl_restored_at.is_some() {
+            return Flow::Advance(Phase::Aborted);
+        }
+        let Some(original) = self.cp.dns_original_record.clone() else {
+            return Flow::Advance(Phase::Aborted);
+        };
+        let value = original.values.first().cloned().unwrap_or_default();
+        let now = self.now;
+        let Some(record) = self.cp.abort.as_mut() else {
+            return self.missing("no abort recorded in the checkpoint");
+        };
+        match input {
+            Input::Start | Input::Woke => match &abort.ttl_restore_change_id {
+                Some(change_id) => Flow::Act(Action::Call(Command::GetChange {
+                    change_id: change_id.clone(),
+                })),
+                None => Flow::Act(Action::Call(Command::Inspect(self.intent.recheck_request()))),
+            },
+            Input::Response(Response::Environment(env)) => {
+                let on_source = env.record.as_ref().is_some_and(|r| {
+                    r.values.len() == 1 && crate::cloud::model::dns_eq(&r.values[0], &value)
+                });
+                if !on_source {
+                    record.ttl_restored_at = Some(now);
+                    self.events.push(Event::Note(format!(
+                        "the record {} no longer points at the source: left as it is",
+                        self.intent.dns.record_name
+                    )));
+                    return Flow::Again;
+                }
+                record.ttl_restore_requested_at.get_or_insert(now);
+                let dns = &self.intent.dns;
+                Flow::Act(Action::Call(Command::UpsertCname(UpsertCnameRequest {
+                    hosted_zone_id: dns.hosted_zone_id.clone(),
+                    record_name: dns.record_name.clone(),
+                    value,
+                    ttl: original.ttl.unwrap_or(dns.ttl),
+                    comment: format!(
+                        "fsx-migrate {}: aborted, the record's TTL as before",
+                        self.intent.migration.id
+                    ),
+                })))
+            }
+            Input::Response(Response::Change { id, status }) => {
+                record.ttl_restore_change_id.get_or_insert(id.clone());
+                if status == ChangeStatus::InSync {
+                    record.ttl_restored_at = Some(now);
+                    return Flow::Again;
+                }
+                Flow::Act(Action::WaitUntil {
+                    at: after(self.now, DNS_POLL),
+                    reason: format!("Route 53 change {id} (the TTL put back) is {status}"),
+                })
+            }
+            other => self.unexpected(&other),
         }
     }
 }

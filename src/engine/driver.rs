@@ -397,7 +397,7 @@ impl<'a, P: CloudPort> Driver<'a, P> {
     fn confirm(&mut self, confirmation: &Confirmation) -> Option<bool> {
         let auto = matches!(
             confirmation.kind,
-            ConfirmKind::Billable | ConfirmKind::Gate | ConfirmKind::Rollback
+            ConfirmKind::Billable | ConfirmKind::Gate | ConfirmKind::Rollback | ConfirmKind::Abort
         );
         if auto && self.assume_yes {
             return Some(true);
@@ -405,7 +405,7 @@ impl<'a, P: CloudPort> Driver<'a, P> {
         let checked = match confirmation.kind {
             ConfirmKind::ManualFreeze | ConfirmKind::FreezeOutcomeUnknown => self.options.confirm_frozen,
             ConfirmKind::ManualUnfreeze => self.options.confirm_unfrozen,
-            ConfirmKind::Billable | ConfirmKind::Gate | ConfirmKind::Rollback => false,
+            ConfirmKind::Billable | ConfirmKind::Gate | ConfirmKind::Rollback | ConfirmKind::Abort => false,
         };
         if checked {
             return Some(true);

@@ -45,10 +45,13 @@ pub enum Phase {
     /// Rollback: the source takes writes again.
     UnfreezeSource,
     RolledBack,
+    /// Abort (before the swap): the source unfrozen, the record's TTL put back.
+    Aborting,
+    Aborted,
 }
 
 impl Phase {
-    pub const ALL: [Phase; 20] = [
+    pub const ALL: [Phase; 22] = [
         Phase::Preflight,
         Phase::CreateTarget,
         Phase::WaitTarget,
@@ -69,6 +72,8 @@ impl Phase {
         Phase::SwapBackWait,
         Phase::UnfreezeSource,
         Phase::RolledBack,
+        Phase::Aborting,
+        Phase::Aborted,
     ];
 
     pub fn name(self) -> &'static str {
@@ -93,6 +98,8 @@ impl Phase {
             Phase::SwapBackWait => "swap_back_wait",
             Phase::UnfreezeSource => "unfreeze_source",
             Phase::RolledBack => "rolled_back",
+            Phase::Aborting => "aborting",
+            Phase::Aborted => "aborted",
         }
     }
 
@@ -230,6 +237,12 @@ pub struct Checkpoint {
     /// A rollback after the swap: who asked, and each of its steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<Rollback>,
+    /// The source's unfreeze (a rollback's last step, or an abort's).
+    #[serde(default, skip_serializing_if = "Unfreeze::is_empty")]
+    pub unfreeze: Unfreeze,
+    /// An abort before the swap: who asked, and its steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abort: Option<Abort>,
     /// The rollback's copy back, target → source (same lanes as the forward leg).
     #[serde(default, skip_serializing_if = "Leg::is_empty")]
     pub reverse: Leg,
@@ -273,16 +286,46 @@ pub struct Rollback {
     pub swap_back_change_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub swap_back_insync_at: Option<Timestamp>,
-    /// Write-ahead: set before the source's unfreeze action runs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unfreeze_requested_at: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_unfrozen_at: Option<Timestamp>,
-    /// When the source's `fsx-migrate:frozen-by` tag was removed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_unmarked_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rolled_back_at: Option<Timestamp>,
+}
+
+/// The source taking writes again, at the end of a rollback or an abort.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unfreeze {
+    /// Write-ahead: set before the unfreeze action runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unfrozen_at: Option<Timestamp>,
+    /// When the source's `fsx-migrate:frozen-by` tag was removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmarked_at: Option<Timestamp>,
+}
+
+impl Unfreeze {
+    pub fn is_empty(&self) -> bool {
+        *self == Unfreeze::default()
+    }
+}
+
+/// Backing out before the swap (`fsx-migrate abort`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Abort {
+    pub requested_at: Timestamp,
+    /// Who confirmed it (`user@host`).
+    pub requested_by: String,
+    /// Write-ahead: set before the UPSERT that puts the record's TTL from before the migration back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_restore_requested_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_restore_change_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_restored_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aborted_at: Option<Timestamp>,
 }
 
 impl Rollback {
@@ -296,9 +339,6 @@ impl Rollback {
             swap_back_requested_at: None,
             swap_back_change_id: None,
             swap_back_insync_at: None,
-            unfreeze_requested_at: None,
-            source_unfrozen_at: None,
-            source_unmarked_at: None,
             rolled_back_at: None,
         }
     }

@@ -78,6 +78,8 @@ pub enum Waiting {
     ManualUnfreeze,
     /// Parked at the gate (postponed): `resume` continues.
     Resume,
+    /// Aborting before the swap (`--yes` answers it).
+    AbortConfirmation,
 }
 
 impl Waiting {
@@ -97,6 +99,7 @@ impl Waiting {
             Waiting::RollbackConfirmation => "the confirmation to roll back to the source",
             Waiting::ManualUnfreeze => "a person to unfreeze the source and confirm it",
             Waiting::Resume => "`resume`: the migration is parked at the cutover gate",
+            Waiting::AbortConfirmation => "the confirmation to abort before the cutover",
         }
     }
 }

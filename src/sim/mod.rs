@@ -880,6 +880,8 @@ pub fn show(world: &World, now: Timestamp) -> serde_json::Value {
         "model": world.model,
         "source": world.source,
         "source_frozen_at": world.writes.frozen_at,
+        "source_writes_resumed_at": world.writes.resumed_at,
+        "source_writes_resumed_at": world.writes.resumed_at,
         "targets": targets,
         "datasync": counts,
         "tasks": tasks,
