@@ -1841,3 +1841,34 @@ fn abort_after_the_freeze_unfreezes_the_source_puts_the_ttl_back_and_after_the_s
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("rollback"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn without_a_terminal_each_lanes_progress_is_logged_in_words_never_as_zero_counts() {
+    let s = Setup::new();
+    let out = s.run(&["--sim-speed", "max", "run", "plan.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("lane all initial: "))
+        .collect();
+    assert!(
+        lines.len() >= 3,
+        "a line every few minutes of the initial sync: {lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("TRANSFERRING |") && l.contains("ETA")),
+        "{lines:?}"
+    );
+    // Before DataSync counts anything, the line says how long it has been listing, not "0/0 files".
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l.contains("LAUNCHING") || l.contains("PREPARING"))
+            .all(|l| l.contains(" for ")),
+        "{lines:?}"
+    );
+    assert!(!stderr.contains("0/0 files"), "{stderr}");
+}

@@ -24,6 +24,10 @@ pub struct Progress {
     executions: BTreeMap<String, (String, ProgressBar)>,
     /// The run record `status` reads: told when the run starts or stops asking a question.
     heartbeat: Option<Heartbeat>,
+    /// Without a terminal the bars draw nothing: each lane's progress is logged this often instead.
+    log_every: Option<Duration>,
+    /// Per lane: when its progress was last logged.
+    logged_at: BTreeMap<String, Timestamp>,
 }
 
 impl Progress {
@@ -35,6 +39,8 @@ impl Progress {
             phase,
             executions: BTreeMap::new(),
             heartbeat: None,
+            log_every: (!std::io::IsTerminal::is_terminal(&std::io::stderr())).then_some(LOG_EVERY),
+            logged_at: BTreeMap::new(),
         }
     }
 
@@ -67,29 +73,26 @@ impl Progress {
         &self.executions[lane].1
     }
 
-    fn show_execution(&mut self, lane: &str, kind: SyncKind, info: &ExecutionInfo) {
+    fn show_execution(
+        &mut self,
+        lane: &str,
+        kind: SyncKind,
+        info: &ExecutionInfo,
+        cp: &Checkpoint,
+        now: Timestamp,
+    ) {
+        let message = execution_line(lane, kind, info, cp, now);
         let c = &info.counters;
-        let transfer_secs = info.durations.transfer_ms as f64 / 1000.0;
-        let rate = if transfer_secs > 0.0 {
-            c.bytes_transferred as f64 / transfer_secs
-        } else {
-            0.0
-        };
-        let remaining = c.estimated_bytes_to_transfer.saturating_sub(c.bytes_transferred) as f64;
-        let eta = if rate > 0.0 {
-            format!("ETA {}", Duration((remaining / rate) as u64))
-        } else {
-            String::new()
-        };
-        let message = format!(
-            "{} | {}/{} files | {}/{} | {}/s {eta}",
-            info.status,
-            c.files_transferred,
-            c.estimated_files_to_transfer,
-            Bytes(c.bytes_transferred),
-            Bytes(c.estimated_bytes_to_transfer),
-            Bytes(rate as u64),
-        );
+        if let Some(every) = self.log_every {
+            let due = self
+                .logged_at
+                .get(lane)
+                .is_none_or(|at| crate::core::lane::secs_between(*at, now) >= every);
+            if due {
+                self.logged_at.insert(lane.to_string(), now);
+                tracing::info!("{now} lane {lane} {kind}: {message}");
+            }
+        }
         let bar = self.execution_bar(lane, kind, info);
         bar.set_length(c.estimated_bytes_to_transfer.max(1));
         bar.set_position(c.bytes_transferred);
@@ -97,8 +100,77 @@ impl Progress {
     }
 }
 
+/// How often a lane's progress is logged when there is no terminal to draw bars on.
+const LOG_EVERY: Duration = Duration::mins(5);
+
+/// One running execution in words: while it lists (no counts yet), how long it has listed against how long
+/// the lane's last run of the same kind listed; while it copies, files, bytes, rate and ETA; while it
+/// verifies, how long against the last verification.
+fn execution_line(
+    lane: &str,
+    kind: SyncKind,
+    info: &ExecutionInfo,
+    cp: &Checkpoint,
+    now: Timestamp,
+) -> String {
+    use crate::cloud::model::ExecutionStatus as S;
+    let last = cp
+        .forward
+        .lanes
+        .iter()
+        .chain(&cp.reverse.lanes)
+        .find(|l| l.name == lane)
+        .and_then(|l| l.last_success(kind));
+    let elapsed = info
+        .started_at
+        .map(|t| crate::core::lane::secs_between(t, now))
+        .unwrap_or(Duration(0));
+    let against = |ms: Option<u64>| match ms {
+        Some(ms) => format!(" (the last {kind} run: {})", Duration(ms / 1000)),
+        None => String::new(),
+    };
+    match info.status {
+        S::Queued | S::Launching | S::Preparing => format!(
+            "{} for {elapsed}{}",
+            info.status,
+            against(last.map(|l| l.durations.prepare_ms))
+        ),
+        S::Verifying => format!(
+            "VERIFYING {} files{}",
+            info.counters.files_transferred,
+            against(last.map(|l| l.durations.verify_ms))
+        ),
+        _ => transfer_line(info),
+    }
+}
+
+fn transfer_line(info: &ExecutionInfo) -> String {
+    let c = &info.counters;
+    let transfer_secs = info.durations.transfer_ms as f64 / 1000.0;
+    let rate = if transfer_secs > 0.0 {
+        c.bytes_transferred as f64 / transfer_secs
+    } else {
+        0.0
+    };
+    let remaining = c.estimated_bytes_to_transfer.saturating_sub(c.bytes_transferred) as f64;
+    let eta = if rate > 0.0 {
+        format!("ETA {}", Duration((remaining / rate) as u64))
+    } else {
+        String::new()
+    };
+    format!(
+        "{} | {}/{} files | {}/{} | {}/s {eta}",
+        info.status,
+        c.files_transferred,
+        c.estimated_files_to_transfer,
+        Bytes(c.bytes_transferred),
+        Bytes(c.estimated_bytes_to_transfer),
+        Bytes(rate as u64),
+    )
+}
+
 impl Observer for Progress {
-    fn event(&mut self, event: &Event, _checkpoint: &Checkpoint, now: Timestamp) {
+    fn event(&mut self, event: &Event, checkpoint: &Checkpoint, now: Timestamp) {
         match event {
             Event::PhaseEntered(phase) => {
                 tracing::info!("{now} phase {phase}");
@@ -107,7 +179,7 @@ impl Observer for Progress {
             Event::TargetLifecycle(lifecycle) => self
                 .phase
                 .set_message(format!("wait_target: target is {lifecycle}")),
-            Event::Execution { lane, kind, info } => self.show_execution(lane, *kind, info),
+            Event::Execution { lane, kind, info } => self.show_execution(lane, *kind, info, checkpoint, now),
             Event::SyncFinished { lane, record } => {
                 if let Some((_, bar)) = self.executions.remove(lane) {
                     bar.finish_and_clear();
