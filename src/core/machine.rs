@@ -849,15 +849,28 @@ impl Machine<'_> {
                 self.cp.log_group_ready_at = Some(self.now);
                 self.create_missing_transfer_resource()
             }
-            Input::Response(Response::TaskCreated { arn }) => {
-                // Tasks are created one at a time, in lane order: this answer is the first lane without one.
-                let Some(lane) = self.cp.forward.lanes.iter_mut().find(|l| l.task_arn.is_none()) else {
-                    return self.unexpected(&Input::Response(Response::TaskCreated { arn }));
-                };
-                lane.task_arn = Some(arn);
-                self.create_missing_transfer_resource()
-            }
+            Input::Response(Response::TaskCreated { arn }) => self.task_created(arn),
             other => self.unexpected(&other),
+        }
+    }
+
+    /// Tasks are created one at a time, in lane order: a created task is the first lane's without one, on the
+    /// leg this phase prepares; then the next missing resource.
+    fn task_created(&mut self, arn: String) -> Flow {
+        let reverse = self.cp.phase() == Phase::PrepareReverse;
+        let leg = if reverse {
+            &mut self.cp.reverse
+        } else {
+            &mut self.cp.forward
+        };
+        let Some(lane) = leg.lanes.iter_mut().find(|l| l.task_arn.is_none()) else {
+            return self.unexpected(&Input::Response(Response::TaskCreated { arn }));
+        };
+        lane.task_arn = Some(arn);
+        if reverse {
+            self.create_missing_reverse_task()
+        } else {
+            self.create_missing_transfer_resource()
         }
     }
 
@@ -2183,13 +2196,7 @@ impl Machine<'_> {
                 }
                 self.create_missing_reverse_task()
             }
-            Input::Response(Response::TaskCreated { arn }) => {
-                let Some(lane) = self.cp.reverse.lanes.iter_mut().find(|l| l.task_arn.is_none()) else {
-                    return self.unexpected(&Input::Response(Response::TaskCreated { arn }));
-                };
-                lane.task_arn = Some(arn);
-                self.create_missing_reverse_task()
-            }
+            Input::Response(Response::TaskCreated { arn }) => self.task_created(arn),
             other => self.unexpected(&other),
         }
     }

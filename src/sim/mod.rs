@@ -541,46 +541,29 @@ impl SimPort {
                 file_system_arn,
                 plan_id,
             } => {
+                let is_source = w.source.arn == *file_system_arn;
                 // The simulated users obey a freeze the moment it is recorded (docs/simulator.md), unless
                 // it is faulted to have no effect.
                 let obeyed = !injected.contains(&FaultKind::IgnoredFreeze);
-                let tags = if w.source.arn == *file_system_arn {
-                    if obeyed {
-                        w.writes.frozen_at.get_or_insert(now);
-                    }
-                    &mut w.source.settings.tags
-                } else if let Some(target) = w.targets.iter_mut().find(|t| t.info.arn == *file_system_arn) {
-                    if obeyed && let Some(writes) = &mut w.target_writes {
-                        writes.frozen_at.get_or_insert(now);
-                    }
-                    &mut target.info.settings.tags
-                } else {
-                    return Err(not_found(
-                        op,
-                        "ResourceNotFound",
-                        format!("The resource ARN {file_system_arn} does not exist"),
-                    ));
-                };
+                let tags = file_system_tags(w, op, file_system_arn)?;
                 tags.insert(FROZEN_TAG.to_string(), plan_id.clone());
+                let writes = if is_source {
+                    Some(&mut w.writes)
+                } else {
+                    w.target_writes.as_mut()
+                };
+                if let Some(writes) = writes.filter(|_| obeyed) {
+                    writes.frozen_at.get_or_insert(now);
+                }
                 Ok(Response::MarkedFrozen)
             }
             Command::UnmarkFrozen { file_system_arn } => {
-                let tags = if w.source.arn == *file_system_arn {
-                    // Users write to the source again (a rollback's end).
-                    if w.writes.frozen_at.is_some() {
-                        w.writes.resumed_at.get_or_insert(now);
-                    }
-                    &mut w.source.settings.tags
-                } else if let Some(target) = w.targets.iter_mut().find(|t| t.info.arn == *file_system_arn) {
-                    &mut target.info.settings.tags
-                } else {
-                    return Err(not_found(
-                        op,
-                        "ResourceNotFound",
-                        format!("The resource ARN {file_system_arn} does not exist"),
-                    ));
-                };
-                tags.remove(FROZEN_TAG);
+                let is_source = w.source.arn == *file_system_arn;
+                file_system_tags(w, op, file_system_arn)?.remove(FROZEN_TAG);
+                // Users write to the source again (the end of a rollback or an abort).
+                if is_source && w.writes.frozen_at.is_some() {
+                    w.writes.resumed_at.get_or_insert(now);
+                }
                 Ok(Response::UnmarkedFrozen)
             }
         }
@@ -741,6 +724,28 @@ impl Drop for SimPort {
             let _ = self.persist(Layout::Readable);
         }
     }
+}
+
+/// The tags of the source or a target, by ARN (FSx TagResource and UntagResource).
+fn file_system_tags<'w>(
+    w: &'w mut World,
+    op: &str,
+    arn: &str,
+) -> Result<&'w mut BTreeMap<String, String>, CloudError> {
+    if w.source.arn == arn {
+        return Ok(&mut w.source.settings.tags);
+    }
+    w.targets
+        .iter_mut()
+        .find(|t| t.info.arn == arn)
+        .map(|t| &mut t.info.settings.tags)
+        .ok_or_else(|| {
+            not_found(
+                op,
+                "ResourceNotFound",
+                format!("The resource ARN {arn} does not exist"),
+            )
+        })
 }
 
 /// Why a password source would not resolve on this ops box (the simulated DataSync needs one too).
