@@ -1710,6 +1710,11 @@ fn postpone_parks_the_run_at_the_gate_with_its_own_exit_code_and_resume_continue
         "status says waiting: {}",
         text(&status.stdout)
     );
+    assert!(
+        text(&status.stdout).contains("Parked at the cutover gate"),
+        "{}",
+        text(&status.stdout)
+    );
     // `run --yes` never carries a parked run past the gate.
     let out = s.run(&["--sim-speed", "max", "run", "plan.toml", "--yes"]);
     assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));

@@ -53,6 +53,10 @@ struct StatusReport<'a> {
     guards: Vec<Guard>,
     phases: Vec<PhaseRow>,
     predictions: Predictions,
+    /// The downtime budget (`cutover.max_downtime`), seconds, if the plan sets one.
+    max_downtime_secs: Option<u64>,
+    /// Parked at the gate: since when, by whom, why.
+    parked: Option<String>,
 }
 
 /// Where the plan stands and why, with what continues it.
@@ -110,6 +114,14 @@ pub fn status(global: &Global, path: &Path) -> Result<u8, Failure> {
         guards: guards(cp),
         phases: cp.phase_rows(None),
         predictions: predictions(intent, cp),
+        max_downtime_secs: intent.cutover.max_downtime.map(|d| d.as_secs()),
+        parked: cp.parked_at.map(|since| {
+            format!(
+                "since {since} by {} ({})",
+                cp.parked_by.as_deref().unwrap_or("?"),
+                cp.park_reason.as_deref().unwrap_or("postponed")
+            )
+        }),
     };
     match global.output {
         Output::Json => print_json(&report),
@@ -264,6 +276,21 @@ fn status_text(r: &StatusReport<'_>, replay: &Replay) -> String {
         }));
     }
     predictions_text(&mut o, &r.predictions);
+    if let Some(budget) = r.max_downtime_secs {
+        let verdict = match r.predictions.predicted_downtime_secs {
+            Some(p) if p <= budget => "the prediction fits",
+            Some(_) => "the prediction is OVER it: the gate holds (window) or stops (no window)",
+            None => "no prediction yet",
+        };
+        let _ = writeln!(
+            o,
+            "Downtime budget (cutover.max_downtime): {}; {verdict}.",
+            Duration(budget)
+        );
+    }
+    if let Some(parked) = &r.parked {
+        let _ = writeln!(o, "Parked at the cutover gate {parked}: `resume` continues.");
+    }
     o
 }
 
