@@ -818,3 +818,27 @@ async fn mark_frozen_tags_the_source_with_the_plan_id() {
         .collect();
     assert_eq!(tags, [(FROZEN_TAG, "fxm-finance")]);
 }
+
+#[tokio::test]
+async fn unmark_frozen_removes_only_the_freeze_tag() {
+    use aws_sdk_fsx::operation::untag_resource::{UntagResourceInput, UntagResourceOutput};
+    let requests = Recorder::<UntagResourceInput>::new();
+    let seen = requests.clone();
+    let untag = mock!(aws_sdk_fsx::Client::untag_resource).then_compute_output(move |r| {
+        seen.record(r);
+        UntagResourceOutput::builder().build()
+    });
+    let mut port = support::port(Rules {
+        fsx: vec![&untag],
+        ..Default::default()
+    });
+    let answer = port
+        .execute(&Command::UnmarkFrozen {
+            file_system_arn: SOURCE_ARN.into(),
+        })
+        .await;
+    assert_eq!(answer, Ok(Response::UnmarkedFrozen));
+    let sent = requests.only();
+    assert_eq!(sent.resource_arn(), Some(SOURCE_ARN));
+    assert_eq!(sent.tag_keys(), [FROZEN_TAG]);
+}

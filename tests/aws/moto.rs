@@ -436,6 +436,34 @@ async fn moto_create_target_sends_a_multi_az_file_system_that_describe_then_find
             .map(String::as_str),
         Some("plan-42")
     );
+    let answer = port
+        .execute(&Command::UnmarkFrozen {
+            file_system_arn: described.arn.clone(),
+        })
+        .await;
+    assert_eq!(answer, Ok(Response::UnmarkedFrozen));
+    let Ok(Response::FileSystem(untagged)) = port
+        .execute(&Command::DescribeFileSystem {
+            file_system_id: target.id.clone(),
+        })
+        .await
+    else {
+        panic!("DescribeFileSystem after UntagResource failed")
+    };
+    assert!(
+        !untagged
+            .settings
+            .tags
+            .contains_key(fsx_migrate::cloud::port::FROZEN_TAG)
+    );
+    assert_eq!(
+        untagged
+            .settings
+            .tags
+            .get(fsx_migrate::cloud::port::PLAN_TAG)
+            .map(String::as_str),
+        Some("plan-42")
+    );
 
     let err = port
         .execute(&Command::DescribeFileSystem {
