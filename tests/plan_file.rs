@@ -94,6 +94,7 @@ fn a_checkpoint_with_every_field_round_trips_through_toml() {
                     run: 3,
                     last_status: Some(ExecutionStatus::Unknown("INITIALIZING".into())),
                     last_counters: Some(ExecutionCounters::default()),
+                    bytes_per_second: Some(50 << 20),
                 }),
                 syncs: vec![SyncRecord {
                     kind: SyncKind::Initial,
@@ -1005,6 +1006,13 @@ async fn a_plan_with_a_window_a_budget_and_an_unfreeze_command_round_trips() {
     intent.cutover.max_downtime = Some(fsx_migrate::plan::units::Duration::mins(30));
     intent.cutover.keep_warm_interval = Some(fsx_migrate::plan::units::Duration::hours(6));
     intent.cutover.command_timeout = Some(fsx_migrate::plan::units::Duration::mins(2));
+    intent.sync.bytes_per_second = Some(fsx_migrate::plan::units::Bytes(200 << 20));
+    intent.sync.business_hours = Some(fsx_migrate::plan::intent::BusinessHours {
+        time_zone: "Europe/Berlin".into(),
+        opens: vec!["Mon 08:00".into(), "Fri 08:00".into()],
+        duration: fsx_migrate::plan::units::Duration::hours(10),
+        bytes_per_second: fsx_migrate::plan::units::Bytes(50 << 20),
+    });
     let (parsed, _) = parse(&render(&intent, "header")).expect("parses");
     assert_eq!(parsed, intent);
     assert!(parsed.problems().is_empty(), "{:?}", parsed.problems());
@@ -1018,4 +1026,7 @@ async fn a_plan_with_a_window_a_budget_and_an_unfreeze_command_round_trips() {
         "{problems}"
     );
     assert!(problems.contains("cutover.max_downtime"), "{problems}");
+    let mut slow = intent.clone();
+    slow.sync.bytes_per_second = Some(fsx_migrate::plan::units::Bytes(1000));
+    assert!(format!("{:?}", slow.problems()).contains("sync.bytes_per_second"));
 }

@@ -90,6 +90,7 @@ async fn a_running_execution_of_a_lost_request_is_waited_for_not_adopted() {
             (SYNC_TAG.to_string(), "initial-r1-0".to_string()),
         ]
         .into(),
+        bytes_per_second: None,
     };
     let started = port
         .execute(&fsx_migrate::cloud::port::Command::StartExecution(lost))

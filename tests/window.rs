@@ -141,3 +141,50 @@ async fn a_postpone_parks_at_the_gate_yes_does_not_pass_it_and_resume_does() {
     assert_eq!(outcome, Outcome::Halted(Halt::Completed));
     assert!(cp.parked_at.is_none());
 }
+
+#[tokio::test]
+async fn business_hours_limit_the_copy_and_a_running_sync_is_unleashed_when_they_end_but_never_the_final() {
+    let mut port = sim(world("small"));
+    let mut intent = intent_for(&mut port, &plan_request()).await;
+    // Tuesday 08:00 UTC is inside: 2 MiB/s until 18:00 stretches the 100 GiB initial copy past the evening.
+    intent.sync.business_hours = Some(fsx_migrate::plan::intent::BusinessHours {
+        time_zone: "UTC".into(),
+        opens: ["Mon", "Tue", "Wed", "Thu", "Fri"]
+            .map(|d| format!("{d} 08:00"))
+            .to_vec(),
+        duration: Duration::hours(10),
+        bytes_per_second: fsx_migrate::plan::units::Bytes(2 << 20),
+    });
+    let (outcome, cp) = drive_opts(&mut port, &intent, &Checkpoint::default(), options()).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    let w = &port.world;
+    let initial = w.executions.iter().find(|e| e.kind == SyncKind::Initial).unwrap();
+    let evening: Timestamp = "2026-12-01T18:00:00Z".parse().unwrap();
+    assert!(
+        initial.end() > evening,
+        "limited: the initial copy ran into the evening ({})",
+        initial.end()
+    );
+    assert_eq!(
+        initial.bytes_per_second, None,
+        "and was unleashed when the business hours ended"
+    );
+    assert!(w.api_calls["datasync:UpdateTaskExecution"] >= 1);
+    assert!(
+        w.executions
+            .iter()
+            .filter(|e| e.kind == SyncKind::Final)
+            .all(|e| e.bytes_per_second.is_none()),
+        "the final sync is never limited"
+    );
+    let acc = w.accounting(port.now());
+    assert_eq!(acc.writes_lost_at_swap, Some(0));
+    assert_eq!(acc.violations.len(), 0, "{:?}", acc.violations);
+    let initial_secs = cp.forward.lanes[0]
+        .last_success(SyncKind::Initial)
+        .unwrap()
+        .elapsed_secs();
+    eprintln!(
+        "business hours: the initial copy took {initial_secs} s (transfer until about 18:08, then verify)"
+    );
+}

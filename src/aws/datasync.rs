@@ -27,6 +27,7 @@ const CREATE_LOCATION: &str = "datasync:CreateLocationFsxWindows";
 const CREATE_TASK: &str = "datasync:CreateTask";
 const LIST_EXECUTIONS: &str = "datasync:ListTaskExecutions";
 const START_EXECUTION: &str = "datasync:StartTaskExecution";
+const UPDATE_EXECUTION: &str = "datasync:UpdateTaskExecution";
 const DESCRIBE_EXECUTION: &str = "datasync:DescribeTaskExecution";
 
 /// DataSync's one filter rule: SIMPLE_PATTERN patterns joined with `|`.
@@ -381,7 +382,10 @@ pub async fn start_execution(
     let out = client
         .start_task_execution()
         .task_arn(&request.task_arn)
-        .override_options(override_options(&request.overrides))
+        .override_options(with_limit(
+            override_options(&request.overrides),
+            request.bytes_per_second,
+        ))
         .set_tags(Some(tag_list(START_EXECUTION, &request.tags)?))
         .customize()
         .config_override(retries::datasync_create())
@@ -391,6 +395,39 @@ pub async fn start_execution(
     out.task_execution_arn()
         .map(str::to_string)
         .ok_or_else(|| errors::missing_field(START_EXECUTION, "TaskExecutionArn"))
+}
+
+/// DataSync's `BytesPerSecond`: -1 is unlimited.
+fn bytes_per_second(limit: Option<u64>) -> i64 {
+    limit.map_or(-1, |b| i64::try_from(b).unwrap_or(i64::MAX))
+}
+
+/// The overrides with a bandwidth limit, when there is one.
+fn with_limit(mut options: ds::Options, limit: Option<u64>) -> ds::Options {
+    if limit.is_some() {
+        options.bytes_per_second = Some(bytes_per_second(limit));
+    }
+    options
+}
+
+/// UpdateTaskExecution of a running execution's bandwidth limit (the one option it may change).
+pub async fn limit_execution(
+    client: &aws_sdk_datasync::Client,
+    execution_arn: &str,
+    limit: Option<u64>,
+) -> Result<(), CloudError> {
+    client
+        .update_task_execution()
+        .task_execution_arn(execution_arn)
+        .options(
+            ds::Options::builder()
+                .bytes_per_second(bytes_per_second(limit))
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| errors::from_sdk(UPDATE_EXECUTION, e))?;
+    Ok(())
 }
 
 /// DescribeTaskExecution mapped to [`ExecutionInfo`]. A status this build does not know (moto's

@@ -258,6 +258,15 @@ impl CloudPort for AwsPort {
             Command::StartExecution(request) => datasync::start_execution(&self.datasync, request)
                 .await
                 .map(|arn| Response::ExecutionStarted { arn }),
+            Command::LimitExecution {
+                execution_arn,
+                bytes_per_second,
+            } => datasync::limit_execution(&self.datasync, execution_arn, *bytes_per_second)
+                .await
+                .map(|()| Response::ExecutionLimited {
+                    execution_arn: execution_arn.clone(),
+                    bytes_per_second: *bytes_per_second,
+                }),
             Command::DescribeExecution { execution_arn } => {
                 datasync::describe_execution(&self.datasync, execution_arn)
                     .await

@@ -173,6 +173,13 @@ pub fn render_call(command: &Command) -> String {
         Command::DescribeExecution { execution_arn } => {
             format!("datasync:DescribeTaskExecution TaskExecutionArn={execution_arn}")
         }
+        Command::LimitExecution {
+            execution_arn,
+            bytes_per_second,
+        } => format!(
+            "datasync:UpdateTaskExecution TaskExecutionArn={execution_arn} Options={{BytesPerSecond={}}}",
+            bytes_per_second.map_or(-1, |b| i64::try_from(b).unwrap_or(i64::MAX))
+        ),
         Command::UpsertCname(r) => format!(
             "route53:ChangeResourceRecordSets HostedZoneId={} Action=UPSERT Name={} Type=CNAME TTL={} Value={}",
             r.hosted_zone_id, r.record_name, r.ttl, r.value

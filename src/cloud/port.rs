@@ -77,6 +77,7 @@ pub const ALL_OPERATIONS: &[&str] = &[
     "datasync:ListTaskExecutions",
     "datasync:StartTaskExecution",
     "datasync:DescribeTaskExecution",
+    "datasync:UpdateTaskExecution",
     "logs:DescribeLogGroups",
     "logs:CreateLogGroup",
     "logs:PutResourcePolicy",
@@ -113,6 +114,11 @@ pub enum Command {
     StartExecution(StartExecutionRequest),
     /// DataSync DescribeTaskExecution.
     DescribeExecution { execution_arn: String },
+    /// DataSync UpdateTaskExecution: a running execution's bandwidth limit (`None`: unlimited).
+    LimitExecution {
+        execution_arn: String,
+        bytes_per_second: Option<u64>,
+    },
     /// Route 53 ChangeResourceRecordSets, one UPSERT of a CNAME.
     UpsertCname(UpsertCnameRequest),
     /// Route 53 GetChange.
@@ -139,6 +145,7 @@ impl Command {
                 | Command::UpsertCname(_)
                 | Command::MarkFrozen { .. }
                 | Command::UnmarkFrozen { .. }
+                | Command::LimitExecution { .. }
         )
     }
 
@@ -187,6 +194,7 @@ impl Command {
             ],
             Command::StartExecution(_) => &["datasync:StartTaskExecution"],
             Command::DescribeExecution { .. } => &["datasync:DescribeTaskExecution"],
+            Command::LimitExecution { .. } => &["datasync:UpdateTaskExecution"],
             Command::UpsertCname(_) => &["route53:ChangeResourceRecordSets"],
             Command::GetChange { .. } => &["route53:GetChange"],
             Command::MarkFrozen { .. } => &["fsx:TagResource"],
@@ -280,6 +288,9 @@ pub struct StartExecutionRequest {
     pub kind: SyncKind,
     pub overrides: TaskOptions,
     pub tags: BTreeMap<String, String>,
+    /// The bandwidth limit the execution starts with (DataSync `BytesPerSecond`); `None`: unlimited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_per_second: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -383,6 +394,10 @@ pub enum Response {
     },
     MarkedFrozen,
     UnmarkedFrozen,
+    ExecutionLimited {
+        execution_arn: String,
+        bytes_per_second: Option<u64>,
+    },
 }
 
 /// Why a command failed, classified so the caller knows whether trying again can help.

@@ -628,6 +628,35 @@ impl Machine<'_> {
     /// A call failed after the driver's retries. A create without a client token that timed out or failed
     /// on the server may have happened anyway: it is resolved by a lookup by tag, never sent again blindly.
     fn failed(&mut self, error: CloudError) -> Flow {
+        // A limit refused (the execution just ended, say) changes nothing that matters: the lane goes on
+        // without it, and its next look at the execution tells what happened.
+        if error.operation == "datasync:UpdateTaskExecution" {
+            let awaiting = leg(&self.cp).awaiting.clone();
+            let kind = leg(&self.cp)
+                .lanes
+                .iter()
+                .find(|l| Some(&l.name) == awaiting.as_ref())
+                .and_then(|l| l.current.as_ref())
+                .map(|c| c.kind);
+            if let Some(kind) = kind {
+                // Taken as set, so it is not asked again for this execution.
+                let limit = self.bandwidth_limit(kind);
+                let lane = leg_mut(&mut self.cp)
+                    .lanes
+                    .iter_mut()
+                    .find(|l| Some(&l.name) == awaiting.as_ref());
+                if let Some(current) = lane.and_then(|l| l.current.as_mut()) {
+                    current.bytes_per_second = limit;
+                }
+                self.events.push(Event::Note(format!(
+                    "lane {}: the bandwidth limit was not changed ({}: {}); going on",
+                    awaiting.unwrap_or_default(),
+                    error.code,
+                    error.message
+                )));
+                return Flow::Again;
+            }
+        }
         let unknown_outcome = error.class == ErrorClass::Transient
             && NON_IDEMPOTENT_OPERATIONS.contains(&error.operation.as_str());
         if unknown_outcome {
@@ -1011,6 +1040,25 @@ impl Machine<'_> {
                 self.on_started(round, i, arn);
                 None
             }
+            Input::Response(Response::ExecutionLimited {
+                execution_arn,
+                bytes_per_second,
+            }) => {
+                let lane = leg_mut(&mut self.cp).lanes.iter_mut().find(|l| {
+                    l.current.as_ref().and_then(|c| c.execution_arn.as_deref())
+                        == Some(execution_arn.as_str())
+                });
+                match lane.and_then(|l| l.current.as_mut()) {
+                    Some(current) => current.bytes_per_second = bytes_per_second,
+                    None => {
+                        return self.unexpected(&Input::Response(Response::ExecutionLimited {
+                            execution_arn,
+                            bytes_per_second,
+                        }));
+                    }
+                }
+                None
+            }
             Input::Response(Response::Execution(info)) => {
                 let lanes = &leg(&self.cp).lanes;
                 let Some(i) = lanes.iter().position(|l| {
@@ -1063,13 +1111,24 @@ impl Machine<'_> {
                         round.kind()
                     ));
                 }
-                if let Some(at) = lane.next_check_at
+                // Business hours beginning or ending change its limit then, not at the next poll.
+                let at = match (lane.next_check_at, self.bandwidth_changes_at(current.kind)) {
+                    (Some(poll), Some(change)) => Some(poll.min(change)),
+                    (poll, _) => poll,
+                };
+                if let Some(at) = at
                     && at > self.now
                 {
                     wait(at, format!("lane {}: {} sync running", lane.name, current.kind));
                     continue;
                 }
+                let limit = self.bandwidth_limit(current.kind);
                 let command = match &current.execution_arn {
+                    // Business hours began or ended since it started: its limit follows.
+                    Some(arn) if limit != current.bytes_per_second => Command::LimitExecution {
+                        execution_arn: arn.clone(),
+                        bytes_per_second: limit,
+                    },
                     Some(arn) => Command::DescribeExecution {
                         execution_arn: arn.clone(),
                     },
@@ -1259,12 +1318,17 @@ impl Machine<'_> {
                 let mut tags = self.plan_tags();
                 tags.insert(SYNC_TAG.to_string(), current.sync_id());
                 tags.insert(LANE_TAG.to_string(), lane.name.clone());
+                let bytes_per_second = self.bandwidth_limit(round.kind());
                 let request = StartExecutionRequest {
                     task_arn: lane.task_arn.clone().unwrap_or_default(),
                     kind: round.kind(),
                     overrides: self.task_options(round.kind()),
                     tags,
+                    bytes_per_second,
                 };
+                if let Some(current) = &mut leg_mut(&mut self.cp).lanes[i].current {
+                    current.bytes_per_second = bytes_per_second;
+                }
                 Some(self.lane_call(i, Command::StartExecution(request)))
             }
         }
@@ -1669,6 +1733,37 @@ impl Machine<'_> {
             at: warm.unwrap_or(reopens),
             reason,
         }))
+    }
+
+    /// The bandwidth a sync of `kind` may use now: the business hours' limit while they are open, else
+    /// `sync.bytes_per_second`; the final and reverse syncs, inside the downtime, are never limited.
+    fn bandwidth_limit(&self, kind: SyncKind) -> Option<u64> {
+        if matches!(kind, SyncKind::Final | SyncKind::Reverse) {
+            return None;
+        }
+        let sync = &self.intent.sync;
+        let base = sync.bytes_per_second.map(|b| b.0);
+        let working = sync
+            .business_hours
+            .as_ref()
+            .filter(|b| matches!(window_state(&b.hours(), self.now), WindowState::Open { .. }));
+        match (working, base) {
+            (Some(hours), Some(base)) => Some(hours.bytes_per_second.0.min(base)),
+            (Some(hours), None) => Some(hours.bytes_per_second.0),
+            (None, base) => base,
+        }
+    }
+
+    /// When the business hours next begin or end, if that changes the limit of a sync of `kind`.
+    fn bandwidth_changes_at(&self, kind: SyncKind) -> Option<Timestamp> {
+        if matches!(kind, SyncKind::Final | SyncKind::Reverse) {
+            return None;
+        }
+        let hours = self.intent.sync.business_hours.as_ref()?;
+        Some(match window_state(&hours.hours(), self.now) {
+            WindowState::Open { closes_at } => closes_at,
+            WindowState::Closed { opens_at } => opens_at,
+        })
     }
 
     /// How fresh the lanes are kept while the gate holds for a window (else `sync.max_delta_age`).

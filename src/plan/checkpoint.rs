@@ -492,6 +492,9 @@ pub struct CurrentSync {
     pub last_status: Option<ExecutionStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_counters: Option<ExecutionCounters>,
+    /// The bandwidth limit the execution runs with now (`None`: unlimited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_per_second: Option<u64>,
 }
 
 impl CurrentSync {
@@ -510,6 +513,7 @@ impl CurrentSync {
             run,
             last_status: None,
             last_counters: None,
+            bytes_per_second: None,
         }
     }
 }

@@ -270,6 +270,35 @@ pub struct SyncPolicy {
     pub retry_failed_executions: u32,
     /// How often to poll a running execution.
     pub poll_interval: Duration,
+    /// The bandwidth initial and incremental syncs may use (DataSync `BytesPerSecond`); unset: unlimited.
+    /// The final and reverse syncs, inside the downtime, are never limited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_per_second: Option<Bytes>,
+    /// A lower limit while the business works, so the copy does not starve the users of the source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_hours: Option<BusinessHours>,
+}
+
+/// Weekly hours (like a cutover window) with their own bandwidth limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessHours {
+    pub time_zone: String,
+    /// When each working day starts: "Mon 08:00", …
+    pub opens: Vec<String>,
+    pub duration: Duration,
+    pub bytes_per_second: Bytes,
+}
+
+impl BusinessHours {
+    /// The hours as a window (the same weekly openings).
+    pub fn hours(&self) -> CutoverWindow {
+        CutoverWindow {
+            time_zone: self.time_zone.clone(),
+            opens: self.opens.clone(),
+            duration: self.duration,
+        }
+    }
 }
 
 /// How the source stops accepting writes before the final sync.
@@ -676,6 +705,28 @@ impl Intent {
                 problem(
                     &format!("sync.{name}"),
                     format!("{value} is outside {least} to {most}"),
+                );
+            }
+        }
+        if let Some(hours) = &self.sync.business_hours {
+            for p in crate::plan::window::window_problems(&hours.hours()) {
+                problem("sync.business_hours", p);
+            }
+        }
+        for (name, limit) in [
+            ("sync.bytes_per_second", self.sync.bytes_per_second),
+            (
+                "sync.business_hours.bytes_per_second",
+                self.sync.business_hours.as_ref().map(|h| h.bytes_per_second),
+            ),
+        ] {
+            // DataSync takes at least 1 MiB/s (1048576 bytes).
+            if let Some(limit) = limit
+                && limit.0 < 1 << 20
+            {
+                problem(
+                    name,
+                    format!("{limit} is under DataSync's least limit, 1 MiB (per second)"),
                 );
             }
         }

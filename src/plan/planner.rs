@@ -120,6 +120,8 @@ pub fn intent_from(env: &Environment, req: &PlanRequest) -> Option<Intent> {
             max_delta_age: Duration::hours(1),
             retry_failed_executions: 2,
             poll_interval: Duration::secs(30),
+            bytes_per_second: None,
+            business_hours: None,
         },
         cutover: CutoverPolicy {
             freeze: req.freeze,

@@ -482,6 +482,37 @@ pub fn render(intent: &Intent, header: &str) -> String {
     );
     let _ = writeln!(o, "retry_failed_executions = {}", sy.retry_failed_executions);
     let _ = writeln!(o, "poll_interval = {}", q(&sy.poll_interval.to_string()));
+    let _ = writeln!(
+        o,
+        "# Bandwidth of initial and incremental syncs (DataSync BytesPerSecond, at least 1 MiB); the final sync,\n\
+         # inside the downtime, is never limited. A running sync follows business hours as they begin and end."
+    );
+    match &sy.bytes_per_second {
+        Some(b) => {
+            let _ = writeln!(o, "bytes_per_second = {}", q(&b.to_string()));
+        }
+        None => {
+            let _ = writeln!(o, "# bytes_per_second = \"200 MiB\"");
+        }
+    }
+    match &sy.business_hours {
+        Some(h) => {
+            let opens: Vec<String> = h.opens.iter().map(|x| q(x)).collect();
+            let _ = writeln!(o, "[sync.business_hours]");
+            let _ = writeln!(o, "time_zone = {}", q(&h.time_zone));
+            let _ = writeln!(o, "opens = [{}]", opens.join(", "));
+            let _ = writeln!(o, "duration = {}", q(&h.duration.to_string()));
+            let _ = writeln!(o, "bytes_per_second = {}", q(&h.bytes_per_second.to_string()));
+        }
+        None => {
+            let _ = writeln!(
+                o,
+                "# [sync.business_hours]\n# time_zone = \"Europe/Berlin\"\n\
+                 # opens = [\"Mon 08:00\", \"Tue 08:00\", \"Wed 08:00\", \"Thu 08:00\", \"Fri 08:00\"]\n\
+                 # duration = \"10h\"\n# bytes_per_second = \"50 MiB\""
+            );
+        }
+    }
 
     let cu = &intent.cutover;
     let _ = writeln!(o, "\n[cutover]");

@@ -445,6 +445,32 @@ impl SimPort {
             Command::StartExecution(req) => {
                 self.start_execution(req, now, injected.contains(&FaultKind::ExecutionError))
             }
+            Command::LimitExecution {
+                execution_arn,
+                bytes_per_second,
+            } => {
+                let Some(e) = w.executions.iter_mut().find(|e| &e.arn == execution_arn) else {
+                    return Err(rejected(
+                        op,
+                        "InvalidRequestException",
+                        format!("{execution_arn} not found"),
+                    ));
+                };
+                if e.status_at(now).is_terminal() {
+                    return Err(rejected(
+                        op,
+                        "InvalidRequestException",
+                        format!("{execution_arn} is not running"),
+                    ));
+                }
+                e.bytes_per_second = *bytes_per_second;
+                // The rest of its transfer runs at the new limit.
+                w.replan(now, None);
+                Ok(Response::ExecutionLimited {
+                    execution_arn: execution_arn.clone(),
+                    bytes_per_second: *bytes_per_second,
+                })
+            }
             Command::DescribeExecution { execution_arn } => w
                 .executions
                 .iter()
@@ -678,9 +704,10 @@ impl SimPort {
             verify_mode: req.overrides.verify_mode.clone(),
             fault_error: fails,
             reverse,
+            bytes_per_second: req.bytes_per_second,
             schedule,
         });
-        w.replan(now, w.executions.len() - 1);
+        w.replan(now, Some(w.executions.len() - 1));
         Ok(Response::ExecutionStarted { arn })
     }
 }

@@ -136,11 +136,11 @@ impl World {
     }
 
     /// Plans, from `now` on, every execution running at `now` (`fresh`: the one that starts now).
-    pub fn replan(&mut self, now: Timestamp, fresh: usize) {
+    pub fn replan(&mut self, now: Timestamp, fresh: Option<usize>) {
         let mut jobs: Vec<Job> = Vec::new();
         for index in 0..self.executions.len() {
             let e = &mut self.executions[index];
-            if index == fresh {
+            if Some(index) == fresh {
                 jobs.push(Job {
                     index,
                     step: Step::Launch,
@@ -184,13 +184,16 @@ impl World {
             .prepare_files_per_sec
             .min(self.listing_pool() / preparing as f64);
         let per_file = self.model.transfer_files_per_sec;
-        let cap = self.model.task_cap_mbps * 1e6;
+        let task_cap = self.model.task_cap_mbps * 1e6;
         let transferring: Vec<&Job> = jobs.iter().filter(|j| j.step == Step::Transfer).collect();
-        // The bandwidth each transfer could use: its cap, or less when it is bound by its files per second.
+        // The bandwidth each transfer could use: its cap (and its limit), or less when it is bound by its
+        // files per second.
         let demands: Vec<f64> = transferring
             .iter()
             .map(|j| {
-                let s = &self.executions[j.index].schedule;
+                let e = &self.executions[j.index];
+                let cap = e.bytes_per_second.map_or(task_cap, |b| task_cap.min(b as f64));
+                let s = &e.schedule;
                 if s.files == 0 {
                     cap
                 } else {

@@ -133,6 +133,9 @@ pub struct SimExecution {
     /// An execution of a reverse task: it copies the target's writes back to the source.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reverse: bool,
+    /// Its bandwidth limit (StartTaskExecution's or UpdateTaskExecution's `BytesPerSecond`); none: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_per_second: Option<u64>,
     pub schedule: ExecutionSchedule,
 }
 
@@ -862,6 +865,7 @@ mod tests {
             verify_mode: VerifyMode::OnlyFilesTransferred,
             fault_error: false,
             reverse: kind == SyncKind::Reverse,
+            bytes_per_second: None,
             schedule: ExecutionSchedule {
                 launch_secs: 600.0,
                 prepare_secs: 600.0,

@@ -490,6 +490,7 @@ async fn start_execution_sends_per_kind_overrides_final_removes_deleted_files() 
             kind,
             overrides,
             tags: support::plan_tags(&[("fsx-migrate:sync", &kind.to_string())]),
+            bytes_per_second: None,
         };
         let answer = port.execute(&Command::StartExecution(request)).await;
         assert_eq!(
@@ -835,6 +836,7 @@ async fn start_execution_sends_the_plan_source_and_sync_tags_it_is_given() {
             (SOURCE_TAG, "fs-0source000000001"),
             (SYNC_TAG, "final-r2-1800000000"),
         ]),
+        bytes_per_second: None,
     };
     port.execute(&Command::StartExecution(request))
         .await
@@ -915,4 +917,65 @@ async fn describe_execution_maps_counters_and_phase_durations() {
         (60_000, 120_000, 30_000, 215_000)
     );
     assert_eq!((info.error_code, info.error_detail), (None, None));
+}
+
+#[tokio::test]
+async fn a_limit_goes_out_as_bytes_per_second_on_start_and_on_update() {
+    use aws_sdk_datasync::operation::start_task_execution::{
+        StartTaskExecutionInput, StartTaskExecutionOutput,
+    };
+    use aws_sdk_datasync::operation::update_task_execution::{
+        UpdateTaskExecutionInput, UpdateTaskExecutionOutput,
+    };
+    let starts = Recorder::<StartTaskExecutionInput>::new();
+    let seen = starts.clone();
+    let start = mock!(aws_sdk_datasync::Client::start_task_execution).then_compute_output(move |r| {
+        seen.record(r);
+        StartTaskExecutionOutput::builder()
+            .task_execution_arn(format!("{TASK}/execution/exec-1"))
+            .build()
+    });
+    let updates = Recorder::<UpdateTaskExecutionInput>::new();
+    let seen = updates.clone();
+    let update = mock!(aws_sdk_datasync::Client::update_task_execution).then_compute_output(move |r| {
+        seen.record(r);
+        UpdateTaskExecutionOutput::builder().build()
+    });
+    let mut port = support::port(Rules {
+        datasync: vec![&start, &update],
+        ..Default::default()
+    });
+    let request = StartExecutionRequest {
+        task_arn: TASK.into(),
+        kind: SyncKind::Initial,
+        overrides: TaskOptions {
+            transfer_mode: TransferMode::Changed,
+            verify_mode: VerifyMode::OnlyFilesTransferred,
+            preserve_deleted_files: PreserveDeletedFiles::Preserve,
+            security_descriptor_copy: fsx_migrate::cloud::model::SecurityDescriptorCopy::OwnerDacl,
+            log_level: fsx_migrate::cloud::model::LogLevel::Off,
+        },
+        tags: BTreeMap::new(),
+        bytes_per_second: Some(50 << 20),
+    };
+    assert!(port.execute(&Command::StartExecution(request)).await.is_ok());
+    let sent = starts.only();
+    assert_eq!(
+        sent.override_options().and_then(|o| o.bytes_per_second()),
+        Some(50 << 20)
+    );
+    for (limit, expected) in [(Some(10u64 << 20), 10 << 20), (None, -1)] {
+        let answer = port
+            .execute(&Command::LimitExecution {
+                execution_arn: format!("{TASK}/execution/exec-1"),
+                bytes_per_second: limit,
+            })
+            .await;
+        assert!(
+            matches!(answer, Ok(Response::ExecutionLimited { .. })),
+            "{answer:?}"
+        );
+        let last = updates.all().last().cloned().unwrap();
+        assert_eq!(last.options().and_then(|o| o.bytes_per_second()), Some(expected));
+    }
 }

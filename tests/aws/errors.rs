@@ -246,6 +246,7 @@ async fn datasync_invalid_request_is_rejected() {
             log_level: fsx_migrate::cloud::model::LogLevel::Off,
         },
         tags: support::plan_tags(&[]),
+        bytes_per_second: None,
     };
     let err = port
         .execute(&Command::StartExecution(request))
@@ -459,6 +460,7 @@ fn creates_without_a_token(
         kind: fsx_migrate::cloud::model::SyncKind::Final,
         overrides: sync_options(),
         tags: support::plan_tags(&[]),
+        bytes_per_second: None,
     };
     vec![
         (

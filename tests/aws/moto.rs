@@ -641,6 +641,7 @@ async fn moto_datasync_task_execution_walks_moto_statuses_including_initializing
         kind: SyncKind::Initial,
         overrides: options_for(SyncKind::Initial),
         tags: support::plan_tags(&[]),
+        bytes_per_second: None,
     };
     let answer = port.execute(&Command::StartExecution(start)).await;
     let Ok(Response::ExecutionStarted { arn: execution }) = answer else {
