@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 
 use super::file::CHECKPOINT_MARKER;
 use super::intent::{
-    DEFAULT_ENTRIES_PER_EXECUTION, DEFAULT_MAX_PARALLEL_TASKS, FreezeKind, Intent, SCHEMA_VERSION, Transfer,
+    CutoverWindow, DEFAULT_ENTRIES_PER_EXECUTION, DEFAULT_MAX_PARALLEL_TASKS, FreezeKind, Intent,
+    SCHEMA_VERSION, Transfer,
 };
 use crate::cloud::model::ActiveDirectory;
 use crate::plan::units::Bytes;
@@ -54,6 +55,23 @@ fn opt_line(out: &mut String, comment: &str, key: &str, value: Option<&str>) {
             let _ = writeln!(out, "# {key} = \"\"   (not set on the source)");
         }
     }
+}
+
+/// `key = "value"`, or an example commented out when the plan leaves it unset.
+fn opt_quoted(out: &mut String, key: &str, value: Option<String>, example: &str) {
+    let _ = match value {
+        Some(v) => writeln!(out, "{key} = {}", q(&v)),
+        None => writeln!(out, "# {key} = {}", q(example)),
+    };
+}
+
+/// The table of weekly hours (`time_zone`, `opens`, `duration`).
+fn weekly_hours(out: &mut String, table: &str, hours: &CutoverWindow) {
+    let opens: Vec<String> = hours.opens.iter().map(|x| q(x)).collect();
+    let _ = writeln!(out, "[{table}]");
+    let _ = writeln!(out, "time_zone = {}", q(&hours.time_zone));
+    let _ = writeln!(out, "opens = [{}]", opens.join(", "));
+    let _ = writeln!(out, "duration = {}", q(&hours.duration.to_string()));
 }
 
 /// `key = value`, or the default commented out when the plan leaves it unset.
@@ -487,21 +505,15 @@ pub fn render(intent: &Intent, header: &str) -> String {
         "# Bandwidth of initial and incremental syncs (DataSync BytesPerSecond, at least 1 MiB); the final sync,\n\
          # inside the downtime, is never limited. A running sync follows business hours as they begin and end."
     );
-    match &sy.bytes_per_second {
-        Some(b) => {
-            let _ = writeln!(o, "bytes_per_second = {}", q(&b.to_string()));
-        }
-        None => {
-            let _ = writeln!(o, "# bytes_per_second = \"200 MiB\"");
-        }
-    }
+    opt_quoted(
+        &mut o,
+        "bytes_per_second",
+        sy.bytes_per_second.map(|b| b.to_string()),
+        "200 MiB",
+    );
     match &sy.business_hours {
         Some(h) => {
-            let opens: Vec<String> = h.opens.iter().map(|x| q(x)).collect();
-            let _ = writeln!(o, "[sync.business_hours]");
-            let _ = writeln!(o, "time_zone = {}", q(&h.time_zone));
-            let _ = writeln!(o, "opens = [{}]", opens.join(", "));
-            let _ = writeln!(o, "duration = {}", q(&h.duration.to_string()));
+            weekly_hours(&mut o, "sync.business_hours", &h.hours());
             let _ = writeln!(o, "bytes_per_second = {}", q(&h.bytes_per_second.to_string()));
         }
         None => {
@@ -551,14 +563,12 @@ pub fn render(intent: &Intent, header: &str) -> String {
          # FSX_MIGRATE_PLAN_ID, _ACTION (freeze|unfreeze), _FILE_SYSTEM_ID, _SOURCE_ID, _TARGET_ID, _TARGET_DNS_NAME\n\
          # and _PHASE in their environment."
     );
-    match &cu.command_timeout {
-        Some(timeout) => {
-            let _ = writeln!(o, "command_timeout = {}", q(&timeout.to_string()));
-        }
-        None => {
-            let _ = writeln!(o, "# command_timeout = \"10m\"");
-        }
-    }
+    opt_quoted(
+        &mut o,
+        "command_timeout",
+        cu.command_timeout.map(|d| d.to_string()),
+        "10m",
+    );
     let _ = writeln!(
         o,
         "# Delete guard: stop before the DNS swap if the final sync removed more files than this."
@@ -569,39 +579,29 @@ pub fn render(intent: &Intent, header: &str) -> String {
         "# The downtime budget: freeze only when the predicted downtime users see fits it (and, with a window,\n\
          # what is left of the window); over it, the run holds (window) or stops (no window)."
     );
-    match &cu.max_downtime {
-        Some(d) => {
-            let _ = writeln!(o, "max_downtime = {}", q(&d.to_string()));
-        }
-        None => {
-            let _ = writeln!(o, "# max_downtime = \"30m\"");
-        }
-    }
+    opt_quoted(
+        &mut o,
+        "max_downtime",
+        cu.max_downtime.map(|d| d.to_string()),
+        "30m",
+    );
     let _ = writeln!(
         o,
         "# While holding for the window: an incremental on every lane older than this (default sync.max_delta_age)."
     );
-    match &cu.keep_warm_interval {
-        Some(d) => {
-            let _ = writeln!(o, "keep_warm_interval = {}", q(&d.to_string()));
-        }
-        None => {
-            let _ = writeln!(o, "# keep_warm_interval = \"6h\"");
-        }
-    }
+    opt_quoted(
+        &mut o,
+        "keep_warm_interval",
+        cu.keep_warm_interval.map(|d| d.to_string()),
+        "6h",
+    );
     let _ = writeln!(
         o,
         "# When the business allows the freeze: weekly openings (\"Sat 22:00\") in a time zone, each lasting\n\
          # duration. Outside it the run holds at the gate (alive, polling slowly) and keeps the copy warm."
     );
     match &cu.window {
-        Some(w) => {
-            let opens: Vec<String> = w.opens.iter().map(|x| q(x)).collect();
-            let _ = writeln!(o, "[cutover.window]");
-            let _ = writeln!(o, "time_zone = {}", q(&w.time_zone));
-            let _ = writeln!(o, "opens = [{}]", opens.join(", "));
-            let _ = writeln!(o, "duration = {}", q(&w.duration.to_string()));
-        }
+        Some(w) => weekly_hours(&mut o, "cutover.window", w),
         None => {
             let _ = writeln!(
                 o,
