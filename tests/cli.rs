@@ -1877,3 +1877,33 @@ fn without_a_terminal_each_lanes_progress_is_logged_in_words_never_as_zero_count
     );
     assert!(!stderr.contains("0/0 files"), "{stderr}");
 }
+
+#[test]
+fn the_prompts_a_run_without_a_terminal_stops_at_say_what_they_ask_and_how_to_answer() {
+    let s = Setup::new();
+    let error_block = |out: &Output| {
+        let stderr = text(&out.stderr);
+        stderr[stderr.find("Error:").expect("an error block")..].to_string()
+    };
+    let out = s.run(&["--sim-speed", "max", "run", "plan.toml"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    insta::assert_snapshot!("prompt_billable", error_block(&out));
+    let out = s.run(&[
+        "--sim-speed",
+        "max",
+        "run",
+        "plan.toml",
+        "--yes",
+        "--until",
+        "cutover_gate",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = s.run(&["--sim-speed", "max", "resume", "plan.toml"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    insta::assert_snapshot!("prompt_gate", error_block(&out));
+    let out = s.run(&["--sim-speed", "max", "resume", "plan.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = s.run(&["--sim-speed", "max", "rollback", "plan.toml"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    insta::assert_snapshot!("prompt_rollback", error_block(&out));
+}
