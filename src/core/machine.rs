@@ -1460,8 +1460,11 @@ impl Machine<'_> {
                 Flow::Advance(Phase::CutoverGate)
             }
             Round::Refresh => Flow::Again,
-            Round::Final => self.final_guards(),
-            Round::Reverse => self.reverse_guards(),
+            Round::Final => self.last_copy_guards(SyncKind::Final, self.cp.frozen_at, Phase::DnsSwap),
+            Round::Reverse => {
+                let frozen = self.cp.rollback.as_ref().and_then(|r| r.target_frozen_at);
+                self.last_copy_guards(SyncKind::Reverse, frozen, Phase::SwapBack)
+            }
         }
     }
 
@@ -1474,28 +1477,35 @@ impl Machine<'_> {
         })
     }
 
-    /// After every lane's final sync: the deletes of all final syncs since the freeze against the guard (a trip
-    /// before the freeze does not cover them; an accepted trip covers no more than it counted).
-    fn final_guards(&mut self) -> Flow {
-        let finals: Vec<SyncRecord> = self.cp.finals_after_freeze().into_iter().cloned().collect();
-        let deleted: u64 = finals.iter().map(|s| s.counters.files_deleted).sum();
-        let limit = self.intent.cutover.max_final_deletes;
-        let frozen = self.cp.frozen_at;
+    /// After a leg's last copy — every lane's final sync after the source's freeze, or its reverse sync after
+    /// the target's — the deletes of them all together against the guard (a trip before the freeze does not
+    /// cover them; an accepted trip covers no more than it counted), then `next`.
+    fn last_copy_guards(&mut self, kind: SyncKind, frozen: Option<Timestamp>, next: Phase) -> Flow {
+        let Some(frozen) = frozen else {
+            return self.missing("no freeze is recorded before the last copy");
+        };
+        let leg = if kind == SyncKind::Reverse {
+            &self.cp.reverse
+        } else {
+            &self.cp.forward
+        };
+        let runs: Vec<SyncRecord> = leg.runs_after(kind, frozen).into_iter().cloned().collect();
+        let deleted: u64 = runs.iter().map(|s| s.counters.files_deleted).sum();
         let covered = self
             .cp
             .delete_guard
             .as_ref()
-            .is_some_and(|t| Some(t.at) >= frozen && deleted <= t.count);
-        if deleted > limit
+            .is_some_and(|t| t.at >= frozen && deleted <= t.count);
+        if deleted > self.intent.cutover.max_final_deletes
             && !covered
-            && let Some(last) = finals.last()
+            && let Some(last) = runs.last()
         {
             self.trip_delete_guard(last, deleted);
         }
         if let Flow::Act(halt) = self.delete_guard_halt() {
             return Flow::Act(halt);
         }
-        Flow::Advance(Phase::DnsSwap)
+        Flow::Advance(next)
     }
 
     /// How long ago the lane's last successful sync ended, if longer than `sync.max_delta_age` and the lane
@@ -2326,38 +2336,6 @@ impl Machine<'_> {
             Some(last) if last.succeeded() => Want::Done,
             _ => Want::Run,
         }
-    }
-
-    /// After every lane's reverse sync: the deletes they carried back against the guard, then the swap back.
-    fn reverse_guards(&mut self) -> Flow {
-        let frozen = self.cp.rollback.as_ref().and_then(|r| r.target_frozen_at);
-        let Some(frozen) = frozen else {
-            return self.missing("no freeze of the target is recorded");
-        };
-        let runs: Vec<SyncRecord> = self
-            .cp
-            .reverse
-            .lanes
-            .iter()
-            .flat_map(|l| l.runs_after(SyncKind::Reverse, frozen))
-            .cloned()
-            .collect();
-        let deleted: u64 = runs.iter().map(|s| s.counters.files_deleted).sum();
-        let covered = self
-            .cp
-            .delete_guard
-            .as_ref()
-            .is_some_and(|t| t.at >= frozen && deleted <= t.count);
-        if deleted > self.intent.cutover.max_final_deletes
-            && !covered
-            && let Some(last) = runs.last()
-        {
-            self.trip_delete_guard(last, deleted);
-        }
-        if let Flow::Act(halt) = self.delete_guard_halt() {
-            return Flow::Act(halt);
-        }
-        Flow::Advance(Phase::SwapBack)
     }
 
     /// The record goes back to what it was before fsx-migrate touched it (value and TTL), after every lane's

@@ -396,6 +396,17 @@ impl Leg {
         all
     }
 
+    /// Every lane's syncs of `kind` requested after `frozen_at`, in the order they ended.
+    pub fn runs_after(&self, kind: SyncKind, frozen_at: Timestamp) -> Vec<&SyncRecord> {
+        let mut runs: Vec<&SyncRecord> = self
+            .lanes
+            .iter()
+            .flat_map(|l| l.runs_after(kind, frozen_at))
+            .collect();
+        runs.sort_by_key(|s| s.ended_at);
+        runs
+    }
+
     /// Executions running or being started now.
     pub fn in_flight(&self) -> usize {
         self.lanes.iter().filter(|l| l.current.is_some()).count()
@@ -603,17 +614,9 @@ impl Checkpoint {
 
     /// Final syncs of every lane requested after the freeze.
     pub fn finals_after_freeze(&self) -> Vec<&SyncRecord> {
-        let Some(frozen) = self.frozen_at else {
-            return Vec::new();
-        };
-        let mut finals: Vec<&SyncRecord> = self
-            .forward
-            .lanes
-            .iter()
-            .flat_map(|l| l.runs_after(SyncKind::Final, frozen))
-            .collect();
-        finals.sort_by_key(|s| s.ended_at);
-        finals
+        self.frozen_at
+            .map(|frozen| self.forward.runs_after(SyncKind::Final, frozen))
+            .unwrap_or_default()
     }
 
     /// Brings a checkpoint of an older schema to [`CHECKPOINT_SCHEMA`]; a no-op on a current one.
