@@ -1423,6 +1423,16 @@ fn compare_puts_the_plan_beside_one_lane_a_naive_runbook_and_backup_and_restore(
     s.assert_world_untouched();
 }
 
+/// The CNAME users resolve, from `sim show`.
+fn users_record(world: &serde_json::Value) -> &serde_json::Value {
+    world["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == format!("{RECORD}."))
+        .unwrap()
+}
+
 #[test]
 fn rollback_after_a_day_on_the_target_copies_it_back_swaps_back_and_loses_nothing() {
     let s = Setup::new();
@@ -1455,12 +1465,7 @@ fn rollback_after_a_day_on_the_target_copies_it_back_swaps_back_and_loses_nothin
     assert_eq!(acc["writes_lost_at_swap_back"], 0, "{acc}");
     assert_eq!(acc["violations"].as_array().unwrap().len(), 0, "{acc}");
     assert_eq!(acc["executions_by_kind"]["reverse"], 1, "{acc}");
-    let record = w["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == format!("{RECORD}."))
-        .unwrap();
+    let record = users_record(&w);
     assert_eq!(
         record["values"][0], w["source"]["dns_name"],
         "the record is back on the source"
@@ -1822,12 +1827,7 @@ fn abort_after_the_freeze_unfreezes_the_source_puts_the_ttl_back_and_after_the_s
         w["source_writes_resumed_at"].is_string(),
         "users write to the source again"
     );
-    let record = w["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == format!("{RECORD}."))
-        .unwrap();
+    let record = users_record(&w);
     assert_eq!(record["values"][0], w["source"]["dns_name"]);
     assert_eq!(record["ttl"], 300, "the TTL from before the migration");
     assert_eq!(w["accounting"]["violations"].as_array().unwrap().len(), 0);

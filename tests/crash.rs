@@ -113,12 +113,7 @@ async fn a_crash_at_every_boundary_of_a_rollback_resumes_to_one_clean_rollback()
             2,
             "boundary {k}: one forward and one reverse task"
         );
-        let record = port
-            .world
-            .records
-            .iter()
-            .find(|r| r.record_type == "CNAME")
-            .unwrap();
+        let record = users_record(&port);
         assert!(
             fsx_migrate::cloud::model::dns_eq(&record.values[0], &port.world.source.dns_name),
             "boundary {k}: the record is back on the source"
@@ -186,12 +181,7 @@ async fn a_crash_at_every_boundary_of_an_abort_resumes_to_one_clean_abort() {
             port.world.writes.resumed_at.is_some(),
             "boundary {k}: the source takes writes again"
         );
-        let record = port
-            .world
-            .records
-            .iter()
-            .find(|r| r.record_type == "CNAME")
-            .unwrap();
+        let record = users_record(&port);
         assert_eq!(record.ttl, Some(300), "boundary {k}: the TTL is back");
         assert!(
             fsx_migrate::cloud::model::dns_eq(&record.values[0], &port.world.source.dns_name),

@@ -330,6 +330,15 @@ pub fn swaps(port: &SimPort) -> Vec<&fsx_migrate::sim::world::SimChange> {
         .collect()
 }
 
+/// The CNAME users resolve, as the simulated Route 53 holds it now.
+pub fn users_record(port: &SimPort) -> &fsx_migrate::cloud::model::DnsRecord {
+    port.world
+        .records
+        .iter()
+        .find(|r| r.record_type == "CNAME")
+        .expect("the scenario's CNAME")
+}
+
 /// Executions of `kind` the simulated cloud ran.
 pub fn executions_of(port: &SimPort, kind: fsx_migrate::cloud::model::SyncKind) -> usize {
     port.world.executions.iter().filter(|e| e.kind == kind).count()
