@@ -135,11 +135,17 @@ fn execution_line(
             info.status,
             against(last.map(|l| l.durations.prepare_ms))
         ),
-        S::Verifying => format!(
-            "VERIFYING {} files{}",
-            info.counters.files_transferred,
-            against(last.map(|l| l.durations.verify_ms))
-        ),
+        S::Verifying => {
+            // ETA: the lane's last verification of this kind less what this one has verified for.
+            let eta = last
+                .map(|l| l.durations.verify_ms.saturating_sub(info.durations.verify_ms) / 1000)
+                .map_or(String::new(), |secs| format!(", ETA about {}", Duration(secs)));
+            format!(
+                "VERIFYING {} files{}{eta}",
+                info.counters.files_transferred,
+                against(last.map(|l| l.durations.verify_ms))
+            )
+        }
         _ => transfer_line(info),
     }
 }
