@@ -494,3 +494,21 @@ async fn a_task_tagged_for_a_lane_the_plan_does_not_have_stops_before_creating_t
         "{problems:?}"
     );
 }
+
+#[tokio::test]
+async fn preflight_refuses_more_security_groups_than_a_datasync_location_takes() {
+    use fsx_migrate::core::preflight::{self, Severity};
+    let mut port = sim(world("small"));
+    let mut intent = intent_for(&mut port, &plan_request()).await;
+    let env = environment(&mut port, intent.inspect_request()).await;
+    let refused = |intent: &Intent| {
+        preflight::check(intent, &env)
+            .iter()
+            .any(|f| f.severity == Severity::Error && f.message.contains("security_group_ids"))
+    };
+    assert!(!refused(&intent), "the source's group passes");
+    intent.target.security_group_ids = (1..=6).map(|n| format!("sg-{n:017}")).collect();
+    assert!(refused(&intent), "six are one too many");
+    intent.target.security_group_ids.clear();
+    assert!(refused(&intent), "DataSync needs one");
+}

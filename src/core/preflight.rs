@@ -65,6 +65,7 @@ pub fn check(intent: &Intent, env: &Environment) -> Vec<Finding> {
     let mut out = Vec::new();
     check_source(intent, env, &mut out);
     check_subnets(intent, env, &mut out);
+    check_security_groups(intent, &mut out);
     check_dns(intent, env, &mut out);
     check_policy(intent, &mut out);
     check_other_migrations(intent, env, &mut out);
@@ -197,6 +198,23 @@ fn check_free_addresses(intent: &Intent, env: &Environment, found: &[&SubnetInfo
                 Some("free addresses in the subnet, pick another preferred subnet, or plan fewer lanes (plan --inventory … --max-parallel-tasks N)"),
             ));
         }
+    }
+}
+
+/// The most security groups a DataSync FSx for Windows location takes (CreateLocationFsxWindows
+/// `SecurityGroupArns`: 1 to 5); the locations use the target's groups.
+pub const DATASYNC_MAX_SECURITY_GROUPS: usize = 5;
+
+fn check_security_groups(intent: &Intent, out: &mut Vec<Finding>) {
+    let groups = &intent.target.security_group_ids;
+    if groups.is_empty() || groups.len() > DATASYNC_MAX_SECURITY_GROUPS {
+        out.push(error(
+            format!(
+                "target.security_group_ids lists {} groups; DataSync's FSx for Windows locations use them and take 1 to {DATASYNC_MAX_SECURITY_GROUPS}",
+                groups.len()
+            ),
+            Some("keep the groups the file systems need (SMB 445 and the AD ports), at most five, one that lets the group reach itself"),
+        ));
     }
 }
 
