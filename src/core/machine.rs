@@ -2147,20 +2147,26 @@ impl Machine<'_> {
         let Some(change_id) = self.cp.dns_change_id.clone() else {
             return self.missing("no Route 53 change id in the checkpoint");
         };
+        if let Some(flow) = self.change_wait(change_id, "", input) {
+            return flow;
+        }
+        self.cp.dns_insync_at = Some(self.now);
+        Flow::Advance(Phase::Complete)
+    }
+
+    /// Waits for a Route 53 change: `None` once it is INSYNC, else the flow that asks again or waits.
+    fn change_wait(&self, change_id: String, what: &str, input: Input) -> Option<Flow> {
         match input {
-            Input::Start | Input::Woke => Flow::Act(Action::Call(Command::GetChange { change_id })),
+            Input::Start | Input::Woke => Some(Flow::Act(Action::Call(Command::GetChange { change_id }))),
             Input::Response(Response::Change {
                 status: ChangeStatus::InSync,
                 ..
-            }) => {
-                self.cp.dns_insync_at = Some(self.now);
-                Flow::Advance(Phase::Complete)
-            }
-            Input::Response(Response::Change { status, .. }) => Flow::Act(Action::WaitUntil {
+            }) => None,
+            Input::Response(Response::Change { status, .. }) => Some(Flow::Act(Action::WaitUntil {
                 at: after(self.now, DNS_POLL),
-                reason: format!("Route 53 change {change_id} is {status}"),
-            }),
-            other => self.unexpected(&other),
+                reason: format!("Route 53 change {change_id}{what} is {status}"),
+            })),
+            other => Some(self.unexpected(&other)),
         }
     }
 
@@ -2425,21 +2431,11 @@ impl Machine<'_> {
         let Some(change_id) = self.rollback_mut().swap_back_change_id.clone() else {
             return self.missing("no Route 53 change id of the swap back in the checkpoint");
         };
-        match input {
-            Input::Start | Input::Woke => Flow::Act(Action::Call(Command::GetChange { change_id })),
-            Input::Response(Response::Change {
-                status: ChangeStatus::InSync,
-                ..
-            }) => {
-                self.rollback_mut().swap_back_insync_at = Some(self.now);
-                Flow::Advance(Phase::UnfreezeSource)
-            }
-            Input::Response(Response::Change { status, .. }) => Flow::Act(Action::WaitUntil {
-                at: after(self.now, DNS_POLL),
-                reason: format!("Route 53 change {change_id} (swap back) is {status}"),
-            }),
-            other => self.unexpected(&other),
+        if let Some(flow) = self.change_wait(change_id, " (swap back)", input) {
+            return flow;
         }
+        self.rollback_mut().swap_back_insync_at = Some(self.now);
+        Flow::Advance(Phase::UnfreezeSource)
     }
 
     /// The source takes writes again: the operator's unfreeze, then the freeze tag removed; then `next` (or
