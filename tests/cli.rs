@@ -1907,3 +1907,90 @@ fn the_prompts_a_run_without_a_terminal_stops_at_say_what_they_ask_and_how_to_an
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     insta::assert_snapshot!("prompt_rollback", error_block(&out));
 }
+
+#[test]
+fn abort_with_delete_resources_deletes_what_the_plan_created_and_never_the_source() {
+    let s = Setup::new();
+    let out = s.run(&[
+        "--sim-speed",
+        "max",
+        "run",
+        "plan.toml",
+        "--yes",
+        "--until",
+        "incremental_sync",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // An abort keeps everything, and says how to delete it.
+    let out = s.run(&["--sim-speed", "max", "abort", "plan.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("abort --delete-resources plan.toml"),
+        "{}",
+        text(&out.stdout)
+    );
+    let w = s.world_json();
+    assert_eq!(w["targets"].as_array().unwrap().len(), 1);
+    assert_eq!(w["datasync"]["tasks"], 1);
+
+    // Deleting asks first; without a terminal, nobody answers.
+    let out = s.run(&["--sim-speed", "max", "abort", "plan.toml", "--delete-resources"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    insta::assert_snapshot!(
+        "prompt_delete_resources",
+        stderr[stderr.find("Error:").expect("an error block")..].to_string()
+    );
+    assert_eq!(s.world_json()["datasync"]["tasks"], 1, "nothing deleted unasked");
+
+    let out = s.run(&[
+        "--sim-speed",
+        "max",
+        "abort",
+        "plan.toml",
+        "--delete-resources",
+        "--yes",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("Deleted what this plan created"), "{stdout}");
+    let w = s.world_json();
+    assert_eq!(w["targets"].as_array().unwrap().len(), 0, "the target is gone");
+    assert_eq!(w["datasync"]["tasks"], 0);
+    assert_eq!(w["datasync"]["locations"], 0);
+    assert_eq!(w["source"]["lifecycle"], "AVAILABLE", "the source is kept");
+    assert_eq!(w["accounting"]["violations"].as_array().unwrap().len(), 0);
+    let record = users_record(&w);
+    assert_eq!(record["values"][0], w["source"]["dns_name"]);
+    let plan = std::fs::read_to_string(s.dir.path().join("plan.toml")).unwrap();
+    assert!(plan.contains("[checkpoint.abort.deletion]"), "{plan}");
+
+    // Again: nothing left to do, and it says what was deleted.
+    let out = s.run(&[
+        "--sim-speed",
+        "max",
+        "abort",
+        "plan.toml",
+        "--delete-resources",
+        "--yes",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Deleted what this plan created"));
+
+    // The evidence names who aborted, who asked for the deletion, and what was deleted.
+    let report = run_in(s.dir.path(), &["report", "plan.toml", "--format", "json"]);
+    assert_eq!(report.status.code(), Some(0), "{}", text(&report.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let deletion = &report["abort"]["deletion"];
+    assert_eq!(deletion["deleted"].as_array().unwrap().len(), 4, "{deletion}");
+    let decisions: Vec<&str> = report["approvals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["decision"].as_str().unwrap())
+        .collect();
+    assert!(
+        decisions.contains(&"abort") && decisions.contains(&"delete_resources"),
+        "{decisions:?}"
+    );
+}

@@ -1446,3 +1446,111 @@ fn another_plans_target_for_the_same_source_stops_the_create() {
         Action::Call(Command::DescribeFileSystem { .. })
     ));
 }
+
+/// An aborted plan whose deletion found nothing left but one file system.
+fn deleting(i: &Intent, file_system: &str) -> Checkpoint {
+    let mut cp = at(i, Phase::Aborted);
+    cp.abort = Some(fsx_migrate::plan::checkpoint::Abort {
+        requested_at: t0(),
+        requested_by: "ops@box".into(),
+        ttl_restore_requested_at: None,
+        ttl_restore_change_id: None,
+        ttl_restored_at: None,
+        aborted_at: Some(t0()),
+        deletion: Some(fsx_migrate::plan::checkpoint::Deletion {
+            requested_at: t0(),
+            requested_by: "ops@box".into(),
+            pending: Some(vec![]),
+            pending_file_systems: Some(vec![file_system.into()]),
+            cancelled: vec![],
+            deleted: vec![],
+            checked_file_system: None,
+            deleting_file_system: None,
+            failed_once: None,
+            done_at: None,
+        }),
+    });
+    cp
+}
+
+#[test]
+fn a_deletion_refuses_the_source_an_untagged_file_system_and_one_the_record_points_at() {
+    let i = intent();
+    let target = tagged_target(&i);
+    let cp = deleting(&i, &target.id);
+    let s = step(&i, &cp, Input::Start, t0(), &opts());
+    assert!(
+        matches!(s.action, Action::Call(Command::DescribeFileSystem { .. })),
+        "{:?}",
+        s.action
+    );
+
+    // Not this plan's: the source itself, or a file system without the plan's tag.
+    let mut untagged = target.clone();
+    untagged.settings.tags.clear();
+    for (fs, says) in [(source_fs(&i), "is the source"), (untagged, "is not tagged")] {
+        let s = step(&i, &cp, Input::Response(Response::FileSystem(fs)), t0(), &opts());
+        let Action::Halt(Halt::PreconditionFailed { problems, .. }) = &s.action else {
+            panic!("{:?}", s.action);
+        };
+        assert!(problems.iter().any(|p| p.contains(says)), "{problems:?}");
+    }
+
+    // This plan's target, but the record points at it: users may be on it.
+    let checked = step(
+        &i,
+        &cp,
+        Input::Response(Response::FileSystem(target.clone())),
+        t0(),
+        &opts(),
+    );
+    assert!(
+        matches!(checked.action, Action::Call(Command::Inspect(_))),
+        "{:?}",
+        checked.action
+    );
+    let s = step(
+        &i,
+        &checked.checkpoint,
+        Input::Response(Response::Environment(env_with_record(&i, &target.dns_name))),
+        t0(),
+        &opts(),
+    );
+    let Action::Halt(Halt::PreconditionFailed { problems, .. }) = &s.action else {
+        panic!("{:?}", s.action);
+    };
+    assert!(problems.iter().any(|p| p.contains("points at")), "{problems:?}");
+
+    // The record on the source: deleted without a final backup, then watched until FSx no longer knows it.
+    let s = step(
+        &i,
+        &checked.checkpoint,
+        Input::Response(Response::Environment(env_with_record(
+            &i,
+            "amznfsxsource.corp.example.com",
+        ))),
+        t0(),
+        &opts(),
+    );
+    let Action::Call(Command::DeleteFileSystem { file_system_id, .. }) = &s.action else {
+        panic!("{:?}", s.action);
+    };
+    assert_eq!(*file_system_id, target.id);
+    let deletion = s.checkpoint.abort.as_ref().unwrap().deletion.as_ref().unwrap();
+    assert_eq!(
+        deletion.deleting_file_system.as_deref(),
+        Some(target.id.as_str()),
+        "write-ahead"
+    );
+    let gone = CloudError {
+        class: ErrorClass::NotFound,
+        operation: "fsx:DescribeFileSystems".into(),
+        code: "FileSystemNotFound".into(),
+        message: "gone".into(),
+    };
+    let s = step(&i, &s.checkpoint, Input::Failed(gone), t0(), &opts());
+    assert_eq!(s.action, Action::Halt(Halt::Aborted));
+    let deletion = s.checkpoint.abort.as_ref().unwrap().deletion.as_ref().unwrap();
+    assert!(deletion.done_at.is_some());
+    assert_eq!(deletion.deleted, vec![target.id.clone()]);
+}

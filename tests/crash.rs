@@ -189,3 +189,93 @@ async fn a_crash_at_every_boundary_of_an_abort_resumes_to_one_clean_abort() {
         );
     }
 }
+
+/// A migration of the small world stopped dead at boundary `k` of its run.
+async fn stopped_at(intent: &fsx_migrate::plan::Intent, k: u64) -> (fsx_migrate::sim::SimPort, Checkpoint) {
+    let mut port = sim(world("small"));
+    let (outcome, cp, _) = drive_mem(&mut port, intent, &Checkpoint::default(), Some(k)).await;
+    assert!(
+        matches!(outcome, Outcome::Crashed(_)),
+        "boundary {k}: {outcome:?}"
+    );
+    (port, cp)
+}
+
+/// The first boundary at which a migration of the small world stopped dead has an execution running.
+async fn first_boundary_with_a_running_execution(intent: &fsx_migrate::plan::Intent) -> u64 {
+    for k in 0..1000 {
+        let (port, _) = stopped_at(intent, k).await;
+        let now = port.now();
+        if port
+            .world
+            .executions
+            .iter()
+            .any(|e| !e.status_at(now).is_terminal())
+        {
+            return k;
+        }
+    }
+    panic!("no execution ran in the first 1000 boundaries")
+}
+
+/// `abort --delete-resources` while the initial sync runs: a crash at each of its boundaries, then a resume,
+/// cancels the running execution, deletes the task, both locations and the target once each, and never
+/// touches the source or the record.
+#[tokio::test]
+async fn a_crash_at_every_boundary_of_a_deletion_resumes_to_one_clean_deletion() {
+    let mut req = plan_request();
+    req.plan_id = Some("fxm-crash-delete".into());
+    let mut probe = sim(world("small"));
+    let intent = intent_for(&mut probe, &req).await;
+    let delete = fsx_migrate::core::RunOptions {
+        abort: true,
+        delete_resources: true,
+        ..options()
+    };
+    let running = first_boundary_with_a_running_execution(&intent).await;
+    let (mut probe, cp) = stopped_at(&intent, running).await;
+    let (outcome, _, boundaries) = drive_in_memory(&mut probe, &intent, &cp, delete.clone(), None).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Aborted));
+    assert!(boundaries > 8, "only {boundaries} boundaries");
+    eprintln!("walking {boundaries} crash boundaries of a deletion");
+
+    for k in 0..boundaries {
+        let (mut port, cp) = stopped_at(&intent, running).await;
+        let (first, cp, _) = drive_in_memory(&mut port, &intent, &cp, delete.clone(), Some(k)).await;
+        assert!(matches!(first, Outcome::Crashed(_)), "boundary {k}: {first:?}");
+        // A deletion recorded goes on with a plain `resume`; one never confirmed needs the command again.
+        let recorded = cp.abort.as_ref().is_some_and(|a| a.deletion.is_some());
+        let again = if recorded { options() } else { delete.clone() };
+        let (second, cp, _) = drive_in_memory(&mut port, &intent, &cp, again, None).await;
+        assert_eq!(second, Outcome::Halted(Halt::Aborted), "boundary {k}");
+        let w = &port.world;
+        let now = port.now();
+        let acc = w.accounting(now);
+        assert!(acc.violations.is_empty(), "boundary {k}: {:?}", acc.violations);
+        assert!(w.tasks.is_empty(), "boundary {k}: tasks left {:?}", w.tasks);
+        assert!(w.locations.is_empty(), "boundary {k}: locations left");
+        assert_eq!(w.targets.len(), 1, "boundary {k}: one target was ever created");
+        assert!(w.targets[0].gone_at(now), "boundary {k}: the target is gone");
+        assert!(
+            w.executions.iter().all(|e| e.status_at(now).is_terminal()),
+            "boundary {k}: an execution still runs"
+        );
+        assert!(
+            w.file_system_at(&w.source.id, now).is_some(),
+            "boundary {k}: the source is kept"
+        );
+        let deletion = cp.abort.unwrap().deletion.unwrap();
+        assert!(deletion.done_at.is_some(), "boundary {k}");
+        assert_eq!(
+            deletion.cancelled.len(),
+            1,
+            "boundary {k}: {:?}",
+            deletion.cancelled
+        );
+        let record = users_record(&port);
+        assert!(
+            fsx_migrate::cloud::model::dns_eq(&record.values[0], &port.world.source.dns_name),
+            "boundary {k}: DNS stayed on the source"
+        );
+    }
+}

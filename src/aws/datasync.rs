@@ -29,6 +29,9 @@ const LIST_EXECUTIONS: &str = "datasync:ListTaskExecutions";
 const START_EXECUTION: &str = "datasync:StartTaskExecution";
 const UPDATE_EXECUTION: &str = "datasync:UpdateTaskExecution";
 const DESCRIBE_EXECUTION: &str = "datasync:DescribeTaskExecution";
+const CANCEL_EXECUTION: &str = "datasync:CancelTaskExecution";
+const DELETE_TASK: &str = "datasync:DeleteTask";
+const DELETE_LOCATION: &str = "datasync:DeleteLocation";
 
 /// DataSync's one filter rule: SIMPLE_PATTERN patterns joined with `|`.
 fn simple_pattern(patterns: &[String]) -> ds::FilterRule {
@@ -427,6 +430,73 @@ pub async fn limit_execution(
         .send()
         .await
         .map_err(|e| errors::from_sdk(UPDATE_EXECUTION, e))?;
+    Ok(())
+}
+
+/// ListTaskExecutions: the task's executions whose status is not SUCCESS or ERROR (one this build does not
+/// know counts as running), oldest first.
+pub async fn running_executions(
+    client: &aws_sdk_datasync::Client,
+    task_arn: &str,
+) -> Result<Vec<String>, CloudError> {
+    let executions: Vec<ds::TaskExecutionListEntry> = client
+        .list_task_executions()
+        .task_arn(task_arn)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| errors::from_sdk(LIST_EXECUTIONS, e))?;
+    Ok(executions
+        .iter()
+        .filter(|e| {
+            let status = e.status().map_or(ExecutionStatus::Unknown(String::new()), |s| {
+                ExecutionStatus::parse(s.as_str())
+            });
+            !status.is_terminal()
+        })
+        .filter_map(|e| e.task_execution_arn().map(str::to_string))
+        .collect())
+}
+
+/// CancelTaskExecution.
+pub async fn cancel_execution(
+    client: &aws_sdk_datasync::Client,
+    execution_arn: &str,
+) -> Result<(), CloudError> {
+    client
+        .cancel_task_execution()
+        .task_execution_arn(execution_arn)
+        .send()
+        .await
+        .map_err(|e| errors::from_sdk(CANCEL_EXECUTION, e))?;
+    Ok(())
+}
+
+/// DeleteTask. DataSync answers a task that does not exist with InvalidRequestException, like any other
+/// refusal: the core looks the task up by tag again before it believes either.
+pub async fn delete_task(client: &aws_sdk_datasync::Client, task_arn: &str) -> Result<(), CloudError> {
+    client
+        .delete_task()
+        .task_arn(task_arn)
+        .send()
+        .await
+        .map_err(|e| errors::from_sdk(DELETE_TASK, e))?;
+    Ok(())
+}
+
+/// DeleteLocation (the same about one that does not exist).
+pub async fn delete_location(
+    client: &aws_sdk_datasync::Client,
+    location_arn: &str,
+) -> Result<(), CloudError> {
+    client
+        .delete_location()
+        .location_arn(location_arn)
+        .send()
+        .await
+        .map_err(|e| errors::from_sdk(DELETE_LOCATION, e))?;
     Ok(())
 }
 

@@ -16,13 +16,15 @@ use crate::cloud::model::{
     Lifecycle, StorageType,
 };
 use crate::cloud::port::{
-    CloudError, CreateTargetRequest, FROZEN_TAG, MigrationResource, PLAN_TAG, ResourceKind, SOURCE_TAG,
+    CloudError, CreateTargetRequest, ErrorClass, FROZEN_TAG, MigrationResource, PLAN_TAG, ResourceKind,
+    SOURCE_TAG,
 };
 
 const DESCRIBE: &str = "fsx:DescribeFileSystems";
 const CREATE: &str = "fsx:CreateFileSystem";
 const TAG: &str = "fsx:TagResource";
 const UNTAG: &str = "fsx:UntagResource";
+const DELETE: &str = "fsx:DeleteFileSystem";
 
 /// What a lifecycle or type is shown as when FSx (or an emulator) does not return the field.
 const NOT_RETURNED: &str = "(not returned)";
@@ -242,6 +244,31 @@ pub async fn unmark_frozen(client: &aws_sdk_fsx::Client, file_system_arn: &str) 
         .await
         .map_err(|e| errors::from_sdk(UNTAG, e))?;
     Ok(())
+}
+
+/// DeleteFileSystem of a Windows file system without a final backup, with a client token (a repeat is
+/// answered like the first). A file system FSx does not know is taken as deleted.
+pub async fn delete_file_system(
+    client: &aws_sdk_fsx::Client,
+    file_system_id: &str,
+    client_request_token: &str,
+) -> Result<(), CloudError> {
+    let sent = client
+        .delete_file_system()
+        .file_system_id(file_system_id)
+        .client_request_token(client_request_token)
+        .windows_configuration(
+            fsx::DeleteFileSystemWindowsConfiguration::builder()
+                .skip_final_backup(true)
+                .build(),
+        )
+        .send()
+        .await;
+    match sent.map_err(|e| errors::from_sdk(DELETE, e)) {
+        Ok(_) => Ok(()),
+        Err(e) if e.class == ErrorClass::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// CreateFileSystem: a MULTI_AZ_1 Windows file system with the copied settings and the plan's token.

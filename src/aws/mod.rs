@@ -287,6 +287,32 @@ impl CloudPort for AwsPort {
             Command::UnmarkFrozen { file_system_arn } => fsx::unmark_frozen(&self.fsx, file_system_arn)
                 .await
                 .map(|()| Response::UnmarkedFrozen),
+            Command::RunningExecutions { task_arn } => datasync::running_executions(&self.datasync, task_arn)
+                .await
+                .map(Response::RunningExecutions),
+            Command::CancelExecution { execution_arn } => {
+                datasync::cancel_execution(&self.datasync, execution_arn)
+                    .await
+                    .map(|()| Response::ExecutionCancelled)
+            }
+            Command::DeleteTask { task_arn } => datasync::delete_task(&self.datasync, task_arn)
+                .await
+                .map(|()| Response::Deleted { id: task_arn.clone() }),
+            Command::DeleteLocation { location_arn } => {
+                datasync::delete_location(&self.datasync, location_arn)
+                    .await
+                    .map(|()| Response::Deleted {
+                        id: location_arn.clone(),
+                    })
+            }
+            Command::DeleteFileSystem {
+                file_system_id,
+                client_request_token,
+            } => fsx::delete_file_system(&self.fsx, file_system_id, client_request_token)
+                .await
+                .map(|()| Response::Deleted {
+                    id: file_system_id.clone(),
+                }),
         }
     }
 }

@@ -37,7 +37,12 @@ pub async fn dispatch(cli: Cli, multi: MultiProgress) -> Result<u8, Failure> {
         CommandLine::Resume(args) => run(&global, args, RunMode::Resume, multi).await,
         CommandLine::Rollback(args) => run(&global, args, RunMode::Rollback, multi).await,
         CommandLine::Postpone { plan } => postpone(&plan),
-        CommandLine::Abort(args) => run(&global, args, RunMode::Abort, multi).await,
+        CommandLine::Abort(args) => {
+            let mode = RunMode::Abort {
+                delete_resources: args.delete_resources,
+            };
+            run(&global, args.run, mode, multi).await
+        }
         CommandLine::Status { plan } => return super::status::status(&global, &plan),
         CommandLine::Report(args) => report(&args),
         CommandLine::Compare(args) => compare(&global, &args).await,
@@ -258,6 +263,7 @@ fn run_options(args: &RunArgs) -> RunOptions {
         postpone_requested: false,
         unpark: false,
         abort: false,
+        delete_resources: false,
     }
 }
 
@@ -292,7 +298,9 @@ enum RunMode {
     /// Refuses a plan that never ran; the core refuses one whose DNS was never swapped.
     Rollback,
     /// Refuses a plan that never ran; the core refuses one whose DNS was swapped.
-    Abort,
+    Abort {
+        delete_resources: bool,
+    },
 }
 
 async fn run(global: &Global, args: RunArgs, mode: RunMode, multi: MultiProgress) -> Result<(), Failure> {
@@ -303,7 +311,7 @@ async fn run(global: &Global, args: RunArgs, mode: RunMode, multi: MultiProgress
         let what = match mode {
             RunMode::Resume => "resume",
             RunMode::Rollback => "roll back",
-            RunMode::Run | RunMode::Abort => "abort",
+            RunMode::Run | RunMode::Abort { .. } => "abort",
         };
         return Err(
             Failure::user(format!("nothing to {what}: {plan_display} has never run"))
@@ -312,7 +320,10 @@ async fn run(global: &Global, args: RunArgs, mode: RunMode, multi: MultiProgress
     }
     let mut options = run_options(&args);
     options.rollback = mode == RunMode::Rollback;
-    options.abort = mode == RunMode::Abort;
+    if let RunMode::Abort { delete_resources } = mode {
+        options.abort = true;
+        options.delete_resources = delete_resources;
+    }
     options.unpark = mode == RunMode::Resume;
     let flag = postpone_flag(&args.plan);
     if options.unpark && !args.dry_run && flag.exists() {
@@ -388,6 +399,38 @@ fn spawn_interrupt_handler(interrupt: Interrupt, resume: String) {
     });
 }
 
+/// What an abort left: the source as before, and what this plan created, kept or deleted.
+fn aborted_text(
+    intent: &crate::plan::Intent,
+    checkpoint: &crate::plan::Checkpoint,
+    replay: &Replay,
+) -> String {
+    let mut text = format!(
+        "Aborted before the cutover: {} takes writes and {} points at it, as before.\n",
+        intent.source.file_system_id, intent.dns.record_name
+    );
+    match checkpoint.abort.as_ref().and_then(|a| a.deletion.as_ref()) {
+        Some(deletion) if deletion.done_at.is_some() => {
+            text.push_str("Deleted what this plan created (found by its tag):\n");
+            if deletion.deleted.is_empty() {
+                text.push_str("  nothing was left\n");
+            }
+            for id in &deletion.deleted {
+                text.push_str(&format!("  {id}\n"));
+            }
+            for execution in &deletion.cancelled {
+                text.push_str(&format!("  (cancelled {execution})\n"));
+            }
+            text.push_str("Kept: the source, the record, the CloudWatch log group with the syncs' logs.\n");
+        }
+        _ => text.push_str(&format!(
+            "The target, the DataSync tasks and locations are kept: `{}` deletes them.\n",
+            replay.command("abort --delete-resources")
+        )),
+    }
+    text
+}
+
 /// What a drive's outcome means for the operator: the text to print, or the failure with its exit code.
 fn finish(outcome: &Outcome, file: &PlanFile, replay: &Replay) -> Result<String, Failure> {
     let resume = replay.resume();
@@ -402,11 +445,7 @@ fn finish(outcome: &Outcome, file: &PlanFile, replay: &Replay) -> Result<String,
                     format!("Nothing done: the plan is already at {phase} (--until). `{resume}` continues.\n")
                 }
                 crate::core::Halt::RolledBack => rolled_back_text(&file.intent, &file.checkpoint),
-                crate::core::Halt::Aborted => format!(
-                    "Aborted before the cutover: {} takes writes and {} points at it, as before. The target, the \
-                     DataSync tasks and locations are kept: delete them when you are sure.\n",
-                    file.intent.source.file_system_id, file.intent.dns.record_name
-                ),
+                crate::core::Halt::Aborted => aborted_text(&file.intent, &file.checkpoint, replay),
                 _ => completion_text(&file.intent, &file.checkpoint),
             }),
         },

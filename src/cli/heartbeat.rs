@@ -127,6 +127,7 @@ fn waiting_for_answer(kind: ConfirmKind) -> Waiting {
         ConfirmKind::FreezeOutcomeUnknown => Waiting::FreezeOutcome,
         ConfirmKind::Rollback => Waiting::RollbackConfirmation,
         ConfirmKind::Abort => Waiting::AbortConfirmation,
+        ConfirmKind::DeleteResources => Waiting::DeleteResourcesConfirmation,
         ConfirmKind::ManualUnfreeze => Waiting::ManualUnfreeze,
     }
 }

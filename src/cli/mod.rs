@@ -103,8 +103,8 @@ pub enum CommandLine {
     /// Like run, but refuses when the plan has never run.
     Resume(RunArgs),
     /// Before the DNS swap: back out. Unfreezes the source if it was frozen (the unfreeze command, or you),
-    /// puts the record's TTL back, leaves DNS on the source. Resources are kept.
-    Abort(RunArgs),
+    /// puts the record's TTL back, leaves DNS on the source. Resources are kept unless --delete-resources.
+    Abort(AbortArgs),
     /// Park the migration at the cutover gate (a flag file beside the plan, which a running process sees):
     /// nothing is frozen until `resume`.
     Postpone { plan: PathBuf },
@@ -226,6 +226,17 @@ pub struct RunArgs {
     pub confirm_unfrozen: bool,
     #[command(flatten)]
     pub assume: Assumptions,
+}
+
+#[derive(Debug, Args)]
+pub struct AbortArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// After the abort, delete what this plan created (found by its tag): cancel running executions, delete
+    /// the DataSync tasks and locations and the target file system (without a final backup). Never the
+    /// source. Asks first; --yes answers. Also works on a plan aborted earlier.
+    #[arg(long)]
+    pub delete_resources: bool,
 }
 
 /// What a forecast against AWS assumes about the source (FSx does not report it); `--sim` worlds know.

@@ -192,6 +192,23 @@ pub fn render_call(command: &Command) -> String {
         Command::UnmarkFrozen { file_system_arn } => {
             format!("fsx:UntagResource ResourceARN={file_system_arn} TagKeys=[{FROZEN_TAG}]")
         }
+        Command::RunningExecutions { task_arn } => {
+            format!("datasync:ListTaskExecutions TaskArn={task_arn} (the ones not ended)")
+        }
+        Command::CancelExecution { execution_arn } => {
+            format!("datasync:CancelTaskExecution TaskExecutionArn={execution_arn}")
+        }
+        Command::DeleteTask { task_arn } => format!("datasync:DeleteTask TaskArn={task_arn}"),
+        Command::DeleteLocation { location_arn } => {
+            format!("datasync:DeleteLocation LocationArn={location_arn}")
+        }
+        Command::DeleteFileSystem {
+            file_system_id,
+            client_request_token,
+        } => format!(
+            "fsx:DeleteFileSystem FileSystemId={file_system_id}, ClientRequestToken={client_request_token}, \
+             WindowsConfiguration={{SkipFinalBackup=true}}"
+        ),
     }
 }
 
@@ -278,6 +295,7 @@ fn confirm_name(kind: ConfirmKind) -> &'static str {
         ConfirmKind::FreezeOutcomeUnknown => "the freeze outcome",
         ConfirmKind::Rollback => "the rollback",
         ConfirmKind::Abort => "the abort",
+        ConfirmKind::DeleteResources => "deleting the plan's resources",
         ConfirmKind::ManualUnfreeze => "the manual unfreeze",
     }
 }
@@ -300,6 +318,10 @@ pub fn needs_operator_failure(confirmation: &Confirmation, replay: &Replay) -> F
         ConfirmKind::Abort => failure.hint(format!(
             "run `{}` on a terminal to answer, or add --yes to approve",
             replay.command("abort")
+        )),
+        ConfirmKind::DeleteResources => failure.hint(format!(
+            "run `{}` on a terminal to answer, or add --yes to approve",
+            replay.command("abort --delete-resources")
         )),
         ConfirmKind::Rollback => failure.hint(format!(
             "run `{}` on a terminal to answer, or add --yes to approve",
@@ -803,6 +825,28 @@ pub fn evidence_markdown(e: &Evidence) -> String {
         );
         let _ = writeln!(o, "| source unfrozen | {} |", when(r.source_unfrozen_at));
         let _ = writeln!(o, "| rolled back | {} |", when(r.rolled_back_at));
+    }
+    if let Some(a) = &e.abort {
+        let _ = writeln!(o, "\n## Abort\n");
+        let _ = writeln!(o, "| | |\n|---|---|");
+        let _ = writeln!(o, "| asked for | {} by {} |", a.requested_at, a.requested_by);
+        let _ = writeln!(o, "| source unfrozen | {} |", when(a.source_unfrozen_at));
+        let _ = writeln!(o, "| record's TTL put back | {} |", when(a.ttl_restored_at));
+        let _ = writeln!(o, "| aborted | {} |", when(a.aborted_at));
+        if let Some(d) = &a.deletion {
+            let _ = writeln!(
+                o,
+                "| deletion asked for | {} by {} |",
+                d.requested_at, d.requested_by
+            );
+            for execution in &d.cancelled {
+                let _ = writeln!(o, "| cancelled | {execution} |");
+            }
+            for id in &d.deleted {
+                let _ = writeln!(o, "| deleted | {id} |");
+            }
+            let _ = writeln!(o, "| deletion done | {} |", when(d.done_at));
+        }
     }
     o
 }

@@ -83,6 +83,10 @@ pub const ALL_OPERATIONS: &[&str] = &[
     "logs:PutResourcePolicy",
     "fsx:TagResource",
     "fsx:UntagResource",
+    "datasync:CancelTaskExecution",
+    "datasync:DeleteTask",
+    "datasync:DeleteLocation",
+    "fsx:DeleteFileSystem",
 ];
 
 /// A request to the cloud. Read-only commands are marked by [`Command::is_mutating`].
@@ -130,6 +134,21 @@ pub enum Command {
     },
     /// FSx UntagResource of [`FROZEN_TAG`]: the file system was unfrozen (a rollback's end).
     UnmarkFrozen { file_system_arn: String },
+    /// DataSync ListTaskExecutions: the task's executions that have not ended (any status but SUCCESS and
+    /// ERROR), oldest first.
+    RunningExecutions { task_arn: String },
+    /// DataSync CancelTaskExecution.
+    CancelExecution { execution_arn: String },
+    /// DataSync DeleteTask. A task already gone is answered as deleted.
+    DeleteTask { task_arn: String },
+    /// DataSync DeleteLocation. A location already gone is answered as deleted.
+    DeleteLocation { location_arn: String },
+    /// FSx DeleteFileSystem without a final backup (the source still holds every file), with a client token.
+    /// A file system already gone is answered as deleted; the deletion goes on in AWS (lifecycle DELETING).
+    DeleteFileSystem {
+        file_system_id: String,
+        client_request_token: String,
+    },
 }
 
 impl Command {
@@ -146,6 +165,10 @@ impl Command {
                 | Command::MarkFrozen { .. }
                 | Command::UnmarkFrozen { .. }
                 | Command::LimitExecution { .. }
+                | Command::CancelExecution { .. }
+                | Command::DeleteTask { .. }
+                | Command::DeleteLocation { .. }
+                | Command::DeleteFileSystem { .. }
         )
     }
 
@@ -199,6 +222,11 @@ impl Command {
             Command::GetChange { .. } => &["route53:GetChange"],
             Command::MarkFrozen { .. } => &["fsx:TagResource"],
             Command::UnmarkFrozen { .. } => &["fsx:UntagResource"],
+            Command::RunningExecutions { .. } => &["datasync:ListTaskExecutions"],
+            Command::CancelExecution { .. } => &["datasync:CancelTaskExecution"],
+            Command::DeleteTask { .. } => &["datasync:DeleteTask"],
+            Command::DeleteLocation { .. } => &["datasync:DeleteLocation"],
+            Command::DeleteFileSystem { .. } => &["fsx:DeleteFileSystem"],
         }
     }
 }
@@ -397,6 +425,13 @@ pub enum Response {
     ExecutionLimited {
         execution_arn: String,
         bytes_per_second: Option<u64>,
+    },
+    /// The executions of a task that have not ended.
+    RunningExecutions(Vec<String>),
+    ExecutionCancelled,
+    /// A task, location or file system was deleted (or its deletion began), or it was already gone.
+    Deleted {
+        id: String,
     },
 }
 

@@ -38,6 +38,31 @@ pub struct Evidence {
     /// The rollback after the swap, if one was asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollback: Option<RollbackEvidence>,
+    /// The abort before the swap, if one was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub abort: Option<AbortEvidence>,
+}
+
+/// What an abort did: the source's unfreeze, the TTL put back, and what `--delete-resources` deleted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AbortEvidence {
+    pub requested_at: Timestamp,
+    pub requested_by: String,
+    pub source_unfrozen_at: Option<Timestamp>,
+    pub ttl_restored_at: Option<Timestamp>,
+    pub aborted_at: Option<Timestamp>,
+    /// `--delete-resources`: who asked, what was cancelled and deleted (ARNs and file system ids), when done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletion: Option<DeletionEvidence>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeletionEvidence {
+    pub requested_at: Timestamp,
+    pub requested_by: String,
+    pub cancelled: Vec<String>,
+    pub deleted: Vec<String>,
+    pub done_at: Option<Timestamp>,
 }
 
 /// What a rollback did: the target's freeze, the copy back per lane, the swap back, the source's unfreeze.
@@ -57,8 +82,8 @@ pub struct RollbackEvidence {
 /// A decision a person made, with who (`user@host`; absent in plans written before it was recorded).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Approval {
-    /// `billable_confirmation`, `delta_acceptance`, `cutover_gate`, `manual_freeze`, `delete_acceptance` or
-    /// `skipped_acceptance`.
+    /// `billable_confirmation`, `delta_acceptance`, `cutover_gate`, `manual_freeze`, `delete_acceptance`,
+    /// `skipped_acceptance`, `rollback`, `abort` or `delete_resources`.
     pub decision: &'static str,
     pub at: Timestamp,
     pub by: Option<String>,
@@ -208,10 +233,25 @@ pub fn evidence(intent: &Intent, cp: &Checkpoint) -> Evidence {
             source_unfrozen_at: cp.unfreeze.unfrozen_at,
             rolled_back_at: r.rolled_back_at,
         }),
+        abort: cp.abort.as_ref().map(|a| AbortEvidence {
+            requested_at: a.requested_at,
+            requested_by: a.requested_by.clone(),
+            source_unfrozen_at: cp.unfreeze.unfrozen_at,
+            ttl_restored_at: a.ttl_restored_at,
+            aborted_at: a.aborted_at,
+            deletion: a.deletion.as_ref().map(|d| DeletionEvidence {
+                requested_at: d.requested_at,
+                requested_by: d.requested_by.clone(),
+                cancelled: d.cancelled.clone(),
+                deleted: d.deleted.clone(),
+                done_at: d.done_at,
+            }),
+        }),
     }
 }
 
 fn approvals(cp: &Checkpoint) -> Vec<Approval> {
+    let deletion = cp.abort.as_ref().and_then(|a| a.deletion.as_ref());
     let decisions = [
         (
             "billable_confirmation",
@@ -240,6 +280,16 @@ fn approvals(cp: &Checkpoint) -> Vec<Approval> {
             "rollback",
             cp.rollback.as_ref().map(|r| r.requested_at),
             &cp.rollback.as_ref().map(|r| r.requested_by.clone()),
+        ),
+        (
+            "abort",
+            cp.abort.as_ref().map(|a| a.requested_at),
+            &cp.abort.as_ref().map(|a| a.requested_by.clone()),
+        ),
+        (
+            "delete_resources",
+            deletion.map(|d| d.requested_at),
+            &deletion.map(|d| d.requested_by.clone()),
         ),
     ];
     let mut out: Vec<Approval> = decisions

@@ -22,7 +22,7 @@ use crate::cloud::port::{
     NON_IDEMPOTENT_OPERATIONS, PLAN_TAG, PreserveDeletedFiles, REVERSE_LEG, ResourceKind, Response, SIDE_TAG,
     SOURCE_TAG, SYNC_TAG, StartExecutionRequest, TaskOptions, TransferMode, UpsertCnameRequest,
 };
-use crate::plan::checkpoint::{Abort, CHECKPOINT_SCHEMA, GuardTrip, LaneState, Rollback};
+use crate::plan::checkpoint::{Abort, CHECKPOINT_SCHEMA, Deletion, GuardTrip, LaneState, Rollback};
 use crate::plan::intent::{FreezeKind, changed_fields};
 use crate::plan::units::Duration;
 use crate::plan::window::{WindowState, local, next_opening, window_state};
@@ -32,6 +32,10 @@ use crate::plan::{Checkpoint, CurrentSync, Intent, Leg, Phase, PhaseEntry, SyncR
 pub const TARGET_POLL: Duration = Duration::secs(60);
 /// How often to poll a Route 53 change.
 pub const DNS_POLL: Duration = Duration::secs(10);
+/// How often a deletion looks whether the executions it cancelled ended.
+pub const CANCEL_POLL: Duration = Duration::secs(15);
+/// How often a deletion looks whether FSx finished deleting a file system (or creating one it must delete).
+pub const DELETE_POLL: Duration = Duration::secs(60);
 /// How long to wait after a create whose outcome is unknown (a timeout) before looking it up by tag:
 /// DataSync's List calls may not show a resource the moment it is created.
 pub const UNKNOWN_OUTCOME_WAIT: Duration = Duration::secs(30);
@@ -62,6 +66,8 @@ pub struct RunOptions {
     pub confirm_unfrozen: bool,
     /// Back out before the swap (`fsx-migrate abort`).
     pub abort: bool,
+    /// With the abort, delete what this plan created: tasks, locations, target (`abort --delete-resources`).
+    pub delete_resources: bool,
     /// Park at the gate: the postpone flag file exists (the driver looks before each step).
     pub postpone_requested: bool,
     /// `resume`: un-park a plan parked at the gate.
@@ -126,6 +132,8 @@ pub enum ConfirmKind {
     Rollback,
     /// Abort before the swap; `--yes` answers it.
     Abort,
+    /// Delete what an aborted plan created (`abort --delete-resources`); `--yes` answers it.
+    DeleteResources,
     /// The operator unfreezes the source by hand at the end of a rollback (or says whether the unfreeze
     /// command did); needs a person.
     ManualUnfreeze,
@@ -227,6 +235,7 @@ pub enum IrreversibleStep {
     DnsSwap,
     FreezeTarget,
     SwapBack,
+    DeleteTarget,
 }
 
 impl std::fmt::Display for IrreversibleStep {
@@ -240,6 +249,7 @@ impl std::fmt::Display for IrreversibleStep {
             Self::DnsSwap => "swapping DNS",
             Self::FreezeTarget => "freezing the target for a rollback",
             Self::SwapBack => "swapping DNS back to the source",
+            Self::DeleteTarget => "deleting the target file system",
         })
     }
 }
@@ -447,12 +457,7 @@ impl Machine<'_> {
                     Phase::SwapBackWait => self.swap_back_wait(input),
                     Phase::UnfreezeSource => self.unfreeze_source(input, Some(Phase::RolledBack)),
                     Phase::Aborting => self.aborting(input),
-                    Phase::Aborted => {
-                        if let Some(abort) = &mut self.cp.abort {
-                            abort.aborted_at.get_or_insert(self.now);
-                        }
-                        Flow::Act(Action::Halt(Halt::Aborted))
-                    }
+                    Phase::Aborted => self.aborted(input),
                     Phase::RolledBack => {
                         if let Some(rollback) = &mut self.cp.rollback {
                             rollback.rolled_back_at.get_or_insert(self.now);
@@ -628,6 +633,9 @@ impl Machine<'_> {
     /// A call failed after the driver's retries. A create without a client token that timed out or failed
     /// on the server may have happened anyway: it is resolved by a lookup by tag, never sent again blindly.
     fn failed(&mut self, error: CloudError) -> Flow {
+        if self.deletion().is_some_and(|d| d.done_at.is_none()) {
+            return self.deletion_failed(error);
+        }
         // A limit refused (the execution just ended, say) changes nothing that matters: the lane goes on
         // without it, and its next look at the execution tells what happened.
         if error.operation == "datasync:UpdateTaskExecution" {
@@ -2502,6 +2510,7 @@ impl Machine<'_> {
                     ttl_restore_change_id: None,
                     ttl_restored_at: None,
                     aborted_at: None,
+                    deletion: self.opts.delete_resources.then(|| self.new_deletion()),
                 });
                 Flow::Advance(Phase::Aborting)
             }
@@ -2511,8 +2520,16 @@ impl Machine<'_> {
                     "DNS stays on the source; DataSync executions already running finish on their own (they only \
                      write to the target)"
                         .to_string(),
-                    "the target, the DataSync tasks and locations are kept: delete them yourself when sure".into(),
                 ];
+                if self.opts.delete_resources {
+                    details.extend(self.deletion_details());
+                } else {
+                    details.push(
+                        "the target, the DataSync tasks and locations are kept (`abort --delete-resources` deletes \
+                         them)"
+                            .into(),
+                    );
+                }
                 if self.cp.frozen_at.is_some() {
                     details.insert(0, "the source was frozen: it is unfrozen first".into());
                 }
@@ -2599,6 +2616,320 @@ impl Machine<'_> {
             other => self.unexpected(&other),
         }
     }
+    // ---- abort --delete-resources: deleting what this plan created -----------------------------------
+
+    fn new_deletion(&self) -> Deletion {
+        Deletion {
+            requested_at: self.now,
+            requested_by: self.opts.operator.clone(),
+            pending: None,
+            pending_file_systems: None,
+            cancelled: Vec::new(),
+            deleted: Vec::new(),
+            checked_file_system: None,
+            deleting_file_system: None,
+            failed_once: None,
+            done_at: None,
+        }
+    }
+
+    /// What the deletion prompt says it deletes, from the checkpoint (the deletion itself looks up by tag).
+    fn deletion_details(&self) -> Vec<String> {
+        let plan = &self.intent.migration.id;
+        let mut details = vec![format!(
+            "deletes what this plan created, found by its tag {PLAN_TAG}={plan}: it cancels running \
+             executions, then deletes the DataSync tasks and locations, then the target file system"
+        )];
+        let tasks: Vec<&str> = self
+            .cp
+            .forward
+            .lanes
+            .iter()
+            .filter_map(|l| l.task_arn.as_deref())
+            .collect();
+        if !tasks.is_empty() {
+            details.push(format!("DataSync tasks: {}", tasks.join(", ")));
+        }
+        if let Some(target) = &self.cp.target_file_system_id {
+            details.push(format!(
+                "target file system: {target}, deleted without a final backup (the source still holds every file)"
+            ));
+        }
+        details.push(format!(
+            "never deleted: the source {}, the record, the CloudWatch log group (the syncs' logs)",
+            self.intent.source.file_system_id
+        ));
+        details
+    }
+
+    fn deletion(&self) -> Option<&Deletion> {
+        self.cp.abort.as_ref().and_then(|a| a.deletion.as_ref())
+    }
+
+    fn deletion_mut(&mut self) -> Option<&mut Deletion> {
+        self.cp.abort.as_mut().and_then(|a| a.deletion.as_mut())
+    }
+
+    /// The abort is done; with `--delete-resources` (now or recorded earlier), the deletion comes after.
+    fn aborted(&mut self, input: Input) -> Flow {
+        let now = self.now;
+        let Some(abort) = self.cp.abort.as_mut() else {
+            return self.missing("no abort recorded in the checkpoint");
+        };
+        abort.aborted_at.get_or_insert(now);
+        match (&abort.deletion, self.opts.delete_resources) {
+            (Some(deletion), _) if deletion.done_at.is_none() => self.delete_resources(input),
+            (None, true) => match input {
+                Input::Confirmed(true) => {
+                    let deletion = self.new_deletion();
+                    if let Some(abort) = self.cp.abort.as_mut() {
+                        abort.deletion = Some(deletion);
+                    }
+                    Flow::Again
+                }
+                Input::Confirmed(false) => {
+                    Flow::Act(Action::Halt(Halt::Declined(ConfirmKind::DeleteResources)))
+                }
+                _ => Flow::Act(Action::Confirm(Confirmation {
+                    kind: ConfirmKind::DeleteResources,
+                    question: format!(
+                        "Delete what the aborted migration of {} created?",
+                        self.intent.source.file_system_id
+                    ),
+                    details: self.deletion_details(),
+                })),
+            },
+            _ => Flow::Act(Action::Halt(Halt::Aborted)),
+        }
+    }
+
+    /// One step of the deletion: look up by tag, then per task cancel its running executions and delete it,
+    /// then the locations, then each file system after re-checking it is this plan's target and that the
+    /// record does not point at it, waiting until FSx no longer knows it.
+    fn delete_resources(&mut self, input: Input) -> Flow {
+        let Some(d) = self.deletion().cloned() else {
+            return self.missing("no deletion recorded in the checkpoint");
+        };
+        let plan_id = self.intent.migration.id.clone();
+        let source_id = self.intent.source.file_system_id.clone();
+        let now = self.now;
+        match input {
+            Input::Start | Input::Woke => {
+                if let Some(id) = &d.deleting_file_system {
+                    return Flow::Act(Action::Call(Command::DescribeFileSystem {
+                        file_system_id: id.clone(),
+                    }));
+                }
+                let Some(pending) = &d.pending else {
+                    return Flow::Act(Action::Call(Command::FindTransferResources { plan_id }));
+                };
+                let Some(file_systems) = &d.pending_file_systems else {
+                    return Flow::Act(Action::Call(Command::FindMigrationResources {
+                        source_file_system_id: source_id,
+                    }));
+                };
+                if let Some(arn) = pending.first() {
+                    return Flow::Act(Action::Call(if is_task_arn(arn) {
+                        Command::RunningExecutions {
+                            task_arn: arn.clone(),
+                        }
+                    } else {
+                        Command::DeleteLocation {
+                            location_arn: arn.clone(),
+                        }
+                    }));
+                }
+                if let Some(id) = file_systems.first() {
+                    return Flow::Act(Action::Call(Command::DescribeFileSystem {
+                        file_system_id: id.clone(),
+                    }));
+                }
+                if let Some(d) = self.deletion_mut() {
+                    d.done_at = Some(now);
+                }
+                self.events.push(Event::Note(format!(
+                    "deleted what this plan created: {}",
+                    if d.deleted.is_empty() {
+                        "nothing was left".to_string()
+                    } else {
+                        d.deleted.join(", ")
+                    }
+                )));
+                Flow::Act(Action::Halt(Halt::Aborted))
+            }
+            Input::Response(Response::TransferResources(found)) => {
+                let mut pending: Vec<String> = found.tasks.into_values().collect();
+                pending.extend(found.reverse_tasks.into_values());
+                pending.extend(found.source_location_arn);
+                pending.extend(found.target_location_arn);
+                if let Some(d) = self.deletion_mut() {
+                    d.pending = Some(pending);
+                }
+                Flow::Again
+            }
+            Input::Response(Response::MigrationResources(found)) => {
+                let file_systems = found
+                    .into_iter()
+                    .filter(|r| {
+                        r.kind == ResourceKind::FileSystem && r.plan_id == plan_id && r.id != source_id
+                    })
+                    .map(|r| r.id)
+                    .collect();
+                if let Some(d) = self.deletion_mut() {
+                    d.pending_file_systems = Some(file_systems);
+                }
+                Flow::Again
+            }
+            Input::Response(Response::RunningExecutions(running)) => {
+                let task = d
+                    .pending
+                    .as_ref()
+                    .and_then(|p| p.first())
+                    .cloned()
+                    .unwrap_or_default();
+                if running.is_empty() {
+                    return Flow::Act(Action::Call(Command::DeleteTask { task_arn: task }));
+                }
+                match running.iter().find(|arn| !d.cancelled.contains(arn)) {
+                    Some(arn) => {
+                        if let Some(d) = self.deletion_mut() {
+                            d.cancelled.push(arn.clone());
+                        }
+                        Flow::Act(Action::Call(Command::CancelExecution {
+                            execution_arn: arn.clone(),
+                        }))
+                    }
+                    None => Flow::Act(Action::WaitUntil {
+                        at: after(now, CANCEL_POLL),
+                        reason: format!("{} cancelled execution(s) of {task} to end", running.len()),
+                    }),
+                }
+            }
+            Input::Response(Response::ExecutionCancelled) => Flow::Again,
+            Input::Response(Response::FileSystem(fs)) => {
+                if d.deleting_file_system.as_deref() == Some(fs.id.as_str()) {
+                    if fs.lifecycle != Lifecycle::Deleting {
+                        // The DeleteFileSystem was recorded but not sent (a crash in between): check again, send.
+                        if let Some(d) = self.deletion_mut() {
+                            d.deleting_file_system = None;
+                        }
+                        return Flow::Again;
+                    }
+                    return Flow::Act(Action::WaitUntil {
+                        at: after(now, DELETE_POLL),
+                        reason: format!("{} is {} (being deleted)", fs.id, fs.lifecycle),
+                    });
+                }
+                let mut problems = Vec::new();
+                if fs.id == source_id {
+                    problems.push(format!("{} is the source", fs.id));
+                }
+                if fs.settings.tags.get(PLAN_TAG) != Some(&plan_id) {
+                    problems.push(format!("{} is not tagged {PLAN_TAG}={plan_id}", fs.id));
+                }
+                if !problems.is_empty() {
+                    return Self::refuse(IrreversibleStep::DeleteTarget, problems);
+                }
+                match fs.lifecycle {
+                    Lifecycle::Creating | Lifecycle::Updating => Flow::Act(Action::WaitUntil {
+                        at: after(now, DELETE_POLL),
+                        reason: format!("{} is {}: FSx deletes it once that ends", fs.id, fs.lifecycle),
+                    }),
+                    Lifecycle::Deleting => {
+                        if let Some(d) = self.deletion_mut() {
+                            d.deleting_file_system = Some(fs.id);
+                        }
+                        Flow::Again
+                    }
+                    _ => {
+                        if let Some(d) = self.deletion_mut() {
+                            d.checked_file_system = Some((fs.id, fs.dns_name));
+                        }
+                        Flow::Act(Action::Call(Command::Inspect(self.intent.recheck_request())))
+                    }
+                }
+            }
+            Input::Response(Response::Environment(env)) => {
+                let Some((id, dns_name)) = d.checked_file_system.clone() else {
+                    return self.unexpected(&Input::Response(Response::Environment(env)));
+                };
+                let points_at_it = env
+                    .record
+                    .as_ref()
+                    .is_some_and(|r| r.values.iter().any(|v| crate::cloud::model::dns_eq(v, &dns_name)));
+                if points_at_it {
+                    return Self::refuse(
+                        IrreversibleStep::DeleteTarget,
+                        vec![format!(
+                            "the record {} points at {id}: users may be using it",
+                            self.intent.dns.record_name
+                        )],
+                    );
+                }
+                if let Some(d) = self.deletion_mut() {
+                    d.checked_file_system = None;
+                    d.deleting_file_system = Some(id.clone());
+                }
+                Flow::Act(Action::Call(Command::DeleteFileSystem {
+                    client_request_token: format!("fsx-migrate-delete-{id}"),
+                    file_system_id: id,
+                }))
+            }
+            Input::Response(Response::Deleted { id }) => {
+                if let Some(d) = self.deletion_mut() {
+                    d.failed_once = None;
+                    if d.deleting_file_system.as_deref() == Some(id.as_str()) {
+                        // DeleteFileSystem only began it: the file system is gone when FSx no longer knows it.
+                        return Flow::Again;
+                    }
+                    if let Some(pending) = &mut d.pending {
+                        pending.retain(|arn| *arn != id);
+                    }
+                    d.deleted.push(id);
+                }
+                Flow::Again
+            }
+            other => self.unexpected(&other),
+        }
+    }
+
+    /// A failed call of the deletion: a file system FSx no longer knows is deleted; a delete refused once is
+    /// looked up by tag again (it may be gone already); refused twice, the run stops with the error.
+    fn deletion_failed(&mut self, error: CloudError) -> Flow {
+        let phase = self.cp.phase();
+        let Some(d) = self.deletion_mut() else {
+            return Flow::Act(Action::Halt(Halt::CloudFailed { phase, error }));
+        };
+        if error.class == ErrorClass::NotFound
+            && error.operation == "fsx:DescribeFileSystems"
+            && let Some(id) = d.deleting_file_system.take()
+        {
+            if let Some(file_systems) = &mut d.pending_file_systems {
+                file_systems.retain(|f| *f != id);
+            }
+            d.deleted.push(id);
+            return Flow::Again;
+        }
+        let refused = matches!(error.class, ErrorClass::Rejected | ErrorClass::NotFound);
+        let key = format!("{}: {}", error.operation, error.code);
+        if refused && d.failed_once.as_ref() != Some(&key) {
+            d.failed_once = Some(key);
+            d.pending = None;
+            d.pending_file_systems = None;
+            d.checked_file_system = None;
+            self.events.push(Event::Note(format!(
+                "{} was refused ({}: {}): looking up what is left by tag",
+                error.operation, error.code, error.message
+            )));
+            return Flow::Again;
+        }
+        Flow::Act(Action::Halt(Halt::CloudFailed { phase, error }))
+    }
+}
+
+/// Whether a DataSync ARN names a task (else a location).
+fn is_task_arn(arn: &str) -> bool {
+    arn.contains(":task/")
 }
 
 /// What a person does for a manual freeze, and what each answer leads to: against `endpoint` (the file

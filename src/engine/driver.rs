@@ -397,7 +397,11 @@ impl<'a, P: CloudPort> Driver<'a, P> {
     fn confirm(&mut self, confirmation: &Confirmation) -> Option<bool> {
         let auto = matches!(
             confirmation.kind,
-            ConfirmKind::Billable | ConfirmKind::Gate | ConfirmKind::Rollback | ConfirmKind::Abort
+            ConfirmKind::Billable
+                | ConfirmKind::Gate
+                | ConfirmKind::Rollback
+                | ConfirmKind::Abort
+                | ConfirmKind::DeleteResources
         );
         if auto && self.assume_yes {
             return Some(true);
@@ -405,7 +409,11 @@ impl<'a, P: CloudPort> Driver<'a, P> {
         let checked = match confirmation.kind {
             ConfirmKind::ManualFreeze | ConfirmKind::FreezeOutcomeUnknown => self.options.confirm_frozen,
             ConfirmKind::ManualUnfreeze => self.options.confirm_unfrozen,
-            ConfirmKind::Billable | ConfirmKind::Gate | ConfirmKind::Rollback | ConfirmKind::Abort => false,
+            ConfirmKind::Billable
+            | ConfirmKind::Gate
+            | ConfirmKind::Rollback
+            | ConfirmKind::Abort
+            | ConfirmKind::DeleteResources => false,
         };
         if checked {
             return Some(true);

@@ -326,6 +326,46 @@ pub struct Abort {
     pub ttl_restored_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aborted_at: Option<Timestamp>,
+    /// `abort --delete-resources`: deleting what this plan created, after the abort.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion: Option<Deletion>,
+}
+
+/// Deleting what this plan created (`abort --delete-resources`): its DataSync tasks (after cancelling their
+/// running executions), its locations, then its target file system. Never the source, and never anything that
+/// does not carry this plan's tag. Every resource is looked up by tag again on each run, so a crash between a
+/// delete and its checkpoint only repeats a delete of something already gone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deletion {
+    pub requested_at: Timestamp,
+    /// Who confirmed it (`user@host`).
+    pub requested_by: String,
+    /// What the last look by tag found still to delete, in the order it is deleted: tasks, then locations.
+    /// `None`: not looked yet this run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Vec<String>>,
+    /// This plan's file systems the last look found (by tag), still to delete. `None`: not looked yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_file_systems: Option<Vec<String>>,
+    /// Executions this deletion cancelled (CancelTaskExecution sent).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cancelled: Vec<String>,
+    /// What was deleted, in order (ARNs and file system ids).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deleted: Vec<String>,
+    /// The file system DescribeFileSystems just showed to be this plan's target (id, DNS name): the record is
+    /// checked not to point at it before it is deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_file_system: Option<(String, String)>,
+    /// Write-ahead: the file system whose DeleteFileSystem is being sent or was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleting_file_system: Option<String>,
+    /// A delete that failed once: the next look by tag says whether it is gone; a second failure stops.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_once: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_at: Option<Timestamp>,
 }
 
 impl Rollback {

@@ -80,6 +80,8 @@ pub enum Waiting {
     Resume,
     /// Aborting before the swap (`--yes` answers it).
     AbortConfirmation,
+    /// Deleting what an aborted plan created (`--yes` answers it).
+    DeleteResourcesConfirmation,
 }
 
 impl Waiting {
@@ -100,6 +102,9 @@ impl Waiting {
             Waiting::ManualUnfreeze => "a person to unfreeze the source and confirm it",
             Waiting::Resume => "`resume`: the migration is parked at the cutover gate",
             Waiting::AbortConfirmation => "the confirmation to abort before the cutover",
+            Waiting::DeleteResourcesConfirmation => {
+                "the confirmation to delete what the aborted plan created"
+            }
         }
     }
 }

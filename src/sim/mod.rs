@@ -592,6 +592,81 @@ impl SimPort {
                 }
                 Ok(Response::UnmarkedFrozen)
             }
+            Command::RunningExecutions { task_arn } => Ok(Response::RunningExecutions(
+                w.executions
+                    .iter()
+                    .filter(|e| &e.task_arn == task_arn && !e.status_at(now).is_terminal())
+                    .map(|e| e.arn.clone())
+                    .collect(),
+            )),
+            Command::CancelExecution { execution_arn } => {
+                let Some(e) = w.executions.iter_mut().find(|e| &e.arn == execution_arn) else {
+                    return Err(rejected(
+                        op,
+                        "InvalidRequestException",
+                        format!("{execution_arn} not found"),
+                    ));
+                };
+                if e.status_at(now).is_terminal() || e.cancelled_at.is_some() {
+                    return Err(rejected(
+                        op,
+                        "InvalidRequestException",
+                        format!("{execution_arn} is not running"),
+                    ));
+                }
+                let cancelled = now.duration_since(e.started_at).as_secs_f64().max(0.0);
+                e.cancelled_at = Some(now);
+                e.schedule.error_after_secs = Some(cancelled + world::CANCEL_SECS);
+                // The others share what it no longer uses.
+                w.replan(now, None);
+                Ok(Response::ExecutionCancelled)
+            }
+            Command::DeleteTask { task_arn } => {
+                // Assumption (DataSync documents no answer): a task with an execution that has not ended cannot
+                // be deleted; fsx-migrate cancels and waits first either way.
+                if let Some(running) = w.running_execution(task_arn, now) {
+                    return Err(rejected(
+                        op,
+                        "InvalidRequestException",
+                        format!("task {task_arn} has execution {} running", running.arn),
+                    ));
+                }
+                w.tasks.retain(|t| &t.arn != task_arn);
+                Ok(Response::Deleted { id: task_arn.clone() })
+            }
+            Command::DeleteLocation { location_arn } => {
+                w.locations.retain(|l| &l.arn != location_arn);
+                Ok(Response::Deleted {
+                    id: location_arn.clone(),
+                })
+            }
+            Command::DeleteFileSystem { file_system_id, .. } => {
+                if *file_system_id == w.source.id {
+                    w.violations
+                        .push(format!("{now}: DeleteFileSystem of the source {file_system_id}"));
+                    return Err(rejected(op, "BadRequest", "the simulator keeps its source"));
+                }
+                let lifecycle = w.file_system_at(file_system_id, now).map(|f| f.lifecycle);
+                let target = w.targets.iter_mut().find(|t| &t.info.id == file_system_id);
+                let (Some(lifecycle), Some(target)) = (lifecycle, target) else {
+                    return Err(not_found(
+                        op,
+                        "FileSystemNotFound",
+                        format!("File system '{file_system_id}' does not exist."),
+                    ));
+                };
+                if lifecycle == Lifecycle::Creating {
+                    return Err(rejected(
+                        op,
+                        "BadRequest",
+                        format!("File system '{file_system_id}' is CREATING and cannot be deleted yet"),
+                    ));
+                }
+                target.deleted_at.get_or_insert(now);
+                Ok(Response::Deleted {
+                    id: file_system_id.clone(),
+                })
+            }
         }
     }
 
@@ -651,6 +726,7 @@ impl SimPort {
             request_json: fingerprint,
             created_at: now,
             fails,
+            deleted_at: None,
         });
         Ok(Response::FileSystem(
             w.file_system_at(&info.id, now).expect("just created"),
@@ -705,6 +781,7 @@ impl SimPort {
             fault_error: fails,
             reverse,
             bytes_per_second: req.bytes_per_second,
+            cancelled_at: None,
             schedule,
         });
         w.replan(now, Some(w.executions.len() - 1));
@@ -912,7 +989,6 @@ pub fn show(world: &World, now: Timestamp) -> serde_json::Value {
         "model": world.model,
         "source": world.source,
         "source_frozen_at": world.writes.frozen_at,
-        "source_writes_resumed_at": world.writes.resumed_at,
         "source_writes_resumed_at": world.writes.resumed_at,
         "targets": targets,
         "datasync": counts,

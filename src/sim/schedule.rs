@@ -148,7 +148,7 @@ impl World {
                     step_start: 0.0,
                     clock: 0.0,
                 });
-            } else if !e.status_at(now).is_terminal() {
+            } else if !e.status_at(now).is_terminal() && e.cancelled_at.is_none() {
                 let elapsed = now.duration_since(e.started_at).as_secs_f64().max(0.0);
                 jobs.push(Job::resume(index, &mut e.schedule, elapsed, e.fault_error));
             }

@@ -87,6 +87,17 @@ pub struct SimTarget {
     pub request_json: String,
     pub created_at: Timestamp,
     pub fails: bool,
+    /// DeleteFileSystem: DELETING for [`TARGET_DELETE_SECS`], then gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Timestamp>,
+}
+
+impl SimTarget {
+    /// Whether FSx no longer knows it at `now`.
+    pub fn gone_at(&self, now: Timestamp) -> bool {
+        self.deleted_at
+            .is_some_and(|d| now >= after(d, TARGET_DELETE_SECS as f64))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,8 +147,16 @@ pub struct SimExecution {
     /// Its bandwidth limit (StartTaskExecution's or UpdateTaskExecution's `BytesPerSecond`); none: unlimited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes_per_second: Option<u64>,
+    /// CancelTaskExecution: it stops where it was, is CANCELLING for [`CANCEL_SECS`], then ERROR.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_at: Option<Timestamp>,
     pub schedule: ExecutionSchedule,
 }
+
+/// How long a cancelled execution is CANCELLING before it ends in ERROR. Assumption: DataSync gives no figure.
+pub const CANCEL_SECS: f64 = 20.0;
+/// DeleteFileSystem to the file system being gone (DELETING until then). Assumption: FSx gives no figure.
+pub const TARGET_DELETE_SECS: u64 = 900;
 
 /// What the target holds of one folder (see [`World::folder_state_at`]).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -203,9 +222,15 @@ impl SimExecution {
         let t_verify = t_transfer + s.transfer_secs;
         let t_done = t_verify + s.verify_secs;
         let failed = s.error_after_secs.filter(|e| elapsed >= *e);
-        let clock = failed.unwrap_or(elapsed);
+        // A cancelled execution stops where it was when cancelled.
+        let cancelled = self
+            .cancelled_at
+            .map(|c| c.duration_since(self.started_at).as_secs_f64().max(0.0));
+        let clock = failed.unwrap_or(elapsed).min(cancelled.unwrap_or(f64::INFINITY));
         let status = if failed.is_some() {
             ExecutionStatus::Error
+        } else if cancelled.is_some() {
+            ExecutionStatus::Cancelling
         } else if clock < t_prepare {
             ExecutionStatus::Launching
         } else if clock < t_transfer {
@@ -395,10 +420,11 @@ impl World {
         if let Some(other) = self.other_file_systems.iter().find(|f| f.id == id) {
             return Some(other.clone());
         }
-        let target = self.targets.iter().find(|t| t.info.id == id)?;
+        let target = self.targets.iter().find(|t| t.info.id == id && !t.gone_at(now))?;
         let mut info = target.info.clone();
         let ready = after(target.created_at, self.model.target_create_secs as f64);
         info.lifecycle = match (now >= ready, target.fails) {
+            _ if target.deleted_at.is_some() => Lifecycle::Deleting,
             (false, _) => Lifecycle::Creating,
             (true, false) => Lifecycle::Available,
             (true, true) => {
@@ -785,6 +811,7 @@ impl World {
         let file_systems = self
             .targets
             .iter()
+            .filter(|t| !t.gone_at(self.last_seen))
             .filter_map(|t| tagged(ResourceKind::FileSystem, &t.info.id, &t.info.settings.tags));
         let tasks = self
             .tasks
@@ -866,6 +893,7 @@ mod tests {
             fault_error: false,
             reverse: kind == SyncKind::Reverse,
             bytes_per_second: None,
+            cancelled_at: None,
             schedule: ExecutionSchedule {
                 launch_secs: 600.0,
                 prepare_secs: 600.0,

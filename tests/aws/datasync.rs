@@ -979,3 +979,118 @@ async fn a_limit_goes_out_as_bytes_per_second_on_start_and_on_update() {
         assert_eq!(last.options().and_then(|o| o.bytes_per_second()), Some(expected));
     }
 }
+
+#[tokio::test]
+async fn running_executions_lists_only_those_not_ended_and_an_unknown_status_counts_as_running() {
+    let list = mock!(aws_sdk_datasync::Client::list_task_executions).then_output(|| {
+        let entry = |id: &str, status: &str| {
+            ds::TaskExecutionListEntry::builder()
+                .task_execution_arn(format!("{TASK}/execution/{id}"))
+                .status(ds::TaskExecutionStatus::from(status))
+                .build()
+        };
+        ListTaskExecutionsOutput::builder()
+            .task_executions(entry("exec-old", "SUCCESS"))
+            .task_executions(entry("exec-failed", "ERROR"))
+            .task_executions(entry("exec-cancelling", "CANCELLING"))
+            .task_executions(entry("exec-new", "SOMETHING_NEW"))
+            .build()
+    });
+    let mut port = support::port(Rules {
+        datasync: vec![&list],
+        ..Default::default()
+    });
+    let answer = port
+        .execute(&Command::RunningExecutions {
+            task_arn: TASK.into(),
+        })
+        .await;
+    assert_eq!(
+        answer,
+        Ok(Response::RunningExecutions(vec![
+            format!("{TASK}/execution/exec-cancelling"),
+            format!("{TASK}/execution/exec-new"),
+        ]))
+    );
+}
+
+#[tokio::test]
+async fn cancel_and_deletes_send_the_arn_they_name() {
+    use aws_sdk_datasync::operation::cancel_task_execution::{
+        CancelTaskExecutionInput, CancelTaskExecutionOutput,
+    };
+    use aws_sdk_datasync::operation::delete_location::{DeleteLocationInput, DeleteLocationOutput};
+    use aws_sdk_datasync::operation::delete_task::{DeleteTaskInput, DeleteTaskOutput};
+    let cancels = Recorder::<CancelTaskExecutionInput>::new();
+    let seen = cancels.clone();
+    let cancel = mock!(aws_sdk_datasync::Client::cancel_task_execution).then_compute_output(move |r| {
+        seen.record(r);
+        CancelTaskExecutionOutput::builder().build()
+    });
+    let tasks = Recorder::<DeleteTaskInput>::new();
+    let seen = tasks.clone();
+    let delete_task = mock!(aws_sdk_datasync::Client::delete_task).then_compute_output(move |r| {
+        seen.record(r);
+        DeleteTaskOutput::builder().build()
+    });
+    let locations = Recorder::<DeleteLocationInput>::new();
+    let seen = locations.clone();
+    let delete_location = mock!(aws_sdk_datasync::Client::delete_location).then_compute_output(move |r| {
+        seen.record(r);
+        DeleteLocationOutput::builder().build()
+    });
+    let mut port = support::port(Rules {
+        datasync: vec![&cancel, &delete_task, &delete_location],
+        ..Default::default()
+    });
+    let execution = format!("{TASK}/execution/exec-1");
+    let location = "arn:aws:datasync:us-east-1:111122223333:location/loc-0123456789abcdef0";
+    assert_eq!(
+        port.execute(&Command::CancelExecution {
+            execution_arn: execution.clone()
+        })
+        .await,
+        Ok(Response::ExecutionCancelled)
+    );
+    assert_eq!(
+        port.execute(&Command::DeleteTask {
+            task_arn: TASK.into()
+        })
+        .await,
+        Ok(Response::Deleted { id: TASK.into() })
+    );
+    assert_eq!(
+        port.execute(&Command::DeleteLocation {
+            location_arn: location.into()
+        })
+        .await,
+        Ok(Response::Deleted { id: location.into() })
+    );
+    assert_eq!(cancels.only().task_execution_arn(), Some(execution.as_str()));
+    assert_eq!(tasks.only().task_arn(), Some(TASK));
+    assert_eq!(locations.only().location_arn(), Some(location));
+}
+
+#[tokio::test]
+async fn a_refused_delete_is_an_error_the_core_checks_by_tag_not_a_success() {
+    let delete_task = mock!(aws_sdk_datasync::Client::delete_task).then_http_response(|| {
+        support::json_error(
+            400,
+            "InvalidRequestException",
+            "Request references a resource which does not exist.",
+        )
+    });
+    let mut port = support::port(Rules {
+        datasync: vec![&delete_task],
+        ..Default::default()
+    });
+    let err = port
+        .execute(&Command::DeleteTask {
+            task_arn: TASK.into(),
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(err.class, ErrorClass::Rejected);
+    assert_eq!(err.operation, "datasync:DeleteTask");
+    assert_eq!(delete_task.num_calls(), 1, "a refusal is not retried");
+}

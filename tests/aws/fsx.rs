@@ -842,3 +842,52 @@ async fn unmark_frozen_removes_only_the_freeze_tag() {
     assert_eq!(sent.resource_arn(), Some(SOURCE_ARN));
     assert_eq!(sent.tag_keys(), [FROZEN_TAG]);
 }
+
+#[tokio::test]
+async fn delete_file_system_skips_the_final_backup_with_a_token_and_takes_not_found_as_deleted() {
+    use aws_sdk_fsx::operation::delete_file_system::{DeleteFileSystemInput, DeleteFileSystemOutput};
+    let requests = Recorder::<DeleteFileSystemInput>::new();
+    let seen = requests.clone();
+    let delete = mock!(aws_sdk_fsx::Client::delete_file_system).then_compute_output(move |r| {
+        seen.record(r);
+        DeleteFileSystemOutput::builder()
+            .file_system_id("fs-0fedcba9876543210")
+            .lifecycle(aws_sdk_fsx::types::FileSystemLifecycle::Deleting)
+            .build()
+    });
+    let gone = mock!(aws_sdk_fsx::Client::delete_file_system).then_http_response(|| {
+        support::json_error(
+            400,
+            "FileSystemNotFound",
+            "File system 'fs-0fedcba9876543210' does not exist.",
+        )
+    });
+    let mut port = support::port(Rules {
+        fsx: vec![&delete],
+        ..Default::default()
+    });
+    let command = Command::DeleteFileSystem {
+        file_system_id: "fs-0fedcba9876543210".into(),
+        client_request_token: "fsx-migrate-delete-fs-0fedcba9876543210".into(),
+    };
+    let deleted = Ok(Response::Deleted {
+        id: "fs-0fedcba9876543210".into(),
+    });
+    assert_eq!(port.execute(&command).await, deleted);
+    let sent = requests.only();
+    assert_eq!(sent.file_system_id(), Some("fs-0fedcba9876543210"));
+    assert_eq!(
+        sent.client_request_token(),
+        Some("fsx-migrate-delete-fs-0fedcba9876543210")
+    );
+    assert_eq!(
+        sent.windows_configuration().and_then(|w| w.skip_final_backup()),
+        Some(true)
+    );
+    let mut port = support::port(Rules {
+        fsx: vec![&gone],
+        ..Default::default()
+    });
+    assert_eq!(port.execute(&command).await, deleted, "already gone");
+    assert_eq!(gone.num_calls(), 1);
+}

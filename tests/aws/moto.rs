@@ -472,6 +472,27 @@ async fn moto_create_target_sends_a_multi_az_file_system_that_describe_then_find
         .await
         .expect_err("unknown id");
     assert_eq!(err.class, fsx_migrate::cloud::port::ErrorClass::NotFound);
+
+    // `abort --delete-resources`: DeleteFileSystem over the wire, after which FSx no longer knows it.
+    let answer = port
+        .execute(&Command::DeleteFileSystem {
+            file_system_id: target.id.clone(),
+            client_request_token: format!("fsx-migrate-delete-{}", target.id),
+        })
+        .await;
+    assert_eq!(
+        answer,
+        Ok(Response::Deleted {
+            id: target.id.clone()
+        })
+    );
+    let err = port
+        .execute(&Command::DescribeFileSystem {
+            file_system_id: target.id.clone(),
+        })
+        .await
+        .expect_err("deleted");
+    assert_eq!(err.class, fsx_migrate::cloud::port::ErrorClass::NotFound);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -700,6 +721,52 @@ async fn moto_datasync_task_execution_walks_moto_statuses_including_initializing
             ExecutionStatus::Success,
         ]
     );
+
+    // `abort --delete-resources`: cancel a running execution, delete the task and both locations.
+    let start = StartExecutionRequest {
+        task_arn: task_arn.clone(),
+        kind: SyncKind::Incremental,
+        overrides: options_for(SyncKind::Incremental),
+        tags: support::plan_tags(&[]),
+        bytes_per_second: None,
+    };
+    let Ok(Response::ExecutionStarted { arn: running }) = port.execute(&Command::StartExecution(start)).await
+    else {
+        panic!("the second StartExecution failed")
+    };
+    let answer = port
+        .execute(&Command::CancelExecution {
+            execution_arn: running.clone(),
+        })
+        .await;
+    assert_eq!(answer, Ok(Response::ExecutionCancelled));
+    let answer = port
+        .execute(&Command::DeleteTask {
+            task_arn: task_arn.clone(),
+        })
+        .await;
+    assert_eq!(answer, Ok(Response::Deleted { id: task_arn.clone() }));
+    for location in &locations {
+        let answer = port
+            .execute(&Command::DeleteLocation {
+                location_arn: location.clone(),
+            })
+            .await;
+        assert_eq!(answer, Ok(Response::Deleted { id: location.clone() }));
+    }
+    let left = ds.list_locations().send().await.expect("list locations");
+    assert!(
+        left.locations().iter().all(|l| !locations
+            .iter()
+            .any(|ours| l.location_arn() == Some(ours.as_str()))),
+        "the locations are gone"
+    );
+    // A task already deleted is refused (InvalidRequestException), which the core checks by tag.
+    let err = port
+        .execute(&Command::DeleteTask { task_arn })
+        .await
+        .expect_err("already deleted");
+    assert_eq!(err.class, ErrorClass::Rejected, "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
