@@ -50,6 +50,7 @@ fn request() -> PlanRequest {
         freeze: FreezeKind::Command,
         freeze_command: Some(FREEZE_COMMAND.into()),
         unfreeze_command: Some(UNFREEZE_COMMAND.into()),
+        windows: None,
         smb_user: "svc-datasync".into(),
         smb_password: PasswordSource::Env("FSX_MIGRATE_TEST_SMB_PASSWORD".into()),
         ttl: 60,

@@ -1994,3 +1994,79 @@ fn abort_with_delete_resources_deletes_what_the_plan_created_and_never_the_sourc
         "{decisions:?}"
     );
 }
+
+impl Setup {
+    /// The plan freezes through SSM on a Windows instance instead of a command.
+    fn use_ssm_freeze(&self) {
+        let plan = self.read("plan.toml");
+        let plan: String = plan
+            .lines()
+            .filter(|l| !l.starts_with("freeze_command") && !l.starts_with("unfreeze_command"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let plan = plan
+            .replacen("freeze = \"command\"", "freeze = \"ssm\"", 1)
+            .replacen(
+                "# [windows]\n# ssm_instance_id = \"i-0123456789abcdef0\"",
+                "[windows]\nssm_instance_id = \"i-0123456789abcdef0\"",
+                1,
+            );
+        assert!(plan.contains("[windows]"), "{plan}");
+        std::fs::write(self.path("plan.toml"), plan).unwrap();
+    }
+
+    /// The SSM commands the simulated instance received.
+    fn ssm_commands(&self) -> Vec<serde_json::Value> {
+        let world: serde_json::Value = serde_json::from_str(&self.read("w.json")).unwrap();
+        world["ssm_commands"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+#[test]
+fn an_ssm_freeze_runs_the_scripts_on_the_instance_and_a_rollback_puts_back_what_the_freeze_recorded() {
+    let s = Setup::new();
+    s.use_ssm_freeze();
+    let out = s.run(&["--sim-speed", "max", "run", "plan.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let w = s.world_json();
+    assert_eq!(w["accounting"]["violations"].as_array().unwrap().len(), 0);
+    let commands = s.ssm_commands();
+    assert_eq!(commands.len(), 1, "{commands:?}");
+    assert_eq!(commands[0]["script"], "freeze");
+    assert_eq!(commands[0]["instance_id"], "i-0123456789abcdef0");
+    assert_eq!(
+        commands[0]["endpoint"], w["source"]["remote_administration_endpoint"],
+        "the source's PowerShell endpoint"
+    );
+    let plan = s.read("plan.toml");
+    assert!(plan.contains("[[checkpoint.powershell]]"), "{plan}");
+    assert!(plan.contains("status = \"Success\""), "{plan}");
+    assert!(
+        text(&out.stderr).contains("frozen: 1 share permission(s) made read-only"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = s.run(&["--sim-speed", "max", "rollback", "plan.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let commands = s.ssm_commands();
+    let scripts: Vec<(&str, &str)> = commands
+        .iter()
+        .map(|c| (c["script"].as_str().unwrap(), c["endpoint"].as_str().unwrap()))
+        .collect();
+    let w = s.world_json();
+    let source = w["source"]["remote_administration_endpoint"].as_str().unwrap();
+    assert_eq!(scripts.len(), 3, "{scripts:?}");
+    assert_eq!(scripts[0], ("freeze", source));
+    assert_eq!(scripts[1].0, "freeze");
+    assert_ne!(scripts[1].1, source, "the rollback freezes the target");
+    assert_eq!(scripts[2], ("unfreeze", source));
+    let shares: serde_json::Value =
+        serde_json::from_str(commands[2]["shares_json"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        shares[0]["name"], "share",
+        "the permissions the source's freeze recorded: {shares}"
+    );
+    assert_eq!(shares[0]["access"][0]["right"], "Change");
+    assert_eq!(w["accounting"]["violations"].as_array().unwrap().len(), 0);
+}

@@ -1554,3 +1554,121 @@ fn a_deletion_refuses_the_source_an_untagged_file_system_and_one_the_record_poin
     assert!(deletion.done_at.is_some());
     assert_eq!(deletion.deleted, vec![target.id.clone()]);
 }
+
+#[test]
+fn an_ssm_freeze_reattaches_after_a_lost_send_and_a_failed_script_stops_with_its_error() {
+    use fsx_migrate::cloud::port::PowerShellInvocation;
+    let mut i = intent();
+    i.cutover.freeze = FreezeKind::Ssm;
+    i.cutover.freeze_command = None;
+    i.cutover.unfreeze_command = None;
+    i.windows = Some(fsx_migrate::plan::intent::Windows {
+        ssm_instance_id: "i-0123456789abcdef0".into(),
+        keep_accounts: vec![],
+    });
+    let cp = at(&i, Phase::Freeze);
+    let s = after_freeze_checks(&i, &step(&i, &cp, Input::Start, t0(), &opts()));
+    assert!(
+        matches!(s.action, Action::Call(Command::DescribeFileSystem { ref file_system_id }) if *file_system_id == i.source.file_system_id),
+        "{:?}",
+        s.action
+    );
+    let mut source = source_fs(&i);
+    source.remote_administration_endpoint = Some("amznfsxadmin.corp.example.com".into());
+    let s = step(
+        &i,
+        &s.checkpoint,
+        Input::Response(Response::FileSystem(source)),
+        t0(),
+        &opts(),
+    );
+    let Action::Call(Command::RunPowerShell(request)) = &s.action else {
+        panic!("{:?}", s.action)
+    };
+    assert_eq!(request.call.endpoint, "amznfsxadmin.corp.example.com");
+    assert_eq!(
+        request.call.keep_accounts,
+        [format!("{}\\{}", i.transfer.smb_domain, i.transfer.smb_user)]
+    );
+    let run = s.checkpoint.powershell.last().unwrap();
+    assert!(
+        run.sent_at.is_some() && run.command_id.is_none(),
+        "write-ahead before the send"
+    );
+
+    // The process died after the send: the next one looks the command up by its comment, never sends again.
+    let resumed = step(&i, &s.checkpoint, Input::Start, t0(), &opts());
+    assert_eq!(
+        resumed.action,
+        Action::Call(Command::FindPowerShell {
+            instance_id: "i-0123456789abcdef0".into(),
+            comment: run.comment.clone(),
+        })
+    );
+    let found = step(
+        &i,
+        &resumed.checkpoint,
+        Input::Response(Response::PowerShellCommands(vec!["cmd-1".into()])),
+        t0(),
+        &opts(),
+    );
+    assert!(
+        matches!(found.action, Action::Call(Command::GetPowerShell { ref command_id, .. }) if command_id == "cmd-1")
+    );
+
+    // The script refused: the run stops with the script's own words, nothing is recorded as frozen.
+    let failed = step(
+        &i,
+        &found.checkpoint,
+        Input::Response(Response::PowerShellInvocation(PowerShellInvocation {
+            status: InvocationStatus::Failed,
+            status_details: Some("Failed".into()),
+            stdout:
+                "fsx-migrate freeze\r\nFSXMIGRATE-ERROR Access is denied. No share access was changed.\r\n"
+                    .into(),
+            stderr: String::new(),
+        })),
+        t0(),
+        &opts(),
+    );
+    let Action::Halt(Halt::FreezeFailed(message)) = &failed.action else {
+        panic!("{:?}", failed.action)
+    };
+    assert!(
+        message.contains("Access is denied. No share access was changed."),
+        "{message}"
+    );
+    assert!(failed.checkpoint.frozen_at.is_none());
+    assert!(
+        failed.checkpoint.freeze_requested_at.is_none(),
+        "a new run may try again"
+    );
+    assert!(failed.checkpoint.powershell[0].finished_at.is_some());
+
+    // A successful freeze records the permissions it changed, then the tag.
+    let ok = step(
+        &i,
+        &found.checkpoint,
+        Input::Response(Response::PowerShellInvocation(PowerShellInvocation {
+            status: InvocationStatus::Success,
+            status_details: None,
+            stdout: include_str!("fixtures/windows/freeze-output.txt").into(),
+            stderr: String::new(),
+        })),
+        t0(),
+        &opts(),
+    );
+    assert!(
+        matches!(ok.action, Action::Call(Command::MarkFrozen { .. })),
+        "{:?}",
+        ok.action
+    );
+    assert_eq!(ok.checkpoint.frozen_at, Some(t0()));
+    assert!(
+        ok.checkpoint.powershell[0]
+            .result
+            .as_deref()
+            .unwrap()
+            .contains("CORP\\\\Finance Managers")
+    );
+}

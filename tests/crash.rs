@@ -279,3 +279,43 @@ async fn a_crash_at_every_boundary_of_a_deletion_resumes_to_one_clean_deletion()
         );
     }
 }
+
+/// `freeze = "ssm"`: a crash at every boundary, including between the write-ahead of SendCommand and the send
+/// and between the send and the checkpoint of its command id, resumes to one clean migration that sent the
+/// freeze script exactly once (a lost answer is found again by the command's comment).
+#[tokio::test]
+async fn a_crash_at_every_boundary_of_an_ssm_freeze_sends_the_freeze_once() {
+    let mut req = plan_request();
+    req.plan_id = Some("fxm-crash-ssm".into());
+    req.freeze = fsx_migrate::plan::intent::FreezeKind::Ssm;
+    req.freeze_command = None;
+    req.unfreeze_command = None;
+    req.windows = Some(fsx_migrate::plan::intent::Windows {
+        ssm_instance_id: "i-0123456789abcdef0".into(),
+        keep_accounts: vec!["CORP\\AWS Delegated FSx Administrators".into()],
+    });
+    let mut probe = sim(world("small"));
+    let mut intent = intent_for(&mut probe, &req).await;
+    intent.sync.poll_interval = fsx_migrate::plan::units::Duration::mins(5);
+    let (outcome, _, boundaries) = drive_mem(&mut probe, &intent, &Checkpoint::default(), None).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    assert_eq!(probe.world.ssm_commands.len(), 1);
+    eprintln!("walking {boundaries} crash boundaries of a migration frozen through SSM");
+
+    for k in 0..boundaries {
+        let mut port = sim(world("small"));
+        let (first, cp, _) = drive_mem(&mut port, &intent, &Checkpoint::default(), Some(k)).await;
+        assert!(matches!(first, Outcome::Crashed(_)), "boundary {k}: {first:?}");
+        let (second, cp, _) = drive_mem(&mut port, &intent, &cp, None).await;
+        assert_eq!(second, Outcome::Halted(Halt::Completed), "boundary {k}");
+        assert_invariants(&port, &cp, true);
+        let freezes = port.world.ssm_commands.len();
+        assert_eq!(freezes, 1, "boundary {k}: the freeze was sent {freezes} times");
+        assert!(
+            cp.powershell
+                .iter()
+                .all(|r| r.status.as_deref() == Some("Success")),
+            "boundary {k}"
+        );
+    }
+}

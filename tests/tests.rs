@@ -18,3 +18,4 @@ mod sim;
 mod tidy;
 mod upgrade;
 mod window;
+mod windows;

@@ -184,7 +184,7 @@ fn the_port_has_no_simulator_only_command() {
     for operation in ALL_OPERATIONS {
         let service = operation.split(':').next().unwrap();
         assert!(
-            ["fsx", "ec2", "route53", "datasync", "logs"].contains(&service),
+            ["fsx", "ec2", "route53", "datasync", "logs", "ssm"].contains(&service),
             "{operation} is not an AWS operation"
         );
     }

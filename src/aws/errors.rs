@@ -52,6 +52,7 @@ const NOT_FOUND_CODES: &[&str] = &[
     "ResourceNotFoundException",
     "InvalidSubnetID.NotFound",
     "InvalidNetworkInterfaceID.NotFound",
+    "InvocationDoesNotExist",
 ];
 
 /// Codes for credentials that AWS does not accept at all: expired (an SSO session or STS token that ran

@@ -118,6 +118,9 @@ pub fn to_info(fs: &fsx::FileSystem) -> FileSystemInfo {
         vpc_id: fs.vpc_id().unwrap_or_default().to_string(),
         subnet_ids: fs.subnet_ids().to_vec(),
         security_group_ids: Vec::new(),
+        remote_administration_endpoint: windows
+            .and_then(|w| w.remote_administration_endpoint())
+            .map(str::to_string),
         settings: to_settings(fs),
     }
 }

@@ -13,6 +13,7 @@ pub mod logs;
 pub mod retries;
 pub mod route53;
 pub mod secrets;
+pub mod ssm;
 
 use std::time::Duration;
 
@@ -66,6 +67,7 @@ pub struct AwsPort {
     ec2: aws_sdk_ec2::Client,
     secrets: aws_sdk_secretsmanager::Client,
     logs: aws_sdk_cloudwatchlogs::Client,
+    ssm: aws_sdk_ssm::Client,
 }
 
 impl AwsPort {
@@ -102,6 +104,7 @@ impl AwsPort {
         ec2: aws_sdk_ec2::Client,
         secrets: aws_sdk_secretsmanager::Client,
         logs: aws_sdk_cloudwatchlogs::Client,
+        ssm: aws_sdk_ssm::Client,
     ) -> AwsPort {
         AwsPort {
             fsx,
@@ -110,6 +113,7 @@ impl AwsPort {
             ec2,
             secrets,
             logs,
+            ssm,
         }
     }
 
@@ -121,6 +125,7 @@ impl AwsPort {
             ec2: aws_sdk_ec2::Client::new(config),
             secrets: aws_sdk_secretsmanager::Client::new(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
+            ssm: aws_sdk_ssm::Client::new(config),
         }
     }
 
@@ -305,6 +310,18 @@ impl CloudPort for AwsPort {
                         id: location_arn.clone(),
                     })
             }
+            Command::RunPowerShell(request) => ssm::send(&self.ssm, request)
+                .await
+                .map(|command_id| Response::PowerShellSent { command_id }),
+            Command::FindPowerShell { instance_id, comment } => ssm::find(&self.ssm, instance_id, comment)
+                .await
+                .map(Response::PowerShellCommands),
+            Command::GetPowerShell {
+                command_id,
+                instance_id,
+            } => ssm::get(&self.ssm, command_id, instance_id)
+                .await
+                .map(Response::PowerShellInvocation),
             Command::DeleteFileSystem {
                 file_system_id,
                 client_request_token,

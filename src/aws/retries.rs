@@ -1,7 +1,7 @@
 //! What the SDK may send again on its own.
 //!
-//! The standard retry mode resends a request after throttling, a timeout or a 5xx. For the DataSync creates
-//! that take no client token (CreateLocationFsxWindows, CreateTask, StartTaskExecution; see
+//! The standard retry mode resends a request after throttling, a timeout or a 5xx. For the calls that take no
+//! client token (DataSync's CreateLocationFsxWindows, CreateTask, StartTaskExecution, and SSM's SendCommand; see
 //! [`crate::cloud::port::NON_IDEMPOTENT_OPERATIONS`]) a timeout or a 5xx does not say whether the first request
 //! acted, and a resend could make a second location, task or execution. For those operations only
 //! throttling, which is a refusal, is retried by the SDK; any other failure reaches the core after one
@@ -47,6 +47,11 @@ impl ClassifyRetry for OnlyThrottlingRetried {
 /// only throttling is retried.
 pub fn datasync_create() -> aws_sdk_datasync::config::Builder {
     aws_sdk_datasync::config::Builder::default().retry_classifier(OnlyThrottlingRetried)
+}
+
+/// The same for SSM SendCommand, which takes no client token either (a resend would run a freeze twice).
+pub fn ssm_send() -> aws_sdk_ssm::config::Builder {
+    aws_sdk_ssm::config::Builder::default().retry_classifier(OnlyThrottlingRetried)
 }
 
 #[cfg(test)]

@@ -127,6 +127,13 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
         freeze: args.freeze.into(),
         freeze_command: args.freeze_command.clone(),
         unfreeze_command: args.unfreeze_command.clone(),
+        windows: args
+            .ssm_instance_id
+            .clone()
+            .map(|ssm_instance_id| crate::plan::intent::Windows {
+                ssm_instance_id,
+                keep_accounts: args.keep_account.clone(),
+            }),
         smb_user: args.smb_user.clone(),
         smb_password,
         ttl: args.ttl,

@@ -66,6 +66,7 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
         freeze: FreezeKind::Manual,
         freeze_command: None,
         unfreeze_command: None,
+        windows: None,
         smb_user: "svc-datasync".into(),
         smb_password: PasswordSource::Env(DEMO_PASSWORD_VARIABLE.into()),
         ttl: 60,

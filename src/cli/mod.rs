@@ -155,6 +155,14 @@ pub struct PlanArgs {
     /// With --freeze command: the command a rollback runs at its end to undo the freeze.
     #[arg(long)]
     pub unfreeze_command: Option<String>,
+    /// A domain-joined Windows instance with the SSM agent where fsx-migrate runs its PowerShell
+    /// (needed by --freeze ssm).
+    #[arg(long, value_name = "INSTANCE_ID")]
+    pub ssm_instance_id: Option<String>,
+    /// With --ssm-instance-id: an account that keeps write access during the freeze, besides the DataSync
+    /// user (DOMAIN\name; repeatable).
+    #[arg(long, value_name = "ACCOUNT")]
+    pub keep_account: Vec<String>,
     #[arg(long, default_value = "svc-datasync")]
     pub smb_user: String,
     /// env:VARIABLE, prompt, or secretsmanager:ARN.
@@ -182,6 +190,7 @@ pub struct PlanArgs {
 pub enum FreezeArg {
     Manual,
     Command,
+    Ssm,
 }
 
 impl From<FreezeArg> for FreezeKind {
@@ -189,6 +198,7 @@ impl From<FreezeArg> for FreezeKind {
         match arg {
             FreezeArg::Manual => FreezeKind::Manual,
             FreezeArg::Command => FreezeKind::Command,
+            FreezeArg::Ssm => FreezeKind::Ssm,
         }
     }
 }

@@ -199,6 +199,18 @@ pub fn render_call(command: &Command) -> String {
             format!("datasync:CancelTaskExecution TaskExecutionArn={execution_arn}")
         }
         Command::DeleteTask { task_arn } => format!("datasync:DeleteTask TaskArn={task_arn}"),
+        Command::RunPowerShell(r) => format!(
+            "ssm:SendCommand DocumentName=AWS-RunPowerShellScript, InstanceIds=[{}], Comment={:?}, \
+             Parameters={{commands=[{} -Endpoint {}], executionTimeout=[{}]}}",
+            r.instance_id, r.comment, r.call.script, r.call.endpoint, r.timeout_secs
+        ),
+        Command::FindPowerShell { instance_id, comment } => {
+            format!("ssm:ListCommands InstanceId={instance_id} (the one with Comment={comment:?})")
+        }
+        Command::GetPowerShell {
+            command_id,
+            instance_id,
+        } => format!("ssm:GetCommandInvocation CommandId={command_id}, InstanceId={instance_id}"),
         Command::DeleteLocation { location_arn } => {
             format!("datasync:DeleteLocation LocationArn={location_arn}")
         }

@@ -4,3 +4,4 @@
 
 pub mod model;
 pub mod port;
+pub mod windows;

@@ -206,6 +206,30 @@ aws_enum!(
     ChangeStatus { Pending = "PENDING", InSync = "INSYNC" }
 );
 
+aws_enum!(
+    /// SSM `CommandInvocationStatus` (GetCommandInvocation's `Status`).
+    InvocationStatus {
+        Pending = "Pending",
+        InProgress = "InProgress",
+        Delayed = "Delayed",
+        Success = "Success",
+        Cancelled = "Cancelled",
+        TimedOut = "TimedOut",
+        Failed = "Failed",
+        Cancelling = "Cancelling",
+    }
+);
+
+impl InvocationStatus {
+    /// True once the command will not change any more (an unknown status is taken as still running).
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            Self::Success | Self::Cancelled | Self::TimedOut | Self::Failed
+        )
+    }
+}
+
 impl ExecutionStatus {
     /// True once the execution will not change any more.
     pub fn is_terminal(&self) -> bool {
@@ -260,6 +284,9 @@ pub struct FileSystemInfo {
     pub subnet_ids: Vec<String>,
     /// Read from the file system's network interfaces: FSx does not return them.
     pub security_group_ids: Vec<String>,
+    /// `WindowsConfiguration.RemoteAdministrationEndpoint`: where its PowerShell (FSxRemoteAdmin) answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_administration_endpoint: Option<String>,
     pub settings: FileSystemSettings,
 }
 

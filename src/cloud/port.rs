@@ -57,6 +57,7 @@ pub const NON_IDEMPOTENT_OPERATIONS: &[&str] = &[
     "datasync:CreateLocationFsxWindows",
     "datasync:CreateTask",
     "datasync:StartTaskExecution",
+    "ssm:SendCommand",
 ];
 
 /// Every `service:Operation` a command makes (see [`Command::operations`]); fault rules name these.
@@ -87,6 +88,9 @@ pub const ALL_OPERATIONS: &[&str] = &[
     "datasync:DeleteTask",
     "datasync:DeleteLocation",
     "fsx:DeleteFileSystem",
+    "ssm:SendCommand",
+    "ssm:ListCommands",
+    "ssm:GetCommandInvocation",
 ];
 
 /// A request to the cloud. Read-only commands are marked by [`Command::is_mutating`].
@@ -149,6 +153,23 @@ pub enum Command {
         file_system_id: String,
         client_request_token: String,
     },
+    /// SSM SendCommand (`AWS-RunPowerShellScript`): one of fsx-migrate's scripts on the plan's Windows
+    /// instance. No client token: a send whose answer was lost is looked up by its comment ([`Command::FindPowerShell`]).
+    RunPowerShell(PowerShellRequest),
+    /// SSM ListCommands: the ids of the commands sent to the instance with this comment, newest first.
+    FindPowerShell { instance_id: String, comment: String },
+    /// SSM GetCommandInvocation.
+    GetPowerShell { command_id: String, instance_id: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PowerShellRequest {
+    pub instance_id: String,
+    pub call: crate::cloud::windows::ScriptCall,
+    /// Names this send (plan, purpose, request time), so a lost answer is found again; at most 100 characters.
+    pub comment: String,
+    /// The script's `executionTimeout`, seconds.
+    pub timeout_secs: u64,
 }
 
 impl Command {
@@ -169,6 +190,7 @@ impl Command {
                 | Command::DeleteTask { .. }
                 | Command::DeleteLocation { .. }
                 | Command::DeleteFileSystem { .. }
+                | Command::RunPowerShell(_)
         )
     }
 
@@ -227,6 +249,9 @@ impl Command {
             Command::DeleteTask { .. } => &["datasync:DeleteTask"],
             Command::DeleteLocation { .. } => &["datasync:DeleteLocation"],
             Command::DeleteFileSystem { .. } => &["fsx:DeleteFileSystem"],
+            Command::RunPowerShell(_) => &["ssm:SendCommand"],
+            Command::FindPowerShell { .. } => &["ssm:ListCommands"],
+            Command::GetPowerShell { .. } => &["ssm:GetCommandInvocation"],
         }
     }
 }
@@ -433,6 +458,23 @@ pub enum Response {
     Deleted {
         id: String,
     },
+    PowerShellSent {
+        command_id: String,
+    },
+    /// Commands found by comment, newest first.
+    PowerShellCommands(Vec<String>),
+    PowerShellInvocation(PowerShellInvocation),
+}
+
+/// SSM GetCommandInvocation: where the command stands, and its output so far (SSM keeps the first 24,000
+/// characters of standard output and 8,000 of standard error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PowerShellInvocation {
+    pub status: crate::cloud::model::InvocationStatus,
+    /// `StatusDetails` (e.g. `DeliveryTimedOut`, `Undeliverable`).
+    pub status_details: Option<String>,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 /// Why a command failed, classified so the caller knows whether trying again can help.

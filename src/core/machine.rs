@@ -22,7 +22,11 @@ use crate::cloud::port::{
     NON_IDEMPOTENT_OPERATIONS, PLAN_TAG, PreserveDeletedFiles, REVERSE_LEG, ResourceKind, Response, SIDE_TAG,
     SOURCE_TAG, SYNC_TAG, StartExecutionRequest, TaskOptions, TransferMode, UpsertCnameRequest,
 };
-use crate::plan::checkpoint::{Abort, CHECKPOINT_SCHEMA, Deletion, GuardTrip, LaneState, Rollback};
+use crate::cloud::port::{PowerShellInvocation, PowerShellRequest};
+use crate::cloud::windows::{FreezeResult, ScriptCall, UnfreezeResult, WindowsScript};
+use crate::plan::checkpoint::{
+    Abort, CHECKPOINT_SCHEMA, Deletion, GuardTrip, LaneState, PowerShellRun, Rollback,
+};
 use crate::plan::intent::{FreezeKind, changed_fields};
 use crate::plan::units::Duration;
 use crate::plan::window::{WindowState, local, next_opening, window_state};
@@ -32,6 +36,8 @@ use crate::plan::{Checkpoint, CurrentSync, Intent, Leg, Phase, PhaseEntry, SyncR
 pub const TARGET_POLL: Duration = Duration::secs(60);
 /// How often to poll a Route 53 change.
 pub const DNS_POLL: Duration = Duration::secs(10);
+/// How often a PowerShell script running through SSM is looked at.
+pub const POWERSHELL_POLL: Duration = Duration::secs(5);
 /// How often a deletion looks whether the executions it cancelled ended.
 pub const CANCEL_POLL: Duration = Duration::secs(15);
 /// How often a deletion looks whether FSx finished deleting a file system (or creating one it must delete).
@@ -424,47 +430,9 @@ impl Machine<'_> {
         let mut input = input;
         // Each phase handles an input in a bounded number of passes; 64 guards against a bug looping forever.
         for _ in 0..64 {
-            let phase = self.cp.phase();
-            let flow = match input {
-                Input::Failed(error) => self.failed(error),
-                input if self.opts.abort && phase < Phase::Aborting => self.start_abort(input),
-                input => match phase {
-                    Phase::Preflight => self.preflight(input),
-                    Phase::CreateTarget => self.create_target(input),
-                    Phase::WaitTarget => self.wait_target(input),
-                    Phase::PrepareTransfer => self.prepare_transfer(input),
-                    Phase::InitialSync => self.drive(Round::Initial, input),
-                    Phase::LowerTtl => self.lower_ttl(input),
-                    Phase::IncrementalSync => self.drive(Round::Incremental, input),
-                    Phase::CutoverGate => self.cutover_gate(input),
-                    Phase::Freeze => self.freeze(input),
-                    Phase::FinalSync => self.drive(Round::Final, input),
-                    Phase::DnsSwap => self.dns_swap(input),
-                    Phase::DnsWait if self.opts.rollback => self.start_rollback(input),
-                    Phase::DnsWait => self.dns_wait(input),
-                    Phase::Complete => {
-                        self.cp.completed_at.get_or_insert(self.now);
-                        if self.opts.rollback {
-                            self.start_rollback(input)
-                        } else {
-                            Flow::Act(Action::Halt(Halt::Completed))
-                        }
-                    }
-                    Phase::FreezeTarget => self.freeze_target(input),
-                    Phase::PrepareReverse => self.prepare_reverse(input),
-                    Phase::ReverseSync => self.drive(Round::Reverse, input),
-                    Phase::SwapBack => self.swap_back(input),
-                    Phase::SwapBackWait => self.swap_back_wait(input),
-                    Phase::UnfreezeSource => self.unfreeze_source(input, Some(Phase::RolledBack)),
-                    Phase::Aborting => self.aborting(input),
-                    Phase::Aborted => self.aborted(input),
-                    Phase::RolledBack => {
-                        if let Some(rollback) = &mut self.cp.rollback {
-                            rollback.rolled_back_at.get_or_insert(self.now);
-                        }
-                        Flow::Act(Action::Halt(Halt::RolledBack))
-                    }
-                },
+            let flow = match self.powershell(input) {
+                Ok(flow) => flow,
+                Err(input) => self.dispatch(input),
             };
             match flow {
                 Flow::Act(action) => return action,
@@ -482,6 +450,259 @@ impl Machine<'_> {
             phase: self.cp.phase(),
             input: "no decision after 64 passes".into(),
         })
+    }
+
+    /// A PowerShell script in flight through SSM takes every input until it ends; then the phase that asked
+    /// for it hears how it ended, as from a freeze command (`Input::CommandFinished`). `Err`: none in flight.
+    fn powershell(&mut self, input: Input) -> Result<Flow, Input> {
+        let Some(run) = self
+            .cp
+            .powershell
+            .last()
+            .filter(|r| r.finished_at.is_none())
+            .cloned()
+        else {
+            return Err(input);
+        };
+        let now = self.now;
+        let Some(instance_id) = self.intent.windows.as_ref().map(|w| w.ssm_instance_id.clone()) else {
+            return Ok(self.powershell_finished(Err(
+                "the plan has no [windows] section naming the instance the script runs on".into(),
+            )));
+        };
+        let awaiting = format!("{} on {} ({instance_id})", run.script, run.file_system_id);
+        let Some(current) = self.cp.powershell.last_mut() else {
+            return Err(input);
+        };
+        Ok(match input {
+            Input::Start | Input::Woke => match (&run.endpoint, &run.command_id, run.sent_at) {
+                (None, _, _) => Flow::Act(Action::Call(Command::DescribeFileSystem {
+                    file_system_id: run.file_system_id.clone(),
+                })),
+                (Some(endpoint), None, None) => {
+                    current.sent_at = Some(now);
+                    let request = self.powershell_request(&run, endpoint, instance_id);
+                    Flow::Act(Action::Call(Command::RunPowerShell(request)))
+                }
+                // Sent, but the answer was lost: look it up by its comment before anything else.
+                (Some(_), None, Some(_)) => Flow::Act(Action::Call(Command::FindPowerShell {
+                    instance_id,
+                    comment: run.comment.clone(),
+                })),
+                (Some(_), Some(command_id), _) => Flow::Act(Action::Call(Command::GetPowerShell {
+                    command_id: command_id.clone(),
+                    instance_id,
+                })),
+            },
+            Input::Response(Response::FileSystem(fs)) => {
+                match fs.remote_administration_endpoint.filter(|e| !e.is_empty()) {
+                    Some(endpoint) => {
+                        current.endpoint = Some(endpoint);
+                        Flow::Again
+                    }
+                    None => self.powershell_finished(Err(format!(
+                        "DescribeFileSystems gives no RemoteAdministrationEndpoint for {}",
+                        run.file_system_id
+                    ))),
+                }
+            }
+            Input::Response(Response::PowerShellSent { command_id }) => {
+                current.command_id = Some(command_id);
+                Flow::Act(Action::WaitUntil {
+                    at: after(now, POWERSHELL_POLL),
+                    reason: format!("{awaiting} was sent"),
+                })
+            }
+            Input::Response(Response::PowerShellCommands(found)) => match found.first() {
+                Some(id) => {
+                    current.command_id = Some(id.clone());
+                    Flow::Again
+                }
+                // SSM may list a command a moment after it was sent: look twice before sending again.
+                None if run.lookups < 2 => {
+                    current.lookups += 1;
+                    Flow::Act(Action::WaitUntil {
+                        at: after(now, UNKNOWN_OUTCOME_WAIT),
+                        reason: format!("looking for {awaiting}, whose send may have failed"),
+                    })
+                }
+                None => {
+                    self.events.push(Event::Note(format!(
+                        "{awaiting}: SSM has no command with the comment {:?}: it was never sent; sending it",
+                        run.comment
+                    )));
+                    current.sent_at = None;
+                    current.lookups = 0;
+                    Flow::Again
+                }
+            },
+            Input::Response(Response::PowerShellInvocation(invocation)) => {
+                if !invocation.status.is_terminal() {
+                    return Ok(Flow::Act(Action::WaitUntil {
+                        at: after(now, POWERSHELL_POLL),
+                        reason: format!("{awaiting} is {}", invocation.status.as_str()),
+                    }));
+                }
+                current.status = Some(invocation.status.as_str().to_string());
+                let outcome = powershell_outcome(run.script, &invocation);
+                match &outcome {
+                    Ok(result) => {
+                        current.result = Some(result.clone());
+                        self.note_powershell_result(&run, result);
+                    }
+                    Err(error) => current.error = Some(error.clone()),
+                }
+                self.powershell_finished(outcome)
+            }
+            // GetCommandInvocation right after SendCommand may not know the invocation yet.
+            Input::Failed(error) if error.code == "InvocationDoesNotExist" => Flow::Act(Action::WaitUntil {
+                at: after(now, POWERSHELL_POLL),
+                reason: format!("{awaiting}: SSM does not list the invocation yet"),
+            }),
+            Input::Failed(error) => self.failed(error),
+            other => self.unexpected(&other),
+        })
+    }
+
+    /// The run ends: recorded, then the phase that asked hears it as a command's outcome.
+    fn powershell_finished(&mut self, outcome: Result<String, String>) -> Flow {
+        if let Some(run) = self.cp.powershell.last_mut() {
+            run.finished_at = Some(self.now);
+            if let Err(error) = &outcome {
+                run.error.get_or_insert(error.clone());
+            }
+        }
+        self.phase_step(Input::CommandFinished(outcome.map(|_| ())))
+    }
+
+    fn powershell_request(
+        &self,
+        run: &PowerShellRun,
+        endpoint: &str,
+        instance_id: String,
+    ) -> PowerShellRequest {
+        let transfer = &self.intent.transfer;
+        let mut keep_accounts = vec![format!("{}\\{}", transfer.smb_domain, transfer.smb_user)];
+        if let Some(windows) = &self.intent.windows {
+            keep_accounts.extend(windows.keep_accounts.iter().cloned());
+        }
+        let call = ScriptCall {
+            script: run.script,
+            endpoint: endpoint.to_string(),
+            keep_accounts: if run.script == WindowsScript::Freeze {
+                keep_accounts
+            } else {
+                Vec::new()
+            },
+            shares_json: (run.script == WindowsScript::Unfreeze)
+                .then(|| self.recorded_shares(&run.file_system_id))
+                .flatten(),
+        };
+        PowerShellRequest {
+            instance_id,
+            call,
+            comment: run.comment.clone(),
+            timeout_secs: self
+                .intent
+                .cutover
+                .command_timeout
+                .unwrap_or(DEFAULT_COMMAND_TIMEOUT)
+                .as_secs(),
+        }
+    }
+
+    /// The share permissions the first successful SSM freeze of `file_system_id` recorded (a later freeze
+    /// would record them read-only), as the JSON array unfreeze.ps1 takes.
+    fn recorded_shares(&self, file_system_id: &str) -> Option<String> {
+        self.cp
+            .powershell
+            .iter()
+            .filter(|r| r.script == WindowsScript::Freeze && r.file_system_id == file_system_id)
+            .find_map(|r| r.result.as_deref())
+            .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
+            .and_then(|v| v.get("shares").map(|s| s.to_string()))
+    }
+
+    fn note_powershell_result(&mut self, run: &PowerShellRun, result: &str) {
+        let note = match run.script {
+            WindowsScript::Freeze => match serde_json::from_str::<FreezeResult>(result) {
+                Ok(r) if r.sessions_left > 0 => format!(
+                    "{} frozen: {} share permission(s) made read-only; {} SMB session(s) of other accounts \
+                     reconnected (read-only now)",
+                    run.file_system_id, r.changed, r.sessions_left
+                ),
+                Ok(r) => format!(
+                    "{} frozen: {} share permission(s) made read-only, no other SMB session left",
+                    run.file_system_id, r.changed
+                ),
+                Err(_) => return,
+            },
+            WindowsScript::Unfreeze => match serde_json::from_str::<UnfreezeResult>(result) {
+                Ok(r) if !r.missing_shares.is_empty() => format!(
+                    "{} unfrozen: {} permission(s) put back; shares gone since the freeze: {}",
+                    run.file_system_id,
+                    r.restored,
+                    r.missing_shares.join(", ")
+                ),
+                Ok(r) => format!(
+                    "{} unfrozen: {} permission(s) put back",
+                    run.file_system_id, r.restored
+                ),
+                Err(_) => return,
+            },
+        };
+        self.events.push(Event::Note(note));
+    }
+
+    /// The phase's handler for `input`.
+    fn dispatch(&mut self, input: Input) -> Flow {
+        let phase = self.cp.phase();
+        match input {
+            Input::Failed(error) => self.failed(error),
+            input if self.opts.abort && phase < Phase::Aborting => self.start_abort(input),
+            input => self.phase_step(input),
+        }
+    }
+
+    /// The current phase's handler for `input`.
+    fn phase_step(&mut self, input: Input) -> Flow {
+        match self.cp.phase() {
+            Phase::Preflight => self.preflight(input),
+            Phase::CreateTarget => self.create_target(input),
+            Phase::WaitTarget => self.wait_target(input),
+            Phase::PrepareTransfer => self.prepare_transfer(input),
+            Phase::InitialSync => self.drive(Round::Initial, input),
+            Phase::LowerTtl => self.lower_ttl(input),
+            Phase::IncrementalSync => self.drive(Round::Incremental, input),
+            Phase::CutoverGate => self.cutover_gate(input),
+            Phase::Freeze => self.freeze(input),
+            Phase::FinalSync => self.drive(Round::Final, input),
+            Phase::DnsSwap => self.dns_swap(input),
+            Phase::DnsWait if self.opts.rollback => self.start_rollback(input),
+            Phase::DnsWait => self.dns_wait(input),
+            Phase::Complete => {
+                self.cp.completed_at.get_or_insert(self.now);
+                if self.opts.rollback {
+                    self.start_rollback(input)
+                } else {
+                    Flow::Act(Action::Halt(Halt::Completed))
+                }
+            }
+            Phase::FreezeTarget => self.freeze_target(input),
+            Phase::PrepareReverse => self.prepare_reverse(input),
+            Phase::ReverseSync => self.drive(Round::Reverse, input),
+            Phase::SwapBack => self.swap_back(input),
+            Phase::SwapBackWait => self.swap_back_wait(input),
+            Phase::UnfreezeSource => self.unfreeze_source(input, Some(Phase::RolledBack)),
+            Phase::Aborting => self.aborting(input),
+            Phase::Aborted => self.aborted(input),
+            Phase::RolledBack => {
+                if let Some(rollback) = &mut self.cp.rollback {
+                    rollback.rolled_back_at.get_or_insert(self.now);
+                }
+                Flow::Act(Action::Halt(Halt::RolledBack))
+            }
+        }
     }
 
     /// A new process starts on this plan: check the intent and `--until`, count the run, pin the intent,
@@ -1815,7 +2036,8 @@ impl Machine<'_> {
             return self.mark_frozen(input);
         }
         let command_may_have_run =
-            self.intent.cutover.freeze == FreezeKind::Command && self.cp.freeze_requested_at.is_some();
+            matches!(self.intent.cutover.freeze, FreezeKind::Command | FreezeKind::Ssm)
+                && self.cp.freeze_requested_at.is_some();
         // A stale delta is refreshed first, unless a freeze command may already have run.
         if !command_may_have_run && self.needs_refresh(&input) {
             return self.drive(Round::Refresh, input);
@@ -1884,12 +2106,21 @@ impl Machine<'_> {
     /// plan's command runs (never twice blindly: a command that may have run is asked about instead); else a
     /// person does it and confirms.
     fn operator_action(
-        &self,
+        &mut self,
         act: OperatorAct,
         file_system_id: &str,
         may_have_run: bool,
         mut details: Vec<String>,
     ) -> Action {
+        let unrecorded = act == OperatorAct::Unfreeze && self.recorded_shares(file_system_id).is_none();
+        if self.intent.cutover.freeze == FreezeKind::Ssm {
+            if !unrecorded {
+                return self.start_powershell(act, file_system_id);
+            }
+            details.push(format!(
+                "no SSM freeze of {file_system_id} recorded its share permissions, so fsx-migrate cannot put them back"
+            ));
+        }
         let cutover = &self.intent.cutover;
         let command = match act {
             OperatorAct::Freeze => cutover.freeze_command.as_ref(),
@@ -1951,6 +2182,37 @@ impl Machine<'_> {
                 })
             }
         }
+    }
+
+    /// Records a PowerShell run write-ahead and takes its first step (its file system's endpoint).
+    fn start_powershell(&mut self, act: OperatorAct, file_system_id: &str) -> Action {
+        let script = match act {
+            OperatorAct::Freeze => WindowsScript::Freeze,
+            OperatorAct::Unfreeze => WindowsScript::Unfreeze,
+        };
+        let mut comment = format!(
+            "fsx-migrate {} {script} {file_system_id} {}",
+            self.intent.migration.id,
+            self.now.as_second()
+        );
+        comment.truncate(100);
+        self.cp.powershell.push(PowerShellRun {
+            script,
+            file_system_id: file_system_id.to_string(),
+            requested_at: self.now,
+            comment,
+            endpoint: None,
+            sent_at: None,
+            command_id: None,
+            lookups: 0,
+            finished_at: None,
+            status: None,
+            result: None,
+            error: None,
+        });
+        Action::Call(Command::DescribeFileSystem {
+            file_system_id: file_system_id.to_string(),
+        })
     }
 
     /// What a freeze or unfreeze command learns from its environment.
@@ -2925,6 +3187,43 @@ impl Machine<'_> {
         }
         Flow::Act(Action::Halt(Halt::CloudFailed { phase, error }))
     }
+}
+
+/// How a finished SSM command ended: the script's RESULT JSON, or why it failed (its ERROR line, else SSM's
+/// status with the end of its standard error).
+fn powershell_outcome(script: WindowsScript, invocation: &PowerShellInvocation) -> Result<String, String> {
+    use crate::cloud::windows::{last_line, parse_freeze, parse_unfreeze};
+    let ended = format!(
+        "{script} ended {}{}",
+        invocation.status.as_str(),
+        invocation
+            .status_details
+            .as_deref()
+            .map(|d| format!(" ({d})"))
+            .unwrap_or_default()
+    );
+    if invocation.status != crate::cloud::model::InvocationStatus::Success {
+        let reason = match last_line(&invocation.stdout) {
+            Err(message) if !message.contains("neither") && !message.contains("printed nothing") => message,
+            _ => {
+                let tail: String = invocation
+                    .stderr
+                    .trim()
+                    .lines()
+                    .last()
+                    .unwrap_or("no output")
+                    .to_string();
+                tail
+            }
+        };
+        return Err(format!("{ended}: {reason}"));
+    }
+    let parsed = match script {
+        WindowsScript::Freeze => parse_freeze(&invocation.stdout).map(|_| ()),
+        WindowsScript::Unfreeze => parse_unfreeze(&invocation.stdout).map(|_| ()),
+    };
+    parsed.map_err(|e| format!("{ended}, but {e}"))?;
+    last_line(&invocation.stdout)
 }
 
 /// Whether a DataSync ARN names a task (else a location).

@@ -240,6 +240,9 @@ pub struct Checkpoint {
     /// The source's unfreeze (a rollback's last step, or an abort's).
     #[serde(default, skip_serializing_if = "Unfreeze::is_empty")]
     pub unfreeze: Unfreeze,
+    /// The PowerShell scripts run through SSM (`freeze = "ssm"`), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub powershell: Vec<PowerShellRun>,
     /// An abort before the swap: who asked, and its steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub abort: Option<Abort>,
@@ -308,6 +311,46 @@ impl Unfreeze {
     pub fn is_empty(&self) -> bool {
         *self == Unfreeze::default()
     }
+}
+
+/// One of fsx-migrate's PowerShell scripts run through SSM on the plan's Windows instance (`freeze = "ssm"`),
+/// recorded write-ahead: a resumed run re-attaches to the command (by its id, or by its comment when the
+/// send's answer was lost) and never sends a freeze blindly again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PowerShellRun {
+    pub script: crate::cloud::windows::WindowsScript,
+    /// The file system it acts on (the source, or the target in a rollback).
+    pub file_system_id: String,
+    pub requested_at: Timestamp,
+    /// Names the send (plan, script, file system, time), so a lost answer is found again (SSM ListCommands).
+    pub comment: String,
+    /// The file system's PowerShell endpoint, from DescribeFileSystems.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Write-ahead: set before SendCommand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_id: Option<String>,
+    /// Lookups by comment that found nothing, after a send whose answer was lost.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lookups: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Timestamp>,
+    /// SSM's final status (Success, Failed, TimedOut, Cancelled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The script's result (its RESULT JSON: the freeze's holds the share permissions before it, which the
+    /// unfreeze puts back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Backing out before the swap (`fsx-migrate abort`).

@@ -60,6 +60,8 @@ struct Document {
     #[serde(default)]
     hooks: Option<Hooks>,
     #[serde(default)]
+    windows: Option<crate::plan::intent::Windows>,
+    #[serde(default)]
     checkpoint: Option<Checkpoint>,
 }
 
@@ -250,6 +252,7 @@ pub fn parse(text: &str) -> Result<(Intent, Checkpoint), Failure> {
         cutover: doc.cutover,
         dns: doc.dns,
         hooks: doc.hooks,
+        windows: doc.windows,
     };
     let problems = intent.problems();
     if !problems.is_empty() {

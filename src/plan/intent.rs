@@ -30,6 +30,21 @@ pub struct Intent {
     pub dns: Dns,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<Hooks>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub windows: Option<Windows>,
+}
+
+/// Where fsx-migrate runs its PowerShell (`[windows]`): `freeze = "ssm"` needs it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Windows {
+    /// A domain-joined Windows EC2 instance (or managed node) with the SSM agent, whose identity is an FSx
+    /// administrator, and TCP 5985 open to the file systems: SendCommand runs the scripts there.
+    pub ssm_instance_id: String,
+    /// Accounts that keep write access and their SMB sessions during the freeze (`DOMAIN\name`), besides the
+    /// DataSync user, which is always kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keep_accounts: Vec<String>,
 }
 
 /// Commands told about the migration's events (`[hooks]`).
@@ -309,6 +324,9 @@ pub enum FreezeKind {
     Manual,
     /// fsx-migrate runs `freeze_command`; a non-zero exit stops the run.
     Command,
+    /// fsx-migrate runs `scripts/windows/freeze.ps1` through SSM on `windows.ssm_instance_id` (and
+    /// `unfreeze.ps1` with the permissions it recorded, to undo it).
+    Ssm,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -766,6 +784,27 @@ impl Intent {
                 problem(name, format!("{d} is outside 1m to 7d"));
             }
         }
+        match (&self.windows, self.cutover.freeze) {
+            (None, FreezeKind::Ssm) => problem(
+                "cutover.freeze",
+                "is \"ssm\", but the plan has no [windows] section naming windows.ssm_instance_id".into(),
+            ),
+            (Some(windows), _) => {
+                if !is_managed_node_id(&windows.ssm_instance_id) {
+                    problem(
+                        "windows.ssm_instance_id",
+                        format!(
+                            "{:?} is not an EC2 instance id (i-0123456789abcdef0) or an SSM managed node id (mi-…)",
+                            windows.ssm_instance_id
+                        ),
+                    );
+                }
+                if windows.keep_accounts.iter().any(|a| a.trim().is_empty()) {
+                    problem("windows.keep_accounts", "holds an empty account name".into());
+                }
+            }
+            (None, _) => {}
+        }
         if self.cutover.unfreeze_command.is_some() && self.cutover.freeze != FreezeKind::Command {
             problem(
                 "cutover.unfreeze_command",
@@ -1131,5 +1170,15 @@ fn diff_values(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &m
         }
         _ if a != b => out.push(format!("{path}: {a} → {b}")),
         _ => {}
+    }
+}
+
+/// An EC2 instance id (`i-` and 8 or 17 hex digits) or an SSM managed node id (`mi-` and 17).
+fn is_managed_node_id(id: &str) -> bool {
+    let hex = |s: &str, lens: &[usize]| lens.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit());
+    match id.split_once('-') {
+        Some(("i", rest)) => hex(rest, &[8, 17]),
+        Some(("mi", rest)) => hex(rest, &[17]),
+        _ => false,
     }
 }

@@ -27,6 +27,8 @@ pub struct PlanRequest {
     pub freeze: FreezeKind,
     pub freeze_command: Option<String>,
     pub unfreeze_command: Option<String>,
+    /// `[windows]`: where the PowerShell runs for `freeze = "ssm"`.
+    pub windows: Option<crate::plan::intent::Windows>,
     pub smb_user: String,
     pub smb_password: PasswordSource,
     pub ttl: u64,
@@ -139,6 +141,7 @@ pub fn intent_from(env: &Environment, req: &PlanRequest) -> Option<Intent> {
             ttl: req.ttl,
         },
         hooks: None,
+        windows: req.windows.clone(),
     })
 }
 

@@ -543,6 +543,7 @@ pub fn render(intent: &Intent, header: &str) -> String {
     let freeze = match cu.freeze {
         FreezeKind::Manual => "manual",
         FreezeKind::Command => "command",
+        FreezeKind::Ssm => "ssm",
     };
     let _ = writeln!(o, "freeze = {}", q(freeze));
     opt_line(
@@ -643,6 +644,27 @@ pub fn render(intent: &Intent, header: &str) -> String {
             let _ = writeln!(
                 o,
                 "# [hooks]\n# on_event = \"curl -s -H 'Content-Type: application/json' --data-binary @- https://chat.example.com/hook\"\n# timeout = \"30s\""
+            );
+        }
+    }
+    let _ = writeln!(
+        o,
+        "\n# Where fsx-migrate runs its PowerShell (scripts/windows/*.ps1) for freeze = \"ssm\": a domain-joined\n\
+         # Windows instance with the SSM agent, whose identity administers the file systems (FSxRemoteAdmin over\n\
+         # TCP 5985). keep_accounts keep write access during the freeze, besides the DataSync user."
+    );
+    match &intent.windows {
+        Some(w) => {
+            let _ = writeln!(o, "[windows]\nssm_instance_id = {}", q(&w.ssm_instance_id));
+            if !w.keep_accounts.is_empty() {
+                let accounts: Vec<String> = w.keep_accounts.iter().map(|a| q(a)).collect();
+                let _ = writeln!(o, "keep_accounts = [{}]", accounts.join(", "));
+            }
+        }
+        None => {
+            let _ = writeln!(
+                o,
+                "# [windows]\n# ssm_instance_id = \"i-0123456789abcdef0\"\n# keep_accounts = [\"CORP\\\\AWS Delegated FSx Administrators\"]"
             );
         }
     }

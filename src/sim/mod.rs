@@ -19,7 +19,7 @@ use jiff::Timestamp;
 
 use self::faults::FaultKind;
 use self::model::{ExecutionSchedule, WriteProcess, check_sim_speed};
-use self::world::{SimChange, SimExecution, SimResource, SimTarget, SimTask, World};
+use self::world::{SimChange, SimCommand, SimExecution, SimResource, SimTarget, SimTask, World};
 use crate::cloud::model::PasswordSource;
 use crate::cloud::model::dns_eq;
 use crate::cloud::model::{ChangeStatus, DeploymentType, FileSystemInfo, Lifecycle, Side, SyncKind};
@@ -640,6 +640,56 @@ impl SimPort {
                     id: location_arn.clone(),
                 })
             }
+            Command::RunPowerShell(req) => {
+                if !req.instance_id.starts_with("i-") && !req.instance_id.starts_with("mi-") {
+                    return Err(rejected(
+                        op,
+                        "InvalidInstanceId",
+                        format!("{} is not a valid managed node", req.instance_id),
+                    ));
+                }
+                let id = format!(
+                    "{}-{}-{}-{}-{}",
+                    w.hex_id(8),
+                    w.hex_id(4),
+                    w.hex_id(4),
+                    w.hex_id(4),
+                    w.hex_id(12)
+                );
+                w.ssm_commands.push(SimCommand {
+                    id: id.clone(),
+                    instance_id: req.instance_id.clone(),
+                    comment: req.comment.clone(),
+                    script: req.call.script,
+                    endpoint: req.call.endpoint.clone(),
+                    shares_json: req.call.shares_json.clone(),
+                    sent_at: now,
+                });
+                Ok(Response::PowerShellSent { command_id: id })
+            }
+            Command::FindPowerShell { instance_id, comment } => Ok(Response::PowerShellCommands(
+                w.ssm_commands
+                    .iter()
+                    .rev()
+                    .filter(|c| &c.instance_id == instance_id && &c.comment == comment)
+                    .map(|c| c.id.clone())
+                    .collect(),
+            )),
+            Command::GetPowerShell {
+                command_id,
+                instance_id,
+            } => w
+                .ssm_commands
+                .iter()
+                .find(|c| &c.id == command_id && &c.instance_id == instance_id)
+                .map(|c| Response::PowerShellInvocation(c.invocation_at(now)))
+                .ok_or_else(|| {
+                    not_found(
+                        op,
+                        "InvocationDoesNotExist",
+                        format!("no invocation of command {command_id} on {instance_id}"),
+                    )
+                }),
             Command::DeleteFileSystem { file_system_id, .. } => {
                 if *file_system_id == w.source.id {
                     w.violations
@@ -707,9 +757,12 @@ impl SimPort {
         let id = format!("fs-{}", w.hex_id(17));
         let mut settings = req.settings.clone();
         settings.tags = req.tags.clone();
+        let dns_name = format!("amznfsx{}.corp.example.com", w.hex_id(8));
         let info = FileSystemInfo {
             arn: format!("arn:aws:fsx:{}:{}:file-system/{id}", w.region, w.account),
-            dns_name: format!("amznfsx{}.corp.example.com", w.hex_id(8)),
+            // A Multi-AZ file system's PowerShell endpoint is a name of its own.
+            remote_administration_endpoint: Some(dns_name.replacen("amznfsx", "amznfsxadmin", 1)),
+            dns_name,
             id,
             file_system_type: crate::cloud::model::FileSystemType::Windows,
             deployment_type: DeploymentType::MultiAz1,

@@ -136,6 +136,7 @@ fn file_system(
         vpc_id: "vpc-0a1b2c3d".into(),
         subnet_ids: vec![SUBNET_A.into()],
         security_group_ids: vec!["sg-0fsx000000000001".into()],
+        remote_administration_endpoint: Some(format!("amznfsx{}.corp.example.com", &id[3..11])),
         settings,
     }
 }
@@ -219,6 +220,7 @@ pub fn build(spec: &ScenarioSpec, start: Timestamp) -> World {
         tasks: Vec::new(),
         executions: Vec::new(),
         changes: Vec::new(),
+        ssm_commands: Vec::new(),
         faults: Vec::new(),
         api_calls: BTreeMap::new(),
         api_pacing: BTreeMap::new(),

@@ -67,6 +67,9 @@ pub struct World {
     pub executions: Vec<SimExecution>,
     #[serde(default)]
     pub changes: Vec<SimChange>,
+    /// SSM commands sent to the Windows instance (the freeze's and unfreeze's PowerShell).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ssm_commands: Vec<SimCommand>,
     #[serde(default)]
     pub faults: Vec<FaultRule>,
     #[serde(default)]
@@ -167,6 +170,62 @@ pub struct FolderState {
     pub synced_writes: f64,
     /// Source writes whose deletes reached the target for this folder.
     pub delete_synced_writes: f64,
+}
+
+/// An SSM command: Pending, then InProgress, then Success after [`SSM_COMMAND_SECS`], with the output the
+/// script prints on a file system shaped like the world's (one share, `share`, users with Change).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimCommand {
+    pub id: String,
+    pub instance_id: String,
+    pub comment: String,
+    pub script: crate::cloud::windows::WindowsScript,
+    pub endpoint: String,
+    /// `-SharesJson` of an unfreeze: the permissions it puts back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shares_json: Option<String>,
+    pub sent_at: Timestamp,
+}
+
+/// How long one of fsx-migrate's scripts runs on the simulated instance. Assumption: a freeze of a few
+/// shares through FSxRemoteAdmin takes seconds to a minute.
+pub const SSM_COMMAND_SECS: f64 = 30.0;
+
+impl SimCommand {
+    pub fn invocation_at(&self, now: Timestamp) -> crate::cloud::port::PowerShellInvocation {
+        use crate::cloud::model::InvocationStatus;
+        use crate::cloud::windows::{RESULT_PREFIX, WindowsScript};
+        let elapsed = now.duration_since(self.sent_at).as_secs_f64();
+        let (status, stdout) = if elapsed < 2.0 {
+            (InvocationStatus::Pending, String::new())
+        } else if elapsed < SSM_COMMAND_SECS {
+            (
+                InvocationStatus::InProgress,
+                format!("fsx-migrate {} on {}\r\n", self.script, self.endpoint),
+            )
+        } else {
+            let result = match self.script {
+                WindowsScript::Freeze => {
+                    r#"{"shares":[{"name":"share","path":"D:\\share","access":[{"account":"Everyone","control":"Allow","right":"Change"}]}],"changed":1,"sessions_left":0}"#
+                }
+                WindowsScript::Unfreeze => r#"{"restored":1,"missing_shares":[]}"#,
+            };
+            (
+                InvocationStatus::Success,
+                format!(
+                    "fsx-migrate {} on {}\r\n{RESULT_PREFIX}{result}\r\n",
+                    self.script, self.endpoint
+                ),
+            )
+        };
+        crate::cloud::port::PowerShellInvocation {
+            status,
+            status_details: None,
+            stdout,
+            stderr: String::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

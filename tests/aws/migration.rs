@@ -401,6 +401,7 @@ fn port(rules: &[(&'static str, Rule)]) -> fsx_migrate::aws::AwsPort {
         ec2: pick("ec2"),
         secrets: pick("secrets"),
         logs: pick("logs"),
+        ssm: pick("ssm"),
     })
 }
 
@@ -415,6 +416,7 @@ async fn plan(port: &mut fsx_migrate::aws::AwsPort) -> Intent {
         freeze: FreezeKind::Manual,
         freeze_command: None,
         unfreeze_command: None,
+        windows: None,
         smb_user: "svc-datasync".into(),
         smb_password: PasswordSource::SecretsManager(SECRET.into()),
         ttl: 60,

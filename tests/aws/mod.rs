@@ -9,4 +9,5 @@ mod migration;
 mod moto;
 mod route53;
 mod secrets;
+mod ssm;
 mod support;

@@ -973,3 +973,76 @@ async fn moto_plan_through_the_binary_discovers_the_source() {
     }
     assert!(!dir.path().join("plan.toml").exists());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn moto_ssm_sends_the_freeze_finds_it_by_comment_and_reads_its_invocation() {
+    use fsx_migrate::cloud::port::PowerShellRequest;
+    use fsx_migrate::cloud::windows::{ScriptCall, WindowsScript};
+    let mut port = port().await;
+    let comment = unique("fsx-migrate fxm-moto freeze.ps1 fs-0123456789abcdef0 ");
+    let call = ScriptCall {
+        script: WindowsScript::Freeze,
+        endpoint: "amznfsxa1b2c3d4.corp.example.com".into(),
+        keep_accounts: vec!["CORP\\svc-datasync".into()],
+        shares_json: None,
+    };
+    let request = PowerShellRequest {
+        instance_id: "i-0123456789abcdef0".into(),
+        call: call.clone(),
+        comment: comment.clone(),
+        timeout_secs: 600,
+    };
+    let answer = port.execute(&Command::RunPowerShell(request)).await;
+    let Ok(Response::PowerShellSent { command_id }) = answer else {
+        panic!("SendCommand against moto failed: {answer:?}")
+    };
+
+    // A lost answer is found again by the comment.
+    let answer = port
+        .execute(&Command::FindPowerShell {
+            instance_id: "i-0123456789abcdef0".into(),
+            comment: comment.clone(),
+        })
+        .await;
+    assert_eq!(answer, Ok(Response::PowerShellCommands(vec![command_id.clone()])));
+
+    // What moto stored is the script's invocation, as sent.
+    let config = fixture_config().await;
+    let ssm = aws_sdk_ssm::Client::new(&config);
+    let listed = ssm
+        .list_commands()
+        .command_id(&command_id)
+        .send()
+        .await
+        .expect("list commands");
+    let stored = &listed.commands()[0];
+    assert_eq!(stored.document_name(), Some("AWS-RunPowerShellScript"));
+    assert_eq!(stored.comment(), Some(comment.as_str()));
+    let parameters = stored.parameters().expect("parameters stored");
+    assert_eq!(parameters["commands"], [call.invocation()]);
+    assert_eq!(parameters["executionTimeout"], ["600"]);
+
+    // moto answers every invocation Success with no output: mapped as it is (the core would call the missing
+    // RESULT line a failure of the script).
+    let answer = port
+        .execute(&Command::GetPowerShell {
+            command_id: command_id.clone(),
+            instance_id: "i-0123456789abcdef0".into(),
+        })
+        .await;
+    let Ok(Response::PowerShellInvocation(invocation)) = answer else {
+        panic!("GetCommandInvocation failed: {answer:?}")
+    };
+    assert_eq!(
+        invocation.status,
+        fsx_migrate::cloud::model::InvocationStatus::Success
+    );
+    let err = port
+        .execute(&Command::GetPowerShell {
+            command_id,
+            instance_id: "i-0fffffffffffffff0".into(),
+        })
+        .await
+        .expect_err("no invocation on another instance");
+    assert_eq!(err.class, ErrorClass::NotFound, "{err}");
+}

@@ -30,6 +30,7 @@ pub struct Rules<'a> {
     pub ec2: Vec<&'a Rule>,
     pub secrets: Vec<&'a Rule>,
     pub logs: Vec<&'a Rule>,
+    pub ssm: Vec<&'a Rule>,
 }
 
 /// An [`AwsPort`] whose clients answer from mock rules (tried in any order).
@@ -59,7 +60,9 @@ fn port_with_fsx_and(fsx: aws_sdk_fsx::Client, rules: Rules<'_>) -> AwsPort {
         .retry_config(fast_retries()));
     let logs = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, rules.logs, |c| c
         .retry_config(fast_retries()));
-    AwsPort::from_clients(fsx, datasync, route53, ec2, secrets, logs)
+    let ssm = mock_client!(aws_sdk_ssm, RuleMode::MatchAny, rules.ssm, |c| c
+        .retry_config(fast_retries()));
+    AwsPort::from_clients(fsx, datasync, route53, ec2, secrets, logs, ssm)
 }
 
 /// Keeps a copy of every request a mock rule saw, for assertions after the call.

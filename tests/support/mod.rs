@@ -43,6 +43,7 @@ pub fn plan_request() -> PlanRequest {
         freeze: FreezeKind::Command,
         freeze_command: Some(FREEZE_COMMAND.into()),
         unfreeze_command: Some(UNFREEZE_COMMAND.into()),
+        windows: None,
         smb_user: "svc-datasync".into(),
         // Set for every test process by .cargo/config.toml: the simulator checks it resolves.
         smb_password: PasswordSource::Env("FSX_MIGRATE_TEST_SMB_PASSWORD".into()),
@@ -156,6 +157,7 @@ pub fn target_file_system(
         vpc_id: "vpc-0a1b2c3d".into(),
         subnet_ids: vec![],
         security_group_ids: vec![],
+        remote_administration_endpoint: Some("amznfsxadmintarget.corp.example.com".into()),
         settings,
     }
 }

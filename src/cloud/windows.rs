@@ -1,0 +1,167 @@
+//! fsx-migrate's PowerShell scripts (`scripts/windows/*.ps1`, built into the binary), how one is invoked with
+//! its parameters, and how its output is read.
+//!
+//! The same invocation text is sent through SSM (`AWS-RunPowerShellScript`) or printed for a person to run,
+//! and the same parser reads the output either way. The output contract is in `scripts/windows/README.md`:
+//! progress lines, then `FSXMIGRATE-RESULT <json>` or `FSXMIGRATE-ERROR <message>` as the last line.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The prefix of the last line of a script that succeeded.
+pub const RESULT_PREFIX: &str = "FSXMIGRATE-RESULT ";
+/// The prefix of the last line of a script that failed.
+pub const ERROR_PREFIX: &str = "FSXMIGRATE-ERROR ";
+
+const FREEZE_PS1: &str = include_str!("../../scripts/windows/freeze.ps1");
+const UNFREEZE_PS1: &str = include_str!("../../scripts/windows/unfreeze.ps1");
+
+/// One of the scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowsScript {
+    /// Every share read-only for all but the kept accounts; other sessions closed (`freeze.ps1`).
+    Freeze,
+    /// The share permissions the freeze recorded, put back (`unfreeze.ps1`).
+    Unfreeze,
+}
+
+impl WindowsScript {
+    pub fn text(self) -> &'static str {
+        match self {
+            WindowsScript::Freeze => FREEZE_PS1,
+            WindowsScript::Unfreeze => UNFREEZE_PS1,
+        }
+    }
+
+    pub fn file_name(self) -> &'static str {
+        match self {
+            WindowsScript::Freeze => "freeze.ps1",
+            WindowsScript::Unfreeze => "unfreeze.ps1",
+        }
+    }
+}
+
+impl fmt::Display for WindowsScript {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.file_name())
+    }
+}
+
+/// A script and its arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScriptCall {
+    pub script: WindowsScript,
+    /// The file system's remote management endpoint (`-Endpoint`).
+    pub endpoint: String,
+    /// `-KeepAccounts` (freeze): accounts that keep write access and their sessions.
+    pub keep_accounts: Vec<String>,
+    /// `-SharesJson` (unfreeze): the share permissions the freeze recorded.
+    pub shares_json: Option<String>,
+}
+
+impl ScriptCall {
+    /// The PowerShell that runs the script with its arguments: the script as a script block, invoked with
+    /// named parameters (single-quoted strings; the recorded permissions as a here-string, which needs no
+    /// escaping).
+    pub fn invocation(&self) -> String {
+        let mut text = format!(
+            "& {{\n{}\n}} -Endpoint {}",
+            self.script.text(),
+            quote(&self.endpoint)
+        );
+        if !self.keep_accounts.is_empty() {
+            let accounts: Vec<String> = self.keep_accounts.iter().map(|a| quote(a)).collect();
+            text.push_str(&format!(" -KeepAccounts {}", accounts.join(",")));
+        }
+        if let Some(json) = &self.shares_json {
+            text.push_str(&format!(" -SharesJson @'\n{json}\n'@"));
+        }
+        text.push('\n');
+        text
+    }
+}
+
+/// A single-quoted PowerShell string: `'` (and the typographic quotes PowerShell also takes as quotes) doubled.
+fn quote(value: &str) -> String {
+    let mut out = String::from("'");
+    for c in value.chars() {
+        if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
+            out.push(c);
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
+}
+
+/// What freeze.ps1 reports: the share permissions as they were before, how many it made read-only, and the
+/// sessions of accounts not kept that were still open at the end (clients reconnect, read-only now).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct FreezeResult {
+    pub shares: Vec<serde_json::Value>,
+    pub changed: u64,
+    pub sessions_left: u64,
+}
+
+/// What unfreeze.ps1 reports.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct UnfreezeResult {
+    pub restored: u64,
+    #[serde(default)]
+    pub missing_shares: Vec<String>,
+}
+
+/// The script's last line: its result (the JSON text) or its error message. Lines end in CRLF on Windows.
+pub fn last_line(stdout: &str) -> Result<String, String> {
+    let Some(last) = stdout.lines().map(str::trim_end).rfind(|l| !l.is_empty()) else {
+        return Err("the script printed nothing".into());
+    };
+    if let Some(json) = last.strip_prefix(RESULT_PREFIX) {
+        return Ok(json.trim().to_string());
+    }
+    if let Some(message) = last.strip_prefix(ERROR_PREFIX) {
+        return Err(message.trim().to_string());
+    }
+    Err(format!(
+        "the script's last line is neither {}nor {}(its output was cut short, e.g. by SSM's 24,000-character \
+         limit, or the script did not end): {last}",
+        RESULT_PREFIX, ERROR_PREFIX
+    ))
+}
+
+pub fn parse_freeze(stdout: &str) -> Result<FreezeResult, String> {
+    let json = last_line(stdout)?;
+    serde_json::from_str(&json)
+        .map_err(|e| format!("freeze.ps1's result is not what it promises: {e}: {json}"))
+}
+
+pub fn parse_unfreeze(stdout: &str) -> Result<UnfreezeResult, String> {
+    let json = last_line(stdout)?;
+    serde_json::from_str(&json)
+        .map_err(|e| format!("unfreeze.ps1's result is not what it promises: {e}: {json}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_double_every_kind_of_single_quote() {
+        assert_eq!(quote("CORP\\O'Brien"), "'CORP\\O''Brien'");
+        assert_eq!(quote("a\u{2019}b"), "'a\u{2019}\u{2019}b'");
+    }
+
+    #[test]
+    fn the_last_non_empty_line_decides() {
+        assert_eq!(last_line("x\r\nFSXMIGRATE-RESULT {}\r\n\r\n"), Ok("{}".into()));
+        assert_eq!(last_line("FSXMIGRATE-ERROR denied\n"), Err("denied".into()));
+        assert!(
+            last_line("FSXMIGRATE-RESULT {}\nmore")
+                .unwrap_err()
+                .contains("neither")
+        );
+        assert!(last_line("").is_err());
+    }
+}
