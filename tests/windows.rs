@@ -38,3 +38,55 @@ fn an_unfreeze_output_names_the_shares_gone_since_the_freeze() {
     assert_eq!(result.restored, 3);
     assert_eq!(result.missing_shares, ["projects"]);
 }
+
+/// No PowerShell (nor PSScriptAnalyzer) can be installed from the package registries CI reaches, so the
+/// scripts are parsed with the tree-sitter PowerShell grammar: a syntax error anywhere fails the build.
+#[test]
+fn the_scripts_parse_as_powershell() {
+    use fsx_migrate::cloud::windows::{ScriptCall, WindowsScript};
+    let mut parser = tree_sitter::Parser::new();
+    parser
+        .set_language(&tree_sitter_powershell::LANGUAGE.into())
+        .expect("the PowerShell grammar loads");
+    // The check is not vacuous: a broken block is an error.
+    let broken = parser.parse("& { if ($x -eq { }\n", None).expect("parsed");
+    assert!(broken.root_node().has_error());
+    for script in [WindowsScript::Freeze, WindowsScript::Unfreeze] {
+        let call = ScriptCall {
+            script,
+            endpoint: "amznfsxa1b2c3d4.corp.example.com".into(),
+            keep_accounts: vec!["CORP\\svc-datasync".into(), "CORP\\O'Brien".into()],
+            shares_json: Some(r#"[{"name":"share","path":"D:\\share","access":[]}]"#.into()),
+        };
+        // The file as it is, and the text SSM runs (the script as a block, with its arguments).
+        for (what, text) in [
+            ("file", script.text().to_string()),
+            ("invocation", call.invocation()),
+        ] {
+            let tree = parser.parse(&text, None).expect("parsed");
+            let root = tree.root_node();
+            assert!(
+                !root.has_error(),
+                "{script} ({what}) does not parse: {}",
+                first_error(root, &text)
+            );
+        }
+    }
+}
+
+fn first_error(node: tree_sitter::Node<'_>, text: &str) -> String {
+    let mut cursor = node.walk();
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        if n.is_error() || n.is_missing() {
+            let line = n.start_position().row;
+            return format!(
+                "line {}: {:?}",
+                line + 1,
+                text.lines().nth(line).unwrap_or_default()
+            );
+        }
+        stack.extend(n.children(&mut cursor).collect::<Vec<_>>().into_iter().rev());
+    }
+    "an error somewhere".into()
+}
