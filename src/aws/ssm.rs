@@ -76,7 +76,7 @@ pub async fn find(
         .filter(|c| c.comment() == Some(comment))
         .filter_map(|c| Some((c.requested_date_time().copied(), c.command_id()?.to_string())))
         .collect();
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
     Ok(found.into_iter().map(|(_, id)| id).collect())
 }
 

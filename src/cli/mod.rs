@@ -94,6 +94,8 @@ pub enum Output {
     Json,
 }
 
+// Parsed once per process; boxing a variant would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum CommandLine {
     /// Discover the source, run preflight, and write a reviewable plan file.

@@ -430,9 +430,10 @@ impl Machine<'_> {
         let mut input = input;
         // Each phase handles an input in a bounded number of passes; 64 guards against a bug looping forever.
         for _ in 0..64 {
-            let flow = match self.powershell(input) {
-                Ok(flow) => flow,
-                Err(input) => self.dispatch(input),
+            let flow = if self.powershell_in_flight() {
+                self.powershell(input)
+            } else {
+                self.dispatch(input)
             };
             match flow {
                 Flow::Act(action) => return action,
@@ -452,9 +453,13 @@ impl Machine<'_> {
         })
     }
 
+    fn powershell_in_flight(&self) -> bool {
+        self.cp.powershell.last().is_some_and(|r| r.finished_at.is_none())
+    }
+
     /// A PowerShell script in flight through SSM takes every input until it ends; then the phase that asked
-    /// for it hears how it ended, as from a freeze command (`Input::CommandFinished`). `Err`: none in flight.
-    fn powershell(&mut self, input: Input) -> Result<Flow, Input> {
+    /// for it hears how it ended, as from a freeze command (`Input::CommandFinished`).
+    fn powershell(&mut self, input: Input) -> Flow {
         let Some(run) = self
             .cp
             .powershell
@@ -462,19 +467,19 @@ impl Machine<'_> {
             .filter(|r| r.finished_at.is_none())
             .cloned()
         else {
-            return Err(input);
+            return self.dispatch(input);
         };
         let now = self.now;
         let Some(instance_id) = self.intent.windows.as_ref().map(|w| w.ssm_instance_id.clone()) else {
-            return Ok(self.powershell_finished(Err(
+            return self.powershell_finished(Err(
                 "the plan has no [windows] section naming the instance the script runs on".into(),
-            )));
+            ));
         };
         let awaiting = format!("{} on {} ({instance_id})", run.script, run.file_system_id);
         let Some(current) = self.cp.powershell.last_mut() else {
-            return Err(input);
+            return self.dispatch(input);
         };
-        Ok(match input {
+        match input {
             Input::Start | Input::Woke => match (&run.endpoint, &run.command_id, run.sent_at) {
                 (None, _, _) => Flow::Act(Action::Call(Command::DescribeFileSystem {
                     file_system_id: run.file_system_id.clone(),
@@ -538,10 +543,10 @@ impl Machine<'_> {
             },
             Input::Response(Response::PowerShellInvocation(invocation)) => {
                 if !invocation.status.is_terminal() {
-                    return Ok(Flow::Act(Action::WaitUntil {
+                    return Flow::Act(Action::WaitUntil {
                         at: after(now, POWERSHELL_POLL),
                         reason: format!("{awaiting} is {}", invocation.status.as_str()),
-                    }));
+                    });
                 }
                 current.status = Some(invocation.status.as_str().to_string());
                 let outcome = powershell_outcome(run.script, &invocation);
@@ -561,7 +566,7 @@ impl Machine<'_> {
             }),
             Input::Failed(error) => self.failed(error),
             other => self.unexpected(&other),
-        })
+        }
     }
 
     /// The run ends: recorded, then the phase that asked hears it as a command's outcome.
