@@ -1030,3 +1030,48 @@ async fn a_plan_with_a_window_a_budget_and_an_unfreeze_command_round_trips() {
     slow.sync.bytes_per_second = Some(fsx_migrate::plan::units::Bytes(1000));
     assert!(format!("{:?}", slow.problems()).contains("sync.bytes_per_second"));
 }
+
+#[tokio::test]
+async fn a_plan_with_an_ssm_freeze_fsrm_a_network_type_and_a_join_secret_round_trips_and_is_checked_strictly()
+{
+    let mut port = sim(world("small"));
+    let mut intent = intent_for(&mut port, &plan_request()).await;
+    intent.cutover.freeze = fsx_migrate::plan::intent::FreezeKind::Ssm;
+    intent.cutover.freeze_command = None;
+    intent.cutover.unfreeze_command = None;
+    intent.windows = Some(fsx_migrate::plan::intent::Windows {
+        ssm_instance_id: "i-0123456789abcdef0".into(),
+        keep_accounts: vec!["CORP\\AWS Delegated FSx Administrators".into()],
+    });
+    let settings = &mut intent.target.settings;
+    settings.fsrm = Some(fsx_migrate::cloud::model::Fsrm {
+        service_enabled: true,
+        event_log_destination: Some("arn:aws:logs:us-east-1:111122223333:log-group:/aws/fsx/fsrm".into()),
+    });
+    settings.network_type = Some("DUAL".into());
+    settings.active_directory = Some(fsx_migrate::cloud::model::ActiveDirectory::SelfManaged {
+        domain_name: "corp.example.com".into(),
+        organizational_unit: None,
+        administrators_group: None,
+        user_name: String::new(),
+        dns_ips: vec!["10.0.0.10".into()],
+        domain_join_service_account_secret: Some(
+            "arn:aws:secretsmanager:us-east-1:111122223333:secret:j".into(),
+        ),
+    });
+    let text = render(&intent, "header");
+    let (parsed, _) = parse(&text).expect("parses");
+    assert_eq!(parsed, intent);
+    assert!(parsed.problems().is_empty(), "{:?}", parsed.problems());
+
+    // What the operator writes is checked strictly.
+    let typo = text.replacen("network_type = \"DUAL\"", "network_type = \"IPV6\"", 1);
+    let err = format!("{:?}", parse(&typo).expect_err("unknown network type"));
+    assert!(err.contains("IPV6") && err.contains("DUAL"), "{err}");
+    let mut no_windows = intent.clone();
+    no_windows.windows = None;
+    assert!(format!("{:?}", no_windows.problems()).contains("[windows]"));
+    let mut bad_id = intent.clone();
+    bad_id.windows.as_mut().unwrap().ssm_instance_id = "i-xyz".into();
+    assert!(format!("{:?}", bad_id.problems()).contains("windows.ssm_instance_id"));
+}

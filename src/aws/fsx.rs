@@ -13,7 +13,7 @@ use crate::aws::errors;
 use crate::aws::secrets;
 use crate::cloud::model::{
     ActiveDirectory, AuditLog, DeploymentType, DiskIops, FileSystemInfo, FileSystemSettings, FileSystemType,
-    Lifecycle, StorageType,
+    Fsrm, Lifecycle, StorageType,
 };
 use crate::cloud::port::{
     CloudError, CreateTargetRequest, ErrorClass, FROZEN_TAG, MigrationResource, PLAN_TAG, ResourceKind,
@@ -168,6 +168,11 @@ fn to_settings(fs: &fsx::FileSystem) -> FileSystemSettings {
                 mode: d.mode().map(|m| m.as_str().to_string()).unwrap_or_default(),
                 iops: d.iops().and_then(|i| u64::try_from(i).ok()),
             }),
+        fsrm: windows.and_then(|w| w.fsrm_configuration()).map(|f| Fsrm {
+            service_enabled: f.fsrm_service_enabled().unwrap_or(false),
+            event_log_destination: f.event_log_destination().map(str::to_string),
+        }),
+        network_type: fs.network_type().map(|n| n.as_str().to_string()),
         tags: copyable_tags(fs.tags()),
     }
 }
@@ -196,6 +201,7 @@ fn active_directory(
         administrators_group: ad.file_system_administrators_group().map(str::to_string),
         user_name: ad.user_name().unwrap_or_default().to_string(),
         dns_ips: ad.dns_ips().to_vec(),
+        domain_join_service_account_secret: ad.domain_join_service_account_secret().map(str::to_string),
     })
 }
 
@@ -302,8 +308,27 @@ pub async fn create_target(
             domain_name,
             organizational_unit,
             administrators_group,
+            dns_ips,
+            domain_join_service_account_secret: Some(secret_arn),
+            ..
+        }) => {
+            // The source joined with a secret: the target joins with the same one, no password crosses here.
+            let ad = fsx::SelfManagedActiveDirectoryConfiguration::builder()
+                .domain_name(domain_name)
+                .set_organizational_unit_distinguished_name(organizational_unit.clone())
+                .set_file_system_administrators_group(administrators_group.clone())
+                .domain_join_service_account_secret(secret_arn)
+                .set_dns_ips(Some(dns_ips.clone()))
+                .build();
+            windows = windows.self_managed_active_directory_configuration(ad);
+        }
+        Some(ActiveDirectory::SelfManaged {
+            domain_name,
+            organizational_unit,
+            administrators_group,
             user_name,
             dns_ips,
+            domain_join_service_account_secret: None,
         }) => {
             let Some(source) = &request.ad_join_password else {
                 return Err(errors::rejected(
@@ -361,6 +386,15 @@ pub async fn create_target(
         );
     }
 
+    if let Some(fsrm) = &settings.fsrm {
+        windows = windows.fsrm_configuration(
+            fsx::WindowsFsrmConfiguration::builder()
+                .fsrm_service_enabled(fsrm.service_enabled)
+                .set_event_log_destination(fsrm.event_log_destination.clone())
+                .build(),
+        );
+    }
+
     let tags: Vec<fsx::Tag> = request
         .tags
         .iter()
@@ -378,6 +412,7 @@ pub async fn create_target(
         .set_security_group_ids(Some(request.security_group_ids.clone()))
         .set_tags(Some(tags))
         .set_kms_key_id(settings.kms_key_id.clone())
+        .set_network_type(settings.network_type.as_deref().map(fsx::NetworkType::from))
         .windows_configuration(windows.build())
         .send()
         .await;

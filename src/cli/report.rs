@@ -95,6 +95,17 @@ pub fn render_call(command: &Command) -> String {
                 Some(crate::cloud::model::ActiveDirectory::Managed { directory_id, .. }) => {
                     let _ = write!(windows, ", ActiveDirectoryId={directory_id}");
                 }
+                Some(crate::cloud::model::ActiveDirectory::SelfManaged {
+                    domain_name,
+                    domain_join_service_account_secret: Some(secret),
+                    ..
+                }) => {
+                    let _ = write!(
+                        windows,
+                        ", SelfManagedActiveDirectoryConfiguration={{DomainName={domain_name}, \
+                         DomainJoinServiceAccountSecret={secret}}}"
+                    );
+                }
                 Some(crate::cloud::model::ActiveDirectory::SelfManaged { domain_name, .. }) => {
                     let _ = write!(
                         windows,

@@ -62,6 +62,13 @@ pub mod strict {
     pub fn string_of<'de, D: Deserializer<'de>, T: StrictEnum>(d: D) -> Result<String, D::Error> {
         one_of(d, T::VALUES)
     }
+
+    /// An optional [`string_of`] field (use with `#[serde(default)]`).
+    pub fn optional_string_of<'de, D: Deserializer<'de>, T: StrictEnum>(
+        d: D,
+    ) -> Result<Option<String>, D::Error> {
+        string_of::<D, T>(d).map(Some)
+    }
 }
 
 /// Declares an AWS string enum with a catch-all `Unknown` case that round-trips the raw value.
@@ -202,6 +209,11 @@ aws_enum!(
 );
 
 aws_enum!(
+    /// FSx `NetworkType`.
+    NetworkType { Ipv4 = "IPV4", Dual = "DUAL" }
+);
+
+aws_enum!(
     /// Route 53 `ChangeStatus`.
     ChangeStatus { Pending = "PENDING", InSync = "INSYNC" }
 );
@@ -255,8 +267,14 @@ pub enum ActiveDirectory {
         organizational_unit: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         administrators_group: Option<String>,
+        /// Empty when the join uses a Secrets Manager secret.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         user_name: String,
         dns_ips: Vec<String>,
+        /// `DomainJoinServiceAccountSecret`: the secret holding the join account's user name and password.
+        /// With it, the target joins with the same secret: no user name, no password at all.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        domain_join_service_account_secret: Option<String>,
     },
 }
 
@@ -311,8 +329,23 @@ pub struct FileSystemSettings {
     pub audit_log: Option<AuditLog>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disk_iops: Option<DiskIops>,
+    /// `WindowsConfiguration.FsrmConfiguration`: File Server Resource Manager on, and where its events go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fsrm: Option<Fsrm>,
+    /// `NetworkType`: `IPV4` or `DUAL` (IPv4 and IPv6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_type: Option<String>,
     #[serde(default)]
     pub tags: std::collections::BTreeMap<String, String>,
+}
+
+/// `WindowsFsrmConfiguration`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fsrm {
+    pub service_enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_log_destination: Option<String>,
 }
 
 /// `WindowsAuditLogConfiguration`.

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::cloud::model::{
-    ActiveDirectory, AuditLog, AuditLogLevel, DiskIops, DiskIopsMode, FileSystemSettings, LogLevel,
-    PasswordSource, SecurityDescriptorCopy, StorageType, TaskReport, VerifyMode, strict,
+    ActiveDirectory, AuditLog, AuditLogLevel, DiskIops, DiskIopsMode, FileSystemSettings, Fsrm, LogLevel,
+    NetworkType, PasswordSource, SecurityDescriptorCopy, StorageType, TaskReport, VerifyMode, strict,
 };
 use crate::cloud::port::InspectRequest;
 use crate::plan::units::{Bytes, Duration};
@@ -113,6 +113,10 @@ struct PlanSettings {
     #[serde(default)]
     disk_iops: Option<PlanDiskIops>,
     #[serde(default)]
+    fsrm: Option<Fsrm>,
+    #[serde(default, deserialize_with = "strict::optional_string_of::<_, NetworkType>")]
+    network_type: Option<String>,
+    #[serde(default)]
     tags: BTreeMap<String, String>,
 }
 
@@ -158,6 +162,8 @@ fn strict_settings<'de, D: serde::Deserializer<'de>>(d: D) -> Result<FileSystemS
             mode: d.mode,
             iops: d.iops,
         }),
+        fsrm: s.fsrm,
+        network_type: s.network_type,
         tags: s.tags,
     })
 }

@@ -72,9 +72,11 @@ pub fn intent_from(env: &Environment, req: &PlanRequest) -> Option<Intent> {
         .unwrap_or("corp.example.com")
         .to_string();
     let ad_join_password = match &settings.active_directory {
-        Some(crate::cloud::model::ActiveDirectory::SelfManaged { .. }) => {
-            Some(PasswordSource::Env("FSX_MIGRATE_AD_PASSWORD".into()))
-        }
+        // Joined with a secret: the target joins with the same secret, no password to ask for.
+        Some(crate::cloud::model::ActiveDirectory::SelfManaged {
+            domain_join_service_account_secret: None,
+            ..
+        }) => Some(PasswordSource::Env("FSX_MIGRATE_AD_PASSWORD".into())),
         _ => None,
     };
     Some(Intent {

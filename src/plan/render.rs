@@ -271,6 +271,12 @@ pub fn render(intent: &Intent, header: &str) -> String {
     let _ = writeln!(o, "copy_tags_to_backups = {}", s.copy_tags_to_backups);
     opt_line(
         &mut o,
+        "IPV4, or DUAL (IPv4 and IPv6), as on the source.",
+        "network_type",
+        s.network_type.as_deref(),
+    );
+    opt_line(
+        &mut o,
         "KMS key for encryption at rest; unset means the AWS managed key.",
         "kms_key_id",
         s.kms_key_id.as_deref(),
@@ -297,6 +303,7 @@ pub fn render(intent: &Intent, header: &str) -> String {
                 administrators_group,
                 user_name,
                 dns_ips,
+                domain_join_service_account_secret,
             } => {
                 let _ = writeln!(o, "kind = \"self_managed\"\ndomain_name = {}", q(domain_name));
                 if let Some(ou) = organizational_unit {
@@ -305,7 +312,18 @@ pub fn render(intent: &Intent, header: &str) -> String {
                 if let Some(g) = administrators_group {
                     let _ = writeln!(o, "administrators_group = {}", q(g));
                 }
-                let _ = writeln!(o, "user_name = {}\ndns_ips = {}", q(user_name), list(dns_ips));
+                if !user_name.is_empty() {
+                    let _ = writeln!(o, "user_name = {}", q(user_name));
+                }
+                let _ = writeln!(o, "dns_ips = {}", list(dns_ips));
+                if let Some(arn) = domain_join_service_account_secret {
+                    let _ = writeln!(
+                        o,
+                        "# The source joined with this secret (user name and password): so does the target.\n\
+                         domain_join_service_account_secret = {}",
+                        q(arn)
+                    );
+                }
             }
         }
     }
@@ -319,6 +337,16 @@ pub fn render(intent: &Intent, header: &str) -> String {
         );
         if let Some(d) = &audit.destination {
             let _ = writeln!(o, "destination = {}", q(d));
+        }
+    }
+    if let Some(fsrm) = &s.fsrm {
+        let _ = writeln!(
+            o,
+            "\n# File Server Resource Manager, as on the source.\n[target.settings.fsrm]\nservice_enabled = {}",
+            fsrm.service_enabled
+        );
+        if let Some(d) = &fsrm.event_log_destination {
+            let _ = writeln!(o, "event_log_destination = {}", q(d));
         }
     }
     if let Some(iops) = &s.disk_iops {

@@ -112,6 +112,8 @@ fn source_settings(spec: &ScenarioSpec) -> FileSystemSettings {
         ),
         audit_log: None,
         disk_iops: None,
+        fsrm: None,
+        network_type: None,
         tags: BTreeMap::from([
             ("CostCenter".to_string(), "finance".to_string()),
             ("Name".to_string(), "finance-share".to_string()),

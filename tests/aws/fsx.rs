@@ -69,8 +69,15 @@ pub(super) fn source_file_system() -> fsx::FileSystem {
                         .iops(12_000)
                         .build(),
                 )
+                .fsrm_configuration(
+                    fsx::WindowsFsrmConfiguration::builder()
+                        .fsrm_service_enabled(true)
+                        .event_log_destination("arn:aws:logs:eu-west-1:123456789012:log-group:/aws/fsx/fsrm")
+                        .build(),
+                )
                 .build(),
         )
+        .network_type(fsx::NetworkType::Dual)
         .build()
 }
 
@@ -890,4 +897,121 @@ async fn delete_file_system_skips_the_final_backup_with_a_token_and_takes_not_fo
     });
     assert_eq!(port.execute(&command).await, deleted, "already gone");
     assert_eq!(gone.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn create_target_copies_fsrm_the_network_type_and_joins_with_the_sources_secret_without_a_password() {
+    let requests = Recorder::<CreateFileSystemInput>::new();
+    let seen = requests.clone();
+    let create = mock!(aws_sdk_fsx::Client::create_file_system).then_compute_output(move |r| {
+        seen.record(r);
+        created_output(r)
+    });
+    // No Secrets Manager rule: a join with the source's secret reads no password at all.
+    let mut port = support::port(Rules {
+        fsx: vec![&create],
+        ..Default::default()
+    });
+    let secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:fsx-join-AbCdEf";
+    let mut request = create_request();
+    request.ad_join_password = None;
+    request.settings.active_directory = Some(ActiveDirectory::SelfManaged {
+        domain_name: "corp.example.com".into(),
+        organizational_unit: None,
+        administrators_group: Some("FSxAdmins".into()),
+        user_name: String::new(),
+        dns_ips: vec!["10.0.0.10".into()],
+        domain_join_service_account_secret: Some(secret.into()),
+    });
+    port.execute(&Command::CreateTarget(request))
+        .await
+        .expect("created");
+    let sent = requests.only();
+    assert_eq!(sent.network_type(), Some(&fsx::NetworkType::Dual));
+    let w = sent.windows_configuration().expect("WindowsConfiguration");
+    let fsrm = w.fsrm_configuration().expect("FsrmConfiguration");
+    assert_eq!(fsrm.fsrm_service_enabled(), Some(true));
+    assert_eq!(
+        fsrm.event_log_destination(),
+        Some("arn:aws:logs:eu-west-1:123456789012:log-group:/aws/fsx/fsrm")
+    );
+    let ad = w
+        .self_managed_active_directory_configuration()
+        .expect("self-managed AD");
+    assert_eq!(ad.domain_join_service_account_secret(), Some(secret));
+    assert_eq!(ad.user_name(), None);
+    assert_eq!(ad.password(), None);
+    assert_eq!(ad.file_system_administrators_group(), Some("FSxAdmins"));
+}
+
+#[tokio::test]
+async fn describe_reads_fsrm_the_network_type_and_the_join_secret() {
+    let describe = mock!(aws_sdk_fsx::Client::describe_file_systems).then_output(|| {
+        DescribeFileSystemsOutput::builder()
+            .file_systems(
+                fsx::FileSystem::builder()
+                    .file_system_id("fs-0source000000001")
+                    .file_system_type(fsx::FileSystemType::Windows)
+                    .network_type(fsx::NetworkType::Dual)
+                    .windows_configuration(
+                        fsx::WindowsFileSystemConfiguration::builder()
+                            .deployment_type(fsx::WindowsDeploymentType::SingleAz2)
+                            .remote_administration_endpoint("amznfsxadmin1.corp.example.com")
+                            .fsrm_configuration(
+                                fsx::WindowsFsrmConfiguration::builder()
+                                    .fsrm_service_enabled(true)
+                                    .build(),
+                            )
+                            .self_managed_active_directory_configuration(
+                                fsx::SelfManagedActiveDirectoryAttributes::builder()
+                                    .domain_name("corp.example.com")
+                                    .domain_join_service_account_secret(
+                                        "arn:aws:secretsmanager:eu-west-1:1:secret:j",
+                                    )
+                                    .dns_ips("10.0.0.10")
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let mut port = support::port(Rules {
+        fsx: vec![&describe],
+        ..Default::default()
+    });
+    let Ok(Response::FileSystem(fs)) = port
+        .execute(&Command::DescribeFileSystem {
+            file_system_id: "fs-0source000000001".into(),
+        })
+        .await
+    else {
+        panic!("described")
+    };
+    assert_eq!(fs.settings.network_type.as_deref(), Some("DUAL"));
+    assert_eq!(
+        fs.remote_administration_endpoint.as_deref(),
+        Some("amznfsxadmin1.corp.example.com")
+    );
+    assert_eq!(
+        fs.settings.fsrm,
+        Some(fsx_migrate::cloud::model::Fsrm {
+            service_enabled: true,
+            event_log_destination: None
+        })
+    );
+    let Some(ActiveDirectory::SelfManaged {
+        domain_join_service_account_secret,
+        user_name,
+        ..
+    }) = fs.settings.active_directory
+    else {
+        panic!("self-managed AD")
+    };
+    assert_eq!(
+        domain_join_service_account_secret.as_deref(),
+        Some("arn:aws:secretsmanager:eu-west-1:1:secret:j")
+    );
+    assert_eq!(user_name, "");
 }

@@ -144,6 +144,7 @@ pub fn settings() -> FileSystemSettings {
             administrators_group: Some("FSxAdmins".into()),
             user_name: "svc-fsx-join".into(),
             dns_ips: vec!["10.0.0.10".into(), "10.0.1.10".into()],
+            domain_join_service_account_secret: None,
         }),
         automatic_backup_retention_days: 14,
         daily_automatic_backup_start_time: Some("02:30".into()),
@@ -159,6 +160,11 @@ pub fn settings() -> FileSystemSettings {
             mode: "USER_PROVISIONED".into(),
             iops: Some(12_000),
         }),
+        fsrm: Some(fsx_migrate::cloud::model::Fsrm {
+            service_enabled: true,
+            event_log_destination: Some("arn:aws:logs:eu-west-1:123456789012:log-group:/aws/fsx/fsrm".into()),
+        }),
+        network_type: Some("DUAL".into()),
         tags: BTreeMap::from([("Name".to_string(), "files".to_string())]),
     }
 }
