@@ -941,6 +941,7 @@ fn env_with_record(i: &Intent, value: &str) -> fsx_migrate::cloud::port::Environ
         }),
         migration_resources: vec![],
         unresolved_passwords: vec![],
+        security_groups: vec![],
     }
 }
 

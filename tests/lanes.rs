@@ -512,3 +512,86 @@ async fn preflight_refuses_more_security_groups_than_a_datasync_location_takes()
     intent.target.security_group_ids.clear();
     assert!(refused(&intent), "DataSync needs one");
 }
+
+#[tokio::test]
+async fn preflight_checks_the_groups_let_datasync_reach_the_file_systems_on_smb() {
+    use fsx_migrate::cloud::model::SecurityRule;
+    use fsx_migrate::core::preflight::{self, Severity};
+    let mut port = sim(world("small"));
+    let mut intent = lanes_intent(&mut port, 1, 24).await;
+    let env = environment(&mut port, intent.inspect_request()).await;
+    assert_eq!(
+        env.security_groups.len(),
+        1,
+        "the source's group, copied to the target"
+    );
+    let errors = |findings: &[preflight::Finding]| -> Vec<String> {
+        findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| f.message.clone())
+            .collect()
+    };
+    assert!(
+        errors(&preflight::check(&intent, &env)).is_empty(),
+        "the simulated group is right"
+    );
+
+    // Without the rule naming the group itself (or a range), DataSync's interfaces cannot reach SMB.
+    let mut closed = env.clone();
+    closed.security_groups[0]
+        .inbound
+        .retain(|r| r.groups.is_empty() && !r.allows_tcp(445));
+    let found = errors(&preflight::check(&intent, &closed));
+    assert!(
+        found
+            .iter()
+            .any(|e| e.contains("SMB (TCP 445)") && e.contains("inbound")),
+        "{found:?}"
+    );
+
+    // Nothing out: no SMB to the file system (an error), no AD ports (a warning).
+    let mut no_egress = env.clone();
+    no_egress.security_groups[0].outbound.clear();
+    let findings = preflight::check(&intent, &no_egress);
+    assert!(
+        errors(&findings).iter().any(|e| e.contains("outbound")),
+        "{findings:?}"
+    );
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.severity == Severity::Warning && f.message.contains("Active Directory"))
+    );
+
+    // A group that does not exist is named.
+    intent
+        .target
+        .security_group_ids
+        .push("sg-0doesnotexist0001".into());
+    let findings = preflight::check(&intent, &env);
+    assert!(
+        errors(&findings)
+            .iter()
+            .any(|e| e.contains("sg-0doesnotexist0001")),
+        "{findings:?}"
+    );
+
+    // With the freeze through SSM, the PowerShell port must be open.
+    intent.target.security_group_ids.pop();
+    intent.cutover.freeze = fsx_migrate::plan::intent::FreezeKind::Ssm;
+    let mut no_winrm = env.clone();
+    no_winrm.security_groups[0].inbound = vec![SecurityRule {
+        protocol: "tcp".into(),
+        from_port: Some(445),
+        to_port: Some(445),
+        cidrs: vec![],
+        groups: vec![no_winrm.security_groups[0].id.clone()],
+        prefix_lists: vec![],
+    }];
+    let findings = preflight::check(&intent, &no_winrm);
+    assert!(
+        findings.iter().any(|f| f.message.contains("5985")),
+        "{findings:?}"
+    );
+}

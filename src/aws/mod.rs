@@ -141,6 +141,17 @@ impl AwsPort {
             None => None,
         };
         let subnets = ec2::subnets(&self.ec2, &request.subnet_ids).await?;
+        let security_groups = match &request.security_group_ids {
+            None => Vec::new(),
+            Some(ids) if ids.is_empty() => {
+                let of_source = source
+                    .as_ref()
+                    .map(|s| s.security_group_ids.clone())
+                    .unwrap_or_default();
+                ec2::security_group_rules(&self.ec2, &of_source).await?
+            }
+            Some(ids) => ec2::security_group_rules(&self.ec2, ids).await?,
+        };
         let hosted_zone_name = route53::hosted_zone_name(&self.route53, &request.hosted_zone_id).await?;
         let record = match hosted_zone_name {
             Some(_) => {
@@ -161,6 +172,7 @@ impl AwsPort {
             record,
             migration_resources: self.migration_resources(&request.source_file_system_id).await?,
             unresolved_passwords,
+            security_groups,
         })
     }
 

@@ -388,6 +388,55 @@ pub struct SubnetInfo {
     pub available_ip_addresses: Option<u32>,
 }
 
+/// A security group's rules, as preflight checks them (EC2 DescribeSecurityGroups).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityGroup {
+    pub id: String,
+    pub inbound: Vec<SecurityRule>,
+    pub outbound: Vec<SecurityRule>,
+}
+
+/// One permission: a protocol (`tcp`, `udp`, `icmp` or `-1` for all), a port range, and where from (or to).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityRule {
+    pub protocol: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_port: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_port: Option<i32>,
+    /// IPv4 and IPv6 ranges.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cidrs: Vec<String>,
+    /// Security groups (a group naming itself lets its members reach each other).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prefix_lists: Vec<String>,
+}
+
+impl SecurityRule {
+    /// Whether it allows TCP to `port`.
+    pub fn allows_tcp(&self, port: i32) -> bool {
+        match self.protocol.as_str() {
+            "-1" | "all" => true,
+            "tcp" | "6" => {
+                let (from, to) = (self.from_port.unwrap_or(0), self.to_port.unwrap_or(65535));
+                (from..=to).contains(&port)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether it names a peer among `groups`, or any address range.
+    pub fn reaches(&self, groups: &[String]) -> bool {
+        self.groups.iter().any(|g| groups.contains(g))
+            || !self.cidrs.is_empty()
+            || !self.prefix_lists.is_empty()
+    }
+}
+
 /// A Route 53 resource record set, reduced to what a CNAME swap needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DnsRecord {

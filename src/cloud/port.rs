@@ -66,6 +66,7 @@ pub const ALL_OPERATIONS: &[&str] = &[
     "fsx:CreateFileSystem",
     "ec2:DescribeNetworkInterfaces",
     "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
     "route53:GetHostedZone",
     "route53:ListResourceRecordSets",
     "route53:ChangeResourceRecordSets",
@@ -210,6 +211,7 @@ impl Command {
                 "fsx:DescribeFileSystems",
                 "ec2:DescribeNetworkInterfaces",
                 "ec2:DescribeSubnets",
+                "ec2:DescribeSecurityGroups",
                 "route53:GetHostedZone",
                 "route53:ListResourceRecordSets",
             ],
@@ -266,6 +268,10 @@ pub struct InspectRequest {
     /// stops the run before anything billable exists.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub password_sources: Vec<PasswordSource>,
+    /// Describe these security groups' rules (the target's, which DataSync's locations use too); `None`:
+    /// none; an empty list: the source's (at `plan`, before the target's are chosen).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_group_ids: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -370,6 +376,9 @@ pub struct Environment {
     /// Password sources that do not resolve, each as `source: why` (never the password).
     #[serde(default)]
     pub unresolved_passwords: Vec<String>,
+    /// The rules of the security groups asked for (`InspectRequest::security_group_ids`) that exist.
+    #[serde(default)]
+    pub security_groups: Vec<crate::cloud::model::SecurityGroup>,
 }
 
 /// A resource fsx-migrate created, found by its tags.

@@ -66,6 +66,7 @@ pub fn check(intent: &Intent, env: &Environment) -> Vec<Finding> {
     check_source(intent, env, &mut out);
     check_subnets(intent, env, &mut out);
     check_security_groups(intent, &mut out);
+    check_security_group_rules(intent, env, &mut out);
     check_dns(intent, env, &mut out);
     check_policy(intent, &mut out);
     check_other_migrations(intent, env, &mut out);
@@ -214,6 +215,76 @@ fn check_security_groups(intent: &Intent, out: &mut Vec<Finding>) {
                 groups.len()
             ),
             Some("keep the groups the file systems need (SMB 445 and the AD ports), at most five, one that lets the group reach itself"),
+        ));
+    }
+}
+
+/// The target's groups (DataSync's locations use the same ones) against what Multi-AZ FSx for Windows and
+/// DataSync need (docs/aws-facts.md, "Network"): DataSync's network interfaces reach the file system on
+/// SMB (TCP 445), in and out, which with shared groups means a rule naming the group itself (or an address
+/// range); the file servers reach the AD domain controllers; with `freeze = "ssm"` the Windows instance
+/// reaches the PowerShell endpoint on TCP 5985.
+fn check_security_group_rules(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
+    let wanted = &intent.target.security_group_ids;
+    let groups = &env.security_groups;
+    for id in wanted {
+        if !groups.iter().any(|g| &g.id == id) {
+            out.push(error(
+                format!("security group {id} (target.security_group_ids) does not exist in this account and Region"),
+                Some("name groups of the target's VPC"),
+            ));
+        }
+    }
+    if groups.is_empty() {
+        return;
+    }
+    let inbound = |port: i32| {
+        groups
+            .iter()
+            .flat_map(|g| &g.inbound)
+            .any(|r| r.allows_tcp(port) && r.reaches(wanted))
+    };
+    let outbound = |port: i32| {
+        groups
+            .iter()
+            .flat_map(|g| &g.outbound)
+            .any(|r| r.allows_tcp(port) && r.reaches(wanted))
+    };
+    let list = wanted.join(", ");
+    if !inbound(445) {
+        out.push(error(
+            format!(
+                "no inbound rule of {list} allows SMB (TCP 445) from the groups themselves or an address range: \
+                 DataSync's network interfaces, which use the same groups, could not reach the file systems"
+            ),
+            Some("add an inbound rule TCP 445 whose source is the group itself (and your clients' ranges)"),
+        ));
+    }
+    if !outbound(445) {
+        out.push(error(
+            format!("no outbound rule of {list} allows SMB (TCP 445): DataSync's network interfaces could not reach the file systems"),
+            Some("allow outbound TCP 445 to the group itself (the default rule allows all traffic out)"),
+        ));
+    }
+    let ad_ports = [53, 88, 135, 389, 445, 464, 636, 3268, 9389];
+    let closed: Vec<String> = ad_ports
+        .iter()
+        .filter(|p| !outbound(**p))
+        .map(|p| p.to_string())
+        .collect();
+    if !closed.is_empty() {
+        out.push(warning(
+            format!(
+                "{list} allow no outbound TCP {}: the Multi-AZ file servers join the Active Directory through them",
+                closed.join(", ")
+            ),
+            Some("allow outbound TCP/UDP 53, 88, 123, 135, 389, 445, 464, 636, 3268-3269, 9389 and 49152-65535 to the domain controllers"),
+        ));
+    }
+    if intent.cutover.freeze == FreezeKind::Ssm && !inbound(5985) {
+        out.push(warning(
+            format!("no inbound rule of {list} allows TCP 5985: the Windows instance reaches the file systems' PowerShell (FSxRemoteAdmin) through it"),
+            Some("allow inbound TCP 5985 from the instance windows.ssm_instance_id"),
         ));
     }
 }

@@ -392,6 +392,7 @@ impl Intent {
             password_sources: std::iter::once(self.transfer.smb_password.clone())
                 .chain(self.target.ad_join_password.clone())
                 .collect(),
+            security_group_ids: Some(self.target.security_group_ids.clone()),
         }
     }
 
@@ -399,6 +400,7 @@ impl Intent {
     pub fn recheck_request(&self) -> InspectRequest {
         InspectRequest {
             password_sources: Vec::new(),
+            security_group_ids: None,
             ..self.inspect_request()
         }
     }

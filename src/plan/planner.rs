@@ -45,6 +45,8 @@ impl PlanRequest {
             hosted_zone_id: self.hosted_zone_id.clone(),
             record_name: self.record_name.clone(),
             password_sources: vec![self.smb_password.clone()],
+            // The source's: the target copies them.
+            security_group_ids: Some(Vec::new()),
         }
     }
 }

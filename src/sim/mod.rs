@@ -326,6 +326,11 @@ impl SimPort {
                         .iter()
                         .filter_map(unresolved_password)
                         .collect(),
+                    security_groups: req
+                        .security_group_ids
+                        .as_deref()
+                        .map(|ids| w.security_groups_for(ids))
+                        .unwrap_or_default(),
                 }))
             }
             Command::CreateTarget(req) => {

@@ -9,7 +9,7 @@ use super::model::{DataProfile, ModelConstants, OutOfRange, WriteProcess, check_
 use super::world::{WORLD_VERSION, World};
 use crate::cloud::model::{
     ActiveDirectory, DeploymentType, DnsRecord, FileSystemInfo, FileSystemSettings, FileSystemType,
-    Lifecycle, StorageType, SubnetInfo,
+    Lifecycle, SecurityGroup, SecurityRule, StorageType, SubnetInfo,
 };
 
 /// Ids the simulated account always has, so plans and docs can name them.
@@ -121,6 +121,29 @@ fn source_settings(spec: &ScenarioSpec) -> FileSystemSettings {
     }
 }
 
+/// The source's group, as AWS's FSx for Windows and DataSync network pages ask: SMB (445) and the remote
+/// PowerShell (5985) from the VPC, everything within the group itself (DataSync's network interfaces share
+/// it), and all traffic out (the AD domain controllers' ports among it).
+fn file_server_group() -> SecurityGroup {
+    let rule = |protocol: &str, ports: Option<(i32, i32)>, cidrs: &[&str], groups: &[&str]| SecurityRule {
+        protocol: protocol.into(),
+        from_port: ports.map(|p| p.0),
+        to_port: ports.map(|p| p.1),
+        cidrs: cidrs.iter().map(|c| c.to_string()).collect(),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        prefix_lists: Vec::new(),
+    };
+    SecurityGroup {
+        id: "sg-0fsx000000000001".into(),
+        inbound: vec![
+            rule("tcp", Some((445, 445)), &["10.0.0.0/16"], &[]),
+            rule("tcp", Some((5985, 5985)), &["10.0.0.0/16"], &[]),
+            rule("-1", None, &[], &["sg-0fsx000000000001"]),
+        ],
+        outbound: vec![rule("-1", None, &["0.0.0.0/0"], &[])],
+    }
+}
+
 fn file_system(
     id: &str,
     kind: FileSystemType,
@@ -215,6 +238,7 @@ pub fn build(spec: &ScenarioSpec, start: Timestamp) -> World {
             subnet(SUBNET_C, "us-east-1a", "vpc-0a1b2c3d"),
             subnet(SUBNET_OTHER_VPC, "us-east-1c", "vpc-0ffff000"),
         ],
+        security_groups: vec![file_server_group()],
         hosted_zone_id: HOSTED_ZONE_ID.into(),
         hosted_zone_name: "corp.example.com.".into(),
         targets: Vec::new(),

@@ -54,6 +54,10 @@ pub struct World {
     #[serde(default)]
     pub other_file_systems: Vec<FileSystemInfo>,
     pub subnets: Vec<SubnetInfo>,
+    /// The security groups' rules. A world written before they were modelled has none, and answers every
+    /// group asked for as one that allows all traffic within itself and out ([`World::security_groups_for`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security_groups: Vec<crate::cloud::model::SecurityGroup>,
     pub hosted_zone_id: String,
     pub hosted_zone_name: String,
     pub records: Vec<DnsRecord>,
@@ -495,6 +499,37 @@ impl World {
             }
         };
         Some(info)
+    }
+
+    /// DescribeSecurityGroups of `ids` (the source's when empty): those that exist, in the order asked.
+    pub fn security_groups_for(&self, ids: &[String]) -> Vec<crate::cloud::model::SecurityGroup> {
+        use crate::cloud::model::{SecurityGroup, SecurityRule};
+        let ids = if ids.is_empty() {
+            self.source.security_group_ids.as_slice()
+        } else {
+            ids
+        };
+        if self.security_groups.is_empty() {
+            let all = |groups: Vec<String>, cidrs: Vec<String>| SecurityRule {
+                protocol: "-1".into(),
+                from_port: None,
+                to_port: None,
+                cidrs,
+                groups,
+                prefix_lists: Vec::new(),
+            };
+            return ids
+                .iter()
+                .map(|id| SecurityGroup {
+                    id: id.clone(),
+                    inbound: vec![all(vec![id.clone()], Vec::new())],
+                    outbound: vec![all(Vec::new(), vec!["0.0.0.0/0".into()])],
+                })
+                .collect();
+        }
+        ids.iter()
+            .filter_map(|id| self.security_groups.iter().find(|g| &g.id == id).cloned())
+            .collect()
     }
 
     /// The folders task `task_arn` copies (none for a task this world does not know).

@@ -366,6 +366,7 @@ async fn an_ec2_refusal_during_inspect_names_the_ec2_operation() {
         hosted_zone_id: "Z1".into(),
         record_name: "files.corp.example.com".into(),
         password_sources: vec![],
+        security_group_ids: None,
     };
     let err = port
         .execute(&Command::Inspect(request))

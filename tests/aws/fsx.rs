@@ -97,6 +97,7 @@ fn inspect_request() -> InspectRequest {
         hosted_zone_id: "Z0123456789".into(),
         record_name: "files.corp.example.com".into(),
         password_sources: vec![],
+        security_group_ids: None,
     }
 }
 
@@ -1014,4 +1015,64 @@ async fn describe_reads_fsrm_the_network_type_and_the_join_secret() {
         Some("arn:aws:secretsmanager:eu-west-1:1:secret:j")
     );
     assert_eq!(user_name, "");
+}
+
+#[tokio::test]
+async fn security_group_rules_are_read_with_a_filter_and_mapped_in_the_order_asked() {
+    use aws_sdk_ec2::operation::describe_security_groups::{
+        DescribeSecurityGroupsInput, DescribeSecurityGroupsOutput,
+    };
+    use aws_sdk_ec2::types as ec2;
+    use aws_smithy_mocks::{RuleMode, mock_client};
+    let requests = Recorder::<DescribeSecurityGroupsInput>::new();
+    let seen = requests.clone();
+    let describe = mock!(aws_sdk_ec2::Client::describe_security_groups).then_compute_output(move |r| {
+        seen.record(r);
+        let smb = ec2::IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(445)
+            .to_port(445)
+            .user_id_group_pairs(ec2::UserIdGroupPair::builder().group_id("sg-1").build())
+            .ip_ranges(ec2::IpRange::builder().cidr_ip("10.0.0.0/16").build())
+            .ipv6_ranges(ec2::Ipv6Range::builder().cidr_ipv6("2001:db8::/56").build())
+            .build();
+        let all_out = ec2::IpPermission::builder()
+            .ip_protocol("-1")
+            .prefix_list_ids(ec2::PrefixListId::builder().prefix_list_id("pl-1").build())
+            .build();
+        DescribeSecurityGroupsOutput::builder()
+            .security_groups(ec2::SecurityGroup::builder().group_id("sg-2").build())
+            .security_groups(
+                ec2::SecurityGroup::builder()
+                    .group_id("sg-1")
+                    .ip_permissions(smb)
+                    .ip_permissions_egress(all_out)
+                    .build(),
+            )
+            .build()
+    });
+    let client = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&describe]);
+    let ids = vec!["sg-1".to_string(), "sg-2".to_string(), "sg-missing".to_string()];
+    let groups = fsx_migrate::aws::ec2::security_group_rules(&client, &ids)
+        .await
+        .expect("described");
+    let sent = requests.only();
+    let filter = &sent.filters()[0];
+    assert_eq!(filter.name(), Some("group-id"));
+    assert_eq!(filter.values(), ids);
+    let found: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
+    assert_eq!(
+        found,
+        ["sg-1", "sg-2"],
+        "in the order asked; a missing group left out"
+    );
+    let smb = &groups[0].inbound[0];
+    assert!(smb.allows_tcp(445) && !smb.allows_tcp(446));
+    assert_eq!(smb.groups, ["sg-1"]);
+    assert_eq!(smb.cidrs, ["10.0.0.0/16", "2001:db8::/56"]);
+    let out = &groups[0].outbound[0];
+    assert!(
+        out.allows_tcp(88) && out.reaches(&[]),
+        "all traffic to a prefix list"
+    );
 }

@@ -190,6 +190,31 @@ fn services(cloud: &Arc<Mutex<Cloud>>, clock: &Clock) -> Vec<(&'static str, Rule
             .subnets(subnet("subnet-b", "eu-west-1b"))
             .build()
     });
+    // The source's group, copied to the target: SMB within itself (DataSync's interfaces), all traffic out.
+    let groups = mock!(aws_sdk_ec2::Client::describe_security_groups).then_output(|| {
+        use aws_sdk_ec2::types::{IpPermission, IpRange, SecurityGroup, UserIdGroupPair};
+        aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput::builder()
+            .security_groups(
+                SecurityGroup::builder()
+                    .group_id("sg-1")
+                    .ip_permissions(
+                        IpPermission::builder()
+                            .ip_protocol("tcp")
+                            .from_port(445)
+                            .to_port(445)
+                            .user_id_group_pairs(UserIdGroupPair::builder().group_id("sg-1").build())
+                            .build(),
+                    )
+                    .ip_permissions_egress(
+                        IpPermission::builder()
+                            .ip_protocol("-1")
+                            .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
     let zone = mock!(aws_sdk_route53::Client::get_hosted_zone).then_output(|| {
         GetHostedZoneOutput::builder()
             .hosted_zone(
@@ -370,6 +395,7 @@ fn services(cloud: &Arc<Mutex<Cloud>>, clock: &Clock) -> Vec<(&'static str, Rule
         ("fsx", tag_fs),
         ("ec2", enis),
         ("ec2", subnets),
+        ("ec2", groups),
         ("route53", zone),
         ("route53", records),
         ("route53", upsert),

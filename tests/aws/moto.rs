@@ -284,6 +284,7 @@ async fn moto_inspect_discovers_a_windows_single_az_file_system_its_subnets_and_
         hosted_zone_id: zone_id.clone(),
         record_name: format!("WWW-Files.{domain}."),
         password_sources: vec![],
+        security_group_ids: None,
     };
     let answer = port.execute(&Command::Inspect(request)).await;
     let Ok(Response::Environment(env)) = answer else {
@@ -349,6 +350,7 @@ async fn moto_inspect_of_a_missing_file_system_and_zone_reports_them_absent() {
         hosted_zone_id: "ZDOESNOTEXIST".into(),
         record_name: "files.corp.example.com".into(),
         password_sources: vec![],
+        security_group_ids: None,
     };
     let answer = port.execute(&Command::Inspect(request)).await;
     let Ok(Response::Environment(env)) = answer else {
@@ -1045,4 +1047,65 @@ async fn moto_ssm_sends_the_freeze_finds_it_by_comment_and_reads_its_invocation(
         .await
         .expect_err("no invocation on another instance");
     assert_eq!(err.class, ErrorClass::NotFound, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn moto_security_group_rules_read_back_a_group_that_reaches_itself_on_smb() {
+    let config = fixture_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let (vpc, _) = vpc_with_two_subnets(&ec2, 7).await;
+    let group = ec2
+        .create_security_group()
+        .group_name(unique("fsx-"))
+        .description("file servers")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .expect("group")
+        .group_id()
+        .expect("group id")
+        .to_string();
+    ec2.authorize_security_group_ingress()
+        .group_id(&group)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(445)
+                .to_port(445)
+                .user_id_group_pairs(
+                    aws_sdk_ec2::types::UserIdGroupPair::builder()
+                        .group_id(&group)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("ingress");
+    let groups = described_rules(&config, &group).await;
+    assert_eq!(groups.len(), 1);
+    let smb = groups[0]
+        .inbound
+        .iter()
+        .find(|r| r.allows_tcp(445))
+        .expect("the SMB rule");
+    assert_eq!(smb.groups, [group.as_str()]);
+    assert!(
+        groups[0]
+            .outbound
+            .iter()
+            .any(|r| r.allows_tcp(445) && r.reaches(&[])),
+        "a new group allows all traffic out: {:?}",
+        groups[0].outbound
+    );
+}
+
+async fn described_rules(
+    config: &aws_config::SdkConfig,
+    group: &str,
+) -> Vec<fsx_migrate::cloud::model::SecurityGroup> {
+    let ec2 = aws_sdk_ec2::Client::new(config);
+    fsx_migrate::aws::ec2::security_group_rules(&ec2, &[group.to_string(), "sg-0000000000missing".into()])
+        .await
+        .expect("described over the wire")
 }

@@ -19,6 +19,7 @@ fn inspect(password_sources: Vec<PasswordSource>) -> Command {
         hosted_zone_id: "Z0123456789".into(),
         record_name: "files.corp.example.com".into(),
         password_sources,
+        security_group_ids: None,
     })
 }
 
