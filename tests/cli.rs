@@ -2070,3 +2070,70 @@ fn an_ssm_freeze_runs_the_scripts_on_the_instance_and_a_rollback_puts_back_what_
     assert_eq!(shares[0]["access"][0]["right"], "Change");
     assert_eq!(w["accounting"]["violations"].as_array().unwrap().len(), 0);
 }
+
+#[test]
+fn windows_script_prints_the_freeze_ssm_would_run_and_the_unfreeze_needs_the_recorded_permissions() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_in(
+        dir.path(),
+        &[
+            "windows-script",
+            "freeze",
+            "--endpoint",
+            "amznfsxa1b2c3d4.corp.example.com",
+            "--keep-account",
+            "CORP\\svc-datasync",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let script = text(&out.stdout);
+    assert!(script.starts_with("& {\n"), "{script}");
+    assert!(
+        script.contains("Revoke-FSxSmbShareAccess"),
+        "the whole freeze.ps1"
+    );
+    assert!(
+        script
+            .ends_with("} -Endpoint 'amznfsxa1b2c3d4.corp.example.com' -KeepAccounts 'CORP\\svc-datasync'\n"),
+        "{}",
+        &script[script.len() - 100..]
+    );
+
+    let out = run_in(
+        dir.path(),
+        &[
+            "windows-script",
+            "unfreeze",
+            "--endpoint",
+            "amznfsxa1b2c3d4.corp.example.com",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--shares-json"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::write(
+        dir.path().join("result.json"),
+        r#"{"shares":[{"name":"share","path":"D:\\share","access":[]}],"changed":1,"sessions_left":0}"#,
+    )
+    .unwrap();
+    let out = run_in(
+        dir.path(),
+        &[
+            "windows-script",
+            "unfreeze",
+            "--endpoint",
+            "amznfsxa1b2c3d4.corp.example.com",
+            "--shares-json",
+            "result.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("-SharesJson @'\n{\"shares\""),
+        "{}",
+        text(&out.stdout)
+    );
+}

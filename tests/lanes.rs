@@ -595,3 +595,39 @@ async fn preflight_checks_the_groups_let_datasync_reach_the_file_systems_on_smb(
         "{findings:?}"
     );
 }
+
+#[tokio::test]
+async fn preflight_refuses_a_target_too_small_for_the_share_as_the_inventory_counted_it() {
+    use fsx_migrate::core::preflight::{self, Severity};
+    let mut port = sim(world("small"));
+    let mut intent = lanes_intent(&mut port, 1, 24).await;
+    let env = environment(&mut port, intent.inspect_request()).await;
+    let capacity = u64::from(intent.target.settings.storage_capacity_gib) << 30;
+    let capacity_finding = |intent: &Intent| {
+        preflight::check(intent, &env)
+            .into_iter()
+            .find(|f| f.message.contains("deduplicated data arrives rehydrated"))
+            .map(|f| f.severity)
+    };
+    assert_eq!(
+        capacity_finding(&intent),
+        None,
+        "no inventory: nothing to compare"
+    );
+    for (share, expected) in [
+        (capacity / 2, None),
+        (capacity * 9 / 10, Some(Severity::Warning)),
+        (capacity, Some(Severity::Error)),
+    ] {
+        intent.transfer.inventory = Some(fsx_migrate::plan::intent::InventorySummary {
+            file: "share.csv".into(),
+            sha256: "0".repeat(64),
+            modified_at: None,
+            entries: 1000,
+            bytes: share,
+            rest_entries: 0,
+            rest_bytes: 0,
+        });
+        assert_eq!(capacity_finding(&intent), expected, "{share} bytes of {capacity}");
+    }
+}

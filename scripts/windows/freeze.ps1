@@ -112,13 +112,28 @@ function Test-AdministrativeShare($Share, [string] $Name) {
     return $Name -match '^(ADMIN|IPC|PRINT|[A-Za-z])\$$'
 }
 
+# Accounts are compared as "domain\name" with the domain cut to its first label and without regard to case:
+# fsx-migrate may name the DataSync user with the DNS domain (corp.example.com\svc-datasync), while the share
+# entries and sessions name it with the NetBIOS domain (CORP\svc-datasync). A NetBIOS name that is not the
+# DNS name's first label must be given as such in KeepAccounts.
+function Get-AccountKey([string] $Account) {
+    $account = $Account.Trim()
+    $slash = $account.IndexOf('\')
+    if ($slash -lt 0) { return $account.ToLowerInvariant() }
+    $domain = $account.Substring(0, $slash).Split('.')[0]
+    return ('{0}\{1}' -f $domain, $account.Substring($slash + 1)).ToLowerInvariant()
+}
+
 $keep = [System.Collections.Generic.HashSet[string]]::new([StringComparer]::OrdinalIgnoreCase)
 foreach ($account in $KeepAccounts) {
-    if ($account.Trim()) { [void]$keep.Add($account.Trim()) }
+    if ($account.Trim()) { [void]$keep.Add((Get-AccountKey $account)) }
 }
 # The file server's own SYSTEM account: no client signs in as it (a remote machine's SYSTEM arrives as the
 # machine account), so making it read-only would stop no user and could get in the way of the file system.
-[void]$keep.Add('NT AUTHORITY\SYSTEM')
+[void]$keep.Add((Get-AccountKey 'NT AUTHORITY\SYSTEM'))
+function Test-Kept([string] $Account) {
+    return $keep.Contains((Get-AccountKey $Account))
+}
 
 $session = $null
 $stage = 'starting'
@@ -172,7 +187,7 @@ try {
         $madeReadOnly = [System.Collections.Generic.List[string]]::new()
         foreach ($account in $rightsByAccount.Keys) {
             $rights = $rightsByAccount[$account]
-            if ($keep.Contains($account)) { continue }
+            if (Test-Kept $account) { continue }
             if (-not ($rights.Contains('Full') -or $rights.Contains('Change'))) { continue }
             $shareName = $share.name
             $changes.Add([ordered]@{ share = $shareName; account = $account; rights = $rights })
@@ -200,7 +215,7 @@ try {
     # between the listing and the closing is no error; the count in step 4 is what tells.
     $stage = 'listing the open files'
     $files = @(Invoke-Command -Session $session -ErrorAction Stop -ScriptBlock { Get-FSxSmbOpenFile })
-    $fileIds = @($files | Where-Object { -not $keep.Contains([string](Get-Prop $_ 'ClientUserName')) } |
+    $fileIds = @($files | Where-Object { -not (Test-Kept ([string](Get-Prop $_ 'ClientUserName'))) } |
             ForEach-Object { [uint64](Get-Prop $_ 'FileId') })
     $fileErrors = @()
     if ($fileIds.Count -gt 0) {
@@ -212,7 +227,7 @@ try {
 
     $stage = 'listing the SMB sessions'
     $sessions = @(Invoke-Command -Session $session -ErrorAction Stop -ScriptBlock { Get-FSxSmbSession })
-    $sessionIds = @($sessions | Where-Object { -not $keep.Contains([string](Get-Prop $_ 'ClientUserName')) } |
+    $sessionIds = @($sessions | Where-Object { -not (Test-Kept ([string](Get-Prop $_ 'ClientUserName'))) } |
             ForEach-Object { [uint64](Get-Prop $_ 'SessionId') })
     $sessionErrors = @()
     if ($sessionIds.Count -gt 0) {
@@ -233,7 +248,7 @@ try {
     # 4. Clients reconnect on their own (read-only now), so a few sessions may be back already.
     $stage = 'counting the SMB sessions left'
     $left = @(Invoke-Command -Session $session -ErrorAction Stop -ScriptBlock { Get-FSxSmbSession } |
-            Where-Object { -not $keep.Contains([string](Get-Prop $_ 'ClientUserName')) })
+            Where-Object { -not (Test-Kept ([string](Get-Prop $_ 'ClientUserName'))) })
     $line = "SMB sessions left that are not a kept account's: {0}" -f $left.Count
     if ($left.Count -gt 0) {
         $who = @($left | Select-Object -First 10 | ForEach-Object {

@@ -46,6 +46,7 @@ pub async fn dispatch(cli: Cli, multi: MultiProgress) -> Result<u8, Failure> {
         CommandLine::Status { plan } => return super::status::status(&global, &plan),
         CommandLine::Report(args) => report(&args),
         CommandLine::Compare(args) => compare(&global, &args).await,
+        CommandLine::WindowsScript(args) => windows_script(&args),
         CommandLine::Demo(args) => super::demo::demo(&global, args, multi).await,
         CommandLine::Sim(SimCommand::Init(args)) => sim_init(args),
         CommandLine::Sim(SimCommand::Show { world }) => sim_show(&world),
@@ -279,6 +280,45 @@ pub fn postpone_flag(plan: &std::path::Path) -> PathBuf {
     let mut name = plan.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(".postpone");
     plan.with_file_name(name)
+}
+
+/// `windows-script`: the invocation of a built-in script, as SSM would run it, for a person to run.
+fn windows_script(args: &super::WindowsScriptArgs) -> Result<(), Failure> {
+    use crate::cloud::windows::{ScriptCall, WindowsScript};
+    let script = match args.script {
+        super::ScriptArg::Freeze => WindowsScript::Freeze,
+        super::ScriptArg::Unfreeze => WindowsScript::Unfreeze,
+    };
+    let shares_json = match (&args.shares_json, script) {
+        (Some(path), WindowsScript::Unfreeze) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| crate::error::io_failure("read", path, e))?
+                .trim()
+                .to_string(),
+        ),
+        (None, WindowsScript::Unfreeze) => {
+            return Err(
+                Failure::user("unfreeze needs the permissions the freeze recorded")
+                    .hint("pass --shares-json FILE: the freeze's FSXMIGRATE-RESULT JSON"),
+            );
+        }
+        (_, WindowsScript::Freeze) if args.keep_account.is_empty() => {
+            return Err(
+                Failure::user("freeze needs the accounts that keep write access").hint(
+                    "pass --keep-account DOMAIN\\svc-datasync (the DataSync user) and any administrators",
+                ),
+            );
+        }
+        _ => None,
+    };
+    let call = ScriptCall {
+        script,
+        endpoint: args.endpoint.clone(),
+        keep_accounts: args.keep_account.clone(),
+        shares_json,
+    };
+    print!("{}", call.invocation());
+    Ok(())
 }
 
 /// `postpone PLAN`: creates the flag file; a running process parks at the gate when it gets there.

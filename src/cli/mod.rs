@@ -120,6 +120,9 @@ pub enum CommandLine {
     Report(ReportArgs),
     /// This plan beside one lane, a naive runbook and backup-and-restore, forecast on the same world.
     Compare(CompareArgs),
+    /// Print the PowerShell that freezes or unfreezes a file system (the text `freeze = "ssm"` sends through
+    /// SSM), to run by hand on a domain-joined Windows host.
+    WindowsScript(WindowsScriptArgs),
     /// A whole migration in the embedded simulator, with a report.
     Demo(demo::DemoArgs),
     /// Create and inspect simulated worlds.
@@ -238,6 +241,27 @@ pub struct RunArgs {
     pub confirm_unfrozen: bool,
     #[command(flatten)]
     pub assume: Assumptions,
+}
+
+#[derive(Debug, Args)]
+pub struct WindowsScriptArgs {
+    #[arg(value_enum)]
+    pub script: ScriptArg,
+    /// The file system's RemoteAdministrationEndpoint.
+    #[arg(long)]
+    pub endpoint: String,
+    /// freeze: an account that keeps write access (DOMAIN\name; repeatable; the DataSync user must be one).
+    #[arg(long, value_name = "ACCOUNT")]
+    pub keep_account: Vec<String>,
+    /// unfreeze: a file holding the freeze's RESULT JSON (or its `shares` array).
+    #[arg(long, value_name = "FILE")]
+    pub shares_json: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScriptArg {
+    Freeze,
+    Unfreeze,
 }
 
 #[derive(Debug, Args)]

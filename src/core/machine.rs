@@ -580,14 +580,19 @@ impl Machine<'_> {
         self.phase_step(Input::CommandFinished(outcome.map(|_| ())))
     }
 
+    /// The DataSync user as the FSx cmdlets name it (`DOMAIN\\user`): the freeze always keeps its access.
+    fn datasync_account(&self) -> String {
+        let transfer = &self.intent.transfer;
+        format!("{}\\{}", transfer.smb_domain, transfer.smb_user)
+    }
+
     fn powershell_request(
         &self,
         run: &PowerShellRun,
         endpoint: &str,
         instance_id: String,
     ) -> PowerShellRequest {
-        let transfer = &self.intent.transfer;
-        let mut keep_accounts = vec![format!("{}\\{}", transfer.smb_domain, transfer.smb_user)];
+        let mut keep_accounts = vec![self.datasync_account()];
         if let Some(windows) = &self.intent.windows {
             keep_accounts.extend(windows.keep_accounts.iter().cloned());
         }
@@ -2058,11 +2063,12 @@ impl Machine<'_> {
                 }
                 self.cp.freeze_requested_at.get_or_insert(self.now);
                 let source = self.intent.source.file_system_id.clone();
-                // A Single-AZ file system's remote management endpoint is its DNS name.
                 let mut details = self.delta_details();
-                details.extend(manual_freeze_steps(
-                    env.source.as_ref().map(|s| s.dns_name.as_str()),
-                ));
+                let endpoint = env
+                    .source
+                    .as_ref()
+                    .map(|s| s.remote_administration_endpoint.as_deref().unwrap_or(&s.dns_name));
+                details.extend(manual_freeze_steps(endpoint, &self.datasync_account()));
                 Flow::Act(self.operator_action(OperatorAct::Freeze, &source, command_may_have_run, details))
             }
             input => match OperatorAnswer::of(&input) {
@@ -2162,7 +2168,7 @@ impl Machine<'_> {
             }),
             (None, OperatorAct::Freeze) => {
                 if !details.iter().any(|d| d.contains("FSxRemoteAdmin")) {
-                    details.extend(manual_freeze_steps(None));
+                    details.extend(manual_freeze_steps(None, &self.datasync_account()));
                 }
                 Action::Confirm(Confirmation {
                     kind: ConfirmKind::ManualFreeze,
@@ -3238,9 +3244,14 @@ fn is_task_arn(arn: &str) -> bool {
 
 /// What a person does for a manual freeze, and what each answer leads to: against `endpoint` (the file
 /// system's remote management endpoint) when known.
-fn manual_freeze_steps(endpoint: Option<&str>) -> Vec<String> {
+fn manual_freeze_steps(endpoint: Option<&str>, datasync_account: &str) -> Vec<String> {
     let endpoint = endpoint.unwrap_or("<its WindowsConfiguration.RemoteAdministrationEndpoint>");
     vec![
+        format!(
+            "the whole freeze as one script (it records the permissions it changes; keep its FSXMIGRATE-RESULT \
+             line, `windows-script unfreeze --shares-json` puts them back): `fsx-migrate windows-script freeze \
+             --endpoint {endpoint} --keep-account '{datasync_account}'` prints it"
+        ),
         format!(
             "on a domain-joined Windows host, as an FSx administrator (TCP 5985 open to {endpoint}): \
              Invoke-Command -ComputerName {endpoint} -ConfigurationName FSxRemoteAdmin -ScriptBlock {{ \

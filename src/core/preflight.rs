@@ -71,6 +71,7 @@ pub fn check(intent: &Intent, env: &Environment) -> Vec<Finding> {
     check_policy(intent, &mut out);
     check_other_migrations(intent, env, &mut out);
     check_partition(intent, &mut out);
+    check_capacity(intent, &mut out);
     for problem in &env.unresolved_passwords {
         out.push(error(
             format!("password source {problem}"),
@@ -154,6 +155,33 @@ fn check_source(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
 
 /// A plan without an inventory copies the share with one task: nothing says it fits DataSync's quota. (A
 /// partition's lanes were checked against the quota when the plan was loaded, `Intent::problems`.)
+/// The share as the inventory counted it (file sizes: what DataSync writes, deduplicated data rehydrated)
+/// against the target's storage capacity.
+fn check_capacity(intent: &Intent, out: &mut Vec<Finding>) {
+    let Some(inventory) = &intent.transfer.inventory else {
+        return;
+    };
+    let capacity = u64::from(intent.target.settings.storage_capacity_gib) << 30;
+    let gib = |bytes: u64| bytes as f64 / f64::from(1u32 << 30);
+    let used = inventory.bytes as f64 / capacity.max(1) as f64;
+    let message = format!(
+        "the share holds {:.0} GiB as files (what DataSync writes: deduplicated data arrives rehydrated), {:.0} % \
+         of the target's {} GiB",
+        gib(inventory.bytes),
+        used * 100.0,
+        intent.target.settings.storage_capacity_gib
+    );
+    let hint = Some(
+        "raise target.settings.storage_capacity_gib (a Multi-AZ file system takes 32 to 65,536 GiB of SSD); \
+         users keep writing until the freeze",
+    );
+    if used > 0.95 {
+        out.push(error(message, hint));
+    } else if used > 0.85 {
+        out.push(warning(message, hint));
+    }
+}
+
 fn check_partition(intent: &Intent, out: &mut Vec<Finding>) {
     let transfer = &intent.transfer;
     if transfer.lanes.is_empty() && transfer.inventory.is_none() {
