@@ -631,3 +631,24 @@ async fn preflight_refuses_a_target_too_small_for_the_share_as_the_inventory_cou
         assert_eq!(capacity_finding(&intent), expected, "{share} bytes of {capacity}");
     }
 }
+
+#[tokio::test]
+async fn preflight_names_the_sources_dns_aliases_it_does_not_move() {
+    use fsx_migrate::core::preflight::{self, Severity};
+    let mut port = sim(world("small"));
+    let intent = lanes_intent(&mut port, 1, 24).await;
+    let mut env = environment(&mut port, intent.inspect_request()).await;
+    let about_aliases = |env: &fsx_migrate::cloud::port::Environment| {
+        preflight::check(&intent, env)
+            .into_iter()
+            .filter(|f| f.message.contains("DNS aliases"))
+            .collect::<Vec<_>>()
+    };
+    assert!(about_aliases(&env).is_empty());
+    env.source.as_mut().unwrap().aliases = vec!["finance.corp.example.com".into()];
+    let found = about_aliases(&env);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].severity, Severity::Warning);
+    assert!(found[0].message.contains("finance.corp.example.com"));
+    assert!(found[0].hint.as_deref().unwrap().contains("§8.3"));
+}

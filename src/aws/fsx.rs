@@ -121,6 +121,14 @@ pub fn to_info(fs: &fsx::FileSystem) -> FileSystemInfo {
         remote_administration_endpoint: windows
             .and_then(|w| w.remote_administration_endpoint())
             .map(str::to_string),
+        aliases: windows
+            .map(|w| {
+                w.aliases()
+                    .iter()
+                    .filter_map(|a| a.name().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
         settings: to_settings(fs),
     }
 }

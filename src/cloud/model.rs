@@ -305,6 +305,10 @@ pub struct FileSystemInfo {
     /// `WindowsConfiguration.RemoteAdministrationEndpoint`: where its PowerShell (FSxRemoteAdmin) answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_administration_endpoint: Option<String>,
+    /// `WindowsConfiguration.Aliases`: the other DNS names it answers to. Not copied: an alias belongs to one
+    /// file system at a time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     pub settings: FileSystemSettings,
 }
 

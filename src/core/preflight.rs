@@ -128,6 +128,17 @@ fn check_source(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
             Some("wait until the source is AVAILABLE"),
         ));
     }
+    if !source.aliases.is_empty() {
+        out.push(warning(
+            format!(
+                "source {id} answers to the DNS aliases {}: fsx-migrate swaps {} only, and does not move aliases \
+                 (or their SPNs) yet",
+                source.aliases.join(", "),
+                intent.dns.record_name
+            ),
+            Some("plan the alias move in the window: runbook §8.2 and §8.3 (disassociate from the source, associate with the target, move the SPNs)"),
+        ));
+    }
     if source.settings.storage_type == StorageType::Hdd {
         out.push(warning(
             format!("source {id} uses HDD storage; DataSync transfers from HDD are slow"),

@@ -767,6 +767,7 @@ impl SimPort {
             arn: format!("arn:aws:fsx:{}:{}:file-system/{id}", w.region, w.account),
             // A Multi-AZ file system's PowerShell endpoint is a name of its own.
             remote_administration_endpoint: Some(dns_name.replacen("amznfsx", "amznfsxadmin", 1)),
+            aliases: Vec::new(),
             dns_name,
             id,
             file_system_type: crate::cloud::model::FileSystemType::Windows,

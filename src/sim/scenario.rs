@@ -162,6 +162,7 @@ fn file_system(
         subnet_ids: vec![SUBNET_A.into()],
         security_group_ids: vec!["sg-0fsx000000000001".into()],
         remote_administration_endpoint: Some(format!("amznfsx{}.corp.example.com", &id[3..11])),
+        aliases: Vec::new(),
         settings,
     }
 }

@@ -946,7 +946,7 @@ async fn create_target_copies_fsrm_the_network_type_and_joins_with_the_sources_s
 }
 
 #[tokio::test]
-async fn describe_reads_fsrm_the_network_type_and_the_join_secret() {
+async fn describe_reads_fsrm_the_network_type_the_join_secret_and_the_aliases() {
     let describe = mock!(aws_sdk_fsx::Client::describe_file_systems).then_output(|| {
         DescribeFileSystemsOutput::builder()
             .file_systems(
@@ -958,6 +958,12 @@ async fn describe_reads_fsrm_the_network_type_and_the_join_secret() {
                         fsx::WindowsFileSystemConfiguration::builder()
                             .deployment_type(fsx::WindowsDeploymentType::SingleAz2)
                             .remote_administration_endpoint("amznfsxadmin1.corp.example.com")
+                            .aliases(
+                                fsx::Alias::builder()
+                                    .name("files.corp.example.com")
+                                    .lifecycle(fsx::AliasLifecycle::Available)
+                                    .build(),
+                            )
                             .fsrm_configuration(
                                 fsx::WindowsFsrmConfiguration::builder()
                                     .fsrm_service_enabled(true)
@@ -991,6 +997,7 @@ async fn describe_reads_fsrm_the_network_type_and_the_join_secret() {
         panic!("described")
     };
     assert_eq!(fs.settings.network_type.as_deref(), Some("DUAL"));
+    assert_eq!(fs.aliases, ["files.corp.example.com"]);
     assert_eq!(
         fs.remote_administration_endpoint.as_deref(),
         Some("amznfsxadmin1.corp.example.com")

@@ -158,6 +158,7 @@ pub fn target_file_system(
         subnet_ids: vec![],
         security_group_ids: vec![],
         remote_administration_endpoint: Some("amznfsxadmintarget.corp.example.com".into()),
+        aliases: vec![],
         settings,
     }
 }
