@@ -2661,17 +2661,7 @@ impl Machine<'_> {
                 }
                 let now = self.now;
                 self.rollback_mut().swap_back_requested_at.get_or_insert(now);
-                let dns = &self.intent.dns;
-                Flow::Act(Action::Call(Command::UpsertCname(UpsertCnameRequest {
-                    hosted_zone_id: dns.hosted_zone_id.clone(),
-                    record_name: dns.record_name.clone(),
-                    value,
-                    ttl: original.ttl.unwrap_or(dns.ttl),
-                    comment: format!(
-                        "fsx-migrate {}: roll back to the source",
-                        self.intent.migration.id
-                    ),
-                })))
+                Flow::Act(self.upsert_as_before(value, &original, "roll back to the source"))
             }
             Input::Response(Response::Change { id, .. }) => {
                 self.rollback_mut().swap_back_change_id = Some(id);
@@ -2863,17 +2853,7 @@ impl Machine<'_> {
                     return Flow::Again;
                 }
                 record.ttl_restore_requested_at.get_or_insert(now);
-                let dns = &self.intent.dns;
-                Flow::Act(Action::Call(Command::UpsertCname(UpsertCnameRequest {
-                    hosted_zone_id: dns.hosted_zone_id.clone(),
-                    record_name: dns.record_name.clone(),
-                    value,
-                    ttl: original.ttl.unwrap_or(dns.ttl),
-                    comment: format!(
-                        "fsx-migrate {}: aborted, the record's TTL as before",
-                        self.intent.migration.id
-                    ),
-                })))
+                Flow::Act(self.upsert_as_before(value, &original, "aborted, the record's TTL as before"))
             }
             Input::Response(Response::Change { id, status }) => {
                 record.ttl_restore_change_id.get_or_insert(id.clone());
@@ -2889,6 +2869,23 @@ impl Machine<'_> {
             other => self.unexpected(&other),
         }
     }
+    /// The UPSERT that puts the record back to `value` with its TTL from before the migration (`original`).
+    fn upsert_as_before(
+        &self,
+        value: String,
+        original: &crate::cloud::model::DnsRecord,
+        why: &str,
+    ) -> Action {
+        let dns = &self.intent.dns;
+        Action::Call(Command::UpsertCname(UpsertCnameRequest {
+            hosted_zone_id: dns.hosted_zone_id.clone(),
+            record_name: dns.record_name.clone(),
+            value,
+            ttl: original.ttl.unwrap_or(dns.ttl),
+            comment: format!("fsx-migrate {}: {why}", self.intent.migration.id),
+        }))
+    }
+
     // ---- abort --delete-resources: deleting what this plan created -----------------------------------
 
     fn new_deletion(&self) -> Deletion {
