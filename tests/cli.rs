@@ -2137,3 +2137,33 @@ fn windows_script_prints_the_freeze_ssm_would_run_and_the_unfreeze_needs_the_rec
         text(&out.stdout)
     );
 }
+
+#[test]
+fn an_abort_after_an_ssm_freeze_puts_back_the_permissions_the_freeze_recorded() {
+    let s = Setup::new();
+    s.use_ssm_freeze();
+    let out = s.run(&[
+        "--sim-speed",
+        "max",
+        "run",
+        "plan.toml",
+        "--yes",
+        "--until",
+        "final_sync",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = s.run(&["--sim-speed", "max", "abort", "plan.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let commands = s.ssm_commands();
+    let scripts: Vec<&str> = commands.iter().map(|c| c["script"].as_str().unwrap()).collect();
+    assert_eq!(scripts, ["freeze", "unfreeze"]);
+    let shares: serde_json::Value =
+        serde_json::from_str(commands[1]["shares_json"].as_str().unwrap()).unwrap();
+    assert_eq!(shares[0]["access"][0]["account"], "Everyone");
+    let w = s.world_json();
+    assert!(
+        w["source_writes_resumed_at"].is_string(),
+        "users write to the source again"
+    );
+    assert_eq!(w["accounting"]["violations"].as_array().unwrap().len(), 0);
+}
