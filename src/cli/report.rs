@@ -66,15 +66,22 @@ fn list(items: &[String]) -> String {
 /// A command as the AWS requests it makes, with the parameters that matter.
 pub fn render_call(command: &Command) -> String {
     match command {
-        Command::Inspect(r) => format!(
-            "fsx:DescribeFileSystems FileSystemIds=[{}]; ec2:DescribeNetworkInterfaces (source ENIs); \
-             ec2:DescribeSubnets SubnetIds={}; route53:GetHostedZone Id={}; route53:ListResourceRecordSets \
-             StartRecordName={}",
-            r.source_file_system_id,
-            list(&r.subnet_ids),
-            r.hosted_zone_id,
-            r.record_name
-        ),
+        Command::Inspect(r) => {
+            let groups = match &r.security_group_ids {
+                None => String::new(),
+                Some(ids) if ids.is_empty() => "; ec2:DescribeSecurityGroups (the source's)".into(),
+                Some(ids) => format!("; ec2:DescribeSecurityGroups GroupIds={}", list(ids)),
+            };
+            format!(
+                "fsx:DescribeFileSystems FileSystemIds=[{}]; ec2:DescribeNetworkInterfaces (source ENIs); \
+                 ec2:DescribeSubnets SubnetIds={}{groups}; route53:GetHostedZone Id={}; \
+                 route53:ListResourceRecordSets StartRecordName={}",
+                r.source_file_system_id,
+                list(&r.subnet_ids),
+                r.hosted_zone_id,
+                r.record_name
+            )
+        }
         Command::CreateTarget(r) => {
             let s = &r.settings;
             let mut windows = format!(
