@@ -1597,6 +1597,32 @@ fn an_ssm_freeze_reattaches_after_a_lost_send_and_a_failed_script_stops_with_its
         "write-ahead before the send"
     );
 
+    // Refused (the instance is not managed): nothing ran, so the next run sends without looking it up first.
+    let refused = step(
+        &i,
+        &s.checkpoint,
+        Input::Failed(CloudError {
+            class: ErrorClass::Rejected,
+            operation: "ssm:SendCommand".into(),
+            code: "InvalidInstanceId".into(),
+            message: "not managed".into(),
+        }),
+        t0(),
+        &opts(),
+    );
+    assert!(
+        matches!(refused.action, Action::Halt(Halt::CloudFailed { .. })),
+        "{:?}",
+        refused.action
+    );
+    assert!(refused.checkpoint.powershell[0].sent_at.is_none());
+    let again = step(&i, &refused.checkpoint, Input::Start, t0(), &opts());
+    assert!(
+        matches!(again.action, Action::Call(Command::RunPowerShell(_))),
+        "{:?}",
+        again.action
+    );
+
     // The process died after the send: the next one looks the command up by its comment, never sends again.
     let resumed = step(&i, &s.checkpoint, Input::Start, t0(), &opts());
     assert_eq!(

@@ -113,32 +113,50 @@ pub struct UnfreezeResult {
     pub missing_shares: Vec<String>,
 }
 
-/// The script's last line: its result (the JSON text) or its error message. Lines end in CRLF on Windows.
-pub fn last_line(stdout: &str) -> Result<String, String> {
+/// How a script's output ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptEnd {
+    /// `FSXMIGRATE-RESULT`: the result's JSON text.
+    Result(String),
+    /// `FSXMIGRATE-ERROR`: the script's own message.
+    Error(String),
+    /// Neither: the output was cut short (SSM keeps 24,000 characters) or the script did not end.
+    Missing(String),
+}
+
+/// The script's last non-empty line, read by the contract. Lines end in CRLF on Windows.
+pub fn last_line(stdout: &str) -> ScriptEnd {
     let Some(last) = stdout.lines().map(str::trim_end).rfind(|l| !l.is_empty()) else {
-        return Err("the script printed nothing".into());
+        return ScriptEnd::Missing("the script printed nothing".into());
     };
     if let Some(json) = last.strip_prefix(RESULT_PREFIX) {
-        return Ok(json.trim().to_string());
+        return ScriptEnd::Result(json.trim().to_string());
     }
     if let Some(message) = last.strip_prefix(ERROR_PREFIX) {
-        return Err(message.trim().to_string());
+        return ScriptEnd::Error(message.trim().to_string());
     }
-    Err(format!(
-        "the script's last line is neither {}nor {}(its output was cut short, e.g. by SSM's 24,000-character \
-         limit, or the script did not end): {last}",
-        RESULT_PREFIX, ERROR_PREFIX
+    ScriptEnd::Missing(format!(
+        "the script's last line is neither {RESULT_PREFIX}nor {ERROR_PREFIX}(its output was cut short, e.g. by \
+         SSM's 24,000-character limit, or the script did not end): {last}"
     ))
 }
 
+/// The result's JSON text, or why there is none.
+fn result_json(stdout: &str) -> Result<String, String> {
+    match last_line(stdout) {
+        ScriptEnd::Result(json) => Ok(json),
+        ScriptEnd::Error(message) | ScriptEnd::Missing(message) => Err(message),
+    }
+}
+
 pub fn parse_freeze(stdout: &str) -> Result<FreezeResult, String> {
-    let json = last_line(stdout)?;
+    let json = result_json(stdout)?;
     serde_json::from_str(&json)
         .map_err(|e| format!("freeze.ps1's result is not what it promises: {e}: {json}"))
 }
 
 pub fn parse_unfreeze(stdout: &str) -> Result<UnfreezeResult, String> {
-    let json = last_line(stdout)?;
+    let json = result_json(stdout)?;
     serde_json::from_str(&json)
         .map_err(|e| format!("unfreeze.ps1's result is not what it promises: {e}: {json}"))
 }
@@ -155,13 +173,17 @@ mod tests {
 
     #[test]
     fn the_last_non_empty_line_decides() {
-        assert_eq!(last_line("x\r\nFSXMIGRATE-RESULT {}\r\n\r\n"), Ok("{}".into()));
-        assert_eq!(last_line("FSXMIGRATE-ERROR denied\n"), Err("denied".into()));
-        assert!(
-            last_line("FSXMIGRATE-RESULT {}\nmore")
-                .unwrap_err()
-                .contains("neither")
+        assert_eq!(
+            last_line("x\r\nFSXMIGRATE-RESULT {}\r\n\r\n"),
+            ScriptEnd::Result("{}".into())
         );
-        assert!(last_line("").is_err());
+        assert_eq!(
+            last_line("FSXMIGRATE-ERROR denied\n"),
+            ScriptEnd::Error("denied".into())
+        );
+        assert!(
+            matches!(last_line("FSXMIGRATE-RESULT {}\nmore"), ScriptEnd::Missing(m) if m.contains("neither"))
+        );
+        assert!(matches!(last_line(""), ScriptEnd::Missing(_)));
     }
 }

@@ -430,10 +430,9 @@ impl Machine<'_> {
         let mut input = input;
         // Each phase handles an input in a bounded number of passes; 64 guards against a bug looping forever.
         for _ in 0..64 {
-            let flow = if self.powershell_in_flight() {
-                self.powershell(input)
-            } else {
-                self.dispatch(input)
+            let flow = match self.powershell_in_flight() {
+                Some(run) => self.powershell(run, input),
+                None => self.dispatch(input),
             };
             match flow {
                 Flow::Act(action) => return action,
@@ -453,22 +452,18 @@ impl Machine<'_> {
         })
     }
 
-    fn powershell_in_flight(&self) -> bool {
-        self.cp.powershell.last().is_some_and(|r| r.finished_at.is_none())
-    }
-
-    /// A PowerShell script in flight through SSM takes every input until it ends; then the phase that asked
-    /// for it hears how it ended, as from a freeze command (`Input::CommandFinished`).
-    fn powershell(&mut self, input: Input) -> Flow {
-        let Some(run) = self
-            .cp
+    /// The PowerShell run that has not ended, if any (at most the last one).
+    fn powershell_in_flight(&self) -> Option<PowerShellRun> {
+        self.cp
             .powershell
             .last()
             .filter(|r| r.finished_at.is_none())
             .cloned()
-        else {
-            return self.dispatch(input);
-        };
+    }
+
+    /// A PowerShell script in flight through SSM takes every input until it ends; then the phase that asked
+    /// for it hears how it ended, as from a freeze command (`Input::CommandFinished`).
+    fn powershell(&mut self, run: PowerShellRun, input: Input) -> Flow {
         let now = self.now;
         let Some(instance_id) = self.intent.windows.as_ref().map(|w| w.ssm_instance_id.clone()) else {
             return self.powershell_finished(Err(
@@ -477,7 +472,7 @@ impl Machine<'_> {
         };
         let awaiting = format!("{} on {} ({instance_id})", run.script, run.file_system_id);
         let Some(current) = self.cp.powershell.last_mut() else {
-            return self.dispatch(input);
+            return self.missing("no PowerShell run in the checkpoint");
         };
         match input {
             Input::Start | Input::Woke => match (&run.endpoint, &run.command_id, run.sent_at) {
@@ -550,12 +545,9 @@ impl Machine<'_> {
                 }
                 current.status = Some(invocation.status.as_str().to_string());
                 let outcome = powershell_outcome(run.script, &invocation);
-                match &outcome {
-                    Ok(result) => {
-                        current.result = Some(result.clone());
-                        self.note_powershell_result(&run, result);
-                    }
-                    Err(error) => current.error = Some(error.clone()),
+                if let Ok(result) = &outcome {
+                    current.result = Some(result.clone());
+                    self.note_powershell_result(&run, result);
                 }
                 self.powershell_finished(outcome)
             }
@@ -564,6 +556,11 @@ impl Machine<'_> {
                 at: after(now, POWERSHELL_POLL),
                 reason: format!("{awaiting}: SSM does not list the invocation yet"),
             }),
+            // Refused (a wrong instance id, say): nothing ran, so the next run sends without looking first.
+            Input::Failed(error) if error.operation == "ssm:SendCommand" && !error.class.is_retryable() => {
+                current.sent_at = None;
+                self.failed(error)
+            }
             Input::Failed(error) => self.failed(error),
             other => self.unexpected(&other),
         }
@@ -574,7 +571,7 @@ impl Machine<'_> {
         if let Some(run) = self.cp.powershell.last_mut() {
             run.finished_at = Some(self.now);
             if let Err(error) = &outcome {
-                run.error.get_or_insert(error.clone());
+                run.error = Some(error.clone());
             }
         }
         self.phase_step(Input::CommandFinished(outcome.map(|_| ())))
@@ -3200,29 +3197,23 @@ impl Machine<'_> {
 /// How a finished SSM command ended: the script's RESULT JSON, or why it failed (its ERROR line, else SSM's
 /// status with the end of its standard error).
 fn powershell_outcome(script: WindowsScript, invocation: &PowerShellInvocation) -> Result<String, String> {
-    use crate::cloud::windows::{last_line, parse_freeze, parse_unfreeze};
+    use crate::cloud::windows::{ScriptEnd, last_line, parse_freeze, parse_unfreeze};
+    let details = invocation.status_details.as_deref().map(|d| format!(" ({d})"));
     let ended = format!(
         "{script} ended {}{}",
         invocation.status.as_str(),
-        invocation
-            .status_details
-            .as_deref()
-            .map(|d| format!(" ({d})"))
-            .unwrap_or_default()
+        details.unwrap_or_default()
     );
     if invocation.status != crate::cloud::model::InvocationStatus::Success {
         let reason = match last_line(&invocation.stdout) {
-            Err(message) if !message.contains("neither") && !message.contains("printed nothing") => message,
-            _ => {
-                let tail: String = invocation
-                    .stderr
-                    .trim()
-                    .lines()
-                    .last()
-                    .unwrap_or("no output")
-                    .to_string();
-                tail
-            }
+            ScriptEnd::Error(message) => message,
+            ScriptEnd::Result(_) | ScriptEnd::Missing(_) => invocation
+                .stderr
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or("no output")
+                .to_string(),
         };
         return Err(format!("{ended}: {reason}"));
     }
@@ -3231,7 +3222,10 @@ fn powershell_outcome(script: WindowsScript, invocation: &PowerShellInvocation) 
         WindowsScript::Unfreeze => parse_unfreeze(&invocation.stdout).map(|_| ()),
     };
     parsed.map_err(|e| format!("{ended}, but {e}"))?;
-    last_line(&invocation.stdout)
+    match last_line(&invocation.stdout) {
+        ScriptEnd::Result(json) => Ok(json),
+        ScriptEnd::Error(message) | ScriptEnd::Missing(message) => Err(message),
+    }
 }
 
 /// Whether a DataSync ARN names a task (else a location).
