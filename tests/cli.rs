@@ -2031,11 +2031,16 @@ fn an_ssm_freeze_runs_the_scripts_on_the_instance_and_a_rollback_puts_back_what_
     let w = s.world_json();
     assert_eq!(w["accounting"]["violations"].as_array().unwrap().len(), 0);
     let commands = s.ssm_commands();
-    assert_eq!(commands.len(), 1, "{commands:?}");
-    assert_eq!(commands[0]["script"], "freeze");
-    assert_eq!(commands[0]["instance_id"], "i-0123456789abcdef0");
+    let scripts: Vec<&str> = commands.iter().map(|c| c["script"].as_str().unwrap()).collect();
     assert_eq!(
-        commands[0]["endpoint"], w["source"]["remote_administration_endpoint"],
+        scripts,
+        ["export", "apply", "export", "freeze"],
+        "the shares are copied before the gate, then the freeze"
+    );
+    let freeze = &commands[3];
+    assert_eq!(freeze["instance_id"], "i-0123456789abcdef0");
+    assert_eq!(
+        freeze["endpoint"], w["source"]["remote_administration_endpoint"],
         "the source's PowerShell endpoint"
     );
     let plan = s.read("plan.toml");
@@ -2049,7 +2054,11 @@ fn an_ssm_freeze_runs_the_scripts_on_the_instance_and_a_rollback_puts_back_what_
 
     let out = s.run(&["--sim-speed", "max", "rollback", "plan.toml", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let commands = s.ssm_commands();
+    let commands: Vec<serde_json::Value> = s
+        .ssm_commands()
+        .into_iter()
+        .filter(|c| c["script"] == "freeze" || c["script"] == "unfreeze")
+        .collect();
     let scripts: Vec<(&str, &str)> = commands
         .iter()
         .map(|c| (c["script"].as_str().unwrap(), c["endpoint"].as_str().unwrap()))
@@ -2156,9 +2165,9 @@ fn an_abort_after_an_ssm_freeze_puts_back_the_permissions_the_freeze_recorded() 
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let commands = s.ssm_commands();
     let scripts: Vec<&str> = commands.iter().map(|c| c["script"].as_str().unwrap()).collect();
-    assert_eq!(scripts, ["freeze", "unfreeze"]);
+    assert_eq!(scripts, ["export", "apply", "export", "freeze", "unfreeze"]);
     let shares: serde_json::Value =
-        serde_json::from_str(commands[1]["shares_json"].as_str().unwrap()).unwrap();
+        serde_json::from_str(commands[4]["shares_json"].as_str().unwrap()).unwrap();
     assert_eq!(shares[0]["access"][0]["account"], "Everyone");
     let w = s.world_json();
     assert!(

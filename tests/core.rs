@@ -1566,6 +1566,8 @@ fn an_ssm_freeze_reattaches_after_a_lost_send_and_a_failed_script_stops_with_its
     i.windows = Some(fsx_migrate::plan::intent::Windows {
         ssm_instance_id: "i-0123456789abcdef0".into(),
         keep_accounts: vec![],
+        copy_shares: true,
+        shares_left_behind: vec![],
     });
     let cp = at(&i, Phase::Freeze);
     let s = after_freeze_checks(&i, &step(&i, &cp, Input::Start, t0(), &opts()));

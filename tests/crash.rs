@@ -1,6 +1,7 @@
 //! Crash anywhere: stop the driver dead at every checkpoint boundary and between every side effect and the
 //! checkpoint that records it, resume, and check that the migration still ends exactly once and loses nothing.
 
+use fsx_migrate::cloud::windows::WindowsScript;
 use fsx_migrate::core::Halt;
 use fsx_migrate::engine::driver::Outcome;
 use fsx_migrate::plan::Checkpoint;
@@ -280,7 +281,7 @@ async fn a_crash_at_every_boundary_of_a_deletion_resumes_to_one_clean_deletion()
     }
 }
 
-/// `freeze = "ssm"`: a crash at every boundary, including between the write-ahead of SendCommand and the send
+/// `freeze = "ssm"` with the shares copied: a crash at every boundary, including between the write-ahead of SendCommand and the send
 /// and between the send and the checkpoint of its command id, resumes to one clean migration that sent the
 /// freeze script exactly once (a lost answer is found again by the command's comment).
 #[tokio::test]
@@ -293,14 +294,17 @@ async fn a_crash_at_every_boundary_of_an_ssm_freeze_sends_the_freeze_once() {
     req.windows = Some(fsx_migrate::plan::intent::Windows {
         ssm_instance_id: "i-0123456789abcdef0".into(),
         keep_accounts: vec!["CORP\\AWS Delegated FSx Administrators".into()],
+        copy_shares: true,
+        shares_left_behind: vec![],
     });
     let mut probe = sim(world("small"));
     let mut intent = intent_for(&mut probe, &req).await;
     intent.sync.poll_interval = fsx_migrate::plan::units::Duration::mins(5);
     let (outcome, _, boundaries) = drive_mem(&mut probe, &intent, &Checkpoint::default(), None).await;
     assert_eq!(outcome, Outcome::Halted(Halt::Completed));
-    assert_eq!(probe.world.ssm_commands.len(), 1);
-    eprintln!("walking {boundaries} crash boundaries of a migration frozen through SSM");
+    // The copy of the shares (export, apply, export) before the gate, then the freeze.
+    assert_eq!(probe.world.ssm_commands.len(), 4);
+    eprintln!("walking {boundaries} crash boundaries of a migration that copies its shares and freezes through SSM");
 
     for k in 0..boundaries {
         let mut port = sim(world("small"));
@@ -309,8 +313,13 @@ async fn a_crash_at_every_boundary_of_an_ssm_freeze_sends_the_freeze_once() {
         let (second, cp, _) = drive_mem(&mut port, &intent, &cp, None).await;
         assert_eq!(second, Outcome::Halted(Halt::Completed), "boundary {k}");
         assert_invariants(&port, &cp, true);
-        let freezes = port.world.ssm_commands.len();
-        assert_eq!(freezes, 1, "boundary {k}: the freeze was sent {freezes} times");
+        let scripts: Vec<_> = port.world.ssm_commands.iter().map(|c| c.script).collect();
+        assert_eq!(
+            scripts,
+            [WindowsScript::Export, WindowsScript::Apply, WindowsScript::Export, WindowsScript::Freeze],
+            "boundary {k}: every script sent once"
+        );
+        assert!(cp.shares.as_ref().is_some_and(|s| s.verified_at.is_some()), "boundary {k}");
         assert!(
             cp.powershell
                 .iter()

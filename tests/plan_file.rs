@@ -1042,6 +1042,8 @@ async fn a_plan_with_an_ssm_freeze_fsrm_a_network_type_and_a_join_secret_round_t
     intent.windows = Some(fsx_migrate::plan::intent::Windows {
         ssm_instance_id: "i-0123456789abcdef0".into(),
         keep_accounts: vec!["CORP\\AWS Delegated FSx Administrators".into()],
+        copy_shares: true,
+        shares_left_behind: vec![],
     });
     let settings = &mut intent.target.settings;
     settings.fsrm = Some(fsx_migrate::cloud::model::Fsrm {

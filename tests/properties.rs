@@ -237,7 +237,18 @@ fn protocol_aware_inputs_reach_every_phase_and_keep_the_cutover_rules() {
     use proptest::test_runner::{Config, TestRunner};
     const CASES: u32 = 48;
     let rt = runtime();
-    let (intent, _) = base_intent();
+    let (base, _) = base_intent();
+    // Every third case copies its shares and freezes through SSM (`[windows]`).
+    let mut with_windows = base.clone();
+    with_windows.cutover.freeze = fsx_migrate::plan::intent::FreezeKind::Ssm;
+    with_windows.cutover.freeze_command = None;
+    with_windows.cutover.unfreeze_command = None;
+    with_windows.windows = Some(fsx_migrate::plan::intent::Windows {
+        ssm_instance_id: "i-0123456789abcdef0".into(),
+        keep_accounts: vec![],
+        copy_shares: true,
+        shares_left_behind: vec![],
+    });
     let mut runner = TestRunner::new(Config {
         rng_seed: RngSeed::Fixed(0xc0de_5afe),
         ..Config::default()
@@ -248,6 +259,7 @@ fn protocol_aware_inputs_reach_every_phase_and_keep_the_cutover_rules() {
     for case in 0..CASES {
         // Every other case that completes is then rolled back, an hour of users' writes to the target later.
         let mut opts = RunOptions::default();
+        let intent = if case % 3 == 0 { &with_windows } else { &base };
         let choices = choices.new_tree(&mut runner).unwrap().current();
         let mut port = sim(world("small"));
         let clock = port.clock();
@@ -257,7 +269,7 @@ fn protocol_aware_inputs_reach_every_phase_and_keep_the_cutover_rules() {
         let mut halts = 0;
         for c in choices {
             let before = cp.phase();
-            let s = step(&intent, &cp, input, clock.now(), &opts);
+            let s = step(intent, &cp, input, clock.now(), &opts);
             assert!(s.checkpoint.phase() >= before, "case {case}: phase went back");
             match &s.action {
                 Action::Call(Command::StartExecution(req)) => {

@@ -14,6 +14,7 @@ mod partition;
 mod plan_file;
 mod properties;
 mod safety;
+mod shares;
 mod sim;
 mod tidy;
 mod upgrade;

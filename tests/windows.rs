@@ -51,12 +51,18 @@ fn the_scripts_parse_as_powershell() {
     // The check is not vacuous: a broken block is an error.
     let broken = parser.parse("& { if ($x -eq { }\n", None).expect("parsed");
     assert!(broken.root_node().has_error());
-    for script in [WindowsScript::Freeze, WindowsScript::Unfreeze] {
+    for script in [
+        WindowsScript::Freeze,
+        WindowsScript::Unfreeze,
+        WindowsScript::Export,
+        WindowsScript::Apply,
+    ] {
         let call = ScriptCall {
             script,
             endpoint: "amznfsxa1b2c3d4.corp.example.com".into(),
             keep_accounts: vec!["CORP\\svc-datasync".into(), "CORP\\O'Brien".into()],
             shares_json: Some(r#"[{"name":"share","path":"D:\\share","access":[]}]"#.into()),
+            service_json: Some(r#"{"shares":[],"shadow_copies":null,"dedup":null}"#.into()),
         };
         // The file as it is, and the text SSM runs (the script as a block, with its arguments).
         for (what, text) in [

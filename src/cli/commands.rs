@@ -134,6 +134,8 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
             .map(|ssm_instance_id| crate::plan::intent::Windows {
                 ssm_instance_id,
                 keep_accounts: args.keep_account.clone(),
+                copy_shares: true,
+                shares_left_behind: Vec::new(),
             }),
         smb_user: args.smb_user.clone(),
         smb_password,
@@ -288,14 +290,25 @@ fn windows_script(args: &super::WindowsScriptArgs) -> Result<(), Failure> {
     let script = match args.script {
         super::ScriptArg::Freeze => WindowsScript::Freeze,
         super::ScriptArg::Unfreeze => WindowsScript::Unfreeze,
+        super::ScriptArg::Export => WindowsScript::Export,
+        super::ScriptArg::Apply => WindowsScript::Apply,
+    };
+    let read = |path: &PathBuf| -> Result<String, Failure> {
+        Ok(std::fs::read_to_string(path)
+            .map_err(|e| crate::error::io_failure("read", path, e))?
+            .trim()
+            .to_string())
+    };
+    let service_json = match (&args.service_json, script) {
+        (Some(path), WindowsScript::Apply) => Some(read(path)?),
+        (None, WindowsScript::Apply) => {
+            return Err(Failure::user("apply needs the export to make true")
+                .hint("pass --service-json FILE: the source's export FSXMIGRATE-RESULT JSON"));
+        }
+        _ => None,
     };
     let shares_json = match (&args.shares_json, script) {
-        (Some(path), WindowsScript::Unfreeze) => Some(
-            std::fs::read_to_string(path)
-                .map_err(|e| crate::error::io_failure("read", path, e))?
-                .trim()
-                .to_string(),
-        ),
+        (Some(path), WindowsScript::Unfreeze) => Some(read(path)?),
         (None, WindowsScript::Unfreeze) => {
             return Err(
                 Failure::user("unfreeze needs the permissions the freeze recorded")
@@ -316,6 +329,7 @@ fn windows_script(args: &super::WindowsScriptArgs) -> Result<(), Failure> {
         endpoint: args.endpoint.clone(),
         keep_accounts: args.keep_account.clone(),
         shares_json,
+        service_json,
     };
     print!("{}", call.invocation());
     Ok(())

@@ -120,8 +120,8 @@ pub enum CommandLine {
     Report(ReportArgs),
     /// This plan beside one lane, a naive runbook and backup-and-restore, forecast on the same world.
     Compare(CompareArgs),
-    /// Print the PowerShell that freezes or unfreezes a file system (the text `freeze = "ssm"` sends through
-    /// SSM), to run by hand on a domain-joined Windows host.
+    /// Print one of the built-in PowerShell scripts with its arguments (the text fsx-migrate sends through
+    /// SSM): freeze, unfreeze, export or apply, to run by hand on a domain-joined Windows host.
     WindowsScript(WindowsScriptArgs),
     /// A whole migration in the embedded simulator, with a report.
     Demo(demo::DemoArgs),
@@ -256,12 +256,19 @@ pub struct WindowsScriptArgs {
     /// unfreeze: a file holding the freeze's RESULT JSON (or its `shares` array).
     #[arg(long, value_name = "FILE")]
     pub shares_json: Option<PathBuf>,
+    /// apply: a file holding an export's RESULT JSON (the source's shares and settings).
+    #[arg(long, value_name = "FILE")]
+    pub service_json: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ScriptArg {
     Freeze,
     Unfreeze,
+    /// Read the shares and in-server settings (read-only).
+    Export,
+    /// Make an export true on a file system (the target).
+    Apply,
 }
 
 #[derive(Debug, Args)]

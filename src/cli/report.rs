@@ -443,6 +443,14 @@ pub fn halt_failure(halt: &Halt, replay: &Replay) -> Option<Failure> {
         Halt::FreezeFailed(message) => Failure::user("the freeze (or unfreeze) command failed; nothing after it was done")
             .cause(message)
             .hint(format!("the file system may be partly frozen: check it, then `{resume}` runs the command again")),
+        Halt::SharesNotCopied(problems) => {
+            let mut f = Failure::user("the source's shares were not copied to the target; stopped before the cutover gate, nothing frozen");
+            for problem in problems {
+                f = f.cause(problem);
+            }
+            f.hint(format!("fix the causes, then `{resume}` reads the source again and applies it to the target again (each step may be repeated)"))
+                .hint("a share deliberately not moved: name it in [windows] shares_left_behind; to copy shares by hand instead: [windows] copy_shares = false")
+        }
         Halt::DeleteGuard { deleted, limit } => Failure::user(format!(
             "delete guard: a sync removed {deleted} files from the target (limit {limit}); DNS was not swapped"
         ))

@@ -16,6 +16,8 @@ pub const ERROR_PREFIX: &str = "FSXMIGRATE-ERROR ";
 
 const FREEZE_PS1: &str = include_str!("../../scripts/windows/freeze.ps1");
 const UNFREEZE_PS1: &str = include_str!("../../scripts/windows/unfreeze.ps1");
+const EXPORT_PS1: &str = include_str!("../../scripts/windows/export.ps1");
+const APPLY_PS1: &str = include_str!("../../scripts/windows/apply.ps1");
 
 /// One of the scripts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +27,10 @@ pub enum WindowsScript {
     Freeze,
     /// The share permissions the freeze recorded, put back (`unfreeze.ps1`).
     Unfreeze,
+    /// The shares and in-server settings DataSync does not copy, read (`export.ps1`).
+    Export,
+    /// An export made true on another file system: shares created, permissions and settings set (`apply.ps1`).
+    Apply,
 }
 
 impl WindowsScript {
@@ -32,6 +38,8 @@ impl WindowsScript {
         match self {
             WindowsScript::Freeze => FREEZE_PS1,
             WindowsScript::Unfreeze => UNFREEZE_PS1,
+            WindowsScript::Export => EXPORT_PS1,
+            WindowsScript::Apply => APPLY_PS1,
         }
     }
 
@@ -39,6 +47,8 @@ impl WindowsScript {
         match self {
             WindowsScript::Freeze => "freeze.ps1",
             WindowsScript::Unfreeze => "unfreeze.ps1",
+            WindowsScript::Export => "export.ps1",
+            WindowsScript::Apply => "apply.ps1",
         }
     }
 }
@@ -59,6 +69,8 @@ pub struct ScriptCall {
     pub keep_accounts: Vec<String>,
     /// `-SharesJson` (unfreeze): the share permissions the freeze recorded.
     pub shares_json: Option<String>,
+    /// `-ServiceJson` (apply): the export to make true.
+    pub service_json: Option<String>,
 }
 
 impl ScriptCall {
@@ -75,8 +87,12 @@ impl ScriptCall {
             let accounts: Vec<String> = self.keep_accounts.iter().map(|a| quote(a)).collect();
             text.push_str(&format!(" -KeepAccounts {}", accounts.join(",")));
         }
+        // JSON as here-strings, which need no escaping (the JSON is one line).
         if let Some(json) = &self.shares_json {
             text.push_str(&format!(" -SharesJson @'\n{json}\n'@"));
+        }
+        if let Some(json) = &self.service_json {
+            text.push_str(&format!(" -ServiceJson @'\n{json}\n'@"));
         }
         text.push('\n');
         text
@@ -111,6 +127,88 @@ pub struct UnfreezeResult {
     pub restored: u64,
     #[serde(default)]
     pub missing_shares: Vec<String>,
+}
+
+/// What export.ps1 reads from a file system: its shares and the in-server settings DataSync does not copy.
+/// The settings stay JSON: fsx-migrate hands them back to apply.ps1 and compares them, nothing more.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceExport {
+    pub shares: Vec<ShareConfig>,
+    /// Shadow copies' storage and schedule; null when not configured.
+    pub shadow_copies: Option<serde_json::Value>,
+    /// Data deduplication's configuration; null when not enabled.
+    pub dedup: Option<serde_json::Value>,
+    /// User storage quotas; null when neither tracked nor enforced.
+    pub user_quotas: Option<serde_json::Value>,
+    /// The SMB server settings FSx lets an administrator set.
+    pub smb_server: Option<serde_json::Value>,
+    /// What the script knowingly does not carry, with why.
+    #[serde(default)]
+    pub not_exported: Vec<NotCarried>,
+}
+
+impl ServiceExport {
+    /// The in-server settings by name, as compared and applied.
+    pub fn settings(&self) -> [(&'static str, Option<&serde_json::Value>); 4] {
+        [
+            ("shadow_copies", self.shadow_copies.as_ref()),
+            ("dedup", self.dedup.as_ref()),
+            ("user_quotas", self.user_quotas.as_ref()),
+            ("smb_server", self.smb_server.as_ref()),
+        ]
+    }
+}
+
+/// One SMB share as `Get-FSxSmbShare` and `Get-FSxSmbShareAccess` describe it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareConfig {
+    pub name: String,
+    /// On the file system, e.g. `D:\share\finance`.
+    pub path: String,
+    #[serde(default)]
+    pub description: String,
+    pub folder_enumeration_mode: String,
+    pub caching_mode: String,
+    pub encrypt_data: bool,
+    pub continuously_available: bool,
+    pub concurrent_user_limit: u64,
+    pub access: Vec<ShareAccess>,
+}
+
+/// One access entry of a share.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ShareAccess {
+    pub account: String,
+    /// `Allow` or `Deny`.
+    pub control: String,
+    /// `Full`, `Change`, `Read` or `Custom`.
+    pub right: String,
+}
+
+/// A setting a script did not carry, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotCarried {
+    pub setting: String,
+    pub reason: String,
+}
+
+/// What apply.ps1 did.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ApplyResult {
+    pub created: Vec<String>,
+    pub updated: Vec<String>,
+    #[serde(default)]
+    pub unchanged: Vec<String>,
+    /// Shares left alone (their folder is missing on the target, or a share of that name has another path).
+    pub skipped: Vec<SkippedShare>,
+    pub applied: Vec<String>,
+    pub not_applied: Vec<NotCarried>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SkippedShare {
+    pub name: String,
+    pub reason: String,
 }
 
 /// How a script's output ends.
@@ -150,15 +248,24 @@ fn result_json(stdout: &str) -> Result<String, String> {
 }
 
 pub fn parse_freeze(stdout: &str) -> Result<FreezeResult, String> {
-    let json = result_json(stdout)?;
-    serde_json::from_str(&json)
-        .map_err(|e| format!("freeze.ps1's result is not what it promises: {e}: {json}"))
+    parse_result(WindowsScript::Freeze, &result_json(stdout)?)
 }
 
 pub fn parse_unfreeze(stdout: &str) -> Result<UnfreezeResult, String> {
-    let json = result_json(stdout)?;
-    serde_json::from_str(&json)
-        .map_err(|e| format!("unfreeze.ps1's result is not what it promises: {e}: {json}"))
+    parse_result(WindowsScript::Unfreeze, &result_json(stdout)?)
+}
+
+pub fn parse_export(stdout: &str) -> Result<ServiceExport, String> {
+    parse_result(WindowsScript::Export, &result_json(stdout)?)
+}
+
+pub fn parse_apply(stdout: &str) -> Result<ApplyResult, String> {
+    parse_result(WindowsScript::Apply, &result_json(stdout)?)
+}
+
+/// A script's RESULT JSON read as its type (also from a checkpoint, which keeps the JSON).
+pub fn parse_result<T: serde::de::DeserializeOwned>(script: WindowsScript, json: &str) -> Result<T, String> {
+    serde_json::from_str(json).map_err(|e| format!("{script}'s result is not what it promises: {e}: {json}"))
 }
 
 #[cfg(test)]

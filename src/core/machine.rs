@@ -13,6 +13,7 @@ use super::lane::{
     ExecutionChoice, LaneTask, after, choose_execution, lane_tasks, next_poll, predicted_run, secs_between,
 };
 use super::preflight::{self, Finding, Severity};
+use super::service::{setting_differences, share_differences, to_apply, uncovered_shares};
 use crate::cloud::model::{
     ChangeStatus, DeploymentType, ExecutionInfo, FileSystemInfo, Lifecycle, LogLevel, Side, SyncKind,
 };
@@ -23,9 +24,11 @@ use crate::cloud::port::{
     SOURCE_TAG, SYNC_TAG, StartExecutionRequest, TaskOptions, TransferMode, UpsertCnameRequest,
 };
 use crate::cloud::port::{PowerShellInvocation, PowerShellRequest};
-use crate::cloud::windows::{FreezeResult, ScriptCall, UnfreezeResult, WindowsScript};
+use crate::cloud::windows::{
+    ApplyResult, FreezeResult, ScriptCall, ServiceExport, UnfreezeResult, WindowsScript, parse_result,
+};
 use crate::plan::checkpoint::{
-    Abort, CHECKPOINT_SCHEMA, Deletion, GuardTrip, LaneState, PowerShellRun, Rollback,
+    Abort, CHECKPOINT_SCHEMA, Deletion, GuardTrip, LaneState, PowerShellRun, Rollback, SharesCopy,
 };
 use crate::plan::intent::{FreezeKind, changed_fields};
 use crate::plan::units::Duration;
@@ -203,6 +206,9 @@ pub enum Halt {
         detail: Option<String>,
     },
     FreezeFailed(String),
+    /// The source's shares and settings could not be copied to the target, or the target's do not match:
+    /// stopped before the cutover gate, nothing frozen.
+    SharesNotCopied(Vec<String>),
     DeleteGuard {
         deleted: u64,
         limit: u64,
@@ -604,6 +610,10 @@ impl Machine<'_> {
             shares_json: (run.script == WindowsScript::Unfreeze)
                 .then(|| self.recorded_shares(&run.file_system_id))
                 .flatten(),
+            service_json: (run.script == WindowsScript::Apply)
+                .then(|| self.shares_to_apply())
+                .flatten()
+                .map(|export| serde_json::to_string(&export).expect("an export always serialises")),
         };
         PowerShellRequest {
             instance_id,
@@ -657,6 +667,15 @@ impl Machine<'_> {
                 ),
                 Err(_) => return,
             },
+            WindowsScript::Export => match serde_json::from_str::<ServiceExport>(result) {
+                Ok(export) => format!(
+                    "{}: {} share(s) and the in-server settings read",
+                    run.file_system_id,
+                    export.shares.len()
+                ),
+                Err(_) => return,
+            },
+            WindowsScript::Apply => return,
         };
         self.events.push(Event::Note(note));
     }
@@ -681,6 +700,7 @@ impl Machine<'_> {
             Phase::InitialSync => self.drive(Round::Initial, input),
             Phase::LowerTtl => self.lower_ttl(input),
             Phase::IncrementalSync => self.drive(Round::Incremental, input),
+            Phase::CopyShares => self.copy_shares(input),
             Phase::CutoverGate => self.cutover_gate(input),
             Phase::Freeze => self.freeze(input),
             Phase::FinalSync => self.drive(Round::Final, input),
@@ -1693,7 +1713,10 @@ impl Machine<'_> {
                 } else {
                     "not converged; the operator accepted the delta".into()
                 }));
-                Flow::Advance(Phase::CutoverGate)
+                match &self.intent.windows {
+                    Some(windows) if windows.copy_shares => Flow::Advance(Phase::CopyShares),
+                    _ => Flow::Advance(Phase::CutoverGate),
+                }
             }
             Round::Refresh => Flow::Again,
             Round::Final => self.last_copy_guards(SyncKind::Final, self.cp.frozen_at, Phase::DnsSwap),
@@ -1852,6 +1875,146 @@ impl Machine<'_> {
         let lowered = self.cp.ttl_lowered_at?;
         let old = self.cp.dns_original_record.as_ref()?.ttl?;
         (old > self.intent.dns.ttl).then(|| after(lowered, Duration(old)))
+    }
+
+    /// The source's shares and in-server settings onto the target, before the gate: export.ps1 on the source,
+    /// apply.ps1 on the target (idempotent: created, updated, access set exactly), export.ps1 on the target
+    /// to verify. A share the copy does not carry, a share not created, or one that differs afterwards stops
+    /// the run (nothing frozen); settings that differ are reported. The next run starts over, from the export.
+    fn copy_shares(&mut self, input: Input) -> Flow {
+        if self.intent.windows.as_ref().is_none_or(|w| !w.copy_shares)
+            || self.cp.shares.as_ref().is_some_and(|s| s.verified_at.is_some())
+        {
+            return Flow::Advance(Phase::CutoverGate);
+        }
+        let Some(target) = self.cp.target_file_system_id.clone() else {
+            return self.missing("the target file system's id");
+        };
+        let source = self.intent.source.file_system_id.clone();
+        match input {
+            Input::CommandFinished(Ok(())) => Flow::Again,
+            // The failed run stays recorded; the next run takes the same step again (every step may be repeated).
+            Input::CommandFinished(Err(error)) => Flow::Act(Action::Halt(Halt::SharesNotCopied(vec![error]))),
+            Input::Start | Input::Woke => {
+                let now = self.now;
+                self.cp.shares.get_or_insert_with(|| SharesCopy::new(now));
+                let (source_export, applied, target_export) = self.shares_copy_steps();
+                match (source_export, applied, target_export) {
+                    (None, _, _) => Flow::Act(self.start_powershell(WindowsScript::Export, &source)),
+                    (Some(export), None, _) => {
+                        let windows = self.intent.windows.as_ref().expect("checked above");
+                        let uncovered = uncovered_shares(&export, &self.intent.transfer, &windows.shares_left_behind);
+                        if !uncovered.is_empty() {
+                            self.cp.shares = None;
+                            return Flow::Act(Action::Halt(Halt::SharesNotCopied(
+                                uncovered.iter().map(|u| format!("{u}: the plan's copy does not carry it")).collect(),
+                            )));
+                        }
+                        Flow::Act(self.start_powershell(WindowsScript::Apply, &target))
+                    }
+                    (Some(_), Some(_), None) => Flow::Act(self.start_powershell(WindowsScript::Export, &target)),
+                    (Some(export), Some(applied), Some(on_target)) => self.shares_verified(&export, applied, &on_target),
+                }
+            }
+            other => self.unexpected(&other),
+        }
+    }
+
+    /// The copy's steps so far, each the result of a run that succeeded after the one before it: the
+    /// source's export, the apply on the target, the target's export.
+    fn shares_copy_steps(&self) -> (Option<ServiceExport>, Option<ApplyResult>, Option<ServiceExport>) {
+        let Some(copy) = &self.cp.shares else {
+            return (None, None, None);
+        };
+        let source = &self.intent.source.file_system_id;
+        let runs: Vec<&PowerShellRun> = self
+            .cp
+            .powershell
+            .iter()
+            .filter(|r| r.requested_at >= copy.started_at && r.result.is_some())
+            .collect();
+        let find = |from: usize, script: WindowsScript, on_source: bool| {
+            runs.iter()
+                .enumerate()
+                .skip(from)
+                .filter(|(_, r)| r.script == script && (r.file_system_id == *source) == on_source)
+                .last()
+                .map(|(i, r)| (i, r.result.as_deref().unwrap_or_default()))
+        };
+        let Some((i, json)) = find(0, WindowsScript::Export, true) else {
+            return (None, None, None);
+        };
+        let export = parse_result(WindowsScript::Export, json).ok();
+        let Some((j, json)) = find(i + 1, WindowsScript::Apply, false) else {
+            return (export, None, None);
+        };
+        let applied = parse_result(WindowsScript::Apply, json).ok();
+        let on_target = find(j + 1, WindowsScript::Export, false)
+            .and_then(|(_, json)| parse_result(WindowsScript::Export, json).ok());
+        (export, applied, on_target)
+    }
+
+    /// What apply.ps1 is to make true on the target: the source's export, without the shares left behind.
+    fn shares_to_apply(&self) -> Option<ServiceExport> {
+        let (export, _, _) = self.shares_copy_steps();
+        let left_behind = &self.intent.windows.as_ref()?.shares_left_behind;
+        export.map(|export| to_apply(&export, &[], left_behind))
+    }
+
+    /// The target's own export against what was applied: the copy is verified, or the run stops.
+    fn shares_verified(&mut self, export: &ServiceExport, applied: ApplyResult, on_target: &ServiceExport) -> Flow {
+        let Some(wanted) = self.shares_to_apply() else {
+            return self.missing("the source's export");
+        };
+        let mut problems: Vec<String> = applied
+            .skipped
+            .iter()
+            .map(|s| format!("share {} was not created on the target: {}", s.name, s.reason))
+            .collect();
+        problems.extend(share_differences(&wanted.shares, &on_target.shares));
+        let settings = setting_differences(export, on_target);
+        let mut not_carried: Vec<String> = export
+            .not_exported
+            .iter()
+            .chain(&applied.not_applied)
+            .map(|n| format!("{}: {}", n.setting, n.reason))
+            .collect();
+        not_carried.dedup();
+        let now = self.now;
+        let Some(copy) = self.cp.shares.as_mut() else {
+            return self.missing("the copy of the shares");
+        };
+        copy.created = applied.created.clone();
+        copy.updated = applied.updated.clone();
+        copy.skipped = applied.skipped.iter().map(|s| format!("{}: {}", s.name, s.reason)).collect();
+        copy.applied = applied.applied.clone();
+        copy.not_carried = not_carried.clone();
+        copy.differences = problems.iter().chain(&settings).cloned().collect();
+        if !problems.is_empty() {
+            self.cp.shares = None;
+            return Flow::Act(Action::Halt(Halt::SharesNotCopied(problems)));
+        }
+        copy.verified_at = Some(now);
+        self.events.push(Event::Note(format!(
+            "{} share(s) on the target match the source's (created: {}; updated: {}); settings applied: {}",
+            wanted.shares.len(),
+            list_or_none(&applied.created),
+            list_or_none(&applied.updated),
+            list_or_none(&applied.applied)
+        )));
+        for difference in settings {
+            self.events.push(Event::Finding(preflight::warning(
+                format!("{difference} (not fatal: set it by hand before the cutover if users rely on it)"),
+                None,
+            )));
+        }
+        for item in not_carried {
+            self.events.push(Event::Finding(preflight::warning(
+                format!("not copied to the target: {item}"),
+                Some("docs/runbook.md §8 lists what to carry by hand"),
+            )));
+        }
+        Flow::Advance(Phase::CutoverGate)
     }
 
     fn cutover_gate(&mut self, input: Input) -> Flow {
@@ -2123,7 +2286,11 @@ impl Machine<'_> {
         let unrecorded = act == OperatorAct::Unfreeze && self.recorded_shares(file_system_id).is_none();
         if self.intent.cutover.freeze == FreezeKind::Ssm {
             if !unrecorded {
-                return self.start_powershell(act, file_system_id);
+                let script = match act {
+                    OperatorAct::Freeze => WindowsScript::Freeze,
+                    OperatorAct::Unfreeze => WindowsScript::Unfreeze,
+                };
+                return self.start_powershell(script, file_system_id);
             }
             details.push(format!(
                 "no SSM freeze of {file_system_id} recorded its share permissions, so fsx-migrate cannot put them back"
@@ -2193,11 +2360,7 @@ impl Machine<'_> {
     }
 
     /// Records a PowerShell run write-ahead and takes its first step (its file system's endpoint).
-    fn start_powershell(&mut self, act: OperatorAct, file_system_id: &str) -> Action {
-        let script = match act {
-            OperatorAct::Freeze => WindowsScript::Freeze,
-            OperatorAct::Unfreeze => WindowsScript::Unfreeze,
-        };
+    fn start_powershell(&mut self, script: WindowsScript, file_system_id: &str) -> Action {
         let mut comment = format!(
             "fsx-migrate {} {script} {file_system_id} {}",
             self.intent.migration.id,
@@ -3197,7 +3360,7 @@ impl Machine<'_> {
 /// How a finished SSM command ended: the script's RESULT JSON, or why it failed (its ERROR line, else SSM's
 /// status with the end of its standard error).
 fn powershell_outcome(script: WindowsScript, invocation: &PowerShellInvocation) -> Result<String, String> {
-    use crate::cloud::windows::{ScriptEnd, last_line, parse_freeze, parse_unfreeze};
+    use crate::cloud::windows::{ScriptEnd, last_line, parse_apply, parse_export, parse_freeze, parse_unfreeze};
     let details = invocation.status_details.as_deref().map(|d| format!(" ({d})"));
     let ended = format!(
         "{script} ended {}{}",
@@ -3220,11 +3383,21 @@ fn powershell_outcome(script: WindowsScript, invocation: &PowerShellInvocation) 
     let parsed = match script {
         WindowsScript::Freeze => parse_freeze(&invocation.stdout).map(|_| ()),
         WindowsScript::Unfreeze => parse_unfreeze(&invocation.stdout).map(|_| ()),
+        WindowsScript::Export => parse_export(&invocation.stdout).map(|_| ()),
+        WindowsScript::Apply => parse_apply(&invocation.stdout).map(|_| ()),
     };
     parsed.map_err(|e| format!("{ended}, but {e}"))?;
     match last_line(&invocation.stdout) {
         ScriptEnd::Result(json) => Ok(json),
         ScriptEnd::Error(message) | ScriptEnd::Missing(message) => Err(message),
+    }
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
     }
 }
 
@@ -3261,7 +3434,7 @@ fn manual_freeze_steps(endpoint: Option<&str>, datasync_account: &str) -> Vec<St
 /// `[sync]`, `[cutover]` and `[hooks]` sections change no resource (thresholds, polling, the freeze action,
 /// the window and budget, the hooks). Everything else describes resources and stays as the run started.
 fn is_live_editable(field: &str) -> bool {
-    ["sync.", "cutover.", "hooks"]
+    ["sync.", "cutover.", "hooks", "windows.copy_shares", "windows.shares_left_behind"]
         .iter()
         .any(|section| field.starts_with(section))
 }

@@ -7,6 +7,7 @@ pub mod forecast;
 pub mod lane;
 pub mod machine;
 pub mod preflight;
+pub mod service;
 
 pub use machine::{
     Action, ConfirmKind, Confirmation, Event, Halt, Input, IrreversibleStep, OperatorCommand, RunOptions,

@@ -52,7 +52,7 @@ fn error(message: String, hint: Option<&str>) -> Finding {
     }
 }
 
-fn warning(message: String, hint: Option<&str>) -> Finding {
+pub fn warning(message: String, hint: Option<&str>) -> Finding {
     Finding {
         severity: Severity::Warning,
         message,

@@ -27,6 +27,8 @@ pub enum Phase {
     InitialSync,
     LowerTtl,
     IncrementalSync,
+    /// The source's shares and in-server settings copied to the target and verified (`[windows]`).
+    CopyShares,
     CutoverGate,
     Freeze,
     FinalSync,
@@ -51,7 +53,7 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 22] = [
+    pub const ALL: [Phase; 23] = [
         Phase::Preflight,
         Phase::CreateTarget,
         Phase::WaitTarget,
@@ -59,6 +61,7 @@ impl Phase {
         Phase::InitialSync,
         Phase::LowerTtl,
         Phase::IncrementalSync,
+        Phase::CopyShares,
         Phase::CutoverGate,
         Phase::Freeze,
         Phase::FinalSync,
@@ -85,6 +88,7 @@ impl Phase {
             Phase::InitialSync => "initial_sync",
             Phase::LowerTtl => "lower_ttl",
             Phase::IncrementalSync => "incremental_sync",
+            Phase::CopyShares => "copy_shares",
             Phase::CutoverGate => "cutover_gate",
             Phase::Freeze => "freeze",
             Phase::FinalSync => "final_sync",
@@ -243,6 +247,9 @@ pub struct Checkpoint {
     /// The PowerShell scripts run through SSM (`freeze = "ssm"`), in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub powershell: Vec<PowerShellRun>,
+    /// The copy of the source's shares and in-server settings to the target (`[windows]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shares: Option<SharesCopy>,
     /// An abort before the swap: who asked, and its steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub abort: Option<Abort>,
@@ -347,6 +354,52 @@ pub struct PowerShellRun {
     pub result: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// The copy of the shares and in-server settings: export.ps1 on the source, apply.ps1 on the target, export.ps1
+/// on the target to verify. The scripts' results are in `powershell`: the copy's steps are the runs that
+/// succeeded since `started_at`, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharesCopy {
+    pub started_at: Timestamp,
+    /// Shares the plan's copy does not carry (and not left behind): the copy stops for them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uncovered: Vec<String>,
+    /// Shares apply.ps1 created, updated or left alone on the target (with why).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub created: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub updated: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
+    /// In-server settings set on the target, and those not carried (with why): reported, not fatal.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applied: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_carried: Vec<String>,
+    /// What still differs after the apply, from the target's own export.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub differences: Vec<String>,
+    /// The shares matched the source's on the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_at: Option<Timestamp>,
+}
+
+impl SharesCopy {
+    pub fn new(started_at: Timestamp) -> SharesCopy {
+        SharesCopy {
+            started_at,
+            uncovered: Vec::new(),
+            created: Vec::new(),
+            updated: Vec::new(),
+            skipped: Vec::new(),
+            applied: Vec::new(),
+            not_carried: Vec::new(),
+            differences: Vec::new(),
+            verified_at: None,
+        }
+    }
 }
 
 fn is_zero(n: &u32) -> bool {

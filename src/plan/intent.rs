@@ -45,6 +45,22 @@ pub struct Windows {
     /// DataSync user, which is always kept.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keep_accounts: Vec<String>,
+    /// Before the cutover gate, copy the source's shares (with their permissions) and the in-server settings
+    /// DataSync does not carry (shadow copies, deduplication, user quotas, SMB server settings) to the target,
+    /// and verify them (scripts/windows/export.ps1 and apply.ps1). Default true.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub copy_shares: bool,
+    /// Shares deliberately not moved (by name): the copy of shares neither stops for them nor creates them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shares_left_behind: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 /// Commands told about the migration's events (`[hooks]`).
@@ -809,6 +825,9 @@ impl Intent {
                 }
                 if windows.keep_accounts.iter().any(|a| a.trim().is_empty()) {
                     problem("windows.keep_accounts", "holds an empty account name".into());
+                }
+                if windows.shares_left_behind.iter().any(|a| a.trim().is_empty()) {
+                    problem("windows.shares_left_behind", "holds an empty share name".into());
                 }
             }
             (None, _) => {}

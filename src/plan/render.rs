@@ -679,7 +679,10 @@ pub fn render(intent: &Intent, header: &str) -> String {
         o,
         "\n# Where fsx-migrate runs its PowerShell (scripts/windows/*.ps1) for freeze = \"ssm\": a domain-joined\n\
          # Windows instance with the SSM agent, whose identity administers the file systems (FSxRemoteAdmin over\n\
-         # TCP 5985). keep_accounts keep write access during the freeze, besides the DataSync user."
+         # TCP 5985). keep_accounts keep write access during the freeze, besides the DataSync user.\n\
+         # With [windows], the source's shares (and their permissions), shadow copies, deduplication, user quotas\n\
+         # and SMB server settings are copied to the target and verified before the cutover gate\n\
+         # (copy_shares = false turns that off); shares_left_behind names shares deliberately not moved."
     );
     match &intent.windows {
         Some(w) => {
@@ -688,11 +691,18 @@ pub fn render(intent: &Intent, header: &str) -> String {
                 let accounts: Vec<String> = w.keep_accounts.iter().map(|a| q(a)).collect();
                 let _ = writeln!(o, "keep_accounts = [{}]", accounts.join(", "));
             }
+            if !w.copy_shares {
+                let _ = writeln!(o, "copy_shares = false");
+            }
+            if !w.shares_left_behind.is_empty() {
+                let shares: Vec<String> = w.shares_left_behind.iter().map(|a| q(a)).collect();
+                let _ = writeln!(o, "shares_left_behind = [{}]", shares.join(", "));
+            }
         }
         None => {
             let _ = writeln!(
                 o,
-                "# [windows]\n# ssm_instance_id = \"i-0123456789abcdef0\"\n# keep_accounts = [\"CORP\\\\AWS Delegated FSx Administrators\"]"
+                "# [windows]\n# ssm_instance_id = \"i-0123456789abcdef0\"\n# keep_accounts = [\"CORP\\\\AWS Delegated FSx Administrators\"]\n# shares_left_behind = []"
             );
         }
     }

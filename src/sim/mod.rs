@@ -661,6 +661,7 @@ impl SimPort {
                     w.hex_id(4),
                     w.hex_id(12)
                 );
+                let result = w.run_service_script(&req.call);
                 w.ssm_commands.push(SimCommand {
                     id: id.clone(),
                     instance_id: req.instance_id.clone(),
@@ -668,6 +669,8 @@ impl SimPort {
                     script: req.call.script,
                     endpoint: req.call.endpoint.clone(),
                     shares_json: req.call.shares_json.clone(),
+                    service_json: req.call.service_json.clone(),
+                    result,
                     sent_at: now,
                 });
                 Ok(Response::PowerShellSent { command_id: id })

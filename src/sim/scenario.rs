@@ -248,6 +248,7 @@ pub fn build(spec: &ScenarioSpec, start: Timestamp) -> World {
         executions: Vec::new(),
         changes: Vec::new(),
         ssm_commands: Vec::new(),
+        file_services: BTreeMap::new(),
         faults: Vec::new(),
         api_calls: BTreeMap::new(),
         api_pacing: BTreeMap::new(),

@@ -20,6 +20,7 @@ use crate::cloud::model::{
     PhaseDurations, SubnetInfo, SyncKind, VerifyMode,
 };
 use crate::cloud::port::{CreateTargetRequest, MigrationResource, PLAN_TAG, ResourceKind, SOURCE_TAG};
+use crate::cloud::windows::{NotCarried, ServiceExport, ShareAccess, ShareConfig};
 
 /// Version 2: the data's folder tree, tasks with filters, executions sharing the hardware.
 pub const WORLD_VERSION: u32 = 2;
@@ -74,6 +75,10 @@ pub struct World {
     /// SSM commands sent to the Windows instance (the freeze's and unfreeze's PowerShell).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ssm_commands: Vec<SimCommand>,
+    /// Each file system's shares and in-server settings, by its PowerShell endpoint, once a script read or
+    /// changed them (before that: [`default_source_service`] for the source, [`new_file_system_service`] else).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub file_services: BTreeMap<String, ServiceExport>,
     #[serde(default)]
     pub faults: Vec<FaultRule>,
     #[serde(default)]
@@ -189,7 +194,136 @@ pub struct SimCommand {
     /// `-SharesJson` of an unfreeze: the permissions it puts back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shares_json: Option<String>,
+    /// `-ServiceJson` of an apply: the export it makes true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_json: Option<String>,
+    /// The RESULT JSON the script prints when it ends (an export's or an apply's, worked out when sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
     pub sent_at: Timestamp,
+}
+
+/// The simulated source's shares and settings: the default share, two shares inside it (one with
+/// access-based enumeration and a Deny entry), shadow copies and an SMB server setting.
+pub fn default_source_service() -> ServiceExport {
+    let entry = |account: &str, control: &str, right: &str| ShareAccess {
+        account: account.into(),
+        control: control.into(),
+        right: right.into(),
+    };
+    let share = |name: &str, path: &str, abe: bool, access: Vec<ShareAccess>| ShareConfig {
+        name: name.into(),
+        path: path.into(),
+        description: String::new(),
+        folder_enumeration_mode: if abe { "AccessBased" } else { "Unrestricted" }.into(),
+        caching_mode: "Manual".into(),
+        encrypt_data: false,
+        continuously_available: false,
+        concurrent_user_limit: 0,
+        access,
+    };
+    ServiceExport {
+        shares: vec![
+            share("share", "D:\\share", false, vec![entry("Everyone", "Allow", "Change")]),
+            share(
+                "finance",
+                "D:\\share\\finance",
+                true,
+                vec![
+                    entry("CORP\\Finance", "Allow", "Change"),
+                    entry("CORP\\Interns", "Deny", "Full"),
+                ],
+            ),
+            share("projects", "D:\\share\\projects", false, vec![entry("CORP\\Staff", "Allow", "Change")]),
+        ],
+        shadow_copies: Some(serde_json::json!({
+            "max_size": "10%",
+            "schedule": [{"days_of_week": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"], "time": "07:00"}]
+        })),
+        dedup: None,
+        user_quotas: None,
+        smb_server: Some(serde_json::json!({"EncryptData": false, "RejectUnencryptedAccess": true})),
+        not_exported: Vec::new(),
+    }
+}
+
+/// A new FSx file system's shares and settings: the default share `share` only. Assumption: its access is
+/// Everyone Full (AWS does not document the default share's access entries).
+pub fn new_file_system_service() -> ServiceExport {
+    let mut service = default_source_service();
+    service.shares.truncate(1);
+    service.shares[0].access[0].right = "Full".into();
+    service.shadow_copies = None;
+    service.smb_server = Some(serde_json::json!({"EncryptData": false, "RejectUnencryptedAccess": true}));
+    service
+}
+
+/// What FSx has no PowerShell command for, as export.ps1 reports it.
+fn not_exported() -> Vec<NotCarried> {
+    vec![NotCarried {
+        setting: "FSRM quotas, file screens and classification".into(),
+        reason: "Amazon FSx has no PowerShell commands for them; copy them with the FSRM snap-in".into(),
+    }]
+}
+
+/// export.ps1 on a file system: its shares and settings.
+pub fn simulated_export(service: &ServiceExport) -> String {
+    let mut export = service.clone();
+    export.not_exported = not_exported();
+    serde_json::to_string(&export).expect("an export serialises")
+}
+
+/// apply.ps1 on a file system whose folders are those under its share `share` (what the copy carries):
+/// shares created or updated with their access set exactly, the settings copied; its result JSON.
+pub fn simulated_apply(service: &mut ServiceExport, wanted: &ServiceExport) -> String {
+    let root = service
+        .shares
+        .iter()
+        .find(|s| s.name == "share")
+        .map(|s| s.path.to_lowercase())
+        .unwrap_or_default();
+    let (mut created, mut updated, mut unchanged, mut skipped) = (vec![], vec![], vec![], vec![]);
+    for share in &wanted.shares {
+        let path = share.path.to_lowercase();
+        let exists = !root.is_empty() && (path == root || path.starts_with(&format!("{root}\\")));
+        match service.shares.iter_mut().find(|s| s.name.eq_ignore_ascii_case(&share.name)) {
+            Some(have) if !have.path.eq_ignore_ascii_case(&share.path) => skipped.push(serde_json::json!({
+                "name": share.name,
+                "reason": format!("a share of that name has the path {}", have.path),
+            })),
+            Some(have) if have == share => unchanged.push(share.name.clone()),
+            Some(have) => {
+                *have = share.clone();
+                updated.push(share.name.clone());
+            }
+            None if !exists => skipped.push(serde_json::json!({
+                "name": share.name,
+                "reason": format!("Cannot find path '{}' because it does not exist.", share.path),
+            })),
+            None => {
+                service.shares.push(share.clone());
+                created.push(share.name.clone());
+            }
+        }
+    }
+    let mut applied = vec![];
+    for (name, value) in wanted.settings() {
+        if value.is_none() {
+            continue;
+        }
+        match name {
+            "shadow_copies" => service.shadow_copies = wanted.shadow_copies.clone(),
+            "dedup" => service.dedup = wanted.dedup.clone(),
+            "user_quotas" => service.user_quotas = wanted.user_quotas.clone(),
+            _ => service.smb_server = wanted.smb_server.clone(),
+        }
+        applied.push(name);
+    }
+    serde_json::json!({
+        "created": created, "updated": updated, "unchanged": unchanged, "skipped": skipped,
+        "applied": applied, "not_applied": [],
+    })
+    .to_string()
 }
 
 /// How long one of fsx-migrate's scripts runs on the simulated instance. Assumption: a freeze of a few
@@ -210,6 +344,8 @@ impl SimCommand {
             )
         } else {
             let result = match self.script {
+                _ if self.result.is_some() => self.result.as_deref().unwrap_or_default(),
+                WindowsScript::Export | WindowsScript::Apply => "{}",
                 WindowsScript::Freeze => {
                     r#"{"shares":[{"name":"share","path":"D:\\share","access":[{"account":"Everyone","control":"Allow","right":"Change"}]}],"changed":1,"sessions_left":0}"#
                 }
@@ -499,6 +635,38 @@ impl World {
             }
         };
         Some(info)
+    }
+
+    /// The shares and settings of the file system behind `endpoint`.
+    fn service_at(&self, endpoint: &str) -> ServiceExport {
+        if let Some(service) = self.file_services.get(endpoint) {
+            return service.clone();
+        }
+        if self.source.remote_administration_endpoint.as_deref() == Some(endpoint) {
+            default_source_service()
+        } else {
+            new_file_system_service()
+        }
+    }
+
+    /// export.ps1 and apply.ps1 act when sent (their result shows when the command ends); None for the
+    /// freeze and unfreeze, whose results are fixed.
+    pub fn run_service_script(&mut self, call: &crate::cloud::windows::ScriptCall) -> Option<String> {
+        use crate::cloud::windows::WindowsScript;
+        let mut service = self.service_at(&call.endpoint);
+        let result = match call.script {
+            WindowsScript::Export => simulated_export(&service),
+            WindowsScript::Apply => {
+                let wanted = call
+                    .service_json
+                    .as_deref()
+                    .and_then(|json| serde_json::from_str::<ServiceExport>(json).ok())?;
+                simulated_apply(&mut service, &wanted)
+            }
+            WindowsScript::Freeze | WindowsScript::Unfreeze => return None,
+        };
+        self.file_services.insert(call.endpoint.clone(), service);
+        Some(result)
     }
 
     /// DescribeSecurityGroups of `ids` (the source's when empty): those that exist, in the order asked.

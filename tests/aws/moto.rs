@@ -987,6 +987,7 @@ async fn moto_ssm_sends_the_freeze_finds_it_by_comment_and_reads_its_invocation(
         endpoint: "amznfsxa1b2c3d4.corp.example.com".into(),
         keep_accounts: vec!["CORP\\svc-datasync".into()],
         shares_json: None,
+        service_json: None,
     };
     let request = PowerShellRequest {
         instance_id: "i-0123456789abcdef0".into(),

@@ -22,6 +22,7 @@ fn freeze_request() -> PowerShellRequest {
             endpoint: "amznfsxa1b2c3d4.corp.example.com".into(),
             keep_accounts: vec!["CORP\\svc-datasync".into(), "CORP\\O'Brien".into()],
             shares_json: None,
+            service_json: None,
         },
         comment: "fsx-migrate fxm-1 freeze.ps1 fs-0123456789abcdef0 1764800000".into(),
         timeout_secs: 600,

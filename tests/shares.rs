@@ -1,0 +1,287 @@
+//! The copy of the source's shares and in-server settings to the target (`[windows]`, copy_shares): which
+//! shares the plan's copy carries, what apply.ps1 is given, and how the run stops when the target does not
+//! match — in the pure rules (`core::service`) and through whole migrations on the simulator.
+
+use fsx_migrate::cloud::windows::{ServiceExport, ShareAccess, ShareConfig, WindowsScript};
+use fsx_migrate::core::Halt;
+use fsx_migrate::core::service::{setting_differences, share_differences, uncovered_shares};
+use fsx_migrate::engine::driver::Outcome;
+use fsx_migrate::plan::intent::{FreezeKind, Windows};
+use fsx_migrate::plan::{Checkpoint, Intent, Phase};
+use fsx_migrate::sim::SimPort;
+use fsx_migrate::sim::world::default_source_service;
+
+use crate::support::*;
+
+fn share(name: &str, path: &str) -> ShareConfig {
+    ShareConfig {
+        name: name.into(),
+        path: path.into(),
+        description: String::new(),
+        folder_enumeration_mode: "Unrestricted".into(),
+        caching_mode: "Manual".into(),
+        encrypt_data: false,
+        continuously_available: false,
+        concurrent_user_limit: 0,
+        access: vec![ShareAccess {
+            account: "Everyone".into(),
+            control: "Allow".into(),
+            right: "Change".into(),
+        }],
+    }
+}
+
+fn export_of(shares: Vec<ShareConfig>) -> ServiceExport {
+    ServiceExport {
+        shares,
+        shadow_copies: None,
+        dedup: None,
+        user_quotas: None,
+        smb_server: None,
+        not_exported: vec![],
+    }
+}
+
+async fn windows_intent(port: &mut SimPort, left_behind: &[&str]) -> Intent {
+    let mut req = plan_request();
+    req.freeze = FreezeKind::Ssm;
+    req.freeze_command = None;
+    req.unfreeze_command = None;
+    req.windows = Some(Windows {
+        ssm_instance_id: "i-0123456789abcdef0".into(),
+        keep_accounts: vec![],
+        copy_shares: true,
+        shares_left_behind: left_behind.iter().map(|s| s.to_string()).collect(),
+    });
+    let mut intent = intent_for(port, &req).await;
+    intent.sync.poll_interval = fsx_migrate::plan::units::Duration::mins(5);
+    intent
+}
+
+fn source_endpoint(port: &SimPort) -> String {
+    port.world.source.remote_administration_endpoint.clone().unwrap()
+}
+
+/// The simulated source with one more share, outside the folder the plan copies.
+fn with_share_outside(port: &mut SimPort) {
+    let mut service = default_source_service();
+    service.shares.push(share("home$", "D:\\home"));
+    let endpoint = source_endpoint(port);
+    port.world.file_services.insert(endpoint, service);
+}
+
+#[tokio::test]
+async fn a_share_is_carried_when_the_copied_folder_holds_it_and_no_exclude_names_it() {
+    let export = export_of(vec![
+        share("share", "D:\\share"),
+        share("finance", "d:\\SHARE\\Finance\\"),
+        share("scratch", "D:\\share\\Scratch\\tmp"),
+        share("home$", "D:\\home"),
+        share("data", "D:\\"),
+        share("old", "D:\\share\\old"),
+    ]);
+    let mut transfer = intent_for(&mut sim(world("small")), &plan_request()).await.transfer;
+    transfer.excludes = vec!["/Scratch".into()];
+    let uncovered = uncovered_shares(&export, &transfer, &["old".into()]);
+    let names: Vec<(&str, &str)> = uncovered
+        .iter()
+        .map(|u| (u.name.as_str(), u.reason.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            (
+                "scratch",
+                "its folder /Scratch/tmp is excluded by transfer.excludes"
+            ),
+            ("home$", "it is outside D:\\share, the folder the plan copies"),
+            (
+                "data",
+                "it holds more than D:\\share, the only folder the plan copies"
+            ),
+        ],
+        "case and a trailing separator do not matter; a share left behind is not reported"
+    );
+
+    // A deeper location: only what is under D:\share\finance is copied.
+    transfer.source_subdirectory = "/share/finance".into();
+    transfer.excludes.clear();
+    let names: Vec<String> = uncovered_shares(&export, &transfer, &[])
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    assert_eq!(names, ["share", "scratch", "home$", "data", "old"]);
+
+    // A location naming a share the source does not list: nothing can be said to be carried.
+    transfer.source_subdirectory = "/missing".into();
+    let uncovered = uncovered_shares(&export, &transfer, &[]);
+    assert_eq!(uncovered.len(), 6);
+    assert!(uncovered[0].reason.contains("does not list"), "{}", uncovered[0]);
+}
+
+#[test]
+fn shares_differ_by_property_or_access_set_never_by_order_or_the_case_of_an_account() {
+    let source = share("finance", "D:\\share\\finance");
+    let mut same = source.clone();
+    same.path = "d:\\share\\FINANCE".into();
+    same.access[0].account = "EVERYONE".into();
+    same.access.push(same.access[0].clone());
+    assert!(share_differences(&[source.clone()], &[same]).is_empty());
+
+    let mut other = source.clone();
+    other.folder_enumeration_mode = "AccessBased".into();
+    other.access[0].right = "Read".into();
+    let differences = share_differences(&[source.clone()], &[other]);
+    assert_eq!(differences.len(), 2, "{differences:?}");
+    assert!(differences[0].contains("folder enumeration mode"), "{}", differences[0]);
+    assert!(
+        differences[1].contains("everyone Allow Change") && differences[1].contains("everyone Allow Read"),
+        "{}",
+        differences[1]
+    );
+    assert_eq!(
+        share_differences(&[source], &[]),
+        ["share finance is missing on the target"]
+    );
+
+    let mut with_settings = export_of(vec![]);
+    with_settings.dedup = Some(serde_json::json!({"MinimumFileAgeDays": 3}));
+    let differences = setting_differences(&with_settings, &export_of(vec![]));
+    assert_eq!(
+        differences,
+        [r#"dedup: not set on the target, {"MinimumFileAgeDays":3} on the source"#]
+    );
+    assert!(
+        setting_differences(&export_of(vec![]), &with_settings).is_empty(),
+        "a setting the source does not use is not compared"
+    );
+}
+
+/// A whole migration with `[windows]`: before the gate the source's shares are read, applied to the target
+/// and read back; the target then has the source's shares, permissions and settings, and each script was
+/// sent once.
+#[tokio::test]
+async fn a_migration_copies_the_shares_and_settings_before_the_gate_and_verifies_them() {
+    let mut port = sim(world("small"));
+    let intent = windows_intent(&mut port, &[]).await;
+    let (outcome, cp, _) = drive_mem(&mut port, &intent, &Checkpoint::default(), None).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    assert_invariants(&port, &cp, true);
+
+    let copy = cp.shares.as_ref().expect("the copy is recorded");
+    assert!(copy.verified_at.is_some());
+    assert_eq!(copy.created, ["finance", "projects"]);
+    assert_eq!(copy.updated, ["share"], "the new file system's default share takes the source's access");
+    assert_eq!(copy.applied, ["shadow_copies", "smb_server"]);
+    assert!(copy.differences.is_empty(), "{:?}", copy.differences);
+    assert!(
+        copy.not_carried.iter().any(|n| n.contains("FSRM")),
+        "{:?}",
+        copy.not_carried
+    );
+    let gate = cp.entered(Phase::CutoverGate).unwrap();
+    let copied = cp.entered(Phase::CopyShares).unwrap();
+    assert!(copied < gate);
+
+    let on_target = &port.world.file_services[&endpoint_of_target(&port, &cp)];
+    let source = default_source_service();
+    assert_eq!(on_target.shares, source.shares);
+    assert_eq!(on_target.shadow_copies, source.shadow_copies);
+
+    let scripts: Vec<WindowsScript> = port.world.ssm_commands.iter().map(|c| c.script).collect();
+    assert_eq!(
+        scripts,
+        [
+            WindowsScript::Export,
+            WindowsScript::Apply,
+            WindowsScript::Export,
+            WindowsScript::Freeze
+        ]
+    );
+}
+
+/// A share outside the copied folder stops the run before the gate, naming it, with nothing frozen; once the
+/// operator names it in `shares_left_behind` (a live edit), the run goes on without it.
+#[tokio::test]
+async fn a_share_the_copy_does_not_carry_stops_before_the_gate_until_it_is_left_behind() {
+    let mut port = sim(world("small"));
+    with_share_outside(&mut port);
+    let intent = windows_intent(&mut port, &[]).await;
+    let (outcome, cp, _) = drive_mem(&mut port, &intent, &Checkpoint::default(), None).await;
+    let Outcome::Halted(Halt::SharesNotCopied(problems)) = &outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].contains("home$ (D:\\home): it is outside D:\\share"),
+        "{}",
+        problems[0]
+    );
+    assert_eq!(cp.phase(), Phase::CopyShares);
+    assert!(cp.freeze_requested_at.is_none() && cp.frozen_at.is_none());
+    assert!(
+        port.world.ssm_commands.iter().all(|c| c.script == WindowsScript::Export),
+        "nothing was applied"
+    );
+
+    let mut edited = intent.clone();
+    edited.windows.as_mut().unwrap().shares_left_behind = vec!["HOME$".into()];
+    let (outcome, cp, _) = drive_mem(&mut port, &edited, &cp, None).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    let copy = cp.shares.unwrap();
+    assert_eq!(copy.created, ["finance", "projects"]);
+    let exports = port
+        .world
+        .ssm_commands
+        .iter()
+        .filter(|c| c.script == WindowsScript::Export && c.endpoint == source_endpoint(&port))
+        .count();
+    assert_eq!(exports, 2, "the resumed run read the source again");
+}
+
+/// A share apply.ps1 could not create (a share of that name with another path on the target) stops the run;
+/// once fixed on the target, the next run applies again and verifies.
+#[tokio::test]
+async fn a_share_not_created_on_the_target_stops_the_run_and_the_next_run_applies_again() {
+    let mut port = sim(world("small"));
+    let intent = windows_intent(&mut port, &[]).await;
+    let mut clash = fsx_migrate::sim::world::new_file_system_service();
+    clash.shares.push(share("finance", "D:\\share\\elsewhere"));
+    let (outcome, cp) = drive_opts(&mut port, &intent, &Checkpoint::default(), until(Phase::CopyShares)).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::UntilReached(Phase::CopyShares)));
+    let target = endpoint_of_target(&port, &cp);
+    port.world.file_services.insert(target.clone(), clash);
+
+    let (outcome, cp, _) = drive_mem(&mut port, &intent, &cp, None).await;
+    let Outcome::Halted(Halt::SharesNotCopied(problems)) = &outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("share finance was not created on the target: a share of that name has the path D:\\share\\elsewhere")),
+        "{problems:?}"
+    );
+    assert!(cp.frozen_at.is_none());
+
+    // The operator removes the stray share on the target; the next run applies again and goes on.
+    port.world
+        .file_services
+        .get_mut(&target)
+        .unwrap()
+        .shares
+        .retain(|s| s.name != "finance");
+    let (outcome, cp, _) = drive_mem(&mut port, &intent, &cp, None).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    assert!(cp.shares.unwrap().created.contains(&"finance".to_string()));
+}
+
+fn endpoint_of_target(port: &SimPort, cp: &Checkpoint) -> String {
+    let id = cp.target_file_system_id.as_ref().unwrap();
+    port.world
+        .targets
+        .iter()
+        .find(|t| &t.info.id == id)
+        .and_then(|t| t.info.remote_administration_endpoint.clone())
+        .unwrap()
+}
