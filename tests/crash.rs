@@ -304,7 +304,9 @@ async fn a_crash_at_every_boundary_of_an_ssm_freeze_sends_the_freeze_once() {
     assert_eq!(outcome, Outcome::Halted(Halt::Completed));
     // The copy of the shares (export, apply, export) before the gate, then the freeze.
     assert_eq!(probe.world.ssm_commands.len(), 4);
-    eprintln!("walking {boundaries} crash boundaries of a migration that copies its shares and freezes through SSM");
+    eprintln!(
+        "walking {boundaries} crash boundaries of a migration that copies its shares and freezes through SSM"
+    );
 
     for k in 0..boundaries {
         let mut port = sim(world("small"));
@@ -316,10 +318,18 @@ async fn a_crash_at_every_boundary_of_an_ssm_freeze_sends_the_freeze_once() {
         let scripts: Vec<_> = port.world.ssm_commands.iter().map(|c| c.script).collect();
         assert_eq!(
             scripts,
-            [WindowsScript::Export, WindowsScript::Apply, WindowsScript::Export, WindowsScript::Freeze],
+            [
+                WindowsScript::Export,
+                WindowsScript::Apply,
+                WindowsScript::Export,
+                WindowsScript::Freeze
+            ],
             "boundary {k}: every script sent once"
         );
-        assert!(cp.shares.as_ref().is_some_and(|s| s.verified_at.is_some()), "boundary {k}");
+        assert!(
+            cp.shares.as_ref().is_some_and(|s| s.verified_at.is_some()),
+            "boundary {k}"
+        );
         assert!(
             cp.powershell
                 .iter()

@@ -80,7 +80,9 @@ async fn a_share_is_carried_when_the_copied_folder_holds_it_and_no_exclude_names
         share("data", "D:\\"),
         share("old", "D:\\share\\old"),
     ]);
-    let mut transfer = intent_for(&mut sim(world("small")), &plan_request()).await.transfer;
+    let mut transfer = intent_for(&mut sim(world("small")), &plan_request())
+        .await
+        .transfer;
     transfer.excludes = vec!["/Scratch".into()];
     let uncovered = uncovered_shares(&export, &transfer, &["old".into()]);
     let names: Vec<(&str, &str)> = uncovered
@@ -126,14 +128,18 @@ fn shares_differ_by_property_or_access_set_never_by_order_or_the_case_of_an_acco
     same.path = "d:\\share\\FINANCE".into();
     same.access[0].account = "EVERYONE".into();
     same.access.push(same.access[0].clone());
-    assert!(share_differences(&[source.clone()], &[same]).is_empty());
+    assert!(share_differences(std::slice::from_ref(&source), &[same]).is_empty());
 
     let mut other = source.clone();
     other.folder_enumeration_mode = "AccessBased".into();
     other.access[0].right = "Read".into();
-    let differences = share_differences(&[source.clone()], &[other]);
+    let differences = share_differences(std::slice::from_ref(&source), &[other]);
     assert_eq!(differences.len(), 2, "{differences:?}");
-    assert!(differences[0].contains("folder enumeration mode"), "{}", differences[0]);
+    assert!(
+        differences[0].contains("folder enumeration mode"),
+        "{}",
+        differences[0]
+    );
     assert!(
         differences[1].contains("everyone Allow Change") && differences[1].contains("everyone Allow Read"),
         "{}",
@@ -171,7 +177,11 @@ async fn a_migration_copies_the_shares_and_settings_before_the_gate_and_verifies
     let copy = cp.shares.as_ref().expect("the copy is recorded");
     assert!(copy.verified_at.is_some());
     assert_eq!(copy.created, ["finance", "projects"]);
-    assert_eq!(copy.updated, ["share"], "the new file system's default share takes the source's access");
+    assert_eq!(
+        copy.updated,
+        ["share"],
+        "the new file system's default share takes the source's access"
+    );
     assert_eq!(copy.applied, ["shadow_copies", "smb_server"]);
     assert!(copy.differences.is_empty(), "{:?}", copy.differences);
     assert!(
@@ -220,7 +230,10 @@ async fn a_share_the_copy_does_not_carry_stops_before_the_gate_until_it_is_left_
     assert_eq!(cp.phase(), Phase::CopyShares);
     assert!(cp.freeze_requested_at.is_none() && cp.frozen_at.is_none());
     assert!(
-        port.world.ssm_commands.iter().all(|c| c.script == WindowsScript::Export),
+        port.world
+            .ssm_commands
+            .iter()
+            .all(|c| c.script == WindowsScript::Export),
         "nothing was applied"
     );
 
@@ -247,7 +260,13 @@ async fn a_share_not_created_on_the_target_stops_the_run_and_the_next_run_applie
     let intent = windows_intent(&mut port, &[]).await;
     let mut clash = fsx_migrate::sim::world::new_file_system_service();
     clash.shares.push(share("finance", "D:\\share\\elsewhere"));
-    let (outcome, cp) = drive_opts(&mut port, &intent, &Checkpoint::default(), until(Phase::CopyShares)).await;
+    let (outcome, cp) = drive_opts(
+        &mut port,
+        &intent,
+        &Checkpoint::default(),
+        until(Phase::CopyShares),
+    )
+    .await;
     assert_eq!(outcome, Outcome::Halted(Halt::UntilReached(Phase::CopyShares)));
     let target = endpoint_of_target(&port, &cp);
     port.world.file_services.insert(target.clone(), clash);
@@ -284,4 +303,189 @@ fn endpoint_of_target(port: &SimPort, cp: &Checkpoint) -> String {
         .find(|t| &t.info.id == id)
         .and_then(|t| t.info.remote_administration_endpoint.clone())
         .unwrap()
+}
+
+const ALIAS: &str = "finance.corp.example.com";
+
+/// The small world whose source answers to the alias `finance.corp.example.com`, with its CNAME in the
+/// plan's hosted zone.
+fn world_with_alias() -> SimPort {
+    let mut w = world("small");
+    w.source.aliases = vec![ALIAS.into()];
+    w.records.push(fsx_migrate::cloud::model::DnsRecord {
+        name: format!("{ALIAS}."),
+        record_type: "CNAME".into(),
+        values: vec![w.source.dns_name.clone()],
+        ttl: Some(300),
+    });
+    sim(w)
+}
+
+fn alias_record(port: &SimPort) -> String {
+    let record = port
+        .world
+        .records
+        .iter()
+        .find(|r| fsx_migrate::cloud::model::dns_eq(&r.name, ALIAS))
+        .unwrap();
+    record.values[0].clone()
+}
+
+fn aliases_on(port: &SimPort, file_system_id: &str) -> Vec<(String, String)> {
+    port.world
+        .aliases_at(file_system_id, port.now())
+        .into_iter()
+        .map(|a| (a.name, a.lifecycle.as_str().to_string()))
+        .collect()
+}
+
+/// After the record's swap the alias moves: disassociated from the source, associated with the target (each
+/// waited for), its SPNs moved by spn.ps1, its CNAME pointed at the target; a rollback moves it back.
+#[tokio::test]
+async fn the_aliases_follow_the_swap_with_their_spns_and_records_and_a_rollback_moves_them_back() {
+    let mut port = world_with_alias();
+    let intent = windows_intent(&mut port, &[]).await;
+    let (outcome, cp, _) = drive_mem(&mut port, &intent, &Checkpoint::default(), None).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    assert_invariants(&port, &cp, true);
+    let target = cp.target_file_system_id.clone().unwrap();
+    let target_dns = cp.target_dns_name.clone().unwrap();
+    assert!(aliases_on(&port, &intent.source.file_system_id).is_empty());
+    assert_eq!(
+        aliases_on(&port, &target),
+        [(ALIAS.to_string(), "AVAILABLE".to_string())]
+    );
+    assert!(fsx_migrate::cloud::model::dns_eq(
+        &alias_record(&port),
+        &target_dns
+    ));
+    let moved = cp.aliases.as_ref().unwrap();
+    assert_eq!(moved.names.as_deref(), Some(&[ALIAS.to_string()][..]));
+    assert!(moved.done_at.is_some() && !moved.spns_by_hand);
+    assert!(cp.entered(Phase::MoveAliases).unwrap() > cp.entered(Phase::DnsWait).unwrap());
+    let spn = port
+        .world
+        .ssm_commands
+        .iter()
+        .find(|c| c.script == WindowsScript::Spn)
+        .expect("spn.ps1 was sent");
+    assert_eq!(spn.endpoint, target_dns, "the SPNs go to the target's computer");
+    assert!(
+        spn.result.as_deref().unwrap().contains("HOST/finance"),
+        "{:?}",
+        spn.result
+    );
+
+    port.clock().advance(fsx_migrate::plan::units::Duration::hours(1));
+    let rollback = fsx_migrate::core::RunOptions {
+        rollback: true,
+        ..options()
+    };
+    let (outcome, cp, _) = drive_in_memory(&mut port, &intent, &cp, rollback, None).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::RolledBack));
+    assert_invariants(&port, &cp, true);
+    assert!(aliases_on(&port, &target).is_empty());
+    assert_eq!(
+        aliases_on(&port, &intent.source.file_system_id),
+        [(ALIAS.to_string(), "AVAILABLE".to_string())]
+    );
+    assert!(fsx_migrate::cloud::model::dns_eq(
+        &alias_record(&port),
+        &port.world.source.dns_name
+    ));
+    let back = cp.rollback.as_ref().unwrap().aliases_back.as_ref().unwrap();
+    assert!(back.done_at.is_some());
+    assert!(
+        cp.entered(Phase::MoveAliasesBack).unwrap() < cp.entered(Phase::UnfreezeSource).unwrap(),
+        "the aliases are back before users write to the source again"
+    );
+    let spns: Vec<&str> = port
+        .world
+        .ssm_commands
+        .iter()
+        .filter(|c| c.script == WindowsScript::Spn)
+        .map(|c| c.endpoint.as_str())
+        .collect();
+    assert_eq!(spns, [target_dns.as_str(), port.world.source.dns_name.as_str()]);
+}
+
+/// A crash at every boundary of the alias move resumes to one clean move: each FSx call sent once (a
+/// disassociate sent again would be refused: the alias is no longer there), the alias on the target only.
+#[tokio::test]
+async fn a_crash_at_every_boundary_of_the_alias_move_resumes_to_one_clean_move() {
+    let mut probe = world_with_alias();
+    let mut intent = windows_intent(&mut probe, &[]).await;
+    intent.migration.id = "fxm-crash-alias".into();
+    let (outcome, at_swap) = drive_opts(
+        &mut probe,
+        &intent,
+        &Checkpoint::default(),
+        until(Phase::MoveAliases),
+    )
+    .await;
+    assert_eq!(outcome, Outcome::Halted(Halt::UntilReached(Phase::MoveAliases)));
+    let (outcome, _, boundaries) = drive_mem(&mut probe, &intent, &at_swap, None).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    eprintln!("walking {boundaries} crash boundaries of an alias move");
+    assert!(boundaries > 8, "only {boundaries}");
+
+    for k in 0..boundaries {
+        let mut port = world_with_alias();
+        let (outcome, at_swap) = drive_opts(
+            &mut port,
+            &intent,
+            &Checkpoint::default(),
+            until(Phase::MoveAliases),
+        )
+        .await;
+        assert_eq!(
+            outcome,
+            Outcome::Halted(Halt::UntilReached(Phase::MoveAliases)),
+            "boundary {k}"
+        );
+        let (first, cp, _) = drive_mem(&mut port, &intent, &at_swap, Some(k)).await;
+        assert!(matches!(first, Outcome::Crashed(_)), "boundary {k}: {first:?}");
+        let (second, cp, _) = drive_mem(&mut port, &intent, &cp, None).await;
+        assert_eq!(second, Outcome::Halted(Halt::Completed), "boundary {k}");
+        assert_invariants(&port, &cp, true);
+        let target = cp.target_file_system_id.clone().unwrap();
+        assert_eq!(
+            aliases_on(&port, &target),
+            [(ALIAS.to_string(), "AVAILABLE".to_string())],
+            "boundary {k}"
+        );
+        assert!(
+            aliases_on(&port, &intent.source.file_system_id).is_empty(),
+            "boundary {k}"
+        );
+        let spns = port
+            .world
+            .ssm_commands
+            .iter()
+            .filter(|c| c.script == WindowsScript::Spn)
+            .count();
+        assert_eq!(spns, 1, "boundary {k}: spn.ps1 sent {spns} times");
+        assert!(fsx_migrate::cloud::model::dns_eq(
+            &alias_record(&port),
+            cp.target_dns_name.as_ref().unwrap()
+        ));
+    }
+}
+
+/// Without `[windows]`, the alias still moves; the SPNs are left to a person, told the exact commands, and
+/// the checkpoint says so.
+#[tokio::test]
+async fn without_an_instance_the_alias_moves_and_the_spn_commands_are_printed() {
+    let mut port = world_with_alias();
+    let intent = intent_for(&mut port, &plan_request()).await;
+    let (outcome, cp, _) = drive_mem(&mut port, &intent, &Checkpoint::default(), None).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    let moved = cp.aliases.unwrap();
+    assert!(moved.spns_by_hand && moved.done_at.is_some());
+    assert!(port.world.ssm_commands.is_empty());
+    let target = cp.target_file_system_id.unwrap();
+    assert_eq!(
+        aliases_on(&port, &target),
+        [(ALIAS.to_string(), "AVAILABLE".to_string())]
+    );
 }

@@ -56,6 +56,7 @@ fn the_scripts_parse_as_powershell() {
         WindowsScript::Unfreeze,
         WindowsScript::Export,
         WindowsScript::Apply,
+        WindowsScript::Spn,
     ] {
         let call = ScriptCall {
             script,
@@ -63,6 +64,8 @@ fn the_scripts_parse_as_powershell() {
             keep_accounts: vec!["CORP\\svc-datasync".into(), "CORP\\O'Brien".into()],
             shares_json: Some(r#"[{"name":"share","path":"D:\\share","access":[]}]"#.into()),
             service_json: Some(r#"{"shares":[],"shadow_copies":null,"dedup":null}"#.into()),
+            from_dns_name: Some("amznfsxa1b2c3d4.corp.example.com".into()),
+            aliases: vec!["finance.corp.example.com".into(), "hr.corp.example.com".into()],
         };
         // The file as it is, and the text SSM runs (the script as a block, with its arguments).
         for (what, text) in [

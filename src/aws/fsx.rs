@@ -12,8 +12,8 @@ use aws_sdk_fsx::types as fsx;
 use crate::aws::errors;
 use crate::aws::secrets;
 use crate::cloud::model::{
-    ActiveDirectory, AuditLog, DeploymentType, DiskIops, FileSystemInfo, FileSystemSettings, FileSystemType,
-    Fsrm, Lifecycle, StorageType,
+    ActiveDirectory, AliasInfo, AliasLifecycle, AuditLog, DeploymentType, DiskIops, FileSystemInfo,
+    FileSystemSettings, FileSystemType, Fsrm, Lifecycle, StorageType,
 };
 use crate::cloud::port::{
     CloudError, CreateTargetRequest, ErrorClass, FROZEN_TAG, MigrationResource, PLAN_TAG, ResourceKind,
@@ -25,6 +25,11 @@ const CREATE: &str = "fsx:CreateFileSystem";
 const TAG: &str = "fsx:TagResource";
 const UNTAG: &str = "fsx:UntagResource";
 const DELETE: &str = "fsx:DeleteFileSystem";
+const DESCRIBE_ALIASES: &str = "fsx:DescribeFileSystemAliases";
+const ASSOCIATE_ALIASES: &str = "fsx:AssociateFileSystemAliases";
+const DISASSOCIATE_ALIASES: &str = "fsx:DisassociateFileSystemAliases";
+/// DescribeFileSystemAliases pages read at most (a file system has at most 50 aliases).
+const MAX_ALIAS_PAGES: usize = 20;
 
 /// What a lifecycle or type is shown as when FSx (or an emulator) does not return the field.
 const NOT_RETURNED: &str = "(not returned)";
@@ -285,6 +290,85 @@ pub async fn delete_file_system(
         Ok(_) => Ok(()),
         Err(e) if e.class == ErrorClass::NotFound => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+/// Our view of an FSx alias (an unknown or missing lifecycle is kept as Unknown, never a crash).
+fn to_alias(alias: &fsx::Alias) -> AliasInfo {
+    AliasInfo {
+        name: alias.name().unwrap_or_default().to_lowercase(),
+        lifecycle: alias
+            .lifecycle()
+            .map_or(AliasLifecycle::Unknown(NOT_RETURNED.into()), |l| {
+                AliasLifecycle::parse(l.as_str())
+            }),
+    }
+}
+
+/// DescribeFileSystemAliases, every page.
+pub async fn describe_aliases(
+    client: &aws_sdk_fsx::Client,
+    file_system_id: &str,
+) -> Result<Vec<AliasInfo>, CloudError> {
+    let mut aliases = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_ALIAS_PAGES {
+        let page = client
+            .describe_file_system_aliases()
+            .file_system_id(file_system_id)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .map_err(|e| errors::from_sdk(DESCRIBE_ALIASES, e))?;
+        aliases.extend(page.aliases().iter().map(to_alias));
+        match page.next_token().filter(|t| !t.is_empty()) {
+            Some(next) if token.as_deref() != Some(next) => token = Some(next.to_string()),
+            Some(_) => {
+                return Err(errors::rejected(
+                    DESCRIBE_ALIASES,
+                    "PaginationStuck",
+                    "FSx returned the same NextToken twice".to_string(),
+                ));
+            }
+            None => return Ok(aliases),
+        }
+    }
+    Err(errors::rejected(
+        DESCRIBE_ALIASES,
+        "PaginationStuck",
+        format!("more than {MAX_ALIAS_PAGES} pages of aliases"),
+    ))
+}
+
+/// AssociateFileSystemAliases (`associate`) or DisassociateFileSystemAliases with a client token: the
+/// aliases as FSx returns them (CREATING or DELETING while it works).
+pub async fn change_aliases(
+    client: &aws_sdk_fsx::Client,
+    associate: bool,
+    file_system_id: &str,
+    aliases: &[String],
+    client_request_token: &str,
+) -> Result<Vec<AliasInfo>, CloudError> {
+    if associate {
+        let answer = client
+            .associate_file_system_aliases()
+            .file_system_id(file_system_id)
+            .set_aliases(Some(aliases.to_vec()))
+            .client_request_token(client_request_token)
+            .send()
+            .await
+            .map_err(|e| errors::from_sdk(ASSOCIATE_ALIASES, e))?;
+        Ok(answer.aliases().iter().map(to_alias).collect())
+    } else {
+        let answer = client
+            .disassociate_file_system_aliases()
+            .file_system_id(file_system_id)
+            .set_aliases(Some(aliases.to_vec()))
+            .client_request_token(client_request_token)
+            .send()
+            .await
+            .map_err(|e| errors::from_sdk(DISASSOCIATE_ALIASES, e))?;
+        Ok(answer.aliases().iter().map(to_alias).collect())
     }
 }
 

@@ -342,6 +342,42 @@ impl CloudPort for AwsPort {
                 .map(|()| Response::Deleted {
                     id: file_system_id.clone(),
                 }),
+            Command::DescribeAliases { file_system_id } => fsx::describe_aliases(&self.fsx, file_system_id)
+                .await
+                .map(|aliases| Response::Aliases {
+                    file_system_id: file_system_id.clone(),
+                    aliases,
+                }),
+            Command::AssociateAliases {
+                file_system_id,
+                aliases,
+                client_request_token,
+            }
+            | Command::DisassociateAliases {
+                file_system_id,
+                aliases,
+                client_request_token,
+            } => {
+                let associate = matches!(command, Command::AssociateAliases { .. });
+                fsx::change_aliases(
+                    &self.fsx,
+                    associate,
+                    file_system_id,
+                    aliases,
+                    client_request_token,
+                )
+                .await
+                .map(|aliases| Response::Aliases {
+                    file_system_id: file_system_id.clone(),
+                    aliases,
+                })
+            }
+            Command::FindRecord {
+                hosted_zone_id,
+                record_name,
+            } => route53::find_record(&self.route53, hosted_zone_id, record_name)
+                .await
+                .map(Response::Record),
         }
     }
 }

@@ -292,7 +292,12 @@ fn windows_script(args: &super::WindowsScriptArgs) -> Result<(), Failure> {
         super::ScriptArg::Unfreeze => WindowsScript::Unfreeze,
         super::ScriptArg::Export => WindowsScript::Export,
         super::ScriptArg::Apply => WindowsScript::Apply,
+        super::ScriptArg::Spn => WindowsScript::Spn,
     };
+    if script == WindowsScript::Spn && (args.alias.is_empty() || args.from_dns_name.is_none()) {
+        return Err(Failure::user("spn needs the aliases and the file system that has their SPNs now")
+            .hint("pass --from-dns-name OLD_FS_DNS_NAME --alias ALIAS (repeatable); --endpoint is the new file system's DNS name"));
+    }
     let read = |path: &PathBuf| -> Result<String, Failure> {
         Ok(std::fs::read_to_string(path)
             .map_err(|e| crate::error::io_failure("read", path, e))?
@@ -330,6 +335,8 @@ fn windows_script(args: &super::WindowsScriptArgs) -> Result<(), Failure> {
         keep_accounts: args.keep_account.clone(),
         shares_json,
         service_json,
+        from_dns_name: args.from_dns_name.clone(),
+        aliases: args.alias.clone(),
     };
     print!("{}", call.invocation());
     Ok(())

@@ -259,6 +259,12 @@ pub struct WindowsScriptArgs {
     /// apply: a file holding an export's RESULT JSON (the source's shares and settings).
     #[arg(long, value_name = "FILE")]
     pub service_json: Option<PathBuf>,
+    /// spn: the DNS name of the file system that holds the aliases' SPNs now (--endpoint: the one to get them).
+    #[arg(long, value_name = "DNS_NAME")]
+    pub from_dns_name: Option<String>,
+    /// spn: an alias whose SPNs move (repeatable).
+    #[arg(long, value_name = "ALIAS")]
+    pub alias: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -269,6 +275,8 @@ pub enum ScriptArg {
     Export,
     /// Make an export true on a file system (the target).
     Apply,
+    /// Move DNS aliases' Kerberos SPNs to a file system's computer object.
+    Spn,
 }
 
 #[derive(Debug, Args)]

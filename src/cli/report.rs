@@ -232,6 +232,31 @@ pub fn render_call(command: &Command) -> String {
         Command::DeleteLocation { location_arn } => {
             format!("datasync:DeleteLocation LocationArn={location_arn}")
         }
+        Command::DescribeAliases { file_system_id } => {
+            format!("fsx:DescribeFileSystemAliases FileSystemId={file_system_id}")
+        }
+        Command::AssociateAliases {
+            file_system_id,
+            aliases,
+            client_request_token,
+        } => format!(
+            "fsx:AssociateFileSystemAliases FileSystemId={file_system_id}, Aliases={}, ClientRequestToken={client_request_token}",
+            list(aliases)
+        ),
+        Command::DisassociateAliases {
+            file_system_id,
+            aliases,
+            client_request_token,
+        } => format!(
+            "fsx:DisassociateFileSystemAliases FileSystemId={file_system_id}, Aliases={}, ClientRequestToken={client_request_token}",
+            list(aliases)
+        ),
+        Command::FindRecord {
+            hosted_zone_id,
+            record_name,
+        } => format!(
+            "route53:ListResourceRecordSets HostedZoneId={hosted_zone_id}, StartRecordName={record_name}"
+        ),
         Command::DeleteFileSystem {
             file_system_id,
             client_request_token,
@@ -451,6 +476,10 @@ pub fn halt_failure(halt: &Halt, replay: &Replay) -> Option<Failure> {
             f.hint(format!("fix the causes, then `{resume}` reads the source again and applies it to the target again (each step may be repeated)"))
                 .hint("a share deliberately not moved: name it in [windows] shares_left_behind; to copy shares by hand instead: [windows] copy_shares = false")
         }
+        Halt::AliasMoveFailed(message) => Failure::user("the DNS aliases were not moved; the record itself was already swapped")
+            .cause(message)
+            .hint("users of the record are not affected; users of an alias reach neither file system by it until the move ends")
+            .hint(format!("fix the cause, then `{resume}` goes on from the step that failed (each step is re-checked with FSx first)")),
         Halt::DeleteGuard { deleted, limit } => Failure::user(format!(
             "delete guard: a sync removed {deleted} files from the target (limit {limit}); DNS was not swapped"
         ))

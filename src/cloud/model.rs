@@ -214,6 +214,25 @@ aws_enum!(
 );
 
 aws_enum!(
+    /// FSx `AliasLifecycle`: an alias being associated (CREATING) or disassociated (DELETING).
+    AliasLifecycle {
+        Available = "AVAILABLE",
+        Creating = "CREATING",
+        Deleting = "DELETING",
+        CreateFailed = "CREATE_FAILED",
+        DeleteFailed = "DELETE_FAILED",
+    }
+);
+
+/// One of a file system's DNS aliases (FSx DescribeFileSystemAliases).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AliasInfo {
+    /// The FQDN, lowercase as FSx stores it.
+    pub name: String,
+    pub lifecycle: AliasLifecycle,
+}
+
+aws_enum!(
     /// Route 53 `ChangeStatus`.
     ChangeStatus { Pending = "PENDING", InSync = "INSYNC" }
 );

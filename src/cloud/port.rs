@@ -92,6 +92,9 @@ pub const ALL_OPERATIONS: &[&str] = &[
     "ssm:SendCommand",
     "ssm:ListCommands",
     "ssm:GetCommandInvocation",
+    "fsx:DescribeFileSystemAliases",
+    "fsx:AssociateFileSystemAliases",
+    "fsx:DisassociateFileSystemAliases",
 ];
 
 /// A request to the cloud. Read-only commands are marked by [`Command::is_mutating`].
@@ -161,6 +164,25 @@ pub enum Command {
     FindPowerShell { instance_id: String, comment: String },
     /// SSM GetCommandInvocation.
     GetPowerShell { command_id: String, instance_id: String },
+    /// FSx DescribeFileSystemAliases (every page).
+    DescribeAliases { file_system_id: String },
+    /// FSx AssociateFileSystemAliases with a client token; answered with the aliases as FSx returns them.
+    AssociateAliases {
+        file_system_id: String,
+        aliases: Vec<String>,
+        client_request_token: String,
+    },
+    /// FSx DisassociateFileSystemAliases with a client token.
+    DisassociateAliases {
+        file_system_id: String,
+        aliases: Vec<String>,
+        client_request_token: String,
+    },
+    /// Route 53 ListResourceRecordSets for one name: the record set, of any type, if the zone holds it.
+    FindRecord {
+        hosted_zone_id: String,
+        record_name: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -192,6 +214,8 @@ impl Command {
                 | Command::DeleteLocation { .. }
                 | Command::DeleteFileSystem { .. }
                 | Command::RunPowerShell(_)
+                | Command::AssociateAliases { .. }
+                | Command::DisassociateAliases { .. }
         )
     }
 
@@ -254,6 +278,10 @@ impl Command {
             Command::RunPowerShell(_) => &["ssm:SendCommand"],
             Command::FindPowerShell { .. } => &["ssm:ListCommands"],
             Command::GetPowerShell { .. } => &["ssm:GetCommandInvocation"],
+            Command::DescribeAliases { .. } => &["fsx:DescribeFileSystemAliases"],
+            Command::AssociateAliases { .. } => &["fsx:AssociateFileSystemAliases"],
+            Command::DisassociateAliases { .. } => &["fsx:DisassociateFileSystemAliases"],
+            Command::FindRecord { .. } => &["route53:ListResourceRecordSets"],
         }
     }
 }
@@ -473,6 +501,13 @@ pub enum Response {
     /// Commands found by comment, newest first.
     PowerShellCommands(Vec<String>),
     PowerShellInvocation(PowerShellInvocation),
+    /// A file system's aliases (described, or as an associate or disassociate returned them).
+    Aliases {
+        file_system_id: String,
+        aliases: Vec<crate::cloud::model::AliasInfo>,
+    },
+    /// The record set with the asked name, if any.
+    Record(Option<crate::cloud::model::DnsRecord>),
 }
 
 /// SSM GetCommandInvocation: where the command stands, and its output so far (SSM keeps the first 24,000

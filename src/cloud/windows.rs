@@ -18,6 +18,7 @@ const FREEZE_PS1: &str = include_str!("../../scripts/windows/freeze.ps1");
 const UNFREEZE_PS1: &str = include_str!("../../scripts/windows/unfreeze.ps1");
 const EXPORT_PS1: &str = include_str!("../../scripts/windows/export.ps1");
 const APPLY_PS1: &str = include_str!("../../scripts/windows/apply.ps1");
+const SPN_PS1: &str = include_str!("../../scripts/windows/spn.ps1");
 
 /// One of the scripts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +32,8 @@ pub enum WindowsScript {
     Export,
     /// An export made true on another file system: shares created, permissions and settings set (`apply.ps1`).
     Apply,
+    /// The DNS aliases' Kerberos SPNs moved to a file system's AD computer object (`spn.ps1`).
+    Spn,
 }
 
 impl WindowsScript {
@@ -40,6 +43,7 @@ impl WindowsScript {
             WindowsScript::Unfreeze => UNFREEZE_PS1,
             WindowsScript::Export => EXPORT_PS1,
             WindowsScript::Apply => APPLY_PS1,
+            WindowsScript::Spn => SPN_PS1,
         }
     }
 
@@ -49,6 +53,7 @@ impl WindowsScript {
             WindowsScript::Unfreeze => "unfreeze.ps1",
             WindowsScript::Export => "export.ps1",
             WindowsScript::Apply => "apply.ps1",
+            WindowsScript::Spn => "spn.ps1",
         }
     }
 }
@@ -63,7 +68,8 @@ impl fmt::Display for WindowsScript {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScriptCall {
     pub script: WindowsScript,
-    /// The file system's remote management endpoint (`-Endpoint`).
+    /// The file system's remote management endpoint (`-Endpoint`); for spn.ps1, the DNS name of the file
+    /// system that gets the SPNs.
     pub endpoint: String,
     /// `-KeepAccounts` (freeze): accounts that keep write access and their sessions.
     pub keep_accounts: Vec<String>,
@@ -71,6 +77,10 @@ pub struct ScriptCall {
     pub shares_json: Option<String>,
     /// `-ServiceJson` (apply): the export to make true.
     pub service_json: Option<String>,
+    /// `-FromDnsName` (spn): the DNS name of the file system that has the SPNs now.
+    pub from_dns_name: Option<String>,
+    /// `-Aliases` (spn): the aliases whose SPNs move.
+    pub aliases: Vec<String>,
 }
 
 impl ScriptCall {
@@ -83,6 +93,13 @@ impl ScriptCall {
             self.script.text(),
             quote(&self.endpoint)
         );
+        if let Some(from) = &self.from_dns_name {
+            text.push_str(&format!(" -FromDnsName {}", quote(from)));
+        }
+        if !self.aliases.is_empty() {
+            let aliases: Vec<String> = self.aliases.iter().map(|a| quote(a)).collect();
+            text.push_str(&format!(" -Aliases {}", aliases.join(",")));
+        }
         if !self.keep_accounts.is_empty() {
             let accounts: Vec<String> = self.keep_accounts.iter().map(|a| quote(a)).collect();
             text.push_str(&format!(" -KeepAccounts {}", accounts.join(",")));
@@ -211,6 +228,15 @@ pub struct SkippedShare {
     pub reason: String,
 }
 
+/// What spn.ps1 reports: the computer object that holds the aliases' SPNs now, and what it changed.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SpnResult {
+    pub computer: String,
+    pub moved: Vec<serde_json::Value>,
+    pub added: Vec<String>,
+    pub already: Vec<String>,
+}
+
 /// How a script's output ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScriptEnd {
@@ -261,6 +287,10 @@ pub fn parse_export(stdout: &str) -> Result<ServiceExport, String> {
 
 pub fn parse_apply(stdout: &str) -> Result<ApplyResult, String> {
     parse_result(WindowsScript::Apply, &result_json(stdout)?)
+}
+
+pub fn parse_spn(stdout: &str) -> Result<SpnResult, String> {
+    parse_result(WindowsScript::Spn, &result_json(stdout)?)
 }
 
 /// A script's RESULT JSON read as its type (also from a checkpoint, which keeps the JSON).

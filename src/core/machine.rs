@@ -14,6 +14,8 @@ use super::lane::{
 };
 use super::preflight::{self, Finding, Severity};
 use super::service::{setting_differences, share_differences, to_apply, uncovered_shares};
+
+mod aliases;
 use crate::cloud::model::{
     ChangeStatus, DeploymentType, ExecutionInfo, FileSystemInfo, Lifecycle, LogLevel, Side, SyncKind,
 };
@@ -209,6 +211,9 @@ pub enum Halt {
     /// The source's shares and settings could not be copied to the target, or the target's do not match:
     /// stopped before the cutover gate, nothing frozen.
     SharesNotCopied(Vec<String>),
+    /// The DNS aliases could not be moved (FSx refused or failed, or their SPNs could not be moved): the
+    /// record itself was already swapped (or swapped back); the next run goes on from the failed step.
+    AliasMoveFailed(String),
     DeleteGuard {
         deleted: u64,
         limit: u64,
@@ -501,7 +506,12 @@ impl Machine<'_> {
                 })),
             },
             Input::Response(Response::FileSystem(fs)) => {
-                match fs.remote_administration_endpoint.filter(|e| !e.is_empty()) {
+                // spn.ps1 talks to AD about the file system's computer, named by its DNS name.
+                let endpoint = match run.script {
+                    WindowsScript::Spn => Some(fs.dns_name),
+                    _ => fs.remote_administration_endpoint,
+                };
+                match endpoint.filter(|e| !e.is_empty()) {
                     Some(endpoint) => {
                         current.endpoint = Some(endpoint);
                         Flow::Again
@@ -599,6 +609,10 @@ impl Machine<'_> {
         if let Some(windows) = &self.intent.windows {
             keep_accounts.extend(windows.keep_accounts.iter().cloned());
         }
+        let (from_dns_name, aliases) = match run.script {
+            WindowsScript::Spn => self.spn_arguments(),
+            _ => (None, Vec::new()),
+        };
         let call = ScriptCall {
             script: run.script,
             endpoint: endpoint.to_string(),
@@ -614,6 +628,8 @@ impl Machine<'_> {
                 .then(|| self.shares_to_apply())
                 .flatten()
                 .map(|export| serde_json::to_string(&export).expect("an export always serialises")),
+            from_dns_name,
+            aliases,
         };
         PowerShellRequest {
             instance_id,
@@ -675,7 +691,7 @@ impl Machine<'_> {
                 ),
                 Err(_) => return,
             },
-            WindowsScript::Apply => return,
+            WindowsScript::Apply | WindowsScript::Spn => return,
         };
         self.events.push(Event::Note(note));
     }
@@ -707,6 +723,8 @@ impl Machine<'_> {
             Phase::DnsSwap => self.dns_swap(input),
             Phase::DnsWait if self.opts.rollback => self.start_rollback(input),
             Phase::DnsWait => self.dns_wait(input),
+            Phase::MoveAliases if self.opts.rollback => self.start_rollback(input),
+            Phase::MoveAliases => self.move_aliases(false, input, Phase::Complete),
             Phase::Complete => {
                 self.cp.completed_at.get_or_insert(self.now);
                 if self.opts.rollback {
@@ -720,6 +738,7 @@ impl Machine<'_> {
             Phase::ReverseSync => self.drive(Round::Reverse, input),
             Phase::SwapBack => self.swap_back(input),
             Phase::SwapBackWait => self.swap_back_wait(input),
+            Phase::MoveAliasesBack => self.move_aliases(true, input, Phase::UnfreezeSource),
             Phase::UnfreezeSource => self.unfreeze_source(input, Some(Phase::RolledBack)),
             Phase::Aborting => self.aborting(input),
             Phase::Aborted => self.aborted(input),
@@ -1903,17 +1922,25 @@ impl Machine<'_> {
                     (None, _, _) => Flow::Act(self.start_powershell(WindowsScript::Export, &source)),
                     (Some(export), None, _) => {
                         let windows = self.intent.windows.as_ref().expect("checked above");
-                        let uncovered = uncovered_shares(&export, &self.intent.transfer, &windows.shares_left_behind);
+                        let uncovered =
+                            uncovered_shares(&export, &self.intent.transfer, &windows.shares_left_behind);
                         if !uncovered.is_empty() {
                             self.cp.shares = None;
                             return Flow::Act(Action::Halt(Halt::SharesNotCopied(
-                                uncovered.iter().map(|u| format!("{u}: the plan's copy does not carry it")).collect(),
+                                uncovered
+                                    .iter()
+                                    .map(|u| format!("{u}: the plan's copy does not carry it"))
+                                    .collect(),
                             )));
                         }
                         Flow::Act(self.start_powershell(WindowsScript::Apply, &target))
                     }
-                    (Some(_), Some(_), None) => Flow::Act(self.start_powershell(WindowsScript::Export, &target)),
-                    (Some(export), Some(applied), Some(on_target)) => self.shares_verified(&export, applied, &on_target),
+                    (Some(_), Some(_), None) => {
+                        Flow::Act(self.start_powershell(WindowsScript::Export, &target))
+                    }
+                    (Some(export), Some(applied), Some(on_target)) => {
+                        self.shares_verified(&export, applied, &on_target)
+                    }
                 }
             }
             other => self.unexpected(&other),
@@ -1937,8 +1964,7 @@ impl Machine<'_> {
             runs.iter()
                 .enumerate()
                 .skip(from)
-                .filter(|(_, r)| r.script == script && (r.file_system_id == *source) == on_source)
-                .last()
+                .rfind(|(_, r)| r.script == script && (r.file_system_id == *source) == on_source)
                 .map(|(i, r)| (i, r.result.as_deref().unwrap_or_default()))
         };
         let Some((i, json)) = find(0, WindowsScript::Export, true) else {
@@ -1962,7 +1988,12 @@ impl Machine<'_> {
     }
 
     /// The target's own export against what was applied: the copy is verified, or the run stops.
-    fn shares_verified(&mut self, export: &ServiceExport, applied: ApplyResult, on_target: &ServiceExport) -> Flow {
+    fn shares_verified(
+        &mut self,
+        export: &ServiceExport,
+        applied: ApplyResult,
+        on_target: &ServiceExport,
+    ) -> Flow {
         let Some(wanted) = self.shares_to_apply() else {
             return self.missing("the source's export");
         };
@@ -1986,7 +2017,11 @@ impl Machine<'_> {
         };
         copy.created = applied.created.clone();
         copy.updated = applied.updated.clone();
-        copy.skipped = applied.skipped.iter().map(|s| format!("{}: {}", s.name, s.reason)).collect();
+        copy.skipped = applied
+            .skipped
+            .iter()
+            .map(|s| format!("{}: {}", s.name, s.reason))
+            .collect();
         copy.applied = applied.applied.clone();
         copy.not_carried = not_carried.clone();
         copy.differences = problems.iter().chain(&settings).cloned().collect();
@@ -2592,7 +2627,7 @@ impl Machine<'_> {
             return flow;
         }
         self.cp.dns_insync_at = Some(self.now);
-        Flow::Advance(Phase::Complete)
+        Flow::Advance(Phase::MoveAliases)
     }
 
     /// Waits for a Route 53 change: `None` once it is INSYNC, else the flow that asks again or waits.
@@ -2866,7 +2901,7 @@ impl Machine<'_> {
             return flow;
         }
         self.rollback_mut().swap_back_insync_at = Some(self.now);
-        Flow::Advance(Phase::UnfreezeSource)
+        Flow::Advance(Phase::MoveAliasesBack)
     }
 
     /// The source takes writes again: the operator's unfreeze, then the freeze tag removed; then `next` (or
@@ -3360,7 +3395,9 @@ impl Machine<'_> {
 /// How a finished SSM command ended: the script's RESULT JSON, or why it failed (its ERROR line, else SSM's
 /// status with the end of its standard error).
 fn powershell_outcome(script: WindowsScript, invocation: &PowerShellInvocation) -> Result<String, String> {
-    use crate::cloud::windows::{ScriptEnd, last_line, parse_apply, parse_export, parse_freeze, parse_unfreeze};
+    use crate::cloud::windows::{
+        ScriptEnd, last_line, parse_apply, parse_export, parse_freeze, parse_spn, parse_unfreeze,
+    };
     let details = invocation.status_details.as_deref().map(|d| format!(" ({d})"));
     let ended = format!(
         "{script} ended {}{}",
@@ -3385,6 +3422,7 @@ fn powershell_outcome(script: WindowsScript, invocation: &PowerShellInvocation) 
         WindowsScript::Unfreeze => parse_unfreeze(&invocation.stdout).map(|_| ()),
         WindowsScript::Export => parse_export(&invocation.stdout).map(|_| ()),
         WindowsScript::Apply => parse_apply(&invocation.stdout).map(|_| ()),
+        WindowsScript::Spn => parse_spn(&invocation.stdout).map(|_| ()),
     };
     parsed.map_err(|e| format!("{ended}, but {e}"))?;
     match last_line(&invocation.stdout) {
@@ -3434,9 +3472,15 @@ fn manual_freeze_steps(endpoint: Option<&str>, datasync_account: &str) -> Vec<St
 /// `[sync]`, `[cutover]` and `[hooks]` sections change no resource (thresholds, polling, the freeze action,
 /// the window and budget, the hooks). Everything else describes resources and stays as the run started.
 fn is_live_editable(field: &str) -> bool {
-    ["sync.", "cutover.", "hooks", "windows.copy_shares", "windows.shares_left_behind"]
-        .iter()
-        .any(|section| field.starts_with(section))
+    [
+        "sync.",
+        "cutover.",
+        "hooks",
+        "windows.copy_shares",
+        "windows.shares_left_behind",
+    ]
+    .iter()
+    .any(|section| field.starts_with(section))
 }
 
 /// Another plan's resources for the same source, as problems naming them (one migration per source).

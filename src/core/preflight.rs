@@ -128,15 +128,15 @@ fn check_source(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
             Some("wait until the source is AVAILABLE"),
         ));
     }
-    if !source.aliases.is_empty() {
+    if !source.aliases.is_empty() && intent.windows.is_none() {
         out.push(warning(
             format!(
-                "source {id} answers to the DNS aliases {}: fsx-migrate swaps {} only, and does not move aliases \
-                 (or their SPNs) yet",
+                "source {id} answers to the DNS aliases {}: after the swap of {} fsx-migrate moves them to the \
+                 target, but without a [windows] instance their Kerberos SPNs must be moved by hand",
                 source.aliases.join(", "),
                 intent.dns.record_name
             ),
-            Some("plan the alias move in the window: runbook §8.2 and §8.3 (disassociate from the source, associate with the target, move the SPNs)"),
+            Some("add [windows] ssm_instance_id (spn.ps1 moves them), or follow the setspn commands the run prints (runbook §8.3)"),
         ));
     }
     if source.settings.storage_type == StorageType::Hdd {

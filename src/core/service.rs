@@ -31,14 +31,20 @@ fn parts(path: &str) -> Vec<&str> {
 /// Whether two paths name the same folder, compared as Windows does: without regard to case.
 fn same_path(a: &str, b: &str) -> bool {
     let (a, b) = (parts(a), parts(b));
-    a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| x.to_lowercase() == y.to_lowercase())
+    a.len() == b.len()
+        && a.iter()
+            .zip(&b)
+            .all(|(x, y)| x.to_lowercase() == y.to_lowercase())
 }
 
 /// The parts of `path` below `root` (empty: the same folder), or None when it is not inside `root`.
 fn below<'a>(path: &'a str, root: &str) -> Option<Vec<&'a str>> {
     let (path, root) = (parts(path), parts(root));
     let inside = path.len() >= root.len()
-        && path.iter().zip(&root).all(|(x, y)| x.to_lowercase() == y.to_lowercase());
+        && path
+            .iter()
+            .zip(&root)
+            .all(|(x, y)| x.to_lowercase() == y.to_lowercase());
     inside.then(|| path[root.len()..].to_vec())
 }
 
@@ -47,7 +53,9 @@ fn below<'a>(path: &'a str, root: &str) -> Option<Vec<&'a str>> {
 pub fn copied_root(export: &ServiceExport, subdirectory: &str) -> Result<String, String> {
     let mut rest = subdirectory.split('/').filter(|p| !p.is_empty());
     let Some(share) = rest.next() else {
-        return Err(format!("the location's subdirectory {subdirectory:?} names no share"));
+        return Err(format!(
+            "the location's subdirectory {subdirectory:?} names no share"
+        ));
     };
     let Some(root) = export.shares.iter().find(|s| s.name.eq_ignore_ascii_case(share)) else {
         return Err(format!(
@@ -64,7 +72,11 @@ pub fn copied_root(export: &ServiceExport, subdirectory: &str) -> Result<String,
 
 /// The source's shares the copy does not carry: outside the copied folder, holding more than it, or in a
 /// folder the plan excludes. Shares listed in `left_behind` are the operator's decision and not reported.
-pub fn uncovered_shares(export: &ServiceExport, transfer: &Transfer, left_behind: &[String]) -> Vec<Uncovered> {
+pub fn uncovered_shares(
+    export: &ServiceExport,
+    transfer: &Transfer,
+    left_behind: &[String],
+) -> Vec<Uncovered> {
     let root = match copied_root(export, &transfer.source_subdirectory) {
         Ok(root) => root,
         Err(reason) => {
@@ -107,7 +119,9 @@ pub fn uncovered_shares(export: &ServiceExport, transfer: &Transfer, left_behind
 }
 
 fn is_left_behind(share: &ShareConfig, left_behind: &[String]) -> bool {
-    left_behind.iter().any(|name| name.eq_ignore_ascii_case(&share.name))
+    left_behind
+        .iter()
+        .any(|name| name.eq_ignore_ascii_case(&share.name))
 }
 
 /// The export apply.ps1 makes true on the target: the source's export without the shares the copy does not
@@ -133,7 +147,11 @@ pub fn share_differences(applied: &[ShareConfig], target: &[ShareConfig]) -> Vec
             (
                 "path",
                 want.path.clone(),
-                if same_path(&want.path, &have.path) { want.path.clone() } else { have.path.clone() },
+                if same_path(&want.path, &have.path) {
+                    want.path.clone()
+                } else {
+                    have.path.clone()
+                },
             ),
             ("description", want.description.clone(), have.description.clone()),
             (
@@ -141,8 +159,16 @@ pub fn share_differences(applied: &[ShareConfig], target: &[ShareConfig]) -> Vec
                 want.folder_enumeration_mode.clone(),
                 have.folder_enumeration_mode.clone(),
             ),
-            ("caching mode", want.caching_mode.clone(), have.caching_mode.clone()),
-            ("encrypt data", want.encrypt_data.to_string(), have.encrypt_data.to_string()),
+            (
+                "caching mode",
+                want.caching_mode.clone(),
+                have.caching_mode.clone(),
+            ),
+            (
+                "encrypt data",
+                want.encrypt_data.to_string(),
+                have.encrypt_data.to_string(),
+            ),
             (
                 "continuously available",
                 want.continuously_available.to_string(),
@@ -174,8 +200,14 @@ pub fn share_differences(applied: &[ShareConfig], target: &[ShareConfig]) -> Vec
         };
         let (want_entries, have_entries) = (entries(want), entries(have));
         if want_entries != have_entries {
-            let missing: Vec<&String> = want_entries.iter().filter(|e| !have_entries.contains(e)).collect();
-            let extra: Vec<&String> = have_entries.iter().filter(|e| !want_entries.contains(e)).collect();
+            let missing: Vec<&String> = want_entries
+                .iter()
+                .filter(|e| !have_entries.contains(e))
+                .collect();
+            let extra: Vec<&String> = have_entries
+                .iter()
+                .filter(|e| !want_entries.contains(e))
+                .collect();
             differences.push(format!(
                 "share {}: access differs (missing on the target: {missing:?}; only on the target: {extra:?})",
                 want.name
@@ -194,7 +226,11 @@ pub fn setting_differences(source: &ServiceExport, target: &ServiceExport) -> Ve
         .filter(|((_, want), (_, have))| want.is_some() && want != have)
         .map(|((name, want), (_, have))| {
             let show = |v: Option<&serde_json::Value>| v.map_or("not set".to_string(), |v| v.to_string());
-            format!("{name}: {} on the target, {} on the source", show(have), show(want))
+            format!(
+                "{name}: {} on the target, {} on the source",
+                show(have),
+                show(want)
+            )
         })
         .collect()
 }

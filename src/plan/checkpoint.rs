@@ -34,6 +34,8 @@ pub enum Phase {
     FinalSync,
     DnsSwap,
     DnsWait,
+    /// The source's DNS aliases (and their SPNs and Route 53 records) moved to the target.
+    MoveAliases,
     Complete,
     /// Rollback (after the swap): the target stops taking writes.
     FreezeTarget,
@@ -44,6 +46,8 @@ pub enum Phase {
     /// Rollback: the record goes back to its value and TTL before fsx-migrate touched it.
     SwapBack,
     SwapBackWait,
+    /// Rollback: the aliases moved back to the source.
+    MoveAliasesBack,
     /// Rollback: the source takes writes again.
     UnfreezeSource,
     RolledBack,
@@ -53,7 +57,7 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 23] = [
+    pub const ALL: [Phase; 25] = [
         Phase::Preflight,
         Phase::CreateTarget,
         Phase::WaitTarget,
@@ -67,12 +71,14 @@ impl Phase {
         Phase::FinalSync,
         Phase::DnsSwap,
         Phase::DnsWait,
+        Phase::MoveAliases,
         Phase::Complete,
         Phase::FreezeTarget,
         Phase::PrepareReverse,
         Phase::ReverseSync,
         Phase::SwapBack,
         Phase::SwapBackWait,
+        Phase::MoveAliasesBack,
         Phase::UnfreezeSource,
         Phase::RolledBack,
         Phase::Aborting,
@@ -94,12 +100,14 @@ impl Phase {
             Phase::FinalSync => "final_sync",
             Phase::DnsSwap => "dns_swap",
             Phase::DnsWait => "dns_wait",
+            Phase::MoveAliases => "move_aliases",
             Phase::Complete => "complete",
             Phase::FreezeTarget => "freeze_target",
             Phase::PrepareReverse => "prepare_reverse",
             Phase::ReverseSync => "reverse_sync",
             Phase::SwapBack => "swap_back",
             Phase::SwapBackWait => "swap_back_wait",
+            Phase::MoveAliasesBack => "move_aliases_back",
             Phase::UnfreezeSource => "unfreeze_source",
             Phase::RolledBack => "rolled_back",
             Phase::Aborting => "aborting",
@@ -247,6 +255,9 @@ pub struct Checkpoint {
     /// The PowerShell scripts run through SSM (`freeze = "ssm"`), in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub powershell: Vec<PowerShellRun>,
+    /// The source's DNS aliases moved to the target after the swap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aliases: Option<AliasMove>,
     /// The copy of the source's shares and in-server settings to the target (`[windows]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shares: Option<SharesCopy>,
@@ -296,6 +307,9 @@ pub struct Rollback {
     pub swap_back_change_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub swap_back_insync_at: Option<Timestamp>,
+    /// The aliases moved back to the source after the swap back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aliases_back: Option<AliasMove>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rolled_back_at: Option<Timestamp>,
 }
@@ -354,6 +368,82 @@ pub struct PowerShellRun {
     pub result: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// DNS aliases moved from one file system to the other: disassociated from `from`, associated with `to`
+/// (FSx, with client tokens, each waited for), their Kerberos SPNs moved (spn.ps1 through SSM, or by a
+/// person), and their Route 53 CNAMEs that pointed at `from` pointed at `to`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AliasMove {
+    pub from: String,
+    pub to: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_dns_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_dns_name: Option<String>,
+    /// The aliases moved, read from `from` before anything changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub names: Option<Vec<String>>,
+    /// Write-ahead: set before DisassociateFileSystemAliases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disassociate_requested_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disassociated_at: Option<Timestamp>,
+    /// Write-ahead: set before AssociateFileSystemAliases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub associate_requested_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub associated_at: Option<Timestamp>,
+    /// When the SPNs were moved (by spn.ps1, or left to a person: `spns_by_hand`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spns_moved_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub spns_by_hand: bool,
+    /// How many aliases' records were looked up in the hosted zone.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub records_looked_up: u32,
+    /// The aliases' CNAMEs in the hosted zone that pointed at `from`, and their UPSERTs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<AliasRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_at: Option<Timestamp>,
+}
+
+impl AliasMove {
+    pub fn new(from: String, to: String) -> AliasMove {
+        AliasMove {
+            from,
+            to,
+            from_dns_name: None,
+            to_dns_name: None,
+            names: None,
+            disassociate_requested_at: None,
+            disassociated_at: None,
+            associate_requested_at: None,
+            associated_at: None,
+            spns_moved_at: None,
+            spns_by_hand: false,
+            records_looked_up: 0,
+            records: Vec::new(),
+            done_at: None,
+        }
+    }
+}
+
+/// An alias's CNAME in the plan's hosted zone, pointed at the other file system (UPSERT, idempotent).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AliasRecord {
+    pub name: String,
+    pub ttl: u64,
+    /// Write-ahead: set before the UPSERT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insync_at: Option<Timestamp>,
 }
 
 /// The copy of the shares and in-server settings: export.ps1 on the source, apply.ps1 on the target, export.ps1
@@ -475,6 +565,7 @@ impl Rollback {
             swap_back_requested_at: None,
             swap_back_change_id: None,
             swap_back_insync_at: None,
+            aliases_back: None,
             rolled_back_at: None,
         }
     }

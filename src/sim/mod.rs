@@ -19,7 +19,7 @@ use jiff::Timestamp;
 
 use self::faults::FaultKind;
 use self::model::{ExecutionSchedule, WriteProcess, check_sim_speed};
-use self::world::{SimChange, SimCommand, SimExecution, SimResource, SimTarget, SimTask, World};
+use self::world::{SimAlias, SimChange, SimCommand, SimExecution, SimResource, SimTarget, SimTask, World};
 use crate::cloud::model::PasswordSource;
 use crate::cloud::model::dns_eq;
 use crate::cloud::model::{ChangeStatus, DeploymentType, FileSystemInfo, Lifecycle, Side, SyncKind};
@@ -497,8 +497,8 @@ impl SimPort {
                     ));
                 }
                 // A swap (the name moves away from the source) needs a successful final sync on every task;
-                // an UPSERT of the same value (lowering the TTL) is not a swap.
-                let swap = !dns_eq(&req.value, &w.source.dns_name);
+                // an UPSERT of the same value (lowering the TTL) is not a swap, nor is an alias's record.
+                let swap = !dns_eq(&req.value, &w.source.dns_name) && !w.is_alias_name(&req.record_name);
                 let synced_after = |reverse: bool, kind: SyncKind, since: Option<Timestamp>| {
                     w.tasks.iter().filter(|t| t.reverse == reverse).all(|t| {
                         w.executions.iter().any(|e| {
@@ -517,6 +517,7 @@ impl SimPort {
                 // back since the target stopped taking writes.
                 if let Some(target_writes) = &w.target_writes
                     && !swap
+                    && !w.is_alias_name(&req.record_name)
                     && (target_writes.frozen_at.is_none()
                         || !synced_after(true, SyncKind::Reverse, target_writes.frozen_at))
                 {
@@ -698,6 +699,109 @@ impl SimPort {
                         format!("no invocation of command {command_id} on {instance_id}"),
                     )
                 }),
+            Command::DescribeAliases { file_system_id } => {
+                if w.file_system_at(file_system_id, now).is_none() {
+                    return Err(not_found(
+                        op,
+                        "FileSystemNotFound",
+                        format!("File system '{file_system_id}' does not exist."),
+                    ));
+                }
+                Ok(Response::Aliases {
+                    file_system_id: file_system_id.clone(),
+                    aliases: w.aliases_at(file_system_id, now),
+                })
+            }
+            Command::AssociateAliases {
+                file_system_id,
+                aliases,
+                ..
+            } => {
+                for name in aliases {
+                    let name = name.to_lowercase();
+                    // Assumption: FSx refuses an alias another file system still has (also while DELETING).
+                    let others = std::iter::once(w.source.id.clone())
+                        .chain(w.targets.iter().map(|t| t.info.id.clone()))
+                        .filter(|id| id != file_system_id);
+                    let elsewhere = others
+                        .into_iter()
+                        .any(|id| w.aliases_at(&id, now).iter().any(|a| a.name == name));
+                    if elsewhere {
+                        return Err(rejected(
+                            op,
+                            "BadRequest",
+                            format!("Alias {name} is already associated with another file system"),
+                        ));
+                    }
+                }
+                for name in aliases {
+                    let name = name.to_lowercase();
+                    if !w.aliases_at(file_system_id, now).iter().any(|a| a.name == name) {
+                        w.aliases.push(SimAlias {
+                            name,
+                            file_system_id: file_system_id.clone(),
+                            associated_at: now,
+                            disassociated_at: None,
+                        });
+                    }
+                }
+                Ok(Response::Aliases {
+                    file_system_id: file_system_id.clone(),
+                    aliases: w.aliases_at(file_system_id, now),
+                })
+            }
+            Command::DisassociateAliases {
+                file_system_id,
+                aliases,
+                ..
+            } => {
+                let current = w.aliases_at(file_system_id, now);
+                for name in aliases {
+                    let name = name.to_lowercase();
+                    match current.iter().find(|a| a.name == name) {
+                        None => {
+                            return Err(rejected(
+                                op,
+                                "BadRequest",
+                                format!("Alias {name} is not associated with {file_system_id}"),
+                            ));
+                        }
+                        Some(a) if a.lifecycle == crate::cloud::model::AliasLifecycle::Deleting => {}
+                        Some(_) => match w.aliases.iter_mut().find(|a| {
+                            a.name == name
+                                && &a.file_system_id == file_system_id
+                                && a.disassociated_at.is_none()
+                        }) {
+                            Some(alias) => alias.disassociated_at = Some(now),
+                            None => w.aliases.push(SimAlias {
+                                name,
+                                file_system_id: file_system_id.clone(),
+                                associated_at: Timestamp::UNIX_EPOCH,
+                                disassociated_at: Some(now),
+                            }),
+                        },
+                    }
+                }
+                Ok(Response::Aliases {
+                    file_system_id: file_system_id.clone(),
+                    aliases: w.aliases_at(file_system_id, now),
+                })
+            }
+            Command::FindRecord {
+                hosted_zone_id,
+                record_name,
+            } => {
+                if w.hosted_zone_id != *hosted_zone_id {
+                    return Err(not_found(
+                        op,
+                        "NoSuchHostedZone",
+                        format!("No hosted zone found with ID: {hosted_zone_id}"),
+                    ));
+                }
+                Ok(Response::Record(
+                    w.records.iter().find(|r| dns_eq(&r.name, record_name)).cloned(),
+                ))
+            }
             Command::DeleteFileSystem { file_system_id, .. } => {
                 if *file_system_id == w.source.id {
                     w.violations

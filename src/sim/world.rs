@@ -79,6 +79,10 @@ pub struct World {
     /// changed them (before that: [`default_source_service`] for the source, [`new_file_system_service`] else).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub file_services: BTreeMap<String, ServiceExport>,
+    /// DNS aliases associated or disassociated since the world began (the source's `aliases` are on it from
+    /// the start).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<SimAlias>,
     #[serde(default)]
     pub faults: Vec<FaultRule>,
     #[serde(default)]
@@ -224,7 +228,12 @@ pub fn default_source_service() -> ServiceExport {
     };
     ServiceExport {
         shares: vec![
-            share("share", "D:\\share", false, vec![entry("Everyone", "Allow", "Change")]),
+            share(
+                "share",
+                "D:\\share",
+                false,
+                vec![entry("Everyone", "Allow", "Change")],
+            ),
             share(
                 "finance",
                 "D:\\share\\finance",
@@ -234,7 +243,12 @@ pub fn default_source_service() -> ServiceExport {
                     entry("CORP\\Interns", "Deny", "Full"),
                 ],
             ),
-            share("projects", "D:\\share\\projects", false, vec![entry("CORP\\Staff", "Allow", "Change")]),
+            share(
+                "projects",
+                "D:\\share\\projects",
+                false,
+                vec![entry("CORP\\Staff", "Allow", "Change")],
+            ),
         ],
         shadow_copies: Some(serde_json::json!({
             "max_size": "10%",
@@ -286,7 +300,11 @@ pub fn simulated_apply(service: &mut ServiceExport, wanted: &ServiceExport) -> S
     for share in &wanted.shares {
         let path = share.path.to_lowercase();
         let exists = !root.is_empty() && (path == root || path.starts_with(&format!("{root}\\")));
-        match service.shares.iter_mut().find(|s| s.name.eq_ignore_ascii_case(&share.name)) {
+        match service
+            .shares
+            .iter_mut()
+            .find(|s| s.name.eq_ignore_ascii_case(&share.name))
+        {
             Some(have) if !have.path.eq_ignore_ascii_case(&share.path) => skipped.push(serde_json::json!({
                 "name": share.name,
                 "reason": format!("a share of that name has the path {}", have.path),
@@ -326,6 +344,22 @@ pub fn simulated_apply(service: &mut ServiceExport, wanted: &ServiceExport) -> S
     .to_string()
 }
 
+/// A DNS alias on a file system: CREATING for [`ALIAS_SECS`] after its association, then AVAILABLE; DELETING
+/// for [`ALIAS_SECS`] after its disassociation, then gone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimAlias {
+    pub name: String,
+    pub file_system_id: String,
+    pub associated_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disassociated_at: Option<Timestamp>,
+}
+
+/// An alias association or disassociation "takes up to 2.5 minutes" (FSx for Windows User Guide, "Managing
+/// DNS aliases"); the simulator takes the whole of it.
+pub const ALIAS_SECS: f64 = 150.0;
+
 /// How long one of fsx-migrate's scripts runs on the simulated instance. Assumption: a freeze of a few
 /// shares through FSxRemoteAdmin takes seconds to a minute.
 pub const SSM_COMMAND_SECS: f64 = 30.0;
@@ -345,7 +379,7 @@ impl SimCommand {
         } else {
             let result = match self.script {
                 _ if self.result.is_some() => self.result.as_deref().unwrap_or_default(),
-                WindowsScript::Export | WindowsScript::Apply => "{}",
+                WindowsScript::Export | WindowsScript::Apply | WindowsScript::Spn => "{}",
                 WindowsScript::Freeze => {
                     r#"{"shares":[{"name":"share","path":"D:\\share","access":[{"account":"Everyone","control":"Allow","right":"Change"}]}],"changed":1,"sessions_left":0}"#
                 }
@@ -637,6 +671,41 @@ impl World {
         Some(info)
     }
 
+    /// Whether `name` is (or was) one of the DNS aliases: its record is not the users' record.
+    pub fn is_alias_name(&self, name: &str) -> bool {
+        self.source.aliases.iter().any(|a| dns_eq(a, name))
+            || self.aliases.iter().any(|a| dns_eq(&a.name, name))
+    }
+
+    /// The aliases of `file_system_id` at `now`, with their lifecycle.
+    pub fn aliases_at(&self, file_system_id: &str, now: Timestamp) -> Vec<crate::cloud::model::AliasInfo> {
+        use crate::cloud::model::{AliasInfo, AliasLifecycle};
+        let mut out = Vec::new();
+        if file_system_id == self.source.id {
+            for name in &self.source.aliases {
+                if !self.aliases.iter().any(|a| dns_eq(&a.name, name)) {
+                    out.push(AliasInfo {
+                        name: name.to_lowercase(),
+                        lifecycle: AliasLifecycle::Available,
+                    });
+                }
+            }
+        }
+        for alias in self.aliases.iter().filter(|a| a.file_system_id == file_system_id) {
+            let lifecycle = match alias.disassociated_at {
+                Some(at) if now >= after(at, ALIAS_SECS) => continue,
+                Some(_) => AliasLifecycle::Deleting,
+                None if now < after(alias.associated_at, ALIAS_SECS) => AliasLifecycle::Creating,
+                None => AliasLifecycle::Available,
+            };
+            out.push(AliasInfo {
+                name: alias.name.clone(),
+                lifecycle,
+            });
+        }
+        out
+    }
+
     /// The shares and settings of the file system behind `endpoint`.
     fn service_at(&self, endpoint: &str) -> ServiceExport {
         if let Some(service) = self.file_services.get(endpoint) {
@@ -649,10 +718,25 @@ impl World {
         }
     }
 
-    /// export.ps1 and apply.ps1 act when sent (their result shows when the command ends); None for the
-    /// freeze and unfreeze, whose results are fixed.
+    /// export.ps1, apply.ps1 and spn.ps1 act when sent (their result shows when the command ends); None for
+    /// the freeze and unfreeze, whose results are fixed.
     pub fn run_service_script(&mut self, call: &crate::cloud::windows::ScriptCall) -> Option<String> {
         use crate::cloud::windows::WindowsScript;
+        if call.script == WindowsScript::Spn {
+            // Every alias's two HOST SPNs move from the other file system's computer object.
+            let computer = |dns: &str| dns.split('.').next().unwrap_or_default().to_uppercase();
+            let from = computer(call.from_dns_name.as_deref().unwrap_or_default());
+            let moved: Vec<serde_json::Value> = call
+                .aliases
+                .iter()
+                .flat_map(|a| [a.clone(), a.split('.').next().unwrap_or_default().to_string()])
+                .map(|a| serde_json::json!({"spn": format!("HOST/{a}"), "from": from}))
+                .collect();
+            let result = serde_json::json!({
+                "computer": computer(&call.endpoint), "moved": moved, "added": [], "already": [],
+            });
+            return Some(result.to_string());
+        }
         let mut service = self.service_at(&call.endpoint);
         let result = match call.script {
             WindowsScript::Export => simulated_export(&service),
@@ -663,7 +747,7 @@ impl World {
                     .and_then(|json| serde_json::from_str::<ServiceExport>(json).ok())?;
                 simulated_apply(&mut service, &wanted)
             }
-            WindowsScript::Freeze | WindowsScript::Unfreeze => return None,
+            WindowsScript::Freeze | WindowsScript::Unfreeze | WindowsScript::Spn => return None,
         };
         self.file_services.insert(call.endpoint.clone(), service);
         Some(result)
@@ -908,9 +992,9 @@ impl World {
     /// The DNS swap: the first change that points the record somewhere else (a change that only lowers the
     /// TTL keeps the value).
     pub fn swap(&self) -> Option<&SimChange> {
-        self.changes
-            .iter()
-            .find(|c| c.previous_value.as_deref() != Some(c.value.as_str()))
+        self.changes.iter().find(|c| {
+            c.previous_value.as_deref() != Some(c.value.as_str()) && !self.is_alias_name(&c.record_name)
+        })
     }
 
     /// A rollback's swap: the first change after the swap that points the record at the source again.
@@ -919,6 +1003,7 @@ impl World {
         self.changes.iter().find(|c| {
             c.submitted_at >= swap.submitted_at
                 && !std::ptr::eq(*c, swap)
+                && !self.is_alias_name(&c.record_name)
                 && crate::cloud::model::dns_eq(&c.value, &self.source.dns_name)
         })
     }

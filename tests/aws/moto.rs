@@ -988,6 +988,8 @@ async fn moto_ssm_sends_the_freeze_finds_it_by_comment_and_reads_its_invocation(
         keep_accounts: vec!["CORP\\svc-datasync".into()],
         shares_json: None,
         service_json: None,
+        from_dns_name: None,
+        aliases: vec![],
     };
     let request = PowerShellRequest {
         instance_id: "i-0123456789abcdef0".into(),

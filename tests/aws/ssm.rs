@@ -23,6 +23,8 @@ fn freeze_request() -> PowerShellRequest {
             keep_accounts: vec!["CORP\\svc-datasync".into(), "CORP\\O'Brien".into()],
             shares_json: None,
             service_json: None,
+            from_dns_name: None,
+            aliases: vec![],
         },
         comment: "fsx-migrate fxm-1 freeze.ps1 fs-0123456789abcdef0 1764800000".into(),
         timeout_secs: 600,
