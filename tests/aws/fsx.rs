@@ -1083,3 +1083,166 @@ async fn security_group_rules_are_read_with_a_filter_and_mapped_in_the_order_ask
         "all traffic to a prefix list"
     );
 }
+
+#[tokio::test]
+async fn describe_aliases_reads_every_page_and_keeps_an_unknown_lifecycle() {
+    use aws_sdk_fsx::operation::describe_file_system_aliases::{
+        DescribeFileSystemAliasesInput, DescribeFileSystemAliasesOutput,
+    };
+    use fsx_migrate::cloud::model::{AliasInfo, AliasLifecycle};
+    let requests = Recorder::<DescribeFileSystemAliasesInput>::new();
+    let seen = requests.clone();
+    let pages = mock!(aws_sdk_fsx::Client::describe_file_system_aliases).then_compute_output(move |r| {
+        seen.record(r);
+        match r.next_token() {
+            None => DescribeFileSystemAliasesOutput::builder()
+                .aliases(
+                    fsx::Alias::builder()
+                        .name("Finance.corp.example.com")
+                        .lifecycle(fsx::AliasLifecycle::Available)
+                        .build(),
+                )
+                .next_token("page-2")
+                .build(),
+            Some(_) => DescribeFileSystemAliasesOutput::builder()
+                .aliases(
+                    fsx::Alias::builder()
+                        .name("hr.corp.example.com")
+                        .lifecycle(fsx::AliasLifecycle::from("MOVING_SIDEWAYS"))
+                        .build(),
+                )
+                .build(),
+        }
+    });
+    let mut port = support::port(Rules {
+        fsx: vec![&pages],
+        ..Default::default()
+    });
+    let answer = port
+        .execute(&Command::DescribeAliases {
+            file_system_id: "fs-0123456789abcdef0".into(),
+        })
+        .await;
+    assert_eq!(
+        answer,
+        Ok(Response::Aliases {
+            file_system_id: "fs-0123456789abcdef0".into(),
+            aliases: vec![
+                AliasInfo {
+                    name: "finance.corp.example.com".into(),
+                    lifecycle: AliasLifecycle::Available,
+                },
+                AliasInfo {
+                    name: "hr.corp.example.com".into(),
+                    lifecycle: AliasLifecycle::Unknown("MOVING_SIDEWAYS".into()),
+                },
+            ],
+        })
+    );
+    let sent = requests.all();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1].next_token(), Some("page-2"));
+    assert!(
+        sent.iter()
+            .all(|r| r.file_system_id() == Some("fs-0123456789abcdef0"))
+    );
+}
+
+#[tokio::test]
+async fn associate_and_disassociate_send_the_aliases_with_the_token_and_an_alias_in_use_is_refused_once() {
+    use aws_sdk_fsx::operation::associate_file_system_aliases::{
+        AssociateFileSystemAliasesInput, AssociateFileSystemAliasesOutput,
+    };
+    use aws_sdk_fsx::operation::disassociate_file_system_aliases::{
+        DisassociateFileSystemAliasesInput, DisassociateFileSystemAliasesOutput,
+    };
+    use fsx_migrate::cloud::model::AliasLifecycle;
+    let associated = Recorder::<AssociateFileSystemAliasesInput>::new();
+    let seen = associated.clone();
+    let associate = mock!(aws_sdk_fsx::Client::associate_file_system_aliases).then_compute_output(move |r| {
+        seen.record(r);
+        AssociateFileSystemAliasesOutput::builder()
+            .aliases(
+                fsx::Alias::builder()
+                    .name("finance.corp.example.com")
+                    .lifecycle(fsx::AliasLifecycle::Creating)
+                    .build(),
+            )
+            .build()
+    });
+    let disassociated = Recorder::<DisassociateFileSystemAliasesInput>::new();
+    let seen = disassociated.clone();
+    let disassociate =
+        mock!(aws_sdk_fsx::Client::disassociate_file_system_aliases).then_compute_output(move |r| {
+            seen.record(r);
+            DisassociateFileSystemAliasesOutput::builder()
+                .aliases(
+                    fsx::Alias::builder()
+                        .name("finance.corp.example.com")
+                        .lifecycle(fsx::AliasLifecycle::Deleting)
+                        .build(),
+                )
+                .build()
+        });
+    let mut port = support::port(Rules {
+        fsx: vec![&associate, &disassociate],
+        ..Default::default()
+    });
+    let off = port
+        .execute(&Command::DisassociateAliases {
+            file_system_id: "fs-0123456789abcdef0".into(),
+            aliases: vec!["finance.corp.example.com".into()],
+            client_request_token: "fsx-migrate-p-off-fs-0123456789abcdef0-0badcafe".into(),
+        })
+        .await;
+    let Ok(Response::Aliases { aliases, .. }) = off else {
+        panic!("{off:?}")
+    };
+    assert_eq!(aliases[0].lifecycle, AliasLifecycle::Deleting);
+    let sent = disassociated.only();
+    assert_eq!(sent.aliases(), ["finance.corp.example.com"]);
+    assert_eq!(
+        sent.client_request_token(),
+        Some("fsx-migrate-p-off-fs-0123456789abcdef0-0badcafe")
+    );
+    let on = port
+        .execute(&Command::AssociateAliases {
+            file_system_id: "fs-0fedcba9876543210".into(),
+            aliases: vec!["finance.corp.example.com".into()],
+            client_request_token: "fsx-migrate-p-on-fs-0fedcba9876543210-0badcafe".into(),
+        })
+        .await;
+    assert!(
+        matches!(on, Ok(Response::Aliases { ref file_system_id, .. }) if file_system_id == "fs-0fedcba9876543210")
+    );
+    assert_eq!(associated.only().file_system_id(), Some("fs-0fedcba9876543210"));
+
+    // An alias another file system still has: FSx answers BadRequest; refused, and not retried.
+    let in_use = mock!(aws_sdk_fsx::Client::associate_file_system_aliases).then_http_response(|| {
+        support::json_error(
+            400,
+            "BadRequest",
+            "Alias finance.corp.example.com is already associated with another file system",
+        )
+    });
+    let mut port = support::port(Rules {
+        fsx: vec![&in_use],
+        ..Default::default()
+    });
+    let refused = port
+        .execute(&Command::AssociateAliases {
+            file_system_id: "fs-0fedcba9876543210".into(),
+            aliases: vec!["finance.corp.example.com".into()],
+            client_request_token: "t".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.class, ErrorClass::Rejected);
+    assert_eq!(refused.operation, "fsx:AssociateFileSystemAliases");
+    assert!(
+        refused.message.contains("already associated"),
+        "{}",
+        refused.message
+    );
+    assert_eq!(in_use.num_calls(), 1);
+}

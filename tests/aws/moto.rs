@@ -498,7 +498,7 @@ async fn moto_create_target_sends_a_multi_az_file_system_that_describe_then_find
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn moto_route53_swap_changes_the_hosted_zone_record() {
+async fn moto_route53_swap_changes_the_hosted_zone_record_and_find_record_reads_it() {
     let config = fixture_config().await;
     let r53 = aws_sdk_route53::Client::new(&config);
     let domain = format!("{}.example.com", unique("swap"));
@@ -544,6 +544,26 @@ async fn moto_route53_swap_changes_the_hosted_zone_record() {
     };
     assert_eq!(again, id);
     assert_eq!(status, ChangeStatus::InSync);
+
+    // An alias's record is read back the way the alias move reads it (FindRecord), and a name the zone does
+    // not hold is absent, not an error.
+    let found = port
+        .execute(&Command::FindRecord {
+            hosted_zone_id: zone_id.clone(),
+            record_name: name.clone(),
+        })
+        .await;
+    let Ok(Response::Record(Some(found))) = found else {
+        panic!("FindRecord against moto failed: {found:?}")
+    };
+    assert_eq!(found.values, ["amznfsxtarget.corp.example.com"]);
+    let absent = port
+        .execute(&Command::FindRecord {
+            hosted_zone_id: zone_id.clone(),
+            record_name: format!("nothing.{domain}"),
+        })
+        .await;
+    assert_eq!(absent, Ok(Response::Record(None)));
 
     let listed = r53
         .list_resource_record_sets()
