@@ -2051,6 +2051,16 @@ fn an_ssm_freeze_runs_the_scripts_on_the_instance_and_a_rollback_puts_back_what_
         "{}",
         text(&out.stderr)
     );
+    let report = text(&s.run(&["report", "plan.toml"]).stdout);
+    assert!(report.contains("## Shares and in-server settings"), "{report}");
+    assert!(
+        report.contains("| created on the target | finance, projects |"),
+        "{report}"
+    );
+    assert!(report.contains("| left to a person | FSRM quotas"), "{report}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&s.run(&["report", "plan.toml", "--format", "json"]).stdout).unwrap();
+    assert_eq!(json["shares"]["updated"][0], "share");
 
     let out = s.run(&["--sim-speed", "max", "rollback", "plan.toml", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

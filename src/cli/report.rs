@@ -893,6 +893,57 @@ pub fn evidence_markdown(e: &Evidence) -> String {
         let _ = writeln!(o, "| source unfrozen | {} |", when(r.source_unfrozen_at));
         let _ = writeln!(o, "| rolled back | {} |", when(r.rolled_back_at));
     }
+    if let Some(s) = &e.shares {
+        let _ = writeln!(o, "\n## Shares and in-server settings\n");
+        let _ = writeln!(o, "| | |\n|---|---|");
+        let _ = writeln!(o, "| started | {} |", s.started_at);
+        let _ = writeln!(o, "| created on the target | {} |", join_or_dash(&s.created));
+        let _ = writeln!(o, "| updated on the target | {} |", join_or_dash(&s.updated));
+        let _ = writeln!(o, "| settings applied | {} |", join_or_dash(&s.applied));
+        for item in s.skipped.iter().chain(&s.uncovered) {
+            let _ = writeln!(o, "| not copied | {item} |");
+        }
+        for item in &s.not_carried {
+            let _ = writeln!(o, "| left to a person | {item} |");
+        }
+        for item in &s.differences {
+            let _ = writeln!(o, "| still differs | {item} |");
+        }
+        let _ = writeln!(
+            o,
+            "| verified (the target's own export) | {} |",
+            when(s.verified_at)
+        );
+    }
+    for (title, m) in [
+        ("DNS aliases", &e.aliases),
+        ("DNS aliases moved back", &e.aliases_back),
+    ] {
+        let Some(m) = m else { continue };
+        let _ = writeln!(o, "\n## {title}\n");
+        let _ = writeln!(o, "| | |\n|---|---|");
+        let names = m.names.clone().unwrap_or_default();
+        let _ = writeln!(o, "| aliases | {} |", join_or_dash(&names));
+        let _ = writeln!(o, "| from → to | {} → {} |", m.from, m.to);
+        let _ = writeln!(o, "| disassociated | {} |", when(m.disassociated_at));
+        let _ = writeln!(o, "| associated (AVAILABLE) | {} |", when(m.associated_at));
+        let spns = if m.spns_by_hand {
+            "left to a person (setspn)"
+        } else {
+            "spn.ps1"
+        };
+        let _ = writeln!(o, "| SPNs moved | {} ({spns}) |", when(m.spns_moved_at));
+        for r in &m.records {
+            let _ = writeln!(
+                o,
+                "| record {} | change {}, in sync {} |",
+                r.name,
+                r.change_id.as_deref().unwrap_or("-"),
+                when(r.insync_at)
+            );
+        }
+        let _ = writeln!(o, "| done | {} |", when(m.done_at));
+    }
     if let Some(a) = &e.abort {
         let _ = writeln!(o, "\n## Abort\n");
         let _ = writeln!(o, "| | |\n|---|---|");
@@ -916,4 +967,12 @@ pub fn evidence_markdown(e: &Evidence) -> String {
         }
     }
     o
+}
+
+fn join_or_dash(items: &[String]) -> String {
+    if items.is_empty() {
+        "-".into()
+    } else {
+        items.join(", ")
+    }
 }

@@ -41,6 +41,14 @@ pub struct Evidence {
     /// The abort before the swap, if one was asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub abort: Option<AbortEvidence>,
+    /// The source's shares and in-server settings copied to the target (`[windows]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shares: Option<crate::plan::checkpoint::SharesCopy>,
+    /// The DNS aliases moved to the target after the swap, and back in a rollback.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aliases: Option<crate::plan::checkpoint::AliasMove>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aliases_back: Option<crate::plan::checkpoint::AliasMove>,
 }
 
 /// What an abort did: the source's unfreeze, the TTL put back, and what `--delete-resources` deleted.
@@ -247,6 +255,9 @@ pub fn evidence(intent: &Intent, cp: &Checkpoint) -> Evidence {
                 done_at: d.done_at,
             }),
         }),
+        shares: cp.shares.clone(),
+        aliases: cp.aliases.clone(),
+        aliases_back: cp.rollback.as_ref().and_then(|r| r.aliases_back.clone()),
     }
 }
 
