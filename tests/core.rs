@@ -1701,3 +1701,133 @@ fn an_ssm_freeze_reattaches_after_a_lost_send_and_a_failed_script_stops_with_its
             .contains("CORP\\\\Finance Managers")
     );
 }
+
+/// The alias move re-reads FSx before each call: a lost disassociate is asked again with the same token (FSx
+/// answers it as the first time), an alias FSx failed to disassociate stops the run naming it, and spn.ps1's
+/// failure stops it too.
+#[test]
+fn the_alias_move_asks_fsx_first_resends_a_lost_request_with_its_token_and_stops_on_a_failed_alias() {
+    use fsx_migrate::cloud::model::{AliasInfo, AliasLifecycle};
+    let i = intent();
+    let cp = at(&i, Phase::MoveAliases);
+    let alias = |lifecycle| AliasInfo {
+        name: "finance.corp.example.com".into(),
+        lifecycle,
+    };
+    let source_aliases = |lifecycle| {
+        Input::Response(Response::Aliases {
+            file_system_id: i.source.file_system_id.clone(),
+            aliases: vec![alias(lifecycle)],
+        })
+    };
+    let mut target = source_fs(&i);
+    target.id = "fs-target".into();
+    target.dns_name = "amznfsxtarget.corp.example.com".into();
+    let mut s = step(&i, &cp, Input::Start, t0(), &opts());
+    for answer in [
+        Input::Response(Response::FileSystem(source_fs(&i))),
+        Input::Response(Response::FileSystem(target)),
+    ] {
+        assert!(
+            matches!(s.action, Action::Call(Command::DescribeFileSystem { .. })),
+            "{:?}",
+            s.action
+        );
+        s = step(&i, &s.checkpoint, answer, t0(), &opts());
+    }
+    assert!(
+        matches!(s.action, Action::Call(Command::DescribeAliases { .. })),
+        "{:?}",
+        s.action
+    );
+    let s = step(
+        &i,
+        &s.checkpoint,
+        source_aliases(AliasLifecycle::Available),
+        t0(),
+        &opts(),
+    );
+    let s = step(
+        &i,
+        &s.checkpoint,
+        source_aliases(AliasLifecycle::Available),
+        t0(),
+        &opts(),
+    );
+    let Action::Call(Command::DisassociateAliases {
+        aliases,
+        client_request_token,
+        ..
+    }) = &s.action
+    else {
+        panic!("{:?}", s.action)
+    };
+    assert_eq!(aliases, &["finance.corp.example.com"]);
+    assert!(client_request_token.len() <= 63, "{client_request_token}");
+    assert!(
+        s.checkpoint
+            .aliases
+            .as_ref()
+            .unwrap()
+            .disassociate_requested_at
+            .is_some()
+    );
+
+    // The answer was lost: the next run asks FSx first; the alias is still AVAILABLE, so it is asked again
+    // with the same token.
+    let resumed = step(&i, &s.checkpoint, Input::Start, t0(), &opts());
+    assert!(matches!(
+        resumed.action,
+        Action::Call(Command::DescribeAliases { .. })
+    ));
+    let again = step(
+        &i,
+        &resumed.checkpoint,
+        source_aliases(AliasLifecycle::Available),
+        t0(),
+        &opts(),
+    );
+    assert_eq!(again.action, s.action, "the same request, the same token");
+
+    // FSx could not disassociate it: the run stops, naming the alias.
+    let failed = step(
+        &i,
+        &again.checkpoint,
+        source_aliases(AliasLifecycle::DeleteFailed),
+        t0(),
+        &opts(),
+    );
+    let Action::Halt(Halt::AliasMoveFailed(message)) = &failed.action else {
+        panic!("{:?}", failed.action)
+    };
+    assert!(
+        message.contains("finance.corp.example.com") && message.contains("DELETE_FAILED"),
+        "{message}"
+    );
+
+    // Disassociated, associated: then the SPNs; spn.ps1's failure stops the run with its words.
+    let mut moved = again.checkpoint.clone();
+    let m = moved.aliases.as_mut().unwrap();
+    m.disassociated_at = Some(t0());
+    m.associated_at = Some(t0());
+    let spn = step(&i, &moved, Input::Start, t0(), &opts());
+    assert!(
+        matches!(spn.action, Action::Call(Command::FindRecord { .. })),
+        "no [windows]: the SPNs are left to a person: {:?}",
+        spn.action
+    );
+    assert!(spn.checkpoint.aliases.as_ref().unwrap().spns_by_hand);
+    assert!(spn.events.iter().any(|e| matches!(e, Event::Finding(f) if f.message.contains("setspn -S HOST/finance.corp.example.com amznfsxtarget"))));
+    let refused = step(
+        &i,
+        &moved,
+        Input::CommandFinished(Err("spn.ps1 ended Failed: Insufficient access rights".into())),
+        t0(),
+        &opts(),
+    );
+    assert!(
+        matches!(refused.action, Action::Halt(Halt::AliasMoveFailed(ref m)) if m.contains("Insufficient access rights")),
+        "{:?}",
+        refused.action
+    );
+}

@@ -39,6 +39,20 @@ fn an_unfreeze_output_names_the_shares_gone_since_the_freeze() {
     assert_eq!(result.missing_shares, ["projects"]);
 }
 
+#[test]
+fn an_spn_output_names_the_computer_and_what_moved_and_an_error_says_what_stays() {
+    use fsx_migrate::cloud::windows::parse_spn;
+    let result = parse_spn(include_str!("fixtures/windows/spn-output.txt")).unwrap();
+    assert_eq!(result.computer, "AMZNFSXB2C3D4E5");
+    assert_eq!(result.moved[0]["spn"], "HOST/finance");
+    assert_eq!(result.moved[0]["from"], "AMZNFSXA1B2C3D4");
+    assert_eq!(result.added, ["HOST/finance.corp.example.com"]);
+    assert_eq!(result.already.len(), 2);
+    let error = parse_spn(include_str!("fixtures/windows/spn-output-error.txt")).unwrap_err();
+    assert!(error.contains("Insufficient access rights"), "{error}");
+    assert!(error.contains("Run the script again"), "{error}");
+}
+
 /// No PowerShell (nor PSScriptAnalyzer) can be installed from the package registries CI reaches, so the
 /// scripts are parsed with the tree-sitter PowerShell grammar: a syntax error anywhere fails the build.
 #[test]
