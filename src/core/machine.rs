@@ -30,7 +30,7 @@ use crate::cloud::windows::{
     ApplyResult, FreezeResult, ScriptCall, ServiceExport, UnfreezeResult, WindowsScript, parse_result,
 };
 use crate::plan::checkpoint::{
-    Abort, CHECKPOINT_SCHEMA, Deletion, GuardTrip, LaneState, PowerShellRun, Rollback, SharesCopy,
+    Abort, AliasMove, CHECKPOINT_SCHEMA, Deletion, GuardTrip, LaneState, PowerShellRun, Rollback, SharesCopy,
 };
 use crate::plan::intent::{FreezeKind, changed_fields};
 use crate::plan::units::Duration;
@@ -2598,6 +2598,16 @@ impl Machine<'_> {
                 if self.cp.dns_previous_record.is_none() && !swap_sent {
                     self.cp.dns_previous_record = env.record.clone();
                 }
+                // The source's DNS aliases follow the record once it is in sync (phase move_aliases).
+                if !swap_sent
+                    && self.cp.aliases.is_none()
+                    && let Some(source) = env.source.as_ref().filter(|s| !s.aliases.is_empty())
+                {
+                    self.cp.aliases = Some(AliasMove::new(
+                        source.id.clone(),
+                        self.cp.target_file_system_id.clone().unwrap_or_default(),
+                    ));
+                }
                 // Write-ahead; UPSERT is idempotent, so after a crash it is simply sent again.
                 self.cp.dns_requested_at.get_or_insert(self.now);
                 let dns = &self.intent.dns;
@@ -2627,7 +2637,10 @@ impl Machine<'_> {
             return flow;
         }
         self.cp.dns_insync_at = Some(self.now);
-        Flow::Advance(Phase::MoveAliases)
+        match self.cp.aliases {
+            Some(_) => Flow::Advance(Phase::MoveAliases),
+            None => Flow::Advance(Phase::Complete),
+        }
     }
 
     /// Waits for a Route 53 change: `None` once it is INSYNC, else the flow that asks again or waits.
@@ -2901,7 +2914,11 @@ impl Machine<'_> {
             return flow;
         }
         self.rollback_mut().swap_back_insync_at = Some(self.now);
-        Flow::Advance(Phase::MoveAliasesBack)
+        // The aliases go back only if they were moved (or began to be).
+        match self.cp.aliases.as_ref().and_then(|m| m.names.as_ref()) {
+            Some(names) if !names.is_empty() => Flow::Advance(Phase::MoveAliasesBack),
+            _ => Flow::Advance(Phase::UnfreezeSource),
+        }
     }
 
     /// The source takes writes again: the operator's unfreeze, then the freeze tag removed; then `next` (or

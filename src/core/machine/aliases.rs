@@ -9,7 +9,7 @@
 
 use super::*;
 use crate::cloud::model::{AliasInfo, AliasLifecycle, dns_eq};
-use crate::plan::checkpoint::{AliasMove, AliasRecord};
+use crate::plan::checkpoint::AliasRecord;
 
 /// How often FSx is asked whether an alias finished moving (it takes up to 2.5 minutes).
 const ALIAS_POLL: Duration = Duration::secs(15);
