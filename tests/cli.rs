@@ -2047,7 +2047,7 @@ fn an_ssm_freeze_runs_the_scripts_on_the_instance_and_a_rollback_puts_back_what_
     assert!(plan.contains("[[checkpoint.powershell]]"), "{plan}");
     assert!(plan.contains("status = \"Success\""), "{plan}");
     assert!(
-        text(&out.stderr).contains("frozen: 1 share permission(s) made read-only"),
+        text(&out.stderr).contains("frozen: 3 share permission(s) made read-only"),
         "{}",
         text(&out.stderr)
     );

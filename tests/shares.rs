@@ -489,3 +489,26 @@ async fn without_an_instance_the_alias_moves_and_the_spn_commands_are_printed() 
         [(ALIAS.to_string(), "AVAILABLE".to_string())]
     );
 }
+
+/// A share created on the source after the copy (while the run waited at the gate) shows in the freeze's
+/// record of the shares: the run reports it, and the copy's record keeps it, for a person to create it.
+#[tokio::test]
+async fn a_share_created_after_the_copy_is_reported_at_the_freeze() {
+    let mut port = sim(world("small"));
+    let intent = windows_intent(&mut port, &[]).await;
+    let (outcome, cp) = drive_opts(&mut port, &intent, &Checkpoint::default(), until(Phase::Freeze)).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::UntilReached(Phase::Freeze)));
+    assert!(cp.shares.as_ref().unwrap().verified_at.is_some());
+    let endpoint = source_endpoint(&port);
+    let mut service = port.world.file_services[&endpoint].clone();
+    service.shares.push(share("late", "D:\\share\\late"));
+    port.world.file_services.insert(endpoint, service);
+
+    let (outcome, cp, _) = drive_mem(&mut port, &intent, &cp, None).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    let differences = &cp.shares.as_ref().unwrap().differences;
+    assert_eq!(
+        differences,
+        &["share late was created on the source after the copy of shares: it is not on the target"]
+    );
+}

@@ -694,6 +694,9 @@ impl Machine<'_> {
             WindowsScript::Apply | WindowsScript::Spn => return,
         };
         self.events.push(Event::Note(note));
+        if run.script == WindowsScript::Freeze && run.file_system_id == self.intent.source.file_system_id {
+            self.shares_created_since_the_copy(result);
+        }
     }
 
     /// The phase's handler for `input`.
@@ -1978,6 +1981,44 @@ impl Machine<'_> {
         let on_target = find(j + 1, WindowsScript::Export, false)
             .and_then(|(_, json)| parse_result(WindowsScript::Export, json).ok());
         (export, applied, on_target)
+    }
+
+    /// The freeze lists the source's shares as they are at the freeze: one the copy before the gate did not
+    /// see was created since, and is not on the target. Reported (and kept in the copy's record), not fatal:
+    /// the final sync carries its files, and a person creates the share during the window.
+    fn shares_created_since_the_copy(&mut self, freeze_result: &str) {
+        let Ok(frozen) = serde_json::from_str::<FreezeResult>(freeze_result) else {
+            return;
+        };
+        let Some(export) = self.shares_copy_steps().0 else {
+            return;
+        };
+        let left_behind = self
+            .intent
+            .windows
+            .as_ref()
+            .map(|w| w.shares_left_behind.clone())
+            .unwrap_or_default();
+        let new: Vec<String> = frozen
+            .shares
+            .iter()
+            .filter_map(|s| s.get("name").and_then(|n| n.as_str()))
+            .filter(|name| !export.shares.iter().any(|s| s.name.eq_ignore_ascii_case(name)))
+            .filter(|name| !left_behind.iter().any(|l| l.eq_ignore_ascii_case(name)))
+            .map(str::to_string)
+            .collect();
+        for name in new {
+            let difference = format!(
+                "share {name} was created on the source after the copy of shares: it is not on the target"
+            );
+            self.events.push(Event::Finding(preflight::warning(
+                difference.clone(),
+                Some("create it on the target during the window: fsx-migrate windows-script apply (runbook §8.1)"),
+            )));
+            if let Some(copy) = self.cp.shares.as_mut() {
+                copy.differences.push(difference);
+            }
+        }
     }
 
     /// What apply.ps1 is to make true on the target: the source's export, without the shares left behind.

@@ -718,8 +718,8 @@ impl World {
         }
     }
 
-    /// export.ps1, apply.ps1 and spn.ps1 act when sent (their result shows when the command ends); None for
-    /// the freeze and unfreeze, whose results are fixed.
+    /// export.ps1, apply.ps1 and spn.ps1 act when sent, and freeze.ps1 records the shares as they are then
+    /// (their result shows when the command ends); None for the unfreeze, whose result is fixed.
     pub fn run_service_script(&mut self, call: &crate::cloud::windows::ScriptCall) -> Option<String> {
         use crate::cloud::windows::WindowsScript;
         if call.script == WindowsScript::Spn {
@@ -747,7 +747,24 @@ impl World {
                     .and_then(|json| serde_json::from_str::<ServiceExport>(json).ok())?;
                 simulated_apply(&mut service, &wanted)
             }
-            WindowsScript::Freeze | WindowsScript::Unfreeze | WindowsScript::Spn => return None,
+            // The permissions before the freeze, as freeze.ps1 records them (the simulator keeps no session).
+            WindowsScript::Freeze => {
+                let shares: Vec<serde_json::Value> = service
+                    .shares
+                    .iter()
+                    .map(|s| serde_json::json!({"name": s.name, "path": s.path, "access": s.access}))
+                    .collect();
+                let changed = service
+                    .shares
+                    .iter()
+                    .flat_map(|s| &s.access)
+                    .filter(|a| a.control == "Allow" && matches!(a.right.as_str(), "Full" | "Change"))
+                    .count();
+                return Some(
+                    serde_json::json!({"shares": shares, "changed": changed, "sessions_left": 0}).to_string(),
+                );
+            }
+            WindowsScript::Unfreeze | WindowsScript::Spn => return None,
         };
         self.file_services.insert(call.endpoint.clone(), service);
         Some(result)
