@@ -2186,3 +2186,57 @@ fn an_abort_after_an_ssm_freeze_puts_back_the_permissions_the_freeze_recorded() 
     );
     assert_eq!(w["accounting"]["violations"].as_array().unwrap().len(), 0);
 }
+
+/// With `--ssm-instance-id`, `plan` reads the source's shares (export.ps1 through SSM, read-only) and names a
+/// share the plan's copy would not carry, days before the copy of shares would stop the run for it.
+#[test]
+fn plan_names_a_share_the_copy_would_not_carry() {
+    let s = Setup::bare();
+    let source = s.world_json()["source"]["remote_administration_endpoint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut service = serde_json::to_value(fsx_migrate::sim::world::default_source_service()).unwrap();
+    let mut home = service["shares"][0].clone();
+    home["name"] = "home$".into();
+    home["path"] = "D:\\home".into();
+    service["shares"].as_array_mut().unwrap().push(home);
+    edit_world(&s, |w| {
+        w["file_services"] = serde_json::json!({ source: service })
+    });
+    let out = run_in(
+        s.dir.path(),
+        &[
+            "--sim",
+            "w.json",
+            "plan",
+            "--source",
+            SOURCE,
+            "--subnets",
+            &format!("{SUBNET_A},{SUBNET_B}"),
+            "--preferred-subnet",
+            SUBNET_A,
+            "--hosted-zone",
+            ZONE,
+            "--record-name",
+            RECORD,
+            "--out",
+            "plan.toml",
+            "--freeze",
+            "ssm",
+            "--ssm-instance-id",
+            "i-0123456789abcdef0",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("share home$ (D:\\home): it is outside D:\\share, the folder the plan copies: the plan's copy does not carry it"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("share finance"),
+        "finance is inside the copied folder: {stderr}"
+    );
+    assert!(s.read("plan.toml").contains("[windows]"));
+}

@@ -163,7 +163,7 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
         ))
         .hint("check the id, the --region and the --profile")
     })?;
-    let findings = preflight::check(&intent, &env);
+    let mut findings = preflight::check(&intent, &env);
     if preflight::has_errors(&findings) {
         let mut failure = Failure::user(format!(
             "preflight found problems with {}; no plan was written",
@@ -194,6 +194,7 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
             "no plan was written; fix the arguments (or the source) and run `fsx-migrate plan` again",
         ));
     }
+    findings.extend(shares_at_plan(&mut port, &intent, &env).await);
     let header = format!(
         "Written by `fsx-migrate plan` from the discovered source {}.",
         intent.source.file_system_id
@@ -235,6 +236,76 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// With `[windows]`, `plan` reads the source's shares (export.ps1 through SSM, read-only) and names every share
+/// the plan's copy would not carry, days before the copy of shares would stop the run for it.
+async fn shares_at_plan(
+    port: &mut AnyPort,
+    intent: &crate::plan::Intent,
+    env: &Environment,
+) -> Vec<preflight::Finding> {
+    use crate::cloud::windows::{ScriptCall, ServiceExport, WindowsScript, parse_result};
+    let Some(windows) = intent.windows.as_ref().filter(|w| w.copy_shares) else {
+        return Vec::new();
+    };
+    let not_read = |why: String| {
+        vec![preflight::warning(
+            format!("the source's shares were not read at plan time: {why}"),
+            Some(
+                "the copy of shares before the gate needs the same access: check the instance (runbook §6.1) before the window",
+            ),
+        )]
+    };
+    let Some(endpoint) = env
+        .source
+        .as_ref()
+        .and_then(|s| s.remote_administration_endpoint.clone())
+    else {
+        return not_read("DescribeFileSystems gives no RemoteAdministrationEndpoint".into());
+    };
+    let call = ScriptCall {
+        script: WindowsScript::Export,
+        endpoint,
+        keep_accounts: Vec::new(),
+        shares_json: None,
+        service_json: None,
+        from_dns_name: None,
+        aliases: Vec::new(),
+    };
+    let mut comment = format!(
+        "fsx-migrate {} plan export.ps1 {}",
+        intent.migration.id, intent.source.file_system_id
+    );
+    comment.truncate(100);
+    let clock = port.clock();
+    let timeout = crate::plan::units::Duration::mins(10);
+    let json = match crate::engine::script::run_read_only(
+        port,
+        &clock,
+        &windows.ssm_instance_id,
+        call,
+        comment,
+        timeout,
+    )
+    .await
+    {
+        Ok(json) => json,
+        Err(why) => return not_read(why),
+    };
+    let export: ServiceExport = match parse_result(WindowsScript::Export, &json) {
+        Ok(export) => export,
+        Err(why) => return not_read(why),
+    };
+    crate::core::service::uncovered_shares(&export, &intent.transfer, &windows.shares_left_behind)
+        .into_iter()
+        .map(|u| {
+            preflight::warning(
+                format!("{u}: the plan's copy does not carry it, so the run will stop before the gate"),
+                Some("migrate it another way and list it in [windows] shares_left_behind, or widen transfer.source_subdirectory / transfer.excludes"),
+            )
+        })
+        .collect()
 }
 
 /// Discovery: the facts about the source, subnets and DNS record (read-only).

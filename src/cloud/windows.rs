@@ -298,6 +298,45 @@ pub fn parse_result<T: serde::de::DeserializeOwned>(script: WindowsScript, json:
     serde_json::from_str(json).map_err(|e| format!("{script}'s result is not what it promises: {e}: {json}"))
 }
 
+/// How a finished SSM command ended: the script's RESULT JSON, or why it failed (its ERROR line, else SSM's
+/// status with the end of its standard error).
+pub fn outcome(
+    script: WindowsScript,
+    invocation: &crate::cloud::port::PowerShellInvocation,
+) -> Result<String, String> {
+    let details = invocation.status_details.as_deref().map(|d| format!(" ({d})"));
+    let ended = format!(
+        "{script} ended {}{}",
+        invocation.status.as_str(),
+        details.unwrap_or_default()
+    );
+    if invocation.status != crate::cloud::model::InvocationStatus::Success {
+        let reason = match last_line(&invocation.stdout) {
+            ScriptEnd::Error(message) => message,
+            ScriptEnd::Result(_) | ScriptEnd::Missing(_) => invocation
+                .stderr
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or("no output")
+                .to_string(),
+        };
+        return Err(format!("{ended}: {reason}"));
+    }
+    let parsed = match script {
+        WindowsScript::Freeze => parse_freeze(&invocation.stdout).map(|_| ()),
+        WindowsScript::Unfreeze => parse_unfreeze(&invocation.stdout).map(|_| ()),
+        WindowsScript::Export => parse_export(&invocation.stdout).map(|_| ()),
+        WindowsScript::Apply => parse_apply(&invocation.stdout).map(|_| ()),
+        WindowsScript::Spn => parse_spn(&invocation.stdout).map(|_| ()),
+    };
+    parsed.map_err(|e| format!("{ended}, but {e}"))?;
+    match last_line(&invocation.stdout) {
+        ScriptEnd::Result(json) => Ok(json),
+        ScriptEnd::Error(message) | ScriptEnd::Missing(message) => Err(message),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

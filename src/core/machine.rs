@@ -19,13 +19,13 @@ mod aliases;
 use crate::cloud::model::{
     ChangeStatus, DeploymentType, ExecutionInfo, FileSystemInfo, Lifecycle, LogLevel, Side, SyncKind,
 };
+use crate::cloud::port::PowerShellRequest;
 use crate::cloud::port::{
     CloudError, Command, CreateLocationRequest, CreateTargetRequest, CreateTaskRequest, Environment,
     ErrorClass, ExecutionCandidate, FROZEN_TAG, LANE_TAG, LEG_TAG, MigrationResource,
     NON_IDEMPOTENT_OPERATIONS, PLAN_TAG, PreserveDeletedFiles, REVERSE_LEG, ResourceKind, Response, SIDE_TAG,
     SOURCE_TAG, SYNC_TAG, StartExecutionRequest, TaskOptions, TransferMode, UpsertCnameRequest,
 };
-use crate::cloud::port::{PowerShellInvocation, PowerShellRequest};
 use crate::cloud::windows::{
     ApplyResult, FreezeResult, ScriptCall, ServiceExport, UnfreezeResult, WindowsScript, parse_result,
 };
@@ -560,7 +560,7 @@ impl Machine<'_> {
                     });
                 }
                 current.status = Some(invocation.status.as_str().to_string());
-                let outcome = powershell_outcome(run.script, &invocation);
+                let outcome = crate::cloud::windows::outcome(run.script, &invocation);
                 if let Ok(result) = &outcome {
                     current.result = Some(result.clone());
                     self.note_powershell_result(&run, result);
@@ -3447,45 +3447,6 @@ impl Machine<'_> {
             return Flow::Again;
         }
         Flow::Act(Action::Halt(Halt::CloudFailed { phase, error }))
-    }
-}
-
-/// How a finished SSM command ended: the script's RESULT JSON, or why it failed (its ERROR line, else SSM's
-/// status with the end of its standard error).
-fn powershell_outcome(script: WindowsScript, invocation: &PowerShellInvocation) -> Result<String, String> {
-    use crate::cloud::windows::{
-        ScriptEnd, last_line, parse_apply, parse_export, parse_freeze, parse_spn, parse_unfreeze,
-    };
-    let details = invocation.status_details.as_deref().map(|d| format!(" ({d})"));
-    let ended = format!(
-        "{script} ended {}{}",
-        invocation.status.as_str(),
-        details.unwrap_or_default()
-    );
-    if invocation.status != crate::cloud::model::InvocationStatus::Success {
-        let reason = match last_line(&invocation.stdout) {
-            ScriptEnd::Error(message) => message,
-            ScriptEnd::Result(_) | ScriptEnd::Missing(_) => invocation
-                .stderr
-                .trim()
-                .lines()
-                .last()
-                .unwrap_or("no output")
-                .to_string(),
-        };
-        return Err(format!("{ended}: {reason}"));
-    }
-    let parsed = match script {
-        WindowsScript::Freeze => parse_freeze(&invocation.stdout).map(|_| ()),
-        WindowsScript::Unfreeze => parse_unfreeze(&invocation.stdout).map(|_| ()),
-        WindowsScript::Export => parse_export(&invocation.stdout).map(|_| ()),
-        WindowsScript::Apply => parse_apply(&invocation.stdout).map(|_| ()),
-        WindowsScript::Spn => parse_spn(&invocation.stdout).map(|_| ()),
-    };
-    parsed.map_err(|e| format!("{ended}, but {e}"))?;
-    match last_line(&invocation.stdout) {
-        ScriptEnd::Result(json) => Ok(json),
-        ScriptEnd::Error(message) | ScriptEnd::Missing(message) => Err(message),
     }
 }
 

@@ -6,4 +6,5 @@ pub mod clock;
 pub mod driver;
 pub mod dry_run;
 pub mod hooks;
+pub mod script;
 pub mod shell;
