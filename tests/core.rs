@@ -1704,9 +1704,10 @@ fn an_ssm_freeze_reattaches_after_a_lost_send_and_a_failed_script_stops_with_its
 
 /// The alias move re-reads FSx before each call: a lost disassociate is asked again with the same token (FSx
 /// answers it as the first time), an alias FSx failed to disassociate stops the run naming it, and spn.ps1's
-/// failure stops it too.
+/// failure leaves the SPNs to a person without stopping the move.
 #[test]
-fn the_alias_move_asks_fsx_first_resends_a_lost_request_with_its_token_and_stops_on_a_failed_alias() {
+fn the_alias_move_asks_fsx_first_resends_a_lost_request_and_stops_on_a_failed_alias_not_on_a_failed_spn_move()
+{
     use fsx_migrate::cloud::model::{AliasInfo, AliasLifecycle};
     let i = intent();
     let cp = at(&i, Phase::MoveAliases);
@@ -1789,6 +1790,46 @@ fn the_alias_move_asks_fsx_first_resends_a_lost_request_with_its_token_and_stops
     );
     assert_eq!(again.action, s.action, "the same request, the same token");
 
+    // A process that starts long after (the operator fixed IAM overnight) has its full time again: it asks
+    // once more instead of stopping for lack of progress.
+    let later = t0() + jiff::SignedDuration::from_mins(20);
+    let next_day = step(&i, &s.checkpoint, Input::Start, later, &opts());
+    assert!(matches!(
+        next_day.action,
+        Action::Call(Command::DescribeAliases { .. })
+    ));
+    let next_day = step(
+        &i,
+        &next_day.checkpoint,
+        source_aliases(AliasLifecycle::Available),
+        later,
+        &opts(),
+    );
+    assert_eq!(next_day.action, s.action, "asked again, not stopped");
+    // Within one process, no progress for 15 minutes stops the run.
+    let stuck_at = later + jiff::SignedDuration::from_mins(16);
+    let stuck = step(
+        &i,
+        &next_day.checkpoint,
+        Input::Response(Response::AliasesChanged {
+            file_system_id: i.source.file_system_id.clone(),
+        }),
+        later,
+        &opts(),
+    );
+    let stuck = step(
+        &i,
+        &stuck.checkpoint,
+        source_aliases(AliasLifecycle::Deleting),
+        stuck_at,
+        &opts(),
+    );
+    assert!(
+        matches!(stuck.action, Action::Halt(Halt::AliasMoveFailed(ref m)) if m.contains("no progress")),
+        "{:?}",
+        stuck.action
+    );
+
     // FSx could not disassociate it: the run stops, naming the alias.
     let failed = step(
         &i,
@@ -1825,9 +1866,25 @@ fn the_alias_move_asks_fsx_first_resends_a_lost_request_with_its_token_and_stops
         t0(),
         &opts(),
     );
+    // Not a stop: the aliases moved, the SPNs are left to a person with the exact commands, and the move goes
+    // on to the aliases' records.
     assert!(
-        matches!(refused.action, Action::Halt(Halt::AliasMoveFailed(ref m)) if m.contains("Insufficient access rights")),
+        matches!(refused.action, Action::Call(Command::FindRecord { .. })),
         "{:?}",
         refused.action
+    );
+    let m = refused.checkpoint.aliases.as_ref().unwrap();
+    assert!(m.spns_by_hand);
+    assert!(
+        m.spn_error
+            .as_deref()
+            .unwrap()
+            .contains("Insufficient access rights")
+    );
+    assert!(
+        refused
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Finding(f) if f.message.contains("setspn -D HOST/finance")))
     );
 }

@@ -51,6 +51,10 @@ fn an_spn_output_names_the_computer_and_what_moved_and_an_error_says_what_stays(
     let error = parse_spn(include_str!("fixtures/windows/spn-output-error.txt")).unwrap_err();
     assert!(error.contains("Insufficient access rights"), "{error}");
     assert!(error.contains("Run the script again"), "{error}");
+    // An SPN another object holds: nothing changed, and the person is told what to check.
+    let in_use = parse_spn(include_str!("fixtures/windows/spn-output-in-use.txt")).unwrap_err();
+    assert!(in_use.contains("HOST/finance is held by FINANCE"), "{in_use}");
+    assert!(in_use.contains("No SPN was changed."), "{in_use}");
 }
 
 /// No PowerShell (nor PSScriptAnalyzer) can be installed from the package registries CI reaches, so the

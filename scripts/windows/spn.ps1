@@ -12,13 +12,20 @@ Clients that reach a file system by a DNS alias get Kerberos only if the alias's
 system's computer object, and an SPN can be on one object only (FSx for Windows guide, "Configure SPNs for
 Kerberos authentication"). For each alias (an FQDN such as finance.corp.example.com) the SPNs are
 HOST/<alias> and HOST/<first label of the alias> (HOST/finance.corp.example.com, HOST/finance), compared
-without regard to case. For each SPN:
+without regard to case.
 
-1. Finds every object in the domain that holds it (Get-ADObject -LDAPFilter "(servicePrincipalName=...)").
-2. Removes it from every holder that is not the target computer (Set-ADComputer -ServicePrincipalNames
-   @{Remove=...}; Set-ADObject -Remove @{servicePrincipalName=...} for a holder that is not a computer).
-   Removing first matters: domain controllers refuse to add an SPN that another object holds.
-3. Adds it to the target computer if it is not there (Set-ADComputer -ServicePrincipalNames @{Add=...}).
+First, before any change, it finds every object in the domain that holds each SPN (Get-ADObject
+-LDAPFilter "(servicePrincipalName=...)"). If any SPN is held by an object that is neither the old nor the
+new file system's computer object (say a live server named FINANCE holding HOST/finance), the alias's name
+is in use by that object: the script changes nothing and ends with FSXMIGRATE-ERROR naming each such SPN
+and its holders (name and distinguished name). A person must resolve that (if the SPN is stale, remove it,
+e.g. setspn -D HOST/finance FINANCE) and run the script again; the script never takes an SPN from an object
+other than the old file system's computer. Otherwise, for each SPN:
+
+1. Removes it from the old file system's computer object if that holds it (Set-ADComputer
+   -ServicePrincipalNames @{Remove=...}). Removing first matters: domain controllers refuse to add an SPN
+   that another object holds.
+2. Adds it to the target computer if it is not there (Set-ADComputer -ServicePrincipalNames @{Add=...}).
 Then it reads every SPN again: each must be on the target computer and on no other object.
 
 Running it again changes nothing and reports every SPN as already in place. The rollback is the same script
@@ -29,8 +36,8 @@ Standard output: progress lines, then as the very last line either
     FSXMIGRATE-RESULT {"computer":"...","moved":[{"spn":"...","from":"..."}],"added":["..."],"already":["..."]}
 or
     FSXMIGRATE-ERROR <message>
-with exit code 1; the message says which SPNs had been changed before the error (those changes stay). See
-README.md beside this file.
+with exit code 1; the message says which SPNs had been changed before the error (those changes stay), or that
+none was (always so when another object holds an SPN). See README.md beside this file.
 
 .PARAMETER Endpoint
 The DNS name (DescribeFileSystems: DNSName) of the file system that must get the SPNs, e.g.
@@ -39,7 +46,8 @@ is, the one named after its first label (AMZNFSXB2C3D4E5).
 
 .PARAMETER FromDnsName
 The DNS name of the file system that has the SPNs now, e.g. amznfsxa1b2c3d4.corp.example.com. Its computer
-object must exist too. The SPNs are taken from whatever object holds them, this one or any other.
+object must exist too. The SPNs are taken from this object only: one held by any other object (besides the
+target computer) stops the script before any change.
 
 .PARAMETER Aliases
 The DNS aliases, as fully qualified domain names (e.g. finance.corp.example.com).
@@ -148,16 +156,23 @@ function Find-Computer([string] $DnsName, [string] $Role) {
 }
 
 # Every object that holds the SPN (the match is without regard to case: servicePrincipalName is a Unicode
-# string attribute), with the values as stored.
+# string attribute), with the values as stored. Account is the name setspn takes for it: the
+# sAMAccountName, without the trailing $ for a computer (setspn -D HOST/finance FINANCE).
 function Get-SpnHolders([string] $Spn) {
     $filter = '(servicePrincipalName={0})' -f (ConvertTo-LdapFilterValue $Spn)
-    foreach ($holder in @(Get-ADObject -Server $server -LDAPFilter $filter -Properties servicePrincipalName)) {
+    $properties = 'servicePrincipalName', 'sAMAccountName'
+    foreach ($holder in @(Get-ADObject -Server $server -LDAPFilter $filter -Properties $properties)) {
+        $class = [string]$holder.ObjectClass
+        $account = [string](Get-Prop $holder 'sAMAccountName')
+        if ($class -eq 'computer') { $account = $account.TrimEnd('$') }
+        if (-not $account) { $account = [string]$holder.Name }
         [pscustomobject]@{
-            Guid   = [guid]$holder.ObjectGUID
-            Dn     = [string]$holder.DistinguishedName
-            Name   = [string]$holder.Name
-            Class  = [string]$holder.ObjectClass
-            Values = @(@(Get-Prop $holder 'servicePrincipalName') | ForEach-Object { [string]$_ } | Where-Object { $_ -eq $Spn })
+            Guid    = [guid]$holder.ObjectGUID
+            Dn      = [string]$holder.DistinguishedName
+            Name    = [string]$holder.Name
+            Class   = $class
+            Account = $account
+            Values  = @(@(Get-Prop $holder 'servicePrincipalName') | ForEach-Object { [string]$_ } | Where-Object { $_ -eq $Spn })
         }
     }
 }
@@ -219,31 +234,56 @@ try {
     $targetName = [string]$target.Name
     $targetDn = [string]$target.DistinguishedName
     $targetGuid = [guid]$target.ObjectGUID
+    $fromName = [string]$from.Name
+    $fromDn = [string]$from.DistinguishedName
+    $fromGuid = [guid]$from.ObjectGUID
     Write-Line ("fsx-migrate spn: {0} SPNs of {1} aliases to {2} ({3}) from {4} ({5}); domain controller {6}" -f `
-            $spns.Count, $aliasCount, $targetName, $targetDns, [string]$from.Name, $fromDns, $server)
+            $spns.Count, $aliasCount, $targetName, $targetDns, $fromName, $fromDns, $server)
+
+    # Every SPN's holders before the first change. An SPN held by an object that is neither computer (a live
+    # server named after the alias, a service account) is that object's name: taking it could break that
+    # object, so the script stops here and leaves it to a person.
+    $holdersOf = @{}
+    $inUse = [System.Collections.Generic.List[string]]::new()
+    $setspn = [System.Collections.Generic.List[string]]::new()
+    foreach ($spn in $spns) {
+        $stage = "looking up the holders of $spn"
+        $holders = @(Get-SpnHolders $spn)
+        $holdersOf[$spn] = $holders
+        $strangers = @($holders | Where-Object { $_.Guid -ne $targetGuid -and $_.Guid -ne $fromGuid })
+        if ($strangers.Count -gt 0) {
+            $inUse.Add("$spn is held by " + (($strangers | ForEach-Object { "$($_.Name) ($($_.Dn))" }) -join ', '))
+            foreach ($holder in $strangers) { $setspn.Add("setspn -D $spn $($holder.Account)") }
+        }
+    }
+    if ($inUse.Count -gt 0) {
+        $stage = 'checking the holders of the SPNs'
+        $oneSpn = $inUse.Count -eq 1
+        $names = $(if ($oneSpn) { "the alias's name is" } else { "the aliases' names are" })
+        $objects = $(if ($setspn.Count -eq 1) { 'an object' } else { 'objects' })
+        $stale = $(if ($oneSpn) { 'the SPN is' } else { 'an SPN is' })
+        throw (("{0}: {1} in use by {2} other than the file systems' computer objects ({3}, {4}), and this " + `
+                    "script takes SPNs only from {3}. A person must resolve it: if {5} stale, remove it ({6}) and " + `
+                    "run the script again; if not, that name cannot be an alias of the file system") -f `
+                ($inUse -join '; '), $names, $objects, $fromName, $targetName, $stale, ($setspn -join '; '))
+    }
 
     $moved = [System.Collections.Generic.List[object]]::new()
     $added = [System.Collections.Generic.List[string]]::new()
     $already = [System.Collections.Generic.List[string]]::new()
 
     foreach ($spn in $spns) {
-        $stage = "looking up the holders of $spn"
-        $holders = @(Get-SpnHolders $spn)
+        $holders = @($holdersOf[$spn])
         $onTarget = @($holders | Where-Object { $_.Guid -eq $targetGuid }).Count -gt 0
-        $others = @($holders | Where-Object { $_.Guid -ne $targetGuid })
+        $onFrom = @($holders | Where-Object { $_.Guid -eq $fromGuid })
 
-        foreach ($holder in $others) {
-            $stage = "removing $spn from $($holder.Name) ($($holder.Dn))"
+        if ($onFrom.Count -gt 0) {
+            $stage = "removing $spn from $fromName ($fromDn)"
             # The values as stored (the case may differ from ours); a removal is of the stored value.
-            $values = @($holder.Values)
+            $values = @($onFrom[0].Values)
             if ($values.Count -eq 0) { $values = @($spn) }
-            if ($holder.Class -eq 'computer') {
-                Set-ADComputer -Server $server -Identity $holder.Dn -ServicePrincipalNames @{ Remove = $values }
-            }
-            else {
-                Set-ADObject -Server $server -Identity $holder.Dn -Remove @{ servicePrincipalName = $values }
-            }
-            $changes.Add("removed $spn from $($holder.Name)")
+            Set-ADComputer -Server $server -Identity $fromDn -ServicePrincipalNames @{ Remove = $values }
+            $changes.Add("removed $spn from $fromName")
         }
         if (-not $onTarget) {
             $stage = "adding $spn to $targetName ($targetDn)"
@@ -251,16 +291,9 @@ try {
             $changes.Add("added $spn to $targetName")
         }
 
-        if ($others.Count -gt 0) {
-            $fromNames = ($others | ForEach-Object { $_.Name }) -join ', '
-            $moved.Add([ordered]@{ spn = $spn; from = $fromNames })
-            $line = "${spn}: moved from $fromNames"
-            $strangers = @($others | Where-Object { $_.Guid -ne [guid]$from.ObjectGUID })
-            if ($strangers.Count -gt 0) {
-                $line += " (not the old file system's computer object: " + `
-                (($strangers | ForEach-Object { "$($_.Name) [$($_.Class)]" }) -join ', ') + ')'
-            }
-            Write-Line $line
+        if ($onFrom.Count -gt 0) {
+            $moved.Add([ordered]@{ spn = $spn; from = $fromName })
+            Write-Line "${spn}: moved from $fromName"
         }
         elseif ($onTarget) {
             $already.Add($spn)

@@ -340,17 +340,17 @@ pub async fn describe_aliases(
     ))
 }
 
-/// AssociateFileSystemAliases (`associate`) or DisassociateFileSystemAliases with a client token: the
-/// aliases as FSx returns them (CREATING or DELETING while it works).
+/// AssociateFileSystemAliases (`associate`) or DisassociateFileSystemAliases with a client token. The
+/// answer lists only the aliases of the request, so the caller describes them again rather than read it.
 pub async fn change_aliases(
     client: &aws_sdk_fsx::Client,
     associate: bool,
     file_system_id: &str,
     aliases: &[String],
     client_request_token: &str,
-) -> Result<Vec<AliasInfo>, CloudError> {
+) -> Result<(), CloudError> {
     if associate {
-        let answer = client
+        client
             .associate_file_system_aliases()
             .file_system_id(file_system_id)
             .set_aliases(Some(aliases.to_vec()))
@@ -358,9 +358,8 @@ pub async fn change_aliases(
             .send()
             .await
             .map_err(|e| errors::from_sdk(ASSOCIATE_ALIASES, e))?;
-        Ok(answer.aliases().iter().map(to_alias).collect())
     } else {
-        let answer = client
+        client
             .disassociate_file_system_aliases()
             .file_system_id(file_system_id)
             .set_aliases(Some(aliases.to_vec()))
@@ -368,8 +367,8 @@ pub async fn change_aliases(
             .send()
             .await
             .map_err(|e| errors::from_sdk(DISASSOCIATE_ALIASES, e))?;
-        Ok(answer.aliases().iter().map(to_alias).collect())
     }
+    Ok(())
 }
 
 /// CreateFileSystem: a MULTI_AZ_1 Windows file system with the copied settings and the plan's token.

@@ -367,9 +367,8 @@ impl CloudPort for AwsPort {
                     client_request_token,
                 )
                 .await
-                .map(|aliases| Response::Aliases {
+                .map(|()| Response::AliasesChanged {
                     file_system_id: file_system_id.clone(),
-                    aliases,
                 })
             }
             Command::FindRecord {

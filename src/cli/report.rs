@@ -217,11 +217,27 @@ pub fn render_call(command: &Command) -> String {
             format!("datasync:CancelTaskExecution TaskExecutionArn={execution_arn}")
         }
         Command::DeleteTask { task_arn } => format!("datasync:DeleteTask TaskArn={task_arn}"),
-        Command::RunPowerShell(r) => format!(
-            "ssm:SendCommand DocumentName=AWS-RunPowerShellScript, InstanceIds=[{}], Comment={:?}, \
-             Parameters={{commands=[{} -Endpoint {}], executionTimeout=[{}]}}",
-            r.instance_id, r.comment, r.call.script, r.call.endpoint, r.timeout_secs
-        ),
+        Command::RunPowerShell(r) => {
+            let c = &r.call;
+            let mut args = format!("-Endpoint {}", c.endpoint);
+            if !c.keep_accounts.is_empty() {
+                let _ = write!(args, " -KeepAccounts {}", c.keep_accounts.join(","));
+            }
+            if c.shares_json.is_some() {
+                args.push_str(" -SharesJson <the permissions the freeze recorded>");
+            }
+            if c.service_json.is_some() {
+                args.push_str(" -ServiceJson <the source's shares and settings>");
+            }
+            if let Some(from) = &c.from_dns_name {
+                let _ = write!(args, " -FromDnsName {from} -Aliases {}", c.aliases.join(","));
+            }
+            format!(
+                "ssm:SendCommand DocumentName=AWS-RunPowerShellScript, InstanceIds=[{}], Comment={:?}, \
+                 Parameters={{commands=[{} {args}], executionTimeout=[{}]}}",
+                r.instance_id, r.comment, c.script, r.timeout_secs
+            )
+        }
         Command::FindPowerShell { instance_id, comment } => {
             format!("ssm:ListCommands InstanceId={instance_id} (the one with Comment={comment:?})")
         }

@@ -501,7 +501,11 @@ pub enum Response {
     /// Commands found by comment, newest first.
     PowerShellCommands(Vec<String>),
     PowerShellInvocation(PowerShellInvocation),
-    /// A file system's aliases (described, or as an associate or disassociate returned them).
+    /// An associate or disassociate FSx took (it shows in DescribeFileSystemAliases shortly).
+    AliasesChanged {
+        file_system_id: String,
+    },
+    /// A file system's aliases, described.
     Aliases {
         file_system_id: String,
         aliases: Vec<crate::cloud::model::AliasInfo>,

@@ -741,8 +741,15 @@ impl Machine<'_> {
             Phase::ReverseSync => self.drive(Round::Reverse, input),
             Phase::SwapBack => self.swap_back(input),
             Phase::SwapBackWait => self.swap_back_wait(input),
-            Phase::MoveAliasesBack => self.move_aliases(true, input, Phase::UnfreezeSource),
-            Phase::UnfreezeSource => self.unfreeze_source(input, Some(Phase::RolledBack)),
+            Phase::MoveAliasesBack => self.move_aliases(true, input, Phase::RolledBack),
+            Phase::UnfreezeSource => {
+                // The aliases go back only if they were moved (or began to be).
+                let next = match self.cp.aliases.as_ref().and_then(|m| m.names.as_ref()) {
+                    Some(names) if !names.is_empty() => Phase::MoveAliasesBack,
+                    _ => Phase::RolledBack,
+                };
+                self.unfreeze_source(input, Some(next))
+            }
             Phase::Aborting => self.aborting(input),
             Phase::Aborted => self.aborted(input),
             Phase::RolledBack => {
@@ -790,6 +797,15 @@ impl Machine<'_> {
             self.pin_intent();
         }
         self.cp.runs = self.cp.runs.saturating_add(1);
+        // A new process gives an alias move in flight its full time again (the stop that ended the last one
+        // may have been fixed since).
+        let now = self.now;
+        let back = self.cp.rollback.as_mut().and_then(|r| r.aliases_back.as_mut());
+        for moving in self.cp.aliases.as_mut().into_iter().chain(back) {
+            if moving.done_at.is_none() {
+                moving.last_progress_at = Some(now);
+            }
+        }
         // `rollback` needs a swap to undo; before it, `abort` is the way out.
         if self.opts.rollback && self.cp.phase() < Phase::DnsWait {
             return Some(Halt::NothingToRollBack(self.cp.phase()));
@@ -2955,11 +2971,7 @@ impl Machine<'_> {
             return flow;
         }
         self.rollback_mut().swap_back_insync_at = Some(self.now);
-        // The aliases go back only if they were moved (or began to be).
-        match self.cp.aliases.as_ref().and_then(|m| m.names.as_ref()) {
-            Some(names) if !names.is_empty() => Flow::Advance(Phase::MoveAliasesBack),
-            _ => Flow::Advance(Phase::UnfreezeSource),
-        }
+        Flow::Advance(Phase::UnfreezeSource)
     }
 
     /// The source takes writes again: the operator's unfreeze, then the freeze tag removed; then `next` (or

@@ -46,10 +46,11 @@ pub enum Phase {
     /// Rollback: the record goes back to its value and TTL before fsx-migrate touched it.
     SwapBack,
     SwapBackWait,
-    /// Rollback: the aliases moved back to the source.
-    MoveAliasesBack,
     /// Rollback: the source takes writes again.
     UnfreezeSource,
+    /// Rollback: the aliases moved back to the source (after its unfreeze: a stop here never leaves both
+    /// file systems frozen).
+    MoveAliasesBack,
     RolledBack,
     /// Abort (before the swap): the source unfrozen, the record's TTL put back.
     Aborting,
@@ -78,8 +79,8 @@ impl Phase {
         Phase::ReverseSync,
         Phase::SwapBack,
         Phase::SwapBackWait,
-        Phase::MoveAliasesBack,
         Phase::UnfreezeSource,
+        Phase::MoveAliasesBack,
         Phase::RolledBack,
         Phase::Aborting,
         Phase::Aborted,
@@ -385,14 +386,19 @@ pub struct AliasMove {
     /// The aliases moved, read from `from` before anything changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub names: Option<Vec<String>>,
-    /// Write-ahead: set before DisassociateFileSystemAliases.
+    /// Write-ahead: set before each DisassociateFileSystemAliases (FSx is re-read first), and when FSx
+    /// answered it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disassociate_requested_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disassociate_answered_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disassociated_at: Option<Timestamp>,
-    /// Write-ahead: set before AssociateFileSystemAliases.
+    /// Write-ahead: set before each AssociateFileSystemAliases, and when FSx answered it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub associate_requested_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub associate_answered_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub associated_at: Option<Timestamp>,
     /// When the SPNs were moved (by spn.ps1, or left to a person: `spns_by_hand`).
@@ -400,6 +406,12 @@ pub struct AliasMove {
     pub spns_moved_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub spns_by_hand: bool,
+    /// Why spn.ps1 could not move them (then they are left to a person).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spn_error: Option<String>,
+    /// The last step forward (reset when a process starts): no progress for 15 minutes stops the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_progress_at: Option<Timestamp>,
     /// How many aliases' records were looked up in the hosted zone.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub records_looked_up: u32,
@@ -419,11 +431,15 @@ impl AliasMove {
             to_dns_name: None,
             names: None,
             disassociate_requested_at: None,
+            disassociate_answered_at: None,
             disassociated_at: None,
             associate_requested_at: None,
+            associate_answered_at: None,
             associated_at: None,
             spns_moved_at: None,
             spns_by_hand: false,
+            spn_error: None,
+            last_progress_at: None,
             records_looked_up: 0,
             records: Vec::new(),
             done_at: None,

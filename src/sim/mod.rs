@@ -745,9 +745,8 @@ impl SimPort {
                         });
                     }
                 }
-                Ok(Response::Aliases {
+                Ok(Response::AliasesChanged {
                     file_system_id: file_system_id.clone(),
-                    aliases: w.aliases_at(file_system_id, now),
                 })
             }
             Command::DisassociateAliases {
@@ -782,9 +781,8 @@ impl SimPort {
                         },
                     }
                 }
-                Ok(Response::Aliases {
+                Ok(Response::AliasesChanged {
                     file_system_id: file_system_id.clone(),
-                    aliases: w.aliases_at(file_system_id, now),
                 })
             }
             Command::FindRecord {

@@ -10,11 +10,14 @@
 use super::*;
 use crate::cloud::model::{AliasInfo, AliasLifecycle, dns_eq};
 use crate::plan::checkpoint::AliasRecord;
+use crate::plan::intent::client_token;
 
 /// How often FSx is asked whether an alias finished moving (it takes up to 2.5 minutes).
 const ALIAS_POLL: Duration = Duration::secs(15);
-/// An alias still not moving this long after the request: FSx did not take the request.
+/// A move that made no progress this long in one process stops (FSx says a move takes up to 2.5 minutes).
 const ALIAS_STUCK: Duration = Duration::mins(15);
+/// An answered request FSx does not show yet is sent again (same token) only after this long.
+const ALIAS_RESEND: Duration = Duration::secs(60);
 
 impl Machine<'_> {
     fn alias_move(&self, back: bool) -> Option<&AliasMove> {
@@ -87,14 +90,35 @@ impl Machine<'_> {
                 file_system_id,
                 aliases,
             }) => self.on_aliases(back, &moving, &file_system_id, &aliases),
+            // FSx took an associate or disassociate: it shows in a describe shortly.
+            Input::Response(Response::AliasesChanged { file_system_id }) => {
+                let now = self.now;
+                if let Some(m) = self.alias_move_mut(back) {
+                    match m.disassociated_at {
+                        None => m.disassociate_answered_at = Some(now),
+                        Some(_) => m.associate_answered_at = Some(now),
+                    }
+                    m.last_progress_at = Some(now);
+                }
+                Flow::Act(Action::WaitUntil {
+                    at: after(now, ALIAS_POLL),
+                    reason: format!("FSx is moving aliases on {file_system_id}"),
+                })
+            }
             Input::Response(Response::Record(record)) => {
                 let from_dns_name = moving.from_dns_name.clone().unwrap_or_default();
+                // The users' record is the swap's, never the alias move's.
+                let users_record = self.intent.dns.record_name.clone();
+                let now = self.now;
                 let Some(m) = self.alias_move_mut(back) else {
                     return self.missing("the alias move");
                 };
                 m.records_looked_up += 1;
+                m.last_progress_at = Some(now);
                 if let Some(record) = record.filter(|r| {
-                    r.record_type == "CNAME" && r.values.iter().any(|v| dns_eq(v, &from_dns_name))
+                    r.record_type == "CNAME"
+                        && r.values.iter().any(|v| dns_eq(v, &from_dns_name))
+                        && !dns_eq(&r.name, &users_record)
                 }) {
                     m.records.push(AliasRecord {
                         name: record.name.trim_end_matches('.').to_string(),
@@ -144,13 +168,22 @@ impl Machine<'_> {
                 let now = self.now;
                 if let Some(m) = self.alias_move_mut(back) {
                     m.spns_moved_at = Some(now);
+                    m.last_progress_at = Some(now);
                 }
                 Flow::Again
             }
-            Input::CommandFinished(Err(error)) => Flow::Act(Action::Halt(Halt::AliasMoveFailed(format!(
-                "spn.ps1 could not move the aliases' SPNs to {}: {error}",
-                moving.to
-            )))),
+            // The aliases moved; their SPNs did not. Kerberos to an alias fails until a person moves them,
+            // which stopping here would not change (and would keep the rest of the move waiting).
+            Input::CommandFinished(Err(error)) => {
+                let note = format!(
+                    "spn.ps1 could not move the aliases' SPNs to {}: {error}",
+                    moving.to
+                );
+                self.events
+                    .push(Event::Finding(preflight::warning(note.clone(), None)));
+                self.spns_by_hand(back, &moving, Some(note));
+                Flow::Again
+            }
             other => self.unexpected(&other),
         }
     }
@@ -236,7 +269,10 @@ impl Machine<'_> {
         Flow::Advance(next)
     }
 
-    /// What FSx says about the aliases of one file system: the move's next step.
+    /// What FSx says about the aliases of one file system (DescribeFileSystemAliases): the move's next step.
+    /// An alias still AVAILABLE on `from` (or missing on `to`) was never taken by FSx, or the request's answer
+    /// was lost: it is asked for, again with the same token. A failed alias stops the run; so does a move that
+    /// made no progress for [`ALIAS_STUCK`] in this process.
     fn on_aliases(
         &mut self,
         back: bool,
@@ -245,17 +281,6 @@ impl Machine<'_> {
         aliases: &[AliasInfo],
     ) -> Flow {
         let now = self.now;
-        // The same list of aliases is the same request: sent again (after a crash lost it) with the same token,
-        // FSx answers it as the first time; another list is another request, with its own token.
-        let token = |what: &str, aliases: &[String]| {
-            let mut token = format!(
-                "fsx-migrate-{}-{what}-{}",
-                self.intent.migration.id, file_system_id
-            );
-            token.retain(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-            token.truncate(63 - 9);
-            format!("{token}-{:08x}", fnv1a(&aliases.join(",")))
-        };
         let Some(names) = moving.names.clone() else {
             // The first look at `from`: the aliases to move (one that failed to associate there is left alone).
             let names: Vec<String> = aliases
@@ -265,117 +290,128 @@ impl Machine<'_> {
                 .collect();
             if let Some(m) = self.alias_move_mut(back) {
                 m.names = Some(names);
+                m.last_progress_at = Some(now);
             }
             return Flow::Again;
         };
-        let mine = |name: &str| names.iter().any(|n| n.eq_ignore_ascii_case(name));
-        if moving.disassociated_at.is_none() && file_system_id == moving.from {
-            let present: Vec<&AliasInfo> = aliases.iter().filter(|a| mine(&a.name)).collect();
-            if let Some(failed) = present
+        let mine: Vec<&AliasInfo> = aliases
+            .iter()
+            .filter(|a| names.iter().any(|n| n.eq_ignore_ascii_case(&a.name)))
+            .collect();
+        let state = if mine.is_empty() {
+            "none listed".to_string()
+        } else {
+            mine.iter()
+                .map(|a| format!("{} {}", a.name, a.lifecycle.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let disassociating = moving.disassociated_at.is_none() && file_system_id == moving.from;
+        let associating = !disassociating && moving.associated_at.is_none() && file_system_id == moving.to;
+        if !disassociating && !associating {
+            return self.unexpected(&Input::Response(Response::Aliases {
+                file_system_id: file_system_id.to_string(),
+                aliases: aliases.to_vec(),
+            }));
+        }
+        if let Some(failed) = mine.iter().find(|a| {
+            a.lifecycle == AliasLifecycle::DeleteFailed
+                || (associating && a.lifecycle == AliasLifecycle::CreateFailed)
+        }) {
+            return Flow::Act(Action::Halt(Halt::AliasMoveFailed(format!(
+                "FSx reports the alias {} on {file_system_id} as {}",
+                failed.name,
+                failed.lifecycle.as_str()
+            ))));
+        }
+        // Off `from`: what is still AVAILABLE is asked off (DELETING is under way; CREATING, an association
+        // not finished, is waited for). Onto `to`: what it does not list is asked on.
+        let (wanted, done): (Vec<String>, bool) = if disassociating {
+            let available = mine
                 .iter()
-                .find(|a| a.lifecycle == AliasLifecycle::DeleteFailed)
-            {
-                return Flow::Act(Action::Halt(Halt::AliasMoveFailed(format!(
-                    "FSx could not disassociate the alias {} from {file_system_id} (DELETE_FAILED)",
-                    failed.name
-                ))));
-            }
-            if present.is_empty() {
-                if let Some(m) = self.alias_move_mut(back) {
-                    m.disassociated_at = Some(now);
-                }
-                return Flow::Again;
-            }
-            let staying: Vec<String> = present
-                .iter()
-                .filter(|a| a.lifecycle != AliasLifecycle::Deleting)
+                .filter(|a| a.lifecycle == AliasLifecycle::Available)
                 .map(|a| a.name.clone())
                 .collect();
-            // FSx marks an alias DELETING as it takes the request: one still AVAILABLE was never asked for (the
-            // request was lost), so it is asked for (again).
-            if !staying.is_empty() {
-                if let Some(at) = moving.disassociate_requested_at
-                    && now >= after(at, ALIAS_STUCK)
-                {
-                    return Flow::Act(Action::Halt(Halt::AliasMoveFailed(format!(
-                        "FSx still has {} on {file_system_id} {} after the request to disassociate them",
-                        staying.join(", "),
-                        ALIAS_STUCK
-                    ))));
-                }
-                if let Some(m) = self.alias_move_mut(back) {
-                    m.disassociate_requested_at.get_or_insert(now);
-                }
-                let client_request_token = token("off", &staying);
-                return Flow::Act(Action::Call(Command::DisassociateAliases {
-                    file_system_id: file_system_id.to_string(),
-                    aliases: staying,
-                    client_request_token,
-                }));
-            }
-            return Flow::Act(Action::WaitUntil {
-                at: after(now, ALIAS_POLL),
-                reason: format!("FSx is disassociating {} from {file_system_id}", names.join(", ")),
-            });
-        }
-        if moving.associated_at.is_none() && file_system_id == moving.to {
-            if let Some(failed) = aliases
+            (available, mine.is_empty())
+        } else {
+            let missing = names
                 .iter()
-                .find(|a| mine(&a.name) && a.lifecycle == AliasLifecycle::CreateFailed)
-            {
-                return Flow::Act(Action::Halt(Halt::AliasMoveFailed(format!(
-                    "FSx could not associate the alias {} with {file_system_id} (CREATE_FAILED)",
-                    failed.name
-                ))));
-            }
-            let available = |name: &str| {
-                aliases
-                    .iter()
-                    .any(|a| a.name.eq_ignore_ascii_case(name) && a.lifecycle == AliasLifecycle::Available)
-            };
-            if names.iter().all(|n| available(n)) {
-                if let Some(m) = self.alias_move_mut(back) {
-                    m.associated_at = Some(now);
-                }
-                return Flow::Again;
-            }
-            let missing: Vec<String> = names
-                .iter()
-                .filter(|n| !aliases.iter().any(|a| a.name.eq_ignore_ascii_case(n)))
+                .filter(|n| !mine.iter().any(|a| a.name.eq_ignore_ascii_case(n)))
                 .cloned()
                 .collect();
-            // FSx lists an alias CREATING as it takes the request: one it does not list was never asked for.
-            if !missing.is_empty() {
-                if let Some(m) = self.alias_move_mut(back) {
-                    m.associate_requested_at.get_or_insert(now);
+            let all_available =
+                mine.len() == names.len() && mine.iter().all(|a| a.lifecycle == AliasLifecycle::Available);
+            (missing, all_available)
+        };
+        if done {
+            if let Some(m) = self.alias_move_mut(back) {
+                if disassociating {
+                    m.disassociated_at = Some(now);
+                } else {
+                    m.associated_at = Some(now);
                 }
-                let client_request_token = token("on", &missing);
-                return Flow::Act(Action::Call(Command::AssociateAliases {
-                    file_system_id: file_system_id.to_string(),
-                    aliases: missing,
-                    client_request_token,
-                }));
+                m.last_progress_at = Some(now);
             }
-            match moving.associate_requested_at {
-                Some(at) if now >= after(at, ALIAS_STUCK) => {
-                    return Flow::Act(Action::Halt(Halt::AliasMoveFailed(format!(
-                        "{file_system_id} still does not have every alias of {} available {} after the request",
-                        names.join(", "),
-                        ALIAS_STUCK
-                    ))));
-                }
-                _ => {}
-            }
+            return Flow::Again;
+        }
+        let what = if disassociating {
+            "disassociate"
+        } else {
+            "associate"
+        };
+        if let Some(since) = moving.last_progress_at
+            && now >= after(since, ALIAS_STUCK)
+        {
+            return Flow::Act(Action::Halt(Halt::AliasMoveFailed(format!(
+                "no progress for {ALIAS_STUCK} on the request to {what} {} ({file_system_id}: {state})",
+                names.join(", ")
+            ))));
+        }
+        let answered = if disassociating {
+            moving.disassociate_answered_at
+        } else {
+            moving.associate_answered_at
+        };
+        // Answered a moment ago: FSx may not show it yet.
+        let just_answered = answered.is_some_and(|at| now < after(at, ALIAS_RESEND));
+        if wanted.is_empty() || just_answered {
             return Flow::Act(Action::WaitUntil {
                 at: after(now, ALIAS_POLL),
-                reason: format!("FSx is associating {} with {file_system_id}", names.join(", ")),
+                reason: format!(
+                    "FSx is asked to {what} {} ({file_system_id}: {state})",
+                    names.join(", ")
+                ),
             });
         }
-        // An associate's or disassociate's own answer: look again shortly.
-        Flow::Act(Action::WaitUntil {
-            at: after(now, ALIAS_POLL),
-            reason: format!("FSx is moving {} to {}", names.join(", "), moving.to),
-        })
+        // The same list to the same file system is the same request: the same token, so FSx answers a resend
+        // as the first time; any other request has its own.
+        let direction = if disassociating { "off" } else { "on" };
+        let fingerprint = fnv1a(&format!("{direction}|{file_system_id}|{}", wanted.join(",")));
+        let client_request_token =
+            client_token(&self.intent.migration.id, &format!("alias-{fingerprint:08x}"));
+        if let Some(m) = self.alias_move_mut(back) {
+            if disassociating {
+                m.disassociate_requested_at = Some(now);
+                m.disassociate_answered_at = None;
+            } else {
+                m.associate_requested_at = Some(now);
+                m.associate_answered_at = None;
+            }
+        }
+        let file_system_id = file_system_id.to_string();
+        Flow::Act(Action::Call(if disassociating {
+            Command::DisassociateAliases {
+                file_system_id,
+                aliases: wanted,
+                client_request_token,
+            }
+        } else {
+            Command::AssociateAliases {
+                file_system_id,
+                aliases: wanted,
+                client_request_token,
+            }
+        }))
     }
 
     /// The SPNs follow the aliases: spn.ps1 through SSM with `[windows]`, else a person is told what to run
@@ -384,6 +420,12 @@ impl Machine<'_> {
         if self.intent.windows.is_some() {
             return Flow::Act(self.start_powershell(WindowsScript::Spn, &moving.to.clone()));
         }
+        self.spns_by_hand(back, moving, None);
+        Flow::Again
+    }
+
+    /// The SPNs are left to a person: the exact setspn commands as warnings, and the checkpoint says so.
+    fn spns_by_hand(&mut self, back: bool, moving: &AliasMove, error: Option<String>) {
         let from = moving.from_dns_name.clone().unwrap_or_default();
         let to = moving.to_dns_name.clone().unwrap_or_default();
         let host = |dns: &str| dns.split('.').next().unwrap_or_default().to_string();
@@ -404,9 +446,10 @@ impl Machine<'_> {
         let now = self.now;
         if let Some(m) = self.alias_move_mut(back) {
             m.spns_by_hand = true;
+            m.spn_error = error;
             m.spns_moved_at = Some(now);
+            m.last_progress_at = Some(now);
         }
-        Flow::Again
     }
 
     /// spn.ps1's arguments: the aliases of the move in flight and the DNS name of the file system losing them.
