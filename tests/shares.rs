@@ -4,7 +4,7 @@
 
 use fsx_migrate::cloud::windows::{ServiceExport, ShareAccess, ShareConfig, WindowsScript};
 use fsx_migrate::core::Halt;
-use fsx_migrate::core::service::{setting_differences, share_differences, uncovered_shares};
+use fsx_migrate::core::service::{keep_writer, setting_differences, share_differences, uncovered_shares};
 use fsx_migrate::engine::driver::Outcome;
 use fsx_migrate::plan::intent::{FreezeKind, Windows};
 use fsx_migrate::plan::{Checkpoint, Intent, Phase};
@@ -107,12 +107,27 @@ async fn a_share_is_carried_when_the_copied_folder_holds_it_and_no_exclude_names
 
     // A deeper location: only what is under D:\share\finance is copied.
     transfer.source_subdirectory = "/share/finance".into();
+    transfer.target_subdirectory = "/share/finance".into();
     transfer.excludes.clear();
     let names: Vec<String> = uncovered_shares(&export, &transfer, &[])
         .into_iter()
         .map(|u| u.name)
         .collect();
     assert_eq!(names, ["share", "scratch", "home$", "data", "old"]);
+
+    // Shares are created with the source's paths: a copy into another folder on the target carries none.
+    transfer.source_subdirectory = "/share".into();
+    transfer.excludes = vec!["/Scratch".into()];
+    transfer.target_subdirectory = "/share/from-old".into();
+    let uncovered = uncovered_shares(&export, &transfer, &[]);
+    assert_eq!(uncovered.len(), 6);
+    assert!(uncovered[0].reason.contains("another folder"), "{}", uncovered[0]);
+    transfer.target_subdirectory = "/SHARE/".into();
+    assert_eq!(
+        uncovered_shares(&export, &transfer, &[]).len(),
+        3,
+        "the same folder, spelled otherwise: scratch, home$ and data, as at first"
+    );
 
     // A location naming a share the source does not list: nothing can be said to be carried.
     transfer.source_subdirectory = "/missing".into();
@@ -149,6 +164,13 @@ fn shares_differ_by_property_or_access_set_never_by_order_or_the_case_of_an_acco
         share_differences(&[source], &[]),
         ["share finance is missing on the target"]
     );
+
+    // The NetBIOS and DNS spellings of a domain are the same account.
+    let mut netbios = share("finance", "D:\\share\\finance");
+    netbios.access[0].account = "CORP\\svc-datasync".into();
+    let mut dns = netbios.clone();
+    dns.access[0].account = "corp.example.com\\SVC-DataSync".into();
+    assert!(share_differences(&[netbios], &[dns]).is_empty());
 
     let mut with_settings = export_of(vec![]);
     with_settings.dedup = Some(serde_json::json!({"MinimumFileAgeDays": 3}));
@@ -194,8 +216,15 @@ async fn a_migration_copies_the_shares_and_settings_before_the_gate_and_verifies
     assert!(copied < gate);
 
     let on_target = &port.world.file_services[&endpoint_of_target(&port, &cp)];
+    // The source's shares, and the DataSync user keeps write access to the share the final sync writes through.
+    let mut wanted = default_source_service();
+    wanted.shares[0].access.push(ShareAccess {
+        account: format!("{}\\{}", intent.transfer.smb_domain, intent.transfer.smb_user),
+        control: "Allow".into(),
+        right: "Full".into(),
+    });
+    assert_eq!(on_target.shares, wanted.shares);
     let source = default_source_service();
-    assert_eq!(on_target.shares, source.shares);
     assert_eq!(on_target.shadow_copies, source.shadow_copies);
 
     let scripts: Vec<WindowsScript> = port.world.ssm_commands.iter().map(|c| c.script).collect();
@@ -228,6 +257,13 @@ async fn a_share_the_copy_does_not_carry_stops_before_the_gate_until_it_is_left_
         problems[0]
     );
     assert_eq!(cp.phase(), Phase::CopyShares);
+    let stopped = cp.shares.as_ref().unwrap();
+    assert!(stopped.stopped_at.is_some());
+    assert_eq!(
+        stopped.uncovered.len(),
+        1,
+        "the stopped attempt stays on record: {stopped:?}"
+    );
     assert!(cp.freeze_requested_at.is_none() && cp.frozen_at.is_none());
     assert!(
         port.world
@@ -511,4 +547,34 @@ async fn a_share_created_after_the_copy_is_reported_at_the_freeze() {
         differences,
         &["share late was created on the source after the copy of shares: it is not on the target"]
     );
+}
+
+#[test]
+fn the_datasync_user_keeps_write_access_to_the_share_it_writes_through() {
+    let mut read_only = share("share", "D:\\share");
+    read_only.access.push(ShareAccess {
+        account: "CORP\\svc-datasync".into(),
+        control: "Allow".into(),
+        right: "Read".into(),
+    });
+    let mut apply = export_of(vec![read_only, share("finance", "D:\\share\\finance")]);
+    keep_writer(&mut apply, "/share", "corp.example.com\\svc-datasync");
+    let accounts: Vec<(&str, &str)> = apply.shares[0]
+        .access
+        .iter()
+        .map(|a| (a.account.as_str(), a.right.as_str()))
+        .collect();
+    assert_eq!(
+        accounts,
+        [("Everyone", "Change"), ("corp.example.com\\svc-datasync", "Full")],
+        "its Read entry is replaced by Full"
+    );
+    assert_eq!(
+        apply.shares[1].access.len(),
+        1,
+        "other shares keep the source's access"
+    );
+    let before = apply.clone();
+    keep_writer(&mut apply, "/share", "CORP\\svc-datasync");
+    assert_eq!(apply, before, "already a writer: unchanged");
 }

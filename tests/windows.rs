@@ -57,6 +57,47 @@ fn an_spn_output_names_the_computer_and_what_moved_and_an_error_says_what_stays(
     assert!(in_use.contains("No SPN was changed."), "{in_use}");
 }
 
+/// The recorded exports of a source and of the target after apply.ps1 read as fsx-migrate reads them: the
+/// share outside the copied folder is the one the copy does not carry, and the target matches the rest.
+#[tokio::test]
+async fn recorded_exports_and_applies_read_back_and_the_target_matches_the_source() {
+    use fsx_migrate::cloud::windows::{parse_apply, parse_export};
+    use fsx_migrate::core::service::{setting_differences, share_differences, to_apply, uncovered_shares};
+    let source = parse_export(include_str!("fixtures/windows/export-source-output.txt")).unwrap();
+    let target = parse_export(include_str!("fixtures/windows/export-target-output.txt")).unwrap();
+    let names: Vec<&str> = source.shares.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["finance", "home$", "projects", "share"]);
+    let projects = &source.shares[2];
+    assert_eq!(projects.access.len(), 1, "one entry stays an array");
+    assert!(source.shadow_copies.is_some() && source.dedup.is_some() && source.user_quotas.is_some());
+    assert!(source.not_exported.iter().any(|n| n.setting.contains("FSRM")));
+
+    use crate::support::{intent_for, plan_request, sim, world};
+    let transfer = intent_for(&mut sim(world("small")), &plan_request())
+        .await
+        .transfer;
+    assert_eq!(transfer.source_subdirectory, "/share");
+    let uncovered = uncovered_shares(&source, &transfer, &[]);
+    assert_eq!(uncovered.len(), 1);
+    assert_eq!(uncovered[0].name, "home$");
+    let wanted = to_apply(&source, &["home$".into()]);
+    assert!(
+        share_differences(&wanted.shares, &target.shares).is_empty(),
+        "{:?}",
+        share_differences(&wanted.shares, &target.shares)
+    );
+    assert!(setting_differences(&source, &target).is_empty());
+
+    let applied = parse_apply(include_str!("fixtures/windows/apply-output.txt")).unwrap();
+    assert_eq!(applied.created, ["finance", "projects"]);
+    assert_eq!(applied.updated, ["share"]);
+    assert_eq!(applied.skipped[0].name, "home$");
+    assert_eq!(applied.applied.len(), 4);
+    let error = parse_apply(include_str!("fixtures/windows/apply-output-error.txt")).unwrap_err();
+    assert!(error.contains("created: finance"), "{error}");
+    assert!(error.contains("idempotent"), "{error}");
+}
+
 /// No PowerShell (nor PSScriptAnalyzer) can be installed from the package registries CI reaches, so the
 /// scripts are parsed with the tree-sitter PowerShell grammar: a syntax error anywhere fails the build.
 #[test]

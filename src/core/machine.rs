@@ -13,7 +13,7 @@ use super::lane::{
     ExecutionChoice, LaneTask, after, choose_execution, lane_tasks, next_poll, predicted_run, secs_between,
 };
 use super::preflight::{self, Finding, Severity};
-use super::service::{setting_differences, share_differences, to_apply, uncovered_shares};
+use super::service::{keep_writer, setting_differences, share_differences, to_apply, uncovered_shares};
 
 mod aliases;
 use crate::cloud::model::{
@@ -1917,8 +1917,9 @@ impl Machine<'_> {
 
     /// The source's shares and in-server settings onto the target, before the gate: export.ps1 on the source,
     /// apply.ps1 on the target (idempotent: created, updated, access set exactly), export.ps1 on the target
-    /// to verify. A share the copy does not carry, a share not created, or one that differs afterwards stops
-    /// the run (nothing frozen); settings that differ are reported. The next run starts over, from the export.
+    /// to verify. A share the copy does not carry, a share not created, one that differs afterwards, or a
+    /// script that failed stops the run (nothing frozen); settings that differ are reported. The stopped
+    /// attempt stays on record; the next run starts over from a fresh export of the source.
     fn copy_shares(&mut self, input: Input) -> Flow {
         if self.intent.windows.as_ref().is_none_or(|w| !w.copy_shares)
             || self.cp.shares.as_ref().is_some_and(|s| s.verified_at.is_some())
@@ -1931,11 +1932,13 @@ impl Machine<'_> {
         let source = self.intent.source.file_system_id.clone();
         match input {
             Input::CommandFinished(Ok(())) => Flow::Again,
-            // The failed run stays recorded; the next run takes the same step again (every step may be repeated).
-            Input::CommandFinished(Err(error)) => Flow::Act(Action::Halt(Halt::SharesNotCopied(vec![error]))),
+            Input::CommandFinished(Err(error)) => self.shares_stopped(vec![error]),
             Input::Start | Input::Woke => {
                 let now = self.now;
-                self.cp.shares.get_or_insert_with(|| SharesCopy::new(now));
+                // A stopped attempt is kept until the next one starts, from a fresh export.
+                if self.cp.shares.as_ref().is_none_or(|s| s.stopped_at.is_some()) {
+                    self.cp.shares = Some(SharesCopy::new(now));
+                }
                 let (source_export, applied, target_export) = self.shares_copy_steps();
                 match (source_export, applied, target_export) {
                     (None, _, _) => Flow::Act(self.start_powershell(WindowsScript::Export, &source)),
@@ -1944,13 +1947,14 @@ impl Machine<'_> {
                         let uncovered =
                             uncovered_shares(&export, &self.intent.transfer, &windows.shares_left_behind);
                         if !uncovered.is_empty() {
-                            self.cp.shares = None;
-                            return Flow::Act(Action::Halt(Halt::SharesNotCopied(
-                                uncovered
-                                    .iter()
-                                    .map(|u| format!("{u}: the plan's copy does not carry it"))
-                                    .collect(),
-                            )));
+                            let problems: Vec<String> = uncovered
+                                .iter()
+                                .map(|u| format!("{u}: the plan's copy does not carry it"))
+                                .collect();
+                            if let Some(copy) = self.cp.shares.as_mut() {
+                                copy.uncovered = uncovered.iter().map(|u| u.to_string()).collect();
+                            }
+                            return self.shares_stopped(problems);
                         }
                         Flow::Act(self.start_powershell(WindowsScript::Apply, &target))
                     }
@@ -1964,6 +1968,15 @@ impl Machine<'_> {
             }
             other => self.unexpected(&other),
         }
+    }
+
+    /// The copy stops: recorded as stopped (what it found stays on record), the run halts.
+    fn shares_stopped(&mut self, problems: Vec<String>) -> Flow {
+        let now = self.now;
+        if let Some(copy) = self.cp.shares.as_mut() {
+            copy.stopped_at = Some(now);
+        }
+        Flow::Act(Action::Halt(Halt::SharesNotCopied(problems)))
     }
 
     /// The copy's steps so far, each the result of a run that succeeded after the one before it: the
@@ -2037,11 +2050,18 @@ impl Machine<'_> {
         }
     }
 
-    /// What apply.ps1 is to make true on the target: the source's export, without the shares left behind.
+    /// What apply.ps1 is to make true on the target: the source's export, without the shares left behind,
+    /// the DataSync user keeping write access to the share it copies through.
     fn shares_to_apply(&self) -> Option<ServiceExport> {
         let (export, _, _) = self.shares_copy_steps();
         let left_behind = &self.intent.windows.as_ref()?.shares_left_behind;
-        export.map(|export| to_apply(&export, &[], left_behind))
+        let mut apply = to_apply(&export?, left_behind);
+        keep_writer(
+            &mut apply,
+            &self.intent.transfer.target_subdirectory,
+            &self.datasync_account(),
+        );
+        Some(apply)
     }
 
     /// The target's own export against what was applied: the copy is verified, or the run stops.
@@ -2083,8 +2103,7 @@ impl Machine<'_> {
         copy.not_carried = not_carried.clone();
         copy.differences = problems.iter().chain(&settings).cloned().collect();
         if !problems.is_empty() {
-            self.cp.shares = None;
-            return Flow::Act(Action::Halt(Halt::SharesNotCopied(problems)));
+            return self.shares_stopped(problems);
         }
         copy.verified_at = Some(now);
         self.events.push(Event::Note(format!(

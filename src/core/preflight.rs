@@ -128,6 +128,21 @@ fn check_source(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
             Some("wait until the source is AVAILABLE"),
         ));
     }
+    if source
+        .aliases
+        .iter()
+        .any(|a| crate::cloud::model::dns_eq(a, &intent.dns.record_name))
+    {
+        out.push(warning(
+            format!(
+                "{} is also a DNS alias of source {id}: after the swap clients reach the target by that name only \
+                 once the alias has moved to it (FSx takes up to 2.5 minutes to disassociate it and as long to \
+                 associate it, then the SPNs move)",
+                intent.dns.record_name
+            ),
+            Some("count those minutes in the window (runbook §8.2)"),
+        ));
+    }
     if !source.aliases.is_empty() && intent.windows.is_none() {
         out.push(warning(
             format!(

@@ -6,7 +6,7 @@
 //! `Machine::powershell`; what to make of their results is decided here, purely.
 
 use crate::cloud::model::filter_matches;
-use crate::cloud::windows::{ServiceExport, ShareConfig};
+use crate::cloud::windows::{ServiceExport, ShareAccess, ShareConfig};
 use crate::plan::intent::Transfer;
 
 /// A share the plan's copy does not carry: users of it would find it missing (or partial) on the target.
@@ -77,7 +77,17 @@ pub fn uncovered_shares(
     transfer: &Transfer,
     left_behind: &[String],
 ) -> Vec<Uncovered> {
+    // Shares are created on the target with the source's paths: the copy must land at the same place.
+    let same_folder = same_path(&transfer.source_subdirectory, &transfer.target_subdirectory);
     let root = match copied_root(export, &transfer.source_subdirectory) {
+        Ok(_) if !same_folder => Err(format!(
+            "the plan copies {} into {} on the target, another folder, and shares are created with the \
+             source's paths (copy them by hand and set [windows] copy_shares = false)",
+            transfer.source_subdirectory, transfer.target_subdirectory
+        )),
+        other => other,
+    };
+    let root = match root {
         Ok(root) => root,
         Err(reason) => {
             return export
@@ -124,13 +134,11 @@ fn is_left_behind(share: &ShareConfig, left_behind: &[String]) -> bool {
         .any(|name| name.eq_ignore_ascii_case(&share.name))
 }
 
-/// The export apply.ps1 makes true on the target: the source's export without the shares the copy does not
-/// carry (their folders are not on the target) and without those left behind.
-pub fn to_apply(export: &ServiceExport, uncovered: &[Uncovered], left_behind: &[String]) -> ServiceExport {
+/// The export apply.ps1 makes true on the target: the source's export without the shares left behind (the
+/// copy stopped before the apply if any other share is not carried).
+pub fn to_apply(export: &ServiceExport, left_behind: &[String]) -> ServiceExport {
     let mut apply = export.clone();
-    apply
-        .shares
-        .retain(|s| !is_left_behind(s, left_behind) && !uncovered.iter().any(|u| u.name == s.name));
+    apply.shares.retain(|s| !is_left_behind(s, left_behind));
     apply
 }
 
@@ -192,7 +200,7 @@ pub fn share_differences(applied: &[ShareConfig], target: &[ShareConfig]) -> Vec
             let mut entries: Vec<String> = share
                 .access
                 .iter()
-                .map(|a| format!("{} {} {}", a.account.to_lowercase(), a.control, a.right))
+                .map(|a| format!("{} {} {}", account_key(&a.account), a.control, a.right))
                 .collect();
             entries.sort();
             entries.dedup();
@@ -215,6 +223,47 @@ pub fn share_differences(applied: &[ShareConfig], target: &[ShareConfig]) -> Vec
         }
     }
     differences
+}
+
+/// An account as the share entries compare it: without regard to case, the domain cut to its first label
+/// (`corp.example.com\\svc` is `CORP\\svc`), as freeze.ps1 compares them.
+pub fn account_key(account: &str) -> String {
+    match account.trim().split_once('\\') {
+        Some((domain, name)) => {
+            format!("{}\\{}", domain.split('.').next().unwrap_or(domain), name).to_lowercase()
+        }
+        None => account.trim().to_lowercase(),
+    }
+}
+
+/// The share DataSync writes through on the target (the first part of the location's subdirectory) keeps
+/// `account` (the DataSync user) with Full access: the final sync runs after the copy of shares made every
+/// share's access the source's, and the source may grant that user only Read.
+pub fn keep_writer(apply: &mut ServiceExport, target_subdirectory: &str, account: &str) {
+    let Some(name) = target_subdirectory.split('/').find(|p| !p.is_empty()) else {
+        return;
+    };
+    let Some(share) = apply
+        .shares
+        .iter_mut()
+        .find(|s| s.name.eq_ignore_ascii_case(name))
+    else {
+        return;
+    };
+    let key = account_key(account);
+    let writes = |a: &ShareAccess| {
+        account_key(&a.account) == key
+            && a.control == "Allow"
+            && matches!(a.right.as_str(), "Full" | "Change")
+    };
+    if !share.access.iter().any(writes) {
+        share.access.retain(|a| account_key(&a.account) != key);
+        share.access.push(ShareAccess {
+            account: account.to_string(),
+            control: "Allow".into(),
+            right: "Full".into(),
+        });
+    }
 }
 
 /// The in-server settings that differ between the source and the target after the apply, by name.

@@ -490,6 +490,10 @@ pub struct SharesCopy {
     /// The shares matched the source's on the target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified_at: Option<Timestamp>,
+    /// This attempt stopped (a script failed, or a share was not carried or does not match): the next run
+    /// starts a new one, from a fresh export of the source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<Timestamp>,
 }
 
 impl SharesCopy {
@@ -504,6 +508,7 @@ impl SharesCopy {
             not_carried: Vec::new(),
             differences: Vec::new(),
             verified_at: None,
+            stopped_at: None,
         }
     }
 }

@@ -671,10 +671,12 @@ impl World {
         Some(info)
     }
 
-    /// Whether `name` is (or was) one of the DNS aliases: its record is not the users' record.
+    /// Whether `name` is the record of a DNS alias (and not the users' record, which may be an alias too):
+    /// its changes are not the swap.
     pub fn is_alias_name(&self, name: &str) -> bool {
-        self.source.aliases.iter().any(|a| dns_eq(a, name))
-            || self.aliases.iter().any(|a| dns_eq(&a.name, name))
+        !dns_eq(name, super::scenario::RECORD_NAME)
+            && (self.source.aliases.iter().any(|a| dns_eq(a, name))
+                || self.aliases.iter().any(|a| dns_eq(&a.name, name)))
     }
 
     /// The aliases of `file_system_id` at `now`, with their lifecycle.
