@@ -930,6 +930,12 @@ pub fn evidence_markdown(e: &Evidence) -> String {
             "| verified (the target's own export) | {} |",
             when(s.verified_at)
         );
+        if let Some(at) = s.stopped_at {
+            let _ = writeln!(
+                o,
+                "| stopped (the next run starts again from a fresh export) | {at} |"
+            );
+        }
     }
     for (title, m) in [
         ("DNS aliases", &e.aliases),
@@ -943,10 +949,10 @@ pub fn evidence_markdown(e: &Evidence) -> String {
         let _ = writeln!(o, "| from → to | {} → {} |", m.from, m.to);
         let _ = writeln!(o, "| disassociated | {} |", when(m.disassociated_at));
         let _ = writeln!(o, "| associated (AVAILABLE) | {} |", when(m.associated_at));
-        let spns = if m.spns_by_hand {
-            "left to a person (setspn)"
-        } else {
-            "spn.ps1"
+        let spns = match (&m.spn_error, m.spns_by_hand) {
+            (Some(error), _) => format!("left to a person: {error}"),
+            (None, true) => "left to a person (setspn)".into(),
+            (None, false) => "spn.ps1".into(),
         };
         let _ = writeln!(o, "| SPNs moved | {} ({spns}) |", when(m.spns_moved_at));
         for r in &m.records {
