@@ -1007,7 +1007,8 @@ fn the_dns_swap_waits_for_insync_then_completes() {
     assert_eq!(
         s.action,
         Action::Call(Command::GetChange {
-            change_id: "C1".into()
+            change_id: "C1".into(),
+            ad_dns: None
         })
     );
     let pending = step(

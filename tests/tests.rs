@@ -10,6 +10,7 @@ mod crash;
 mod engine;
 mod inventory;
 mod lanes;
+mod names;
 mod partition;
 mod plan_file;
 mod properties;

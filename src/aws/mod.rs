@@ -5,6 +5,7 @@
 //! into our own model types, and each SDK error into a classified [`CloudError`]. No SDK type leaves this
 //! module. Decisions (what to create, when to retry, when to stop) belong to the core above the port.
 
+pub mod ad_dns;
 pub mod datasync;
 pub mod ec2;
 pub mod errors;
@@ -22,6 +23,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
+use crate::cloud::model::ChangeStatus;
 use crate::cloud::port::{CloudError, CloudPort, Command, Environment, ErrorClass, Response};
 
 /// The Region used with `--endpoint-url` when nothing else names one (emulators accept any).
@@ -152,12 +154,22 @@ impl AwsPort {
             }
             Some(ids) => ec2::security_group_rules(&self.ec2, ids).await?,
         };
-        let hosted_zone_name = route53::hosted_zone_name(&self.route53, &request.hosted_zone_id).await?;
-        let record = match hosted_zone_name {
-            Some(_) => {
-                route53::find_record(&self.route53, &request.hosted_zone_id, &request.record_name).await?
+        let (hosted_zone_name, record) = match &request.ad_dns {
+            Some(zone) => (
+                Some(zone.zone_name.clone()),
+                ad_dns::read(&self.ssm, zone, &request.record_name).await?,
+            ),
+            None => {
+                let name = route53::hosted_zone_name(&self.route53, &request.hosted_zone_id).await?;
+                let record = match name {
+                    Some(_) => {
+                        route53::find_record(&self.route53, &request.hosted_zone_id, &request.record_name)
+                            .await?
+                    }
+                    None => None,
+                };
+                (name, record)
             }
-            None => None,
         };
         let mut unresolved_passwords = Vec::new();
         for source in &request.password_sources {
@@ -289,12 +301,30 @@ impl CloudPort for AwsPort {
                     .await
                     .map(Response::Execution)
             }
-            Command::UpsertCname(request) => route53::upsert_cname(&self.route53, request)
-                .await
-                .map(|(id, status)| Response::Change { id, status }),
-            Command::GetChange { change_id } => route53::get_change(&self.route53, change_id)
-                .await
-                .map(|(id, status)| Response::Change { id, status }),
+            Command::UpsertCname(request) => match &request.ad_dns {
+                None => route53::upsert_cname(&self.route53, request)
+                    .await
+                    .map(|(id, status)| Response::Change { id, status }),
+                Some(zone) => ad_dns::set(&self.ssm, zone, &request.record_name, &request.value, request.ttl)
+                    .await
+                    .map(|id| Response::Change {
+                        id,
+                        status: ChangeStatus::Pending,
+                    }),
+            },
+            Command::GetChange { change_id, ad_dns } => match ad_dns {
+                None => route53::get_change(&self.route53, change_id)
+                    .await
+                    .map(|(id, status)| Response::Change { id, status }),
+                Some(zone) => {
+                    ad_dns::check(&self.ssm, zone, change_id)
+                        .await
+                        .map(|status| Response::Change {
+                            id: change_id.clone(),
+                            status,
+                        })
+                }
+            },
             Command::MarkFrozen {
                 file_system_arn,
                 plan_id,

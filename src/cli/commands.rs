@@ -124,6 +124,9 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
         preferred_subnet_id: args.preferred_subnet.clone(),
         hosted_zone_id: args.hosted_zone.clone(),
         record_name: args.record_name.clone(),
+        name_provider: args.name_provider.into(),
+        zone_name: args.zone_name.clone(),
+        dns_servers: args.dns_server.clone(),
         name: args.name.clone(),
         freeze: args.freeze.into(),
         freeze_command: args.freeze_command.clone(),
@@ -142,6 +145,21 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
         ttl: args.ttl,
         plan_id: args.plan_id.clone(),
     };
+    match args.name_provider {
+        super::NameProviderArg::Route53 if args.hosted_zone.is_empty() => {
+            return Err(Failure::user("--hosted-zone is required with --name-provider route53 (the default)")
+                .hint("or --name-provider ad-dns --zone-name ZONE --dns-server HOST for a record in Active Directory DNS"));
+        }
+        super::NameProviderArg::AdDns
+            if args.zone_name.is_none() || args.dns_server.is_empty() || args.ssm_instance_id.is_none() =>
+        {
+            return Err(Failure::user(
+                "--name-provider ad-dns needs --zone-name, at least one --dns-server and --ssm-instance-id",
+            )
+            .hint("dns.ps1 changes the record on the first DNS server through SSM on that instance"));
+        }
+        _ => {}
+    }
     let inventory = read_inventory(&args)?;
     let out = args
         .out
@@ -272,6 +290,7 @@ async fn shares_at_plan(
         service_json: None,
         from_dns_name: None,
         aliases: Vec::new(),
+        dns: None,
     };
     let mut comment = format!(
         "fsx-migrate {} plan export.ps1 {}",
@@ -408,6 +427,7 @@ fn windows_script(args: &super::WindowsScriptArgs) -> Result<(), Failure> {
         service_json,
         from_dns_name: args.from_dns_name.clone(),
         aliases: args.alias.clone(),
+        dns: None,
     };
     print!("{}", call.invocation());
     Ok(())

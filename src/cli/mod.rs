@@ -140,11 +140,22 @@ pub struct PlanArgs {
     pub subnets: Vec<String>,
     #[arg(long)]
     pub preferred_subnet: String,
-    #[arg(long)]
+    /// The Route 53 hosted zone holding the record (with --name-provider route53, the default).
+    #[arg(long, default_value = "")]
     pub hosted_zone: String,
     /// The CNAME users resolve, e.g. files.corp.example.com.
     #[arg(long)]
     pub record_name: String,
+    /// Where the record lives: route53, or ad-dns (Active Directory DNS, changed through SSM with dns.ps1;
+    /// needs --zone-name, --dns-server and --ssm-instance-id).
+    #[arg(long, value_enum, default_value_t = NameProviderArg::Route53)]
+    pub name_provider: NameProviderArg,
+    /// ad-dns: the zone holding the record, e.g. corp.example.com.
+    #[arg(long)]
+    pub zone_name: Option<String>,
+    /// ad-dns: a DNS server clients ask (repeatable; the record is changed on the first).
+    #[arg(long, value_name = "HOST")]
+    pub dns_server: Vec<String>,
     /// Where to write the plan (default: <source>.toml).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -189,6 +200,21 @@ pub struct PlanArgs {
     /// (default 20000000; DataSync's quota is 25000000).
     #[arg(long, requires = "inventory")]
     pub entries_per_execution: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NameProviderArg {
+    Route53,
+    AdDns,
+}
+
+impl From<NameProviderArg> for crate::plan::intent::NameProvider {
+    fn from(arg: NameProviderArg) -> Self {
+        match arg {
+            NameProviderArg::Route53 => crate::plan::intent::NameProvider::Route53,
+            NameProviderArg::AdDns => crate::plan::intent::NameProvider::AdDns,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

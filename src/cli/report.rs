@@ -74,12 +74,19 @@ pub fn render_call(command: &Command) -> String {
             };
             format!(
                 "fsx:DescribeFileSystems FileSystemIds=[{}]; ec2:DescribeNetworkInterfaces (source ENIs); \
-                 ec2:DescribeSubnets SubnetIds={}{groups}; route53:GetHostedZone Id={}; \
-                 route53:ListResourceRecordSets StartRecordName={}",
+                 ec2:DescribeSubnets SubnetIds={}{groups}; {}",
                 r.source_file_system_id,
                 list(&r.subnet_ids),
-                r.hosted_zone_id,
-                r.record_name
+                match &r.ad_dns {
+                    None => format!(
+                        "route53:GetHostedZone Id={}; route53:ListResourceRecordSets StartRecordName={}",
+                        r.hosted_zone_id, r.record_name
+                    ),
+                    Some(zone) => format!(
+                        "ssm:SendCommand + GetCommandInvocation on {}: dns.ps1 -Action Read -Name {} -ZoneName {} (AD DNS)",
+                        zone.ssm_instance_id, r.record_name, zone.zone_name
+                    ),
+                }
             )
         }
         Command::CreateTarget(r) => {
@@ -198,11 +205,31 @@ pub fn render_call(command: &Command) -> String {
             "datasync:UpdateTaskExecution TaskExecutionArn={execution_arn} Options={{BytesPerSecond={}}}",
             bytes_per_second.map_or(-1, |b| i64::try_from(b).unwrap_or(i64::MAX))
         ),
-        Command::UpsertCname(r) => format!(
-            "route53:ChangeResourceRecordSets HostedZoneId={} Action=UPSERT Name={} Type=CNAME TTL={} Value={}",
-            r.hosted_zone_id, r.record_name, r.ttl, r.value
-        ),
-        Command::GetChange { change_id } => format!("route53:GetChange Id={change_id}"),
+        Command::UpsertCname(r) => match &r.ad_dns {
+            None => format!(
+                "route53:ChangeResourceRecordSets HostedZoneId={} Action=UPSERT Name={} Type=CNAME TTL={} Value={}",
+                r.hosted_zone_id, r.record_name, r.ttl, r.value
+            ),
+            Some(zone) => format!(
+                "ssm:SendCommand + GetCommandInvocation on {}: dns.ps1 -Action Set -Name {} -ZoneName {} -DnsServers {} \
+                 -Value {} -Ttl {} (AD DNS)",
+                zone.ssm_instance_id,
+                r.record_name,
+                zone.zone_name,
+                list(&zone.dns_servers),
+                r.value,
+                r.ttl
+            ),
+        },
+        Command::GetChange { change_id, ad_dns } => match ad_dns {
+            None => format!("route53:GetChange Id={change_id}"),
+            Some(zone) => format!(
+                "ssm:SendCommand + GetCommandInvocation on {}: dns.ps1 -Action Check on {} ({change_id}: does every DNS \
+                 server answer the new value?)",
+                zone.ssm_instance_id,
+                list(&zone.dns_servers)
+            ),
+        },
         Command::MarkFrozen {
             file_system_arn,
             plan_id,

@@ -133,8 +133,12 @@ pub enum Command {
     },
     /// Route 53 ChangeResourceRecordSets, one UPSERT of a CNAME.
     UpsertCname(UpsertCnameRequest),
-    /// Route 53 GetChange.
-    GetChange { change_id: String },
+    /// Route 53 GetChange; with `ad_dns`, whether every listed DNS server answers the change's value.
+    GetChange {
+        change_id: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ad_dns: Option<AdDnsZone>,
+    },
     /// FSx TagResource: record on a file system that it is frozen for this plan ([`FROZEN_TAG`]).
     MarkFrozen {
         file_system_arn: String,
@@ -286,12 +290,27 @@ impl Command {
     }
 }
 
+/// The name-switch seam: the users' record lives in Route 53 (`hosted_zone_id`) unless a request names an
+/// Active Directory-integrated DNS zone, which the adapter reads, changes and checks with scripts/windows/dns.ps1
+/// through SSM. The core asks the same of both: the record, an UPSERT, whether the change is in sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AdDnsZone {
+    pub zone_name: String,
+    /// The change is made on the first; it is in sync once every one answers the new value.
+    pub dns_servers: Vec<String>,
+    /// Where dns.ps1 runs (`windows.ssm_instance_id`).
+    pub ssm_instance_id: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InspectRequest {
     pub source_file_system_id: String,
     pub subnet_ids: Vec<String>,
     pub hosted_zone_id: String,
     pub record_name: String,
+    /// The record is in this AD DNS zone, not in Route 53.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ad_dns: Option<AdDnsZone>,
     /// Password sources to resolve now (never returned, only whether they resolve), so a missing one
     /// stops the run before anything billable exists.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -387,6 +406,9 @@ pub struct UpsertCnameRequest {
     pub value: String,
     pub ttl: u64,
     pub comment: String,
+    /// The record is in this AD DNS zone, not in Route 53.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ad_dns: Option<AdDnsZone>,
 }
 
 /// The facts preflight needs; absent things are `None` or missing from the lists.

@@ -19,6 +19,7 @@ const UNFREEZE_PS1: &str = include_str!("../../scripts/windows/unfreeze.ps1");
 const EXPORT_PS1: &str = include_str!("../../scripts/windows/export.ps1");
 const APPLY_PS1: &str = include_str!("../../scripts/windows/apply.ps1");
 const SPN_PS1: &str = include_str!("../../scripts/windows/spn.ps1");
+const DNS_PS1: &str = include_str!("../../scripts/windows/dns.ps1");
 
 /// One of the scripts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +35,8 @@ pub enum WindowsScript {
     Apply,
     /// The DNS aliases' Kerberos SPNs moved to a file system's AD computer object (`spn.ps1`).
     Spn,
+    /// The users' CNAME in an AD-integrated DNS zone: read, set, or checked on every DNS server (`dns.ps1`).
+    Dns,
 }
 
 impl WindowsScript {
@@ -44,6 +47,7 @@ impl WindowsScript {
             WindowsScript::Export => EXPORT_PS1,
             WindowsScript::Apply => APPLY_PS1,
             WindowsScript::Spn => SPN_PS1,
+            WindowsScript::Dns => DNS_PS1,
         }
     }
 
@@ -54,6 +58,7 @@ impl WindowsScript {
             WindowsScript::Export => "export.ps1",
             WindowsScript::Apply => "apply.ps1",
             WindowsScript::Spn => "spn.ps1",
+            WindowsScript::Dns => "dns.ps1",
         }
     }
 }
@@ -81,6 +86,22 @@ pub struct ScriptCall {
     pub from_dns_name: Option<String>,
     /// `-Aliases` (spn): the aliases whose SPNs move.
     pub aliases: Vec<String>,
+    /// dns.ps1's arguments (it takes no `-Endpoint`).
+    pub dns: Option<DnsArgs>,
+}
+
+/// What dns.ps1 does with the record `name` in the AD DNS zone `zone_name`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DnsArgs {
+    /// `Read`, `Set` or `Check`.
+    pub action: &'static str,
+    pub name: String,
+    pub zone_name: String,
+    pub dns_servers: Vec<String>,
+    /// Set and Check: the CNAME's value.
+    pub value: Option<String>,
+    /// Set: the TTL in seconds.
+    pub ttl: Option<u64>,
 }
 
 impl ScriptCall {
@@ -88,11 +109,26 @@ impl ScriptCall {
     /// named parameters (single-quoted strings; the recorded permissions as a here-string, which needs no
     /// escaping).
     pub fn invocation(&self) -> String {
-        let mut text = format!(
-            "& {{\n{}\n}} -Endpoint {}",
-            self.script.text(),
-            quote(&self.endpoint)
-        );
+        let mut text = format!("& {{\n{}\n}}", self.script.text());
+        if !self.endpoint.is_empty() {
+            text.push_str(&format!(" -Endpoint {}", quote(&self.endpoint)));
+        }
+        if let Some(dns) = &self.dns {
+            let servers: Vec<String> = dns.dns_servers.iter().map(|s| quote(s)).collect();
+            text.push_str(&format!(
+                " -Action {} -Name {} -ZoneName {} -DnsServers {}",
+                quote(dns.action),
+                quote(&dns.name),
+                quote(&dns.zone_name),
+                servers.join(",")
+            ));
+            if let Some(value) = &dns.value {
+                text.push_str(&format!(" -Value {}", quote(value)));
+            }
+            if let Some(ttl) = dns.ttl {
+                text.push_str(&format!(" -Ttl {ttl}"));
+            }
+        }
         if let Some(from) = &self.from_dns_name {
             text.push_str(&format!(" -FromDnsName {}", quote(from)));
         }
@@ -228,6 +264,28 @@ pub struct SkippedShare {
     pub reason: String,
 }
 
+/// dns.ps1's Read and Set: the record as the first DNS server has it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct DnsReadResult {
+    pub record: Option<DnsRecordJson>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct DnsRecordJson {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub record_type: String,
+    pub values: Vec<String>,
+    pub ttl: Option<u64>,
+}
+
+/// dns.ps1's Check: what each DNS server answers.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct DnsCheckResult {
+    pub servers: Vec<serde_json::Value>,
+    pub all_answer_value: bool,
+}
+
 /// What spn.ps1 reports: the computer object that holds the aliases' SPNs now, and what it changed.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct SpnResult {
@@ -329,6 +387,7 @@ pub fn outcome(
         WindowsScript::Export => parse_export(&invocation.stdout).map(|_| ()),
         WindowsScript::Apply => parse_apply(&invocation.stdout).map(|_| ()),
         WindowsScript::Spn => parse_spn(&invocation.stdout).map(|_| ()),
+        WindowsScript::Dns => result_json(&invocation.stdout).map(|_| ()),
     };
     parsed.map_err(|e| format!("{ended}, but {e}"))?;
     match last_line(&invocation.stdout) {

@@ -630,6 +630,7 @@ impl Machine<'_> {
                 .map(|export| serde_json::to_string(&export).expect("an export always serialises")),
             from_dns_name,
             aliases,
+            dns: None,
         };
         PowerShellRequest {
             instance_id,
@@ -691,7 +692,7 @@ impl Machine<'_> {
                 ),
                 Err(_) => return,
             },
-            WindowsScript::Apply | WindowsScript::Spn => return,
+            WindowsScript::Apply | WindowsScript::Spn | WindowsScript::Dns => return,
         };
         self.events.push(Event::Note(note));
         if run.script == WindowsScript::Freeze && run.file_system_id == self.intent.source.file_system_id {
@@ -1863,7 +1864,10 @@ impl Machine<'_> {
         }
         match input {
             Input::Start | Input::Woke => match self.cp.ttl_change_id.clone() {
-                Some(change_id) => Flow::Act(Action::Call(Command::GetChange { change_id })),
+                Some(change_id) => Flow::Act(Action::Call(Command::GetChange {
+                    change_id,
+                    ad_dns: self.intent.ad_dns_zone(),
+                })),
                 None => Flow::Act(Action::Call(Command::Inspect(self.intent.recheck_request()))),
             },
             Input::Response(Response::Environment(env)) => {
@@ -1891,6 +1895,7 @@ impl Machine<'_> {
                         "fsx-migrate {}: lower the TTL before the cutover (same value)",
                         self.intent.migration.id
                     ),
+                    ad_dns: self.intent.ad_dns_zone(),
                 })))
             }
             Input::Response(Response::Change { id, status }) => {
@@ -2696,6 +2701,7 @@ impl Machine<'_> {
                         "fsx-migrate {}: cut over to the Multi-AZ file system",
                         self.intent.migration.id
                     ),
+                    ad_dns: self.intent.ad_dns_zone(),
                 })))
             }
             Input::Response(Response::Change { id, .. }) => {
@@ -2722,7 +2728,10 @@ impl Machine<'_> {
     /// Waits for a Route 53 change: `None` once it is INSYNC, else the flow that asks again or waits.
     fn change_wait(&self, change_id: String, what: &str, input: Input) -> Option<Flow> {
         match input {
-            Input::Start | Input::Woke => Some(Flow::Act(Action::Call(Command::GetChange { change_id }))),
+            Input::Start | Input::Woke => Some(Flow::Act(Action::Call(Command::GetChange {
+                change_id,
+                ad_dns: self.intent.ad_dns_zone(),
+            }))),
             Input::Response(Response::Change {
                 status: ChangeStatus::InSync,
                 ..
@@ -3121,6 +3130,7 @@ impl Machine<'_> {
             Input::Start | Input::Woke => match &abort.ttl_restore_change_id {
                 Some(change_id) => Flow::Act(Action::Call(Command::GetChange {
                     change_id: change_id.clone(),
+                    ad_dns: self.intent.ad_dns_zone(),
                 })),
                 None => Flow::Act(Action::Call(Command::Inspect(self.intent.recheck_request()))),
             },
@@ -3167,6 +3177,7 @@ impl Machine<'_> {
             value,
             ttl: original.ttl.unwrap_or(dns.ttl),
             comment: format!("fsx-migrate {}: {why}", self.intent.migration.id),
+            ad_dns: self.intent.ad_dns_zone(),
         }))
     }
 

@@ -402,16 +402,19 @@ fn check_subnets(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
 
 fn check_dns(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
     let dns = &intent.dns;
+    let zone = match &dns.zone_name {
+        Some(name) if dns.provider == crate::plan::intent::NameProvider::AdDns => {
+            format!("AD DNS zone {name}")
+        }
+        _ => format!("hosted zone {}", dns.hosted_zone_id),
+    };
     if env.hosted_zone_name.is_none() {
-        out.push(error(
-            format!("hosted zone {} does not exist", dns.hosted_zone_id),
-            None,
-        ));
+        out.push(error(format!("{zone} does not exist"), None));
         return;
     }
     let Some(record) = &env.record else {
         out.push(error(
-            format!("DNS record {} does not exist in hosted zone {}", dns.record_name, dns.hosted_zone_id),
+            format!("DNS record {} does not exist in {zone}", dns.record_name),
             Some("users must reach the source through a CNAME in this zone; create it first, pointing at the source's DNS name"),
         ));
         return;

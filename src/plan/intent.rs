@@ -11,7 +11,7 @@ use crate::cloud::model::{
     ActiveDirectory, AuditLog, AuditLogLevel, DiskIops, DiskIopsMode, FileSystemSettings, Fsrm, LogLevel,
     NetworkType, PasswordSource, SecurityDescriptorCopy, StorageType, TaskReport, VerifyMode, strict,
 };
-use crate::cloud::port::InspectRequest;
+use crate::cloud::port::{AdDnsZone, InspectRequest};
 use crate::plan::units::{Bytes, Duration};
 
 /// The version of the plan file format this build reads and writes.
@@ -392,9 +392,39 @@ pub struct CutoverWindow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dns {
+    /// Where the record lives: Route 53 (the default) or an Active Directory-integrated DNS zone.
+    #[serde(default, skip_serializing_if = "NameProvider::is_route53")]
+    pub provider: NameProvider,
+    /// Route 53: the hosted zone holding the record.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub hosted_zone_id: String,
     pub record_name: String,
     pub ttl: u64,
+    /// AD DNS: the zone holding the record (e.g. `corp.example.com`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone_name: Option<String>,
+    /// AD DNS: the DNS servers (domain controllers) clients ask. The record is changed on the first; the
+    /// swap is in sync once every one answers the new value (AD replicates the zone between them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_servers: Vec<String>,
+}
+
+/// Where the users' record lives (`[dns] provider`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NameProvider {
+    /// An Amazon Route 53 hosted zone (`hosted_zone_id`).
+    #[default]
+    Route53,
+    /// An Active Directory-integrated DNS zone (`zone_name`, `dns_servers`), changed through SSM on
+    /// `[windows] ssm_instance_id` with scripts/windows/dns.ps1.
+    AdDns,
+}
+
+impl NameProvider {
+    fn is_route53(&self) -> bool {
+        *self == NameProvider::Route53
+    }
 }
 
 impl Intent {
@@ -405,11 +435,25 @@ impl Intent {
             subnet_ids: self.target.subnet_ids.clone(),
             hosted_zone_id: self.dns.hosted_zone_id.clone(),
             record_name: self.dns.record_name.clone(),
+            ad_dns: self.ad_dns_zone(),
             password_sources: std::iter::once(self.transfer.smb_password.clone())
                 .chain(self.target.ad_join_password.clone())
                 .collect(),
             security_group_ids: Some(self.target.security_group_ids.clone()),
         }
+    }
+
+    /// Where the record lives when it is in AD DNS (the name-switch seam); `None`: Route 53.
+    pub fn ad_dns_zone(&self) -> Option<AdDnsZone> {
+        (self.dns.provider == NameProvider::AdDns).then(|| AdDnsZone {
+            zone_name: self.dns.zone_name.clone().unwrap_or_default(),
+            dns_servers: self.dns.dns_servers.clone(),
+            ssm_instance_id: self
+                .windows
+                .as_ref()
+                .map(|w| w.ssm_instance_id.clone())
+                .unwrap_or_default(),
+        })
     }
 
     /// The same facts without the password sources: the re-checks before irreversible steps.
@@ -882,6 +926,51 @@ impl Intent {
 
         self.transfer.lane_problems(&mut problem);
 
+        match self.dns.provider {
+            NameProvider::Route53 if self.dns.hosted_zone_id.trim().is_empty() => {
+                problem(
+                    "dns.hosted_zone_id",
+                    "is required with the Route 53 provider (the default)".into(),
+                );
+            }
+            NameProvider::Route53 => {}
+            NameProvider::AdDns => {
+                let zone = self
+                    .dns
+                    .zone_name
+                    .as_deref()
+                    .unwrap_or_default()
+                    .trim_end_matches('.');
+                if zone.is_empty() {
+                    problem("dns.zone_name", "is required with provider = \"ad_dns\"".into());
+                } else if !self
+                    .dns
+                    .record_name
+                    .trim_end_matches('.')
+                    .to_lowercase()
+                    .ends_with(&format!(".{}", zone.to_lowercase()))
+                {
+                    problem(
+                        "dns.record_name",
+                        format!("{} is not a name in the zone {zone}", self.dns.record_name),
+                    );
+                }
+                if self.dns.dns_servers.is_empty() || self.dns.dns_servers.iter().any(|s| s.trim().is_empty())
+                {
+                    problem(
+                        "dns.dns_servers",
+                        "must name the DNS servers clients ask (the record is changed on the first)".into(),
+                    );
+                }
+                if self.windows.is_none() {
+                    problem(
+                        "dns.provider",
+                        "\"ad_dns\" needs a [windows] section: dns.ps1 runs through SSM on its instance"
+                            .into(),
+                    );
+                }
+            }
+        }
         if self.dns.ttl > MAX_DNS_TTL {
             problem(
                 "dns.ttl",

@@ -5,11 +5,12 @@
 use crate::cloud::model::{
     ASSUMED_METADATA_ENTRIES_PER_SEC_PER_MBPS, PasswordSource, SecurityDescriptorCopy, VerifyMode,
 };
-use crate::cloud::port::{Environment, InspectRequest, PLAN_TAG};
+use crate::cloud::port::{AdDnsZone, Environment, InspectRequest, PLAN_TAG};
 use crate::plan::Intent;
 use crate::plan::intent::{
     CutoverPolicy, DEFAULT_ENTRIES_PER_EXECUTION, DEFAULT_MAX_PARALLEL_TASKS, Dns, FreezeKind,
-    InventorySummary, Migration, Source, SyncPolicy, TOOL_TAG_PREFIX, Target, Transfer, multi_az_throughput,
+    InventorySummary, Migration, NameProvider, Source, SyncPolicy, TOOL_TAG_PREFIX, Target, Transfer,
+    multi_az_throughput,
 };
 use crate::plan::inventory::Inventory;
 use crate::plan::partition::{PartitionError, PartitionRequest, partition};
@@ -23,6 +24,10 @@ pub struct PlanRequest {
     pub preferred_subnet_id: String,
     pub hosted_zone_id: String,
     pub record_name: String,
+    /// Where the record lives, and for AD DNS its zone and servers.
+    pub name_provider: NameProvider,
+    pub zone_name: Option<String>,
+    pub dns_servers: Vec<String>,
     pub name: Option<String>,
     pub freeze: FreezeKind,
     pub freeze_command: Option<String>,
@@ -44,6 +49,15 @@ impl PlanRequest {
             subnet_ids: self.subnet_ids.clone(),
             hosted_zone_id: self.hosted_zone_id.clone(),
             record_name: self.record_name.clone(),
+            ad_dns: (self.name_provider == NameProvider::AdDns).then(|| AdDnsZone {
+                zone_name: self.zone_name.clone().unwrap_or_default(),
+                dns_servers: self.dns_servers.clone(),
+                ssm_instance_id: self
+                    .windows
+                    .as_ref()
+                    .map(|w| w.ssm_instance_id.clone())
+                    .unwrap_or_default(),
+            }),
             password_sources: vec![self.smb_password.clone()],
             // The source's: the target copies them.
             security_group_ids: Some(Vec::new()),
@@ -140,9 +154,12 @@ pub fn intent_from(env: &Environment, req: &PlanRequest) -> Option<Intent> {
             max_final_deletes: 100_000,
         },
         dns: Dns {
+            provider: req.name_provider,
             hosted_zone_id: req.hosted_zone_id.clone(),
             record_name: req.record_name.clone(),
             ttl: req.ttl,
+            zone_name: req.zone_name.clone(),
+            dns_servers: req.dns_servers.clone(),
         },
         hooks: None,
         windows: req.windows.clone(),

@@ -645,12 +645,28 @@ pub fn render(intent: &Intent, header: &str) -> String {
         "\n# The CNAME users resolve; it is swapped (UPSERT) to the target's DNS name at cutover."
     );
     let _ = writeln!(o, "[dns]");
-    let _ = writeln!(
-        o,
-        "hosted_zone_id = {}\nrecord_name = {}",
-        q(&d.hosted_zone_id),
-        q(&d.record_name)
-    );
+    match d.provider {
+        crate::plan::intent::NameProvider::Route53 => {
+            let _ = writeln!(
+                o,
+                "hosted_zone_id = {}\nrecord_name = {}",
+                q(&d.hosted_zone_id),
+                q(&d.record_name)
+            );
+        }
+        crate::plan::intent::NameProvider::AdDns => {
+            let servers: Vec<String> = d.dns_servers.iter().map(|s| q(s)).collect();
+            let _ = writeln!(
+                o,
+                "# The record is in Active Directory DNS: changed on the first server through SSM (dns.ps1), in\n\
+                 # sync once every server answers the new value.\n\
+                 provider = \"ad_dns\"\nzone_name = {}\ndns_servers = [{}]\nrecord_name = {}",
+                q(d.zone_name.as_deref().unwrap_or_default()),
+                servers.join(", "),
+                q(&d.record_name)
+            );
+        }
+    }
     let _ = writeln!(
         o,
         "# Seconds. Lower the record's TTL to this at least one old TTL before the cutover."

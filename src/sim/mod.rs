@@ -309,7 +309,7 @@ impl SimPort {
                     .filter(|s| req.subnet_ids.contains(&s.id))
                     .cloned()
                     .collect();
-                let zone_ok = w.hosted_zone_id == req.hosted_zone_id;
+                let zone_ok = w.zone_matches(&req.hosted_zone_id, req.ad_dns.as_ref());
                 let record = w
                     .records
                     .iter()
@@ -489,7 +489,7 @@ impl SimPort {
                     )
                 }),
             Command::UpsertCname(req) => {
-                if w.hosted_zone_id != req.hosted_zone_id {
+                if !w.zone_matches(&req.hosted_zone_id, req.ad_dns.as_ref()) {
                     return Err(not_found(
                         op,
                         "NoSuchHostedZone",
@@ -554,7 +554,7 @@ impl SimPort {
                     status: ChangeStatus::Pending,
                 })
             }
-            Command::GetChange { change_id } => w
+            Command::GetChange { change_id, .. } => w
                 .changes
                 .iter()
                 .find(|c| &c.id == change_id)

@@ -379,7 +379,9 @@ impl SimCommand {
         } else {
             let result = match self.script {
                 _ if self.result.is_some() => self.result.as_deref().unwrap_or_default(),
-                WindowsScript::Export | WindowsScript::Apply | WindowsScript::Spn => "{}",
+                WindowsScript::Export | WindowsScript::Apply | WindowsScript::Spn | WindowsScript::Dns => {
+                    "{}"
+                }
                 WindowsScript::Freeze => {
                     r#"{"shares":[{"name":"share","path":"D:\\share","access":[{"account":"Everyone","control":"Allow","right":"Change"}]}],"changed":1,"sessions_left":0}"#
                 }
@@ -671,6 +673,16 @@ impl World {
         Some(info)
     }
 
+    /// Whether a request names the world's zone: its Route 53 hosted zone, or (the AD DNS provider) the same
+    /// zone by name. The simulator keeps one set of records for both; an AD DNS change is in sync after the
+    /// same propagation time as a Route 53 change (standing for AD's replication between the DNS servers).
+    pub fn zone_matches(&self, hosted_zone_id: &str, ad_dns: Option<&crate::cloud::port::AdDnsZone>) -> bool {
+        match ad_dns {
+            Some(zone) => dns_eq(&zone.zone_name, &self.hosted_zone_name) && !zone.dns_servers.is_empty(),
+            None => self.hosted_zone_id == hosted_zone_id,
+        }
+    }
+
     /// Whether `name` is the record of a DNS alias (and not the users' record, which may be an alias too):
     /// its changes are not the swap.
     pub fn is_alias_name(&self, name: &str) -> bool {
@@ -766,7 +778,7 @@ impl World {
                     serde_json::json!({"shares": shares, "changed": changed, "sessions_left": 0}).to_string(),
                 );
             }
-            WindowsScript::Unfreeze | WindowsScript::Spn => return None,
+            WindowsScript::Unfreeze | WindowsScript::Spn | WindowsScript::Dns => return None,
         };
         self.file_services.insert(call.endpoint.clone(), service);
         Some(result)

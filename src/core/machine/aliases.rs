@@ -10,7 +10,7 @@
 use super::*;
 use crate::cloud::model::{AliasInfo, AliasLifecycle, dns_eq};
 use crate::plan::checkpoint::AliasRecord;
-use crate::plan::intent::client_token;
+use crate::plan::intent::{NameProvider, client_token};
 
 /// How often FSx is asked whether an alias finished moving (it takes up to 2.5 minutes).
 const ALIAS_POLL: Duration = Duration::secs(15);
@@ -222,8 +222,11 @@ impl Machine<'_> {
         if moving.spns_moved_at.is_none() {
             return self.move_spns(back, moving);
         }
+        // The aliases' records are looked for in Route 53 only (an AD DNS zone's are a person's, runbook §8.2).
         let looked_up = moving.records_looked_up as usize;
-        if let Some(name) = names.get(looked_up) {
+        if self.intent.dns.provider == NameProvider::Route53
+            && let Some(name) = names.get(looked_up)
+        {
             return Flow::Act(Action::Call(Command::FindRecord {
                 hosted_zone_id: self.intent.dns.hosted_zone_id.clone(),
                 record_name: name.clone(),
@@ -234,6 +237,7 @@ impl Machine<'_> {
             if let Some(change_id) = &record.change_id {
                 return Flow::Act(Action::Call(Command::GetChange {
                     change_id: change_id.clone(),
+                    ad_dns: None,
                 }));
             }
             // Idempotent: an UPSERT whose answer was lost is sent again.
@@ -246,6 +250,7 @@ impl Machine<'_> {
                     "fsx-migrate {}: alias {} to {}",
                     self.intent.migration.id, record.name, moving.to
                 ),
+                ad_dns: None,
             };
             let now = self.now;
             if let Some(m) = self.alias_move_mut(back) {
