@@ -49,6 +49,7 @@ fn request() -> PlanRequest {
         name_provider: fsx_migrate::plan::intent::NameProvider::Route53,
         zone_name: None,
         dns_servers: Vec::new(),
+        share_path: None,
         name: Some("figures".into()),
         freeze: FreezeKind::Command,
         freeze_command: Some(FREEZE_COMMAND.into()),

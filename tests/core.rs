@@ -1008,7 +1008,7 @@ fn the_dns_swap_waits_for_insync_then_completes() {
         s.action,
         Action::Call(Command::GetChange {
             change_id: "C1".into(),
-            ad_dns: None
+            name_service: None
         })
     );
     let pending = step(

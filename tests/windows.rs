@@ -126,7 +126,7 @@ fn the_scripts_parse_as_powershell() {
             service_json: Some(r#"{"shares":[],"shadow_copies":null,"dedup":null}"#.into()),
             from_dns_name: Some("amznfsxa1b2c3d4.corp.example.com".into()),
             aliases: vec!["finance.corp.example.com".into(), "hr.corp.example.com".into()],
-            dns: None,
+            name_switch: None,
         };
         // The file as it is, and the text SSM runs (the script as a block, with its arguments).
         for (what, text) in [

@@ -5,12 +5,12 @@
 //! into our own model types, and each SDK error into a classified [`CloudError`]. No SDK type leaves this
 //! module. Decisions (what to create, when to retry, when to stop) belong to the core above the port.
 
-pub mod ad_dns;
 pub mod datasync;
 pub mod ec2;
 pub mod errors;
 pub mod fsx;
 pub mod logs;
+pub mod names;
 pub mod retries;
 pub mod route53;
 pub mod secrets;
@@ -154,11 +154,15 @@ impl AwsPort {
             }
             Some(ids) => ec2::security_group_rules(&self.ec2, ids).await?,
         };
-        let (hosted_zone_name, record) = match &request.ad_dns {
-            Some(zone) => (
-                Some(zone.zone_name.clone()),
-                ad_dns::read(&self.ssm, zone, &request.record_name).await?,
-            ),
+        let (hosted_zone_name, record) = match &request.name_service {
+            Some(service) => {
+                let zone = match service {
+                    crate::cloud::port::NameService::AdDns { zone_name, .. } => zone_name.clone(),
+                    crate::cloud::port::NameService::Dfs { .. } => "the DFS namespace".to_string(),
+                };
+                let record = names::read(&self.ssm, service, &request.record_name).await?;
+                (Some(zone), record)
+            }
             None => {
                 let name = route53::hosted_zone_name(&self.route53, &request.hosted_zone_id).await?;
                 let record = match name {
@@ -301,29 +305,36 @@ impl CloudPort for AwsPort {
                     .await
                     .map(Response::Execution)
             }
-            Command::UpsertCname(request) => match &request.ad_dns {
+            Command::UpsertCname(request) => match &request.name_service {
                 None => route53::upsert_cname(&self.route53, request)
                     .await
                     .map(|(id, status)| Response::Change { id, status }),
-                Some(zone) => ad_dns::set(&self.ssm, zone, &request.record_name, &request.value, request.ttl)
-                    .await
-                    .map(|id| Response::Change {
-                        id,
-                        status: ChangeStatus::Pending,
-                    }),
+                Some(service) => names::set(
+                    &self.ssm,
+                    service,
+                    &request.record_name,
+                    &request.value,
+                    request.ttl,
+                )
+                .await
+                .map(|id| Response::Change {
+                    id,
+                    status: ChangeStatus::Pending,
+                }),
             },
-            Command::GetChange { change_id, ad_dns } => match ad_dns {
+            Command::GetChange {
+                change_id,
+                name_service,
+            } => match name_service {
                 None => route53::get_change(&self.route53, change_id)
                     .await
                     .map(|(id, status)| Response::Change { id, status }),
-                Some(zone) => {
-                    ad_dns::check(&self.ssm, zone, change_id)
-                        .await
-                        .map(|status| Response::Change {
-                            id: change_id.clone(),
-                            status,
-                        })
-                }
+                Some(zone) => names::check(&self.ssm, zone, change_id)
+                    .await
+                    .map(|status| Response::Change {
+                        id: change_id.clone(),
+                        status,
+                    }),
             },
             Command::MarkFrozen {
                 file_system_arn,

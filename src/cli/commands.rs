@@ -127,6 +127,7 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
         name_provider: args.name_provider.into(),
         zone_name: args.zone_name.clone(),
         dns_servers: args.dns_server.clone(),
+        share_path: args.share_path.clone(),
         name: args.name.clone(),
         freeze: args.freeze.into(),
         freeze_command: args.freeze_command.clone(),
@@ -157,6 +158,12 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
                 "--name-provider ad-dns needs --zone-name, at least one --dns-server and --ssm-instance-id",
             )
             .hint("dns.ps1 changes the record on the first DNS server through SSM on that instance"));
+        }
+        super::NameProviderArg::Dfs if args.share_path.is_none() || args.ssm_instance_id.is_none() => {
+            return Err(
+                Failure::user("--name-provider dfs needs --share-path and --ssm-instance-id")
+                    .hint("--record-name is the DFS folder's path, e.g. \\\\corp.example.com\\files\\data"),
+            );
         }
         _ => {}
     }
@@ -290,7 +297,7 @@ async fn shares_at_plan(
         service_json: None,
         from_dns_name: None,
         aliases: Vec::new(),
-        dns: None,
+        name_switch: None,
     };
     let mut comment = format!(
         "fsx-migrate {} plan export.ps1 {}",
@@ -427,7 +434,7 @@ fn windows_script(args: &super::WindowsScriptArgs) -> Result<(), Failure> {
         service_json,
         from_dns_name: args.from_dns_name.clone(),
         aliases: args.alias.clone(),
-        dns: None,
+        name_switch: None,
     };
     print!("{}", call.invocation());
     Ok(())

@@ -65,6 +65,7 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
         name_provider: crate::plan::intent::NameProvider::Route53,
         zone_name: None,
         dns_servers: Vec::new(),
+        share_path: None,
         name: Some(format!("demo: {} scenario to Multi-AZ", spec.name)),
         freeze: FreezeKind::Manual,
         freeze_command: None,

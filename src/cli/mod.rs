@@ -146,8 +146,9 @@ pub struct PlanArgs {
     /// The CNAME users resolve, e.g. files.corp.example.com.
     #[arg(long)]
     pub record_name: String,
-    /// Where the record lives: route53, or ad-dns (Active Directory DNS, changed through SSM with dns.ps1;
-    /// needs --zone-name, --dns-server and --ssm-instance-id).
+    /// Where the record lives: route53, ad-dns (Active Directory DNS, changed through SSM with dns.ps1; needs
+    /// --zone-name, --dns-server and --ssm-instance-id) or dfs (a DFS namespace folder, dfs.ps1; needs
+    /// --share-path and --ssm-instance-id).
     #[arg(long, value_enum, default_value_t = NameProviderArg::Route53)]
     pub name_provider: NameProviderArg,
     /// ad-dns: the zone holding the record, e.g. corp.example.com.
@@ -156,6 +157,10 @@ pub struct PlanArgs {
     /// ad-dns: a DNS server clients ask (repeatable; the record is changed on the first).
     #[arg(long, value_name = "HOST")]
     pub dns_server: Vec<String>,
+    /// dfs: the path below the file server the DFS folder's target names (e.g. share\data); --record-name is
+    /// then the folder's path (\\corp.example.com\files\data).
+    #[arg(long)]
+    pub share_path: Option<String>,
     /// Where to write the plan (default: <source>.toml).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -206,6 +211,7 @@ pub struct PlanArgs {
 pub enum NameProviderArg {
     Route53,
     AdDns,
+    Dfs,
 }
 
 impl From<NameProviderArg> for crate::plan::intent::NameProvider {
@@ -213,6 +219,7 @@ impl From<NameProviderArg> for crate::plan::intent::NameProvider {
         match arg {
             NameProviderArg::Route53 => crate::plan::intent::NameProvider::Route53,
             NameProviderArg::AdDns => crate::plan::intent::NameProvider::AdDns,
+            NameProviderArg::Dfs => crate::plan::intent::NameProvider::Dfs,
         }
     }
 }

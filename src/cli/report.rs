@@ -59,6 +59,26 @@ fn shell_word(word: &str) -> String {
     }
 }
 
+/// A name service's script as a dry run shows it: run through SSM to its end.
+fn name_script(service: &crate::cloud::port::NameService, action: &str, name: &str, rest: &str) -> String {
+    use crate::cloud::port::NameService;
+    let (script, args) = match service {
+        NameService::AdDns {
+            zone_name,
+            dns_servers,
+            ..
+        } => (
+            "dns.ps1",
+            format!(" -ZoneName {zone_name} -DnsServers {}", list(dns_servers)),
+        ),
+        NameService::Dfs { share_path, .. } => ("dfs.ps1", format!(" -SharePath {share_path}")),
+    };
+    format!(
+        "ssm:SendCommand + GetCommandInvocation on {}: {script} -Action {action} -Name {name}{args}{rest}",
+        service.ssm_instance_id()
+    )
+}
+
 fn list(items: &[String]) -> String {
     format!("[{}]", items.join(","))
 }
@@ -77,15 +97,12 @@ pub fn render_call(command: &Command) -> String {
                  ec2:DescribeSubnets SubnetIds={}{groups}; {}",
                 r.source_file_system_id,
                 list(&r.subnet_ids),
-                match &r.ad_dns {
+                match &r.name_service {
                     None => format!(
                         "route53:GetHostedZone Id={}; route53:ListResourceRecordSets StartRecordName={}",
                         r.hosted_zone_id, r.record_name
                     ),
-                    Some(zone) => format!(
-                        "ssm:SendCommand + GetCommandInvocation on {}: dns.ps1 -Action Read -Name {} -ZoneName {} (AD DNS)",
-                        zone.ssm_instance_id, r.record_name, zone.zone_name
-                    ),
+                    Some(service) => name_script(service, "Read", &r.record_name, ""),
                 }
             )
         }
@@ -205,29 +222,26 @@ pub fn render_call(command: &Command) -> String {
             "datasync:UpdateTaskExecution TaskExecutionArn={execution_arn} Options={{BytesPerSecond={}}}",
             bytes_per_second.map_or(-1, |b| i64::try_from(b).unwrap_or(i64::MAX))
         ),
-        Command::UpsertCname(r) => match &r.ad_dns {
+        Command::UpsertCname(r) => match &r.name_service {
             None => format!(
                 "route53:ChangeResourceRecordSets HostedZoneId={} Action=UPSERT Name={} Type=CNAME TTL={} Value={}",
                 r.hosted_zone_id, r.record_name, r.ttl, r.value
             ),
-            Some(zone) => format!(
-                "ssm:SendCommand + GetCommandInvocation on {}: dns.ps1 -Action Set -Name {} -ZoneName {} -DnsServers {} \
-                 -Value {} -Ttl {} (AD DNS)",
-                zone.ssm_instance_id,
-                r.record_name,
-                zone.zone_name,
-                list(&zone.dns_servers),
-                r.value,
-                r.ttl
+            Some(service) => name_script(
+                service,
+                "Set",
+                &r.record_name,
+                &format!(" -Value {} -Ttl {}", r.value, r.ttl),
             ),
         },
-        Command::GetChange { change_id, ad_dns } => match ad_dns {
+        Command::GetChange {
+            change_id,
+            name_service,
+        } => match name_service {
             None => format!("route53:GetChange Id={change_id}"),
-            Some(zone) => format!(
-                "ssm:SendCommand + GetCommandInvocation on {}: dns.ps1 -Action Check on {} ({change_id}: does every DNS \
-                 server answer the new value?)",
-                zone.ssm_instance_id,
-                list(&zone.dns_servers)
+            Some(service) => format!(
+                "{} (does every server answer the new value?)",
+                name_script(service, "Check", change_id, "")
             ),
         },
         Command::MarkFrozen {

@@ -137,7 +137,7 @@ pub enum Command {
     GetChange {
         change_id: String,
         #[serde(skip_serializing_if = "Option::is_none")]
-        ad_dns: Option<AdDnsZone>,
+        name_service: Option<NameService>,
     },
     /// FSx TagResource: record on a file system that it is frozen for this plan ([`FROZEN_TAG`]).
     MarkFrozen {
@@ -290,16 +290,35 @@ impl Command {
     }
 }
 
-/// The name-switch seam: the users' record lives in Route 53 (`hosted_zone_id`) unless a request names an
-/// Active Directory-integrated DNS zone, which the adapter reads, changes and checks with scripts/windows/dns.ps1
-/// through SSM. The core asks the same of both: the record, an UPSERT, whether the change is in sync.
+/// The name-switch seam: the users' name is a Route 53 record (`hosted_zone_id`) unless a request names
+/// another service, which the adapter reads, changes and checks with a script through SSM on
+/// `ssm_instance_id`. The core asks the same of all: the record, an UPSERT to a value, whether it is in sync.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AdDnsZone {
-    pub zone_name: String,
-    /// The change is made on the first; it is in sync once every one answers the new value.
-    pub dns_servers: Vec<String>,
-    /// Where dns.ps1 runs (`windows.ssm_instance_id`).
-    pub ssm_instance_id: String,
+#[serde(tag = "service", rename_all = "snake_case")]
+pub enum NameService {
+    /// A CNAME in an Active Directory-integrated DNS zone (scripts/windows/dns.ps1): changed on the first
+    /// server, in sync once every one answers the new value.
+    AdDns {
+        zone_name: String,
+        dns_servers: Vec<String>,
+        ssm_instance_id: String,
+    },
+    /// A DFS namespace folder (the record's name is its path) whose one online target is
+    /// `\\<value>\<share_path>` (scripts/windows/dfs.ps1); the old targets go offline, never away.
+    Dfs {
+        share_path: String,
+        ssm_instance_id: String,
+    },
+}
+
+impl NameService {
+    pub fn ssm_instance_id(&self) -> &str {
+        match self {
+            NameService::AdDns { ssm_instance_id, .. } | NameService::Dfs { ssm_instance_id, .. } => {
+                ssm_instance_id
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -310,7 +329,7 @@ pub struct InspectRequest {
     pub record_name: String,
     /// The record is in this AD DNS zone, not in Route 53.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ad_dns: Option<AdDnsZone>,
+    pub name_service: Option<NameService>,
     /// Password sources to resolve now (never returned, only whether they resolve), so a missing one
     /// stops the run before anything billable exists.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -408,7 +427,7 @@ pub struct UpsertCnameRequest {
     pub comment: String,
     /// The record is in this AD DNS zone, not in Route 53.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ad_dns: Option<AdDnsZone>,
+    pub name_service: Option<NameService>,
 }
 
 /// The facts preflight needs; absent things are `None` or missing from the lists.

@@ -20,6 +20,7 @@ const EXPORT_PS1: &str = include_str!("../../scripts/windows/export.ps1");
 const APPLY_PS1: &str = include_str!("../../scripts/windows/apply.ps1");
 const SPN_PS1: &str = include_str!("../../scripts/windows/spn.ps1");
 const DNS_PS1: &str = include_str!("../../scripts/windows/dns.ps1");
+const DFS_PS1: &str = include_str!("../../scripts/windows/dfs.ps1");
 
 /// One of the scripts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +38,8 @@ pub enum WindowsScript {
     Spn,
     /// The users' CNAME in an AD-integrated DNS zone: read, set, or checked on every DNS server (`dns.ps1`).
     Dns,
+    /// A DFS namespace folder's targets: read, switched to another file server, or checked (`dfs.ps1`).
+    Dfs,
 }
 
 impl WindowsScript {
@@ -48,6 +51,7 @@ impl WindowsScript {
             WindowsScript::Apply => APPLY_PS1,
             WindowsScript::Spn => SPN_PS1,
             WindowsScript::Dns => DNS_PS1,
+            WindowsScript::Dfs => DFS_PS1,
         }
     }
 
@@ -59,6 +63,7 @@ impl WindowsScript {
             WindowsScript::Apply => "apply.ps1",
             WindowsScript::Spn => "spn.ps1",
             WindowsScript::Dns => "dns.ps1",
+            WindowsScript::Dfs => "dfs.ps1",
         }
     }
 }
@@ -86,19 +91,21 @@ pub struct ScriptCall {
     pub from_dns_name: Option<String>,
     /// `-Aliases` (spn): the aliases whose SPNs move.
     pub aliases: Vec<String>,
-    /// dns.ps1's arguments (it takes no `-Endpoint`).
-    pub dns: Option<DnsArgs>,
+    /// dns.ps1's and dfs.ps1's arguments (they take no `-Endpoint`).
+    pub name_switch: Option<NameArgs>,
 }
 
-/// What dns.ps1 does with the record `name` in the AD DNS zone `zone_name`.
+/// What dns.ps1 (AD DNS: `zone_name`, `dns_servers`) or dfs.ps1 (DFS: `share_path`) does with the name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DnsArgs {
+pub struct NameArgs {
     /// `Read`, `Set` or `Check`.
     pub action: &'static str,
+    /// The record's name, or the DFS folder's path.
     pub name: String,
-    pub zone_name: String,
+    pub zone_name: Option<String>,
     pub dns_servers: Vec<String>,
-    /// Set and Check: the CNAME's value.
+    pub share_path: Option<String>,
+    /// Set and Check: the file system's DNS name the name should lead to.
     pub value: Option<String>,
     /// Set: the TTL in seconds.
     pub ttl: Option<u64>,
@@ -113,15 +120,22 @@ impl ScriptCall {
         if !self.endpoint.is_empty() {
             text.push_str(&format!(" -Endpoint {}", quote(&self.endpoint)));
         }
-        if let Some(dns) = &self.dns {
-            let servers: Vec<String> = dns.dns_servers.iter().map(|s| quote(s)).collect();
+        if let Some(dns) = &self.name_switch {
             text.push_str(&format!(
-                " -Action {} -Name {} -ZoneName {} -DnsServers {}",
+                " -Action {} -Name {}",
                 quote(dns.action),
-                quote(&dns.name),
-                quote(&dns.zone_name),
-                servers.join(",")
+                quote(&dns.name)
             ));
+            if let Some(zone) = &dns.zone_name {
+                text.push_str(&format!(" -ZoneName {}", quote(zone)));
+            }
+            if !dns.dns_servers.is_empty() {
+                let servers: Vec<String> = dns.dns_servers.iter().map(|s| quote(s)).collect();
+                text.push_str(&format!(" -DnsServers {}", servers.join(",")));
+            }
+            if let Some(path) = &dns.share_path {
+                text.push_str(&format!(" -SharePath {}", quote(path)));
+            }
             if let Some(value) = &dns.value {
                 text.push_str(&format!(" -Value {}", quote(value)));
             }
@@ -387,7 +401,7 @@ pub fn outcome(
         WindowsScript::Export => parse_export(&invocation.stdout).map(|_| ()),
         WindowsScript::Apply => parse_apply(&invocation.stdout).map(|_| ()),
         WindowsScript::Spn => parse_spn(&invocation.stdout).map(|_| ()),
-        WindowsScript::Dns => result_json(&invocation.stdout).map(|_| ()),
+        WindowsScript::Dns | WindowsScript::Dfs => result_json(&invocation.stdout).map(|_| ()),
     };
     parsed.map_err(|e| format!("{ended}, but {e}"))?;
     match last_line(&invocation.stdout) {

@@ -630,7 +630,7 @@ impl Machine<'_> {
                 .map(|export| serde_json::to_string(&export).expect("an export always serialises")),
             from_dns_name,
             aliases,
-            dns: None,
+            name_switch: None,
         };
         PowerShellRequest {
             instance_id,
@@ -692,7 +692,7 @@ impl Machine<'_> {
                 ),
                 Err(_) => return,
             },
-            WindowsScript::Apply | WindowsScript::Spn | WindowsScript::Dns => return,
+            WindowsScript::Apply | WindowsScript::Spn | WindowsScript::Dns | WindowsScript::Dfs => return,
         };
         self.events.push(Event::Note(note));
         if run.script == WindowsScript::Freeze && run.file_system_id == self.intent.source.file_system_id {
@@ -1866,7 +1866,7 @@ impl Machine<'_> {
             Input::Start | Input::Woke => match self.cp.ttl_change_id.clone() {
                 Some(change_id) => Flow::Act(Action::Call(Command::GetChange {
                     change_id,
-                    ad_dns: self.intent.ad_dns_zone(),
+                    name_service: self.intent.name_service(),
                 })),
                 None => Flow::Act(Action::Call(Command::Inspect(self.intent.recheck_request()))),
             },
@@ -1895,7 +1895,7 @@ impl Machine<'_> {
                         "fsx-migrate {}: lower the TTL before the cutover (same value)",
                         self.intent.migration.id
                     ),
-                    ad_dns: self.intent.ad_dns_zone(),
+                    name_service: self.intent.name_service(),
                 })))
             }
             Input::Response(Response::Change { id, status }) => {
@@ -2558,10 +2558,15 @@ impl Machine<'_> {
                 && crate::cloud::model::dns_eq(&record.values[0], name)
         };
         let mut problems = Vec::new();
-        if !record.record_type.eq_ignore_ascii_case("CNAME") {
+        if !record
+            .record_type
+            .eq_ignore_ascii_case(self.intent.dns.record_type())
+        {
             problems.push(format!(
-                "{} is now a {} record, not a CNAME",
-                record.name, record.record_type
+                "{} is now a {} record, not a {}",
+                record.name,
+                record.record_type,
+                self.intent.dns.record_type()
             ));
         } else if !(points_at(&source.dns_name) || (swap_sent && points_at(target))) {
             problems.push(format!(
@@ -2701,7 +2706,7 @@ impl Machine<'_> {
                         "fsx-migrate {}: cut over to the Multi-AZ file system",
                         self.intent.migration.id
                     ),
-                    ad_dns: self.intent.ad_dns_zone(),
+                    name_service: self.intent.name_service(),
                 })))
             }
             Input::Response(Response::Change { id, .. }) => {
@@ -2730,7 +2735,7 @@ impl Machine<'_> {
         match input {
             Input::Start | Input::Woke => Some(Flow::Act(Action::Call(Command::GetChange {
                 change_id,
-                ad_dns: self.intent.ad_dns_zone(),
+                name_service: self.intent.name_service(),
             }))),
             Input::Response(Response::Change {
                 status: ChangeStatus::InSync,
@@ -2845,7 +2850,9 @@ impl Machine<'_> {
                 dns.record_name, dns.hosted_zone_id
             )],
             Some(record)
-                if record.record_type.eq_ignore_ascii_case("CNAME")
+                if record
+                    .record_type
+                    .eq_ignore_ascii_case(self.intent.dns.record_type())
                     && record.values.len() == 1
                     && crate::cloud::model::dns_eq(&record.values[0], target) =>
             {
@@ -3130,7 +3137,7 @@ impl Machine<'_> {
             Input::Start | Input::Woke => match &abort.ttl_restore_change_id {
                 Some(change_id) => Flow::Act(Action::Call(Command::GetChange {
                     change_id: change_id.clone(),
-                    ad_dns: self.intent.ad_dns_zone(),
+                    name_service: self.intent.name_service(),
                 })),
                 None => Flow::Act(Action::Call(Command::Inspect(self.intent.recheck_request()))),
             },
@@ -3177,7 +3184,7 @@ impl Machine<'_> {
             value,
             ttl: original.ttl.unwrap_or(dns.ttl),
             comment: format!("fsx-migrate {}: {why}", self.intent.migration.id),
-            ad_dns: self.intent.ad_dns_zone(),
+            name_service: self.intent.name_service(),
         }))
     }
 

@@ -419,11 +419,13 @@ fn check_dns(intent: &Intent, env: &Environment, out: &mut Vec<Finding>) {
         ));
         return;
     };
-    if record.record_type != "CNAME" {
+    if record.record_type != dns.record_type() {
         out.push(error(
             format!(
-                "DNS record {} is a {} record, not a CNAME",
-                dns.record_name, record.record_type
+                "DNS record {} is a {} record, not a {}",
+                dns.record_name,
+                record.record_type,
+                dns.record_type()
             ),
             Some("fsx-migrate swaps a CNAME; point users at a CNAME to the source's DNS name first"),
         ));

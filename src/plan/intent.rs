@@ -11,7 +11,7 @@ use crate::cloud::model::{
     ActiveDirectory, AuditLog, AuditLogLevel, DiskIops, DiskIopsMode, FileSystemSettings, Fsrm, LogLevel,
     NetworkType, PasswordSource, SecurityDescriptorCopy, StorageType, TaskReport, VerifyMode, strict,
 };
-use crate::cloud::port::{AdDnsZone, InspectRequest};
+use crate::cloud::port::{InspectRequest, NameService};
 use crate::plan::units::{Bytes, Duration};
 
 /// The version of the plan file format this build reads and writes.
@@ -407,6 +407,36 @@ pub struct Dns {
     /// swap is in sync once every one answers the new value (AD replicates the zone between them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dns_servers: Vec<String>,
+    /// DFS: the path below the file server the folder's target names (e.g. `share\data`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_path: Option<String>,
+}
+
+impl Dns {
+    /// The service holding the name when it is not Route 53; `windows` is where its script runs.
+    pub fn service(&self, windows: Option<&Windows>) -> Option<NameService> {
+        let ssm_instance_id = windows.map(|w| w.ssm_instance_id.clone()).unwrap_or_default();
+        match self.provider {
+            NameProvider::Route53 => None,
+            NameProvider::AdDns => Some(NameService::AdDns {
+                zone_name: self.zone_name.clone().unwrap_or_default(),
+                dns_servers: self.dns_servers.clone(),
+                ssm_instance_id,
+            }),
+            NameProvider::Dfs => Some(NameService::Dfs {
+                share_path: self.share_path.clone().unwrap_or_default(),
+                ssm_instance_id,
+            }),
+        }
+    }
+
+    /// The type the users' record has: a CNAME, or (DFS) a namespace folder.
+    pub fn record_type(&self) -> &'static str {
+        match self.provider {
+            NameProvider::Dfs => "DFS",
+            NameProvider::Route53 | NameProvider::AdDns => "CNAME",
+        }
+    }
 }
 
 /// Where the users' record lives (`[dns] provider`).
@@ -419,6 +449,9 @@ pub enum NameProvider {
     /// An Active Directory-integrated DNS zone (`zone_name`, `dns_servers`), changed through SSM on
     /// `[windows] ssm_instance_id` with scripts/windows/dns.ps1.
     AdDns,
+    /// A DFS namespace folder (`record_name` is its path, e.g. `\\corp.example.com\files\data`) whose target
+    /// moves to `\\<target DNS name>\<share_path>`, through SSM with scripts/windows/dfs.ps1.
+    Dfs,
 }
 
 impl NameProvider {
@@ -435,7 +468,7 @@ impl Intent {
             subnet_ids: self.target.subnet_ids.clone(),
             hosted_zone_id: self.dns.hosted_zone_id.clone(),
             record_name: self.dns.record_name.clone(),
-            ad_dns: self.ad_dns_zone(),
+            name_service: self.name_service(),
             password_sources: std::iter::once(self.transfer.smb_password.clone())
                 .chain(self.target.ad_join_password.clone())
                 .collect(),
@@ -443,17 +476,9 @@ impl Intent {
         }
     }
 
-    /// Where the record lives when it is in AD DNS (the name-switch seam); `None`: Route 53.
-    pub fn ad_dns_zone(&self) -> Option<AdDnsZone> {
-        (self.dns.provider == NameProvider::AdDns).then(|| AdDnsZone {
-            zone_name: self.dns.zone_name.clone().unwrap_or_default(),
-            dns_servers: self.dns.dns_servers.clone(),
-            ssm_instance_id: self
-                .windows
-                .as_ref()
-                .map(|w| w.ssm_instance_id.clone())
-                .unwrap_or_default(),
-        })
+    /// Where the users' name lives when it is not in Route 53 (the name-switch seam).
+    pub fn name_service(&self) -> Option<NameService> {
+        self.dns.service(self.windows.as_ref())
     }
 
     /// The same facts without the password sources: the re-checks before irreversible steps.
@@ -967,6 +992,35 @@ impl Intent {
                         "dns.provider",
                         "\"ad_dns\" needs a [windows] section: dns.ps1 runs through SSM on its instance"
                             .into(),
+                    );
+                }
+            }
+            NameProvider::Dfs => {
+                let path = &self.dns.record_name;
+                let parts = path.split('\\').filter(|p| !p.is_empty()).count();
+                if !path.starts_with("\\\\") || parts < 3 {
+                    problem(
+                        "dns.record_name",
+                        format!("{path} is not a DFS folder path (\\\\domain\\namespace\\folder)"),
+                    );
+                }
+                if self
+                    .dns
+                    .share_path
+                    .as_deref()
+                    .is_none_or(|p| p.trim_matches('\\').is_empty())
+                {
+                    problem(
+                        "dns.share_path",
+                        "is required with provider = \"dfs\": the path below the file server the target names \
+                         (e.g. share\\data)"
+                            .into(),
+                    );
+                }
+                if self.windows.is_none() {
+                    problem(
+                        "dns.provider",
+                        "\"dfs\" needs a [windows] section: dfs.ps1 runs through SSM on its instance".into(),
                     );
                 }
             }

@@ -5,7 +5,7 @@
 use crate::cloud::model::{
     ASSUMED_METADATA_ENTRIES_PER_SEC_PER_MBPS, PasswordSource, SecurityDescriptorCopy, VerifyMode,
 };
-use crate::cloud::port::{AdDnsZone, Environment, InspectRequest, PLAN_TAG};
+use crate::cloud::port::{Environment, InspectRequest, PLAN_TAG};
 use crate::plan::Intent;
 use crate::plan::intent::{
     CutoverPolicy, DEFAULT_ENTRIES_PER_EXECUTION, DEFAULT_MAX_PARALLEL_TASKS, Dns, FreezeKind,
@@ -28,6 +28,7 @@ pub struct PlanRequest {
     pub name_provider: NameProvider,
     pub zone_name: Option<String>,
     pub dns_servers: Vec<String>,
+    pub share_path: Option<String>,
     pub name: Option<String>,
     pub freeze: FreezeKind,
     pub freeze_command: Option<String>,
@@ -42,6 +43,19 @@ pub struct PlanRequest {
 }
 
 impl PlanRequest {
+    /// The plan's `[dns]`: where the users' name lives.
+    pub fn dns(&self) -> Dns {
+        Dns {
+            provider: self.name_provider,
+            hosted_zone_id: self.hosted_zone_id.clone(),
+            record_name: self.record_name.clone(),
+            ttl: self.ttl,
+            zone_name: self.zone_name.clone(),
+            dns_servers: self.dns_servers.clone(),
+            share_path: self.share_path.clone(),
+        }
+    }
+
     /// What discovery must look at for this request.
     pub fn inspect_request(&self) -> InspectRequest {
         InspectRequest {
@@ -49,15 +63,7 @@ impl PlanRequest {
             subnet_ids: self.subnet_ids.clone(),
             hosted_zone_id: self.hosted_zone_id.clone(),
             record_name: self.record_name.clone(),
-            ad_dns: (self.name_provider == NameProvider::AdDns).then(|| AdDnsZone {
-                zone_name: self.zone_name.clone().unwrap_or_default(),
-                dns_servers: self.dns_servers.clone(),
-                ssm_instance_id: self
-                    .windows
-                    .as_ref()
-                    .map(|w| w.ssm_instance_id.clone())
-                    .unwrap_or_default(),
-            }),
+            name_service: self.dns().service(self.windows.as_ref()),
             password_sources: vec![self.smb_password.clone()],
             // The source's: the target copies them.
             security_group_ids: Some(Vec::new()),
@@ -153,14 +159,7 @@ pub fn intent_from(env: &Environment, req: &PlanRequest) -> Option<Intent> {
             keep_warm_interval: None,
             max_final_deletes: 100_000,
         },
-        dns: Dns {
-            provider: req.name_provider,
-            hosted_zone_id: req.hosted_zone_id.clone(),
-            record_name: req.record_name.clone(),
-            ttl: req.ttl,
-            zone_name: req.zone_name.clone(),
-            dns_servers: req.dns_servers.clone(),
-        },
+        dns: req.dns(),
         hooks: None,
         windows: req.windows.clone(),
     })

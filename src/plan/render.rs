@@ -654,6 +654,16 @@ pub fn render(intent: &Intent, header: &str) -> String {
                 q(&d.record_name)
             );
         }
+        crate::plan::intent::NameProvider::Dfs => {
+            let _ = writeln!(
+                o,
+                "# Users reach the file server through this DFS namespace folder: its target moves to\n\
+                 # \\\\<the target's DNS name>\\<share_path> through SSM (dfs.ps1); the old target goes offline.\n\
+                 provider = \"dfs\"\nrecord_name = {}\nshare_path = {}",
+                q(&d.record_name),
+                q(d.share_path.as_deref().unwrap_or_default())
+            );
+        }
         crate::plan::intent::NameProvider::AdDns => {
             let servers: Vec<String> = d.dns_servers.iter().map(|s| q(s)).collect();
             let _ = writeln!(

@@ -309,7 +309,7 @@ impl SimPort {
                     .filter(|s| req.subnet_ids.contains(&s.id))
                     .cloned()
                     .collect();
-                let zone_ok = w.zone_matches(&req.hosted_zone_id, req.ad_dns.as_ref());
+                let zone_ok = w.zone_matches(&req.hosted_zone_id, req.name_service.as_ref());
                 let record = w
                     .records
                     .iter()
@@ -489,7 +489,7 @@ impl SimPort {
                     )
                 }),
             Command::UpsertCname(req) => {
-                if !w.zone_matches(&req.hosted_zone_id, req.ad_dns.as_ref()) {
+                if !w.zone_matches(&req.hosted_zone_id, req.name_service.as_ref()) {
                     return Err(not_found(
                         op,
                         "NoSuchHostedZone",
@@ -532,10 +532,14 @@ impl SimPort {
                 let previous = w.records.iter().find(|r| dns_eq(&r.name, &name));
                 let previous_value = previous.and_then(|r| r.values.first().cloned());
                 let previous_ttl = previous.and_then(|r| r.ttl);
+                // A DFS folder stays a folder; anything else becomes (or stays) a CNAME.
+                let record_type = previous
+                    .filter(|r| r.record_type == "DFS")
+                    .map_or("CNAME".to_string(), |r| r.record_type.clone());
                 w.records.retain(|r| !dns_eq(&r.name, &name));
                 w.records.push(crate::cloud::model::DnsRecord {
                     name: name.clone(),
-                    record_type: "CNAME".into(),
+                    record_type,
                     values: vec![req.value.clone()],
                     ttl: Some(req.ttl),
                 });

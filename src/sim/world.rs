@@ -379,9 +379,11 @@ impl SimCommand {
         } else {
             let result = match self.script {
                 _ if self.result.is_some() => self.result.as_deref().unwrap_or_default(),
-                WindowsScript::Export | WindowsScript::Apply | WindowsScript::Spn | WindowsScript::Dns => {
-                    "{}"
-                }
+                WindowsScript::Export
+                | WindowsScript::Apply
+                | WindowsScript::Spn
+                | WindowsScript::Dns
+                | WindowsScript::Dfs => "{}",
                 WindowsScript::Freeze => {
                     r#"{"shares":[{"name":"share","path":"D:\\share","access":[{"account":"Everyone","control":"Allow","right":"Change"}]}],"changed":1,"sessions_left":0}"#
                 }
@@ -673,12 +675,23 @@ impl World {
         Some(info)
     }
 
-    /// Whether a request names the world's zone: its Route 53 hosted zone, or (the AD DNS provider) the same
-    /// zone by name. The simulator keeps one set of records for both; an AD DNS change is in sync after the
-    /// same propagation time as a Route 53 change (standing for AD's replication between the DNS servers).
-    pub fn zone_matches(&self, hosted_zone_id: &str, ad_dns: Option<&crate::cloud::port::AdDnsZone>) -> bool {
-        match ad_dns {
-            Some(zone) => dns_eq(&zone.zone_name, &self.hosted_zone_name) && !zone.dns_servers.is_empty(),
+    /// Whether a request names the world's zone: its Route 53 hosted zone, the same zone by name in AD DNS,
+    /// or (DFS) any namespace: the simulator keeps one set of records for every name service, and a change
+    /// is in sync after the same propagation time (standing for AD's replication between the DNS servers, or
+    /// the namespace servers' view of a DFS folder).
+    pub fn zone_matches(
+        &self,
+        hosted_zone_id: &str,
+        service: Option<&crate::cloud::port::NameService>,
+    ) -> bool {
+        use crate::cloud::port::NameService;
+        match service {
+            Some(NameService::AdDns {
+                zone_name,
+                dns_servers,
+                ..
+            }) => dns_eq(zone_name, &self.hosted_zone_name) && !dns_servers.is_empty(),
+            Some(NameService::Dfs { share_path, .. }) => !share_path.is_empty(),
             None => self.hosted_zone_id == hosted_zone_id,
         }
     }
@@ -778,7 +791,9 @@ impl World {
                     serde_json::json!({"shares": shares, "changed": changed, "sessions_left": 0}).to_string(),
                 );
             }
-            WindowsScript::Unfreeze | WindowsScript::Spn | WindowsScript::Dns => return None,
+            WindowsScript::Unfreeze | WindowsScript::Spn | WindowsScript::Dns | WindowsScript::Dfs => {
+                return None;
+            }
         };
         self.file_services.insert(call.endpoint.clone(), service);
         Some(result)

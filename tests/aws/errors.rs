@@ -78,7 +78,7 @@ async fn route53_throttling_and_5xx_are_retried_too() {
     let answer = port
         .execute(&Command::GetChange {
             change_id: "C1".into(),
-            ad_dns: None,
+            name_service: None,
         })
         .await;
     assert_eq!(
@@ -366,7 +366,7 @@ async fn an_ec2_refusal_during_inspect_names_the_ec2_operation() {
         subnet_ids: vec![],
         hosted_zone_id: "Z1".into(),
         record_name: "files.corp.example.com".into(),
-        ad_dns: None,
+        name_service: None,
         password_sources: vec![],
         security_group_ids: None,
     };
@@ -808,7 +808,7 @@ async fn expired_or_unknown_credentials_answered_by_aws_are_credentials_errors()
     let err = port
         .execute(&Command::GetChange {
             change_id: "C1".into(),
-            ad_dns: None,
+            name_service: None,
         })
         .await
         .expect_err("expired");

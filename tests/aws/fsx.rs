@@ -96,7 +96,7 @@ fn inspect_request() -> InspectRequest {
         subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
         hosted_zone_id: "Z0123456789".into(),
         record_name: "files.corp.example.com".into(),
-        ad_dns: None,
+        name_service: None,
         password_sources: vec![],
         security_group_ids: None,
     }

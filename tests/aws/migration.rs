@@ -441,6 +441,7 @@ async fn plan(port: &mut fsx_migrate::aws::AwsPort) -> Intent {
         name_provider: fsx_migrate::plan::intent::NameProvider::Route53,
         zone_name: None,
         dns_servers: Vec::new(),
+        share_path: None,
         name: None,
         freeze: FreezeKind::Manual,
         freeze_command: None,

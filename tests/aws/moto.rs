@@ -283,7 +283,7 @@ async fn moto_inspect_discovers_a_windows_single_az_file_system_its_subnets_and_
         ],
         hosted_zone_id: zone_id.clone(),
         record_name: format!("WWW-Files.{domain}."),
-        ad_dns: None,
+        name_service: None,
         password_sources: vec![],
         security_group_ids: None,
     };
@@ -350,7 +350,7 @@ async fn moto_inspect_of_a_missing_file_system_and_zone_reports_them_absent() {
         subnet_ids: vec!["subnet-0doesnotexist".into()],
         hosted_zone_id: "ZDOESNOTEXIST".into(),
         record_name: "files.corp.example.com".into(),
-        ad_dns: None,
+        name_service: None,
         password_sources: vec![],
         security_group_ids: None,
     };
@@ -525,7 +525,7 @@ async fn moto_route53_swap_changes_the_hosted_zone_record_and_find_record_reads_
         value: "amznfsxtarget.corp.example.com".into(),
         ttl: 60,
         comment: "fsx-migrate plan-42 cutover".into(),
-        ad_dns: None,
+        name_service: None,
     };
     let answer = port.execute(&Command::UpsertCname(request)).await;
     let Ok(Response::Change { id, status }) = answer else {
@@ -540,7 +540,7 @@ async fn moto_route53_swap_changes_the_hosted_zone_record_and_find_record_reads_
     let answer = port
         .execute(&Command::GetChange {
             change_id: id.clone(),
-            ad_dns: None,
+            name_service: None,
         })
         .await;
     let Ok(Response::Change { id: again, status }) = answer else {
@@ -1014,7 +1014,7 @@ async fn moto_ssm_sends_the_freeze_finds_it_by_comment_and_reads_its_invocation(
         service_json: None,
         from_dns_name: None,
         aliases: vec![],
-        dns: None,
+        name_switch: None,
     };
     let request = PowerShellRequest {
         instance_id: "i-0123456789abcdef0".into(),

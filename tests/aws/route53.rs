@@ -42,7 +42,7 @@ async fn upsert_cname_points_the_record_at_the_target_with_the_plan_ttl() {
         value: "amznfsxtarget01.corp.example.com".into(),
         ttl: 60,
         comment: "fsx-migrate plan-42: cut over to fs-0target000000001".into(),
-        ad_dns: None,
+        name_service: None,
     };
     let answer = port.execute(&Command::UpsertCname(request)).await;
     assert_eq!(
@@ -93,7 +93,7 @@ async fn get_change_reports_insync_with_the_bare_change_id() {
     });
     let command = Command::GetChange {
         change_id: "C0123456789ABCDEF".into(),
-        ad_dns: None,
+        name_service: None,
     };
     assert_eq!(
         port.execute(&command).await,

@@ -18,7 +18,7 @@ fn inspect(password_sources: Vec<PasswordSource>) -> Command {
         subnet_ids: vec![],
         hosted_zone_id: "Z0123456789".into(),
         record_name: "files.corp.example.com".into(),
-        ad_dns: None,
+        name_service: None,
         password_sources,
         security_group_ids: None,
     })

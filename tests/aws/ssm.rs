@@ -25,7 +25,7 @@ fn freeze_request() -> PowerShellRequest {
             service_json: None,
             from_dns_name: None,
             aliases: vec![],
-            dns: None,
+            name_switch: None,
         },
         comment: "fsx-migrate fxm-1 freeze.ps1 fs-0123456789abcdef0 1764800000".into(),
         timeout_secs: 600,

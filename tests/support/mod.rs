@@ -42,6 +42,7 @@ pub fn plan_request() -> PlanRequest {
         name_provider: fsx_migrate::plan::intent::NameProvider::Route53,
         zone_name: None,
         dns_servers: Vec::new(),
+        share_path: None,
         name: Some("finance share".into()),
         freeze: FreezeKind::Command,
         freeze_command: Some(FREEZE_COMMAND.into()),

@@ -237,7 +237,7 @@ impl Machine<'_> {
             if let Some(change_id) = &record.change_id {
                 return Flow::Act(Action::Call(Command::GetChange {
                     change_id: change_id.clone(),
-                    ad_dns: None,
+                    name_service: None,
                 }));
             }
             // Idempotent: an UPSERT whose answer was lost is sent again.
@@ -250,7 +250,7 @@ impl Machine<'_> {
                     "fsx-migrate {}: alias {} to {}",
                     self.intent.migration.id, record.name, moving.to
                 ),
-                ad_dns: None,
+                name_service: None,
             };
             let now = self.now;
             if let Some(m) = self.alias_move_mut(back) {

@@ -8,12 +8,12 @@ use aws_sdk_ssm::types as ssm;
 use aws_smithy_mocks::mock;
 
 use fsx_migrate::cloud::model::ChangeStatus;
-use fsx_migrate::cloud::port::{AdDnsZone, CloudPort, Command, ErrorClass, Response, UpsertCnameRequest};
+use fsx_migrate::cloud::port::{CloudPort, Command, ErrorClass, NameService, Response, UpsertCnameRequest};
 
 use super::support::{self, Recorder, Rules};
 
-fn zone() -> AdDnsZone {
-    AdDnsZone {
+fn zone() -> NameService {
+    NameService::AdDns {
         zone_name: "corp.example.com".into(),
         dns_servers: vec!["dc1.corp.example.com".into(), "dc2.corp.example.com".into()],
         ssm_instance_id: "i-0123456789abcdef0".into(),
@@ -70,7 +70,7 @@ async fn ad_dns_reads_the_record_sets_it_and_waits_until_every_server_answers_it
             value: "amznfsxb2c3d4e5.corp.example.com".into(),
             ttl: 60,
             comment: "cutover".into(),
-            ad_dns: Some(zone()),
+            name_service: Some(zone()),
         }))
         .await;
     let change_id = "ad-dns:files.corp.example.com=amznfsxb2c3d4e5.corp.example.com";
@@ -111,7 +111,7 @@ async fn ad_dns_reads_the_record_sets_it_and_waits_until_every_server_answers_it
         let checked = port
             .execute(&Command::GetChange {
                 change_id: change_id.into(),
-                ad_dns: Some(zone()),
+                name_service: Some(zone()),
             })
             .await;
         assert_eq!(
@@ -142,7 +142,7 @@ async fn a_refused_set_is_a_rejected_call_with_the_scripts_words() {
             value: "amznfsxb2c3d4e5.corp.example.com".into(),
             ttl: 60,
             comment: "cutover".into(),
-            ad_dns: Some(zone()),
+            name_service: Some(zone()),
         }))
         .await
         .unwrap_err();
@@ -162,7 +162,7 @@ async fn ad_dns_reads_the_record_the_first_server_has() {
         ssm::CommandInvocationStatus::Success,
     );
     let client = mock_client!(aws_sdk_ssm, RuleMode::MatchAny, [&send, &get]);
-    let record = fsx_migrate::aws::ad_dns::read(&client, &zone(), "files.corp.example.com")
+    let record = fsx_migrate::aws::names::read(&client, &zone(), "files.corp.example.com")
         .await
         .unwrap()
         .expect("the record");
