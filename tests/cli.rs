@@ -2240,3 +2240,77 @@ fn plan_names_a_share_the_copy_would_not_carry() {
     );
     assert!(s.read("plan.toml").contains("[windows]"));
 }
+
+/// `plan --name-provider ad-dns` reads the record where it lives (no Route 53 zone needed), writes a plan
+/// that says so, and the dry run lists dns.ps1 through SSM where a Route 53 plan lists ChangeResourceRecordSets.
+#[test]
+fn plan_with_the_record_in_ad_dns_and_its_dry_run() {
+    let s = Setup::bare();
+    let out = run_in(
+        s.dir.path(),
+        &[
+            "--sim",
+            "w.json",
+            "plan",
+            "--source",
+            SOURCE,
+            "--subnets",
+            &format!("{SUBNET_A},{SUBNET_B}"),
+            "--preferred-subnet",
+            SUBNET_A,
+            "--record-name",
+            RECORD,
+            "--out",
+            "plan.toml",
+            "--name-provider",
+            "ad-dns",
+            "--zone-name",
+            "corp.example.com",
+            "--dns-server",
+            "dc1.corp.example.com",
+            "--dns-server",
+            "dc2.corp.example.com",
+            "--ssm-instance-id",
+            "i-0123456789abcdef0",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let plan = s.read("plan.toml");
+    assert!(plan.contains("provider = \"ad_dns\""), "{plan}");
+    assert!(
+        plan.contains("dns_servers = [\"dc1.corp.example.com\", \"dc2.corp.example.com\"]"),
+        "{plan}"
+    );
+    let dry = s.run(&["run", "plan.toml", "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0), "{}", text(&dry.stderr));
+    let listing = text(&dry.stdout);
+    assert!(
+        listing.contains("dns.ps1 -Action Set -Name files.corp.example.com"),
+        "{listing}"
+    );
+    assert!(!listing.contains("route53:ChangeResourceRecordSets"), "{listing}");
+
+    // Without its zone and servers the provider is refused before anything is read.
+    let out = run_in(
+        s.dir.path(),
+        &[
+            "--sim",
+            "w.json",
+            "plan",
+            "--source",
+            SOURCE,
+            "--subnets",
+            &format!("{SUBNET_A},{SUBNET_B}"),
+            "--preferred-subnet",
+            SUBNET_A,
+            "--record-name",
+            RECORD,
+            "--out",
+            "other.toml",
+            "--name-provider",
+            "ad-dns",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--zone-name"), "{}", text(&out.stderr));
+}
