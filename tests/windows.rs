@@ -117,6 +117,7 @@ fn the_scripts_parse_as_powershell() {
         WindowsScript::Apply,
         WindowsScript::Spn,
         WindowsScript::Dns,
+        WindowsScript::Dfs,
     ] {
         let call = ScriptCall {
             script,

@@ -171,3 +171,112 @@ async fn ad_dns_reads_the_record_the_first_server_has() {
     assert_eq!(record.ttl, Some(300));
     assert!(command_text(&requests).contains("-Action 'Read' -Name 'files.corp.example.com'"));
 }
+
+fn dfs() -> NameService {
+    NameService::Dfs {
+        share_path: "share\\data".into(),
+        ssm_instance_id: "i-0123456789abcdef0".into(),
+    }
+}
+
+/// DFS: the folder's targets read (the online target's server is the value), the switch sent with the
+/// share path and no endpoint, and in sync only once the namespace shows the new target alone online.
+#[tokio::test]
+async fn dfs_reads_the_folder_switches_its_target_and_waits_until_only_the_new_one_is_online() {
+    use aws_smithy_mocks::{RuleMode, mock_client};
+    let folder = "\\\\corp.example.com\\files\\data";
+    let (requests, send, get) = ssm_rules(
+        include_str!("../fixtures/windows/dfs-read-output.txt"),
+        ssm::CommandInvocationStatus::Success,
+    );
+    let client = mock_client!(aws_sdk_ssm, RuleMode::MatchAny, [&send, &get]);
+    let record = fsx_migrate::aws::names::read(&client, &dfs(), folder)
+        .await
+        .unwrap()
+        .expect("the folder");
+    assert_eq!(record.record_type, "DFS");
+    assert_eq!(record.values.len(), 1, "{:?}", record.values);
+    assert!(command_text(&requests).contains("-SharePath 'share\\data'"));
+
+    let (requests, send, get) = ssm_rules(
+        include_str!("../fixtures/windows/dfs-set-output.txt"),
+        ssm::CommandInvocationStatus::Success,
+    );
+    let mut port = support::port(Rules {
+        ssm: vec![&send, &get],
+        ..Default::default()
+    });
+    let set = port
+        .execute(&Command::UpsertCname(UpsertCnameRequest {
+            hosted_zone_id: String::new(),
+            record_name: folder.into(),
+            value: "amznfsxb2c3d4e5.corp.example.com".into(),
+            ttl: 60,
+            comment: "cutover".into(),
+            name_service: Some(dfs()),
+        }))
+        .await;
+    let change_id = format!("dfs:{folder}=amznfsxb2c3d4e5.corp.example.com");
+    assert_eq!(
+        set,
+        Ok(Response::Change {
+            id: change_id.clone(),
+            status: ChangeStatus::Pending
+        })
+    );
+    let text = command_text(&requests);
+    assert!(
+        text.contains("-Action 'Set'") && !text.contains("-Endpoint"),
+        "{text}"
+    );
+
+    for (stdout, status) in [
+        (
+            include_str!("../fixtures/windows/dfs-check-pending-output.txt"),
+            ChangeStatus::Pending,
+        ),
+        (
+            include_str!("../fixtures/windows/dfs-check-output.txt"),
+            ChangeStatus::InSync,
+        ),
+    ] {
+        let (_, send, get) = ssm_rules(stdout, ssm::CommandInvocationStatus::Success);
+        let mut port = support::port(Rules {
+            ssm: vec![&send, &get],
+            ..Default::default()
+        });
+        let checked = port
+            .execute(&Command::GetChange {
+                change_id: change_id.clone(),
+                name_service: Some(dfs()),
+            })
+            .await;
+        assert_eq!(
+            checked,
+            Ok(Response::Change {
+                id: change_id.clone(),
+                status
+            })
+        );
+    }
+    let (_, send, get) = ssm_rules(
+        include_str!("../fixtures/windows/dfs-set-error-output.txt"),
+        ssm::CommandInvocationStatus::Failed,
+    );
+    let mut port = support::port(Rules {
+        ssm: vec![&send, &get],
+        ..Default::default()
+    });
+    let refused = port
+        .execute(&Command::UpsertCname(UpsertCnameRequest {
+            hosted_zone_id: String::new(),
+            record_name: folder.into(),
+            value: "amznfsxb2c3d4e5.corp.example.com".into(),
+            ttl: 60,
+            comment: "cutover".into(),
+            name_service: Some(dfs()),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.class, ErrorClass::Rejected);
+}
