@@ -103,6 +103,29 @@ impl Setup {
         )
     }
 
+    /// `plan` of the small world's source with its subnets and record, written to `out`, and only `extra`
+    /// besides (no freeze command, no plan id).
+    fn plan_sim(&self, out: &str, extra: &[&str]) -> Output {
+        let subnets = format!("{SUBNET_A},{SUBNET_B}");
+        let mut args = vec![
+            "--sim",
+            "w.json",
+            "plan",
+            "--source",
+            SOURCE,
+            "--subnets",
+            &subnets,
+            "--preferred-subnet",
+            SUBNET_A,
+            "--record-name",
+            RECORD,
+            "--out",
+            out,
+        ];
+        args.extend_from_slice(extra);
+        run_in(self.dir.path(), &args)
+    }
+
     /// `plan` for the small world's source with `--plan-id plan_id` and `extra` arguments.
     fn plan_with(&self, plan_id: &str, extra: &[&str]) -> Output {
         let subnets = format!("{SUBNET_A},{SUBNET_B}");
@@ -2204,24 +2227,11 @@ fn plan_names_a_share_the_copy_would_not_carry() {
     edit_world(&s, |w| {
         w["file_services"] = serde_json::json!({ source: service })
     });
-    let out = run_in(
-        s.dir.path(),
+    let out = s.plan_sim(
+        "plan.toml",
         &[
-            "--sim",
-            "w.json",
-            "plan",
-            "--source",
-            SOURCE,
-            "--subnets",
-            &format!("{SUBNET_A},{SUBNET_B}"),
-            "--preferred-subnet",
-            SUBNET_A,
             "--hosted-zone",
             ZONE,
-            "--record-name",
-            RECORD,
-            "--out",
-            "plan.toml",
             "--freeze",
             "ssm",
             "--ssm-instance-id",
@@ -2246,22 +2256,9 @@ fn plan_names_a_share_the_copy_would_not_carry() {
 #[test]
 fn plan_with_the_record_in_ad_dns_and_its_dry_run() {
     let s = Setup::bare();
-    let out = run_in(
-        s.dir.path(),
+    let out = s.plan_sim(
+        "plan.toml",
         &[
-            "--sim",
-            "w.json",
-            "plan",
-            "--source",
-            SOURCE,
-            "--subnets",
-            &format!("{SUBNET_A},{SUBNET_B}"),
-            "--preferred-subnet",
-            SUBNET_A,
-            "--record-name",
-            RECORD,
-            "--out",
-            "plan.toml",
             "--name-provider",
             "ad-dns",
             "--zone-name",
@@ -2291,26 +2288,7 @@ fn plan_with_the_record_in_ad_dns_and_its_dry_run() {
     assert!(!listing.contains("route53:ChangeResourceRecordSets"), "{listing}");
 
     // Without its zone and servers the provider is refused before anything is read.
-    let out = run_in(
-        s.dir.path(),
-        &[
-            "--sim",
-            "w.json",
-            "plan",
-            "--source",
-            SOURCE,
-            "--subnets",
-            &format!("{SUBNET_A},{SUBNET_B}"),
-            "--preferred-subnet",
-            SUBNET_A,
-            "--record-name",
-            RECORD,
-            "--out",
-            "other.toml",
-            "--name-provider",
-            "ad-dns",
-        ],
-    );
+    let out = s.plan_sim("other.toml", &["--name-provider", "ad-dns"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("--zone-name"), "{}", text(&out.stderr));
 }
