@@ -578,3 +578,40 @@ fn the_datasync_user_keeps_write_access_to_the_share_it_writes_through() {
     keep_writer(&mut apply, "/share", "CORP\\svc-datasync");
     assert_eq!(apply, before, "already a writer: unchanged");
 }
+
+/// Editing `shares_left_behind` after the copy was verified is taken (it is live-editable) but changes
+/// nothing, and the run says so rather than "picked up".
+#[tokio::test]
+async fn a_live_edit_of_the_shares_after_the_copy_says_it_has_no_effect() {
+    let mut port = sim(world("small"));
+    let intent = windows_intent(&mut port, &[]).await;
+    let (_, cp) = drive_opts(&mut port, &intent, &Checkpoint::default(), until(Phase::Freeze)).await;
+    assert!(cp.shares.as_ref().unwrap().verified_at.is_some());
+    let mut edited = intent.clone();
+    edited.windows.as_mut().unwrap().shares_left_behind = vec!["projects".into()];
+    let s = fsx_migrate::core::step(
+        &edited,
+        &cp,
+        fsx_migrate::core::Input::Start,
+        port.now(),
+        &options(),
+    );
+    let notes: Vec<String> = s
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            fsx_migrate::core::Event::Note(n) => Some(n.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("windows.shares_left_behind") && n.contains("has no effect")),
+        "{notes:?}"
+    );
+    assert!(!matches!(
+        s.action,
+        fsx_migrate::core::Action::Halt(fsx_migrate::core::Halt::IntentChanged(_))
+    ));
+}

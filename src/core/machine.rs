@@ -777,9 +777,14 @@ impl Machine<'_> {
                 return Some(Halt::IntentChanged(frozen));
             }
             // Settings that change no resource (thresholds, polling, the window, the hooks): taken as edited.
+            let shares_verified = self.cp.shares.as_ref().is_some_and(|s| s.verified_at.is_some());
             for field in live {
-                self.events
-                    .push(Event::Note(format!("picked up the plan's new {field}")));
+                let note = if field.starts_with("windows.") && shares_verified {
+                    format!("the plan's new {field} has no effect: the copy of shares was verified already")
+                } else {
+                    format!("picked up the plan's new {field}")
+                };
+                self.events.push(Event::Note(note));
             }
             self.pin_intent();
         }
