@@ -91,6 +91,7 @@ async fn a_running_execution_of_a_lost_request_is_waited_for_not_adopted() {
         ]
         .into(),
         bytes_per_second: None,
+        includes: None,
     };
     let started = port
         .execute(&fsx_migrate::cloud::port::Command::StartExecution(lost))

@@ -83,6 +83,7 @@ async fn a_schema_1_plan_captured_mid_migration_resumes_and_completes() {
                 (SYNC_TAG.to_string(), request.sync_id()),
             ]),
             bytes_per_second: None,
+            includes: None,
         }))
         .await;
     let Ok(Response::ExecutionStarted { arn: lost }) = started else {

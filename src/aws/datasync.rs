@@ -377,19 +377,23 @@ pub async fn migration_tasks(
     Ok(found)
 }
 
-/// StartTaskExecution with the run's override options and tags.
+/// StartTaskExecution with the run's override options and tags (and its own Includes, for a check).
 pub async fn start_execution(
     client: &aws_sdk_datasync::Client,
     request: &StartExecutionRequest,
 ) -> Result<String, CloudError> {
-    let out = client
+    let mut call = client
         .start_task_execution()
         .task_arn(&request.task_arn)
         .override_options(with_limit(
             override_options(&request.overrides),
             request.bytes_per_second,
         ))
-        .set_tags(Some(tag_list(START_EXECUTION, &request.tags)?))
+        .set_tags(Some(tag_list(START_EXECUTION, &request.tags)?));
+    if let Some(includes) = &request.includes {
+        call = call.includes(simple_pattern(includes));
+    }
+    let out = call
         .customize()
         .config_override(retries::datasync_create())
         .send()

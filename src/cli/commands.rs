@@ -43,6 +43,22 @@ pub async fn dispatch(cli: Cli, multi: MultiProgress) -> Result<u8, Failure> {
             };
             run(&global, args.run, mode, multi).await
         }
+        CommandLine::Check { plan } => {
+            let args = RunArgs {
+                plan,
+                dry_run: false,
+                yes: false,
+                until: None,
+                accept_delta: false,
+                more_incrementals: 0,
+                accept_deletes: false,
+                accept_skipped: false,
+                confirm_frozen: false,
+                confirm_unfrozen: false,
+                assume: Default::default(),
+            };
+            run(&global, args, RunMode::Check, multi).await
+        }
         CommandLine::Status { plan } => return super::status::status(&global, &plan),
         CommandLine::Report(args) => report(&args),
         CommandLine::Compare(args) => compare(&global, &args).await,
@@ -371,6 +387,7 @@ fn run_options(args: &RunArgs) -> RunOptions {
         unpark: false,
         abort: false,
         delete_resources: false,
+        check: false,
     }
 }
 
@@ -467,17 +484,19 @@ enum RunMode {
     Abort {
         delete_resources: bool,
     },
+    /// `check`: the core refuses a plan without tasks.
+    Check,
 }
 
 async fn run(global: &Global, args: RunArgs, mode: RunMode, multi: MultiProgress) -> Result<(), Failure> {
     let plan_display = args.plan.display().to_string();
     let replay = Replay::new(global.replay_flags(), &plan_display);
     let mut file = PlanFile::load(&args.plan)?;
-    if mode != RunMode::Run && !file.checkpoint.has_started() {
+    if !matches!(mode, RunMode::Run | RunMode::Check) && !file.checkpoint.has_started() {
         let what = match mode {
             RunMode::Resume => "resume",
             RunMode::Rollback => "roll back",
-            RunMode::Run | RunMode::Abort { .. } => "abort",
+            RunMode::Run | RunMode::Check | RunMode::Abort { .. } => "abort",
         };
         return Err(
             Failure::user(format!("nothing to {what}: {plan_display} has never run"))
@@ -491,6 +510,7 @@ async fn run(global: &Global, args: RunArgs, mode: RunMode, multi: MultiProgress
         options.delete_resources = delete_resources;
     }
     options.unpark = mode == RunMode::Resume;
+    options.check = mode == RunMode::Check;
     let flag = postpone_flag(&args.plan);
     if options.unpark && !args.dry_run && flag.exists() {
         std::fs::remove_file(&flag).map_err(|e| crate::error::io_failure("remove", &flag, e))?;
@@ -512,6 +532,7 @@ async fn run(global: &Global, args: RunArgs, mode: RunMode, multi: MultiProgress
     let heartbeat = Heartbeat::start(args.plan.clone(), options.operator.clone(), global.replay_flags());
     let outcome = drive_plan(global, &args, &mut file, options, multi, &heartbeat, &replay).await;
     let result = match &outcome {
+        Ok(outcome) if mode == RunMode::Check => check_finish(outcome, &file, &replay),
         Ok(outcome) => finish(outcome, &file, &replay),
         Err(failure) => Err(failure.clone()),
     };
@@ -621,6 +642,66 @@ fn finish(outcome: &Outcome, file: &PlanFile, replay: &Replay) -> Result<String,
         Outcome::NeedsOperator(confirmation) => Err(needs_operator_failure(confirmation, replay)),
         Outcome::Crashed(_) => Err(Failure::internal("test crash hook fired outside a test")),
     }
+}
+
+/// What a check's outcome means: its own words where a run's would mislead (`resume` does not re-attach
+/// to a check; `check` does).
+fn check_finish(outcome: &Outcome, file: &PlanFile, replay: &Replay) -> Result<String, Failure> {
+    let again = replay.command("check");
+    match outcome {
+        Outcome::Halted(crate::core::Halt::Checked) => Ok(check_passed_text(&file.intent, &file.checkpoint)),
+        Outcome::Halted(crate::core::Halt::CloudFailed { error, .. }) => {
+            let f = Failure::user(format!("{} failed during the check", error.operation))
+                .cause(format!("{}: {}", error.code, error.message));
+            let f = if error.class.is_retryable() {
+                Failure {
+                    kind: crate::error::ExitKind::Interrupted,
+                    ..f
+                }
+            } else {
+                f
+            };
+            Err(f.hint(format!(
+                "fix the cause, then `{again}`: it re-attaches to the check's execution if one was started"
+            )))
+        }
+        Outcome::Interrupted => Err(Failure::interrupted("the check was interrupted")
+            .cause("its execution, if it started, keeps running in DataSync; it copies nothing")
+            .hint(format!("`{again}` re-attaches to it and reads its result"))),
+        other => finish(other, file, replay),
+    }
+}
+
+/// The summary printed when a check passed.
+fn check_passed_text(intent: &Intent, cp: &Checkpoint) -> String {
+    let Some(check) = cp.access_checks.last() else {
+        return "Check passed.\n".into();
+    };
+    let execution = check.result.as_ref().map_or("?", |r| r.execution_arn.as_str());
+    let mut out = format!(
+        "Check passed: DataSync mounted the source and the target as {}\\{} and listed the share's root",
+        intent.transfer.smb_domain, intent.transfer.smb_user
+    );
+    let folders = check.probes.len().saturating_sub(1);
+    if folders > 0 {
+        out.push_str(&format!(" and the {folders} folder(s) the lanes name"));
+    }
+    out.push_str(&format!(
+        ", copying nothing (execution {execution} of lane {}'s task).\n",
+        check.lane
+    ));
+    if check.unprobed_folders > 0 {
+        out.push_str(&format!(
+            "Not probed: {} folder(s) (wildcard patterns, or past DataSync's filter length quota); the first sync \
+             lists them.\n",
+            check.unprobed_folders
+        ));
+    }
+    out.push_str(
+        "What it does not prove: that the user may read every file (that takes the rights docs/runbook.md names); \
+         the first sync's skipped and failed files tell.\n",
+    );
+    out
 }
 
 /// The summary printed when a rollback completes.

@@ -113,6 +113,9 @@ pub enum CommandLine {
     /// After the DNS swap: freeze the target, copy what users wrote to it back to the source, swap the record
     /// back to its recorded value and TTL, and unfreeze the source. Resumable like run.
     Rollback(RunArgs),
+    /// Prove that DataSync reaches the shares with the plan's user, copying nothing: one execution of the
+    /// first lane's task whose Includes match no file. Needs the plan's tasks (`run --until initial_sync`).
+    Check { plan: PathBuf },
     /// Where a migration stands: running, waiting for an operator, stopped or done; phase, ETA, lanes,
     /// predictions. The exit code tells scripts the state.
     Status { plan: PathBuf },

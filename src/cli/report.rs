@@ -8,7 +8,7 @@ use jiff::Timestamp;
 
 use crate::cloud::port::{Command, FROZEN_TAG};
 use crate::core::evidence::Evidence;
-use crate::core::{ConfirmKind, Confirmation, Halt};
+use crate::core::{CheckRefusal, ConfirmKind, Confirmation, Halt};
 use crate::engine::dry_run::{Alternative, Forecast, PlannedAction};
 use crate::error::{ExitKind, Failure};
 use crate::plan::units::{Bytes, Duration};
@@ -572,10 +572,50 @@ pub fn halt_failure(halt: &Halt, replay: &Replay) -> Option<Failure> {
                 f.hint(format!("fix the cause, then `{resume}` continues from {phase}"))
             }
         }
+        Halt::Checked => return None,
+        Halt::CheckFailed { lane, execution_arn, code, detail } => Failure::user(format!(
+            "check failed: DataSync could not reach or list the shares with the plan's user (lane {lane}'s task)"
+        ))
+        .cause(format!("execution {execution_arn} ended in ERROR"))
+        .cause(format!("{}: {}", code.as_deref().unwrap_or("no error code"), detail.as_deref().unwrap_or("no detail")))
+        .hint("check transfer.smb_user, transfer.smb_domain and the password's secret; the user needs the rights \
+               docs/runbook.md names (Backup Operators on the file systems, or Domain Admins)")
+        .hint("check the security groups: SMB (445) and the AD ports between DataSync's interfaces and both file systems")
+        .hint(format!("nothing was copied; fix the cause, then `{}` runs a new check", replay.command("check"))),
+        Halt::CheckRefused(refusal) => check_refused(refusal, replay),
         Halt::Unexpected { phase, input } => Failure::internal(format!("fsx-migrate got an answer it did not expect in {phase}"))
             .cause(input)
             .hint("this is a bug; the checkpoint is intact, so `resume` may get past it. Please report it with the plan file"),
     })
+}
+
+/// Why `check` did nothing, and what to do instead.
+fn check_refused(refusal: &CheckRefusal, replay: &Replay) -> Failure {
+    let status = replay.command("status");
+    match refusal {
+        CheckRefusal::NoTasks(phase) => Failure::user(format!(
+            "nothing checked: the plan's DataSync tasks do not exist yet (the plan is at {phase})"
+        ))
+        .cause("a DataSync task needs the target's location, so the target comes first; fsx-migrate never makes the source a DataSync destination")
+        .hint(format!(
+            "`{}` creates the target (billable) and the tasks, copies nothing, and stops; then `{}`",
+            replay.command("run --until initial_sync"),
+            replay.command("check")
+        )),
+        CheckRefusal::CutoverStarted(phase) => Failure::user(format!(
+            "nothing checked: the plan is at {phase}, past the cutover gate; its tasks belong to the cutover now"
+        ))
+        .hint(format!("`{status}` shows where it stands")),
+        CheckRefusal::SyncInFlight { lane, kind } => Failure::user(format!(
+            "nothing checked: lane {lane}'s {kind} sync is in flight (a run stopped while it ran)"
+        ))
+        .cause("a task runs one execution at a time, and this one already proves what a check would")
+        .hint(format!("`{}` re-attaches to it; `{status}` shows how it does", replay.resume())),
+        CheckRefusal::TaskBusy { lane, execution_arn } => Failure::user(format!(
+            "nothing checked: lane {lane}'s task runs execution {execution_arn}, which no check started"
+        ))
+        .hint(format!("let it end (or cancel it), then `{}`", replay.command("check"))),
+    }
 }
 
 /// A forecast step as the dry run lists it.

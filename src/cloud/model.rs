@@ -517,6 +517,9 @@ pub enum SyncKind {
     Final,
     /// A rollback's copy back, target to source, after the target's freeze: deletes propagated, verified.
     Reverse,
+    /// `fsx-migrate check`: an execution whose Includes match no file, so it mounts both sides and lists the
+    /// folders above its probes, copying nothing. Never part of a migration's syncs.
+    Check,
 }
 
 impl fmt::Display for SyncKind {
@@ -526,6 +529,7 @@ impl fmt::Display for SyncKind {
             Self::Incremental => "incremental",
             Self::Final => "final",
             Self::Reverse => "reverse",
+            Self::Check => "check",
         })
     }
 }

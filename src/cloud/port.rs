@@ -416,6 +416,9 @@ pub struct StartExecutionRequest {
     /// The bandwidth limit the execution starts with (DataSync `BytesPerSecond`); `None`: unlimited.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes_per_second: Option<u64>,
+    /// This execution's own Includes filter in place of the task's (`check`'s probes); `None`: the task's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub includes: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -109,7 +109,7 @@ pub fn next_poll(
     lanes: usize,
 ) -> Duration {
     let spacing = Duration(u64::try_from(lanes).unwrap_or(u64::MAX).saturating_add(1));
-    if matches!(kind, SyncKind::Final | SyncKind::Reverse) {
+    if matches!(kind, SyncKind::Final | SyncKind::Reverse | SyncKind::Check) {
         let floor = FINAL_POLL.max(spacing);
         let remaining = predicted.map(|p| p.as_secs().saturating_sub(elapsed.as_secs()) / 3);
         return Duration(remaining.unwrap_or(0)).clamp(floor, poll_interval.max(floor));
@@ -126,6 +126,7 @@ pub fn next_poll(
 pub fn predicted_run(lane: &LaneState, kind: SyncKind) -> Option<Duration> {
     let last = match kind {
         SyncKind::Initial => lane.last_success(SyncKind::Initial),
+        SyncKind::Check => None,
         SyncKind::Incremental | SyncKind::Final | SyncKind::Reverse => lane
             .last_success(SyncKind::Incremental)
             .or_else(|| lane.last_success(SyncKind::Final)),

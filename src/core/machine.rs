@@ -16,6 +16,8 @@ use super::preflight::{self, Finding, Severity};
 use super::service::{keep_writer, setting_differences, share_differences, to_apply, uncovered_shares};
 
 mod aliases;
+mod check;
+
 use crate::cloud::model::{
     ChangeStatus, DeploymentType, ExecutionInfo, FileSystemInfo, Lifecycle, LogLevel, Side, SyncKind,
 };
@@ -36,6 +38,7 @@ use crate::plan::intent::{FreezeKind, changed_fields};
 use crate::plan::units::Duration;
 use crate::plan::window::{WindowState, local, next_opening, window_state};
 use crate::plan::{Checkpoint, CurrentSync, Intent, Leg, Phase, PhaseEntry, SyncRecord};
+pub use check::{CheckRefusal, PROBE_NAME, check_probes};
 
 /// How often to poll a file system that is being created.
 pub const TARGET_POLL: Duration = Duration::secs(60);
@@ -83,6 +86,8 @@ pub struct RunOptions {
     pub postpone_requested: bool,
     /// `resume`: un-park a plan parked at the gate.
     pub unpark: bool,
+    /// `fsx-migrate check`: only the check (see `machine/check.rs`); no phase moves.
+    pub check: bool,
 }
 
 /// What happened since the last step.
@@ -234,6 +239,17 @@ pub enum Halt {
         phase: Phase,
         error: CloudError,
     },
+    /// `check`: the execution on the probes succeeded: DataSync reached both shares with the plan's user.
+    Checked,
+    /// `check`: the execution on the probes ended in ERROR.
+    CheckFailed {
+        lane: String,
+        execution_arn: String,
+        code: Option<String>,
+        detail: Option<String>,
+    },
+    /// `check` did nothing.
+    CheckRefused(CheckRefusal),
     /// A bug: an answer that does not fit the phase.
     Unexpected {
         phase: Phase,
@@ -433,6 +449,9 @@ struct Machine<'a> {
 
 impl Machine<'_> {
     fn run(&mut self, input: Input) -> Action {
+        if self.opts.check {
+            return self.check(input);
+        }
         if input == Input::Start
             && let Some(halt) = self.begin_run()
         {
@@ -1625,6 +1644,7 @@ impl Machine<'_> {
                     overrides: self.task_options(round.kind()),
                     tags,
                     bytes_per_second,
+                    includes: None,
                 };
                 if let Some(current) = &mut leg_mut(&mut self.cp).lanes[i].current {
                     current.bytes_per_second = bytes_per_second;

@@ -10,6 +10,6 @@ pub mod preflight;
 pub mod service;
 
 pub use machine::{
-    Action, ConfirmKind, Confirmation, Event, Halt, Input, IrreversibleStep, OperatorCommand, RunOptions,
-    Step, step,
+    Action, CheckRefusal, ConfirmKind, Confirmation, Event, Halt, Input, IrreversibleStep, OperatorCommand,
+    PROBE_NAME, RunOptions, Step, check_probes, step,
 };

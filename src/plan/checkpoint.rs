@@ -262,6 +262,9 @@ pub struct Checkpoint {
     /// The copy of the source's shares and in-server settings to the target (`[windows]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shares: Option<SharesCopy>,
+    /// `fsx-migrate check`: each no-op execution that proved (or not) the DataSync user reaches the shares.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_checks: Vec<AccessCheck>,
     /// An abort before the swap: who asked, and its steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub abort: Option<Abort>,
@@ -775,6 +778,27 @@ impl CurrentSync {
             bytes_per_second: None,
         }
     }
+}
+
+/// One `fsx-migrate check`: an execution of a lane's task whose Includes are probes that match no file, so
+/// DataSync mounts both locations with the plan's user and lists the folders above each probe, and copies
+/// nothing. Its sync tag (`check-…`) is never a migration's, so the migration never adopts it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessCheck {
+    pub lane: String,
+    pub task_arn: String,
+    /// The execution's Includes patterns.
+    pub probes: Vec<String>,
+    /// Folders of the plan's lanes left unprobed (the filter's length quota).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unprobed_folders: u32,
+    /// Write-ahead, like a sync's; `None` once it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<CurrentSync>,
+    /// How it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<SyncRecord>,
 }
 
 /// A finished execution.

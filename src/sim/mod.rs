@@ -934,7 +934,22 @@ impl SimPort {
                 req.task_arn
             ));
         }
-        let mut schedule = ExecutionSchedule::launching(&w.model, w.listing_entries(&req.task_arn, now));
+        // An execution's own Includes replace its task's (its Excludes stay the task's).
+        let folders = req.includes.as_ref().map(|includes| {
+            let excludes = w
+                .tasks
+                .iter()
+                .find(|t| t.arn == req.task_arn)
+                .map_or(&[][..], |t| t.excludes.as_slice());
+            self::folders::covered(&w.data.folders, includes, excludes)
+        });
+        let listed = w.listing_entries(
+            folders
+                .as_deref()
+                .unwrap_or_else(|| w.task_folders(&req.task_arn)),
+            now,
+        );
+        let mut schedule = ExecutionSchedule::launching(&w.model, listed);
         // A skip can only hit files the run copies (clamped once its listing says how many).
         schedule.skipped_files = std::mem::take(&mut self.skip_files);
         let arn = format!("{}/execution/exec-{}", req.task_arn, w.hex_id(17));
@@ -950,6 +965,7 @@ impl SimPort {
             reverse,
             bytes_per_second: req.bytes_per_second,
             cancelled_at: None,
+            folders,
             schedule,
         });
         w.replan(now, Some(w.executions.len() - 1));

@@ -166,6 +166,10 @@ pub struct SimExecution {
     /// CancelTaskExecution: it stops where it was, is CANCELLING for [`CANCEL_SECS`], then ERROR.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancelled_at: Option<Timestamp>,
+    /// The folders its own Includes select, when StartTaskExecution gave some (a check's probes select none);
+    /// none: its task's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folders: Option<Vec<u32>>,
     pub schedule: ExecutionSchedule,
 }
 
@@ -831,6 +835,13 @@ impl World {
     }
 
     /// The folders task `task_arn` copies (none for a task this world does not know).
+    /// The folders an execution covers: its own Includes' if it had some, else its task's.
+    pub fn execution_folders<'a>(&'a self, e: &'a SimExecution) -> &'a [u32] {
+        e.folders
+            .as_deref()
+            .unwrap_or_else(|| self.task_folders(&e.task_arn))
+    }
+
     pub fn task_folders(&self, task_arn: &str) -> &[u32] {
         self.tasks
             .iter()
@@ -850,7 +861,7 @@ impl World {
             .filter(|e| !e.reverse && e.succeeded_by(now))
         {
             let snapshot = e.schedule.snapshot_writes;
-            for &i in self.task_folders(&e.task_arn) {
+            for &i in self.execution_folders(e) {
                 let (f, s) = (i as usize, &mut state[i as usize]);
                 s.seeded = true;
                 s.synced_writes = s.synced_writes.max(snapshot);
@@ -876,10 +887,11 @@ impl World {
 
     fn skipped_by_task_at(&self, now: Timestamp) -> BTreeMap<&str, u64> {
         let mut latest: BTreeMap<&str, &SimExecution> = BTreeMap::new();
+        // A check copies nothing, so it leaves a skipped file as skipped.
         for e in self
             .executions
             .iter()
-            .filter(|e| !e.reverse && e.succeeded_by(now))
+            .filter(|e| !e.reverse && e.kind != SyncKind::Check && e.succeeded_by(now))
         {
             let slot = latest.entry(e.task_arn.as_str()).or_insert(e);
             if e.end() >= slot.end() {
@@ -901,11 +913,11 @@ impl World {
             .sum()
     }
 
-    /// Entries an execution of `task_arn` starting at `now` lists: its folders on the source, and on the
-    /// target those already copied there.
-    pub fn listing_entries(&self, task_arn: &str, now: Timestamp) -> u64 {
+    /// Entries an execution covering `folders` starting at `now` lists: its folders on the source, and on
+    /// the target those already copied there.
+    pub fn listing_entries(&self, folders: &[u32], now: Timestamp) -> u64 {
         let state = self.folder_state_at(now);
-        self.task_folders(task_arn)
+        folders
             .iter()
             .map(|&i| {
                 let entries = self.data.folders[i as usize].entries();
@@ -916,7 +928,7 @@ impl World {
 
     /// Entries and bytes of execution `index`'s folders on one side.
     pub fn coverage_size(&self, index: usize) -> (u64, u64) {
-        let folders = self.task_folders(&self.executions[index].task_arn);
+        let folders = self.execution_folders(&self.executions[index]);
         folders.iter().fold((0, 0), |(entries, bytes), &i| {
             let f = &self.data.folders[i as usize];
             (entries + f.entries(), bytes + f.bytes)
@@ -935,7 +947,7 @@ impl World {
         let state = self.folder_state_at(e.started_at);
         let (mut files, mut bytes, mut deletes) = (0.0, 0.0, 0.0);
         let (mut all_files, mut all_bytes) = (0u64, 0u64);
-        for &i in self.task_folders(&e.task_arn) {
+        for &i in self.execution_folders(e) {
             let (f, s) = (&self.data.folders[i as usize], state[i as usize]);
             all_files += f.files;
             all_bytes += f.bytes;
@@ -978,7 +990,7 @@ impl World {
             .iter()
             .filter(|e| e.reverse && e.succeeded_by(now))
         {
-            for &i in self.task_folders(&e.task_arn) {
+            for &i in self.execution_folders(e) {
                 synced[i as usize] = synced[i as usize].max(e.schedule.snapshot_writes);
             }
         }
@@ -991,7 +1003,7 @@ impl World {
         let e = &self.executions[index];
         let synced = self.reverse_synced_at(e.started_at);
         let (mut files, mut bytes, mut deletes) = (0.0, 0.0, 0.0);
-        for &i in self.task_folders(&e.task_arn) {
+        for &i in self.execution_folders(e) {
             let f = &self.data.folders[i as usize];
             let changed = f.distinct_files(snapshot - synced[i as usize]);
             files += changed;
@@ -1287,6 +1299,7 @@ mod tests {
             reverse: kind == SyncKind::Reverse,
             bytes_per_second: None,
             cancelled_at: None,
+            folders: None,
             schedule: ExecutionSchedule {
                 launch_secs: 600.0,
                 prepare_secs: 600.0,

@@ -491,6 +491,7 @@ async fn start_execution_sends_per_kind_overrides_final_removes_deleted_files() 
             overrides,
             tags: support::plan_tags(&[("fsx-migrate:sync", &kind.to_string())]),
             bytes_per_second: None,
+            includes: None,
         };
         let answer = port.execute(&Command::StartExecution(request)).await;
         assert_eq!(
@@ -837,6 +838,7 @@ async fn start_execution_sends_the_plan_source_and_sync_tags_it_is_given() {
             (SYNC_TAG, "final-r2-1800000000"),
         ]),
         bytes_per_second: None,
+        includes: None,
     };
     port.execute(&Command::StartExecution(request))
         .await
@@ -957,6 +959,7 @@ async fn a_limit_goes_out_as_bytes_per_second_on_start_and_on_update() {
         },
         tags: BTreeMap::new(),
         bytes_per_second: Some(50 << 20),
+        includes: None,
     };
     assert!(port.execute(&Command::StartExecution(request)).await.is_ok());
     let sent = starts.only();

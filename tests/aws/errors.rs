@@ -248,6 +248,7 @@ async fn datasync_invalid_request_is_rejected() {
         },
         tags: support::plan_tags(&[]),
         bytes_per_second: None,
+        includes: None,
     };
     let err = port
         .execute(&Command::StartExecution(request))
@@ -464,6 +465,7 @@ fn creates_without_a_token(
         overrides: sync_options(),
         tags: support::plan_tags(&[]),
         bytes_per_second: None,
+        includes: None,
     };
     vec![
         (

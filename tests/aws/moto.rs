@@ -689,6 +689,7 @@ async fn moto_datasync_task_execution_walks_moto_statuses_including_initializing
         overrides: options_for(SyncKind::Initial),
         tags: support::plan_tags(&[]),
         bytes_per_second: None,
+        includes: None,
     };
     let answer = port.execute(&Command::StartExecution(start)).await;
     let Ok(Response::ExecutionStarted { arn: execution }) = answer else {
@@ -755,6 +756,7 @@ async fn moto_datasync_task_execution_walks_moto_statuses_including_initializing
         overrides: options_for(SyncKind::Incremental),
         tags: support::plan_tags(&[]),
         bytes_per_second: None,
+        includes: None,
     };
     let Ok(Response::ExecutionStarted { arn: running }) = port.execute(&Command::StartExecution(start)).await
     else {
