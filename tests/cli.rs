@@ -2292,3 +2292,35 @@ fn plan_with_the_record_in_ad_dns_and_its_dry_run() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("--zone-name"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn check_proves_the_datasync_user_after_the_tasks_exist_and_refuses_before() {
+    let setup = Setup::new();
+    let before = setup.read("plan.toml");
+    let out = setup.fast(&["check", "plan.toml"]);
+    assert_exit(
+        &out,
+        1,
+        "nothing checked: the plan's DataSync tasks do not exist yet",
+    );
+    assert_exit(&out, 1, "run --until initial_sync plan.toml");
+    assert_eq!(setup.read("plan.toml"), before, "a refused check wrote nothing");
+
+    let out = setup.fast(&["run", "plan.toml", "--yes", "--until", "initial_sync"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = setup.fast(&["check", "plan.toml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    insta::assert_snapshot!("check_passed", text(&out.stdout));
+    assert_eq!(setup.executions_of("check"), 1);
+    assert!(setup.read("plan.toml").contains("[[checkpoint.access_checks]]"));
+
+    // The migration goes on as if no check had run, and the report shows the check.
+    let out = setup.fast(&["resume", "plan.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(setup.executions_of("initial"), 1);
+    let report = setup.fast(&["report", "plan.toml"]);
+    assert!(text(&report.stdout).contains("## Access checks (`fsx-migrate check`)"));
+    let out = setup.fast(&["check", "plan.toml"]);
+    assert_exit(&out, 1, "past the cutover gate");
+    assert_eq!(setup.executions_of("check"), 1);
+}

@@ -4,6 +4,8 @@ mod support;
 
 mod aws;
 
+mod check;
+
 mod cli;
 mod core;
 mod crash;

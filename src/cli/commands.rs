@@ -738,9 +738,28 @@ pub fn completion_text(intent: &Intent, cp: &Checkpoint) -> String {
     ));
     out.push_str(&format!(
         "Clients that cached the old answer resolve the new name within {}s (the TTL fsx-migrate lowered ahead of \
-         time); SMB shares and SPNs are not moved by fsx-migrate (docs/runbook.md).\n",
+         time).\n",
         crate::core::forecast::cached_ttl(intent, cp)
     ));
+    out.push_str(match cp.shares.as_ref().and_then(|s| s.verified_at) {
+        Some(_) => {
+            "The source's shares and in-server settings were copied to the target and verified (`report`).\n"
+        }
+        None => {
+            "fsx-migrate did not copy the source's shares ([windows] copy_shares): create them on the target \
+                 (docs/runbook.md §8).\n"
+        }
+    });
+    match cp.aliases.as_ref().and_then(|a| a.names.as_ref()) {
+        Some(names) if !names.is_empty() => {
+            out.push_str(&format!("DNS aliases moved to the target: {}.", names.join(", ")));
+            if cp.aliases.as_ref().is_some_and(|a| a.spns_by_hand) {
+                out.push_str(" Their SPNs are left to you: the run printed the setspn commands (docs/runbook.md §8.3).");
+            }
+            out.push('\n');
+        }
+        _ => {}
+    }
     out
 }
 

@@ -207,9 +207,13 @@ pub fn render_call(command: &Command) -> String {
             "logs:DescribeLogGroups, logs:CreateLogGroup (if missing), logs:PutResourcePolicy (DataSync may write) {arn}"
         ),
         Command::StartExecution(r) => format!(
-            "datasync:StartTaskExecution TaskArn={} OverrideOptions={{{}}} ({} sync)",
+            "datasync:StartTaskExecution TaskArn={} OverrideOptions={{{}}}{} ({} sync)",
             r.task_arn,
             render_options(&r.overrides),
+            r.includes
+                .as_ref()
+                .map(|i| format!(" Includes={}", i.join("|")))
+                .unwrap_or_default(),
             r.kind
         ),
         Command::DescribeExecution { execution_arn } => {
@@ -801,6 +805,45 @@ pub fn evidence_markdown(e: &Evidence) -> String {
             Duration(row.duration_secs).to_string()
         };
         let _ = writeln!(o, "| {} | {} | {spent} |", row.phase.name(), row.entered_at);
+    }
+
+    if !e.access_checks.is_empty() {
+        let _ = writeln!(o, "\n## Access checks (`fsx-migrate check`)\n");
+        let _ = writeln!(
+            o,
+            "| requested | ended | status | folders probed | execution | error |\n|---|---|---|---|---|---|"
+        );
+        for check in &e.access_checks {
+            let requested = check
+                .current
+                .as_ref()
+                .map(|c| c.requested_at)
+                .or(check.result.as_ref().map(|r| r.started_at));
+            let (ended, status, execution, error) = match &check.result {
+                Some(r) => (
+                    r.ended_at.to_string(),
+                    r.status.to_string(),
+                    r.execution_arn.clone(),
+                    r.error_code.clone().unwrap_or_default(),
+                ),
+                None => (
+                    "(in flight)".into(),
+                    String::new(),
+                    check
+                        .current
+                        .as_ref()
+                        .and_then(|c| c.execution_arn.clone())
+                        .unwrap_or_default(),
+                    String::new(),
+                ),
+            };
+            let _ = writeln!(
+                o,
+                "| {} | {ended} | {status} | {} | {execution} | {error} |",
+                requested.map(|t| t.to_string()).unwrap_or_default(),
+                check.probes.len().saturating_sub(1)
+            );
+        }
     }
 
     let _ = writeln!(o, "\n## Syncs\n");

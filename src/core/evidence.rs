@@ -41,6 +41,9 @@ pub struct Evidence {
     /// The abort before the swap, if one was asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub abort: Option<AbortEvidence>,
+    /// Each `fsx-migrate check`: whether DataSync reached the shares with the plan's user.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub access_checks: Vec<crate::plan::checkpoint::AccessCheck>,
     /// The source's shares and in-server settings copied to the target (`[windows]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shares: Option<crate::plan::checkpoint::SharesCopy>,
@@ -255,6 +258,7 @@ pub fn evidence(intent: &Intent, cp: &Checkpoint) -> Evidence {
                 done_at: d.done_at,
             }),
         }),
+        access_checks: cp.access_checks.clone(),
         shares: cp.shares.clone(),
         aliases: cp.aliases.clone(),
         aliases_back: cp.rollback.as_ref().and_then(|r| r.aliases_back.clone()),

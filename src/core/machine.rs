@@ -838,6 +838,12 @@ impl Machine<'_> {
         if self.opts.abort && self.cp.dns_requested_at.is_some() && self.cp.phase() < Phase::Aborting {
             return Some(Halt::SwappedAlready(self.cp.phase()));
         }
+        if let Some(check) = self.cp.access_checks.last().and_then(|c| c.current.as_ref()) {
+            let execution = check.execution_arn.as_deref().unwrap_or("not seen yet");
+            self.events.push(Event::Note(format!(
+                "a check's result was never read (execution {execution}): a sync waits while it runs; `check` reads it"
+            )));
+        }
         // A new process looks at every running execution once before trusting any recorded deadline.
         for lane in self.cp.forward.lanes.iter_mut().chain(&mut self.cp.reverse.lanes) {
             lane.next_check_at = None;

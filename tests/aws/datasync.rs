@@ -1097,3 +1097,70 @@ async fn a_refused_delete_is_an_error_the_core_checks_by_tag_not_a_success() {
     assert_eq!(err.operation, "datasync:DeleteTask");
     assert_eq!(delete_task.num_calls(), 1, "a refusal is not retried");
 }
+
+#[tokio::test]
+async fn a_checks_probes_go_out_as_the_executions_own_includes_and_a_syncs_keep_the_tasks() {
+    let starts = Recorder::<StartTaskExecutionInput>::new();
+    let seen = starts.clone();
+    let start = mock!(aws_sdk_datasync::Client::start_task_execution).then_compute_output(move |r| {
+        seen.record(r);
+        StartTaskExecutionOutput::builder()
+            .task_execution_arn(format!("{TASK}/execution/exec-1"))
+            .build()
+    });
+    let mut port = support::port(Rules {
+        datasync: vec![&start],
+        ..Default::default()
+    });
+    let probes = vec![
+        "/.fsx-migrate-check".to_string(),
+        "/Dept1/.fsx-migrate-check".to_string(),
+    ];
+    let options = TaskOptions {
+        transfer_mode: TransferMode::Changed,
+        verify_mode: VerifyMode::None,
+        preserve_deleted_files: PreserveDeletedFiles::Preserve,
+        security_descriptor_copy: fsx_migrate::cloud::model::SecurityDescriptorCopy::OwnerDacl,
+        log_level: fsx_migrate::cloud::model::LogLevel::Off,
+    };
+    let check = StartExecutionRequest {
+        task_arn: TASK.into(),
+        kind: SyncKind::Check,
+        overrides: options.clone(),
+        tags: BTreeMap::new(),
+        bytes_per_second: None,
+        includes: Some(probes),
+    };
+    assert!(
+        port.execute(&Command::StartExecution(check.clone()))
+            .await
+            .is_ok()
+    );
+    let sent = starts.all()[0].clone();
+    let rules = sent.includes();
+    assert_eq!(rules.len(), 1, "DataSync takes one filter rule");
+    assert_eq!(rules[0].filter_type(), Some(&ds::FilterType::SimplePattern));
+    assert_eq!(
+        rules[0].value(),
+        Some("/.fsx-migrate-check|/Dept1/.fsx-migrate-check")
+    );
+    let o = sent.override_options().unwrap();
+    assert_eq!(o.verify_mode(), Some(&ds::VerifyMode::None));
+    assert_eq!(
+        o.preserve_deleted_files(),
+        Some(&ds::PreserveDeletedFiles::Preserve)
+    );
+
+    let sync = StartExecutionRequest {
+        kind: SyncKind::Initial,
+        includes: None,
+        ..check
+    };
+    assert!(port.execute(&Command::StartExecution(sync)).await.is_ok());
+    let sent = starts.all();
+    assert_eq!(sent.len(), 2);
+    assert!(
+        sent[1].includes().is_empty(),
+        "a sync runs on its task's own filters"
+    );
+}

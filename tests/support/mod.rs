@@ -255,6 +255,12 @@ pub fn assert_invariants(port: &SimPort, cp: &fsx_migrate::plan::Checkpoint, com
             .iter()
             .chain(&cp.reverse.lanes)
             .flat_map(|l| l.known_execution_arns())
+            .chain(cp.access_checks.iter().flat_map(|c| {
+                let started = c.current.as_ref().and_then(|s| s.execution_arn.clone());
+                started
+                    .into_iter()
+                    .chain(c.result.as_ref().map(|r| r.execution_arn.clone()))
+            }))
             .collect();
         for e in &w.executions {
             assert!(

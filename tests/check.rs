@@ -1,0 +1,353 @@
+//! `fsx-migrate check`: one execution whose Includes match no file proves that DataSync reaches the shares
+//! with the plan's user; it copies nothing, is never adopted as a migration's sync, refuses when the tasks
+//! do not exist or are busy, and re-attaches after a crash instead of starting twice.
+
+use fsx_migrate::cloud::model::{ExecutionStatus, SyncKind};
+use fsx_migrate::cloud::port::{
+    CloudPort, Command, PLAN_TAG, PreserveDeletedFiles, Response, SYNC_TAG, StartExecutionRequest,
+    TaskOptions, TransferMode,
+};
+use fsx_migrate::core::{CheckRefusal, Halt, PROBE_NAME, RunOptions, check_probes};
+use fsx_migrate::engine::driver::Outcome;
+use fsx_migrate::plan::intent::LaneSpec;
+use fsx_migrate::plan::partition::MAX_FILTER_CHARS;
+use fsx_migrate::plan::{Checkpoint, Intent, Phase};
+use fsx_migrate::sim::SimPort;
+
+use crate::support::*;
+
+fn check() -> RunOptions {
+    RunOptions {
+        check: true,
+        ..options()
+    }
+}
+
+/// The small world's plan, driven until its tasks exist (`run --until initial_sync`).
+async fn with_tasks(port: &mut SimPort) -> (Intent, Checkpoint) {
+    let intent = intent_for(port, &plan_request()).await;
+    let (outcome, cp) = drive_opts(port, &intent, &Checkpoint::default(), until(Phase::InitialSync)).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::UntilReached(Phase::InitialSync)));
+    (intent, cp)
+}
+
+fn check_executions(port: &SimPort) -> Vec<&fsx_migrate::sim::world::SimExecution> {
+    port.world
+        .executions
+        .iter()
+        .filter(|e| e.kind == SyncKind::Check)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_check_before_the_tasks_exist_is_refused_and_creates_nothing() {
+    let mut port = sim(world("small"));
+    let intent = intent_for(&mut port, &plan_request()).await;
+    let (outcome, cp) = drive_opts(&mut port, &intent, &Checkpoint::default(), check()).await;
+    assert_eq!(
+        outcome,
+        Outcome::Halted(Halt::CheckRefused(CheckRefusal::NoTasks(Phase::Preflight)))
+    );
+    assert!(cp.access_checks.is_empty());
+    assert!(port.world.tasks.is_empty() && port.world.targets.is_empty());
+    assert!(port.world.executions.is_empty());
+}
+
+#[tokio::test]
+async fn a_check_lists_the_shares_copies_nothing_and_the_migration_then_completes_as_without_it() {
+    let mut port = sim(world("small"));
+    let (intent, cp) = with_tasks(&mut port).await;
+    let (outcome, cp) = drive_opts(&mut port, &intent, &cp, check()).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Checked));
+    assert_eq!(cp.phase(), Phase::PrepareTransfer, "a check moves no phase");
+    let done = cp.access_checks.last().expect("the check is recorded");
+    assert_eq!(done.probes, [format!("/{PROBE_NAME}")]);
+    assert!(done.current.is_none());
+    let result = done.result.as_ref().expect("its result");
+    assert_eq!(result.status, ExecutionStatus::Success);
+    assert_eq!(result.counters.files_transferred, 0);
+
+    let checks = check_executions(&port);
+    assert_eq!(checks.len(), 1);
+    let e = checks[0];
+    assert_eq!(e.folders.as_deref(), Some(&[][..]), "the probes select no folder");
+    assert_eq!(e.tags.get(PLAN_TAG), Some(&intent.migration.id));
+    assert!(e.tags[SYNC_TAG].starts_with("check-"), "{:?}", e.tags);
+    assert!(!e.remove_deleted, "a check never deletes on the target");
+
+    let (outcome, cp) = drive_opts(&mut port, &intent, &cp, options()).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    assert_invariants(&port, &cp, true);
+    let syncs = cp.syncs();
+    assert!(syncs.iter().all(|s| s.kind != SyncKind::Check));
+    assert!(syncs.iter().all(|s| s.execution_arn != result.execution_arn));
+    let initial = syncs.iter().find(|s| s.kind == SyncKind::Initial).unwrap();
+    let files = port.world.data.folders.iter().map(|f| f.files).sum::<u64>();
+    assert_eq!(
+        initial.counters.files_transferred, files,
+        "the initial sync still copies every file"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_check_names_datasyncs_error_and_the_next_check_runs_anew() {
+    let mut port = world_with_faults(&["execution_error"]);
+    let (intent, cp) = with_tasks(&mut port).await;
+    let (outcome, cp) = drive_opts(&mut port, &intent, &cp, check()).await;
+    let Outcome::Halted(Halt::CheckFailed {
+        lane,
+        execution_arn,
+        code,
+        ..
+    }) = outcome
+    else {
+        panic!("expected a failed check, got {outcome:?}");
+    };
+    assert_eq!(lane, "all");
+    assert_eq!(code.as_deref(), Some("SimulatedTransferError"));
+    let failed = cp.access_checks.last().unwrap().result.clone().unwrap();
+    assert_eq!(failed.execution_arn, execution_arn);
+    assert_eq!(failed.status, ExecutionStatus::Error);
+
+    let (outcome, cp) = drive_opts(&mut port, &intent, &cp, check()).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Checked));
+    assert_eq!(cp.access_checks.len(), 2, "both checks are kept for the report");
+    assert_eq!(check_executions(&port).len(), 2);
+}
+
+#[tokio::test]
+async fn a_crash_at_every_boundary_of_a_check_resumes_to_one_execution() {
+    let mut probe = sim(world("small"));
+    let (intent, at_tasks) = with_tasks(&mut probe).await;
+    let (outcome, _, boundaries) = drive_in_memory(&mut probe, &intent, &at_tasks, check(), None).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Checked));
+    assert!(boundaries >= 4, "only {boundaries}");
+    for k in 0..boundaries {
+        let mut port = sim(world("small"));
+        let (_, at_tasks) = with_tasks(&mut port).await;
+        let (first, cp, _) = drive_in_memory(&mut port, &intent, &at_tasks, check(), Some(k)).await;
+        assert!(matches!(first, Outcome::Crashed(_)), "boundary {k}: {first:?}");
+        // A check whose result was recorded before the crash is done: running `check` again is a new one.
+        let finished_before = cp.access_checks.iter().filter(|c| c.result.is_some()).count();
+        let (second, cp, _) = drive_in_memory(&mut port, &intent, &cp, check(), None).await;
+        assert_eq!(second, Outcome::Halted(Halt::Checked), "boundary {k}");
+        assert_eq!(cp.access_checks.len(), 1 + finished_before, "boundary {k}");
+        assert_eq!(
+            check_executions(&port).len(),
+            cp.access_checks.len(),
+            "boundary {k}: a check started twice"
+        );
+        assert!(
+            cp.access_checks.iter().all(|c| c.result.is_some()),
+            "boundary {k}"
+        );
+        for e in check_executions(&port) {
+            let recorded = cp
+                .access_checks
+                .iter()
+                .any(|c| c.result.as_ref().unwrap().execution_arn == e.arn);
+            assert!(recorded, "boundary {k}: {} is not in the checkpoint", e.arn);
+        }
+        assert!(port.world.violations.is_empty(), "{:?}", port.world.violations);
+    }
+}
+
+#[tokio::test]
+async fn a_check_left_running_is_waited_for_by_the_initial_sync_and_never_adopted() {
+    let mut port = sim(world("small"));
+    let (intent, at_tasks) = with_tasks(&mut port).await;
+    // The check process dies right after StartTaskExecution answered.
+    let mut cp = at_tasks;
+    for k in 0.. {
+        let mut trial = sim(world("small"));
+        let (_, at) = with_tasks(&mut trial).await;
+        let (first, crashed, _) = drive_in_memory(&mut trial, &intent, &at, check(), Some(k)).await;
+        assert!(
+            matches!(first, Outcome::Crashed(_)),
+            "no boundary after the start"
+        );
+        if !check_executions(&trial).is_empty() {
+            port = trial;
+            cp = crashed;
+            break;
+        }
+    }
+    let check_arn = check_executions(&port)[0].arn.clone();
+    let (outcome, cp) = drive_opts(&mut port, &intent, &cp, options()).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    // The check's record waits for `check`, which re-attaches to it even after the cutover.
+    let (outcome, cp) = drive_opts(&mut port, &intent, &cp, check()).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Checked));
+    assert_eq!(
+        cp.access_checks[0].result.as_ref().unwrap().execution_arn,
+        check_arn
+    );
+    assert_invariants(&port, &cp, true);
+    assert!(port.world.violations.is_empty(), "{:?}", port.world.violations);
+    assert!(cp.syncs().iter().all(|s| s.execution_arn != check_arn));
+    let check_ended = port
+        .world
+        .executions
+        .iter()
+        .find(|e| e.arn == check_arn)
+        .unwrap()
+        .end();
+    let initial = port
+        .world
+        .executions
+        .iter()
+        .find(|e| e.kind == SyncKind::Initial)
+        .unwrap();
+    assert!(
+        initial.started_at >= check_ended,
+        "the initial sync waited for the check"
+    );
+}
+
+#[tokio::test]
+async fn a_check_refuses_while_a_sync_is_in_flight_and_after_the_cutover() {
+    let mut port = sim(world("small"));
+    let (intent, at_tasks) = with_tasks(&mut port).await;
+    // A run stopped while its initial sync ran.
+    let mut k = 0;
+    let in_flight = loop {
+        let mut trial = sim(world("small"));
+        let (_, at) = with_tasks(&mut trial).await;
+        let (_, cp, _) = drive_in_memory(&mut trial, &intent, &at, options(), Some(k)).await;
+        if cp.forward.lanes[0].current.is_some() {
+            port = trial;
+            break cp;
+        }
+        k += 1;
+    };
+    let (outcome, cp) = drive_opts(&mut port, &intent, &in_flight, check()).await;
+    assert_eq!(
+        outcome,
+        Outcome::Halted(Halt::CheckRefused(CheckRefusal::SyncInFlight {
+            lane: "all".into(),
+            kind: SyncKind::Initial
+        }))
+    );
+    assert!(cp.access_checks.is_empty());
+    assert!(check_executions(&port).is_empty());
+
+    let (outcome, done) = drive_opts(&mut port, &intent, &cp, options()).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    let (outcome, _) = drive_opts(&mut port, &intent, &done, check()).await;
+    assert_eq!(
+        outcome,
+        Outcome::Halted(Halt::CheckRefused(CheckRefusal::CutoverStarted(Phase::Complete)))
+    );
+    assert!(check_executions(&port).is_empty());
+    let _ = at_tasks;
+}
+
+#[tokio::test]
+async fn a_task_running_an_execution_no_check_started_is_not_checked() {
+    let mut port = sim(world("small"));
+    let (intent, cp) = with_tasks(&mut port).await;
+    let task_arn = cp.forward.lanes[0].task_arn.clone().unwrap();
+    let foreign = StartExecutionRequest {
+        task_arn: task_arn.clone(),
+        kind: SyncKind::Incremental,
+        overrides: TaskOptions {
+            transfer_mode: TransferMode::Changed,
+            verify_mode: fsx_migrate::cloud::model::VerifyMode::None,
+            preserve_deleted_files: PreserveDeletedFiles::Preserve,
+            security_descriptor_copy: fsx_migrate::cloud::model::SecurityDescriptorCopy::OwnerDacl,
+            log_level: fsx_migrate::cloud::model::LogLevel::Off,
+        },
+        tags: Default::default(),
+        bytes_per_second: None,
+        includes: None,
+    };
+    let Ok(Response::ExecutionStarted { arn }) = port.execute(&Command::StartExecution(foreign)).await else {
+        panic!("the simulator starts it");
+    };
+    let (outcome, cp) = drive_opts(&mut port, &intent, &cp, check()).await;
+    assert_eq!(
+        outcome,
+        Outcome::Halted(Halt::CheckRefused(CheckRefusal::TaskBusy {
+            lane: "all".into(),
+            execution_arn: arn
+        }))
+    );
+    assert!(cp.access_checks.is_empty(), "nothing was started for it");
+    assert!(check_executions(&port).is_empty());
+}
+
+#[tokio::test]
+async fn a_partitioned_plan_probes_every_lane_folder_and_still_copies_nothing() {
+    let mut port = sim(world("small"));
+    let mut intent = intent_for(&mut port, &plan_request()).await;
+    let folders: Vec<String> = port
+        .world
+        .data
+        .folders
+        .iter()
+        .map(|f| f.path.clone())
+        .filter(|p| p.len() > 1 && p.matches('/').count() == 1)
+        .take(2)
+        .collect();
+    assert_eq!(folders.len(), 2, "the small world has top-level folders");
+    intent.transfer.lanes = folders
+        .iter()
+        .enumerate()
+        .map(|(k, folder)| LaneSpec {
+            name: format!("lane-{k}"),
+            includes: vec![folder.clone()],
+            entries: None,
+            bytes: None,
+        })
+        .collect();
+    let (outcome, cp) = drive_opts(
+        &mut port,
+        &intent,
+        &Checkpoint::default(),
+        until(Phase::InitialSync),
+    )
+    .await;
+    assert_eq!(outcome, Outcome::Halted(Halt::UntilReached(Phase::InitialSync)));
+    let (outcome, cp) = drive_opts(&mut port, &intent, &cp, check()).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Checked));
+    let probes = &cp.access_checks[0].probes;
+    assert_eq!(probes.len(), folders.len() + 1);
+    for folder in &folders {
+        assert!(
+            probes.contains(&format!("{folder}/{PROBE_NAME}")),
+            "{folder} not probed"
+        );
+    }
+    assert_eq!(check_executions(&port)[0].folders.as_deref(), Some(&[][..]));
+    let (outcome, cp) = drive_opts(&mut port, &intent, &cp, options()).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
+    assert_invariants(&port, &cp, true);
+}
+
+#[tokio::test]
+async fn probes_leave_out_wildcards_and_stay_within_the_filter_quota() {
+    let mut port = sim(world("small"));
+    let mut intent = intent_for(&mut port, &plan_request()).await;
+    let long = "x".repeat(1000);
+    let mut includes: Vec<String> = (0..200).map(|i| format!("/{long}{i}")).collect();
+    includes.push("/Home*".into());
+    intent.transfer.lanes = vec![LaneSpec {
+        name: "wide".into(),
+        includes,
+        entries: None,
+        bytes: None,
+    }];
+    let (probes, unprobed) = check_probes(&intent);
+    assert_eq!(probes[0], format!("/{PROBE_NAME}"));
+    assert!(probes.iter().all(|p| !p.contains('*')));
+    assert!(probes.join("|").len() <= MAX_FILTER_CHARS);
+    assert_eq!(
+        probes.len() - 1 + unprobed as usize,
+        201,
+        "every folder is probed or counted"
+    );
+    assert!(
+        unprobed >= 2,
+        "the wildcard and what passes the quota: {unprobed}"
+    );
+}
