@@ -70,6 +70,33 @@ fn with_share_outside(port: &mut SimPort) {
     port.world.file_services.insert(endpoint, service);
 }
 
+/// DataSync compares excludes with the folder's name on disk, case-sensitively; a share's path may spell that
+/// name otherwise (Windows does not care), so an exclude that matches but for case may leave its folder out.
+#[tokio::test]
+async fn a_share_an_exclude_matches_but_for_case_is_not_called_carried() {
+    let export = export_of(vec![
+        share("share", "D:\\share"),
+        share("scratch", "D:\\share\\scratch\\tmp"),
+        share("projects", "D:\\share\\Projects"),
+    ]);
+    let mut transfer = intent_for(&mut sim(world("small")), &plan_request())
+        .await
+        .transfer;
+    transfer.excludes = vec!["/Scratch".into()];
+    let uncovered = uncovered_shares(&export, &transfer, &[]);
+    assert_eq!(uncovered.len(), 1, "{uncovered:?}");
+    assert_eq!(uncovered[0].name, "scratch");
+    assert!(
+        uncovered[0].reason.contains("but for letter case"),
+        "{}",
+        uncovered[0]
+    );
+    // Left behind deliberately, it is not reported; an exclude of another folder reports nothing.
+    assert!(uncovered_shares(&export, &transfer, &["scratch".into()]).is_empty());
+    transfer.excludes = vec!["/Archive".into()];
+    assert!(uncovered_shares(&export, &transfer, &[]).is_empty());
+}
+
 #[tokio::test]
 async fn a_share_is_carried_when_the_copied_folder_holds_it_and_no_exclude_names_it() {
     let export = export_of(vec![

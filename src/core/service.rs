@@ -108,12 +108,23 @@ pub fn uncovered_shares(
         .filter(|s| !is_left_behind(s, left_behind))
         .filter_map(|share| {
             let reason = if let Some(relative) = below(&share.path, &root) {
-                // DataSync filters are case sensitive and name a folder as the source spells it.
                 let relative = format!("/{}", relative.join("/"));
-                if relative == "/" || !filter_matches(&transfer.excludes, &relative) {
+                if relative == "/" {
                     return None;
                 }
-                format!("its folder {relative} is excluded by transfer.excludes")
+                if filter_matches(&transfer.excludes, &relative) {
+                    format!("its folder {relative} is excluded by transfer.excludes")
+                } else if excluded_but_for_case(&transfer.excludes, &relative) {
+                    // DataSync compares filters case-sensitively with the folder's name on disk, which the
+                    // share's path need not spell the same way (Windows does not care): it may be excluded.
+                    format!(
+                        "its folder {relative} matches transfer.excludes but for letter case; DataSync compares \
+                         with the folder's name on disk, which the share's path may spell otherwise, so it may \
+                         not be copied (check the name on disk and fix the exclude, or leave the share behind)"
+                    )
+                } else {
+                    return None;
+                }
             } else if below(&root, &share.path).is_some() {
                 format!("it holds more than {root}, the only folder the plan copies")
             } else {
@@ -126,6 +137,12 @@ pub fn uncovered_shares(
             })
         })
         .collect()
+}
+
+/// Whether an exclude matches `relative` when letter case is ignored.
+fn excluded_but_for_case(excludes: &[String], relative: &str) -> bool {
+    let lower: Vec<String> = excludes.iter().map(|e| e.to_lowercase()).collect();
+    filter_matches(&lower, &relative.to_lowercase())
 }
 
 fn is_left_behind(share: &ShareConfig, left_behind: &[String]) -> bool {
