@@ -337,15 +337,19 @@ async fn probes_leave_out_wildcards_and_stay_within_the_filter_quota() {
         entries: None,
         bytes: None,
     }];
-    let (probes, unprobed) = check_probes(&intent);
+    let shares = ["/Finance".to_string(), format!("/{long}0")];
+    let (probes, unprobed) = check_probes(&intent, &shares);
     assert_eq!(probes[0], format!("/{PROBE_NAME}"));
     assert!(probes.iter().all(|p| !p.contains('*')));
     assert!(probes.join("|").len() <= MAX_FILTER_CHARS);
     assert_eq!(
         probes.len() - 1 + unprobed as usize,
-        201,
-        "every folder is probed or counted"
+        202,
+        "every folder is probed or counted, a share's folder a lane names once"
     );
+    let long0 = format!("/{long}0/");
+    assert_eq!(probes.iter().filter(|p| p.starts_with(&long0)).count(), 1);
+    assert!(probes.contains(&format!("/Finance/{PROBE_NAME}")));
     assert!(
         unprobed >= 2,
         "the wildcard and what passes the quota: {unprobed}"

@@ -2324,3 +2324,37 @@ fn check_proves_the_datasync_user_after_the_tasks_exist_and_refuses_before() {
     assert_exit(&out, 1, "past the cutover gate");
     assert_eq!(setup.executions_of("check"), 1);
 }
+
+/// With `[windows]`, `check` reads the source's shares first (export.ps1, read-only) and probes each share's
+/// folder under the copied one too.
+#[test]
+fn check_with_windows_probes_every_share_folder() {
+    let s = Setup::bare();
+    let out = s.plan_sim(
+        "plan.toml",
+        &[
+            "--hosted-zone",
+            ZONE,
+            "--freeze",
+            "ssm",
+            "--ssm-instance-id",
+            "i-0123456789abcdef0",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = s.fast(&["run", "plan.toml", "--yes", "--until", "initial_sync"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = s.fast(&["check", "plan.toml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("and 2 folder(s) the lanes and the source's shares name"),
+        "{}",
+        text(&out.stdout)
+    );
+    let plan = s.read("plan.toml");
+    assert!(
+        plan.contains(r#"probes = ["/.fsx-migrate-check", "/finance/.fsx-migrate-check", "/projects/.fsx-migrate-check"]"#),
+        "{plan}"
+    );
+    assert_eq!(s.executions_of("check"), 1);
+}

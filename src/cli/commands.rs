@@ -286,25 +286,76 @@ async fn shares_at_plan(
     intent: &crate::plan::Intent,
     env: &Environment,
 ) -> Vec<preflight::Finding> {
-    use crate::cloud::windows::{ScriptCall, ServiceExport, WindowsScript, parse_result};
     let Some(windows) = intent.windows.as_ref().filter(|w| w.copy_shares) else {
         return Vec::new();
     };
-    let not_read = |why: String| {
-        vec![preflight::warning(
-            format!("the source's shares were not read at plan time: {why}"),
-            Some(
-                "the copy of shares before the gate needs the same access: check the instance (runbook §6.1) before the window",
-            ),
-        )]
-    };
-    let Some(endpoint) = env
+    let endpoint = env
         .source
         .as_ref()
-        .and_then(|s| s.remote_administration_endpoint.clone())
-    else {
-        return not_read("DescribeFileSystems gives no RemoteAdministrationEndpoint".into());
+        .and_then(|s| s.remote_administration_endpoint.clone());
+    let export = match read_source_export(port, intent, endpoint, "plan").await {
+        Ok(export) => export,
+        Err(why) => {
+            return vec![preflight::warning(
+                format!("the source's shares were not read at plan time: {why}"),
+                Some(
+                    "the copy of shares before the gate needs the same access: check the instance (runbook §6.1) before the window",
+                ),
+            )];
+        }
     };
+    crate::core::service::uncovered_shares(&export, &intent.transfer, &windows.shares_left_behind)
+        .into_iter()
+        .map(|u| {
+            preflight::warning(
+                format!("{u}: the plan's copy does not carry it, so the run will stop before the gate"),
+                Some("migrate it another way and list it in [windows] shares_left_behind, or widen transfer.source_subdirectory / transfer.excludes"),
+            )
+        })
+        .collect()
+}
+
+/// `check` with `[windows]`: the folders of the source's shares, read now (export.ps1 through SSM,
+/// read-only), for the check to probe too. Unread, the check goes on without them, and says why.
+async fn share_folders_to_check(port: &mut AnyPort, intent: &crate::plan::Intent) -> Vec<String> {
+    if intent.windows.is_none() {
+        return Vec::new();
+    }
+    let source = intent.source.file_system_id.clone();
+    let endpoint = match port
+        .execute(&Command::DescribeFileSystem {
+            file_system_id: source,
+        })
+        .await
+    {
+        Ok(Response::FileSystem(info)) => info.remote_administration_endpoint,
+        _ => None,
+    };
+    match read_source_export(port, intent, endpoint, "check").await {
+        Ok(export) => crate::core::service::share_folders(&export, &intent.transfer),
+        Err(why) => {
+            eprintln!(
+                "warning: the source's shares were not read ({why}): the check probes the share's root and the lanes' folders only"
+            );
+            Vec::new()
+        }
+    }
+}
+
+/// The source's shares and settings: export.ps1 on the plan's Windows instance through SSM (read-only, so a
+/// lost answer costs only a second read), `purpose` naming the command that asked in the SSM comment.
+async fn read_source_export(
+    port: &mut AnyPort,
+    intent: &crate::plan::Intent,
+    endpoint: Option<String>,
+    purpose: &str,
+) -> Result<crate::cloud::windows::ServiceExport, String> {
+    use crate::cloud::windows::{ScriptCall, WindowsScript, parse_result};
+    let windows = intent
+        .windows
+        .as_ref()
+        .ok_or("the plan has no [windows] section")?;
+    let endpoint = endpoint.ok_or("DescribeFileSystems gives no RemoteAdministrationEndpoint")?;
     let call = ScriptCall {
         script: WindowsScript::Export,
         endpoint,
@@ -316,38 +367,16 @@ async fn shares_at_plan(
         name_switch: None,
     };
     let mut comment = format!(
-        "fsx-migrate {} plan export.ps1 {}",
+        "fsx-migrate {} {purpose} export.ps1 {}",
         intent.migration.id, intent.source.file_system_id
     );
     comment.truncate(100);
     let clock = port.clock();
     let timeout = crate::plan::units::Duration::mins(10);
-    let json = match crate::engine::script::run_read_only(
-        port,
-        &clock,
-        &windows.ssm_instance_id,
-        call,
-        comment,
-        timeout,
-    )
-    .await
-    {
-        Ok(json) => json,
-        Err(why) => return not_read(why),
-    };
-    let export: ServiceExport = match parse_result(WindowsScript::Export, &json) {
-        Ok(export) => export,
-        Err(why) => return not_read(why),
-    };
-    crate::core::service::uncovered_shares(&export, &intent.transfer, &windows.shares_left_behind)
-        .into_iter()
-        .map(|u| {
-            preflight::warning(
-                format!("{u}: the plan's copy does not carry it, so the run will stop before the gate"),
-                Some("migrate it another way and list it in [windows] shares_left_behind, or widen transfer.source_subdirectory / transfer.excludes"),
-            )
-        })
-        .collect()
+    let json =
+        crate::engine::script::run_read_only(port, &clock, &windows.ssm_instance_id, call, comment, timeout)
+            .await?;
+    parse_result(WindowsScript::Export, &json)
 }
 
 /// Discovery: the facts about the source, subnets and DNS record (read-only).
@@ -388,6 +417,7 @@ fn run_options(args: &RunArgs) -> RunOptions {
         abort: false,
         delete_resources: false,
         check: false,
+        check_share_folders: Vec::new(),
     }
 }
 
@@ -554,6 +584,10 @@ async fn drive_plan(
     // Re-read under the lock: another run may have written a checkpoint since.
     *file = PlanFile::load(&args.plan)?;
     let mut port = AnyPort::open(global, true).await?;
+    let mut options = options;
+    if options.check {
+        options.check_share_folders = share_folders_to_check(&mut port, &file.intent).await;
+    }
     let clock = port.clock();
     let interrupt = Interrupt::default();
     spawn_interrupt_handler(interrupt.clone(), replay.resume());
@@ -684,7 +718,9 @@ fn check_passed_text(intent: &Intent, cp: &Checkpoint) -> String {
     );
     let folders = check.probes.len().saturating_sub(1);
     if folders > 0 {
-        out.push_str(&format!(" and the {folders} folder(s) the lanes name"));
+        out.push_str(&format!(
+            " and {folders} folder(s) the lanes and the source's shares name"
+        ));
     }
     out.push_str(&format!(
         ", copying nothing (execution {execution} of lane {}'s task).\n",

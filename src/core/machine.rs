@@ -88,6 +88,8 @@ pub struct RunOptions {
     pub unpark: bool,
     /// `fsx-migrate check`: only the check (see `machine/check.rs`); no phase moves.
     pub check: bool,
+    /// `check`: the folders of the source's shares (read with export.ps1 just before), probed too.
+    pub check_share_folders: Vec<String>,
 }
 
 /// What happened since the last step.

@@ -145,6 +145,21 @@ fn excluded_but_for_case(excludes: &[String], relative: &str) -> bool {
     filter_matches(&lower, &relative.to_lowercase())
 }
 
+/// The folders of the source's shares inside the folder the copy carries, relative to it (`/finance`), as a
+/// DataSync filter names them; the share the location itself names is the root, and is left out.
+pub fn share_folders(export: &ServiceExport, transfer: &Transfer) -> Vec<String> {
+    let Ok(root) = copied_root(export, &transfer.source_subdirectory) else {
+        return Vec::new();
+    };
+    export
+        .shares
+        .iter()
+        .filter_map(|share| below(&share.path, &root))
+        .filter(|relative| !relative.is_empty())
+        .map(|relative| format!("/{}", relative.join("/")))
+        .collect()
+}
+
 fn is_left_behind(share: &ShareConfig, left_behind: &[String]) -> bool {
     left_behind
         .iter()

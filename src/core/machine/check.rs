@@ -31,17 +31,25 @@ pub enum CheckRefusal {
     TaskBusy { lane: String, execution_arn: String },
 }
 
-/// The Includes of a check: the share's root, then each folder a lane names (`*` patterns are left out,
-/// since DataSync allows `*` only last), as long as the filter stays within DataSync's length quota; and how
-/// many folders were left out.
-pub fn check_probes(intent: &Intent) -> (Vec<String>, u32) {
+/// The Includes of a check: the share's root, then each folder a lane names and each folder of one of the
+/// source's shares (`share_folders`; `*` patterns are left out, since DataSync allows `*` only last), as long
+/// as the filter stays within DataSync's length quota; and how many folders were left out.
+pub fn check_probes(intent: &Intent, share_folders: &[String]) -> (Vec<String>, u32) {
     let root = format!("/{PROBE_NAME}");
     let mut length = root.len();
     let mut probes = vec![root];
     let mut unprobed = 0u32;
-    let folders = intent.transfer.lanes.iter().flat_map(|l| &l.includes);
+    let folders = intent
+        .transfer
+        .lanes
+        .iter()
+        .flat_map(|l| &l.includes)
+        .chain(share_folders);
     for folder in folders {
         let probe = format!("{}/{PROBE_NAME}", folder.trim_end_matches('/'));
+        if probes.contains(&probe) {
+            continue;
+        }
         if folder.contains('*') || length + 1 + probe.len() > MAX_FILTER_CHARS {
             unprobed = unprobed.saturating_add(1);
             continue;
@@ -132,7 +140,7 @@ impl Machine<'_> {
         if let Some(refusal) = refusal {
             return Action::Halt(Halt::CheckRefused(refusal));
         }
-        let (probes, unprobed_folders) = check_probes(self.intent);
+        let (probes, unprobed_folders) = check_probes(self.intent, &self.opts.check_share_folders);
         self.cp.access_checks.push(AccessCheck {
             lane: lane.map(|l| l.name.clone()).unwrap_or_default(),
             task_arn: task_arn.unwrap_or_default(),
