@@ -126,6 +126,19 @@ impl Setup {
         run_in(self.dir.path(), &args)
     }
 
+    /// `plan` of the small world's source into `plan.toml` with `[windows]` (the SSM freeze and instance).
+    fn plan_windows(&self) -> Output {
+        let windows = [
+            "--hosted-zone",
+            ZONE,
+            "--freeze",
+            "ssm",
+            "--ssm-instance-id",
+            "i-0123456789abcdef0",
+        ];
+        self.plan_sim("plan.toml", &windows)
+    }
+
     /// `plan` for the small world's source with `--plan-id plan_id` and `extra` arguments.
     fn plan_with(&self, plan_id: &str, extra: &[&str]) -> Output {
         let subnets = format!("{SUBNET_A},{SUBNET_B}");
@@ -2227,17 +2240,7 @@ fn plan_names_a_share_the_copy_would_not_carry() {
     edit_world(&s, |w| {
         w["file_services"] = serde_json::json!({ source: service })
     });
-    let out = s.plan_sim(
-        "plan.toml",
-        &[
-            "--hosted-zone",
-            ZONE,
-            "--freeze",
-            "ssm",
-            "--ssm-instance-id",
-            "i-0123456789abcdef0",
-        ],
-    );
+    let out = s.plan_windows();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(
@@ -2330,17 +2333,7 @@ fn check_proves_the_datasync_user_after_the_tasks_exist_and_refuses_before() {
 #[test]
 fn check_with_windows_probes_every_share_folder() {
     let s = Setup::bare();
-    let out = s.plan_sim(
-        "plan.toml",
-        &[
-            "--hosted-zone",
-            ZONE,
-            "--freeze",
-            "ssm",
-            "--ssm-instance-id",
-            "i-0123456789abcdef0",
-        ],
-    );
+    let out = s.plan_windows();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let out = s.fast(&["run", "plan.toml", "--yes", "--until", "initial_sync"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

@@ -239,6 +239,23 @@ async fn create_location_errors_never_carry_the_password() {
     assert!(err.message.contains("Unable to authenticate with password ***"));
 }
 
+/// A port whose StartTaskExecution answers `exec-1`, and the requests it was sent.
+fn recording_starts() -> (Recorder<StartTaskExecutionInput>, fsx_migrate::aws::AwsPort) {
+    let requests = Recorder::<StartTaskExecutionInput>::new();
+    let seen = requests.clone();
+    let start = mock!(aws_sdk_datasync::Client::start_task_execution).then_compute_output(move |r| {
+        seen.record(r);
+        StartTaskExecutionOutput::builder()
+            .task_execution_arn(format!("{TASK}/execution/exec-1"))
+            .build()
+    });
+    let port = support::port(Rules {
+        datasync: vec![&start],
+        ..Default::default()
+    });
+    (requests, port)
+}
+
 fn live_options() -> TaskOptions {
     TaskOptions {
         transfer_mode: TransferMode::Changed,
@@ -454,18 +471,7 @@ async fn create_task_without_a_task_report_sends_none() {
 
 #[tokio::test]
 async fn start_execution_sends_per_kind_overrides_final_removes_deleted_files() {
-    let requests = Recorder::<StartTaskExecutionInput>::new();
-    let seen = requests.clone();
-    let start = mock!(aws_sdk_datasync::Client::start_task_execution).then_compute_output(move |r| {
-        seen.record(r);
-        StartTaskExecutionOutput::builder()
-            .task_execution_arn(format!("{TASK}/execution/exec-1"))
-            .build()
-    });
-    let mut port = support::port(Rules {
-        datasync: vec![&start],
-        ..Default::default()
-    });
+    let (requests, mut port) = recording_starts();
     let runs = [
         (
             SyncKind::Initial,
@@ -1100,28 +1106,14 @@ async fn a_refused_delete_is_an_error_the_core_checks_by_tag_not_a_success() {
 
 #[tokio::test]
 async fn a_checks_probes_go_out_as_the_executions_own_includes_and_a_syncs_keep_the_tasks() {
-    let starts = Recorder::<StartTaskExecutionInput>::new();
-    let seen = starts.clone();
-    let start = mock!(aws_sdk_datasync::Client::start_task_execution).then_compute_output(move |r| {
-        seen.record(r);
-        StartTaskExecutionOutput::builder()
-            .task_execution_arn(format!("{TASK}/execution/exec-1"))
-            .build()
-    });
-    let mut port = support::port(Rules {
-        datasync: vec![&start],
-        ..Default::default()
-    });
+    let (starts, mut port) = recording_starts();
     let probes = vec![
         "/.fsx-migrate-check".to_string(),
         "/Dept1/.fsx-migrate-check".to_string(),
     ];
     let options = TaskOptions {
-        transfer_mode: TransferMode::Changed,
         verify_mode: VerifyMode::None,
-        preserve_deleted_files: PreserveDeletedFiles::Preserve,
-        security_descriptor_copy: fsx_migrate::cloud::model::SecurityDescriptorCopy::OwnerDacl,
-        log_level: fsx_migrate::cloud::model::LogLevel::Off,
+        ..live_options()
     };
     let check = StartExecutionRequest {
         task_arn: TASK.into(),
