@@ -139,6 +139,21 @@ impl Setup {
         self.plan_sim("plan.toml", &windows)
     }
 
+    /// Like [`Setup::plan_windows`], with the DataSync password in Secrets Manager.
+    fn plan_windows_with_secret(&self) -> Output {
+        let windows = [
+            "--hosted-zone",
+            ZONE,
+            "--freeze",
+            "ssm",
+            "--ssm-instance-id",
+            "i-0123456789abcdef0",
+            "--smb-password",
+            "secretsmanager:arn:aws:secretsmanager:us-east-1:111122223333:secret:datasync-AbCdEf",
+        ];
+        self.plan_sim("plan.toml", &windows)
+    }
+
     /// `plan` for the small world's source with `--plan-id plan_id` and `extra` arguments.
     fn plan_with(&self, plan_id: &str, extra: &[&str]) -> Output {
         let subnets = format!("{SUBNET_A},{SUBNET_B}");
@@ -2307,6 +2322,7 @@ fn check_proves_the_datasync_user_after_the_tasks_exist_and_refuses_before() {
         "nothing checked: the plan's DataSync tasks do not exist yet",
     );
     assert_exit(&out, 1, "run --until initial_sync plan.toml");
+    assert_exit(&out, 1, "the DataSync password in Secrets Manager");
     assert_eq!(setup.read("plan.toml"), before, "a refused check wrote nothing");
 
     let out = setup.fast(&["run", "plan.toml", "--yes", "--until", "initial_sync"]);
@@ -2350,4 +2366,50 @@ fn check_with_windows_probes_every_share_folder() {
         "{plan}"
     );
     assert_eq!(s.executions_of("check"), 1);
+}
+
+/// Before the target exists, with `[windows]` and the password in Secrets Manager, `check` logs on to the
+/// source's share as the DataSync user from the instance (logon.ps1): nothing billable, nothing written.
+#[test]
+fn check_before_the_target_logs_on_as_the_datasync_user() {
+    let s = Setup::bare();
+    let out = s.plan_windows_with_secret();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let before = s.read("plan.toml");
+    let out = s.fast(&["check", "plan.toml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("Logon checked: corp.example.com\\svc-datasync logged on to \\\\amznfsx"),
+        "{said}"
+    );
+    assert!(said.contains("listed its root and 2 folder(s)"), "{said}");
+    assert!(said.contains("run --until initial_sync plan.toml"), "{said}");
+    assert_eq!(s.read("plan.toml"), before, "the plan is untouched");
+    let w = s.world_json();
+    assert!(
+        w["targets"].as_array().is_none_or(|t| t.is_empty()),
+        "nothing billable"
+    );
+    // `sim show` leaves out the SSM commands: the world file has them.
+    let w: serde_json::Value = serde_json::from_str(&s.read("w.json")).unwrap();
+    let scripts: Vec<&str> = w["ssm_commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["script"].as_str())
+        .collect();
+    assert_eq!(
+        scripts.iter().filter(|s| **s == "logon").count(),
+        1,
+        "{scripts:?}"
+    );
+
+    edit_world(&s, |w| {
+        w["datasync_logon_error"] = "The user name or password is incorrect.".into()
+    });
+    let out = s.fast(&["check", "plan.toml"]);
+    assert_exit(&out, 1, "could not log on to");
+    assert_exit(&out, 1, "The user name or password is incorrect.");
+    assert_exit(&out, 1, "secretsmanager:GetSecretValue");
 }

@@ -98,6 +98,67 @@ async fn recorded_exports_and_applies_read_back_and_the_target_matches_the_sourc
     assert!(error.contains("idempotent"), "{error}");
 }
 
+/// logon.ps1: the share and each folder listed as the DataSync user, a folder it cannot list, a logon refused.
+#[test]
+fn logon_outputs_are_read_as_listed_denied_or_refused() {
+    use fsx_migrate::cloud::windows::parse_logon;
+    let listed = parse_logon(include_str!("fixtures/windows/logon-output.txt")).unwrap();
+    assert_eq!(listed.share, "\\\\amznfsxa1b2c3d4.corp.example.com\\share");
+    assert_eq!(listed.user, "CORP\\svc-datasync");
+    assert!(listed.root_listed);
+    let paths: Vec<(&str, bool)> = listed
+        .folders
+        .iter()
+        .map(|f| (f.path.as_str(), f.listed))
+        .collect();
+    assert_eq!(paths, [("/finance", true), ("/projects", true)]);
+
+    let denied = parse_logon(include_str!("fixtures/windows/logon-output-folder-denied.txt")).unwrap();
+    assert_eq!(denied.password_from, "aws-cli");
+    assert!(!denied.folders[0].listed);
+    assert_eq!(
+        denied.folders[0].error.as_deref(),
+        Some("Access to the path 'FXMLOGON:\\finance' is denied.")
+    );
+
+    let refused = parse_logon(include_str!("fixtures/windows/logon-output-error.txt")).unwrap_err();
+    assert!(
+        refused.contains("The user name or password is incorrect"),
+        "{refused}"
+    );
+}
+
+/// The password never crosses SSM: logon.ps1 is sent the secret's id, and reads the password on the instance.
+#[test]
+fn the_logon_invocation_names_the_secret_not_a_password() {
+    use fsx_migrate::cloud::windows::{LogonArgs, ScriptCall, WindowsScript};
+    let call = ScriptCall {
+        script: WindowsScript::Logon,
+        endpoint: String::new(),
+        keep_accounts: Vec::new(),
+        shares_json: None,
+        service_json: None,
+        from_dns_name: None,
+        aliases: Vec::new(),
+        name_switch: None,
+        logon: Some(LogonArgs {
+            share: "\\\\fs.corp.example.com\\share".into(),
+            user_name: "CORP\\svc-datasync".into(),
+            secret_id: "datasync-password".into(),
+            folders: vec!["/finance".into()],
+        }),
+    };
+    let text = call.invocation();
+    assert!(
+        text.ends_with(
+            " -Share '\\\\fs.corp.example.com\\share' -UserName 'CORP\\svc-datasync' -SecretId 'datasync-password' -Folders '/finance'\n"
+        ),
+        "{}",
+        &text[text.len().saturating_sub(200)..]
+    );
+    assert!(!text.contains(" -Endpoint "));
+}
+
 /// No PowerShell (nor PSScriptAnalyzer) can be installed from the package registries CI reaches, so the
 /// scripts are parsed with the tree-sitter PowerShell grammar: a syntax error anywhere fails the build.
 #[test]
@@ -118,6 +179,7 @@ fn the_scripts_parse_as_powershell() {
         WindowsScript::Spn,
         WindowsScript::Dns,
         WindowsScript::Dfs,
+        WindowsScript::Logon,
     ] {
         let call = ScriptCall {
             script,
@@ -128,6 +190,12 @@ fn the_scripts_parse_as_powershell() {
             from_dns_name: Some("amznfsxa1b2c3d4.corp.example.com".into()),
             aliases: vec!["finance.corp.example.com".into(), "hr.corp.example.com".into()],
             name_switch: None,
+            logon: (script == WindowsScript::Logon).then(|| fsx_migrate::cloud::windows::LogonArgs {
+                share: "\\\\amznfsxa1b2c3d4.corp.example.com\\share".into(),
+                user_name: "CORP\\O'Brien".into(),
+                secret_id: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:datasync-AbCdEf".into(),
+                folders: vec!["/finance".into(), "/it's".into()],
+            }),
         };
         // The file as it is, and the text SSM runs (the script as a block, with its arguments).
         for (what, text) in [

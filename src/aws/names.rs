@@ -130,6 +130,7 @@ fn args(
             value: value.map(str::to_string),
             ttl,
         }),
+        logon: None,
     }
 }
 

@@ -13,8 +13,8 @@ use super::{Cli, CommandLine, Global, Output, PlanArgs, ReportArgs, ReportFormat
 use crate::cli::progress::Progress;
 use crate::cli::report::{self, Replay, halt_failure, needs_operator_failure};
 use crate::cloud::port::{CloudPort, Command, Environment, InspectRequest, Response};
-use crate::core::RunOptions;
 use crate::core::preflight::{self, Finding};
+use crate::core::{CheckRefusal, RunOptions};
 use crate::engine::driver::{Answers, Driver, Interrupt, Outcome};
 use crate::engine::dry_run;
 use crate::error::Failure;
@@ -315,36 +315,9 @@ async fn shares_at_plan(
         .collect()
 }
 
-/// `check` with `[windows]`: the folders of the source's shares, read now (export.ps1 through SSM,
-/// read-only), for the check to probe too. Unread, the check goes on without them, and says why.
-async fn share_folders_to_check(port: &mut AnyPort, intent: &crate::plan::Intent) -> Vec<String> {
-    if intent.windows.is_none() {
-        return Vec::new();
-    }
-    let source = intent.source.file_system_id.clone();
-    let endpoint = match port
-        .execute(&Command::DescribeFileSystem {
-            file_system_id: source,
-        })
-        .await
-    {
-        Ok(Response::FileSystem(info)) => info.remote_administration_endpoint,
-        _ => None,
-    };
-    match read_source_export(port, intent, endpoint, "check").await {
-        Ok(export) => crate::core::service::share_folders(&export, &intent.transfer),
-        Err(why) => {
-            eprintln!(
-                "warning: the source's shares were not read ({why}): the check probes the share's root and the lanes' folders only"
-            );
-            Vec::new()
-        }
-    }
-}
-
 /// The source's shares and settings: export.ps1 on the plan's Windows instance through SSM (read-only, so a
 /// lost answer costs only a second read), `purpose` naming the command that asked in the SSM comment.
-async fn read_source_export(
+pub(super) async fn read_source_export(
     port: &mut AnyPort,
     intent: &crate::plan::Intent,
     endpoint: Option<String>,
@@ -365,6 +338,7 @@ async fn read_source_export(
         from_dns_name: None,
         aliases: Vec::new(),
         name_switch: None,
+        logon: None,
     };
     let mut comment = format!(
         "fsx-migrate {} {purpose} export.ps1 {}",
@@ -482,6 +456,7 @@ fn windows_script(args: &super::WindowsScriptArgs) -> Result<(), Failure> {
         from_dns_name: args.from_dns_name.clone(),
         aliases: args.alias.clone(),
         name_switch: None,
+        logon: None,
     };
     print!("{}", call.invocation());
     Ok(())
@@ -562,7 +537,12 @@ async fn run(global: &Global, args: RunArgs, mode: RunMode, multi: MultiProgress
     let heartbeat = Heartbeat::start(args.plan.clone(), options.operator.clone(), global.replay_flags());
     let outcome = drive_plan(global, &args, &mut file, options, multi, &heartbeat, &replay).await;
     let result = match &outcome {
-        Ok(outcome) if mode == RunMode::Check => check_finish(outcome, &file, &replay),
+        Ok(Outcome::Halted(crate::core::Halt::CheckRefused(CheckRefusal::NoTasks(_))))
+            if mode == RunMode::Check =>
+        {
+            super::check::before_the_tasks(global, &file, &replay).await
+        }
+        Ok(outcome) if mode == RunMode::Check => super::check::finish(outcome, &file, &replay),
         Ok(outcome) => finish(outcome, &file, &replay),
         Err(failure) => Err(failure.clone()),
     };
@@ -585,8 +565,10 @@ async fn drive_plan(
     *file = PlanFile::load(&args.plan)?;
     let mut port = AnyPort::open(global, true).await?;
     let mut options = options;
-    if options.check {
-        options.check_share_folders = share_folders_to_check(&mut port, &file.intent).await;
+    // The shares' folders are probed by DataSync's check only; before the tasks exist there is none to run.
+    let has_tasks = file.checkpoint.forward.lanes.iter().any(|l| l.task_arn.is_some());
+    if options.check && has_tasks {
+        options.check_share_folders = super::check::share_folders(&mut port, &file.intent).await;
     }
     let clock = port.clock();
     let interrupt = Interrupt::default();
@@ -653,7 +635,7 @@ fn aborted_text(
 }
 
 /// What a drive's outcome means for the operator: the text to print, or the failure with its exit code.
-fn finish(outcome: &Outcome, file: &PlanFile, replay: &Replay) -> Result<String, Failure> {
+pub(super) fn finish(outcome: &Outcome, file: &PlanFile, replay: &Replay) -> Result<String, Failure> {
     let resume = replay.resume();
     match outcome {
         Outcome::Halted(halt) => match halt_failure(halt, replay) {
@@ -676,68 +658,6 @@ fn finish(outcome: &Outcome, file: &PlanFile, replay: &Replay) -> Result<String,
         Outcome::NeedsOperator(confirmation) => Err(needs_operator_failure(confirmation, replay)),
         Outcome::Crashed(_) => Err(Failure::internal("test crash hook fired outside a test")),
     }
-}
-
-/// What a check's outcome means: its own words where a run's would mislead (`resume` does not re-attach
-/// to a check; `check` does).
-fn check_finish(outcome: &Outcome, file: &PlanFile, replay: &Replay) -> Result<String, Failure> {
-    let again = replay.command("check");
-    match outcome {
-        Outcome::Halted(crate::core::Halt::Checked) => Ok(check_passed_text(&file.intent, &file.checkpoint)),
-        Outcome::Halted(crate::core::Halt::CloudFailed { error, .. }) => {
-            let f = Failure::user(format!("{} failed during the check", error.operation))
-                .cause(format!("{}: {}", error.code, error.message));
-            let f = if error.class.is_retryable() {
-                Failure {
-                    kind: crate::error::ExitKind::Interrupted,
-                    ..f
-                }
-            } else {
-                f
-            };
-            Err(f.hint(format!(
-                "fix the cause, then `{again}`: it re-attaches to the check's execution if one was started"
-            )))
-        }
-        Outcome::Interrupted => Err(Failure::interrupted("the check was interrupted")
-            .cause("its execution, if it started, keeps running in DataSync; it copies nothing")
-            .hint(format!("`{again}` re-attaches to it and reads its result"))),
-        other => finish(other, file, replay),
-    }
-}
-
-/// The summary printed when a check passed.
-fn check_passed_text(intent: &Intent, cp: &Checkpoint) -> String {
-    let Some(check) = cp.access_checks.last() else {
-        return "Check passed.\n".into();
-    };
-    let execution = check.result.as_ref().map_or("?", |r| r.execution_arn.as_str());
-    let mut out = format!(
-        "Check passed: DataSync mounted the source and the target as {}\\{} and listed the share's root",
-        intent.transfer.smb_domain, intent.transfer.smb_user
-    );
-    let folders = check.probes.len().saturating_sub(1);
-    if folders > 0 {
-        out.push_str(&format!(
-            " and {folders} folder(s) the lanes and the source's shares name"
-        ));
-    }
-    out.push_str(&format!(
-        ", copying nothing (execution {execution} of lane {}'s task).\n",
-        check.lane
-    ));
-    if check.unprobed_folders > 0 {
-        out.push_str(&format!(
-            "Not probed: {} folder(s) (wildcard patterns, or past DataSync's filter length quota); the first sync \
-             lists them.\n",
-            check.unprobed_folders
-        ));
-    }
-    out.push_str(
-        "What it does not prove: that the user may read every file (that takes the rights docs/runbook.md names); \
-         the first sync's skipped and failed files tell.\n",
-    );
-    out
 }
 
 /// The summary printed when a rollback completes.

@@ -2,6 +2,7 @@
 //! and exit codes. The migration logic lives in the library; this is the shell around it.
 
 mod backend;
+mod check;
 mod commands;
 mod demo;
 mod heartbeat;

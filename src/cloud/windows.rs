@@ -21,6 +21,7 @@ const APPLY_PS1: &str = include_str!("../../scripts/windows/apply.ps1");
 const SPN_PS1: &str = include_str!("../../scripts/windows/spn.ps1");
 const DNS_PS1: &str = include_str!("../../scripts/windows/dns.ps1");
 const DFS_PS1: &str = include_str!("../../scripts/windows/dfs.ps1");
+const LOGON_PS1: &str = include_str!("../../scripts/windows/logon.ps1");
 
 /// One of the scripts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +41,9 @@ pub enum WindowsScript {
     Dns,
     /// A DFS namespace folder's targets: read, switched to another file server, or checked (`dfs.ps1`).
     Dfs,
+    /// The DataSync user logs on to a share and lists it, its password read from Secrets Manager on the
+    /// instance (`logon.ps1`): `check` before the DataSync tasks exist.
+    Logon,
 }
 
 impl WindowsScript {
@@ -52,6 +56,7 @@ impl WindowsScript {
             WindowsScript::Spn => SPN_PS1,
             WindowsScript::Dns => DNS_PS1,
             WindowsScript::Dfs => DFS_PS1,
+            WindowsScript::Logon => LOGON_PS1,
         }
     }
 
@@ -64,6 +69,7 @@ impl WindowsScript {
             WindowsScript::Spn => "spn.ps1",
             WindowsScript::Dns => "dns.ps1",
             WindowsScript::Dfs => "dfs.ps1",
+            WindowsScript::Logon => "logon.ps1",
         }
     }
 }
@@ -93,6 +99,22 @@ pub struct ScriptCall {
     pub aliases: Vec<String>,
     /// dns.ps1's and dfs.ps1's arguments (they take no `-Endpoint`).
     pub name_switch: Option<NameArgs>,
+    /// logon.ps1's arguments (it takes no `-Endpoint`).
+    pub logon: Option<LogonArgs>,
+}
+
+/// What logon.ps1 logs on to, as whom, and what it lists. The password stays in Secrets Manager: only the
+/// secret's id crosses SSM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogonArgs {
+    /// `\\<file system DNS name>\<share>`.
+    pub share: String,
+    /// `DOMAIN\name`.
+    pub user_name: String,
+    /// The Secrets Manager secret (ARN or name) holding the password.
+    pub secret_id: String,
+    /// Folders below the share to list too (`/finance`).
+    pub folders: Vec<String>,
 }
 
 /// What dns.ps1 (AD DNS: `zone_name`, `dns_servers`) or dfs.ps1 (DFS: `share_path`) does with the name.
@@ -141,6 +163,18 @@ impl ScriptCall {
             }
             if let Some(ttl) = dns.ttl {
                 text.push_str(&format!(" -Ttl {ttl}"));
+            }
+        }
+        if let Some(logon) = &self.logon {
+            text.push_str(&format!(
+                " -Share {} -UserName {} -SecretId {}",
+                quote(&logon.share),
+                quote(&logon.user_name),
+                quote(&logon.secret_id)
+            ));
+            if !logon.folders.is_empty() {
+                let folders: Vec<String> = logon.folders.iter().map(|f| quote(f)).collect();
+                text.push_str(&format!(" -Folders {}", folders.join(",")));
             }
         }
         if let Some(from) = &self.from_dns_name {
@@ -300,6 +334,24 @@ pub struct DnsCheckResult {
     pub all_answer_value: bool,
 }
 
+/// What logon.ps1 reports: the share's root was listed as the user (else it ends in an error), and each folder.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct LogonResult {
+    pub share: String,
+    pub user: String,
+    /// `aws-tools` or `aws-cli`: how the instance read the password.
+    pub password_from: String,
+    pub root_listed: bool,
+    pub folders: Vec<FolderListed>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct FolderListed {
+    pub path: String,
+    pub listed: bool,
+    pub error: Option<String>,
+}
+
 /// What spn.ps1 reports: the computer object that holds the aliases' SPNs now, and what it changed.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct SpnResult {
@@ -365,6 +417,10 @@ pub fn parse_spn(stdout: &str) -> Result<SpnResult, String> {
     parse_result(WindowsScript::Spn, &result_json(stdout)?)
 }
 
+pub fn parse_logon(stdout: &str) -> Result<LogonResult, String> {
+    parse_result(WindowsScript::Logon, &result_json(stdout)?)
+}
+
 /// A script's RESULT JSON read as its type (also from a checkpoint, which keeps the JSON).
 pub fn parse_result<T: serde::de::DeserializeOwned>(script: WindowsScript, json: &str) -> Result<T, String> {
     serde_json::from_str(json).map_err(|e| format!("{script}'s result is not what it promises: {e}: {json}"))
@@ -401,6 +457,7 @@ pub fn outcome(
         WindowsScript::Export => parse_export(&invocation.stdout).map(|_| ()),
         WindowsScript::Apply => parse_apply(&invocation.stdout).map(|_| ()),
         WindowsScript::Spn => parse_spn(&invocation.stdout).map(|_| ()),
+        WindowsScript::Logon => parse_logon(&invocation.stdout).map(|_| ()),
         WindowsScript::Dns | WindowsScript::Dfs => result_json(&invocation.stdout).map(|_| ()),
     };
     parsed.map_err(|e| format!("{ended}, but {e}"))?;

@@ -652,6 +652,7 @@ impl Machine<'_> {
             from_dns_name,
             aliases,
             name_switch: None,
+            logon: None,
         };
         PowerShellRequest {
             instance_id,
@@ -713,7 +714,11 @@ impl Machine<'_> {
                 ),
                 Err(_) => return,
             },
-            WindowsScript::Apply | WindowsScript::Spn | WindowsScript::Dns | WindowsScript::Dfs => return,
+            WindowsScript::Apply
+            | WindowsScript::Spn
+            | WindowsScript::Dns
+            | WindowsScript::Dfs
+            | WindowsScript::Logon => return,
         };
         self.events.push(Event::Note(note));
         if run.script == WindowsScript::Freeze && run.file_system_id == self.intent.source.file_system_id {

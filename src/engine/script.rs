@@ -21,9 +21,8 @@ pub async fn run_read_only<P: CloudPort>(
     comment: String,
     timeout: Duration,
 ) -> Result<String, String> {
-    debug_assert_eq!(
-        call.script,
-        WindowsScript::Export,
+    debug_assert!(
+        matches!(call.script, WindowsScript::Export | WindowsScript::Logon),
         "only read-only scripts run outside a migration"
     );
     let script = call.script;

@@ -666,7 +666,14 @@ impl SimPort {
                     w.hex_id(4),
                     w.hex_id(12)
                 );
-                let result = w.run_service_script(&req.call);
+                let (result, error) = if req.call.script == crate::cloud::windows::WindowsScript::Logon {
+                    match w.run_logon_script(&req.call) {
+                        Ok(result) => (Some(result), None),
+                        Err(error) => (None, Some(error)),
+                    }
+                } else {
+                    (w.run_service_script(&req.call), None)
+                };
                 w.ssm_commands.push(SimCommand {
                     id: id.clone(),
                     instance_id: req.instance_id.clone(),
@@ -676,6 +683,7 @@ impl SimPort {
                     shares_json: req.call.shares_json.clone(),
                     service_json: req.call.service_json.clone(),
                     result,
+                    error,
                     sent_at: now,
                 });
                 Ok(Response::PowerShellSent { command_id: id })

@@ -249,6 +249,7 @@ pub fn build(spec: &ScenarioSpec, start: Timestamp) -> World {
         changes: Vec::new(),
         ssm_commands: Vec::new(),
         file_services: BTreeMap::new(),
+        datasync_logon_error: None,
         aliases: Vec::new(),
         faults: Vec::new(),
         api_calls: BTreeMap::new(),

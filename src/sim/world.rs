@@ -79,6 +79,9 @@ pub struct World {
     /// changed them (before that: [`default_source_service`] for the source, [`new_file_system_service`] else).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub file_services: BTreeMap<String, ServiceExport>,
+    /// logon.ps1 fails with this message, as a wrong password or a locked account makes it (none: it logs on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datasync_logon_error: Option<String>,
     /// DNS aliases associated or disassociated since the world began (the source's `aliases` are on it from
     /// the start).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -208,6 +211,9 @@ pub struct SimCommand {
     /// The RESULT JSON the script prints when it ends (an export's or an apply's, worked out when sent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<String>,
+    /// The ERROR line it prints instead, and ends Failed (a logon refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     pub sent_at: Timestamp,
 }
 
@@ -380,6 +386,16 @@ impl SimCommand {
                 InvocationStatus::InProgress,
                 format!("fsx-migrate {} on {}\r\n", self.script, self.endpoint),
             )
+        } else if let Some(error) = &self.error {
+            (
+                InvocationStatus::Failed,
+                format!(
+                    "fsx-migrate {} on {}\r\n{}{error}\r\n",
+                    self.script,
+                    self.endpoint,
+                    crate::cloud::windows::ERROR_PREFIX
+                ),
+            )
         } else {
             let result = match self.script {
                 _ if self.result.is_some() => self.result.as_deref().unwrap_or_default(),
@@ -387,7 +403,8 @@ impl SimCommand {
                 | WindowsScript::Apply
                 | WindowsScript::Spn
                 | WindowsScript::Dns
-                | WindowsScript::Dfs => "{}",
+                | WindowsScript::Dfs
+                | WindowsScript::Logon => "{}",
                 WindowsScript::Freeze => {
                     r#"{"shares":[{"name":"share","path":"D:\\share","access":[{"account":"Everyone","control":"Allow","right":"Change"}]}],"changed":1,"sessions_left":0}"#
                 }
@@ -749,6 +766,28 @@ impl World {
         }
     }
 
+    /// What logon.ps1 ends with: the share listed (and every folder asked for that the share holds), or the
+    /// world's `datasync_logon_error`.
+    pub fn run_logon_script(&self, call: &crate::cloud::windows::ScriptCall) -> Result<String, String> {
+        let args = call.logon.as_ref().ok_or("logon.ps1 without its arguments")?;
+        if let Some(error) = &self.datasync_logon_error {
+            return Err(format!(
+                "logging on to {} as {}: {error} Nothing was changed (the check only reads).",
+                args.share, args.user_name
+            ));
+        }
+        let folders: Vec<serde_json::Value> = args
+            .folders
+            .iter()
+            .map(|f| serde_json::json!({"path": f, "listed": true, "error": null}))
+            .collect();
+        Ok(serde_json::json!({
+            "share": args.share, "user": args.user_name, "password_from": "aws-tools",
+            "root_listed": true, "folders": folders,
+        })
+        .to_string())
+    }
+
     /// export.ps1, apply.ps1 and spn.ps1 act when sent, and freeze.ps1 records the shares as they are then
     /// (their result shows when the command ends); None for the unfreeze, whose result is fixed.
     pub fn run_service_script(&mut self, call: &crate::cloud::windows::ScriptCall) -> Option<String> {
@@ -795,7 +834,11 @@ impl World {
                     serde_json::json!({"shares": shares, "changed": changed, "sessions_left": 0}).to_string(),
                 );
             }
-            WindowsScript::Unfreeze | WindowsScript::Spn | WindowsScript::Dns | WindowsScript::Dfs => {
+            WindowsScript::Unfreeze
+            | WindowsScript::Spn
+            | WindowsScript::Dns
+            | WindowsScript::Dfs
+            | WindowsScript::Logon => {
                 return None;
             }
         };

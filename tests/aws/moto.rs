@@ -1017,6 +1017,7 @@ async fn moto_ssm_sends_the_freeze_finds_it_by_comment_and_reads_its_invocation(
         from_dns_name: None,
         aliases: vec![],
         name_switch: None,
+        logon: None,
     };
     let request = PowerShellRequest {
         instance_id: "i-0123456789abcdef0".into(),

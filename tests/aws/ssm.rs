@@ -26,6 +26,7 @@ fn freeze_request() -> PowerShellRequest {
             from_dns_name: None,
             aliases: vec![],
             name_switch: None,
+            logon: None,
         },
         comment: "fsx-migrate fxm-1 freeze.ps1 fs-0123456789abcdef0 1764800000".into(),
         timeout_secs: 600,
