@@ -2209,6 +2209,38 @@ fn windows_script_prints_the_freeze_ssm_would_run_and_the_unfreeze_needs_the_rec
 }
 
 #[test]
+fn windows_script_logon_prints_the_share_user_and_secret_never_a_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "windows-script",
+        "logon",
+        "--endpoint",
+        "amznfsxa1b2c3d4.corp.example.com",
+    ];
+    let out = run_in(dir.path(), &args);
+    assert_exit(&out, 1, "logon needs the DataSync user and the secret");
+    args.extend([
+        "--user-name",
+        "CORP\\svc-datasync",
+        "--secret-id",
+        "datasync-pw",
+        "--folder",
+        "/finance",
+    ]);
+    let out = run_in(dir.path(), &args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let script = text(&out.stdout);
+    assert!(script.contains("Get-SECSecretValue"), "the whole logon.ps1");
+    assert!(
+        script.ends_with(
+            "} -Share '\\\\amznfsxa1b2c3d4.corp.example.com\\share' -UserName 'CORP\\svc-datasync' -SecretId 'datasync-pw' -Folders '/finance'\n"
+        ),
+        "{}",
+        &script[script.len() - 150..]
+    );
+}
+
+#[test]
 fn an_abort_after_an_ssm_freeze_puts_back_the_permissions_the_freeze_recorded() {
     let s = Setup::new();
     s.use_ssm_freeze();

@@ -411,6 +411,20 @@ fn windows_script(args: &super::WindowsScriptArgs) -> Result<(), Failure> {
         super::ScriptArg::Export => WindowsScript::Export,
         super::ScriptArg::Apply => WindowsScript::Apply,
         super::ScriptArg::Spn => WindowsScript::Spn,
+        super::ScriptArg::Logon => WindowsScript::Logon,
+    };
+    let logon = match (script, &args.user_name, &args.secret_id) {
+        (WindowsScript::Logon, Some(user_name), Some(secret_id)) => Some(crate::cloud::windows::LogonArgs {
+            share: format!("\\\\{}\\{}", args.endpoint, args.share_name),
+            user_name: user_name.clone(),
+            secret_id: secret_id.clone(),
+            folders: args.folder.clone(),
+        }),
+        (WindowsScript::Logon, _, _) => {
+            return Err(Failure::user("logon needs the DataSync user and the secret holding its password")
+                .hint("pass --user-name DOMAIN\\svc-datasync --secret-id SECRET_ARN; --endpoint is the file system's DNS name"));
+        }
+        _ => None,
     };
     if script == WindowsScript::Spn && (args.alias.is_empty() || args.from_dns_name.is_none()) {
         return Err(Failure::user("spn needs the aliases and the file system that has their SPNs now")
@@ -449,14 +463,19 @@ fn windows_script(args: &super::WindowsScriptArgs) -> Result<(), Failure> {
     };
     let call = ScriptCall {
         script,
-        endpoint: args.endpoint.clone(),
+        // logon.ps1 takes the share's UNC path instead.
+        endpoint: if logon.is_some() {
+            String::new()
+        } else {
+            args.endpoint.clone()
+        },
         keep_accounts: args.keep_account.clone(),
         shares_json,
         service_json,
         from_dns_name: args.from_dns_name.clone(),
         aliases: args.alias.clone(),
         name_switch: None,
-        logon: None,
+        logon,
     };
     print!("{}", call.invocation());
     Ok(())

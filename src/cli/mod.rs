@@ -125,7 +125,7 @@ pub enum CommandLine {
     /// This plan beside one lane, a naive runbook and backup-and-restore, forecast on the same world.
     Compare(CompareArgs),
     /// Print one of the built-in PowerShell scripts with its arguments (the text fsx-migrate sends through
-    /// SSM): freeze, unfreeze, export or apply, to run by hand on a domain-joined Windows host.
+    /// SSM): freeze, unfreeze, export, apply, spn or logon, to run by hand on a domain-joined Windows host.
     WindowsScript(WindowsScriptArgs),
     /// A whole migration in the embedded simulator, with a report.
     Demo(demo::DemoArgs),
@@ -302,6 +302,18 @@ pub struct WindowsScriptArgs {
     /// spn: an alias whose SPNs move (repeatable).
     #[arg(long, value_name = "ALIAS")]
     pub alias: Vec<String>,
+    /// logon: the share below --endpoint (the file system's DNS name) to log on to.
+    #[arg(long, default_value = "share")]
+    pub share_name: String,
+    /// logon: the DataSync user, DOMAIN\name.
+    #[arg(long, value_name = "DOMAIN\\NAME")]
+    pub user_name: Option<String>,
+    /// logon: the Secrets Manager secret (ARN or name) holding its password, read on the host.
+    #[arg(long, value_name = "SECRET")]
+    pub secret_id: Option<String>,
+    /// logon: a folder below the share to list too, e.g. /finance (repeatable).
+    #[arg(long, value_name = "FOLDER")]
+    pub folder: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -314,6 +326,8 @@ pub enum ScriptArg {
     Apply,
     /// Move DNS aliases' Kerberos SPNs to a file system's computer object.
     Spn,
+    /// Log on to a share as the DataSync user and list it (read-only; the password read from Secrets Manager).
+    Logon,
 }
 
 #[derive(Debug, Args)]
