@@ -2407,6 +2407,12 @@ fn check_before_the_target_logs_on_as_the_datasync_user() {
     let s = Setup::bare();
     let out = s.plan_windows_with_secret();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .contains("note: the DataSync user corp.example.com\\svc-datasync logged on to \\\\amznfsx"),
+        "plan logs on already: {}",
+        text(&out.stderr)
+    );
     let before = s.read("plan.toml");
     let out = s.fast(&["check", "plan.toml"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -2432,9 +2438,9 @@ fn check_before_the_target_logs_on_as_the_datasync_user() {
         .filter_map(|c| c["script"].as_str())
         .collect();
     assert_eq!(
-        scripts.iter().filter(|s| **s == "logon").count(),
-        1,
-        "{scripts:?}"
+        scripts,
+        ["export", "logon", "export", "logon"],
+        "plan's, then check's"
     );
 
     edit_world(&s, |w| {
@@ -2444,4 +2450,13 @@ fn check_before_the_target_logs_on_as_the_datasync_user() {
     assert_exit(&out, 1, "could not log on to");
     assert_exit(&out, 1, "The user name or password is incorrect.");
     assert_exit(&out, 1, "secretsmanager:GetSecretValue");
+    // At plan time a refused logon is a warning: the plan is still written.
+    std::fs::remove_file(s.path("plan.toml")).unwrap();
+    let out = s.plan_windows_with_secret();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("warning: the DataSync user could not log on to the source's share"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -114,9 +114,7 @@ pub(super) async fn before_the_tasks(
     let intent = &file.intent;
     let refusal = Halt::CheckRefused(CheckRefusal::NoTasks(file.checkpoint.phase()));
     let refused = || halt_failure(&refusal, replay).expect("a refusal is a failure");
-    let (Some(windows), PasswordSource::SecretsManager(secret_id)) =
-        (intent.windows.as_ref(), &intent.transfer.smb_password)
-    else {
+    let Some((windows, _)) = logon_possible(intent) else {
         return Err(refused().hint(
             "with a [windows] instance and the DataSync password in Secrets Manager, `check` also logs on to the \
              source's share as the DataSync user before the target exists",
@@ -142,63 +140,20 @@ pub(super) async fn before_the_tasks(
             );
         }
     };
-    let mut folders: Vec<String> = Vec::new();
-    let lane_folders = intent
-        .transfer
-        .lanes
-        .iter()
-        .flat_map(|l| l.includes.iter().cloned());
-    for folder in lane_folders.chain(share_folders(&mut port, intent).await) {
-        let folder = share_relative(&intent.transfer.source_subdirectory, &folder);
-        if !folder.contains('*') && !folders.contains(&folder) {
-            folders.push(folder);
-        }
-    }
-    let share_name = share_of(&intent.transfer.source_subdirectory);
-    let args = LogonArgs {
-        share: format!("\\\\{}\\{share_name}", source.dns_name),
-        user_name: format!("{}\\{}", intent.transfer.smb_domain, intent.transfer.smb_user),
-        secret_id: secret_id.clone(),
-        folders,
-    };
-    let call = ScriptCall {
-        script: WindowsScript::Logon,
-        endpoint: String::new(),
-        keep_accounts: Vec::new(),
-        shares_json: None,
-        service_json: None,
-        from_dns_name: None,
-        aliases: Vec::new(),
-        name_switch: None,
-        logon: Some(args.clone()),
-    };
-    let mut comment = format!(
-        "fsx-migrate {} check logon.ps1 {}",
-        intent.migration.id, intent.source.file_system_id
-    );
-    comment.truncate(100);
-    let clock = port.clock();
-    let timeout = crate::plan::units::Duration::mins(5);
+    let folders = share_folders(&mut port, intent).await;
     let again = replay.command("check");
-    let json = crate::engine::script::run_read_only(&mut port, &clock, &windows.ssm_instance_id, call, comment, timeout)
+    let result = logon(&mut port, intent, &source.dns_name, folders, "check")
         .await
         .map_err(|why| {
-            Failure::user(format!(
-                "the DataSync user {} could not log on to {} (logon.ps1 on {})",
-                args.user_name, args.share, windows.ssm_instance_id
-            ))
-            .cause(why)
-            .hint("check transfer.smb_user, transfer.smb_domain and the secret's password; the instance's role needs \
-                   secretsmanager:GetSecretValue on the secret (docs/aws-permissions.md)")
-            .hint(format!("nothing was created; fix the cause, then `{again}`"))
+            Failure::user("the DataSync user could not log on to the source's share")
+                .cause(why)
+                .hint(
+                    "check transfer.smb_user, transfer.smb_domain and the secret's password; the instance's role \
+                     needs secretsmanager:GetSecretValue on the secret (docs/aws-permissions.md)",
+                )
+                .hint(format!("nothing was created; fix the cause, then `{again}`"))
         })?;
-    let result: LogonResult = parse_result(WindowsScript::Logon, &json).map_err(Failure::internal)?;
-    let unlisted: Vec<String> = result
-        .folders
-        .iter()
-        .filter(|f| !f.listed)
-        .map(|f| format!("{}: {}", f.path, f.error.as_deref().unwrap_or("no error given")))
-        .collect();
+    let unlisted = unlisted(&result);
     if !unlisted.is_empty() {
         let mut failure = Failure::user(format!(
             "the DataSync user {} logged on to {} but could not list {} folder(s)",
@@ -227,6 +182,116 @@ pub(super) async fn before_the_tasks(
         windows.ssm_instance_id,
         replay.command("run --until initial_sync"),
     ))
+}
+
+/// `[windows]` and the DataSync password's secret, when the plan has both: what a logon needs.
+pub(super) fn logon_possible(intent: &Intent) -> Option<(&crate::plan::intent::Windows, &str)> {
+    match (intent.windows.as_ref(), &intent.transfer.smb_password) {
+        (Some(windows), PasswordSource::SecretsManager(secret_id)) => Some((windows, secret_id.as_str())),
+        _ => None,
+    }
+}
+
+/// logon.ps1 on the plan's instance: the DataSync user logs on to the source's share (`source_dns`) and
+/// lists its root, the lanes' folders and `share_folders`. `Err`: why it could not log on.
+pub(super) async fn logon(
+    port: &mut AnyPort,
+    intent: &Intent,
+    source_dns: &str,
+    share_folders: Vec<String>,
+    purpose: &str,
+) -> Result<LogonResult, String> {
+    let (windows, secret_id) =
+        logon_possible(intent).ok_or("the plan has no [windows] instance or no secret")?;
+    let subdirectory = &intent.transfer.source_subdirectory;
+    let mut folders: Vec<String> = Vec::new();
+    let lane_folders = intent
+        .transfer
+        .lanes
+        .iter()
+        .flat_map(|l| l.includes.iter().cloned());
+    for folder in lane_folders.chain(share_folders) {
+        let folder = share_relative(subdirectory, &folder);
+        if !folder.contains('*') && !folders.contains(&folder) {
+            folders.push(folder);
+        }
+    }
+    let args = LogonArgs {
+        share: format!("\\\\{source_dns}\\{}", share_of(subdirectory)),
+        user_name: format!("{}\\{}", intent.transfer.smb_domain, intent.transfer.smb_user),
+        secret_id: secret_id.to_string(),
+        folders,
+    };
+    let (user, share) = (args.user_name.clone(), args.share.clone());
+    let call = ScriptCall {
+        script: WindowsScript::Logon,
+        endpoint: String::new(),
+        keep_accounts: Vec::new(),
+        shares_json: None,
+        service_json: None,
+        from_dns_name: None,
+        aliases: Vec::new(),
+        name_switch: None,
+        logon: Some(args),
+    };
+    let mut comment = format!(
+        "fsx-migrate {} {purpose} logon.ps1 {}",
+        intent.migration.id, intent.source.file_system_id
+    );
+    comment.truncate(100);
+    let clock = port.clock();
+    let timeout = crate::plan::units::Duration::mins(5);
+    let instance = &windows.ssm_instance_id;
+    let json = crate::engine::script::run_read_only(port, &clock, instance, call, comment, timeout)
+        .await
+        .map_err(|why| format!("{user} on {share} (logon.ps1 on {instance}): {why}"))?;
+    parse_result(WindowsScript::Logon, &json)
+}
+
+/// `plan` with `[windows]` and the password in Secrets Manager: the DataSync user's logon to the source's
+/// share, days before anything is billable. Its success is a note; a failure a warning (the plan is written).
+pub(super) async fn logon_at_plan(
+    port: &mut AnyPort,
+    intent: &Intent,
+    env: &crate::cloud::port::Environment,
+) -> Option<Result<String, crate::core::preflight::Finding>> {
+    logon_possible(intent)?;
+    let source_dns = env.source.as_ref()?.dns_name.clone();
+    let warning = |message: String| {
+        crate::core::preflight::warning(
+            message,
+            Some(
+                "check transfer.smb_user, transfer.smb_domain, the secret's password and the user's rights; `fsx-migrate check PLAN` tries again",
+            ),
+        )
+    };
+    Some(match logon(port, intent, &source_dns, Vec::new(), "plan").await {
+        Err(why) => Err(warning(format!(
+            "the DataSync user could not log on to the source's share: {why}"
+        ))),
+        Ok(result) => match unlisted(&result).as_slice() {
+            [] => Ok(format!(
+                "the DataSync user {} logged on to {} and listed it (logon.ps1 on the Windows instance)",
+                result.user, result.share
+            )),
+            folders => Err(warning(format!(
+                "the DataSync user {} logged on to {} but could not list: {}",
+                result.user,
+                result.share,
+                folders.join("; ")
+            ))),
+        },
+    })
+}
+
+/// The folders a logon could not list, with why.
+pub(super) fn unlisted(result: &LogonResult) -> Vec<String> {
+    result
+        .folders
+        .iter()
+        .filter(|f| !f.listed)
+        .map(|f| format!("{}: {}", f.path, f.error.as_deref().unwrap_or("no error given")))
+        .collect()
 }
 
 /// The share a location's subdirectory names: its first part (`/share/data` → `share`).

@@ -218,7 +218,7 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
         }
         return Err(failure.hint("fix the arguments or the environment and run `fsx-migrate plan` again"));
     }
-    let notes = match &inventory {
+    let mut notes = match &inventory {
         None => vec![NO_INVENTORY_NOTE.to_string()],
         Some(input) => apply_inventory(&mut intent, input).map_err(|e| {
             Failure::user(format!(
@@ -236,6 +236,11 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<(), Failure> {
         ));
     }
     findings.extend(shares_at_plan(&mut port, &intent, &env).await);
+    match super::check::logon_at_plan(&mut port, &intent, &env).await {
+        Some(Ok(note)) => notes.push(note),
+        Some(Err(finding)) => findings.push(finding),
+        None => {}
+    }
     let header = format!(
         "Written by `fsx-migrate plan` from the discovered source {}.",
         intent.source.file_system_id
