@@ -2363,6 +2363,12 @@ fn check_proves_the_datasync_user_after_the_tasks_exist_and_refuses_before() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     insta::assert_snapshot!("check_passed", text(&out.stdout));
     assert_eq!(setup.executions_of("check"), 1);
+    let status = run_in(setup.dir.path(), &["status", "plan.toml"]);
+    assert!(
+        text(&status.stdout).contains("Check (DataSync user): passed at"),
+        "{}",
+        text(&status.stdout)
+    );
     assert!(setup.read("plan.toml").contains("[[checkpoint.access_checks]]"));
 
     // The migration goes on as if no check had run, and the report shows the check.

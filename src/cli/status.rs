@@ -57,6 +57,9 @@ struct StatusReport<'a> {
     max_downtime_secs: Option<u64>,
     /// Parked at the gate: since when, by whom, why.
     parked: Option<String>,
+    /// The last `fsx-migrate check`, if one ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_check: Option<&'a crate::plan::checkpoint::AccessCheck>,
 }
 
 /// Where the plan stands and why, with what continues it.
@@ -111,6 +114,7 @@ pub fn status(global: &Global, path: &Path) -> Result<u8, Failure> {
         target_dns_name: cp.target_dns_name.as_deref(),
         eta: eta(intent, cp),
         lanes: &cp.forward.lanes,
+        access_check: cp.access_checks.last(),
         guards: guards(cp),
         phases: cp.phase_rows(None),
         predictions: predictions(intent, cp),
@@ -239,6 +243,31 @@ fn status_text(r: &StatusReport<'_>, replay: &Replay) -> String {
     }
     for lane in r.lanes {
         lane_text(&mut o, lane);
+    }
+    if let Some(check) = r.access_check {
+        let _ = match (&check.result, &check.current) {
+            (Some(done), _) if done.succeeded() => writeln!(
+                o,
+                "Check (DataSync user): passed at {} (execution {})",
+                done.ended_at, done.execution_arn
+            ),
+            (Some(done), _) => writeln!(
+                o,
+                "Check (DataSync user): FAILED at {}: {}: {} (execution {})",
+                done.ended_at,
+                done.error_code.as_deref().unwrap_or("no error code"),
+                done.error_detail.as_deref().unwrap_or("no detail"),
+                done.execution_arn
+            ),
+            (None, Some(current)) => writeln!(
+                o,
+                "Check (DataSync user): requested at {} (execution {}), its result not read yet: `{}` reads it",
+                current.requested_at,
+                current.execution_arn.as_deref().unwrap_or("not seen yet"),
+                replay.command("check")
+            ),
+            (None, None) => Ok(()),
+        };
     }
     for g in &r.guards {
         let t = &g.tripped;
