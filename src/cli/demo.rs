@@ -15,6 +15,7 @@ use crate::engine::clock::Clock;
 use crate::engine::driver::{Answers, Driver, Interrupt, Outcome};
 use crate::engine::dry_run::forecast;
 use crate::error::Failure;
+use crate::plan::Phase;
 use crate::plan::file::PlanFile;
 use crate::plan::intent::FreezeKind;
 
@@ -129,7 +130,6 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
     let mut port = SimPort::persisted(world, &world_path, clock.clone()).holding(lock);
     let mut file = PlanFile::load(&plan_path)?;
     let mut progress = Progress::new(multi);
-    let (plan_intent, checkpoint) = (file.intent.clone(), file.checkpoint.clone());
     let interrupt = Interrupt::default();
     let watcher = interrupt.clone();
     tokio::spawn(async move {
@@ -137,30 +137,52 @@ pub async fn demo(global: &Global, args: DemoArgs, multi: MultiProgress) -> Resu
             watcher.trigger();
         }
     });
-    let outcome = {
-        let mut driver = Driver::new(
-            &mut port,
-            clock.clone(),
-            plan_intent,
-            checkpoint,
-            &mut file,
-            options,
-            &mut progress,
-        );
-        driver.answers = Answers::AlwaysYes;
-        driver.interrupt = interrupt;
-        driver.drive().await?
-    };
+    // As an operator would: the target and the tasks, then `check` (DataSync reaches both shares, copying
+    // nothing), then the migration.
+    let stages = [
+        (
+            RunOptions {
+                until: Some(Phase::InitialSync),
+                ..options.clone()
+            },
+            Halt::UntilReached(Phase::InitialSync),
+        ),
+        (
+            RunOptions {
+                check: true,
+                ..options.clone()
+            },
+            Halt::Checked,
+        ),
+        (options, Halt::Completed),
+    ];
+    for (stage_options, expected) in stages {
+        let (plan_intent, checkpoint) = (file.intent.clone(), file.checkpoint.clone());
+        let outcome = {
+            let mut driver = Driver::new(
+                &mut port,
+                clock.clone(),
+                plan_intent,
+                checkpoint,
+                &mut file,
+                stage_options,
+                &mut progress,
+            );
+            driver.answers = Answers::AlwaysYes;
+            driver.interrupt = interrupt.clone();
+            driver.drive().await?
+        };
+        if outcome != Outcome::Halted(expected.clone()) {
+            return Err(
+                Failure::internal(format!("the demo migration stopped early: {outcome:?}")).hint(format!(
+                    "inspect it with `fsx-migrate status {}`",
+                    plan_path.display()
+                )),
+            );
+        }
+    }
     drop(progress);
     port.anchor_to_real_time();
-    if outcome != Outcome::Halted(Halt::Completed) {
-        return Err(
-            Failure::internal(format!("the demo migration stopped early: {outcome:?}")).hint(format!(
-                "inspect it with `fsx-migrate status {}`",
-                plan_path.display()
-            )),
-        );
-    }
     let now = clock.now();
     let accounting = port.world.accounting(now);
     if global.output == Output::Json {
