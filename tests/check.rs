@@ -355,3 +355,124 @@ async fn probes_leave_out_wildcards_and_stay_within_the_filter_quota() {
         "the wildcard and what passes the quota: {unprobed}"
     );
 }
+
+/// The intent and the checkpoint of a plan whose tasks exist, computed once for the property below.
+fn at_tasks() -> &'static (Intent, Checkpoint) {
+    static AT_TASKS: std::sync::OnceLock<(Intent, Checkpoint)> = std::sync::OnceLock::new();
+    AT_TASKS.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async { with_tasks(&mut sim(world("small"))).await })
+    })
+}
+
+fn check_input() -> impl proptest::strategy::Strategy<Value = fsx_migrate::core::Input> {
+    use fsx_migrate::cloud::model::ExecutionInfo;
+    use fsx_migrate::cloud::port::{CloudError, ErrorClass, ExecutionCandidate};
+    use fsx_migrate::core::Input;
+    use proptest::prelude::*;
+    let candidate = |sync: &str, status: ExecutionStatus| ExecutionCandidate {
+        arn: "exec-found".into(),
+        status,
+        started_at: Some("2026-12-01T09:00:00Z".parse().unwrap()),
+        tags: [
+            (PLAN_TAG.to_string(), "fxm-test0001".to_string()),
+            (SYNC_TAG.to_string(), sync.to_string()),
+        ]
+        .into(),
+    };
+    let statuses = prop_oneof![
+        Just(ExecutionStatus::Launching),
+        Just(ExecutionStatus::Success),
+        Just(ExecutionStatus::Error),
+        Just(ExecutionStatus::Unknown("QUEUED".into())),
+    ];
+    prop_oneof![
+        Just(Input::Start),
+        Just(Input::Woke),
+        Just(Input::Response(Response::ExecutionCandidates(Vec::new()))),
+        Just(Input::Response(Response::ExecutionCandidates(vec![candidate(
+            "initial-r1-0",
+            ExecutionStatus::Transferring
+        )]))),
+        Just(Input::Response(Response::ExecutionCandidates(vec![candidate(
+            "check-r1-1796115600",
+            ExecutionStatus::Launching
+        )]))),
+        (0..100u32).prop_map(|n| Input::Response(Response::ExecutionStarted {
+            arn: format!("exec-{n}")
+        })),
+        statuses.prop_map(|status| Input::Response(Response::Execution(ExecutionInfo {
+            arn: "exec-x".into(),
+            status,
+            started_at: None,
+            counters: Default::default(),
+            durations: Default::default(),
+            error_code: None,
+            error_detail: None,
+        }))),
+        prop_oneof![Just(ErrorClass::Rejected), Just(ErrorClass::Transient)].prop_map(|class| Input::Failed(
+            CloudError {
+                class,
+                operation: "datasync:StartTaskExecution".into(),
+                code: "InvalidRequestException".into(),
+                message: "no".into(),
+            }
+        )),
+        Just(Input::CommandFinished(Ok(()))),
+        Just(Input::Confirmed(true)),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 256,
+        failure_persistence: None,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0xc4ec_0001),
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Whatever it hears, in whatever phase: a check never moves the phase or touches the migration's lanes,
+    /// its only change to the cloud is a start of its own kind (probes, PRESERVE, no verify, check tag),
+    /// recorded write-ahead, never while a lane's sync is in flight or the cutover began.
+    #[test]
+    fn a_check_changes_nothing_but_its_own_execution_under_any_inputs(
+        phase in proptest::sample::select(Phase::ALL.to_vec()),
+        in_flight in proptest::prelude::any::<bool>(),
+        inputs in proptest::collection::vec(check_input(), 1..40),
+    ) {
+        let (intent, base) = at_tasks();
+        let mut cp = base.clone();
+        cp.phase = Some(phase);
+        if in_flight {
+            cp.forward.lanes[0].current = Some(fsx_migrate::plan::CurrentSync::requested(
+                SyncKind::Initial, "2026-12-01T08:50:00Z".parse().unwrap(), 1));
+        }
+        let (phase_before, lanes_before) = (cp.phase, cp.forward.clone());
+        let mut now: jiff::Timestamp = "2026-12-01T09:00:00Z".parse().unwrap();
+        for input in inputs {
+            now += jiff::SignedDuration::from_secs(15);
+            let s = fsx_migrate::core::step(intent, &cp, input, now, &check());
+            proptest::prop_assert_eq!(s.checkpoint.phase, phase_before);
+            proptest::prop_assert_eq!(&s.checkpoint.forward, &lanes_before);
+            if let fsx_migrate::core::Action::Call(command) = &s.action {
+                if command.is_mutating() {
+                    let Command::StartExecution(req) = command else {
+                        return Err(proptest::test_runner::TestCaseError::fail(format!("{command:?}")));
+                    };
+                    proptest::prop_assert_eq!(req.kind, SyncKind::Check);
+                    proptest::prop_assert!(req.includes.as_ref().is_some_and(|p| !p.is_empty()));
+                    proptest::prop_assert_eq!(&req.overrides.preserve_deleted_files, &PreserveDeletedFiles::Preserve);
+                    proptest::prop_assert_eq!(&req.overrides.verify_mode, &fsx_migrate::cloud::model::VerifyMode::None);
+                    proptest::prop_assert!(req.tags[SYNC_TAG].starts_with("check-"));
+                    let pending = s.checkpoint.access_checks.last().and_then(|c| c.current.as_ref());
+                    proptest::prop_assert!(pending.is_some_and(|c| c.execution_arn.is_none()), "write-ahead missing");
+                    proptest::prop_assert!(!in_flight && phase < Phase::Freeze && phase >= Phase::PrepareTransfer);
+                }
+            }
+            cp = s.checkpoint;
+        }
+    }
+}

@@ -68,7 +68,8 @@ impl Machine<'_> {
             Input::Woke => self.check_look(),
             Input::Response(Response::ExecutionCandidates(candidates)) => self.check_candidates(&candidates),
             Input::Response(Response::ExecutionStarted { arn }) => {
-                let Some(current) = self.pending_check_mut() else {
+                // Only the answer to a start this check sent: one that already has its execution asked none.
+                let Some(current) = self.pending_check_mut().filter(|c| c.execution_arn.is_none()) else {
                     return self.check_missing();
                 };
                 current.execution_arn = Some(arn.clone());
@@ -107,7 +108,7 @@ impl Machine<'_> {
     fn check_missing(&self) -> Action {
         Action::Halt(Halt::Unexpected {
             phase: self.cp.phase(),
-            input: "check: no check in flight in the checkpoint".into(),
+            input: "check: an answer that fits no check in flight in the checkpoint".into(),
         })
     }
 
@@ -170,6 +171,10 @@ impl Machine<'_> {
         let (Some(check), Some(current)) = (self.cp.access_checks.last(), self.pending_check()) else {
             return self.check_missing();
         };
+        // A check that knows its execution only looks at it.
+        if let Some(execution_arn) = current.execution_arn.clone() {
+            return Action::Call(Command::DescribeExecution { execution_arn });
+        }
         match choose_execution(candidates, current, &self.intent.migration.id) {
             ExecutionChoice::Adopt(arn) => {
                 self.events.push(Event::Note(format!(
