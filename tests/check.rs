@@ -457,20 +457,20 @@ proptest::proptest! {
             let s = fsx_migrate::core::step(intent, &cp, input, now, &check());
             proptest::prop_assert_eq!(s.checkpoint.phase, phase_before);
             proptest::prop_assert_eq!(&s.checkpoint.forward, &lanes_before);
-            if let fsx_migrate::core::Action::Call(command) = &s.action {
-                if command.is_mutating() {
-                    let Command::StartExecution(req) = command else {
-                        return Err(proptest::test_runner::TestCaseError::fail(format!("{command:?}")));
-                    };
-                    proptest::prop_assert_eq!(req.kind, SyncKind::Check);
-                    proptest::prop_assert!(req.includes.as_ref().is_some_and(|p| !p.is_empty()));
-                    proptest::prop_assert_eq!(&req.overrides.preserve_deleted_files, &PreserveDeletedFiles::Preserve);
-                    proptest::prop_assert_eq!(&req.overrides.verify_mode, &fsx_migrate::cloud::model::VerifyMode::None);
-                    proptest::prop_assert!(req.tags[SYNC_TAG].starts_with("check-"));
-                    let pending = s.checkpoint.access_checks.last().and_then(|c| c.current.as_ref());
-                    proptest::prop_assert!(pending.is_some_and(|c| c.execution_arn.is_none()), "write-ahead missing");
-                    proptest::prop_assert!(!in_flight && phase < Phase::Freeze && phase >= Phase::PrepareTransfer);
-                }
+            if let fsx_migrate::core::Action::Call(command) = &s.action
+                && command.is_mutating()
+            {
+                let Command::StartExecution(req) = command else {
+                    return Err(proptest::test_runner::TestCaseError::fail(format!("{command:?}")));
+                };
+                proptest::prop_assert_eq!(req.kind, SyncKind::Check);
+                proptest::prop_assert!(req.includes.as_ref().is_some_and(|p| !p.is_empty()));
+                proptest::prop_assert_eq!(&req.overrides.preserve_deleted_files, &PreserveDeletedFiles::Preserve);
+                proptest::prop_assert_eq!(&req.overrides.verify_mode, &fsx_migrate::cloud::model::VerifyMode::None);
+                proptest::prop_assert!(req.tags[SYNC_TAG].starts_with("check-"));
+                let pending = s.checkpoint.access_checks.last().and_then(|c| c.current.as_ref());
+                proptest::prop_assert!(pending.is_some_and(|c| c.execution_arn.is_none()), "write-ahead missing");
+                proptest::prop_assert!(!in_flight && phase < Phase::Freeze && phase >= Phase::PrepareTransfer);
             }
             cp = s.checkpoint;
         }
