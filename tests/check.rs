@@ -121,6 +121,7 @@ async fn a_crash_at_every_boundary_of_a_check_resumes_to_one_execution() {
     let (intent, at_tasks) = with_tasks(&mut probe).await;
     let (outcome, _, boundaries) = drive_in_memory(&mut probe, &intent, &at_tasks, check(), None).await;
     assert_eq!(outcome, Outcome::Halted(Halt::Checked));
+    eprintln!("walking {boundaries} crash boundaries of a check");
     assert!(boundaries >= 4, "only {boundaries}");
     for k in 0..boundaries {
         let mut port = sim(world("small"));
