@@ -154,7 +154,7 @@ async fn a_crash_at_every_boundary_of_a_check_resumes_to_one_execution() {
 }
 
 #[tokio::test]
-async fn a_check_left_running_is_waited_for_by_the_initial_sync_and_never_adopted() {
+async fn a_check_left_running_is_waited_for_by_the_syncs_holds_the_gate_and_is_never_adopted() {
     let mut port = sim(world("small"));
     let (intent, at_tasks) = with_tasks(&mut port).await;
     // The check process dies right after StartTaskExecution answered.
@@ -174,15 +174,23 @@ async fn a_check_left_running_is_waited_for_by_the_initial_sync_and_never_adopte
         }
     }
     let check_arn = check_executions(&port)[0].arn.clone();
+    // The syncs wait for it; the gate does not open while its result was never read.
     let (outcome, cp) = drive_opts(&mut port, &intent, &cp, options()).await;
-    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
-    // The check's record waits for `check`, which re-attaches to it even after the cutover.
+    let Outcome::Halted(Halt::PreconditionFailed { step, problems }) = outcome else {
+        panic!("expected the gate to refuse, got {outcome:?}");
+    };
+    assert_eq!(step, fsx_migrate::core::IrreversibleStep::Freeze);
+    assert!(problems[0].contains("`check` re-attaches to it"), "{problems:?}");
+    assert!(port.world.writes.frozen_at.is_none(), "nothing frozen");
+    // `check` re-attaches to it and reads it; then the migration goes on.
     let (outcome, cp) = drive_opts(&mut port, &intent, &cp, check()).await;
     assert_eq!(outcome, Outcome::Halted(Halt::Checked));
     assert_eq!(
         cp.access_checks[0].result.as_ref().unwrap().execution_arn,
         check_arn
     );
+    let (outcome, cp) = drive_opts(&mut port, &intent, &cp, options()).await;
+    assert_eq!(outcome, Outcome::Halted(Halt::Completed));
     assert_invariants(&port, &cp, true);
     assert!(port.world.violations.is_empty(), "{:?}", port.world.violations);
     assert!(cp.syncs().iter().all(|s| s.execution_arn != check_arn));
@@ -442,6 +450,7 @@ proptest::proptest! {
     fn a_check_changes_nothing_but_its_own_execution_under_any_inputs(
         phase in proptest::sample::select(Phase::ALL.to_vec()),
         in_flight in proptest::prelude::any::<bool>(),
+        pending in 0..3u8,
         inputs in proptest::collection::vec(check_input(), 1..40),
     ) {
         let (intent, base) = at_tasks();
@@ -450,6 +459,20 @@ proptest::proptest! {
         if in_flight {
             cp.forward.lanes[0].current = Some(fsx_migrate::plan::CurrentSync::requested(
                 SyncKind::Initial, "2026-12-01T08:50:00Z".parse().unwrap(), 1));
+        }
+        // A check recorded before (its process died), without or with its execution.
+        if pending > 0 {
+            let mut current = fsx_migrate::plan::CurrentSync::requested(
+                SyncKind::Check, "2026-12-01T08:55:00Z".parse().unwrap(), 1);
+            current.execution_arn = (pending == 2).then(|| "exec-check".to_string());
+            cp.access_checks.push(fsx_migrate::plan::checkpoint::AccessCheck {
+                lane: "all".into(),
+                task_arn: cp.forward.lanes[0].task_arn.clone().unwrap(),
+                probes: vec![format!("/{PROBE_NAME}")],
+                unprobed_folders: 0,
+                current: Some(current),
+                result: None,
+            });
         }
         let (phase_before, lanes_before) = (cp.phase, cp.forward.clone());
         let mut now: jiff::Timestamp = "2026-12-01T09:00:00Z".parse().unwrap();
@@ -476,4 +499,116 @@ proptest::proptest! {
             cp = s.checkpoint;
         }
     }
+}
+
+#[tokio::test]
+async fn a_check_recorded_before_is_not_started_past_the_gate() {
+    let mut port = sim(world("small"));
+    let (intent, mut cp) = with_tasks(&mut port).await;
+    // A check recorded write-ahead whose process died before the start; the plan went on to the freeze.
+    cp.access_checks.push(fsx_migrate::plan::checkpoint::AccessCheck {
+        lane: "all".into(),
+        task_arn: cp.forward.lanes[0].task_arn.clone().unwrap(),
+        probes: vec![format!("/{PROBE_NAME}")],
+        unprobed_folders: 0,
+        current: Some(fsx_migrate::plan::CurrentSync::requested(
+            SyncKind::Check,
+            port.now(),
+            1,
+        )),
+        result: None,
+    });
+    cp.phase = Some(Phase::FinalSync);
+    let (outcome, cp) = drive_opts(&mut port, &intent, &cp, check()).await;
+    assert_eq!(
+        outcome,
+        Outcome::Halted(Halt::CheckRefused(CheckRefusal::CutoverStarted(Phase::FinalSync)))
+    );
+    assert!(
+        cp.access_checks.is_empty(),
+        "nothing was started for it: forgotten"
+    );
+    assert!(check_executions(&port).is_empty());
+}
+
+#[tokio::test]
+async fn a_check_looks_past_the_executions_the_plan_knows_and_forgets_one_that_is_gone() {
+    use fsx_migrate::cloud::port::{CloudError, ErrorClass};
+    use fsx_migrate::core::{Action, Input, step};
+    let mut port = sim(world("small"));
+    let (intent, at_tasks) = with_tasks(&mut port).await;
+    let (_, done) = drive_opts(&mut port, &intent, &at_tasks, check()).await;
+    let (_, mut cp) = drive_opts(&mut port, &intent, &done, until(Phase::LowerTtl)).await;
+    let known_syncs = cp.forward.lanes[0].known_execution_arns();
+    assert!(!known_syncs.is_empty());
+    cp.phase = Some(Phase::IncrementalSync);
+    let now = port.now();
+    let s = step(&intent, &cp, Input::Start, now, &check());
+    let Action::Call(Command::FindExecution { known, .. }) = &s.action else {
+        panic!("{:?}", s.action);
+    };
+    let first_check = done.access_checks[0]
+        .result
+        .as_ref()
+        .unwrap()
+        .execution_arn
+        .clone();
+    for arn in known_syncs.iter().chain([&first_check]) {
+        assert!(
+            known.contains(arn),
+            "{arn} not passed as known: DataSync describes only the newest few"
+        );
+    }
+
+    // Its execution gone (the task deleted, or DataSync's 30 days past): forgotten, and a new check begins.
+    let mut pending = s.checkpoint.clone();
+    pending
+        .access_checks
+        .last_mut()
+        .unwrap()
+        .current
+        .as_mut()
+        .unwrap()
+        .execution_arn = Some("exec-gone".into());
+    let gone = Input::Failed(CloudError {
+        class: ErrorClass::Rejected,
+        operation: "datasync:DescribeTaskExecution".into(),
+        code: "InvalidRequestException".into(),
+        message: "exec-gone not found".into(),
+    });
+    let s = step(&intent, &pending, gone, now, &check());
+    assert_eq!(
+        s.checkpoint.access_checks.len(),
+        pending.access_checks.len(),
+        "the gone one popped, a new one recorded"
+    );
+    assert!(
+        s.checkpoint
+            .access_checks
+            .last()
+            .unwrap()
+            .current
+            .as_ref()
+            .unwrap()
+            .execution_arn
+            .is_none()
+    );
+    assert!(
+        matches!(s.action, Action::Call(Command::FindExecution { .. })),
+        "{:?}",
+        s.action
+    );
+}
+
+#[tokio::test]
+async fn a_check_of_an_edited_intent_is_refused() {
+    let mut port = sim(world("small"));
+    let (mut intent, cp) = with_tasks(&mut port).await;
+    intent.transfer.smb_user = "someone-else".into();
+    let (outcome, _) = drive_opts(&mut port, &intent, &cp, check()).await;
+    let Outcome::Halted(Halt::IntentChanged(fields)) = outcome else {
+        panic!("expected the edit to be refused, got {outcome:?}");
+    };
+    assert!(fields.iter().any(|f| f.contains("smb_user")), "{fields:?}");
+    assert!(check_executions(&port).is_empty());
 }

@@ -310,9 +310,7 @@ pub fn task_report_config(report: &TaskReport) -> Result<ds::TaskReportConfig, C
         .build())
 }
 
-/// How many of the newest unknown executions FindExecution describes: a task runs one at a time, and the
-/// checkpoint knows every execution but the last few, so older ones cannot be this plan's current request.
-const CANDIDATES: usize = 5;
+use crate::cloud::port::EXECUTION_CANDIDATES as CANDIDATES;
 
 /// The task's newest executions that are not in `known`, each with its status, StartTime and tags, for the
 /// core to decide which (if any) is this plan's (`core::machine::choose_execution`).

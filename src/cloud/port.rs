@@ -97,6 +97,10 @@ pub const ALL_OPERATIONS: &[&str] = &[
     "fsx:DisassociateFileSystemAliases",
 ];
 
+/// How many of the newest unknown executions FindExecution describes: a task runs one at a time, and the
+/// checkpoint knows every execution but the last few, so older ones cannot be this plan's current request.
+pub const EXECUTION_CANDIDATES: usize = 5;
+
 /// A request to the cloud. Read-only commands are marked by [`Command::is_mutating`].
 // One command exists per step; its size does not matter, boxing would only add noise.
 #[allow(clippy::large_enum_variant)]

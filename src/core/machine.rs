@@ -790,18 +790,34 @@ impl Machine<'_> {
 
     /// A new process starts on this plan: check the intent and `--until`, count the run, pin the intent,
     /// and record operator decisions.
+    /// The fields of the pinned intent the plan changed that may not change once billable work was approved.
+    fn frozen_intent_changes(&self) -> Vec<String> {
+        match &self.cp.intent_sha256 {
+            Some(pinned) if *pinned != self.intent.sha256() => {
+                let before = self.cp.intent_at_start.clone().unwrap_or_default();
+                changed_fields(&before, self.intent)
+                    .into_iter()
+                    .filter(|field| !is_live_editable(field))
+                    .collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     fn begin_run(&mut self) -> Option<Halt> {
         let hash = self.intent.sha256();
         if let Some(pinned) = &self.cp.intent_sha256
             && *pinned != hash
         {
-            let before = self.cp.intent_at_start.clone().unwrap_or_default();
-            let (live, frozen): (Vec<String>, Vec<String>) = changed_fields(&before, self.intent)
-                .into_iter()
-                .partition(|field| is_live_editable(field));
+            let frozen = self.frozen_intent_changes();
             if !frozen.is_empty() {
                 return Some(Halt::IntentChanged(frozen));
             }
+            let before = self.cp.intent_at_start.clone().unwrap_or_default();
+            let live: Vec<String> = changed_fields(&before, self.intent)
+                .into_iter()
+                .filter(|field| is_live_editable(field))
+                .collect();
             // Settings that change no resource (thresholds, polling, the window, the hooks): taken as edited.
             let shares_verified = self.cp.shares.as_ref().is_some_and(|s| s.verified_at.is_some());
             for field in live {
@@ -2190,6 +2206,18 @@ impl Machine<'_> {
                 }
                 if let Some(halt) = self.parked() {
                     return Flow::Act(Action::Halt(halt));
+                }
+                // A check left running would hold its lane's final sync (and the downtime) until it ends.
+                if let Some(check) = self.cp.access_checks.last().and_then(|c| c.current.as_ref()) {
+                    let execution = check.execution_arn.as_deref().unwrap_or("not seen yet");
+                    return Self::refuse(
+                        IrreversibleStep::Freeze,
+                        vec![format!(
+                            "a check's execution ({execution}) may still run, and its result was never read: \
+                             `check` re-attaches to it and reads it (it copies nothing; left running, it would \
+                             hold its lane's final sync)"
+                        )],
+                    );
                 }
                 if let Some(flow) = self.window_hold() {
                     return flow;

@@ -424,6 +424,8 @@ impl SimPort {
                     .iter()
                     .rev()
                     .filter(|e| &e.task_arn == task_arn && !known.contains(&e.arn))
+                    // As the AWS adapter: only the newest few unknown executions are described.
+                    .take(crate::cloud::port::EXECUTION_CANDIDATES)
                     .map(|e| ExecutionCandidate {
                         arn: e.arn.clone(),
                         status: e.status_at(now),

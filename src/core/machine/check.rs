@@ -78,6 +78,23 @@ impl Machine<'_> {
                 self.check_wait()
             }
             Input::Response(Response::Execution(info)) => self.check_observed(info),
+            // The check's execution is gone (its task deleted, or past DataSync's 30 days of history): it
+            // ended unread, and is forgotten; a new check may start where one is allowed.
+            Input::Failed(error)
+                if error.operation == "datasync:DescribeTaskExecution"
+                    && matches!(error.class, ErrorClass::NotFound | ErrorClass::Rejected) =>
+            {
+                let execution = self
+                    .pending_check()
+                    .and_then(|c| c.execution_arn.clone())
+                    .unwrap_or_default();
+                self.events.push(Event::Note(format!(
+                    "check: execution {execution} is gone ({}: {}): its result was never read, and the check is forgotten",
+                    error.code, error.message
+                )));
+                self.cp.access_checks.pop();
+                self.check_begin()
+            }
             Input::Failed(error) => {
                 // A start DataSync refused started nothing: the check is forgotten. Any other failure may
                 // hide a start that happened, so the record stays for the next check to find it.
@@ -115,32 +132,23 @@ impl Machine<'_> {
     /// A process starts a check: a check in flight is looked up again; otherwise, where the checkpoint
     /// allows one, a new one is recorded (write-ahead) and the task's executions are looked at first.
     fn check_begin(&mut self) -> Action {
+        // The plan's resources were made with the pinned intent: a check of an edited one would name a user
+        // its locations do not have.
+        let frozen = self.frozen_intent_changes();
+        if !frozen.is_empty() {
+            return Action::Halt(Halt::IntentChanged(frozen));
+        }
         if let Some(current) = self.pending_check() {
             return match current.execution_arn.clone() {
                 Some(execution_arn) => Action::Call(Command::DescribeExecution { execution_arn }),
                 None => self.check_find(),
             };
         }
-        let phase = self.cp.phase();
-        let lanes = &self.cp.forward.lanes;
-        let lane = lanes.first();
-        let task_arn = lane.and_then(|l| l.task_arn.clone());
-        let every_task = !lanes.is_empty() && lanes.iter().all(|l| l.task_arn.is_some());
-        let refusal = if phase >= Phase::Freeze {
-            Some(CheckRefusal::CutoverStarted(phase))
-        } else if phase < Phase::PrepareTransfer || !every_task {
-            Some(CheckRefusal::NoTasks(phase))
-        } else {
-            self.cp.forward.lanes.iter().find_map(|l| {
-                l.current.as_ref().map(|c| CheckRefusal::SyncInFlight {
-                    lane: l.name.clone(),
-                    kind: c.kind,
-                })
-            })
-        };
-        if let Some(refusal) = refusal {
+        if let Some(refusal) = self.check_refusal() {
             return Action::Halt(Halt::CheckRefused(refusal));
         }
+        let lane = self.cp.forward.lanes.first();
+        let task_arn = lane.and_then(|l| l.task_arn.clone());
         let (probes, unprobed_folders) = check_probes(self.intent, &self.opts.check_share_folders);
         self.cp.access_checks.push(AccessCheck {
             lane: lane.map(|l| l.name.clone()).unwrap_or_default(),
@@ -153,7 +161,29 @@ impl Machine<'_> {
         self.check_find()
     }
 
-    /// The task's executions: ours (started for this check), another one running, or none.
+    /// Why no check may start now: before the tasks, from the freeze on, or with a lane's sync in flight.
+    /// Asked before a check is recorded and again just before its start (a check recorded earlier may be
+    /// resumed in any phase).
+    fn check_refusal(&self) -> Option<CheckRefusal> {
+        let phase = self.cp.phase();
+        let lanes = &self.cp.forward.lanes;
+        let every_task = !lanes.is_empty() && lanes.iter().all(|l| l.task_arn.is_some());
+        if phase >= Phase::Freeze {
+            Some(CheckRefusal::CutoverStarted(phase))
+        } else if phase < Phase::PrepareTransfer || !every_task {
+            Some(CheckRefusal::NoTasks(phase))
+        } else {
+            lanes.iter().find_map(|l| {
+                l.current.as_ref().map(|c| CheckRefusal::SyncInFlight {
+                    lane: l.name.clone(),
+                    kind: c.kind,
+                })
+            })
+        }
+    }
+
+    /// The task's executions this plan does not know yet (DataSync answers only the newest few): ours
+    /// (started for this check), another one running, or none.
     fn check_find(&self) -> Action {
         let task_arn = self
             .cp
@@ -161,10 +191,19 @@ impl Machine<'_> {
             .last()
             .map(|c| c.task_arn.clone())
             .unwrap_or_default();
-        Action::Call(Command::FindExecution {
-            task_arn,
-            known: Vec::new(),
-        })
+        let syncs = self
+            .cp
+            .forward
+            .lanes
+            .iter()
+            .filter(|l| l.task_arn.as_deref() == Some(task_arn.as_str()))
+            .flat_map(|l| l.known_execution_arns());
+        let checks = self.cp.access_checks.iter().filter_map(|c| {
+            let current = c.current.as_ref().and_then(|s| s.execution_arn.clone());
+            current.or_else(|| c.result.as_ref().map(|r| r.execution_arn.clone()))
+        });
+        let known = syncs.chain(checks).collect();
+        Action::Call(Command::FindExecution { task_arn, known })
     }
 
     fn check_candidates(&mut self, candidates: &[ExecutionCandidate]) -> Action {
@@ -190,6 +229,13 @@ impl Machine<'_> {
                 // Nothing was started for this check: it is forgotten.
                 self.cp.access_checks.pop();
                 Action::Halt(Halt::CheckRefused(CheckRefusal::TaskBusy { lane, execution_arn }))
+            }
+            // Nothing of this check's was found, so nothing was started: a check recorded before may be
+            // resumed past the gate or beside a sync in flight, where none may start now.
+            ExecutionChoice::Start if self.check_refusal().is_some() => {
+                let refusal = self.check_refusal().expect("just seen");
+                self.cp.access_checks.pop();
+                Action::Halt(Halt::CheckRefused(refusal))
             }
             ExecutionChoice::Start => {
                 let mut tags = self.plan_tags();
