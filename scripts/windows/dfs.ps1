@@ -18,10 +18,31 @@ other target set OFFLINE (never removed: a rollback turns it back on), then the 
 (Set-DfsnFolder -TimeToLiveSec). Idempotent. A folder that does not exist is an error (nothing is created).
     FSXMIGRATE-RESULT {"record":{...as Read...},"changed":true}
 
--Action Check (needs -Value): reads the folder's targets again and says whether \\<Value>\... is the only
-online one. (The targets are read once, from the namespace as the domain serves it; clients cache referrals
-for the folder's TTL, which is why fsx-migrate lowers it first.)
+-Action Check (needs -Value): says whether \\<Value>\... is the folder's only online target on EVERY namespace
+server, because each root target server keeps its own copy of the namespace and picks up a change on its own
+schedule (clients also cache referrals for the folder's TTL, which is why fsx-migrate lowers it first). The
+namespace root is the first two components of -Name (\\<domain>\<namespace>). Get-DfsnRoot gives its type;
+for a domain-based namespace Get-DfsnRootTarget -Path \\<domain>\<namespace> lists its root targets
+(\\<server>\<share>), and for each one the folder's targets are read through that server's path form:
+Get-DfsnFolderTarget -Path \\<server>\<namespace>\<folder>[\...]. A server whose root target is Offline is
+skipped (its entry says so, with no values); a server that cannot be read gets its error in its entry and
+does not answer the value; a server on which the folder does not exist answers no value ("found":false).
+all_answer_value is true only if at least one server was read, none failed, and every server read has exactly
+one online target, on \\<Value>. If the folder exists on none of the servers read, that is an error, as before.
+    FSXMIGRATE-RESULT {"servers":[{"server":"dfs1.corp.example.com","state":"Online","values":["amznfsxb2c3d4e5.corp.example.com"]},{"server":"dfs2.corp.example.com","state":"Online","error":"..."},{"server":"dfs3.corp.example.com","state":"Offline","skipped":"..."}],"all_answer_value":false}
+Server names are the root targets' server part, lower-cased, as the namespace names them (NetBIOS or DNS).
+When the namespace is not domain-based (a stand-alone namespace, -Name in server form), or its type or its root
+targets cannot be read, or it lists none, Check falls back to ONE read of the folder's targets through -Name
+as given, reported as the one server "namespace":
     FSXMIGRATE-RESULT {"servers":[{"server":"namespace","values":["amznfsxb2c3d4e5.corp.example.com"]}],"all_answer_value":true}
+Not confirmed on a live namespace (no Windows host to try them on): that Get-DfsnFolderTarget accepts a
+domain-based folder in the server form \\<server>\<namespace>\<folder> and then answers from THAT server's copy
+of the namespace rather than from Active Directory (the DFSN CIM provider documents the server form for a
+namespace root, "\\ServerName\DFSName", for domain-based namespaces too); that a root target's share name is the
+namespace's name (the server path is built with the namespace's name, not the root target's share); the
+text of Get-DfsnRoot's Type (matched as *Domain*, e.g. "Domain V2"; anything else is taken as stand-alone);
+and the texts of the cmdlets' errors (a missing folder is recognised by "not found", "cannot find", "does not
+exist", 0x80070490 or 0x80070002 in the message).
 
 Otherwise the last line is FSXMIGRATE-ERROR <message> with exit code 1. See README.md beside this file.
 
@@ -103,13 +124,17 @@ function Test-AccessDenied($ErrorRecord) {
 }
 
 # The folder's targets as a List of ordered dictionaries (path, state), in the order DFS gives them; $null
-# when the folder does not exist.
-function Get-Targets {
+# when the folder does not exist. -Path: the folder as -Name gives it, or (Check) as one namespace server
+# serves it; -OneServer: a server that cannot be reached ("The network path was not found") is an error, not
+# a missing folder.
+function Get-Targets([string] $Path = $folder, [switch] $OneServer) {
     try {
-        $found = @(Get-DfsnFolderTarget -Path $folder)
+        $found = @(Get-DfsnFolderTarget -Path $Path)
     }
     catch {
-        if (([string]$_) -match 'not found|cannot find|does not exist|0x80070490|0x80070002') { return $null }
+        $text = [string]$_
+        $unreachable = $OneServer -and $text -match 'network path|network name|0x80070035|0x80070043'
+        if (-not $unreachable -and $text -match 'not found|cannot find|does not exist|0x80070490|0x80070002') { return $null }
         throw
     }
     $list = [System.Collections.Generic.List[object]]::new()
@@ -131,6 +156,25 @@ function ConvertTo-RecordResult($Targets) {
     $seconds = Get-Prop $info 'TimeToLiveSec'
     if ($null -ne $seconds) { $ttl = [int]$seconds }
     return [ordered]@{ name = $folder; type = 'DFS'; values = $values; ttl = $ttl; targets = $Targets }
+}
+
+# The servers of the ONLINE targets, lowercase, in the order DFS gives them.
+function Get-OnlineServers($Targets) {
+    $values = [System.Collections.Generic.List[string]]::new()
+    foreach ($t in $Targets) {
+        if ($t['state'] -eq 'Online') { $values.Add((Get-TargetServer $t['path'])) }
+    }
+    return , $values
+}
+
+# Whether one server's online targets are \\<Value>\... alone.
+function Test-AnswersValue($Values) {
+    return ($Values.Count -eq 1 -and $Values[0] -eq $target)
+}
+
+# A cmdlet's error on one line.
+function Format-Error($ErrorRecord) {
+    return (([string]$ErrorRecord).Trim() -replace '\s*[\r\n]+\s*', ' ')
 }
 
 function Format-Targets($Targets) {
@@ -170,23 +214,107 @@ try {
     }
     Import-Module DFSN
 
-    $stage = "reading the targets of $folder"
-    $before = Get-Targets
-    Write-Line "fsx-migrate dfs $act on ${folder}: $(Format-Targets $before)"
+    if ($act -ne 'Check') {
+        $stage = "reading the targets of $folder"
+        $before = Get-Targets
+        Write-Line "fsx-migrate dfs $act on ${folder}: $(Format-Targets $before)"
+    }
 
     if ($act -eq 'Read') {
         $lastLine = 'FSXMIGRATE-RESULT ' + (ConvertTo-AsciiJson ([ordered]@{ record = (ConvertTo-RecordResult $before) }))
     }
     elseif ($act -eq 'Check') {
-        if ($null -eq $before) { throw "the DFS folder $folder does not exist" }
-        $online = @($before | Where-Object { $_['state'] -eq 'Online' } | ForEach-Object { Get-TargetServer $_['path'] })
-        $values = [System.Collections.Generic.List[string]]::new()
-        foreach ($v in $online) { $values.Add($v) }
-        $all = ($online.Count -eq 1 -and $online[0] -eq $target)
-        $servers = [System.Collections.Generic.List[object]]::new()
-        $servers.Add([ordered]@{ server = 'namespace'; values = $values })
-        Write-Line ("Online: {0}; only {1}: {2}" -f ($online -join ', '), $target, $all)
-        $lastLine = 'FSXMIGRATE-RESULT ' + (ConvertTo-AsciiJson ([ordered]@{ servers = $servers; all_answer_value = $all }))
+        # Each namespace server (root target) answers from its own copy of the namespace: ask each one.
+        $namespaceRoot = '\\{0}\{1}' -f $parts[0], $parts[1]
+        $rest = ($parts[2..($parts.Count - 1)] -join '\')
+        $stage = "listing the namespace servers of $namespaceRoot"
+        $roots = $null
+        $why = ''
+        try {
+            $type = [string](Get-Prop (Get-DfsnRoot -Path $namespaceRoot) 'Type')
+            if ($type -notlike '*Domain*') {
+                $why = "$namespaceRoot is not a domain-based namespace (type '$type')"
+            }
+            else {
+                $roots = @(Get-DfsnRootTarget -Path $namespaceRoot | ForEach-Object {
+                        [ordered]@{ path = [string](Get-Prop $_ 'TargetPath'); state = [string](Get-Prop $_ 'State') }
+                    })
+                if ($roots.Count -eq 0) {
+                    $why = "Get-DfsnRootTarget lists no root target of $namespaceRoot"
+                    $roots = $null
+                }
+            }
+        }
+        catch {
+            $why = "the namespace servers of $namespaceRoot cannot be listed ($(Format-Error $_))"
+            $roots = $null
+        }
+
+        $answers = [System.Collections.Generic.List[object]]::new()
+        if ($null -eq $roots) {
+            # Stand-alone (or unlisted) namespace: one read, as -Name serves it.
+            Write-Line "fsx-migrate dfs Check on ${folder}: $why; reading its targets once, through $folder"
+            $stage = "reading the targets of $folder"
+            $targets = Get-Targets
+            if ($null -eq $targets) { throw "the DFS folder $folder does not exist" }
+            $values = Get-OnlineServers $targets
+            $allMatch = Test-AnswersValue $values
+            $answers.Add([ordered]@{ server = 'namespace'; values = $values })
+            Write-Line "namespace: $(Format-Targets $targets)"
+            Write-Line ("Online: {0}; only {1}: {2}" -f ($values -join ', '), $target, $allMatch)
+        }
+        else {
+            Write-Line ("fsx-migrate dfs Check that {0} is the only online target of {1} on {2} namespace servers: {3}" -f `
+                    $target, $folder, $roots.Count, (($roots | ForEach-Object { '{0} ({1})' -f $_['path'], $_['state'] }) -join ', '))
+            $allMatch = $true
+            $read = 0
+            $matching = 0
+            $missing = 0
+            foreach ($root in $roots) {
+                $server = Get-TargetServer $root['path']
+                if ($root['state'] -eq 'Offline') {
+                    $answers.Add([ordered]@{ server = $server; state = $root['state']; skipped = "its root target $($root['path']) is offline" })
+                    Write-Line "${server}: skipped: its root target $($root['path']) is offline"
+                    continue
+                }
+                $serverPath = '\\{0}\{1}\{2}' -f $server, $parts[1], $rest
+                $stage = "reading the targets of $serverPath"
+                try {
+                    $targets = Get-Targets $serverPath -OneServer
+                }
+                catch {
+                    $message = Format-Error $_
+                    $answers.Add([ordered]@{ server = $server; state = $root['state']; error = $message })
+                    $allMatch = $false
+                    Write-Line "${server}: not read: $message"
+                    continue
+                }
+                $read++
+                $entry = [ordered]@{ server = $server; state = $root['state']; values = $null }
+                if ($null -eq $targets) {
+                    $missing++
+                    $entry['found'] = $false
+                    $targets = [System.Collections.Generic.List[object]]::new()
+                }
+                $values = Get-OnlineServers $targets
+                $entry['values'] = $values
+                $answers.Add($entry)
+                $answered = Test-AnswersValue $values
+                if ($answered) { $matching++ } else { $allMatch = $false }
+                if ($entry.Contains('found')) { Write-Line "${server}: no folder $serverPath" }
+                else {
+                    Write-Line ("{0}: {1}{2}" -f $server, (Format-Targets $targets), `
+                            $(if ($answered) { '' } else { " - not $target alone yet" }))
+                }
+            }
+            $stage = "checking the targets of $folder"
+            if ($read -gt 0 -and $missing -eq $read) { throw "the DFS folder $folder does not exist (on any namespace server read)" }
+            if ($read -eq 0) { $allMatch = $false }
+            Write-Line ("{0} of {1} namespace servers answer {2} ({3} read, {4} skipped offline, {5} not read)" -f `
+                    $matching, $roots.Count, $target, $read, `
+                    @($answers | Where-Object { $_.Contains('skipped') }).Count, @($answers | Where-Object { $_.Contains('error') }).Count)
+        }
+        $lastLine = 'FSXMIGRATE-RESULT ' + (ConvertTo-AsciiJson ([ordered]@{ servers = $answers; all_answer_value = $allMatch }))
     }
     else {
         if ($null -eq $before) {

@@ -213,3 +213,23 @@ async fn dfs_reads_the_folder_switches_its_target_and_waits_until_only_the_new_o
         "{text}"
     );
 }
+
+/// dfs.ps1's Check asks each namespace server: one it cannot read keeps the switch pending (and the
+/// output says which server and why).
+#[tokio::test]
+async fn a_dfs_namespace_server_that_cannot_be_read_keeps_the_switch_pending() {
+    let stdout = include_str!("../fixtures/windows/dfs-check-server-unreadable-output.txt");
+    assert!(stdout.contains("\"error\":"), "the fixture names the unreadable server");
+    let check = Command::GetChange {
+        change_id: format!("dfs:{FOLDER}={TARGET}"),
+        name_service: Some(dfs()),
+    };
+    let (_, checked) = answer(stdout, ssm::CommandInvocationStatus::Success, check).await;
+    assert_eq!(
+        checked,
+        Ok(Response::Change {
+            id: format!("dfs:{FOLDER}={TARGET}"),
+            status: ChangeStatus::Pending
+        })
+    );
+}
