@@ -558,7 +558,13 @@ async fn run(global: &Global, args: RunArgs, mode: RunMode, multi: MultiProgress
         return dry_run(global, &args, &file, &options, &plan_display).await;
     }
     let _lock = PlanLock::acquire(&args.plan)?;
-    let heartbeat = Heartbeat::start(args.plan.clone(), options.operator.clone(), global.replay_flags());
+    // `check` moves no phase: the run record is put back as it was when it ends.
+    let (heartbeat, record_before) = if mode == RunMode::Check {
+        Heartbeat::start_errand(args.plan.clone(), options.operator.clone(), global.replay_flags())
+    } else {
+        let heartbeat = Heartbeat::start(args.plan.clone(), options.operator.clone(), global.replay_flags());
+        (heartbeat, None)
+    };
     let outcome = drive_plan(global, &args, &mut file, options, multi, &heartbeat, &replay).await;
     let result = match &outcome {
         Ok(Outcome::Halted(crate::core::Halt::CheckRefused(CheckRefusal::NoTasks(_))))
@@ -570,7 +576,11 @@ async fn run(global: &Global, args: RunArgs, mode: RunMode, multi: MultiProgress
         Ok(outcome) => finish(outcome, &file, &replay),
         Err(failure) => Err(failure.clone()),
     };
-    heartbeat.end(outcome.as_ref().ok(), &result);
+    if mode == RunMode::Check {
+        heartbeat.end_errand(record_before, outcome.as_ref().ok(), &result);
+    } else {
+        heartbeat.end(outcome.as_ref().ok(), &result);
+    }
     print!("{}", result?);
     Ok(())
 }

@@ -62,6 +62,27 @@ impl Heartbeat {
         heartbeat
     }
 
+    /// Like [`Heartbeat::start`], for a command that does not move the migration (`check`): its end puts
+    /// back the record of the run before it, so `status` still says where the migration stands and what
+    /// continues it.
+    pub fn start_errand(plan: PathBuf, operator: String, flags: Vec<String>) -> (Heartbeat, Option<RunRecord>) {
+        let before = RunRecord::load(&plan);
+        (Heartbeat::start(plan, operator, flags), before)
+    }
+
+    /// The end of an errand: the run record as it was before it (none: the errand's own, ended).
+    pub fn end_errand(
+        &self,
+        before: Option<RunRecord>,
+        outcome: Option<&Outcome>,
+        result: &Result<String, Failure>,
+    ) {
+        match before {
+            Some(before) => self.write(|r| *r = before),
+            None => self.end(outcome, result),
+        }
+    }
+
     /// The question the run is asking on its terminal now (none once answered); written when it changes.
     pub fn asking(&self, kind: Option<ConfirmKind>) {
         let asking = kind.map(waiting_for_answer);

@@ -246,7 +246,8 @@ impl<'a, P: CloudPort> Driver<'a, P> {
         let Some(hooks) = self.intent.hooks.clone() else {
             return;
         };
-        if self.command_runner == CommandRunner::Pretend {
+        // Dry runs, and `check`, which moves no phase, tell the team nothing.
+        if self.command_runner == CommandRunner::Pretend || self.options.check {
             return;
         }
         let event = hooks::HookEvent {
