@@ -18,6 +18,9 @@ key gives that key's value; any other string is the password itself, as fsx-migr
    share, e.g. /finance); a folder that cannot be listed is reported with its error, the others go on.
 4. The drive removed. Nothing is written.
 
+Each failed logon counts against the account's lockout threshold: `plan` and every `check` before the tasks
+try once each.
+
 It does not prove what only DataSync can (its own network interfaces' path, its handling of ACLs): that is
 `fsx-migrate check` once the tasks exist. Unconfirmed on a real host: whether an SMB session the instance
 already holds to the same server under another account makes the mapping fail (Windows error 1219: "Multiple
@@ -81,18 +84,37 @@ function Get-OneLine($Text) {
     return (([string]$Text) -replace '\s*[\r\n]+\s*', ' ').Trim()
 }
 
-# The SecretString as the password: a JSON object's "password" (or "Password") key, else the whole string.
+# The SecretString as the password: a JSON object's "password" (or "Password") key, compared with case as
+# fsx-migrate does, else the whole string. Parsed with .NET, not a cmdlet: with PowerShell module logging on
+# (event 4103), a cmdlet's parameter values are logged, and the password must not be.
 function Get-PasswordFromSecretString([string] $SecretString) {
+    if (-not $SecretString.TrimStart().StartsWith('{')) { return $SecretString }
+    Add-Type -AssemblyName System.Web.Extensions
+    $serializer = New-Object System.Web.Script.Serialization.JavaScriptSerializer
     $parsed = $null
-    try { $parsed = ConvertFrom-Json -InputObject $SecretString } catch { $parsed = $null }
-    if ($parsed -is [System.Management.Automation.PSCustomObject]) {
+    try { $parsed = $serializer.DeserializeObject($SecretString) } catch { $parsed = $null }
+    if ($parsed -is [System.Collections.Generic.Dictionary[string, object]]) {
         foreach ($key in @('password', 'Password')) {
-            $property = $parsed.PSObject.Properties[$key]
-            if ($null -ne $property -and $property.Value -is [string]) { return $property.Value }
+            if ($parsed.ContainsKey($key) -and $parsed[$key] -is [string]) { return [string]$parsed[$key] }
         }
         throw 'the secret is a JSON object without a "password" key'
     }
     return $SecretString
+}
+
+# A SecureString built character by character (ConvertTo-SecureString would log the password with module
+# logging on).
+function New-SecurePassword([string] $Password) {
+    $secure = New-Object System.Security.SecureString
+    foreach ($c in $Password.ToCharArray()) { $secure.AppendChar($c) }
+    $secure.MakeReadOnly()
+    return $secure
+}
+
+# The Region of a secret's ARN (arn:aws:secretsmanager:REGION:…); none for a secret given by name.
+function Get-SecretRegion([string] $SecretId) {
+    if ($SecretId -match '^arn:[^:]+:secretsmanager:([^:]+):') { return $Matches[1] }
+    return $null
 }
 
 $exitCode = 0
@@ -110,18 +132,42 @@ try {
     $stage = 'reading the password from Secrets Manager'
     $secretString = $null
     $passwordFrom = $null
+    # The secret's own Region when its ARN names one; else the instance's default (a secret given by name).
+    $region = Get-SecretRegion $SecretId
     if (Get-Command -Name Get-SECSecretValue -ErrorAction SilentlyContinue) {
-        $secretString = (Get-SECSecretValue -SecretId $SecretId).SecretString
+        if ($null -ne $region) {
+            $secretString = (Get-SECSecretValue -SecretId $SecretId -Region $region).SecretString
+        }
+        else {
+            $secretString = (Get-SECSecretValue -SecretId $SecretId).SecretString
+        }
         $passwordFrom = 'aws-tools'
     }
     else {
-        $aws = Get-Command -Name aws -ErrorAction SilentlyContinue
+        $aws = Get-Command -Name aws -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
         if ($null -eq $aws) {
             throw 'neither the AWS Tools for PowerShell (Get-SECSecretValue) nor the AWS CLI (aws) is installed on this instance'
         }
-        $output = & $aws.Source secretsmanager get-secret-value --secret-id $SecretId --query SecretString --output text 2>&1
-        if ($LASTEXITCODE -ne 0) { throw ("aws secretsmanager get-secret-value failed: {0}" -f (Get-OneLine ($output -join ' '))) }
-        $secretString = ($output -join "`n")
+        $arguments = @('secretsmanager', 'get-secret-value', '--secret-id', $SecretId, '--query', 'SecretString', '--output', 'text')
+        if ($null -ne $region) { $arguments += @('--region', $region) }
+        # Standard error goes to a file, not into the password: the AWS CLI warns there (deprecations,
+        # proxies), and Windows PowerShell 5.1 turns a redirected stderr line into an error under 'Stop'.
+        $errorFile = [System.IO.Path]::GetTempFileName()
+        try {
+            $ErrorActionPreference = 'Continue'
+            $output = & $aws.Source @arguments 2> $errorFile
+            $exit = $LASTEXITCODE
+            $ErrorActionPreference = 'Stop'
+            if ($exit -ne 0) {
+                $reason = Get-OneLine ((Get-Content -LiteralPath $errorFile -ErrorAction SilentlyContinue) -join ' ')
+                throw ("aws secretsmanager get-secret-value failed (exit {0}): {1}" -f $exit, $reason)
+            }
+        }
+        finally {
+            $ErrorActionPreference = 'Stop'
+            Remove-Item -LiteralPath $errorFile -Force -ErrorAction SilentlyContinue
+        }
+        $secretString = (@($output) -join "`n")
         $passwordFrom = 'aws-cli'
     }
     if ([string]::IsNullOrEmpty($secretString)) { throw 'the secret has no SecretString' }
@@ -130,7 +176,7 @@ try {
     Write-Line ("Password read from Secrets Manager ({0})." -f $passwordFrom)
 
     $stage = "logging on to $Share as $UserName"
-    $secure = ConvertTo-SecureString -String $password -AsPlainText -Force
+    $secure = New-SecurePassword $password
     $password = $null
     $secretString = $null
     $credential = New-Object System.Management.Automation.PSCredential($UserName, $secure)
@@ -181,7 +227,17 @@ catch {
     $exitCode = 1
 }
 finally {
-    if ($mapped) { Remove-PSDrive -Name $driveName -Scope Script -ErrorAction SilentlyContinue }
+    if ($mapped) {
+        Remove-PSDrive -Name $driveName -Scope Script -ErrorAction SilentlyContinue
+        # The SMB connection the credential made may outlive the drive; a later logon as another account
+        # to the same server would then fail with error 1219.
+        try {
+            $ErrorActionPreference = 'Continue'
+            & net.exe use $Share /delete /y 2>&1 | Out-Null
+        }
+        catch { }
+        finally { $ErrorActionPreference = 'Stop' }
+    }
 }
 
 Write-Line $lastLine
