@@ -2377,7 +2377,7 @@ fn check_proves_the_datasync_user_after_the_tasks_exist_and_refuses_before() {
     let report = setup.fast(&["report", "plan.toml"]);
     assert!(text(&report.stdout).contains("## Access checks (`fsx-migrate check`)"));
     let out = setup.fast(&["check", "plan.toml"]);
-    assert_exit(&out, 1, "past the cutover gate");
+    assert_exit(&out, 1, "the migration is done");
     assert_eq!(setup.executions_of("check"), 1);
 }
 
@@ -2393,7 +2393,7 @@ fn check_with_windows_probes_every_share_folder() {
     let out = s.fast(&["check", "plan.toml"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("and 2 folder(s) the lanes and the source's shares name"),
+        text(&out.stdout).contains("and probed 2 folder(s) the lanes and the source's shares name"),
         "{}",
         text(&out.stdout)
     );

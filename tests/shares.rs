@@ -70,6 +70,30 @@ fn with_share_outside(port: &mut SimPort) {
     port.world.file_services.insert(endpoint, service);
 }
 
+/// `check` probes the folders of the shares the copy carries: not the root share, one left behind, or one in
+/// an excluded folder (DataSync would not look there), whatever the letter case.
+#[tokio::test]
+async fn the_share_folders_a_check_probes_are_those_the_copy_carries() {
+    use fsx_migrate::core::service::share_folders;
+    let export = export_of(vec![
+        share("share", "D:\\share"),
+        share("finance", "D:\\share\\Finance"),
+        share("scratch", "D:\\share\\scratch\\tmp"),
+        share("old", "D:\\share\\old"),
+        share("home$", "D:\\home"),
+    ]);
+    let mut transfer = intent_for(&mut sim(world("small")), &plan_request())
+        .await
+        .transfer;
+    transfer.excludes = vec!["/Scratch".into()];
+    assert_eq!(share_folders(&export, &transfer, &["old".into()]), ["/Finance"]);
+    transfer.excludes.clear();
+    assert_eq!(
+        share_folders(&export, &transfer, &[]),
+        ["/Finance", "/scratch/tmp", "/old"]
+    );
+}
+
 /// DataSync compares excludes with the folder's name on disk, case-sensitively; a share's path may spell that
 /// name otherwise (Windows does not care), so an exclude that matches but for case may leave its folder out.
 #[tokio::test]

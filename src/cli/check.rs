@@ -35,6 +35,13 @@ pub(super) fn finish(outcome: &Outcome, file: &PlanFile, replay: &Replay) -> Res
                 "fix the cause, then `{again}`: it re-attaches to the check's execution if one was started"
             )))
         }
+        Outcome::Halted(crate::core::Halt::Unexpected { phase, input }) => Err(Failure::internal(format!(
+            "fsx-migrate got an answer it did not expect during the check (plan at {phase})"
+        ))
+        .cause(input.clone())
+        .hint(format!(
+            "this is a bug; the checkpoint is intact: `{again}` re-attaches to the check's execution. Please report it with the plan file"
+        ))),
         Outcome::Interrupted => Err(Failure::interrupted("the check was interrupted")
             .cause("its execution, if it started, keeps running in DataSync; it copies nothing")
             .hint(format!("`{again}` re-attaches to it and reads its result"))),
@@ -49,13 +56,13 @@ fn passed_text(intent: &Intent, cp: &Checkpoint) -> String {
     };
     let execution = check.result.as_ref().map_or("?", |r| r.execution_arn.as_str());
     let mut out = format!(
-        "Check passed: DataSync mounted the source and the target as {}\\{} and listed the share's root",
+        "Check passed: DataSync mounted the source and the target as {}\\{} and looked in the share's root",
         intent.transfer.smb_domain, intent.transfer.smb_user
     );
     let folders = check.probes.len().saturating_sub(1);
     if folders > 0 {
         out.push_str(&format!(
-            " and {folders} folder(s) the lanes and the source's shares name"
+            " and probed {folders} folder(s) the lanes and the source's shares name"
         ));
     }
     out.push_str(&format!(
@@ -70,8 +77,9 @@ fn passed_text(intent: &Intent, cp: &Checkpoint) -> String {
         ));
     }
     out.push_str(
-        "What it does not prove: that the user may read every file (that takes the rights docs/runbook.md names); \
-         the first sync's skipped and failed files tell.\n",
+        "What it does not prove: that the user may read every file, or write on the target, set owners \
+         (SE_RESTORE_NAME) and copy SACLs (SE_SECURITY_NAME): it wrote nothing. Those take the rights \
+         docs/aws-permissions.md §4 names; the first sync's skipped and failed files tell.\n",
     );
     out
 }
@@ -92,8 +100,13 @@ pub(super) async fn share_folders(port: &mut AnyPort, intent: &crate::plan::Inte
         Ok(Response::FileSystem(info)) => info.remote_administration_endpoint,
         _ => None,
     };
+    let left_behind = intent
+        .windows
+        .as_ref()
+        .map(|w| w.shares_left_behind.clone())
+        .unwrap_or_default();
     match read_source_export(port, intent, endpoint, "check").await {
-        Ok(export) => crate::core::service::share_folders(&export, &intent.transfer),
+        Ok(export) => crate::core::service::share_folders(&export, &intent.transfer, &left_behind),
         Err(why) => {
             eprintln!(
                 "warning: the source's shares were not read ({why}): the check probes the share's root and the lanes' folders only"

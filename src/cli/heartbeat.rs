@@ -65,7 +65,11 @@ impl Heartbeat {
     /// Like [`Heartbeat::start`], for a command that does not move the migration (`check`): its end puts
     /// back the record of the run before it, so `status` still says where the migration stands and what
     /// continues it.
-    pub fn start_errand(plan: PathBuf, operator: String, flags: Vec<String>) -> (Heartbeat, Option<RunRecord>) {
+    pub fn start_errand(
+        plan: PathBuf,
+        operator: String,
+        flags: Vec<String>,
+    ) -> (Heartbeat, Option<RunRecord>) {
         let before = RunRecord::load(&plan);
         (Heartbeat::start(plan, operator, flags), before)
     }

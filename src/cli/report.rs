@@ -12,7 +12,7 @@ use crate::core::{CheckRefusal, ConfirmKind, Confirmation, Halt};
 use crate::engine::dry_run::{Alternative, Forecast, PlannedAction};
 use crate::error::{ExitKind, Failure};
 use crate::plan::units::{Bytes, Duration};
-use crate::plan::{Checkpoint, Leg, SyncRecord};
+use crate::plan::{Checkpoint, Leg, Phase, SyncRecord};
 
 /// A command for the operator to paste: `fsx-migrate`, the global flags of the command they typed (so it
 /// talks to the same account or simulated world), a subcommand and the plan.
@@ -582,8 +582,9 @@ pub fn halt_failure(halt: &Halt, replay: &Replay) -> Option<Failure> {
         ))
         .cause(format!("execution {execution_arn} ended in ERROR"))
         .cause(format!("{}: {}", code.as_deref().unwrap_or("no error code"), detail.as_deref().unwrap_or("no detail")))
-        .hint("check transfer.smb_user, transfer.smb_domain and the password's secret; the user needs the rights \
-               docs/runbook.md names (Backup Operators on the file systems, or Domain Admins)")
+        .hint("check transfer.smb_user, transfer.smb_domain and the password's secret; the user must be in the file \
+               systems' administrators group, with SE_RESTORE_NAME (and SE_SECURITY_NAME to copy SACLs): \
+               docs/aws-permissions.md §4")
         .hint("check the security groups: SMB (445) and the AD ports between DataSync's interfaces and both file systems")
         .hint(format!("nothing was copied; fix the cause, then `{}` runs a new check", replay.command("check"))),
         Halt::CheckRefused(refusal) => check_refused(refusal, replay),
@@ -606,9 +607,13 @@ fn check_refused(refusal: &CheckRefusal, replay: &Replay) -> Failure {
             replay.command("run --until initial_sync"),
             replay.command("check")
         )),
-        CheckRefusal::CutoverStarted(phase) => Failure::user(format!(
-            "nothing checked: the plan is at {phase}, past the cutover gate; its tasks belong to the cutover now"
-        ))
+        CheckRefusal::CutoverStarted(phase) => Failure::user(match phase {
+            Phase::Aborting | Phase::Aborted => format!("nothing checked: the plan is at {phase}: it was aborted"),
+            Phase::Complete => format!("nothing checked: the plan is at {phase}: the migration is done"),
+            _ => format!(
+                "nothing checked: the plan is at {phase}, past the cutover gate; its tasks belong to the cutover (or the rollback) now"
+            ),
+        })
         .hint(format!("`{status}` shows where it stands")),
         CheckRefusal::SyncInFlight { lane, kind } => Failure::user(format!(
             "nothing checked: lane {lane}'s {kind} sync is in flight (a run stopped while it ran)"
@@ -616,9 +621,13 @@ fn check_refused(refusal: &CheckRefusal, replay: &Replay) -> Failure {
         .cause("a task runs one execution at a time, and this one already proves what a check would")
         .hint(format!("`{}` re-attaches to it; `{status}` shows how it does", replay.resume())),
         CheckRefusal::TaskBusy { lane, execution_arn } => Failure::user(format!(
-            "nothing checked: lane {lane}'s task runs execution {execution_arn}, which no check started"
+            "nothing checked: lane {lane}'s task runs execution {execution_arn}, which this check did not start"
         ))
-        .hint(format!("let it end (or cancel it), then `{}`", replay.command("check"))),
+        .cause("it may be one of this migration's syncs whose run stopped: never cancel it without knowing whose it is")
+        .hint(format!(
+            "`{status}` shows the syncs in flight; let it end, then `{}`",
+            replay.command("check")
+        )),
     }
 }
 

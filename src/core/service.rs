@@ -145,18 +145,24 @@ fn excluded_but_for_case(excludes: &[String], relative: &str) -> bool {
     filter_matches(&lower, &relative.to_lowercase())
 }
 
-/// The folders of the source's shares inside the folder the copy carries, relative to it (`/finance`), as a
-/// DataSync filter names them; the share the location itself names is the root, and is left out.
-pub fn share_folders(export: &ServiceExport, transfer: &Transfer) -> Vec<String> {
+/// The folders of the shares the copy carries, relative to the folder it copies (`/finance`), as a DataSync
+/// filter names them: not the share the location itself names (the root), nor one left behind or whose
+/// folder the plan excludes (DataSync would not look there).
+pub fn share_folders(export: &ServiceExport, transfer: &Transfer, left_behind: &[String]) -> Vec<String> {
     let Ok(root) = copied_root(export, &transfer.source_subdirectory) else {
         return Vec::new();
     };
     export
         .shares
         .iter()
+        .filter(|share| !is_left_behind(share, left_behind))
         .filter_map(|share| below(&share.path, &root))
         .filter(|relative| !relative.is_empty())
         .map(|relative| format!("/{}", relative.join("/")))
+        .filter(|relative| {
+            !filter_matches(&transfer.excludes, relative)
+                && !excluded_but_for_case(&transfer.excludes, relative)
+        })
         .collect()
 }
 

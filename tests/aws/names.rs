@@ -219,7 +219,10 @@ async fn dfs_reads_the_folder_switches_its_target_and_waits_until_only_the_new_o
 #[tokio::test]
 async fn a_dfs_namespace_server_that_cannot_be_read_keeps_the_switch_pending() {
     let stdout = include_str!("../fixtures/windows/dfs-check-server-unreadable-output.txt");
-    assert!(stdout.contains("\"error\":"), "the fixture names the unreadable server");
+    assert!(
+        stdout.contains("\"error\":"),
+        "the fixture names the unreadable server"
+    );
     let check = Command::GetChange {
         change_id: format!("dfs:{FOLDER}={TARGET}"),
         name_service: Some(dfs()),
