@@ -877,7 +877,6 @@ impl World {
             .collect()
     }
 
-    /// The folders task `task_arn` copies (none for a task this world does not know).
     /// The folders an execution covers: its own Includes' if it had some, else its task's.
     pub fn execution_folders<'a>(&'a self, e: &'a SimExecution) -> &'a [u32] {
         e.folders
@@ -885,6 +884,7 @@ impl World {
             .unwrap_or_else(|| self.task_folders(&e.task_arn))
     }
 
+    /// The folders task `task_arn` copies (none for a task this world does not know).
     pub fn task_folders(&self, task_arn: &str) -> &[u32] {
         self.tasks
             .iter()
