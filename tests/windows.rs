@@ -133,20 +133,13 @@ fn logon_outputs_are_read_as_listed_denied_or_refused() {
 fn the_logon_invocation_names_the_secret_not_a_password() {
     use fsx_migrate::cloud::windows::{LogonArgs, ScriptCall, WindowsScript};
     let call = ScriptCall {
-        script: WindowsScript::Logon,
-        endpoint: String::new(),
-        keep_accounts: Vec::new(),
-        shares_json: None,
-        service_json: None,
-        from_dns_name: None,
-        aliases: Vec::new(),
-        name_switch: None,
         logon: Some(LogonArgs {
             share: "\\\\fs.corp.example.com\\share".into(),
             user_name: "CORP\\svc-datasync".into(),
             secret_id: "datasync-password".into(),
             folders: vec!["/finance".into()],
         }),
+        ..ScriptCall::new(WindowsScript::Logon)
     };
     let text = call.invocation();
     assert!(

@@ -3,7 +3,7 @@
 //! exist: the DataSync user's logon to the source's share, from the plan's Windows instance (logon.ps1).
 
 use super::backend::AnyPort;
-use super::commands::read_source_export;
+use super::commands::{read_source_export, run_read_only};
 use crate::cli::report::{Replay, halt_failure};
 use crate::cloud::model::PasswordSource;
 use crate::cloud::port::{CloudPort, Command, Response};
@@ -237,25 +237,12 @@ pub(super) async fn logon(
     };
     let (user, share) = (args.user_name.clone(), args.share.clone());
     let call = ScriptCall {
-        script: WindowsScript::Logon,
-        endpoint: String::new(),
-        keep_accounts: Vec::new(),
-        shares_json: None,
-        service_json: None,
-        from_dns_name: None,
-        aliases: Vec::new(),
-        name_switch: None,
         logon: Some(args),
+        ..ScriptCall::new(WindowsScript::Logon)
     };
-    let mut comment = format!(
-        "fsx-migrate {} {purpose} logon.ps1 {}",
-        intent.migration.id, intent.source.file_system_id
-    );
-    comment.truncate(100);
-    let clock = port.clock();
-    let timeout = crate::plan::units::Duration::mins(5);
     let instance = &windows.ssm_instance_id;
-    let json = crate::engine::script::run_read_only(port, &clock, instance, call, comment, timeout)
+    let timeout = crate::plan::units::Duration::mins(5);
+    let json = run_read_only(port, intent, instance, call, purpose, timeout)
         .await
         .map_err(|why| format!("{user} on {share} (logon.ps1 on {instance}): {why}"))?;
     parse_result(WindowsScript::Logon, &json)

@@ -335,27 +335,31 @@ pub(super) async fn read_source_export(
         .ok_or("the plan has no [windows] section")?;
     let endpoint = endpoint.ok_or("DescribeFileSystems gives no RemoteAdministrationEndpoint")?;
     let call = ScriptCall {
-        script: WindowsScript::Export,
         endpoint,
-        keep_accounts: Vec::new(),
-        shares_json: None,
-        service_json: None,
-        from_dns_name: None,
-        aliases: Vec::new(),
-        name_switch: None,
-        logon: None,
+        ..ScriptCall::new(WindowsScript::Export)
     };
+    let timeout = crate::plan::units::Duration::mins(10);
+    let json = run_read_only(port, intent, &windows.ssm_instance_id, call, purpose, timeout).await?;
+    parse_result(WindowsScript::Export, &json)
+}
+
+/// A read-only script (export.ps1, logon.ps1) on the plan's instance, outside a migration's steps: its SSM
+/// comment names the plan, the command that asked (`purpose`), the script and the source.
+pub(super) async fn run_read_only(
+    port: &mut AnyPort,
+    intent: &crate::plan::Intent,
+    instance_id: &str,
+    call: crate::cloud::windows::ScriptCall,
+    purpose: &str,
+    timeout: crate::plan::units::Duration,
+) -> Result<String, String> {
     let mut comment = format!(
-        "fsx-migrate {} {purpose} export.ps1 {}",
-        intent.migration.id, intent.source.file_system_id
+        "fsx-migrate {} {purpose} {} {}",
+        intent.migration.id, call.script, intent.source.file_system_id
     );
     comment.truncate(100);
     let clock = port.clock();
-    let timeout = crate::plan::units::Duration::mins(10);
-    let json =
-        crate::engine::script::run_read_only(port, &clock, &windows.ssm_instance_id, call, comment, timeout)
-            .await?;
-    parse_result(WindowsScript::Export, &json)
+    crate::engine::script::run_read_only(port, &clock, instance_id, call, comment, timeout).await
 }
 
 /// Discovery: the facts about the source, subnets and DNS record (read-only).

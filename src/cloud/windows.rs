@@ -134,6 +134,21 @@ pub struct NameArgs {
 }
 
 impl ScriptCall {
+    /// `script` with no arguments yet (`..ScriptCall::new(script)` fills what a call does not pass).
+    pub fn new(script: WindowsScript) -> ScriptCall {
+        ScriptCall {
+            script,
+            endpoint: String::new(),
+            keep_accounts: Vec::new(),
+            shares_json: None,
+            service_json: None,
+            from_dns_name: None,
+            aliases: Vec::new(),
+            name_switch: None,
+            logon: None,
+        }
+    }
+
     /// The PowerShell that runs the script with its arguments: the script as a script block, invoked with
     /// named parameters (single-quoted strings; the recorded permissions as a here-string, which needs no
     /// escaping).
