@@ -114,13 +114,6 @@ fn args(
         NameService::Dfs { share_path, .. } => (None, Vec::new(), Some(share_path.clone())),
     };
     ScriptCall {
-        script: script(service),
-        endpoint: String::new(),
-        keep_accounts: Vec::new(),
-        shares_json: None,
-        service_json: None,
-        from_dns_name: None,
-        aliases: Vec::new(),
         name_switch: Some(NameArgs {
             action,
             name: name.to_string(),
@@ -130,7 +123,7 @@ fn args(
             value: value.map(str::to_string),
             ttl,
         }),
-        logon: None,
+        ..ScriptCall::new(script(service))
     }
 }
 
