@@ -80,9 +80,11 @@ impl Machine<'_> {
             Input::Response(Response::Execution(info)) => self.check_observed(info),
             // The check's execution is gone (its task deleted, or past DataSync's 30 days of history): it
             // ended unread, and is forgotten; a new check may start where one is allowed.
+            // (DataSync answers InvalidRequestException for an unknown execution; access denied is not that.)
             Input::Failed(error)
                 if error.operation == "datasync:DescribeTaskExecution"
-                    && matches!(error.class, ErrorClass::NotFound | ErrorClass::Rejected) =>
+                    && self.pending_check().is_some_and(|c| c.execution_arn.is_some())
+                    && (error.class == ErrorClass::NotFound || error.code == "InvalidRequestException") =>
             {
                 let execution = self
                     .pending_check()
@@ -278,7 +280,12 @@ impl Machine<'_> {
         let Some(check) = self.cp.access_checks.last_mut() else {
             return self.check_missing();
         };
-        let Some(current) = check.current.as_mut() else {
+        // Only what DataSync says of this check's own execution.
+        let Some(current) = check
+            .current
+            .as_mut()
+            .filter(|c| c.execution_arn.as_deref() == Some(info.arn.as_str()))
+        else {
             return self.check_missing();
         };
         self.events.push(Event::Execution {
