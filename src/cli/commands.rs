@@ -603,9 +603,14 @@ async fn drive_plan(
     *file = PlanFile::load(&args.plan)?;
     let mut port = AnyPort::open(global, true).await?;
     let mut options = options;
-    // The shares' folders are probed by DataSync's check only; before the tasks exist there is none to run.
-    let has_tasks = file.checkpoint.forward.lanes.iter().any(|l| l.task_arn.is_some());
-    if options.check && has_tasks {
+    // The shares' folders are probed by a new DataSync check only: not before the tasks exist, nor where the
+    // core would refuse one, nor for a check in flight (its probes are recorded).
+    let pending = file
+        .checkpoint
+        .access_checks
+        .last()
+        .is_some_and(|c| c.current.is_some());
+    if options.check && !pending && crate::core::check_refusal(&file.checkpoint).is_none() {
         options.check_share_folders = super::check::share_folders(&mut port, &file.intent).await;
     }
     let clock = port.clock();

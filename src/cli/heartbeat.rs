@@ -5,6 +5,7 @@
 //! A heartbeat that cannot be written is logged and never stops the migration.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,6 +24,8 @@ pub const INTERVAL: Duration = Duration::from_secs(60);
 pub struct Heartbeat {
     plan: PathBuf,
     record: Arc<Mutex<RunRecord>>,
+    /// Set when the run ended: the refresh stops, and never touches a record put back after it.
+    stopped: Arc<AtomicBool>,
 }
 
 impl Heartbeat {
@@ -43,12 +46,16 @@ impl Heartbeat {
         let heartbeat = Heartbeat {
             plan,
             record: Arc::new(Mutex::new(record)),
+            stopped: Arc::new(AtomicBool::new(false)),
         };
         heartbeat.write(|_| {});
         let beat = heartbeat.clone();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(INTERVAL).await;
+                if beat.stopped.load(Ordering::SeqCst) {
+                    return;
+                }
                 let mut ended = false;
                 beat.write(|r| {
                     r.heartbeat_at = Timestamp::now();
@@ -81,6 +88,7 @@ impl Heartbeat {
         outcome: Option<&Outcome>,
         result: &Result<String, Failure>,
     ) {
+        self.stopped.store(true, Ordering::SeqCst);
         match before {
             Some(before) => self.write(|r| *r = before),
             None => self.end(outcome, result),

@@ -38,7 +38,7 @@ use crate::plan::intent::{FreezeKind, changed_fields};
 use crate::plan::units::Duration;
 use crate::plan::window::{WindowState, local, next_opening, window_state};
 use crate::plan::{Checkpoint, CurrentSync, Intent, Leg, Phase, PhaseEntry, SyncRecord};
-pub use check::{CheckRefusal, PROBE_NAME, check_probes};
+pub use check::{CheckRefusal, PROBE_NAME, check_probes, check_refusal};
 
 /// How often to poll a file system that is being created.
 pub const TARGET_POLL: Duration = Duration::secs(60);

@@ -11,5 +11,5 @@ pub mod service;
 
 pub use machine::{
     Action, CheckRefusal, ConfirmKind, Confirmation, Event, Halt, Input, IrreversibleStep, OperatorCommand,
-    PROBE_NAME, RunOptions, Step, check_probes, step,
+    PROBE_NAME, RunOptions, Step, check_probes, check_refusal, step,
 };

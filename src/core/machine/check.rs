@@ -60,6 +60,27 @@ pub fn check_probes(intent: &Intent, share_folders: &[String]) -> (Vec<String>, 
     (probes, unprobed)
 }
 
+/// Why no check may start now: before the tasks, from the freeze on, or with a lane's sync in flight.
+/// Asked before a check is recorded and again just before its start (a check recorded earlier may be
+/// resumed in any phase); the CLI asks it too, before reading the shares for a check that would not run.
+pub fn check_refusal(cp: &Checkpoint) -> Option<CheckRefusal> {
+    let phase = cp.phase();
+    let lanes = &cp.forward.lanes;
+    let every_task = !lanes.is_empty() && lanes.iter().all(|l| l.task_arn.is_some());
+    if phase >= Phase::Freeze {
+        Some(CheckRefusal::CutoverStarted(phase))
+    } else if phase < Phase::PrepareTransfer || !every_task {
+        Some(CheckRefusal::NoTasks(phase))
+    } else {
+        lanes.iter().find_map(|l| {
+            l.current.as_ref().map(|c| CheckRefusal::SyncInFlight {
+                lane: l.name.clone(),
+                kind: c.kind,
+            })
+        })
+    }
+}
+
 impl Machine<'_> {
     /// One step of `fsx-migrate check`.
     pub(super) fn check(&mut self, input: Input) -> Action {
@@ -163,25 +184,8 @@ impl Machine<'_> {
         self.check_find()
     }
 
-    /// Why no check may start now: before the tasks, from the freeze on, or with a lane's sync in flight.
-    /// Asked before a check is recorded and again just before its start (a check recorded earlier may be
-    /// resumed in any phase).
     fn check_refusal(&self) -> Option<CheckRefusal> {
-        let phase = self.cp.phase();
-        let lanes = &self.cp.forward.lanes;
-        let every_task = !lanes.is_empty() && lanes.iter().all(|l| l.task_arn.is_some());
-        if phase >= Phase::Freeze {
-            Some(CheckRefusal::CutoverStarted(phase))
-        } else if phase < Phase::PrepareTransfer || !every_task {
-            Some(CheckRefusal::NoTasks(phase))
-        } else {
-            lanes.iter().find_map(|l| {
-                l.current.as_ref().map(|c| CheckRefusal::SyncInFlight {
-                    lane: l.name.clone(),
-                    kind: c.kind,
-                })
-            })
-        }
+        check_refusal(&self.cp)
     }
 
     /// The task's executions this plan does not know yet (DataSync answers only the newest few): ours
