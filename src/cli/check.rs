@@ -100,6 +100,15 @@ pub(super) async fn share_folders(port: &mut AnyPort, intent: &crate::plan::Inte
         Ok(Response::FileSystem(info)) => info.remote_administration_endpoint,
         _ => None,
     };
+    share_folders_at(port, intent, endpoint).await
+}
+
+/// [`share_folders`] for a source whose remote management endpoint is known already.
+async fn share_folders_at(
+    port: &mut AnyPort,
+    intent: &crate::plan::Intent,
+    endpoint: Option<String>,
+) -> Vec<String> {
     let left_behind = intent
         .windows
         .as_ref()
@@ -153,7 +162,8 @@ pub(super) async fn before_the_tasks(
             );
         }
     };
-    let folders = share_folders(&mut port, intent).await;
+    let endpoint = source.remote_administration_endpoint.clone();
+    let folders = share_folders_at(&mut port, intent, endpoint).await;
     let again = replay.command("check");
     let result = logon(&mut port, intent, &source.dns_name, folders, "check")
         .await
